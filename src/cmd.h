@@ -1,0 +1,33 @@
+/*
+ * cmd.h -- the subcommands main.c dispatches to.
+ *
+ * Each cmd_* takes the global context and the arguments after the command
+ * word (argv[0] is the command word itself) and returns a process exit code
+ * from enum mxf_exit.  Commands print their own results to stdout and their
+ * diagnostics through log.h.
+ */
+#ifndef MXF_CMD_H
+#define MXF_CMD_H
+
+#include "config.h"
+
+struct mxf_ctx {
+	const char *config_path; /* resolved path of the config file */
+	int config_path_given;   /* -c was used */
+	int verbosity;           /* 0 quiet, 1 normal, 2 -v, 3 -vv */
+};
+
+/*
+ * cmd_load_config -- load ctx->config_path, print every error as
+ * FILE:LINE: message on stderr.
+ * @return 0 with *out set, or MXF_EXIT_USAGE after printing the errors.
+ */
+int cmd_load_config(const struct mxf_ctx *ctx, struct config **out);
+
+/* Print a usage error for @cmd ("mxfailover: CMD: MSG" plus a usage hint). */
+int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_config(struct mxf_ctx *ctx, int argc, char **argv);
+int cmd_dns(struct mxf_ctx *ctx, int argc, char **argv);
+
+#endif

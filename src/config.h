@@ -1,0 +1,170 @@
+/*
+ * config.h -- the configuration model and its loader.
+ *
+ * Two file formats map onto one model: the native INI format of SPEC.md
+ * (sections [general] [dns] [server NAME] [group NAME] [notify]) and
+ * DNS_Failover's config.cfg ([ZONES] [MX] [RECORDS] [PORTS] [SETTINGS]
+ * [MAIL]), recognised by its sections (see seedconf.h).  Loading is pure:
+ * it reads the file and reports every problem as FILE:LINE: message in a
+ * config_errors list; it never prints, logs or touches the network.
+ *
+ * All names stored in the model are lower-case and absolute (trailing dot):
+ * server names, zones.  Records are owner labels relative to each zone, "@"
+ * standing for the apex.
+ */
+#ifndef MXF_CONFIG_H
+#define MXF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/mxfailover/mxfailover.conf"
+#define CONFIG_DNSFAILOVER_PATH "/usr/local/etc/dnsfailover/config.cfg"
+
+enum config_format { CONFIG_FORMAT_NATIVE, CONFIG_FORMAT_DNSFAILOVER };
+
+enum config_rtype { CONFIG_RTYPE_CNAME, CONFIG_RTYPE_A, CONFIG_RTYPE_AAAA, CONFIG_RTYPE_MX };
+
+enum config_failback { CONFIG_FAILBACK_AUTO, CONFIG_FAILBACK_MANUAL };
+
+struct config_error {
+	char *file;
+	int line;     /* 0 when the message is about the file as a whole */
+	char *msg;
+};
+
+struct config_errors {
+	struct config_error *v;
+	size_t n;
+};
+
+struct config_general {
+	uint64_t interval_ms;    /* default 10 s */
+	uint64_t timeout_ms;     /* default 5 s */
+	unsigned fall;           /* default 3 */
+	unsigned rise;           /* default 3 */
+	char *state_file;        /* default /var/lib/mxfailover/state.json */
+	char *lock_file;         /* default: state_file + ".lock" */
+	char *log;               /* "syslog", "stderr" or a path; default syslog */
+	char **witness;          /* check URLs; may be empty */
+	size_t nwitness;
+	char *status_listen;     /* host:port or NULL */
+};
+
+struct config_dns {
+	char *server;            /* host as written (IPv4/IPv6 literal or name) */
+	uint16_t port;           /* default 53 */
+	char *key_file;          /* NULL: unsigned updates */
+	int line_key_file;       /* where key_file was set, for messages */
+	int64_t ttl;             /* -1: keep the record's current TTL */
+	uint64_t timeout_ms;     /* whole exchange; default general.timeout */
+};
+
+struct config_server {
+	char *id;                /* the NAME of [server NAME] */
+	int line;                /* line of the section header */
+	char *address;           /* IPv4 or IPv6 literal */
+	char *name;              /* absolute FQDN, lower-case, trailing dot */
+	char **checks;           /* full check URLs, short names expanded */
+	size_t nchecks;
+};
+
+struct config_group {
+	char *id;
+	int line;
+	size_t *servers;         /* indices into config.servers, preference order */
+	size_t nservers;
+	char **zones;            /* absolute, lower-case, trailing dot */
+	size_t nzones;
+	char **records;          /* relative owner labels, "@" = apex */
+	size_t nrecords;
+	enum config_rtype type;
+	enum config_failback failback;
+	uint64_t hold_down_ms;   /* default 5 min */
+	bool etrn;
+};
+
+struct config_notify {
+	char *mail_to;
+	char *mail_from;
+	char *smtp_url;          /* NULL with via_active: send through the active server */
+	char *smtp_user;
+	char *smtp_password_file;
+	char *smtp_password;     /* DNS_Failover keeps it inline; never logged */
+	bool via_active;         /* DNS_Failover: mail through the surviving server */
+	uint16_t via_active_port;
+	bool via_active_starttls;
+	char *webhook;
+	char *exec;
+	uint64_t reminder_ms;    /* 0: no reminders */
+};
+
+struct config {
+	char *path;
+	enum config_format format;
+	struct config_general general;
+	struct config_dns dns;
+	struct config_server *servers;
+	size_t nservers;
+	struct config_group *groups;
+	size_t ngroups;
+	struct config_notify notify;
+	char *dnsfailover_logfile; /* DNS_Failover's [SETTINGS] logfile, else NULL */
+};
+
+/*
+ * config_find_path -- the file to read when no -c was given: $MXFAILOVER_CONFIG,
+ * else $DNSFAILOVER_CONFIG, else the native default path if it exists, else
+ * DNS_Failover's default path if that exists, else the native default path
+ * (so the error names the file a user would create).
+ * @return a static or environment string; never NULL.
+ */
+const char *config_find_path(void);
+
+/*
+ * config_load -- read and validate a configuration file of either format.
+ * @path   the file.
+ * @out    on success, a newly allocated config the caller frees with
+ *         config_free(); left NULL on failure.
+ * @errs   receives every error found (all of them, not just the first), each
+ *         with the file and line; the caller prints them and calls
+ *         config_errors_free().
+ * @return 0, MXF_ECONFIG when the file had errors, MXF_EIO when it could not
+ *         be read (errs says why), MXF_ENOMEM.
+ */
+int config_load(const char *path, struct config **out, struct config_errors *errs);
+
+/* As config_load, from a string (for tests and fuzzing); @name labels errors. */
+int config_load_string(const char *name, const char *text, struct config **out,
+		       struct config_errors *errs);
+
+void config_free(struct config *cfg);
+
+/* Append an error; the message is formatted.  @return 0 or MXF_ENOMEM. */
+int config_errors_add(struct config_errors *errs, const char *file, int line,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void config_errors_free(struct config_errors *errs);
+
+/*
+ * config_parse_duration -- "500ms", "10s", "5m", "1h", "2d", or a bare number
+ * of seconds.  @return 0, or MXF_EINVAL on anything else (negative, empty,
+ * overflow, unknown unit).
+ */
+int config_parse_duration(const char *s, uint64_t *ms);
+
+/* "CNAME" etc., case-insensitive.  @return 0 or MXF_EINVAL. */
+int config_parse_rtype(const char *s, enum config_rtype *out);
+const char *config_rtype_name(enum config_rtype t);
+
+/* Index of the server with this id, or -1. */
+long config_server_index(const struct config *cfg, const char *id);
+
+/*
+ * config_summary -- the human summary `mxfailover config check` prints after
+ * "configuration OK": servers with their checks, groups, zones, records, DNS
+ * server and key file.  @return a malloc'ed string the caller frees, or NULL.
+ */
+char *config_summary(const struct config *cfg, const char *key_name);
+
+#endif

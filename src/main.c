@@ -1,0 +1,234 @@
+/*
+ * main.c -- command-line parsing and dispatch.
+ *
+ * Global options come before the command word; everything after it belongs
+ * to the command.  Commands that are not built yet say so and exit 2, so a
+ * script never mistakes them for success.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "log.h"
+#include "mxf.h"
+
+struct command {
+	const char *name;
+	int (*fn)(struct mxf_ctx *ctx, int argc, char **argv);
+	const char *usage;   /* after "mxfailover [-c FILE] [-v|-q] " */
+	const char *summary; /* one line for --help */
+	const char *help;    /* the paragraph `mxfailover help COMMAND` prints */
+};
+
+static const struct command commands[] = {
+	{"run", NULL, "run", "daemon: check continuously, fail over and back",
+	 "Runs in the foreground, logging to stderr, syslog or a file as [general] log says.\n"
+	 "SIGTERM stops it cleanly; SIGHUP reloads the configuration.\n"},
+	{"once", NULL, "once", "one pass for cron or a systemd timer",
+	 "Runs every check once, carries rise/fall counters in the state file, switches\n"
+	 "records when needed and exits with the codes of mxfailover(8).\n"},
+	{"status", NULL, "status [--json]", "servers, checks, records, last events",
+	 "Shows each server's health, each check's last result, each managed record's\n"
+	 "current target and the latest events.\n"},
+	{"plan", NULL, "plan", "the DNS changes the current health would make",
+	 "Prints the changes a pass would make now, and why; changes nothing.\n"},
+	{"probe", NULL, "probe URL...", "run checks now, one result line each",
+	 "Runs the given check URLs concurrently and prints URL, state, time and reason.\n"},
+	{"dns", cmd_dns, "dns get NAME [TYPE] | dns set [--expect OLD] NAME TYPE VALUE [TTL] | dns apply FILE",
+	 "read or write records through the configured primary",
+	 "dns get NAME [TYPE]\n"
+	 "    Query the configured primary ([dns] server) for NAME (type ANY by\n"
+	 "    default) and print the records, one per line, in zone-file form.\n"
+	 "    Exit 3 when the query fails or no such record exists.\n"
+	 "dns set [--expect OLD] NAME TYPE VALUE [TTL]\n"
+	 "    Replace the NAME/TYPE record set by VALUE with one RFC 2136 UPDATE,\n"
+	 "    TSIG-signed with [dns] key_file when one is configured.  The update\n"
+	 "    carries a compare-and-swap prerequisite: the record set must still\n"
+	 "    hold what was read just before (or OLD, with --expect; --expect ''\n"
+	 "    demands that no such record exists).  TTL defaults to the record's\n"
+	 "    current TTL, else [dns] ttl.  The result is read back and compared.\n"
+	 "dns apply FILE\n"
+	 "    As set, for every line \"NAME TYPE VALUE [TTL]\" of FILE (- for stdin):\n"
+	 "    one UPDATE per zone carrying all of that zone's changes, all zones at\n"
+	 "    once.  Blank lines and lines starting with # or ; are skipped.\n"
+	 "The zone of a name is the longest configured zone that contains it, else\n"
+	 "it is found with an SOA query.  Any DNS failure exits 3.\n"},
+	{"pin", NULL, "pin SERVER down|up [--for DURATION]", "operator override",
+	 "Forces SERVER down (or up) until `mxfailover unpin SERVER` or DURATION passes.\n"},
+	{"unpin", NULL, "unpin SERVER", "clear an operator override",
+	 "Clears a pin set with `mxfailover pin`.\n"},
+	{"audit", NULL, "audit DOMAIN", "lint the domain's mail DNS",
+	 "Checks MX, A/AAAA, PTR, TTLs, NS and SOA serials of DOMAIN.\n"},
+	{"config", cmd_config, "config check", "validate the configuration",
+	 "config check\n"
+	 "    Reads the configuration (native mxfailover.conf or DNS_Failover's\n"
+	 "    config.cfg), prints every error as FILE:LINE: message and exits 2, or\n"
+	 "    prints \"configuration OK\" and a summary of servers, checks, groups,\n"
+	 "    zones, records, the DNS server and the TSIG key, and exits 0.\n"},
+	{"demo", NULL, "demo", "a throw-away lab on loopback showing failover and failback",
+	 "Starts named and two mail responders on loopback, fails mx1, shows the\n"
+	 "records move, brings it back, shows the failback and cleans up.\n"},
+};
+
+static const struct command *
+command_find(const char *name)
+{
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: mxfailover [-c FILE] [-v|-q] COMMAND [ARGS]\n"
+		"\n"
+		"Keeps a domain's mail reachable: checks mail servers and repoints DNS\n"
+		"records with TSIG-signed dynamic updates when the active one fails.\n"
+		"\n"
+		"Commands:\n");
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
+			commands[i].fn == NULL ? " (not built yet)" : "");
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  -c FILE     configuration file (default: $MXFAILOVER_CONFIG, then\n"
+		"              $DNSFAILOVER_CONFIG, then " CONFIG_DEFAULT_PATH ",\n"
+		"              then " CONFIG_DNSFAILOVER_PATH ")\n"
+		"  -v          more output (twice for debug)\n"
+		"  -q          errors only\n"
+		"  --help      this text; `mxfailover help COMMAND` for one command\n"
+		"  --version   print the version\n"
+		"\n"
+		"Exit codes: 0 ok, 1 degraded, 2 usage or configuration error, 3 DNS failure,\n"
+		"4 every server of a group down, 5 another instance holds the lock.\n"
+		"See mxfailover(8) and mxfailover.conf(5).\n");
+}
+
+static int
+help_command(const char *name)
+{
+	const struct command *c = command_find(name);
+
+	if (c == NULL) {
+		fprintf(stderr, "mxfailover: help: unknown command '%s'\n", name);
+		return MXF_EXIT_USAGE;
+	}
+	printf("usage: mxfailover [-c FILE] [-v|-q] %s\n\n%s%s", c->usage, c->help,
+	       c->fn == NULL ? "\nThis command is not built yet in this version.\n" : "");
+	return MXF_EXIT_OK;
+}
+
+int
+cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mxfailover: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'mxfailover help %s'.\n", cmd);
+	return MXF_EXIT_USAGE;
+}
+
+int
+cmd_load_config(const struct mxf_ctx *ctx, struct config **out)
+{
+	struct config_errors errs = {0};
+	int err;
+
+	err = config_load(ctx->config_path, out, &errs);
+	for (size_t i = 0; i < errs.n; i++) {
+		if (errs.v[i].line > 0)
+			fprintf(stderr, "%s:%d: %s\n", errs.v[i].file, errs.v[i].line,
+				errs.v[i].msg);
+		else
+			fprintf(stderr, "%s: %s\n", errs.v[i].file, errs.v[i].msg);
+	}
+	config_errors_free(&errs);
+	if (err != 0) {
+		if (errs.n == 0)
+			fprintf(stderr, "%s: %s\n", ctx->config_path, mxf_strerror(err));
+		return MXF_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"config", required_argument, NULL, 'c'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{NULL, 0, NULL, 0},
+	};
+	struct mxf_ctx ctx = {.verbosity = 1};
+	const struct command *cmd;
+	int ch;
+
+	/* "+": stop at the command word; its options are the command's. */
+	while ((ch = getopt_long(argc, argv, "+c:vqhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctx.config_path = optarg;
+			ctx.config_path_given = 1;
+			break;
+		case 'v':
+			ctx.verbosity = ctx.verbosity < 1 ? 2 : ctx.verbosity + 1;
+			break;
+		case 'q':
+			ctx.verbosity = 0;
+			break;
+		case 'h':
+			usage(stdout);
+			return MXF_EXIT_OK;
+		case 'V':
+			printf("mxfailover %s\n", MXF_VERSION_STRING);
+			return MXF_EXIT_OK;
+		default:
+			usage(stderr);
+			return MXF_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return MXF_EXIT_USAGE;
+	}
+	log_set_verbosity(ctx.verbosity);
+	if (ctx.config_path == NULL)
+		ctx.config_path = config_find_path();
+
+	if (strcmp(argv[0], "help") == 0) {
+		if (argc == 1) {
+			usage(stdout);
+			return MXF_EXIT_OK;
+		}
+		return help_command(argv[1]);
+	}
+	cmd = command_find(argv[0]);
+	if (cmd == NULL) {
+		fprintf(stderr, "mxfailover: unknown command '%s'\n", argv[0]);
+		usage(stderr);
+		return MXF_EXIT_USAGE;
+	}
+	if (cmd->fn == NULL) {
+		fprintf(stderr, "mxfailover: %s: not built yet in this version\n", cmd->name);
+		return MXF_EXIT_USAGE;
+	}
+	/* Reset getopt for the command's own option parsing. */
+	optind = 0;
+	return cmd->fn(&ctx, argc, argv);
+}

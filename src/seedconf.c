@@ -1,0 +1,1 @@
+/* seedconf.c -- placeholder */
