@@ -1,5 +1,159 @@
-/* cmd_config.c -- placeholder */
+/*
+ * cmd_config.c -- `mxfailover config check`: validate and summarise.
+ *
+ * Beyond what config_load() checks, the TSIG key file is read here (its
+ * syntax and its permissions), because that is what a daemon would trip
+ * over at its first update.  Errors print as FILE:LINE: message; exit 2.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cmd.h"
+#include "config.h"
+#include "dns_tsig.h"
 #include "mxf.h"
-int cmd_config(struct mxf_ctx *ctx, int argc, char **argv)
-{ struct config *cfg; (void)argc; (void)argv; return cmd_load_config(ctx, &cfg); }
+
+static void
+print_duration(FILE *out, uint64_t ms)
+{
+	if (ms == 0)
+		fprintf(out, "0");
+	else if (ms % 3600000 == 0)
+		fprintf(out, "%lluh", (unsigned long long)(ms / 3600000));
+	else if (ms % 60000 == 0)
+		fprintf(out, "%llum", (unsigned long long)(ms / 60000));
+	else if (ms % 1000 == 0)
+		fprintf(out, "%llus", (unsigned long long)(ms / 1000));
+	else
+		fprintf(out, "%llums", (unsigned long long)ms);
+}
+
+static void
+print_summary(FILE *out, const struct config *cfg, const struct dns_tsig_key *key)
+{
+	const struct config_general *g = &cfg->general;
+	const struct config_notify *n = &cfg->notify;
+	size_t nrecords = 0;
+
+	fprintf(out, "configuration OK: %s (%s)\n", cfg->path,
+		cfg->format == CONFIG_FORMAT_DNSFAILOVER ? "DNS_Failover config.cfg format"
+							 : "mxfailover format");
+	fprintf(out, "general: interval ");
+	print_duration(out, g->interval_ms);
+	fprintf(out, ", timeout ");
+	print_duration(out, g->timeout_ms);
+	fprintf(out, ", fall %u, rise %u, log %s%s\n", g->fall, g->rise, g->log,
+		cfg->format == CONFIG_FORMAT_DNSFAILOVER ? " (DNS_Failover line format)" : "");
+	fprintf(out, "  state file %s, lock file %s\n", g->state_file, g->lock_file);
+	if (g->nwitness > 0) {
+		fprintf(out, "  witnesses:");
+		for (size_t i = 0; i < g->nwitness; i++)
+			fprintf(out, " %s", g->witness[i]);
+		fprintf(out, "\n");
+	}
+	if (g->status_listen != NULL)
+		fprintf(out, "  status listens on %s\n", g->status_listen);
+
+	fprintf(out, "dns: server %s port %u, ", cfg->dns.server, cfg->dns.port);
+	if (key != NULL)
+		fprintf(out, "key \"%s\" (%s) from %s", key->name, dns_tsig_alg_name(key->alg),
+			cfg->dns.key_file);
+	else
+		fprintf(out, "no TSIG key: updates are unsigned (the server must allow them by address)");
+	if (cfg->dns.ttl >= 0)
+		fprintf(out, ", ttl %lld", (long long)cfg->dns.ttl);
+	else
+		fprintf(out, ", ttl kept");
+	fprintf(out, ", timeout ");
+	print_duration(out, cfg->dns.timeout_ms);
+	fprintf(out, "\n");
+
+	fprintf(out, "servers: %zu\n", cfg->nservers);
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		const struct config_server *s = &cfg->servers[i];
+
+		fprintf(out, "  %s: address %s, name %s, %zu check%s\n", s->id, s->address,
+			s->name != NULL ? s->name : "(none)", s->nchecks, s->nchecks == 1 ? "" : "s");
+		for (size_t c = 0; c < s->nchecks; c++)
+			fprintf(out, "    %s\n", s->checks[c]);
+	}
+	fprintf(out, "groups: %zu\n", cfg->ngroups);
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const struct config_group *gr = &cfg->groups[i];
+
+		fprintf(out, "  %s: type %s, servers", gr->id, config_rtype_name(gr->type));
+		for (size_t s = 0; s < gr->nservers; s++)
+			fprintf(out, "%s%s", s == 0 ? " " : " > ", cfg->servers[gr->servers[s]].id);
+		fprintf(out, ", failback %s, hold_down ",
+			gr->failback == CONFIG_FAILBACK_AUTO ? "auto" : "manual");
+		print_duration(out, gr->hold_down_ms);
+		fprintf(out, ", etrn %s\n", gr->etrn ? "yes" : "no");
+		fprintf(out, "    zones:");
+		for (size_t z = 0; z < gr->nzones; z++)
+			fprintf(out, " %s", gr->zones[z]);
+		fprintf(out, "\n    records:");
+		for (size_t r = 0; r < gr->nrecords; r++)
+			fprintf(out, " %s", gr->records[r]);
+		fprintf(out, "\n    managed: %zu record%s (%s)\n", gr->nzones * gr->nrecords,
+			gr->nzones * gr->nrecords == 1 ? "" : "s",
+			cfg->format == CONFIG_FORMAT_DNSFAILOVER
+				? "those that exist in each zone; none is created"
+				: "those that exist; none is created");
+		nrecords += gr->nzones * gr->nrecords;
+	}
+	fprintf(out, "notify:");
+	if (n->mail_to == NULL && n->webhook == NULL && n->exec == NULL)
+		fprintf(out, " none");
+	if (n->mail_to != NULL) {
+		fprintf(out, " mail from %s to %s ", n->mail_from != NULL ? n->mail_from : "(default)",
+			n->mail_to);
+		if (n->via_active)
+			fprintf(out, "through the active server, port %u%s", n->via_active_port,
+				n->via_active_starttls ? " with STARTTLS" : "");
+		else
+			fprintf(out, "via %s", n->smtp_url);
+		if (n->smtp_user != NULL)
+			fprintf(out, " as %s", n->smtp_user);
+	}
+	if (n->webhook != NULL)
+		fprintf(out, "%swebhook %s", n->mail_to != NULL ? ";" : " ", n->webhook);
+	if (n->exec != NULL)
+		fprintf(out, "%sexec %s", (n->mail_to != NULL || n->webhook != NULL) ? ";" : " ",
+			n->exec);
+	fprintf(out, "\n");
+	(void)nrecords;
+}
+
+int
+cmd_config(struct mxf_ctx *ctx, int argc, char **argv)
+{
+	struct dns_tsig_key *key = NULL;
+	struct config *cfg = NULL;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "check") != 0)
+		return cmd_usage_error("config", "expected 'config check'");
+	if (argc > 2)
+		return cmd_usage_error("config", "'config check' takes no arguments");
+	rc = cmd_load_config(ctx, &cfg);
+	if (rc != 0)
+		return rc;
+	if (cfg->dns.key_file != NULL) {
+		char err[512] = "";
+		int e = dns_tsig_key_load(cfg->dns.key_file, NULL, &key, err, sizeof(err));
+
+		if (e != 0) {
+			/* The key file's own FILE:LINE, then where the config names it. */
+			fprintf(stderr, "%s\n", err[0] != '\0' ? err : mxf_strerror(e));
+			fprintf(stderr, "%s:%d: key_file '%s' cannot be used\n", cfg->path,
+				cfg->dns.line_key_file, cfg->dns.key_file);
+			config_free(cfg);
+			return MXF_EXIT_USAGE;
+		}
+	}
+	print_summary(stdout, cfg, key);
+	dns_tsig_key_free(key);
+	config_free(cfg);
+	return MXF_EXIT_OK;
+}

@@ -157,14 +157,28 @@ int config_parse_duration(const char *s, uint64_t *ms);
 int config_parse_rtype(const char *s, enum config_rtype *out);
 const char *config_rtype_name(enum config_rtype t);
 
-/* Index of the server with this id, or -1. */
-long config_server_index(const struct config *cfg, const char *id);
+/* Whole-string unsigned integer in [min, max].  @return 0 or MXF_EINVAL. */
+int config_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/* @return 4 or 6 when @s is an IPv4 or IPv6 literal, else 0. */
+int config_is_ip(const char *s);
 
 /*
- * config_summary -- the human summary `mxfailover config check` prints after
- * "configuration OK": servers with their checks, groups, zones, records, DNS
- * server and key file.  @return a malloc'ed string the caller frees, or NULL.
+ * config_normalize_name -- validate a domain name (LDH and '_' labels of 1..63
+ * characters, 253 in all, optional trailing dot).
+ * @return a malloc'ed lower-case absolute copy (trailing dot), or NULL with
+ *         errno EINVAL (not a name) or ENOMEM.
  */
-char *config_summary(const struct config *cfg, const char *key_name);
+char *config_normalize_name(const char *s);
+
+/*
+ * config_parse_hostport -- "host", "host:port", "[v6]:port" or a bare IPv6
+ * address.  @host receives a malloc'ed copy without brackets; @port the port
+ * or @defport.  @return 0, MXF_EINVAL or MXF_ENOMEM.
+ */
+int config_parse_hostport(const char *s, char **host, uint16_t *port, uint16_t defport);
+
+/* Index of the server with this id, or -1. */
+long config_server_index(const struct config *cfg, const char *id);
 
 #endif

@@ -1,8 +1,543 @@
+/*
+ * test_config.c -- the configuration loader: native INI, DNS_Failover's
+ * config.cfg, and every error with its line.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "config.h"
-static void placeholder(void **state) { (void)state; assert_true(1); }
-int main(void) { const struct CMUnitTest t[] = { cmocka_unit_test(placeholder) }; return cmocka_run_group_tests(t, NULL, NULL); }
+#include "mxf.h"
+
+static const char good_conf[] =
+	"[general]\n"
+	"interval = 10s          ; durations: 500ms, 10s, 5m, 1h\n"
+	"timeout  = 5s\n"
+	"fall     = 3\n"
+	"rise     = 2\n"
+	"state_file = /var/lib/mxfailover/state.json\n"
+	"log      = stderr\n"
+	"witness  = dns://192.0.2.53/example.org https://www.example.org/\n"
+	"                        ; isolation guard comment line\n"
+	"status_listen = 127.0.0.1:9053\n"
+	"\n"
+	"[dns]\n"
+	"server   = 192.0.2.53\n"
+	"key_file = /etc/mxfailover/update.key\n"
+	"ttl      = 60\n"
+	"\n"
+	"[server mx1]\n"
+	"address = 192.0.2.10\n"
+	"name    = MX1.Example.com.\n"
+	"checks  = smtp imaps https mysql\n"
+	"\n"
+	"[server mx2]\n"
+	"address = 2001:db8::11\n"
+	"name    = mx2.example.com\n"
+	"checks  = smtp imaps tcp://[2001:db8::11]:8080\n"
+	"\n"
+	"[group mail]\n"
+	"servers = mx1 mx2\n"
+	"zones   = example.com example.net\n"
+	"records = mx smtp imap mail pop3\n"
+	"type    = CNAME\n"
+	"failback = manual\n"
+	"hold_down = 5m\n"
+	"etrn    = yes\n"
+	"\n"
+	"[notify]\n"
+	"mail_to   = hostmaster@example.com\n"
+	"mail_from = mxfailover@example.com\n"
+	"smtp_url  = smtp://relay.example.net:587\n"
+	"smtp_user = mxfailover\n"
+	"smtp_password_file = /etc/mxfailover/smtp.pass\n"
+	"webhook   = https://hooks.example.net/mxfailover\n"
+	"exec      = /usr/local/sbin/on-failover\n";
+
+/* DNS_Failover's sample config.cfg, as that program ships it. */
+static const char dnsfailover_conf[] =
+	"# Ini configuration file for the failover program DNS_Failover.py\n"
+	"\n"
+	"# Enter the domain zones involved here.\n"
+	"[ZONES]\n"
+	"zone1 = domain1.tld\n"
+	"zone2 = domain2.tld\n"
+	"\n"
+	"# the mail servers\n"
+	"[MX]\n"
+	"mxip1 = 1.2.3.4\n"
+	"mxip2 = 1.2.3.5\n"
+	"mx1 = mx1.example.com\n"
+	"mx2 = mx2.example.com\n"
+	"\n"
+	"[RECORDS]\n"
+	"record_mx = mx\n"
+	"record_smtp = smtp\n"
+	"record_imap = imap\n"
+	"record_mail = mail\n"
+	"record_pop3 = pop3\n"
+	"\n"
+	"[PORTS]\n"
+	"smtp = 25\n"
+	"imaps = 993\n"
+	"https = 443\n"
+	"mysql = 3306\n"
+	"port1 = 22\n"
+	"port2 = 2222\n"
+	"\n"
+	"[SETTINGS]\n"
+	"ttl = 60\n"
+	"ns = 192.168.0.2\n"
+	"logfile = /var/log/bind/bind.log\n"
+	"space_limit = 97\n"
+	"partition = /var/\n"
+	"user = root\n"
+	"\n"
+	"[MAIL]\n"
+	"sender_email = noreply@example.com\n"
+	"recipient_email = recipient@domain1.tld\n"
+	"port = 587\n"
+	"use_tls = true\n"
+	"username = user\n"
+	"password = pass\n";
+
+static struct config_errors errs;
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	config_errors_free(&errs);
+	return 0;
+}
+
+/* Is there an error at @line whose message contains @needle? */
+static int
+has_error(int line, const char *needle)
+{
+	for (size_t i = 0; i < errs.n; i++)
+		if (errs.v[i].line == line && strstr(errs.v[i].msg, needle) != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+dump_errors(void)
+{
+	for (size_t i = 0; i < errs.n; i++)
+		print_message("  %s:%d: %s\n", errs.v[i].file, errs.v[i].line, errs.v[i].msg);
+}
+
+/* Load @text, which must fail; returns the number of errors. */
+static size_t
+load_bad(const char *text)
+{
+	struct config *cfg = NULL;
+	int e = config_load_string("t.conf", text, &cfg, &errs);
+
+	assert_int_equal(e, MXF_ECONFIG);
+	assert_null(cfg);
+	assert_true(errs.n > 0);
+	return errs.n;
+}
+
+static void
+test_good_native(void **state)
+{
+	struct config *cfg = NULL;
+	int e;
+
+	(void)state;
+	e = config_load_string("good.conf", good_conf, &cfg, &errs);
+	if (e != 0)
+		dump_errors();
+	assert_int_equal(e, 0);
+	assert_int_equal(errs.n, 0);
+	assert_int_equal(cfg->format, CONFIG_FORMAT_NATIVE);
+	assert_int_equal(cfg->general.interval_ms, 10000);
+	assert_int_equal(cfg->general.rise, 2);
+	assert_int_equal(cfg->general.nwitness, 2);
+	assert_string_equal(cfg->general.witness[1], "https://www.example.org/");
+	assert_string_equal(cfg->general.lock_file, "/var/lib/mxfailover/state.json.lock");
+	assert_string_equal(cfg->dns.server, "192.0.2.53");
+	assert_int_equal(cfg->dns.port, 53);
+	assert_int_equal(cfg->dns.ttl, 60);
+	assert_int_equal(cfg->dns.timeout_ms, 5000);
+	assert_int_equal(cfg->dns.line_key_file, 14);
+	assert_int_equal(cfg->nservers, 2);
+	assert_string_equal(cfg->servers[0].name, "mx1.example.com.");
+	assert_int_equal(cfg->servers[0].nchecks, 4);
+	assert_string_equal(cfg->servers[0].checks[0], "smtp://192.0.2.10");
+	assert_string_equal(cfg->servers[1].checks[1], "imaps://[2001:db8::11]");
+	assert_string_equal(cfg->servers[1].checks[2], "tcp://[2001:db8::11]:8080");
+	assert_int_equal(cfg->ngroups, 1);
+	assert_int_equal(cfg->groups[0].nservers, 2);
+	assert_int_equal(cfg->groups[0].servers[1], 1);
+	assert_string_equal(cfg->groups[0].zones[1], "example.net.");
+	assert_int_equal(cfg->groups[0].nrecords, 5);
+	assert_int_equal(cfg->groups[0].failback, CONFIG_FAILBACK_MANUAL);
+	assert_int_equal(cfg->groups[0].hold_down_ms, 300000);
+	assert_true(cfg->groups[0].etrn);
+	assert_string_equal(cfg->notify.smtp_url, "smtp://relay.example.net:587");
+	assert_false(cfg->notify.via_active);
+	config_free(cfg);
+}
+
+static void
+test_durations(void **state)
+{
+	uint64_t ms = 0;
+
+	(void)state;
+	assert_int_equal(config_parse_duration("500ms", &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(config_parse_duration("10s", &ms), 0);
+	assert_int_equal(ms, 10000);
+	assert_int_equal(config_parse_duration("5m", &ms), 0);
+	assert_int_equal(ms, 300000);
+	assert_int_equal(config_parse_duration("1h", &ms), 0);
+	assert_int_equal(ms, 3600000);
+	assert_int_equal(config_parse_duration("7", &ms), 0);
+	assert_int_equal(ms, 7000);
+	assert_int_equal(config_parse_duration("-1s", &ms), MXF_EINVAL);
+	assert_int_equal(config_parse_duration("10 s", &ms), MXF_EINVAL);
+	assert_int_equal(config_parse_duration("10x", &ms), MXF_EINVAL);
+	assert_int_equal(config_parse_duration("", &ms), MXF_EINVAL);
+	assert_int_equal(config_parse_duration("99999999999999999999s", &ms), MXF_EINVAL);
+	assert_int_equal(config_parse_duration("9999999999999999d", &ms), MXF_EINVAL);
+}
+
+static void
+test_hostport(void **state)
+{
+	char *h = NULL;
+	uint16_t port = 0;
+
+	(void)state;
+	assert_int_equal(config_parse_hostport("192.0.2.1:5353", &h, &port, 53), 0);
+	assert_string_equal(h, "192.0.2.1");
+	assert_int_equal(port, 5353);
+	free(h);
+	assert_int_equal(config_parse_hostport("[::1]:54", &h, &port, 53), 0);
+	assert_string_equal(h, "::1");
+	assert_int_equal(port, 54);
+	free(h);
+	assert_int_equal(config_parse_hostport("2001:db8::1", &h, &port, 53), 0);
+	assert_int_equal(port, 53);
+	free(h);
+	assert_int_equal(config_parse_hostport("ns.example.com", &h, &port, 53), 0);
+	free(h);
+	assert_int_equal(config_parse_hostport("1.2.3.4:0", &h, &port, 53), MXF_EINVAL);
+	assert_int_equal(config_parse_hostport("1.2.3.4:70000", &h, &port, 53), MXF_EINVAL);
+	assert_int_equal(config_parse_hostport("[::1", &h, &port, 53), MXF_EINVAL);
+	assert_int_equal(config_parse_hostport("bad host!", &h, &port, 53), MXF_EINVAL);
+}
+
+#define MIN_SERVERS                                                                              \
+	"[dns]\nserver = 192.0.2.53\n"                                                           \
+	"[server mx1]\naddress = 192.0.2.10\nname = mx1.example.com\nchecks = smtp\n"
+
+static void
+test_error_lines(void **state)
+{
+	(void)state;
+	load_bad(MIN_SERVERS                         /* lines 1-6 */
+		 "[group mail]\n"                     /* 7 */
+		 "servers = mx1 mx9\n"                /* 8 */
+		 "zones = example.com\n"              /* 9 */
+		 "records = mx\n"                     /* 10 */
+		 "type = TXT\n"                       /* 11 */
+		 "hold_down = 5 minutes\n"            /* 12 */
+		 "colour = blue\n"                    /* 13 */
+		 "records = smtp\n"                   /* 14 */
+		 "[sever mx2]\n"                      /* 15 */
+		 "address = 192.0.2.11\n"             /* 16 */
+		 "this line is not ini\n"             /* 17 */
+		 "[server mx1]\n"                     /* 18 */
+		 "[dns]\n");                          /* 19 */
+	if (errs.n < 8)
+		dump_errors();
+	assert_true(has_error(8, "mx9"));
+	assert_true(has_error(11, "TXT"));
+	assert_true(has_error(12, "duration"));
+	assert_true(has_error(13, "unknown key 'colour'"));
+	assert_true(has_error(14, "duplicate key 'records' (first set at line 10)"));
+	assert_true(has_error(15, "unknown section [sever mx2]"));
+	assert_true(has_error(17, "expected 'key = value'"));
+	assert_true(has_error(18, "duplicate section [server mx1] (first at line 3)"));
+	assert_true(has_error(19, "duplicate section [dns]"));
+}
+
+static void
+test_error_values(void **state)
+{
+	(void)state;
+	load_bad("[general]\n"                        /* 1 */
+		 "fall = 0\n"                          /* 2 */
+		 "log = somewhere\n"                   /* 3 */
+		 "[dns]\n"                             /* 4 */
+		 "server = 192.0.2.53:99999\n"         /* 5 */
+		 "ttl = -5\n"                          /* 6 */
+		 "key_file = relative.key\n"           /* 7 */
+		 "[server mx1]\n"                      /* 8 */
+		 "address = 192.0.2.300\n"             /* 9 */
+		 "name = bad..name\n"                  /* 10 */
+		 "checks = smtp smpt://x\n"            /* 11 */
+		 "[group g]\n"                         /* 12 */
+		 "servers = mx1\n"                     /* 13 */
+		 "zones = example.com\n"               /* 14 */
+		 "records = @ mx.\n"                   /* 15 */
+		 "failback = sometimes\n"              /* 16 */
+		 "etrn = perhaps\n"                    /* 17 */
+		 "[notify]\n"                          /* 18 */
+		 "mail_to = nobody\n"                  /* 19 */
+		 "smtp_url = ftp://x\n");              /* 20 */
+	assert_true(has_error(2, "fall"));
+	assert_true(has_error(3, "log must be"));
+	assert_true(has_error(5, "server"));
+	assert_true(has_error(6, "ttl"));
+	assert_true(has_error(7, "absolute"));
+	assert_true(has_error(9, "not an IPv4 or IPv6"));
+	assert_true(has_error(10, "not a domain name"));
+	assert_true(has_error(11, "unknown scheme 'smpt'"));
+	assert_true(has_error(15, "relative"));
+	assert_true(has_error(15, "apex"));
+	assert_true(has_error(16, "auto or manual"));
+	assert_true(has_error(17, "yes or no"));
+	assert_true(has_error(19, "mail address"));
+	assert_true(has_error(20, "smtp://"));
+}
+
+static void
+test_error_whole_file(void **state)
+{
+	(void)state;
+	/* Empty group, a server without checks, no [dns] at all. */
+	load_bad("[server mx1]\n"
+		 "address = 192.0.2.10\n"
+		 "[group empty]\n"
+		 "zones = example.com\n"
+		 "records = mx\n"
+		 "[group typed]\n"
+		 "servers = mx1\n"
+		 "zones = example.com\n"
+		 "records = mx\n"
+		 "type = AAAA\n");
+	assert_true(has_error(0, "no [dns] server"));
+	assert_true(has_error(1, "[server mx1] has no checks"));
+	assert_true(has_error(3, "[group empty] has no servers"));
+	assert_true(has_error(10, "type AAAA but server mx1 has an IPv4 address"));
+}
+
+static void
+test_outside_section_and_scalar_continuation(void **state)
+{
+	(void)state;
+	load_bad("stray = 1\n"
+		 MIN_SERVERS
+		 "[group g]\nservers = mx1\nzones = example.com\nrecords = mx\n"
+		 "type = CNAME\n"
+		 "  MX\n");
+	assert_true(has_error(1, "outside any section"));
+	assert_true(has_error(13, "cannot continue"));
+}
+
+static void
+test_long_list_line(void **state)
+{
+	char text[4096];
+	struct config *cfg = NULL;
+	char checks[2048] = "";
+	int e;
+
+	(void)state;
+	/* 40 URLs on one line: far over libinih's 200-byte line buffer. */
+	for (int i = 0; i < 40; i++) {
+		char one[64];
+
+		snprintf(one, sizeof(one), " tcp://192.0.2.10:%d", 1000 + i);
+		strcat(checks, one);
+	}
+	snprintf(text, sizeof(text),
+		 "[dns]\nserver = 192.0.2.53\n"
+		 "[server mx1]\naddress = 192.0.2.10\nname = mx1.example.com\nchecks =%s\n"
+		 "[group g]\nservers = mx1\nzones = example.com\nrecords = mx\n",
+		 checks);
+	e = config_load_string("long.conf", text, &cfg, &errs);
+	if (e != 0)
+		dump_errors();
+	assert_int_equal(e, 0);
+	assert_int_equal(cfg->servers[0].nchecks, 40);
+	assert_string_equal(cfg->servers[0].checks[39], "tcp://192.0.2.10:1039");
+	config_free(cfg);
+}
+
+static void
+test_continuation_lists(void **state)
+{
+	struct config *cfg = NULL;
+	int e;
+
+	(void)state;
+	e = config_load_string("cont.conf",
+			       "[dns]\nserver = [::1]:5300\n"
+			       "[server a]\naddress = ::1\nname = a.example.com\nchecks = smtp\n"
+			       "[server b]\naddress = ::1\nname = b.example.com\nchecks = smtp\n"
+			       "[group g]\nservers = a\n    b\n"
+			       "zones = example.com,\n  example.net\n"
+			       "records = mx\n",
+			       &cfg, &errs);
+	if (e != 0)
+		dump_errors();
+	assert_int_equal(e, 0);
+	assert_string_equal(cfg->dns.server, "::1");
+	assert_int_equal(cfg->dns.port, 5300);
+	assert_int_equal(cfg->groups[0].nservers, 2);
+	assert_int_equal(cfg->groups[0].nzones, 2);
+	config_free(cfg);
+}
+
+static void
+test_nul_byte(void **state)
+{
+	struct config *cfg = NULL;
+	char path[] = "/tmp/mxf-test-nul-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fwrite("[dns]\nserver = 1.2.3.4\0\n", 1, 24, f);
+	fclose(f);
+	assert_int_equal(config_load(path, &cfg, &errs), MXF_ECONFIG);
+	assert_true(has_error(0, "NUL"));
+	unlink(path);
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(config_load("/nonexistent/mxf.conf", &cfg, &errs), MXF_EIO);
+	assert_true(has_error(0, "cannot open"));
+}
+
+static void
+test_dnsfailover_mapping(void **state)
+{
+	struct config *cfg = NULL;
+	const struct config_group *g;
+	int e;
+
+	(void)state;
+	e = config_load_string("config.cfg", dnsfailover_conf, &cfg, &errs);
+	if (e != 0)
+		dump_errors();
+	assert_int_equal(e, 0);
+	assert_int_equal(cfg->format, CONFIG_FORMAT_DNSFAILOVER);
+	assert_int_equal(cfg->nservers, 2);
+	assert_string_equal(cfg->servers[0].id, "mx1");
+	assert_string_equal(cfg->servers[0].address, "1.2.3.4");
+	assert_string_equal(cfg->servers[1].name, "mx2.example.com.");
+	assert_int_equal(cfg->servers[0].nchecks, 7);
+	assert_string_equal(cfg->servers[0].checks[0], "tcp://1.2.3.4:25");
+	assert_string_equal(cfg->servers[0].checks[1], "tcp://1.2.3.4:993");
+	assert_string_equal(cfg->servers[0].checks[2], "tcp://1.2.3.4:443");
+	assert_string_equal(cfg->servers[0].checks[3], "tcp://1.2.3.4:3306");
+	assert_string_equal(cfg->servers[0].checks[4],
+			    "ssh-socket://root@1.2.3.4:22/var/run/mysqld/mysqld.sock");
+	assert_string_equal(cfg->servers[0].checks[5], "ssh-disk://root@1.2.3.4:22/var/?limit=97");
+	/* port2 belongs to the second server. */
+	assert_string_equal(cfg->servers[1].checks[6],
+			    "ssh-fsck://root@1.2.3.5:2222/?script=/usr/local/bin/HD_fsck.sh");
+	assert_int_equal(cfg->ngroups, 1);
+	g = &cfg->groups[0];
+	assert_int_equal(g->type, CONFIG_RTYPE_CNAME);
+	assert_int_equal(g->nzones, 2);
+	assert_string_equal(g->zones[0], "domain1.tld.");
+	assert_string_equal(g->zones[1], "domain2.tld.");
+	assert_int_equal(g->nrecords, 5);
+	assert_string_equal(g->records[0], "mx");
+	assert_string_equal(g->records[4], "pop3");
+	assert_int_equal(g->failback, CONFIG_FAILBACK_AUTO);
+	assert_string_equal(cfg->dns.server, "192.168.0.2");
+	assert_int_equal(cfg->dns.port, 53);
+	assert_null(cfg->dns.key_file);
+	assert_int_equal(cfg->dns.ttl, 60);
+	assert_int_equal(cfg->general.fall, 1);
+	assert_int_equal(cfg->general.rise, 1);
+	assert_string_equal(cfg->general.log, "/var/log/bind/bind.log");
+	assert_true(cfg->notify.via_active);
+	assert_int_equal(cfg->notify.via_active_port, 587);
+	assert_true(cfg->notify.via_active_starttls);
+	assert_string_equal(cfg->notify.mail_to, "recipient@domain1.tld");
+	assert_string_equal(cfg->notify.smtp_password, "pass");
+	config_free(cfg);
+}
+
+static void
+test_dnsfailover_missing(void **state)
+{
+	char *text = strdup(dnsfailover_conf);
+	char *p;
+
+	(void)state;
+	/* Drop zone2 (line 6) and the whole [PORTS] header (line 22). */
+	p = strstr(text, "zone2 = domain2.tld\n");
+	memcpy(p, "#one2 = domain2.tld\n", 20);
+	p = strstr(text, "[PORTS]");
+	memcpy(p, "#PORTS]", 7);
+	p = strstr(text, "mxip2 = 1.2.3.5");
+	memcpy(p, "mxip2 = 1.2.3.x", 15);
+	load_bad(text);
+	assert_true(has_error(4, "[ZONES] has no key 'zone2'"));
+	assert_true(has_error(0, "no [PORTS] section"));
+	assert_true(has_error(11, "not an IP address"));
+	free(text);
+}
+
+static void
+test_find_path(void **state)
+{
+	(void)state;
+	setenv("MXFAILOVER_CONFIG", "/a.conf", 1);
+	setenv("DNSFAILOVER_CONFIG", "/b.cfg", 1);
+	assert_string_equal(config_find_path(), "/a.conf");
+	unsetenv("MXFAILOVER_CONFIG");
+	assert_string_equal(config_find_path(), "/b.cfg");
+	unsetenv("DNSFAILOVER_CONFIG");
+	assert_non_null(config_find_path());
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_good_native, teardown),
+		cmocka_unit_test_teardown(test_durations, teardown),
+		cmocka_unit_test_teardown(test_hostport, teardown),
+		cmocka_unit_test_teardown(test_error_lines, teardown),
+		cmocka_unit_test_teardown(test_error_values, teardown),
+		cmocka_unit_test_teardown(test_error_whole_file, teardown),
+		cmocka_unit_test_teardown(test_outside_section_and_scalar_continuation, teardown),
+		cmocka_unit_test_teardown(test_long_list_line, teardown),
+		cmocka_unit_test_teardown(test_continuation_lists, teardown),
+		cmocka_unit_test_teardown(test_nul_byte, teardown),
+		cmocka_unit_test_teardown(test_missing_file, teardown),
+		cmocka_unit_test_teardown(test_dnsfailover_mapping, teardown),
+		cmocka_unit_test_teardown(test_dnsfailover_missing, teardown),
+		cmocka_unit_test_teardown(test_find_path, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
