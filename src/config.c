@@ -328,6 +328,7 @@ struct config_parse {
 	size_t nseen;
 	struct config_group_lines *glines;
 	int *server_checks_line;
+	int witness_line;
 	char last_key[64];
 	int last_key_line;
 	int has_dnsfailover_sections, has_native_sections;
@@ -809,6 +810,9 @@ config_key_general(struct config_parse *p, int line, const char *key, const char
 			config_set_str(p, &g->log, value);
 	} else if (strcmp(key, "witness") == 0) {
 		int e = config_list_append(&g->witness, &g->nwitness, value);
+
+		if (p->witness_line == 0)
+			p->witness_line = line;
 
 		if (e == MXF_ENOMEM)
 			p->oom = 1;
@@ -1326,7 +1330,7 @@ config_finish(struct config_parse *p)
 		if (e == MXF_ENOMEM)
 			p->oom = 1;
 		else if (e != 0)
-			config_err(p, 0, "[general] witness '%s': %s", cfg->general.witness[i], err);
+			config_err(p, p->witness_line, "[general] witness '%s': %s", cfg->general.witness[i], err);
 		free(url);
 	}
 }

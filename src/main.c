@@ -36,9 +36,20 @@ static const struct command commands[] = {
 	 "current target and the latest events.\n"},
 	{"plan", NULL, "plan", "the DNS changes the current health would make",
 	 "Prints the changes a pass would make now, and why; changes nothing.\n"},
-	{"probe", NULL, "probe URL...", "run checks now, one result line each",
-	 "Runs the given check URLs concurrently and prints URL, state, time and reason.\n"},
-	{"dns", cmd_dns, "dns get NAME [TYPE] | dns set [--expect OLD] NAME TYPE VALUE [TTL] | dns apply FILE",
+	{"probe", NULL, "probe [--json] [--timeout DUR] [--server NAME] URL...",
+	 "run checks now, one result line each",
+	 "Runs the given check URLs (see mxfailover(8), \"Check URLs\") all at once and\n"
+	 "prints one line per URL, in the order given: URL, up/down/warning, the time\n"
+	 "it took and why (the server's own reply line when it sent one).  Every URL\n"
+	 "is checked for syntax before any runs.  No configuration file is needed.\n"
+	 "  --json          a JSON array of {url, state, ms, phase, reason[, cert_days]}\n"
+	 "  --timeout DUR   deadline per check when the URL has no ?timeout= (default 5s)\n"
+	 "  --server NAME   also run the checks of [server NAME] of the configuration\n"
+	 "The same URL given twice runs once.  TLS trusts the system CA store, or the\n"
+	 "PEM file in $MXF_CA_FILE.  A certificate expiring within ?cert_days=N gives\n"
+	 "\"warning\".\n"
+	 "Exit 0 when every probe is up, 1 otherwise, 2 on a bad URL or option.\n"},
+	{"dns", cmd_dns, "dns get NAME [TYPE] | dns set [--expect OLD] NAME TYPE VALUE [TTL] | dns apply FILE|-",
 	 "read or write records through the configured primary",
 	 "dns get NAME [TYPE]\n"
 	 "    Query the configured primary ([dns] server) for NAME (type ANY by\n"
@@ -50,11 +61,14 @@ static const struct command commands[] = {
 	 "    carries a compare-and-swap prerequisite: the record set must still\n"
 	 "    hold what was read just before (or OLD, with --expect; --expect ''\n"
 	 "    demands that no such record exists).  TTL defaults to the record's\n"
-	 "    current TTL, else [dns] ttl.  The result is read back and compared.\n"
-	 "dns apply FILE\n"
+	 "    current TTL, else [dns] ttl, else 3600.  The result is read back and\n"
+	 "    compared.  Nothing is sent when the record already holds VALUE.\n"
+	 "dns apply FILE|-\n"
 	 "    As set, for every line \"NAME TYPE VALUE [TTL]\" of FILE (- for stdin):\n"
 	 "    one UPDATE per zone carrying all of that zone's changes, all zones at\n"
-	 "    once.  Blank lines and lines starting with # or ; are skipped.\n"
+	 "    once.  Lines with the same NAME and TYPE form one record set.  A\n"
+	 "    trailing number is the TTL for types with a fixed number of fields.\n"
+	 "    Blank lines and lines starting with # or ; are skipped.\n"
 	 "The zone of a name is the longest configured zone that contains it, else\n"
 	 "it is found with an SOA query.  Any DNS failure exits 3.\n"},
 	{"pin", NULL, "pin SERVER down|up [--for DURATION]", "operator override",

@@ -1,0 +1,142 @@
+"""Shared fixtures of mxfailover's system tests.
+
+The binary under test is $MXF_BIN (./dev test points it at the ASan+UBSan
+build), else build-test/src/mxfailover.  One BIND named per test session
+(tests/lib/mxflab.py) serves one zone per test need, so tests do not disturb
+each other's records; each test writes its own mxfailover config in its
+tmp_path.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
+import mxflab  # noqa: E402
+
+DATA = os.path.join(ROOT, "tests", "data")
+
+# Zones of the session's named, by purpose.  Each algorithm has its own key
+# "k-ALG" and zone "ALG.test" that only that key may update.
+ALG_ZONES = {alg: "%s.test." % alg for alg in mxflab.ALGORITHMS}
+BULK_COUNT = 500
+
+
+def alg_key_name(alg):
+    return "k-" + alg
+
+
+@pytest.fixture(scope="session")
+def mxf_bin():
+    path = os.environ.get("MXF_BIN") or os.path.join(
+        ROOT, "build-test", "src", "mxfailover")
+    if not os.access(path, os.X_OK):
+        pytest.fail("mxfailover binary not found at %s (set MXF_BIN)" % path)
+    return path
+
+
+@pytest.fixture
+def run(mxf_bin):
+    """run(args, config=None, timeout=30, env=None, input=None) ->
+    (rc, stdout, stderr).  Fails the test on a sanitizer report or when the
+    binary does not exit within @timeout seconds."""
+
+    def _run(args, config=None, timeout=30.0, env=None, input=None):
+        try:
+            rc, out, err, _ = mxflab.run_mxf(mxf_bin, args, config=config,
+                                             timeout=timeout, env=env,
+                                             input=input)
+        except subprocess.TimeoutExpired:
+            pytest.fail("mxfailover %s did not exit within %.0f s"
+                        % (" ".join(args), timeout))
+        mark = mxflab.sanitizer_report(err)
+        if mark is not None:
+            pytest.fail("sanitizer report (%s) from mxfailover %s:\n%s"
+                        % (mark, " ".join(args), err))
+        return rc, out, err
+
+    return _run
+
+
+@pytest.fixture
+def timed_run(mxf_bin):
+    """As run, also returning the seconds the process took."""
+
+    def _run(args, config=None, timeout=30.0, env=None):
+        try:
+            rc, out, err, secs = mxflab.run_mxf(mxf_bin, args, config=config,
+                                                timeout=timeout, env=env)
+        except subprocess.TimeoutExpired:
+            pytest.fail("mxfailover %s did not exit within %.0f s"
+                        % (" ".join(args), timeout))
+        mark = mxflab.sanitizer_report(err)
+        if mark is not None:
+            pytest.fail("sanitizer report (%s):\n%s" % (mark, err))
+        return rc, out, err, secs
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """The session's named, with every key and zone the DNS tests use."""
+    d = tmp_path_factory.mktemp("named")
+    lab = mxflab.NamedLab(str(d))
+    keys = {alg: lab.add_key(alg_key_name(alg), alg)
+            for alg in mxflab.ALGORITHMS}
+    sha256 = keys["hmac-sha256"]
+    other = lab.add_key("k-other", "hmac-sha256")
+    for alg, zone in ALG_ZONES.items():
+        lab.add_zone(zone, update_keys=[keys[alg]])
+    for zone in ("cas.test", "badsig.test", "badkey.test", "perm.test",
+                 "get.test", "soa.test", "ttl.test", "malformed.test",
+                 "down.test"):
+        lab.add_zone(zone, update_keys=[sha256])
+    # Only k-other may update this one: a signed update with k-hmac-sha256
+    # is refused by policy.
+    lab.add_zone("refused.test", update_keys=[other])
+    bulk = [("r%03d" % i, "CNAME", mxflab.MX1, 300) for i in range(BULK_COUNT)]
+    lab.add_zone("bulk.test", records=mxflab.mail_records(bulk),
+                 update_keys=[sha256])
+    # DNS_Failover's set-up: no key, updates allowed by source address.
+    lab.add_zone("addr.test", update_addresses=["127.0.0.1"])
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_keys(lab):
+    return {alg: lab.keys[alg_key_name(alg)] for alg in mxflab.ALGORITHMS}
+
+
+@pytest.fixture
+def lab_config(lab, tmp_path):
+    """lab_config(key=Key|None|path, zones=(...), **kw) -> config path in
+    tmp_path, pointing at the session's named."""
+
+    def _cfg(key=None, zones=(), name="mxfailover.conf", **kw):
+        if isinstance(key, mxflab.Key):
+            key = key.path
+        return mxflab.write_config(str(tmp_path / name), lab.port,
+                                   key_file=key, zones=zones, **kw)
+
+    return _cfg
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed test that used the lab, show the end of named's log."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed and "lab" in item.fixturenames:
+        lab = item.funcargs.get("lab")
+        if lab is not None:
+            rep.sections.append(("named log (tail)", lab.log_tail(25)))

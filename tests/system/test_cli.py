@@ -1,0 +1,105 @@
+"""The command line itself: help texts, version, exit codes for bad usage."""
+
+import re
+
+import pytest
+
+SPEC_COMMANDS = ("run", "once", "status", "plan", "probe", "dns", "pin",
+                 "unpin", "audit", "config", "demo")
+
+
+def test_help_lists_every_command(run):
+    rc, out, err = run(["--help"])
+    assert rc == 0, err
+    assert out.startswith("usage: mxfailover")
+    for c in SPEC_COMMANDS:
+        assert re.search(r"^\s+%s\s" % c, out, re.M), "--help lacks " + c
+    assert "-c FILE" in out
+    # The exit codes of SPEC.md are documented.
+    for code in ("0", "1", "2", "3", "4", "5"):
+        assert code in out
+
+
+def test_help_word_equals_dash_dash_help(run):
+    assert run(["help"])[:2] == run(["--help"])[:2]
+
+
+def test_version(run):
+    rc, out, err = run(["--version"])
+    assert rc == 0, err
+    assert re.fullmatch(r"mxfailover \d+\.\d+\.\d+\S*\n", out), out
+
+
+@pytest.mark.parametrize("cmd,needles", [
+    ("dns", ["dns get NAME [TYPE]", "dns set [--expect OLD] NAME TYPE VALUE [TTL]",
+             "dns apply FILE", "Exit 3"]),
+    ("config", ["config check", "configuration OK", "FILE:LINE: message"]),
+])
+def test_help_command(run, cmd, needles):
+    rc, out, err = run(["help", cmd])
+    assert rc == 0, err
+    assert out.startswith("usage: mxfailover [-c FILE] [-v|-q] " + cmd)
+    for n in needles:
+        assert n in out
+
+
+@pytest.mark.parametrize("cmd", SPEC_COMMANDS)
+def test_help_for_every_command(run, cmd):
+    rc, out, err = run(["help", cmd])
+    assert rc == 0, err
+    assert ("mxfailover [-c FILE] [-v|-q] " + cmd) in out
+
+
+def test_help_unknown_command(run):
+    rc, out, err = run(["help", "frobnicate"])
+    assert rc == 2
+    assert "frobnicate" in err
+
+
+def test_unknown_command_exits_2(run):
+    rc, out, err = run(["frobnicate"])
+    assert rc == 2
+    assert "unknown command" in err and "frobnicate" in err
+    assert out == ""
+
+
+def test_no_command_exits_2_with_usage(run):
+    rc, out, err = run([])
+    assert rc == 2
+    assert "usage: mxfailover" in err
+
+
+def test_unknown_option_exits_2(run):
+    rc, out, err = run(["--no-such-option", "config", "check"])
+    assert rc == 2
+
+
+def test_command_not_built_yet_exits_2(run):
+    rc, out, err = run(["--help"])
+    unbuilt = re.findall(r"^\s+(\S+)\s.*\(not built yet\)$", out, re.M)
+    if not unbuilt:
+        pytest.skip("every command is built")
+    for cmd in unbuilt:
+        rc, out2, err2 = run([cmd])
+        assert rc == 2, cmd
+        assert "not built" in err2 and cmd in err2
+
+
+@pytest.mark.parametrize("args", [
+    ["dns"],
+    ["dns", "frobnicate"],
+    ["dns", "get"],
+    ["dns", "set", "mx.example.com"],
+    ["dns", "set", "mx.example.com", "CNAME"],
+    ["config"],
+    ["config", "frobnicate"],
+])
+def test_bad_subcommand_usage_exits_2(run, tmp_path, args):
+    # A valid config, so that only the usage can be at fault.
+    cfg = tmp_path / "c.conf"
+    cfg.write_text("[dns]\nserver = 127.0.0.1:9\n\n[server a]\naddress = 192.0.2.1\n"
+                   "name = a.example.com.\nchecks = smtp\n\n[group g]\nservers = a\n"
+                   "zones = example.com\nrecords = mx\ntype = CNAME\n")
+    rc, out, err = run(args, config=str(cfg), timeout=15)
+    assert rc == 2, (args, out, err)
+    assert err.strip(), "no message for bad usage"

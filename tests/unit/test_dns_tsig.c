@@ -1,0 +1,438 @@
+/*
+ * test_dns_tsig.c -- key files (every algorithm, comments, several keys,
+ * malformed ones, permissions) and TSIG sign/verify round trips, including
+ * the replies a server sends when it rejects a signature.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include "dns_tsig.h"
+#include "mxf.h"
+
+#define SECRET_B64 "aZh4Qul/JtE9a86WCEpvvIcFkL2W/8u1s7Dve9GjBOQ="
+#define NOW 1795000000ULL
+
+static const char *const alg_names[] = {
+	"hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512",
+};
+
+static int
+parse(const char *text, const char *want, struct dns_tsig_key **key, char *err, size_t n)
+{
+	return dns_tsig_key_parse(text, strlen(text), "t.key", want, key, err, n);
+}
+
+static void
+test_each_algorithm(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		char text[512], err[256];
+		struct dns_tsig_key *k = NULL;
+
+		snprintf(text, sizeof(text),
+			 "key \"k%zu\" {\n\talgorithm %s;\n\tsecret \"%s\";\n};\n", i, alg_names[i],
+			 SECRET_B64);
+		assert_int_equal(parse(text, NULL, &k, err, sizeof(err)), 0);
+		assert_non_null(k);
+		assert_int_equal(k->alg, (enum dns_tsig_alg)i);
+		assert_int_equal(k->secret_len, 32);
+		assert_string_equal(dns_tsig_alg_name(k->alg), alg_names[i]);
+		dns_tsig_key_free(k);
+	}
+}
+
+static void
+test_comments_and_whitespace(void **state)
+{
+	const char *text =
+		"# tsig-keygen output\n"
+		"// another comment\n"
+		"/* a block\n   comment */ key   mykey{algorithm\n"
+		"HMAC-SHA512 ; # trailing\n"
+		"secret\n\"" SECRET_B64 "\"\n;}\n;\n";
+	struct dns_tsig_key *k = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(text, NULL, &k, err, sizeof(err)), 0);
+	assert_string_equal(k->name, "mykey.");
+	assert_int_equal(k->alg, DNS_TSIG_HMAC_SHA512);
+	dns_tsig_key_free(k);
+}
+
+static void
+test_several_keys(void **state)
+{
+	const char *text =
+		"key \"first\" { algorithm hmac-sha256; secret \"" SECRET_B64 "\"; };\n"
+		"key \"second.example.\" { algorithm hmac-sha1; secret \"c2Vjb25k\"; };\n";
+	struct dns_tsig_key *k = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(text, NULL, &k, err, sizeof(err)), 0);
+	assert_string_equal(k->name, "first.");
+	dns_tsig_key_free(k);
+	assert_int_equal(parse(text, "second.example", &k, err, sizeof(err)), 0);
+	assert_string_equal(k->name, "second.example.");
+	assert_int_equal(k->alg, DNS_TSIG_HMAC_SHA1);
+	assert_int_equal(k->secret_len, 6);
+	dns_tsig_key_free(k);
+	assert_int_equal(parse(text, "third", &k, err, sizeof(err)), MXF_EINVAL);
+	assert_null(k);
+	assert_non_null(strstr(err, "no key named"));
+}
+
+struct bad_case {
+	const char *text;
+	const char *expect; /* substring of the error, with the line */
+};
+
+static void
+test_malformed(void **state)
+{
+	static const struct bad_case cases[] = {
+		{"key \"k\" {\n algorithm hmac-sha256\n secret \"" SECRET_B64 "\";\n};\n",
+		 "t.key:3: expected ';'"},
+		{"key \"k\" {\n algorithm hmac-sha999;\n};\n", "t.key:2: unknown algorithm"},
+		{"\n\nkey \"k\" {\n algorithm hmac-sha256;\n secret \"@@@notbase64\";\n};\n",
+		 "t.key:5: the secret of key \"k\" is not valid base64"},
+		{"key \"k\" { algorithm hmac-sha256; };\n", "t.key:1: key \"k\" has no secret"},
+		{"\nkey \"k\" { secret \"" SECRET_B64 "\"; };\n", "t.key:2: key \"k\" has no algorithm"},
+		{"/* never closed\nkey", "t.key:1: unterminated /* comment"},
+		{"options { };\n", "t.key:1: expected 'key'"},
+		{"key \"k\" {\n algorithm hmac-sha256;\n secret \"" SECRET_B64 "\";\n}\n",
+		 "t.key:4: expected ';' after '}'"},
+		{"key \"k\" {\n foo bar;\n};\n", "t.key:2: unknown statement 'foo'"},
+		{"key \"k\" {\n secret \"unterminated\n};\n", "t.key:2: unterminated string"},
+		{"", "t.key: no key in the file"},
+		{"key \"k\" { algorithm hmac-sha256; secret \"QUJD=A\"; };", "t.key:1:"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(cases); i++) {
+		struct dns_tsig_key *k = NULL;
+		char err[512] = "";
+		int rc = parse(cases[i].text, NULL, &k, err, sizeof(err));
+
+		if (rc == 0 || strstr(err, cases[i].expect) == NULL)
+			fail_msg("case %zu: rc %d, error '%s', expected '%s'", i, rc, err,
+				 cases[i].expect);
+		assert_null(k);
+	}
+}
+
+static void
+test_secret_not_in_errors(void **state)
+{
+	const char *text = "key \"k\" { algorithm hmac-sha256; secret \"SECRETVALUE*\"; };";
+	struct dns_tsig_key *k = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(parse(text, NULL, &k, err, sizeof(err)), MXF_EINVAL);
+	assert_null(strstr(err, "SECRETVALUE"));
+}
+
+static char *
+write_key_file(mode_t mode)
+{
+	char *path = strdup("/tmp/mxf-test-dns-key-XXXXXX");
+	const char *text = "key \"file-key\" { algorithm hmac-sha256; secret \"" SECRET_B64 "\"; };\n";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	/* git does not keep modes: the test sets the one it needs. */
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+static void
+test_file_modes(void **state)
+{
+	struct dns_tsig_key *k = NULL;
+	char err[512];
+	char *path;
+
+	(void)state;
+	path = write_key_file(0644);
+	assert_int_equal(dns_tsig_key_load(path, NULL, &k, err, sizeof(err)), MXF_EPERM);
+	assert_null(k);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "chmod 600"));
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(dns_tsig_key_load(path, NULL, &k, err, sizeof(err)), MXF_EPERM);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(dns_tsig_key_load(path, NULL, &k, err, sizeof(err)), 0);
+	assert_string_equal(k->name, "file-key.");
+	dns_tsig_key_free(k);
+	unlink(path);
+	assert_int_equal(dns_tsig_key_load(path, NULL, &k, err, sizeof(err)), MXF_EIO);
+	assert_non_null(strstr(err, path));
+	free(path);
+}
+
+/* The data files in tests/data/ (BIND's own output), copied to set the mode. */
+static void
+test_data_files(void **state)
+{
+	static const char *const files[] = {"dns_tsig_keygen.key", "dns_session.key"};
+	const char *dir = getenv("MXF_TEST_DATA");
+
+	(void)state;
+	if (dir == NULL)
+		skip();
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(files); i++) {
+		char src[1024], cmd[2100], err[512];
+		char tmp[] = "/tmp/mxf-test-dns-data-XXXXXX";
+		struct dns_tsig_key *k = NULL;
+		int fd = mkstemp(tmp);
+
+		assert_true(fd >= 0);
+		close(fd);
+		snprintf(src, sizeof(src), "%s/%s", dir, files[i]);
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, tmp);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(chmod(tmp, 0600), 0);
+		if (dns_tsig_key_load(tmp, NULL, &k, err, sizeof(err)) != 0)
+			fail_msg("%s: %s", files[i], err);
+		assert_true(k->secret_len >= 16);
+		dns_tsig_key_free(k);
+		unlink(tmp);
+	}
+}
+
+/* A query in wire form, and the matching reply (QR set) without TSIG. */
+static void
+make_query(uint8_t **q, size_t *qlen, uint8_t **r, size_t *rlen)
+{
+	ldns_pkt *p = NULL;
+
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, "mail.example.com.", LDNS_RR_TYPE_CNAME,
+						    LDNS_RR_CLASS_IN, 0), LDNS_STATUS_OK);
+	ldns_pkt_set_id(p, 0x1234);
+	assert_int_equal(ldns_pkt2wire(q, p, qlen), LDNS_STATUS_OK);
+	ldns_pkt_set_qr(p, true);
+	ldns_pkt_set_aa(p, true);
+	assert_int_equal(ldns_pkt2wire(r, p, rlen), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+}
+
+static struct dns_tsig_key *
+key_for(enum dns_tsig_alg alg, const char *secret)
+{
+	struct dns_tsig_key *k = NULL;
+
+	assert_int_equal(dns_tsig_key_new("test-key.example.", alg, (const uint8_t *)secret,
+					  strlen(secret), &k), 0);
+	return k;
+}
+
+static void
+test_roundtrip_every_algorithm(void **state)
+{
+	(void)state;
+	for (int a = DNS_TSIG_HMAC_MD5; a <= DNS_TSIG_HMAC_SHA512; a++) {
+		struct dns_tsig_key *k = key_for((enum dns_tsig_alg)a, "0123456789abcdef");
+		struct dns_tsig_key *other = key_for((enum dns_tsig_alg)a, "another secret!!");
+		uint8_t *q, *r, *sq, *sr, mac[DNS_TSIG_MAX_MAC];
+		size_t qlen, rlen, sqlen, srlen, maclen;
+		struct dns_tsig_verdict v;
+		ldns_pkt *parsed = NULL;
+
+		make_query(&q, &qlen, &r, &rlen);
+		assert_int_equal(dns_tsig_sign(k, q, qlen, NOW, &sq, &sqlen, mac, &maclen), 0);
+		/* The signed message is still a valid DNS message with one more record. */
+		assert_int_equal(ldns_wire2pkt(&parsed, sq, sqlen), LDNS_STATUS_OK);
+		/* ldns moves the TSIG record out of the additional section. */
+		assert_non_null(ldns_pkt_tsig(parsed));
+		assert_int_equal(ldns_rr_get_type(ldns_pkt_tsig(parsed)), LDNS_RR_TYPE_TSIG);
+		ldns_pkt_free(parsed);
+		assert_int_equal(dns_tsig_find(sq, sqlen), (long)qlen);
+
+		/* The server's side: a signed reply to our request verifies. */
+		assert_int_equal(dns_tsig_sign_reply(k, r, rlen, NOW + 1, mac, maclen, 0, NULL, 0,
+						     &sr, &srlen), 0);
+		assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), 0);
+		assert_int_equal(v.kind, DNS_TSIG_VERDICT_OK);
+
+		/* With another request MAC it does not (a reply to something else). */
+		mac[0] ^= 1;
+		assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+		assert_int_equal(v.kind, DNS_TSIG_VERDICT_BAD_MAC);
+		mac[0] ^= 1;
+
+		/* Tampered body: the answer's flags changed after signing. */
+		sr[3] ^= 0x0f;
+		assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+		assert_int_equal(v.kind, DNS_TSIG_VERDICT_BAD_MAC);
+		sr[3] ^= 0x0f;
+
+		/* The reply verified with a wrong secret fails. */
+		assert_int_equal(dns_tsig_verify(other, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+		assert_int_equal(v.kind, DNS_TSIG_VERDICT_BAD_MAC);
+
+		/* An unsigned reply is never accepted. */
+		assert_int_equal(dns_tsig_verify(k, r, rlen, mac, maclen, NOW, &v), MXF_ETSIG);
+		assert_int_equal(v.kind, DNS_TSIG_VERDICT_UNSIGNED);
+
+		/* A signature from far away in time. */
+		free(sr);
+		assert_int_equal(dns_tsig_sign_reply(k, r, rlen, NOW - 1000, mac, maclen, 0, NULL, 0,
+						     &sr, &srlen), 0);
+		assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+		assert_int_equal(v.kind, DNS_TSIG_VERDICT_TIME);
+		assert_int_equal(v.skew, -1000);
+
+		free(q);
+		free(r);
+		free(sq);
+		free(sr);
+		dns_tsig_key_free(k);
+		dns_tsig_key_free(other);
+	}
+}
+
+/* Cross-check with ldns's own verifier for the algorithms it gets right. */
+static void
+test_ldns_interop(void **state)
+{
+	static const struct { enum dns_tsig_alg alg; const char *name; } algs[] = {
+		{DNS_TSIG_HMAC_MD5, "hmac-md5.sig-alg.reg.int."},
+		{DNS_TSIG_HMAC_SHA1, "hmac-sha1."},
+		{DNS_TSIG_HMAC_SHA256, "hmac-sha256."},
+	};
+	struct dns_tsig_key *k = NULL;
+	char err[256], text[512];
+
+	(void)state;
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(algs); i++) {
+		uint8_t *q, *r, *sq, mac[DNS_TSIG_MAX_MAC];
+		size_t qlen, rlen, sqlen, maclen;
+		ldns_pkt *p = NULL;
+
+		snprintf(text, sizeof(text), "key ik { algorithm %s; secret \"%s\"; };",
+			 algs[i].name, SECRET_B64);
+		assert_int_equal(parse(text, NULL, &k, err, sizeof(err)), 0);
+		make_query(&q, &qlen, &r, &rlen);
+		assert_int_equal(dns_tsig_sign(k, q, qlen, (uint64_t)time(NULL), &sq, &sqlen, mac,
+					       &maclen), 0);
+		assert_int_equal(ldns_wire2pkt(&p, sq, sqlen), LDNS_STATUS_OK);
+		assert_true(ldns_pkt_tsig_verify(p, sq, sqlen, "ik.", SECRET_B64, NULL));
+		ldns_pkt_free(p);
+		free(q);
+		free(r);
+		free(sq);
+		dns_tsig_key_free(k);
+	}
+}
+
+static void
+test_server_errors_explained(void **state)
+{
+	struct dns_tsig_key *k = key_for(DNS_TSIG_HMAC_SHA256, "0123456789abcdef");
+	uint8_t *q, *r, *sq, *sr, mac[DNS_TSIG_MAX_MAC], other[6];
+	size_t qlen, rlen, sqlen, srlen, maclen;
+	struct dns_tsig_verdict v;
+	char msg[512];
+	uint64_t server = NOW + 412;
+
+	(void)state;
+	make_query(&q, &qlen, &r, &rlen);
+	assert_int_equal(dns_tsig_sign(k, q, qlen, NOW, &sq, &sqlen, mac, &maclen), 0);
+
+	assert_int_equal(dns_tsig_sign_reply(k, r, rlen, NOW, mac, maclen, DNS_TSIG_BADSIG, NULL, 0,
+					     &sr, &srlen), 0);
+	assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+	assert_int_equal(v.kind, DNS_TSIG_VERDICT_SERVER_ERROR);
+	assert_int_equal(v.error, DNS_TSIG_BADSIG);
+	dns_tsig_explain(k, &v, msg, sizeof(msg));
+	assert_non_null(strstr(msg, "the server rejected the signature: the secret does not "
+				    "match the server's key 'test-key.example.'"));
+	free(sr);
+
+	assert_int_equal(dns_tsig_sign_reply(k, r, rlen, NOW, mac, maclen, DNS_TSIG_BADKEY, NULL, 0,
+					     &sr, &srlen), 0);
+	assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+	assert_int_equal(v.error, DNS_TSIG_BADKEY);
+	dns_tsig_explain(k, &v, msg, sizeof(msg));
+	assert_non_null(strstr(msg, "the server does not know key 'test-key.example.'"));
+	assert_non_null(strstr(msg, "check the key name and algorithm"));
+	free(sr);
+
+	for (int i = 0; i < 6; i++)
+		other[i] = (uint8_t)(server >> (8 * (5 - i)));
+	assert_int_equal(dns_tsig_sign_reply(k, r, rlen, NOW, mac, maclen, DNS_TSIG_BADTIME, other,
+					     6, &sr, &srlen), 0);
+	assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+	assert_int_equal(v.error, DNS_TSIG_BADTIME);
+	assert_int_equal(v.server_time, server);
+	dns_tsig_explain(k, &v, msg, sizeof(msg));
+	assert_non_null(strstr(msg, "clocks differ by 412 s"));
+	free(sr);
+
+	assert_int_equal(dns_tsig_sign_reply(k, r, rlen, NOW, mac, maclen, DNS_TSIG_BADTRUNC, NULL,
+					     0, &sr, &srlen), 0);
+	assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+	dns_tsig_explain(k, &v, msg, sizeof(msg));
+	assert_non_null(strstr(msg, "BADTRUNC"));
+	free(sr);
+
+	/* Signed by a key of another name: never accepted. */
+	{
+		struct dns_tsig_key *k2 = NULL;
+		assert_int_equal(dns_tsig_key_new("other.", DNS_TSIG_HMAC_SHA256,
+						  (const uint8_t *)"0123456789abcdef", 16, &k2), 0);
+		assert_int_equal(dns_tsig_sign_reply(k2, r, rlen, NOW, mac, maclen, 0, NULL, 0,
+						     &sr, &srlen), 0);
+		assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+		assert_int_equal(v.kind, DNS_TSIG_VERDICT_WRONG_KEY);
+		free(sr);
+		dns_tsig_key_free(k2);
+	}
+
+	/* Garbage never crashes: every truncation of a signed reply is refused. */
+	assert_int_equal(dns_tsig_sign_reply(k, r, rlen, NOW, mac, maclen, 0, NULL, 0, &sr, &srlen),
+			 0);
+	for (size_t cut = 0; cut < srlen; cut++)
+		assert_int_equal(dns_tsig_verify(k, sr, cut, mac, maclen, NOW, &v), MXF_ETSIG);
+	free(sr);
+
+	free(q);
+	free(r);
+	free(sq);
+	dns_tsig_key_free(k);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_each_algorithm),
+		cmocka_unit_test(test_comments_and_whitespace),
+		cmocka_unit_test(test_several_keys),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_secret_not_in_errors),
+		cmocka_unit_test(test_file_modes),
+		cmocka_unit_test(test_data_files),
+		cmocka_unit_test(test_roundtrip_every_algorithm),
+		cmocka_unit_test(test_ldns_interop),
+		cmocka_unit_test(test_server_errors_explained),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
