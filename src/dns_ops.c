@@ -461,6 +461,7 @@ struct ops_zone {
 	size_t n;
 	size_t pending;
 	int phase;         /* 0 read, 1 update, 2 read back */
+	int conflict_rcode; /* YXRRSET/NXRRSET answer being checked, else 0 */
 };
 
 struct ops_ref {
@@ -543,6 +544,45 @@ zone_fail(struct ops_zone *z, int status, const char *fmt, ...)
 
 static void zone_send_update(struct ops_zone *z);
 static void zone_read_back(struct ops_zone *z);
+static void explain_conflict(struct dns_ops_item *it);
+
+/*
+ * The read-back is done.  After a YXRRSET/NXRRSET answer it tells a real
+ * conflict (someone else changed a record: nothing of ours was applied) from
+ * a retransmitted update whose first copy the server had already applied
+ * (the reply to it was lost): then every record already holds our value.
+ */
+static void
+zone_finish(struct ops_zone *z)
+{
+	bool all_ours = true;
+
+	if (z->conflict_rcode == 0) {
+		apply_zone_done(z->ap);
+		return;
+	}
+	for (size_t k = 0; k < z->n; k++) {
+		struct dns_ops_item *it = zitem(z, k);
+
+		if (it->status == 0 && !it->unchanged && !it->verified)
+			all_ours = false;
+		if (it->status != 0)
+			all_ours = false;
+	}
+	if (!all_ours) {
+		for (size_t k = 0; k < z->n; k++)
+			zitem(z, k)->verified = false;
+		zone_fail(z, MXF_ECONFLICT, "zone %s at %s: update failed: %s (%s)", z->zname,
+			  z->ap->ops->server, dns_rcode_name(z->conflict_rcode),
+			  dns_rcode_explain(z->conflict_rcode, true));
+		for (size_t k = 0; k < z->n; k++)
+			explain_conflict(zitem(z, k));
+	} else {
+		for (size_t k = 0; k < z->n; k++)
+			zitem(z, k)->rcode = LDNS_RCODE_NOERROR;
+	}
+	apply_zone_done(z->ap);
+}
 
 static void
 item_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg)
@@ -582,6 +622,11 @@ item_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void
 	} else if (it->status == 0) {
 		if (dns_update_rrset_equal(rrs, it->new_rrs, true)) {
 			it->verified = true;
+		} else if (z->conflict_rcode != 0) {
+			/* Not ours: keep what is there for the conflict message. */
+			ldns_rr_list_deep_free(it->found);
+			it->found = rrs;
+			rrs = NULL;
 		} else {
 			char *want = dns_update_rdata_str(it->new_rrs);
 			char *got = dns_update_rdata_str(rrs);
@@ -604,7 +649,7 @@ item_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void
 	if (z->phase == 0)
 		zone_send_update(z);
 	else
-		apply_zone_done(z->ap);
+		zone_finish(z);
 }
 
 static void
@@ -635,7 +680,7 @@ zone_read_all(struct ops_zone *z)
 	if (z->phase == 0)
 		zone_send_update(z);
 	else
-		apply_zone_done(z->ap);
+		zone_finish(z);
 }
 
 /* For a given expectation that differs from what was read, say both. */
@@ -672,14 +717,15 @@ update_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *a
 		apply_zone_done(z->ap);
 		return;
 	}
+	if (rcode == DNS_RCODE_YXRRSET || rcode == DNS_RCODE_NXRRSET) {
+		/* A conflict, or our own retransmitted update: the records say which. */
+		z->conflict_rcode = rcode;
+		zone_read_back(z);
+		return;
+	}
 	if (rcode != LDNS_RCODE_NOERROR) {
-		zone_fail(z,
-			  rcode == DNS_RCODE_YXRRSET || rcode == DNS_RCODE_NXRRSET ? MXF_ECONFLICT
-										 : MXF_ERCODE,
-			  "zone %s at %s: update failed: %s (%s)", z->zname, srv,
+		zone_fail(z, MXF_ERCODE, "zone %s at %s: update failed: %s (%s)", z->zname, srv,
 			  dns_rcode_name(rcode), dns_rcode_explain(rcode, true));
-		for (size_t k = 0; k < z->n; k++)
-			explain_conflict(zitem(z, k));
 		apply_zone_done(z->ap);
 		return;
 	}
