@@ -29,5 +29,6 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 int cmd_config(struct mxf_ctx *ctx, int argc, char **argv);
 int cmd_dns(struct mxf_ctx *ctx, int argc, char **argv);
+int cmd_probe(struct mxf_ctx *ctx, int argc, char **argv);
 
 #endif

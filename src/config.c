@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_url.h"
 #include "mxf.h"
 #include "seedconf.h"
 
@@ -1145,62 +1146,44 @@ config_fill_defaults(struct config *cfg)
 }
 
 /*
- * Short check names and their URL schemes.  A short name expands to
- * SCHEME://ADDRESS with the scheme's default port.
- * TODO(check_url): validate full URLs with check_url_parse() once it lands.
+ * One word of a checks = line (or a witness) as a full check URL, validated
+ * by the check URL parser so a typo is a configuration error, not a check
+ * that fails at run time.  @address NULL: no short names (witnesses).
  */
-static const char *const config_check_schemes[] = {
-	"tcp", "smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s", "http",
-	"https", "mysql", "dns", "ssh-disk", "ssh-socket", "ssh-fsck",
-};
-static const char *const config_check_short[] = {
-	"smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s", "http", "https", "mysql",
-};
-
 static int
-config_expand_check(const char *spec, const char *address, char **url, char *err, size_t errlen)
+config_expand_check(const char *word, const char *address, char **url, char *err, size_t errlen)
 {
-	const char *sep = strstr(spec, "://");
+	struct check_url u;
+	char buf[CHECK_URL_MAX + 1];
+	int e;
 
 	*url = NULL;
-	if (strncmp(spec, "exec:", 5) == 0) {
-		if (spec[5] != '/') {
-			snprintf(err, errlen, "exec: needs an absolute path");
+	if (address == NULL && check_url_is_short_name(word)) {
+		snprintf(err, errlen, "a short check name needs a server address; write a full URL");
+		return MXF_EINVAL;
+	}
+	if (check_url_is_short_name(word) || strstr(word, "://") != NULL ||
+	    strncmp(word, "exec:", 5) == 0) {
+		e = check_url_expand(word, address != NULL ? address : "", buf, sizeof(buf));
+		if (e == MXF_ETOOBIG) {
+			snprintf(err, errlen, "longer than %d characters", CHECK_URL_MAX);
 			return MXF_EINVAL;
 		}
-		return (*url = strdup(spec)) != NULL ? 0 : MXF_ENOMEM;
-	}
-	if (sep == NULL) {
-		for (size_t i = 0; i < MXF_ARRAY_SIZE(config_check_short); i++) {
-			if (strcmp(spec, config_check_short[i]) != 0)
-				continue;
-			if (address == NULL) {
-				snprintf(err, errlen, "a short check name needs the server's address");
-				return MXF_EINVAL;
-			}
-			if (asprintf(url, config_is_ip(address) == 6 ? "%s://[%s]" : "%s://%s", spec,
-				     address) < 0) {
-				*url = NULL;
-				return MXF_ENOMEM;
-			}
-			return 0;
+		if (e != 0) {
+			snprintf(err, errlen, "cannot expand it");
+			return e;
 		}
+	} else {
 		snprintf(err, errlen,
 			 "unknown check (short names: smtp submission smtps imap imaps pop3 pop3s http https mysql; or a check URL)");
 		return MXF_EINVAL;
 	}
-	for (size_t i = 0; i < MXF_ARRAY_SIZE(config_check_schemes); i++) {
-		if (strlen(config_check_schemes[i]) == (size_t)(sep - spec) &&
-		    strncmp(spec, config_check_schemes[i], (size_t)(sep - spec)) == 0) {
-			if (sep[3] == '\0' || sep[3] == '/') {
-				snprintf(err, errlen, "the URL has no host");
-				return MXF_EINVAL;
-			}
-			return (*url = strdup(spec)) != NULL ? 0 : MXF_ENOMEM;
-		}
-	}
-	snprintf(err, errlen, "unknown scheme '%.*s'", (int)(sep - spec), spec);
-	return MXF_EINVAL;
+	e = check_url_parse(buf, &u, err, errlen);
+	check_url_free(&u);
+	if (e != 0)
+		return e;
+	*url = strdup(buf);
+	return *url != NULL ? 0 : MXF_ENOMEM;
 }
 
 /* Expand and validate each server's checks now that its address is known. */

@@ -36,7 +36,7 @@ static const struct command commands[] = {
 	 "current target and the latest events.\n"},
 	{"plan", NULL, "plan", "the DNS changes the current health would make",
 	 "Prints the changes a pass would make now, and why; changes nothing.\n"},
-	{"probe", NULL, "probe [--json] [--timeout DUR] [--server NAME] URL...",
+	{"probe", cmd_probe, "probe [--json] [--timeout DUR] [--server NAME] URL...",
 	 "run checks now, one result line each",
 	 "Runs the given check URLs (see mxfailover(8), \"Check URLs\") all at once and\n"
 	 "prints one line per URL, in the order given: URL, up/down/warning, the time\n"

@@ -1,0 +1,180 @@
+/*
+ * check_smtp.c -- smtp://, submission://, smtps://: the 220 banner, EHLO,
+ * STARTTLS when offered (required for submission), EHLO again over TLS, QUIT.
+ *
+ * A 4xx/5xx banner or EHLO reply is down with the server's own line, so the
+ * operator reads "421 4.3.2 Service shutting down" rather than a code.
+ * Lines come from the engine's bounded line reader (512 octets with CRLF,
+ * RFC 5321 4.5.3.1.5) and are assembled into replies by proto_smtp.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "check_impl.h"
+#include "proto_smtp.h"
+
+/* proto_smtp counts the CRLF in its limit; our line reader does not. */
+#define SMTP_MAX_LINE (PROTO_SMTP_LINE_MAX - 2)
+
+enum smtp_step { SMTP_BANNER, SMTP_EHLO, SMTP_STARTTLS, SMTP_EHLO_TLS };
+
+struct smtp_state {
+	enum smtp_step step;
+	struct proto_smtp_reply r;   /* the reply being gathered */
+	char first[200];             /* the reply, described for reasons */
+	char banner[200];
+};
+
+static bool
+smtp_implicit_tls(const struct check *c)
+{
+	return strcmp(check_target(c)->scheme, "smtps") == 0;
+}
+
+static bool
+smtp_requires_tls(const struct check *c)
+{
+	return strcmp(check_target(c)->scheme, "submission") == 0;
+}
+
+static void
+smtp_send_ehlo(struct check *c, struct smtp_state *st, enum smtp_step step)
+{
+	st->step = step;
+	check_set_phase(c, CHECK_PHASE_EHLO);
+	check_printf(c, "EHLO %s\r\n", check_helo_name(c));
+}
+
+static void
+smtp_up(struct check *c, struct smtp_state *st)
+{
+	check_set_phase(c, CHECK_PHASE_QUIT);
+	check_finish_polite(c, "QUIT\r\n", CHECK_STATE_UP, "%s%s", st->banner,
+			    smtp_implicit_tls(c) ? " (TLS)" : check_tls_active(c) ? " (STARTTLS)" : "");
+}
+
+static void
+smtp_reply(struct check *c, struct smtp_state *st)
+{
+	int code = st->r.code;
+	bool starttls = (st->r.ext & PROTO_SMTP_EXT_STARTTLS) != 0;
+
+	proto_smtp_reply_describe(&st->r, st->first, sizeof(st->first));
+	proto_smtp_reply_init(&st->r);
+	switch (st->step) {
+	case SMTP_BANNER:
+		if (code != 220) {
+			if (code >= 400 && code < 600)
+				check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", st->first);
+			else
+				check_finish(c, CHECK_STATE_DOWN, "unexpected banner: \"%s\"", st->first);
+			return;
+		}
+		snprintf(st->banner, sizeof(st->banner), "%s", st->first);
+		smtp_send_ehlo(c, st, SMTP_EHLO);
+		return;
+	case SMTP_EHLO:
+	case SMTP_EHLO_TLS:
+		if (code != 250) {
+			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", st->first);
+			return;
+		}
+		if (check_tls_active(c)) {
+			smtp_up(c, st);
+			return;
+		}
+		if (starttls) {
+			st->step = SMTP_STARTTLS;
+			check_set_phase(c, CHECK_PHASE_STARTTLS);
+			check_printf(c, "STARTTLS\r\n");
+			return;
+		}
+		if (smtp_requires_tls(c)) {
+			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN,
+					    "STARTTLS not offered (required for submission)");
+			return;
+		}
+		smtp_up(c, st);
+		return;
+	case SMTP_STARTTLS:
+		if (code != 220) {
+			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", st->first);
+			return;
+		}
+		check_starttls(c);
+		return;
+	}
+}
+
+static void
+smtp_read(struct check *c)
+{
+	struct smtp_state *st = check_priv(c);
+	char *line;
+	size_t len;
+	int r;
+
+	while (!check_finished(c) && (r = check_readline(c, &line, &len)) == 1) {
+		r = proto_smtp_feed_line(&st->r, line, len);
+		if (r == PROTO_ERROR) {
+			check_finish(c, CHECK_STATE_DOWN, "%s", st->r.reason);
+			return;
+		}
+		if (r == PROTO_COMPLETE) {
+			smtp_reply(c, st);
+			/* Nothing may follow the STARTTLS go-ahead in plain text. */
+			if (check_get_phase(c) == CHECK_PHASE_TLS)
+				return;
+		}
+	}
+}
+
+static void
+smtp_connected(struct check *c)
+{
+	struct smtp_state *st = check_priv(c);
+
+	st->step = SMTP_BANNER;
+	proto_smtp_reply_init(&st->r);
+}
+
+static void
+smtp_tls_done(struct check *c)
+{
+	smtp_send_ehlo(c, check_priv(c), SMTP_EHLO_TLS);
+}
+
+const struct check_ops check_smtp_ops = {
+	.scheme = "smtp",
+	.default_port = 25,
+	.flags = CHECK_F_STREAM,
+	.max_line = SMTP_MAX_LINE,
+	.state_size = sizeof(struct smtp_state),
+	.connected = smtp_connected,
+	.read = smtp_read,
+	.tls_done = smtp_tls_done,
+};
+
+const struct check_ops check_submission_ops = {
+	.scheme = "submission",
+	.default_port = 587,
+	.flags = CHECK_F_STREAM,
+	.max_line = SMTP_MAX_LINE,
+	.state_size = sizeof(struct smtp_state),
+	.connected = smtp_connected,
+	.read = smtp_read,
+	.tls_done = smtp_tls_done,
+};
+
+const struct check_ops check_smtps_ops = {
+	.scheme = "smtps",
+	.default_port = 465,
+	.flags = CHECK_F_STREAM | CHECK_F_TLS,
+	.max_line = SMTP_MAX_LINE,
+	.state_size = sizeof(struct smtp_state),
+	.connected = smtp_connected,
+	.read = smtp_read,
+	.tls_done = smtp_tls_done,
+};

@@ -1,0 +1,20 @@
+/*
+ * check_tcp.c -- tcp://HOST:PORT: the check is up when the TCP connection
+ * is accepted; nothing is sent.
+ */
+#include "check_impl.h"
+
+static void
+tcp_connected(struct check *c)
+{
+	check_set_phase(c, CHECK_PHASE_CONNECT);
+	check_finish(c, CHECK_STATE_UP, "connected");
+}
+
+const struct check_ops check_tcp_ops = {
+	.scheme = "tcp",
+	.default_port = 0,
+	.flags = CHECK_F_STREAM,
+	.max_line = 512,
+	.connected = tcp_connected,
+};

@@ -1,0 +1,497 @@
+"""System tests of `mxfailover probe` against the fault servers of
+tests/fakes/fakeserver.py: every fault gives "down" with the right phase and
+reason, within its timeout; well-behaved fakes give "up".
+
+Certificates are made per module with the openssl command into a temporary
+directory, signed by a throw-away CA that the probe trusts through
+MXF_CA_FILE.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+
+from fakeserver import FakeServer  # noqa: E402
+
+
+# ---------------------------------------------------------------- helpers --
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
+                   capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """A test CA, a good certificate for localhost/127.0.0.1, one that
+    expired a day ago and one for the wrong name."""
+    d = tmp_path_factory.mktemp("certs")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+             "-out", "ca.pem", "-days", "30", "-subj", "/CN=mxfailover test CA", cwd=d)
+
+    def leaf(name, cn, san, days):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
+                 "-out", name + ".csr", "-subj", "/CN=" + cn, cwd=d)
+        (d / (name + ".ext")).write_text("subjectAltName=" + san + "\n")
+        _openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                 "-set_serial", str(abs(hash(name)) % 100000 + 2), "-days", str(days),
+                 "-extfile", name + ".ext", "-out", name + ".pem", cwd=d)
+        return {"certfile": str(d / (name + ".pem")), "keyfile": str(d / (name + ".key"))}
+
+    return {
+        "ca": str(d / "ca.pem"),
+        "good": leaf("good", "localhost", "DNS:localhost,IP:127.0.0.1", 30),
+        "expired": leaf("expired", "localhost", "DNS:localhost,IP:127.0.0.1", -1),
+        "wrongname": leaf("wrong", "wrong.example", "DNS:wrong.example", 30),
+    }
+
+
+@pytest.fixture
+def probe(timed_run, certs):
+    """probe(*args) -> (rc, results, stderr, seconds); results parsed from --json."""
+
+    def _probe(*args, timeout=30.0):
+        env = dict(os.environ, MXF_CA_FILE=certs["ca"])
+        rc, out, err, secs = timed_run(["probe", "--json"] + list(args), timeout=timeout, env=env)
+        results = json.loads(out) if out.strip() else None
+        return rc, results, err, secs
+
+    return _probe
+
+
+def one(probe, url):
+    rc, res, err, secs = probe(url)
+    assert res is not None, err
+    assert len(res) == 1
+    return rc, res[0], secs
+
+
+def assert_down(r, phase, reason_part):
+    assert r["state"] == "down", r
+    assert r["phase"] == phase, r
+    assert reason_part in r["reason"], r
+
+
+# ----------------------------------------------------------------- faults --
+
+def test_refused_tcp_and_smtp(probe):
+    with FakeServer("closed") as srv:
+        rc, res, err, secs = probe(f"tcp://127.0.0.1:{srv.port}", f"smtp://127.0.0.1:{srv.port}")
+    assert rc == 1
+    for r in res:
+        assert_down(r, "connect", "connection refused")
+    assert secs < 5
+
+
+def test_silent_server_times_out_in_greeting(probe):
+    with FakeServer("silent") as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}?timeout=1s")
+    assert rc == 1
+    assert_down(r, "greeting", "timed out after 1.0 s waiting for the greeting")
+    assert 0.9 <= r["ms"] / 1000 <= 1.5
+    assert secs < 3.5
+
+
+def test_drip_cannot_outlive_the_deadline(probe):
+    # One byte every 0.3 s: each read makes progress, the deadline still holds.
+    with FakeServer("drip", interval=0.3) as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}?timeout=1500ms")
+    assert_down(r, "greeting", "timed out after 1.5 s")
+    assert r["ms"] < 2000
+    assert secs < 4
+
+
+def test_flood_without_newline_is_line_too_long(probe):
+    with FakeServer("flood") as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}?timeout=5s")
+    assert_down(r, "greeting", "line too long")
+    assert r["ms"] < 2000
+
+
+def test_flood_imap_and_http_too(probe):
+    with FakeServer("flood") as srv:
+        rc, res, err, secs = probe(f"imap://127.0.0.1:{srv.port}", f"http://127.0.0.1:{srv.port}/",
+                                   f"pop3://127.0.0.1:{srv.port}")
+    for r in res:
+        assert r["state"] == "down" and "line too long" in r["reason"], r
+
+
+def test_garbage_is_not_smtp(probe):
+    with FakeServer("garbage") as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}")
+    assert r["state"] == "down" and r["phase"] == "greeting", r
+    # The quoted garbage stays printable: no C0 or C1 control characters.
+    assert not any(ord(ch) < 32 or 0x7f <= ord(ch) <= 0x9f for ch in r["reason"]), r
+
+
+def test_421_banner_is_down_with_the_line_and_polite_quit(probe):
+    with FakeServer("smtp", banner="421 4.3.2 Service shutting down") as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}")
+        log = list(srv.log)
+    assert rc == 1
+    assert_down(r, "greeting", "421 4.3.2 Service shutting down")
+    assert r["reason"] == "421 4.3.2 Service shutting down"
+    assert "QUIT" in log
+
+
+def test_ehlo_rejected(probe):
+    with FakeServer("smtp", ehlo_reply="554 5.7.1 You are not welcome") as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}")
+    assert_down(r, "EHLO", "554 5.7.1 You are not welcome")
+
+
+def test_starttls_offered_but_broken(probe, certs):
+    with FakeServer("smtp", starttls=True, tls_broken=True, **certs["good"]) as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}?timeout=3s")
+    assert_down(r, "TLS handshake", "TLS:")
+    assert r["ms"] < 3000
+
+
+def test_expired_certificate(probe, certs):
+    with FakeServer("smtp", implicit_tls=True, **certs["expired"]) as srv:
+        rc, r, secs = one(probe, f"smtps://127.0.0.1:{srv.port}")
+    assert_down(r, "TLS handshake", "TLS: certificate expired 1 day ago")
+
+
+def test_wrong_name_certificate(probe, certs):
+    with FakeServer("imap", implicit_tls=True, **certs["wrongname"]) as srv:
+        rc, r, secs = one(probe, f"imaps://127.0.0.1:{srv.port}?sni=localhost")
+    assert_down(r, "TLS handshake", "does not match the name localhost")
+
+
+def test_untrusted_without_ca(timed_run, certs):
+    # Without MXF_CA_FILE the system store does not know the test CA.
+    env = {k: v for k, v in os.environ.items() if k != "MXF_CA_FILE"}
+    with FakeServer("smtp", implicit_tls=True, **certs["good"]) as srv:
+        rc, out, err, secs = timed_run(["probe", "--json", f"smtps://127.0.0.1:{srv.port}"], env=env)
+    r = json.loads(out)[0]
+    assert_down(r, "TLS handshake", "certificate verify failed")
+
+
+def test_verify_no_accepts_expired(probe, certs):
+    with FakeServer("smtp", implicit_tls=True, **certs["expired"]) as srv:
+        rc, r, secs = one(probe, f"smtps://127.0.0.1:{srv.port}?verify=no")
+    assert rc == 0
+    assert r["state"] == "up"
+    assert r["cert_days"] == -1
+
+
+def test_cert_days_gives_warning(probe, certs):
+    with FakeServer("http", implicit_tls=True, **certs["good"]) as srv:
+        rc, r, secs = one(probe, f"https://127.0.0.1:{srv.port}/?cert_days=60")
+    assert rc == 1
+    assert r["state"] == "warning"
+    assert "expires in" in r["reason"] and "cert_days=60" in r["reason"]
+
+
+def test_http_500_is_down(probe):
+    with FakeServer("http", status="500 Internal Server Error") as srv:
+        rc, r, secs = one(probe, f"http://127.0.0.1:{srv.port}/health")
+        log = list(srv.log)
+    assert_down(r, "response", "500 Internal Server Error")
+    assert log[0] == "GET /health HTTP/1.1"
+    assert f"Host: 127.0.0.1:{srv.port}" in log
+
+
+def test_http_status_option(probe):
+    with FakeServer("http", status="503 Service Unavailable") as srv:
+        rc, r, secs = one(probe, f"http://127.0.0.1:{srv.port}/?expect=200,503")
+    assert r["state"] == "up"
+
+
+def test_mysql_err_packet(probe):
+    msg = "Host '127.0.0.1' is blocked because of many connection errors"
+    with FakeServer("mysql", err=(1129, msg)) as srv:
+        rc, r, secs = one(probe, f"mysql://127.0.0.1:{srv.port}")
+    assert_down(r, "greeting", "ERR 1129: " + msg)
+
+
+def test_reset_mid_conversation(probe):
+    with FakeServer("reset") as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}")
+    assert_down(r, "EHLO", "reset")
+
+
+def test_submission_requires_starttls(probe):
+    with FakeServer("smtp") as srv:
+        rc, r, secs = one(probe, f"submission://127.0.0.1:{srv.port}")
+    assert_down(r, "EHLO", "STARTTLS not offered")
+
+
+# ------------------------------------------------------------ good fakes --
+
+def test_smtp_plain_up(probe):
+    with FakeServer("smtp") as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}")
+        log = list(srv.log)
+    assert rc == 0, r
+    assert r["state"] == "up"
+    assert r["reason"].startswith("220 mx.example.test")
+    assert log[0].startswith("EHLO ") and log[-1] == "QUIT"
+
+
+def test_smtp_starttls_up(probe, certs):
+    with FakeServer("smtp", starttls=True, **certs["good"]) as srv:
+        rc, r, secs = one(probe, f"submission://127.0.0.1:{srv.port}?sni=localhost&helo=probe.example")
+        log = list(srv.log)
+    assert rc == 0, r
+    assert "(STARTTLS)" in r["reason"]
+    assert log == ["EHLO probe.example", "STARTTLS", "EHLO probe.example", "QUIT"]
+    assert r["cert_days"] in (29, 30)
+
+
+def test_imap_starttls_and_imaps_up(probe, certs):
+    with FakeServer("imap", starttls=True, **certs["good"]) as a, \
+            FakeServer("imap", implicit_tls=True, **certs["good"]) as b:
+        rc, res, err, secs = probe(f"imap://127.0.0.1:{a.port}", f"imaps://127.0.0.1:{b.port}")
+        loga, logb = list(a.log), list(b.log)
+    assert rc == 0, res
+    assert [r["state"] for r in res] == ["up", "up"]
+    assert loga == ["a1 CAPABILITY", "a2 STARTTLS", "a9 LOGOUT"]
+    assert logb == ["a1 CAPABILITY", "a9 LOGOUT"]
+
+
+def test_imap_bye_greeting(probe):
+    with FakeServer("imap", greeting="* BYE Too many connections") as srv:
+        rc, r, secs = one(probe, f"imap://127.0.0.1:{srv.port}")
+    assert_down(r, "greeting", "* BYE Too many connections")
+
+
+def test_pop3_stls_and_pop3s_up(probe, certs):
+    with FakeServer("pop3", stls=True, **certs["good"]) as a, \
+            FakeServer("pop3", implicit_tls=True, **certs["good"]) as b:
+        rc, res, err, secs = probe(f"pop3://127.0.0.1:{a.port}", f"pop3s://127.0.0.1:{b.port}")
+        loga = list(a.log)
+    assert rc == 0, res
+    assert loga == ["CAPA", "STLS", "QUIT"]
+
+
+def test_pop3_err_greeting(probe):
+    with FakeServer("pop3", greeting="-ERR [SYS/TEMP] server busy") as srv:
+        rc, r, secs = one(probe, f"pop3://127.0.0.1:{srv.port}")
+    assert_down(r, "greeting", "-ERR [SYS/TEMP] server busy")
+
+
+def test_https_and_mysql_up(probe, certs):
+    with FakeServer("http", implicit_tls=True, **certs["good"]) as a, FakeServer("mysql") as b:
+        rc, res, err, secs = probe(f"https://127.0.0.1:{a.port}/", f"mysql://127.0.0.1:{b.port}")
+    assert rc == 0, res
+    assert res[1]["reason"] == "MySQL protocol 10, server 10.11.6-MariaDB-fake"
+
+
+def test_tcp_up(probe):
+    with FakeServer("silent") as srv:
+        rc, r, secs = one(probe, f"tcp://127.0.0.1:{srv.port}")
+    assert rc == 0 and r["state"] == "up" and r["phase"] == "connect"
+
+
+def test_ipv6_literal(probe):
+    # The fakes listen on IPv4; ::1 port is closed, which is still a clean answer.
+    with FakeServer("closed") as srv:
+        rc, r, secs = one(probe, f"smtp://[::1]:{srv.port}")
+    assert r["state"] == "down" and r["phase"] == "connect"
+
+
+# ------------------------------------------------------------ the engine --
+
+def test_many_silent_servers_finish_together(probe):
+    servers = [FakeServer("silent") for _ in range(20)]
+    for s in servers:
+        s.start()
+    try:
+        urls = [f"smtp://127.0.0.1:{s.port}?timeout=1s" for s in servers]
+        rc, res, err, secs = probe(*urls)
+    finally:
+        for s in servers:
+            s.stop()
+    assert [r["url"] for r in res] == urls
+    assert all(r["state"] == "down" for r in res)
+    assert secs < 4, "20 checks of 1 s each must run at once"
+
+
+def test_same_url_twice_runs_once(probe):
+    with FakeServer("smtp") as srv:
+        url = f"smtp://127.0.0.1:{srv.port}"
+        rc, res, err, secs = probe(url, url)
+        conns = srv.connections
+    assert [r["state"] for r in res] == ["up", "up"]
+    assert conns == 1
+
+
+def test_text_output_columns(run):
+    with FakeServer("closed") as a, FakeServer("smtp") as b:
+        rc, out, err = run(["probe", f"tcp://127.0.0.1:{a.port}", f"smtp://127.0.0.1:{b.port}"])
+    lines = out.splitlines()
+    assert rc == 1
+    assert len(lines) == 2
+    assert "down" in lines[0] and "connection refused" in lines[0]
+    assert "up" in lines[1] and "220 mx.example.test" in lines[1]
+    # Columns line up: the state starts at the same offset on both lines.
+    assert lines[0].index("down") == lines[1].index("up")
+
+
+def test_bad_url_exits_2_and_says_which(run):
+    rc, out, err = run(["probe", "smtp://127.0.0.1", "smtp://127.0.0.1:99999"])
+    assert rc == 2
+    assert "smtp://127.0.0.1:99999" in err and "port" in err
+    rc, out, err = run(["probe", "gopher://127.0.0.1"])
+    assert rc == 2 and "unknown scheme" in err
+    rc, out, err = run(["probe", "smtp://127.0.0.1?timeout=soon"])
+    assert rc == 2 and "timeout" in err
+    rc, out, err = run(["probe"])
+    assert rc == 2
+
+
+# ------------------------------------------------------------------ exec --
+
+def test_exec_plugin_convention(probe, tmp_path):
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text("#!/bin/sh\necho \"$2 - disk is fine | used=1\"\nexit $1\n")
+    plugin.chmod(0o755)
+    rc, res, err, secs = probe(f"exec:{plugin} 0 OK", f"exec:{plugin} 1 WARNING",
+                               f"exec:{plugin} 2 CRITICAL", f"exec:{plugin} 3 UNKNOWN")
+    assert [r["state"] for r in res] == ["up", "warning", "down", "down"]
+    assert res[0]["reason"] == "OK - disk is fine"
+    assert res[3]["reason"].startswith("UNKNOWN")
+
+
+def test_exec_killed_at_timeout(probe):
+    rc, res, err, secs = probe("--timeout", "1s", "exec:/bin/sleep 20")
+    assert_down(res[0], "exec", "timed out after 1.0 s")
+    assert secs < 4
+
+
+def test_exec_output_bounded(probe):
+    rc, res, err, secs = probe("exec:/bin/sh -c 'head -c 5000000 /dev/zero | tr \"\\0\" x; exit 0'")
+    assert res[0]["state"] == "up"
+    assert len(res[0]["reason"]) < 300
+
+
+# ------------------------------------------------------------------- dns --
+
+def test_dns_authoritative_and_not(probe):
+    dns = pytest.importorskip("dns.message")
+    import socket
+    import threading
+
+    def serve(sock, aa, rcode):
+        for _ in range(4):
+            try:
+                data, peer = sock.recvfrom(4096)
+            except OSError:
+                return
+            q = dns.message.from_wire(data)
+            r = dns.message.make_response(q)
+            if aa:
+                r.flags |= 0x0400
+            r.set_rcode(rcode)
+            sock.sendto(r.to_wire(), peer)
+
+    import dns.rcode
+    socks = []
+    for aa, rcode in ((True, dns.rcode.NOERROR), (False, dns.rcode.NOERROR),
+                      (True, dns.rcode.REFUSED)):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(10)
+        threading.Thread(target=serve, args=(s, aa, rcode), daemon=True).start()
+        socks.append(s)
+    try:
+        urls = [f"dns://127.0.0.1:{s.getsockname()[1]}/example.org" for s in socks]
+        rc, res, err, secs = probe(*urls)
+    finally:
+        for s in socks:
+            s.close()
+    assert [r["state"] for r in res] == ["up", "down", "down"], res
+    assert "not authoritative" in res[1]["reason"]
+    assert "REFUSED" in res[2]["reason"]
+
+
+# ------------------------------------------------------------- --server --
+
+def test_probe_server_from_config(run, tmp_path):
+    with FakeServer("smtp") as good, FakeServer("closed") as closed:
+        conf = tmp_path / "mxf.conf"
+        conf.write_text(f"""[general]
+timeout = 2s
+[dns]
+server = 127.0.0.1
+[server mx1]
+address = 127.0.0.1
+name = mx1.example.com.
+checks = smtp://127.0.0.1:{good.port} tcp://127.0.0.1:{closed.port}
+[group mail]
+servers = mx1
+zones = example.com
+records = mail
+type = CNAME
+""")
+        rc, out, err = run(["probe", "--json", "--server", "mx1"], config=str(conf))
+        assert rc == 1, err
+        res = json.loads(out)
+        assert [r["state"] for r in res] == ["up", "down"]
+        rc, out, err = run(["probe", "--server", "nope"], config=str(conf))
+        assert rc == 2 and "nope" in err
+
+
+def test_equal_urls_spelled_differently_run_once(probe):
+    with FakeServer("smtp") as srv:
+        rc, res, err, secs = probe(f"smtp://127.0.0.1:{srv.port}", f"SMTP://127.0.0.1:{srv.port}")
+        conns = srv.connections
+    assert [r["state"] for r in res] == ["up", "up"]
+    assert conns == 1
+
+
+# ------------------------------------------------------------------- ssh --
+
+FAKE_SSH = """#!/bin/sh
+# A stand-in for ssh: records its argv, answers by the remote command.
+printf '%s\\n' "$@" > "$(dirname "$0")/argv"
+for last; do :; done
+case "$last" in
+  "df -P '/var/full'") printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\\n/dev/sda1 1000 970 30 97%% /var\\n' ;;
+  "df -P '/var'") printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\\n/dev/sda1 1000 420 580 42%% /var\\n' ;;
+  "df -P '/odd'") echo 'df: something odd' ;;
+  "test -S '/run/dovecot/auth' && echo OK") echo OK ;;
+  "test -S '/run/none' && echo OK") exit 1 ;;
+  "fsck -n '/dev/sdb1'") echo 'fsck from util-linux'; exit 4 ;;
+  "/opt/clean_fsck.sh") echo 0 ;;
+  "/opt/damaged_fsck.sh") echo 2 ;;
+  *) echo 'Host key verification failed.' >&2; exit 255 ;;
+esac
+"""
+
+
+def test_ssh_checks_with_a_stand_in_client(timed_run, tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    ssh = bindir / "ssh"
+    ssh.write_text(FAKE_SSH)
+    ssh.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ.get('PATH', '')}")
+    urls = ["ssh-disk://monitor@127.0.0.1/var?limit=95", "ssh-disk://127.0.0.1:2222/var/full?limit=95",
+            "ssh-disk://127.0.0.1/odd", "ssh-socket://127.0.0.1/run/dovecot/auth",
+            "ssh-socket://127.0.0.1/run/none", "ssh-fsck://127.0.0.1/dev/sdb1",
+            "ssh-disk://127.0.0.1/unknown",
+            # DNS_Failover's HD_fsck.sh convention: prints 0 when clean.
+            "ssh-fsck://root@127.0.0.1/?script=/opt/clean_fsck.sh",
+            "ssh-fsck://root@127.0.0.1/?script=/opt/damaged_fsck.sh"]
+    rc, out, err, secs = timed_run(["probe", "--json"] + urls, env=env)
+    res = json.loads(out)
+    assert [r["state"] for r in res] == ["up", "down", "down", "up", "down", "down", "down",
+                                         "up", "down"], res
+    assert '"2"' in res[8]["reason"], res[8]
+    assert "42%" in res[0]["reason"] and "97%" in res[1]["reason"]
+    assert "unexpected df output" in res[2]["reason"]
+    assert "no socket" in res[4]["reason"]
+    assert "exit status 4" in res[5]["reason"]
+    assert res[6]["reason"] == "ssh: Host key verification failed."
+    argv = (bindir / "argv").read_text().splitlines()
+    assert "BatchMode=yes" in argv and "StrictHostKeyChecking=yes" in argv
