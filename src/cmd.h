@@ -29,6 +29,12 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 int cmd_config(struct mxf_ctx *ctx, int argc, char **argv);
 int cmd_dns(struct mxf_ctx *ctx, int argc, char **argv);
+int cmd_run(struct mxf_ctx *ctx, int argc, char **argv);
+int cmd_once(struct mxf_ctx *ctx, int argc, char **argv);
+int cmd_plan(struct mxf_ctx *ctx, int argc, char **argv);
+int cmd_status(struct mxf_ctx *ctx, int argc, char **argv);
+int cmd_pin(struct mxf_ctx *ctx, int argc, char **argv);
+int cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv);
 int cmd_probe(struct mxf_ctx *ctx, int argc, char **argv);
 
 #endif

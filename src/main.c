@@ -25,17 +25,32 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"run", NULL, "run", "daemon: check continuously, fail over and back",
-	 "Runs in the foreground, logging to stderr, syslog or a file as [general] log says.\n"
-	 "SIGTERM stops it cleanly; SIGHUP reloads the configuration.\n"},
-	{"once", NULL, "once", "one pass for cron or a systemd timer",
-	 "Runs every check once, carries rise/fall counters in the state file, switches\n"
-	 "records when needed and exits with the codes of mxfailover(8).\n"},
-	{"status", NULL, "status [--json]", "servers, checks, records, last events",
-	 "Shows each server's health, each check's last result, each managed record's\n"
-	 "current target and the latest events.\n"},
-	{"plan", NULL, "plan", "the DNS changes the current health would make",
-	 "Prints the changes a pass would make now, and why; changes nothing.\n"},
+	{"run", cmd_run, "run", "daemon: check continuously, fail over and back",
+	 "Runs rounds every [general] interval in the foreground until SIGTERM (or\n"
+	 "SIGINT), logging to [general] log (syslog, stderr or a file).  Each round\n"
+	 "runs every check and witness at once, updates health (fall/rise), reads the\n"
+	 "managed records from the primary, and sends one compare-and-swap UPDATE per\n"
+	 "zone that must change; a zone whose update failed is retried with backoff.\n"
+	 "SIGHUP reloads the configuration between rounds, keeping health; a bad new\n"
+	 "configuration is refused and the old one kept.  SIGTERM during a DNS update\n"
+	 "lets that update finish (at most [dns] timeout) and exits 0.\n"},
+	{"once", cmd_once, "once", "one pass for cron or a systemd timer",
+	 "Runs one round as `run` does, with the rise/fall counters and the failover\n"
+	 "memory carried between passes in the state file, holding the lock file\n"
+	 "meanwhile.  Exit 0: all active servers healthy; 1: a check or server is down\n"
+	 "but service is kept up; 3: a DNS read or update failed; 4: every server of a\n"
+	 "group is down; 5: another instance holds the lock.\n"},
+	{"status", cmd_status, "status [--json]", "servers, checks, records, last events",
+	 "Prints, from the state file a running daemon rewrites every round, each\n"
+	 "server's health and pin, each check's last result and reason, each group's\n"
+	 "active server and managed records as last read, and the recent events.\n"
+	 "--json prints the state file's content.  Exit 1 when a server is down or no\n"
+	 "state exists yet.\n"},
+	{"plan", cmd_plan, "plan", "the DNS changes the current health would make",
+	 "Runs the checks and reads the records now, then prints per group the\n"
+	 "decision and why, and each record that would change (old -> new) or be left\n"
+	 "alone and why.  Changes nothing: no DNS update, no state written.  Health\n"
+	 "starts from the state file, so fall/rise apply as in the daemon.\n"},
 	{"probe", cmd_probe, "probe [--json] [--timeout DUR] [--server NAME] URL...",
 	 "run checks now, one result line each",
 	 "Runs the given check URLs (see mxfailover(8), \"Check URLs\") all at once and\n"
@@ -71,9 +86,12 @@ static const struct command commands[] = {
 	 "    Blank lines and lines starting with # or ; are skipped.\n"
 	 "The zone of a name is the longest configured zone that contains it, else\n"
 	 "it is found with an SOA query.  Any DNS failure exits 3.\n"},
-	{"pin", NULL, "pin SERVER down|up [--for DURATION]", "operator override",
-	 "Forces SERVER down (or up) until `mxfailover unpin SERVER` or DURATION passes.\n"},
-	{"unpin", NULL, "unpin SERVER", "clear an operator override",
+	{"pin", cmd_pin, "pin SERVER down|up [--for DURATION]", "operator override",
+	 "Forces SERVER down (failover moves away from it) or up (its checks are\n"
+	 "ignored) until `mxfailover unpin SERVER`, or for DURATION (30m, 2h).  Pins\n"
+	 "are kept in <state_file>.pins; a running daemon applies them within one\n"
+	 "interval.\n"},
+	{"unpin", cmd_unpin, "unpin SERVER", "clear an operator override",
 	 "Clears a pin set with `mxfailover pin`.\n"},
 	{"audit", NULL, "audit DOMAIN", "lint the domain's mail DNS",
 	 "Checks MX, A/AAAA, PTR, TTLs, NS and SOA serials of DOMAIN.\n"},

@@ -1,0 +1,257 @@
+/*
+ * cmd_daemon.c -- `run`, `once`, `plan`, `status`, `pin`, `unpin`.
+ *
+ * The work is daemon.c's; this file parses arguments, sets up logging the
+ * way the configuration asks (DNS_Failover's line format for its config),
+ * and prints `status` from the state file, which a running daemon rewrites
+ * after every round.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "daemon.h"
+#include "failover.h"
+#include "health.h"
+#include "log.h"
+#include "mxf.h"
+#include "state.h"
+
+static void
+cmd_daemon_log_setup(const struct config *cfg, int info_always)
+{
+	enum log_style style =
+		cfg->format == CONFIG_FORMAT_DNSFAILOVER ? LOG_STYLE_DNSFAILOVER : LOG_STYLE_NATIVE;
+
+	if (log_open(cfg->general.log, style) != 0)
+		fprintf(stderr, "mxfailover: warning: cannot open log %s; logging to stderr\n",
+			cfg->general.log);
+	log_set_info_always(info_always);
+}
+
+static int
+cmd_daemon_common(struct mxf_ctx *ctx, int argc, char **argv, enum daemon_mode mode)
+{
+	struct config *cfg = NULL;
+	int rc;
+
+	if (argc > 1)
+		return cmd_usage_error(argv[0], "takes no arguments");
+	rc = cmd_load_config(ctx, &cfg);
+	if (rc != 0)
+		return rc;
+	if (mode != DAEMON_PLAN)
+		cmd_daemon_log_setup(cfg, 1);
+	rc = daemon_main(ctx->config_path, cfg, mode);
+	log_close();
+	config_free(cfg);
+	return rc;
+}
+
+int
+cmd_run(struct mxf_ctx *ctx, int argc, char **argv)
+{
+	return cmd_daemon_common(ctx, argc, argv, DAEMON_RUN);
+}
+
+int
+cmd_once(struct mxf_ctx *ctx, int argc, char **argv)
+{
+	return cmd_daemon_common(ctx, argc, argv, DAEMON_ONCE);
+}
+
+int
+cmd_plan(struct mxf_ctx *ctx, int argc, char **argv)
+{
+	return cmd_daemon_common(ctx, argc, argv, DAEMON_PLAN);
+}
+
+static void
+fmt_time(uint64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms == 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static void
+status_print(const struct config *cfg, const struct state *st, uint64_t now)
+{
+	char t1[64], t2[64];
+
+	fmt_time(st->saved_ms, t1, sizeof(t1));
+	printf("state of %s, written %s\n", cfg->general.state_file, t1);
+	for (size_t s = 0; s < cfg->nservers; s++) {
+		const struct health_server *hs = &st->health->servers[s];
+		enum health_pin pin = health_pinned(st->health, s, now);
+
+		fmt_time(hs->since_ms, t1, sizeof(t1));
+		printf("server %s (%s): %s since %s", cfg->servers[s].id, cfg->servers[s].address,
+		       health_state_name(hs->state), t1);
+		if (pin != HEALTH_PIN_NONE) {
+			fmt_time(hs->pin_until_ms, t2, sizeof(t2));
+			printf(", pinned %s%s%s", health_pin_name(pin),
+			       hs->pin_until_ms != 0 ? " until " : "", hs->pin_until_ms != 0 ? t2 : "");
+		}
+		printf("\n");
+		for (size_t c = 0; c < hs->nchecks; c++) {
+			const struct health_check *hc = &hs->checks[c];
+
+			printf("  %-8s %s%s%s\n", hc->seen ? health_outcome_name(hc->last) : "-",
+			       cfg->servers[s].checks[c], hc->reason[0] != '\0' ? ": " : "", hc->reason);
+		}
+	}
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct config_group *gr = &cfg->groups[g];
+		const struct failover_group_mem *m = &st->failover->groups[g];
+		const struct failover_dns *seen = st->seen != NULL ? st->seen[g] : NULL;
+
+		fmt_time(m->last_switch_ms, t1, sizeof(t1));
+		printf("group %s (%s): active %s, last switch %s%s\n", gr->id, config_rtype_name(gr->type),
+		       m->active >= 0 ? cfg->servers[m->active].id : "unknown", t1,
+		       st->failover->isolated ? ", ISOLATED: no DNS changes" : "");
+		for (size_t z = 0; seen != NULL && z < gr->nzones; z++) {
+			for (size_t r = 0; r < gr->nrecords; r++) {
+				const struct failover_rec_view *v = &seen->zones[z].recs[r];
+				char *owner = failover_owner_name(gr->zones[z], gr->records[r]);
+
+				printf("  %-32s ", owner != NULL ? owner : "?");
+				if (v->status == FAILOVER_REC_PRESENT)
+					for (size_t i = 0; i < v->nvalues; i++)
+						printf("%s%s", i > 0 ? ", " : "", v->values[i]);
+				else
+					printf("(%s)", failover_rec_status_name(v->status));
+				printf("\n");
+				free(owner);
+			}
+		}
+	}
+	if (state_event_count(st) > 0)
+		printf("recent events:\n");
+	for (size_t i = state_event_count(st) > 20 ? state_event_count(st) - 20 : 0;
+	     i < state_event_count(st); i++) {
+		const struct state_event *e = state_event_get(st, i);
+
+		fmt_time(e->at_ms, t1, sizeof(t1));
+		printf("  %s %s: %s\n", t1, failover_event_name(e->type), e->detail);
+	}
+}
+
+int
+cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
+{
+	struct config *cfg = NULL;
+	struct state *st = NULL;
+	char err[512] = "";
+	bool json = false;
+	uint64_t now = daemon_now_ms();
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else
+			return cmd_usage_error("status", "unknown argument '%s'", argv[i]);
+	}
+	rc = cmd_load_config(ctx, &cfg);
+	if (rc != 0)
+		return rc;
+	rc = state_load(cfg->general.state_file, cfg, &st, err, sizeof(err));
+	if (rc == MXF_ENOTFOUND) {
+		fprintf(stderr, "mxfailover: no state yet (%s does not exist): run `mxfailover once` "
+				"or start the daemon\n",
+			cfg->general.state_file);
+		config_free(cfg);
+		return MXF_EXIT_DEGRADED;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "mxfailover: %s\n", err);
+		config_free(cfg);
+		return MXF_EXIT_DEGRADED;
+	}
+	if (json) {
+		json_t *root = NULL;
+
+		if (state_to_json(st, cfg, now, &root) == 0) {
+			json_dumpf(root, stdout, JSON_INDENT(2));
+			printf("\n");
+		}
+		json_decref(root);
+	} else {
+		status_print(cfg, st, now);
+	}
+	rc = MXF_EXIT_OK;
+	for (size_t s = 0; s < cfg->nservers; s++)
+		if (health_effective(st->health, s, now) == HEALTH_DOWN)
+			rc = MXF_EXIT_DEGRADED;
+	state_free(st);
+	config_free(cfg);
+	return rc;
+}
+
+int
+cmd_pin(struct mxf_ctx *ctx, int argc, char **argv)
+{
+	struct config *cfg = NULL;
+	uint64_t until = 0, dur = 0;
+	const char *server, *how;
+	int rc;
+
+	if (argc != 3 && !(argc == 5 && strcmp(argv[3], "--for") == 0))
+		return cmd_usage_error("pin", "expected: pin SERVER down|up [--for DURATION]");
+	server = argv[1];
+	how = argv[2];
+	if (strcmp(how, "down") != 0 && strcmp(how, "up") != 0)
+		return cmd_usage_error("pin", "'%s': expected down or up", how);
+	if (argc == 5) {
+		if (config_parse_duration(argv[4], &dur) != 0 || dur == 0)
+			return cmd_usage_error("pin", "'%s' is not a duration (e.g. 30m, 2h)", argv[4]);
+		until = daemon_now_ms() + dur;
+	}
+	rc = cmd_load_config(ctx, &cfg);
+	if (rc != 0)
+		return rc;
+	rc = daemon_pin(cfg, server, how, until);
+	if (rc == MXF_ENOTFOUND) {
+		config_free(cfg);
+		return cmd_usage_error("pin", "no server '%s' in %s", server, ctx->config_path);
+	}
+	if (rc == 0)
+		printf("server %s pinned %s%s%s; a running daemon applies it within one interval\n",
+		       server, how, argc == 5 ? " for " : "", argc == 5 ? argv[4] : "");
+	config_free(cfg);
+	return rc == 0 ? MXF_EXIT_OK : MXF_EXIT_USAGE;
+}
+
+int
+cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv)
+{
+	struct config *cfg = NULL;
+	int rc;
+
+	if (argc != 2)
+		return cmd_usage_error("unpin", "expected: unpin SERVER");
+	rc = cmd_load_config(ctx, &cfg);
+	if (rc != 0)
+		return rc;
+	rc = daemon_pin(cfg, argv[1], NULL, 0);
+	if (rc == MXF_ENOTFOUND) {
+		config_free(cfg);
+		return cmd_usage_error("unpin", "no server '%s' in %s", argv[1], ctx->config_path);
+	}
+	if (rc == 0)
+		printf("server %s unpinned\n", argv[1]);
+	config_free(cfg);
+	return rc == 0 ? MXF_EXIT_OK : MXF_EXIT_USAGE;
+}

@@ -1,0 +1,1133 @@
+/*
+ * daemon.c -- the round shared by `run`, `once` and `plan`, and the loop of
+ * `run`.  See daemon.h for the steps of a round.
+ *
+ * The decisions are made by the pure modules (health.c, failover.c); this
+ * file only moves data between them and the network, logs each change once
+ * and keeps the state file.  Everything runs on one libevent loop; a round
+ * is a chain of callbacks: checks -> health -> reads -> plans -> updates ->
+ * commit.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <ldns/ldns.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "check.h"
+#include "dns_ops.h"
+#include "dns_tsig.h"
+#include "failover.h"
+#include "health.h"
+#include "log.h"
+#include "mxf.h"
+#include "state.h"
+
+/* Longest wait between two tries of a zone whose update keeps failing. */
+#define DAEMON_BACKOFF_MAX_MS (5u * 60 * 1000)
+#define DAEMON_PINS_MAX (256 * 1024)
+
+struct zone_retry {
+	unsigned failures;
+	uint64_t next_ms; /* no new try before this time */
+};
+
+struct check_slot {
+	struct round *r;
+	size_t server;    /* SIZE_MAX for a witness */
+	size_t check;
+	bool done;
+	struct check_result res;
+};
+
+struct read_slot {
+	struct round *r;
+	size_t group, zone, rec;
+};
+
+/* Where an update item came from. */
+struct item_ref {
+	size_t group, zone, rec;
+};
+
+struct round {
+	struct daemon *d;
+	uint64_t started_ms, now_ms;
+	struct check_slot *slots;
+	size_t nslots, pending;
+	struct read_slot *reads;
+	size_t nreads, reads_pending;
+	struct failover_dns **dns;   /* [ngroups] */
+	struct failover_plan **plans; /* [ngroups] */
+	struct dns_ops_item *items;
+	struct item_ref *refs;
+	size_t nitems;
+	struct failover_events ev;
+	bool any_check_failed, dns_failed, all_down;
+};
+
+struct daemon {
+	const char *cfg_path;
+	struct config *cfg;       /* the one in use */
+	struct config *own_cfg;   /* a reloaded one, ours to free */
+	enum daemon_mode mode;
+	struct event_base *base;
+	struct check_engine *eng;
+	struct dns_tsig_key *key;
+	struct dns_ops *ops;
+	struct state *st;
+	struct zone_retry **retry; /* [group][zone] */
+	struct round *round;      /* the round running, or NULL */
+	struct event *timer, *sigterm, *sigint, *sighup;
+	bool stopping, reload;
+	int lock_fd;
+	int exit_code;
+};
+
+uint64_t
+daemon_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- files: lock, pins ------------------------------------------------- */
+
+/* mkdir -p of the directory holding @path (mode 0750 for what it creates). */
+static void
+daemon_make_parent(const char *path)
+{
+	char *dir = strdup(path), *slash;
+
+	if (dir == NULL)
+		return;
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1; *p != '\0'; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			(void)mkdir(dir, 0750);
+			*p = '/';
+		}
+		(void)mkdir(dir, 0750);
+	}
+	free(dir);
+}
+
+/* @return the lock's fd, -1 when another process holds it, -2 on error. */
+static int
+daemon_lock(const char *path)
+{
+	int fd;
+
+	daemon_make_parent(path);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		log_err("cannot open the lock file %s: %s", path, strerror(errno));
+		return -2;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return -1;
+		log_err("cannot lock %s: %s", path, strerror(e));
+		return -2;
+	}
+	return fd;
+}
+
+char *
+daemon_pins_path(const struct config *cfg)
+{
+	char *p;
+
+	if (asprintf(&p, "%s.pins", cfg->general.state_file) < 0)
+		return NULL;
+	return p;
+}
+
+/* The pins file as JSON ({"mx1": {"pin": "down", "until_ms": 0}}); an
+ * absent file is an empty object.  @return a new reference or NULL. */
+static json_t *
+daemon_pins_load(const char *path, bool *bad)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	*bad = false;
+	if (access(path, F_OK) != 0)
+		return json_object();
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		json_decref(root);
+		*bad = true;
+		return json_object();
+	}
+	return root;
+}
+
+int
+daemon_pin(const struct config *cfg, const char *server, const char *pin, uint64_t until_ms)
+{
+	char *path = daemon_pins_path(cfg), *lockpath = NULL, *tmp = NULL;
+	json_t *root = NULL, *entry;
+	int lockfd = -1, fd = -1, rc = MXF_EIO;
+	bool bad;
+
+	if (path == NULL)
+		return MXF_ENOMEM;
+	if (config_server_index(cfg, server) < 0) {
+		free(path);
+		return MXF_ENOTFOUND;
+	}
+	if (asprintf(&lockpath, "%s.lock", path) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
+		goto out;
+	daemon_make_parent(path);
+	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
+		fprintf(stderr, "mxfailover: cannot lock %s: %s\n", lockpath, strerror(errno));
+		goto out;
+	}
+	root = daemon_pins_load(path, &bad);
+	if (bad)
+		fprintf(stderr, "mxfailover: warning: %s was not valid JSON; starting it afresh\n",
+			path);
+	if (pin == NULL) {
+		json_object_del(root, server);
+	} else {
+		entry = json_pack("{s:s, s:I}", "pin", pin, "until_ms", (json_int_t)until_ms);
+		if (entry == NULL || json_object_set_new(root, server, entry) != 0)
+			goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || json_dumpfd(root, fd, JSON_INDENT(2)) != 0 || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) != 0) {
+		fprintf(stderr, "mxfailover: cannot write %s: %s\n", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		fprintf(stderr, "mxfailover: cannot rename %s: %s\n", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (lockfd >= 0)
+		close(lockfd);
+	json_decref(root);
+	free(path);
+	free(lockpath);
+	free(tmp);
+	return rc;
+}
+
+/* Bring health's pins in line with the pins file. */
+static void
+daemon_apply_pins(struct daemon *d, uint64_t now)
+{
+	char *path = daemon_pins_path(d->cfg);
+	json_t *root;
+	bool bad;
+
+	if (path == NULL)
+		return;
+	root = daemon_pins_load(path, &bad);
+	if (bad)
+		log_warn("%s is not valid JSON: pins ignored", path);
+	for (size_t s = 0; s < d->cfg->nservers; s++) {
+		json_t *e = json_object_get(root, d->cfg->servers[s].id);
+		enum health_pin want = HEALTH_PIN_NONE, have;
+		uint64_t until = 0;
+
+		if (json_is_object(e)) {
+			const char *p = json_string_value(json_object_get(e, "pin"));
+
+			until = (uint64_t)json_integer_value(json_object_get(e, "until_ms"));
+			if (p != NULL && health_pin_parse(p, &want) != 0)
+				want = HEALTH_PIN_NONE;
+			if (until != 0 && until <= now)
+				want = HEALTH_PIN_NONE; /* expired */
+		}
+		have = health_pinned(d->st->health, s, now);
+		if (want == have && (want == HEALTH_PIN_NONE ||
+				     d->st->health->servers[s].pin_until_ms == until))
+			continue;
+		health_set_pin(d->st->health, s, want, until, now,
+			       want == HEALTH_PIN_NONE ? "unpinned by operator" : "pinned by operator");
+	}
+	json_decref(root);
+	free(path);
+}
+
+/* ---- events and logging ------------------------------------------------- */
+
+static void
+daemon_log_event(const struct failover_event *e)
+{
+	switch (e->type) {
+	case FAILOVER_EV_SERVER_DOWN:
+	case FAILOVER_EV_CHANGED_BY_HAND:
+	case FAILOVER_EV_ISOLATED:
+		log_warn("%s: %s", failover_event_name(e->type), e->detail);
+		break;
+	case FAILOVER_EV_ALL_DOWN:
+	case FAILOVER_EV_SWITCH_FAILED:
+		log_err("%s: %s", failover_event_name(e->type), e->detail);
+		break;
+	default:
+		log_info("%s: %s", failover_event_name(e->type), e->detail);
+		break;
+	}
+}
+
+/* Log the health changes queued since the last drain; collect events. */
+static void
+daemon_drain_health(struct daemon *d, struct round *r)
+{
+	struct health_change c;
+
+	while (health_next_change(d->st->health, &c)) {
+		const struct config_server *s = &d->cfg->servers[c.server];
+
+		if (c.kind == HEALTH_CHANGE_CHECK) {
+			log_info("server %s: check %s: %s -> %s (%s)", s->id, s->checks[c.check],
+				 health_state_name(c.from), health_state_name(c.to), c.reason);
+			continue;
+		}
+		if (c.from != c.to || c.kind == HEALTH_CHANGE_PIN)
+			log_info("server %s: %s -> %s%s%s (%s)", s->id, health_state_name(c.from),
+				 health_state_name(c.to), c.pin != HEALTH_PIN_NONE ? ", pinned " : "",
+				 c.pin != HEALTH_PIN_NONE ? health_pin_name(c.pin) : "", c.reason);
+		if (failover_event_from_health(d->cfg, &c, &r->ev) < 0)
+			log_err("out of memory recording an event");
+	}
+}
+
+/* ---- the round ---------------------------------------------------------- */
+
+static void round_reads_start(struct round *r);
+static void round_act(struct round *r);
+static void round_finish(struct round *r);
+
+static void
+round_free(struct round *r)
+{
+	if (r == NULL)
+		return;
+	free(r->slots);
+	free(r->reads);
+	for (size_t g = 0; r->dns != NULL && g < r->d->cfg->ngroups; g++)
+		failover_dns_free(r->dns[g]);
+	free(r->dns);
+	for (size_t g = 0; r->plans != NULL && g < r->d->cfg->ngroups; g++)
+		failover_plan_free(r->plans[g]);
+	free(r->plans);
+	for (size_t i = 0; i < r->nitems; i++)
+		dns_ops_item_clear(&r->items[i]);
+	free(r->items);
+	free(r->refs);
+	failover_events_free(&r->ev);
+	free(r);
+}
+
+static enum health_outcome
+round_outcome(const struct check_result *res)
+{
+	if (res->state == CHECK_STATE_UP)
+		return HEALTH_OK;
+	if (res->state == CHECK_STATE_WARNING)
+		return HEALTH_WARN;
+	return HEALTH_FAIL;
+}
+
+/* All checks are in: feed health, judge the witnesses, read DNS. */
+static void
+round_checks_done(struct round *r)
+{
+	struct daemon *d = r->d;
+	const struct config *cfg = d->cfg;
+	size_t k = 0, nwit = 0, wit_ok = 0;
+	enum failover_witness verdict;
+
+	r->now_ms = daemon_now_ms();
+	health_expire_pins(d->st->health, r->now_ms);
+	daemon_apply_pins(d, r->now_ms);
+	for (size_t s = 0; s < cfg->nservers; s++) {
+		size_t n = cfg->servers[s].nchecks;
+		struct health_result *res = calloc(n + 1, sizeof(*res));
+
+		if (res == NULL) {
+			log_err("out of memory");
+			k += n;
+			continue;
+		}
+		for (size_t c = 0; c < n; c++, k++) {
+			res[c].outcome = round_outcome(&r->slots[k].res);
+			res[c].reason = r->slots[k].res.reason;
+			if (res[c].outcome == HEALTH_FAIL)
+				r->any_check_failed = true;
+			log_debug("server %s: %s: %s in %llu ms: %s", cfg->servers[s].id,
+				  cfg->servers[s].checks[c], check_state_name(r->slots[k].res.state),
+				  (unsigned long long)r->slots[k].res.elapsed_ms, r->slots[k].res.reason);
+		}
+		if (health_feed(d->st->health, s, res, n, r->now_ms) < 0)
+			log_err("server %s: cannot record the round", cfg->servers[s].id);
+		free(res);
+	}
+	for (; k < r->nslots; k++, nwit++) {
+		if (r->slots[k].res.state != CHECK_STATE_DOWN)
+			wit_ok++;
+		else
+			log_info("witness %s: down: %s", cfg->general.witness[nwit],
+				 r->slots[k].res.reason);
+	}
+	daemon_drain_health(d, r);
+	verdict = nwit == 0 ? FAILOVER_WITNESS_NONE
+	       : wit_ok > 0 ? FAILOVER_WITNESS_OK
+			    : FAILOVER_WITNESS_ISOLATED;
+	failover_set_witness(d->st->failover, verdict, r->now_ms, &r->ev);
+	round_reads_start(r);
+}
+
+static void
+round_check_cb(const struct check_result *res, void *arg)
+{
+	struct check_slot *slot = arg;
+	struct round *r = slot->r;
+
+	slot->res = *res;
+	slot->done = true;
+	if (--r->pending == 0)
+		round_checks_done(r);
+}
+
+/* The values of @type in the answer, as presentation strings. */
+static char **
+round_values(const ldns_pkt *reply, const ldns_rdf *owner, ldns_rr_type type, size_t *n)
+{
+	ldns_rr_list *ans = ldns_pkt_answer(reply);
+	char **v = NULL;
+
+	*n = 0;
+	for (size_t i = 0; ans != NULL && i < ldns_rr_list_rr_count(ans); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ans, i);
+		ldns_buffer *buf;
+		char **nv;
+
+		if (ldns_rr_get_type(rr) != type || ldns_dname_compare(ldns_rr_owner(rr), owner) != 0)
+			continue;
+		buf = ldns_buffer_new(256);
+		if (buf == NULL)
+			break;
+		for (size_t f = 0; f < ldns_rr_rd_count(rr); f++) {
+			if (f > 0)
+				ldns_buffer_printf(buf, " ");
+			ldns_rdf2buffer_str(buf, ldns_rr_rdf(rr, f));
+		}
+		nv = realloc(v, (*n + 1) * sizeof(*v));
+		if (nv == NULL) {
+			ldns_buffer_free(buf);
+			break;
+		}
+		v = nv;
+		v[*n] = ldns_buffer_export2str(buf);
+		ldns_buffer_free(buf);
+		if (v[*n] != NULL)
+			(*n)++;
+	}
+	return v;
+}
+
+static ldns_rr_type
+round_rr_type(enum config_rtype t)
+{
+	switch (t) {
+	case CONFIG_RTYPE_A: return LDNS_RR_TYPE_A;
+	case CONFIG_RTYPE_AAAA: return LDNS_RR_TYPE_AAAA;
+	case CONFIG_RTYPE_MX: return LDNS_RR_TYPE_MX;
+	case CONFIG_RTYPE_CNAME: break;
+	}
+	return LDNS_RR_TYPE_CNAME;
+}
+
+static void
+round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg)
+{
+	struct read_slot *rs = arg;
+	struct round *r = rs->r;
+	struct daemon *d = r->d;
+	const struct config_group *g = &d->cfg->groups[rs->group];
+	struct failover_dns *view = r->dns[rs->group];
+
+	if (status != 0) {
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, msg);
+		r->dns_failed = true;
+	} else if (rcode == LDNS_RCODE_NXDOMAIN) {
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
+	} else if (rcode != LDNS_RCODE_NOERROR || !ldns_pkt_aa(reply)) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "%s%s", ldns_pkt_rcode2str(rcode) != NULL ? "" : "",
+			 rcode != LDNS_RCODE_NOERROR ? "the server answered with an error"
+						     : "the server is not authoritative");
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, why);
+		r->dns_failed = true;
+	} else {
+		ldns_rdf *owner = NULL;
+		char *name = failover_owner_name(g->zones[rs->zone], g->records[rs->rec]);
+		char **vals = NULL;
+		size_t n = 0;
+		int64_t ttl = -1;
+
+		if (name != NULL)
+			owner = ldns_dname_new_frm_str(name);
+		if (owner != NULL)
+			vals = round_values(reply, owner, round_rr_type(g->type), &n);
+		if (n > 0) {
+			ldns_rr_list *ans = ldns_pkt_answer(reply);
+
+			for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++)
+				if (ldns_rr_get_type(ldns_rr_list_rr(ans, i)) == round_rr_type(g->type))
+					ttl = ldns_rr_ttl(ldns_rr_list_rr(ans, i));
+			failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_PRESENT,
+					 (const char *const *)vals, n, ttl, NULL);
+		} else {
+			failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
+		}
+		for (size_t i = 0; i < n; i++)
+			free(vals[i]);
+		free(vals);
+		ldns_rdf_deep_free(owner);
+		free(name);
+	}
+	if (--r->reads_pending == 0)
+		round_act(r);
+}
+
+static void
+round_reads_start(struct round *r)
+{
+	struct daemon *d = r->d;
+	const struct config *cfg = d->cfg;
+	size_t total = 0, k = 0;
+
+	for (size_t g = 0; g < cfg->ngroups; g++)
+		total += cfg->groups[g].nzones * cfg->groups[g].nrecords;
+	r->dns = calloc(cfg->ngroups, sizeof(*r->dns));
+	r->plans = calloc(cfg->ngroups, sizeof(*r->plans));
+	r->reads = calloc(total + 1, sizeof(*r->reads));
+	if (r->dns == NULL || r->plans == NULL || r->reads == NULL) {
+		log_err("out of memory");
+		round_finish(r);
+		return;
+	}
+	for (size_t g = 0; g < cfg->ngroups; g++)
+		if (failover_dns_new(cfg, g, &r->dns[g]) != 0) {
+			log_err("out of memory");
+			round_finish(r);
+			return;
+		}
+	r->reads_pending = 1; /* held while starting */
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct config_group *gr = &cfg->groups[g];
+
+		for (size_t z = 0; z < gr->nzones; z++) {
+			for (size_t rec = 0; rec < gr->nrecords; rec++) {
+				struct read_slot *rs = &r->reads[k++];
+				char *name = failover_owner_name(gr->zones[z], gr->records[rec]);
+				ldns_rdf *owner = name != NULL ? ldns_dname_new_frm_str(name) : NULL;
+
+				rs->r = r;
+				rs->group = g;
+				rs->zone = z;
+				rs->rec = rec;
+				if (owner != NULL &&
+				    dns_ops_read(d->ops, owner, round_rr_type(gr->type), round_read_cb,
+						 rs) == 0) {
+					r->reads_pending++;
+				} else {
+					failover_dns_set(r->dns[g], z, rec, FAILOVER_REC_FAILED, NULL, 0,
+							 -1, "cannot start the query");
+					r->dns_failed = true;
+				}
+				ldns_rdf_deep_free(owner);
+				free(name);
+			}
+		}
+	}
+	r->nreads = k;
+	if (--r->reads_pending == 0)
+		round_act(r);
+}
+
+/* An ldns RR list for @owner/@type with @values, or NULL. */
+static ldns_rr_list *
+round_rrs(const char *owner, enum config_rtype type, int64_t ttl, char *const *values, size_t n)
+{
+	ldns_rr_list *list = ldns_rr_list_new();
+
+	if (list == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *text = NULL;
+		ldns_rr *rr = NULL;
+
+		if (asprintf(&text, "%s %lld IN %s %s", owner, (long long)(ttl >= 0 ? ttl : 300),
+			     config_rtype_name(type), values[i]) < 0)
+			text = NULL;
+		if (text == NULL || ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK ||
+		    !ldns_rr_list_push_rr(list, rr)) {
+			ldns_rr_free(rr);
+			free(text);
+			ldns_rr_list_deep_free(list);
+			return NULL;
+		}
+		free(text);
+	}
+	return list;
+}
+
+static void round_apply_done(void *arg);
+
+/* Reads are in: plan every group, then send the updates. */
+static void
+round_act(struct round *r)
+{
+	struct daemon *d = r->d;
+	const struct config *cfg = d->cfg;
+	size_t nitems = 0, k = 0;
+
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		struct failover_plan *p = NULL;
+
+		state_update_seen(d->st, r->dns[g]);
+		if (failover_plan(d->st->failover, cfg, g, d->st->health, r->dns[g], r->now_ms, &p) != 0) {
+			log_err("group %s: cannot plan", cfg->groups[g].id);
+			continue;
+		}
+		r->plans[g] = p;
+		if (p->verdict == FAILOVER_ALL_DOWN)
+			r->all_down = true;
+		if (d->mode == DAEMON_PLAN)
+			continue;
+		for (size_t z = 0; z < p->nzones; z++) {
+			const struct failover_zone_plan *zp = &p->zones[z];
+
+			if (zp->nchanges == 0 || d->retry[g][z].next_ms > r->now_ms)
+				continue;
+			nitems += zp->nchanges;
+		}
+	}
+	if (d->mode == DAEMON_PLAN || nitems == 0) {
+		round_apply_done(r);
+		return;
+	}
+	r->items = calloc(nitems, sizeof(*r->items));
+	r->refs = calloc(nitems, sizeof(*r->refs));
+	if (r->items == NULL || r->refs == NULL) {
+		log_err("out of memory");
+		round_apply_done(r);
+		return;
+	}
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct failover_plan *p = r->plans[g];
+
+		if (p == NULL)
+			continue;
+		for (size_t z = 0; z < p->nzones; z++) {
+			const struct failover_zone_plan *zp = &p->zones[z];
+
+			if (zp->nchanges == 0 || d->retry[g][z].next_ms > r->now_ms)
+				continue;
+			for (size_t i = 0; i < zp->nrecs; i++) {
+				const struct failover_record_plan *rp = &zp->recs[i];
+				struct dns_ops_item *it = &r->items[k];
+
+				if (rp->verdict != FAILOVER_R_CHANGE)
+					continue;
+				r->refs[k].group = g;
+				r->refs[k].zone = z;
+				r->refs[k].rec = rp->record;
+				it->owner = ldns_dname_new_frm_str(rp->owner);
+				it->type = round_rr_type(p->type);
+				it->ttl = rp->ttl;
+				it->new_rrs = round_rrs(rp->owner, p->type, rp->ttl, rp->new_values, rp->nnew);
+				it->expect = DNS_OPS_EXPECT_GIVEN;
+				it->expected = round_rrs(rp->owner, p->type, -1, rp->old_values, rp->nold);
+				it->rcode = -1;
+				k++;
+				if (it->owner == NULL || it->new_rrs == NULL || it->expected == NULL)
+					log_err("group %s: %s: cannot build the change", cfg->groups[g].id,
+						rp->owner);
+			}
+		}
+	}
+	r->nitems = k;
+	if (dns_ops_apply(d->ops, cfg, r->items, r->nitems, 300, round_apply_done, r) != 0) {
+		log_err("cannot start the DNS updates: out of memory");
+		round_apply_done(r);
+	}
+}
+
+/* Per zone of @p: 0 applied, MXF_E* failed, FAILOVER_ZONE_NOT_TRIED. */
+static void
+round_zone_status(struct round *r, size_t g, int *zs)
+{
+	struct daemon *d = r->d;
+	const struct failover_plan *p = r->plans[g];
+
+	for (size_t z = 0; z < p->nzones; z++)
+		zs[z] = p->zones[z].nchanges > 0 ? FAILOVER_ZONE_NOT_TRIED : 0;
+	for (size_t i = 0; i < r->nitems; i++) {
+		const struct item_ref *ref = &r->refs[i];
+		const struct dns_ops_item *it = &r->items[i];
+
+		if (ref->group != g)
+			continue;
+		if (zs[ref->zone] == FAILOVER_ZONE_NOT_TRIED)
+			zs[ref->zone] = 0;
+		if (it->status != 0 && zs[ref->zone] == 0)
+			zs[ref->zone] = it->status;
+	}
+	for (size_t z = 0; z < p->nzones; z++) {
+		struct zone_retry *rt = &d->retry[g][z];
+		const char *zone = d->cfg->groups[g].zones[z];
+
+		if (zs[z] == FAILOVER_ZONE_NOT_TRIED) {
+			if (p->zones[z].nchanges > 0)
+				log_info("group %s: zone %s: next try in %llu s", d->cfg->groups[g].id,
+					 zone, (unsigned long long)((rt->next_ms - r->now_ms) / 1000));
+			continue;
+		}
+		if (zs[z] == 0) {
+			rt->failures = 0;
+			rt->next_ms = 0;
+			continue;
+		}
+		{
+			uint64_t wait = d->cfg->general.interval_ms;
+
+			rt->failures++;
+			for (unsigned i = 1; i < rt->failures && wait < DAEMON_BACKOFF_MAX_MS; i++)
+				wait *= 2;
+			if (wait > DAEMON_BACKOFF_MAX_MS)
+				wait = DAEMON_BACKOFF_MAX_MS;
+			rt->next_ms = r->now_ms + wait;
+			r->dns_failed = true;
+		}
+	}
+}
+
+static void
+round_apply_done(void *arg)
+{
+	struct round *r = arg;
+	struct daemon *d = r->d;
+	const struct config *cfg = d->cfg;
+
+	/* One line per zone: which records moved where, or why the zone did not. */
+	for (size_t i = 0; i < r->nitems; i++) {
+		const struct item_ref *ref = &r->refs[i];
+		const struct config_group *g = &cfg->groups[ref->group];
+		const struct failover_zone_plan *zp = &r->plans[ref->group]->zones[ref->zone];
+		char names[512] = "";
+		const char *from = "?", *to = "?", *fail = NULL;
+		size_t len = 0, n = 0;
+
+		if (i > 0 && r->refs[i - 1].group == ref->group && r->refs[i - 1].zone == ref->zone)
+			continue; /* items of one zone are adjacent; the first logs */
+		for (size_t j = i; j < r->nitems && r->refs[j].group == ref->group &&
+				   r->refs[j].zone == ref->zone; j++) {
+			const struct dns_ops_item *it = &r->items[j];
+
+			for (size_t k = 0; k < zp->nrecs; k++) {
+				const struct failover_record_plan *rp = &zp->recs[k];
+
+				if (rp->record != r->refs[j].rec)
+					continue;
+				if (it->status != 0) {
+					if (fail == NULL)
+						fail = it->msg;
+					continue;
+				}
+				if (n++ == 0) {
+					from = rp->nold > 0 ? rp->old_values[0] : "?";
+					to = rp->nnew > 0 ? rp->new_values[0] : "?";
+				}
+				if (len < sizeof(names) - 1)
+					len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+								len > 0 ? " " : "",
+								g->records[rp->record]);
+				log_debug("group %s: %s %s %s -> %s (%s)", g->id, rp->owner,
+					  config_rtype_name(g->type), from, to,
+					  it->unchanged ? "already set" : "verified");
+				failover_dns_set(r->dns[ref->group], ref->zone, rp->record,
+						 FAILOVER_REC_PRESENT, (const char *const *)rp->new_values,
+						 rp->nnew, rp->ttl, NULL);
+			}
+		}
+		if (fail != NULL)
+			log_err("group %s: zone %s not changed: %s", g->id, g->zones[ref->zone], fail);
+		else
+			log_info("group %s: zone %s: %s %s %s -> %s (verified)", g->id,
+				 g->zones[ref->zone], names, config_rtype_name(g->type), from, to);
+	}
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct failover_plan *p = r->plans[g];
+		int *zs;
+
+		if (p == NULL)
+			continue;
+		if (d->mode == DAEMON_PLAN) {
+			char *text = NULL;
+
+			if (failover_plan_format(p, cfg, d->st->health, r->now_ms, &text) == 0) {
+				fputs(text, stdout);
+				if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
+					fputc('\n', stdout);
+			}
+			free(text);
+			continue;
+		}
+		zs = calloc(p->nzones + 1, sizeof(*zs));
+		if (zs == NULL)
+			continue;
+		round_zone_status(r, g, zs);
+		failover_commit(d->st->failover, cfg, p, zs, r->now_ms, &r->ev);
+		state_update_seen(d->st, r->dns[g]);
+		free(zs);
+	}
+	round_finish(r);
+}
+
+/* Log and keep the round's events, write the state, work out the exit code. */
+static void
+round_finish(struct round *r)
+{
+	struct daemon *d = r->d;
+	const struct config *cfg = d->cfg;
+	char err[512] = "";
+	bool any_down = false;
+	int code;
+
+	/* `plan` changes nothing and reports no event: its text says it all. */
+	for (size_t i = 0; i < r->ev.n && d->mode != DAEMON_PLAN; i++) {
+		daemon_log_event(&r->ev.v[i]);
+		state_add_event(d->st, cfg, &r->ev.v[i]);
+	}
+	for (size_t s = 0; s < cfg->nservers; s++)
+		if (health_effective(d->st->health, s, r->now_ms) == HEALTH_DOWN)
+			any_down = true;
+	if (d->mode != DAEMON_PLAN &&
+	    state_save(cfg->general.state_file, cfg, d->st, daemon_now_ms(), err, sizeof(err)) != 0)
+		log_err("%s", err);
+
+	if (r->all_down)
+		code = MXF_EXIT_ALLDOWN;
+	else if (r->dns_failed)
+		code = MXF_EXIT_DNS;
+	else if (any_down || r->any_check_failed)
+		code = MXF_EXIT_DEGRADED;
+	else
+		code = MXF_EXIT_OK;
+	d->exit_code = code;
+	log_debug("round done in %llu ms, exit code %d",
+		  (unsigned long long)(daemon_now_ms() - r->started_ms), code);
+	d->round = NULL;
+	round_free(r);
+
+	if (d->mode != DAEMON_RUN || d->stopping) {
+		event_base_loopbreak(d->base);
+		return;
+	}
+	/* The next round starts one interval after this one started. */
+	{
+		uint64_t now = daemon_now_ms(), next = cfg->general.interval_ms;
+		struct timeval tv;
+		uint64_t elapsed = now > r->started_ms ? now - r->started_ms : 0;
+
+		(void)elapsed;
+		tv.tv_sec = (time_t)(next / 1000);
+		tv.tv_usec = (suseconds_t)((next % 1000) * 1000);
+		evtimer_add(d->timer, &tv);
+	}
+}
+
+static void daemon_reload(struct daemon *d);
+
+static void
+round_start(struct daemon *d)
+{
+	const struct config *cfg = d->cfg;
+	struct round *r;
+	size_t n = cfg->general.nwitness, k = 0;
+
+	if (d->reload) {
+		d->reload = false;
+		daemon_reload(d);
+		cfg = d->cfg;
+		n = cfg->general.nwitness;
+	}
+	for (size_t s = 0; s < cfg->nservers; s++)
+		n += cfg->servers[s].nchecks;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL || (r->slots = calloc(n + 1, sizeof(*r->slots))) == NULL) {
+		free(r);
+		log_err("out of memory: round skipped");
+		d->exit_code = MXF_EXIT_DEGRADED;
+		event_base_loopbreak(d->base);
+		return;
+	}
+	r->d = d;
+	r->nslots = n;
+	r->started_ms = r->now_ms = daemon_now_ms();
+	d->round = r;
+	r->pending = 1; /* held while starting */
+	for (size_t s = 0; s <= cfg->nservers; s++) {
+		size_t nc = s < cfg->nservers ? cfg->servers[s].nchecks : cfg->general.nwitness;
+
+		for (size_t c = 0; c < nc; c++, k++) {
+			struct check_slot *slot = &r->slots[k];
+			const char *url = s < cfg->nservers ? cfg->servers[s].checks[c]
+							    : cfg->general.witness[c];
+			char errbuf[256] = "";
+
+			slot->r = r;
+			slot->server = s < cfg->nservers ? s : SIZE_MAX;
+			slot->check = c;
+			r->pending++;
+			if (check_engine_start(d->eng, url, cfg->general.timeout_ms, round_check_cb, slot,
+					       errbuf, sizeof(errbuf)) != 0) {
+				r->pending--;
+				slot->done = true;
+				slot->res.state = CHECK_STATE_DOWN;
+				snprintf(slot->res.reason, sizeof(slot->res.reason), "cannot run: %.200s", errbuf);
+			}
+		}
+	}
+	if (--r->pending == 0)
+		round_checks_done(r);
+}
+
+/* ---- the loop of `run` ---------------------------------------------------- */
+
+static void
+daemon_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (!d->stopping)
+		round_start(d);
+}
+
+static void
+daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: reloading %s before the next round", d->cfg_path);
+		d->reload = true;
+		return;
+	}
+	log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	d->stopping = true;
+	/*
+	 * A round that is still checking is abandoned: nothing was decided yet.
+	 * One that is reading or updating DNS is let finish (bounded by the DNS
+	 * timeout) so no update is left without its read-back and state.
+	 */
+	if (d->round == NULL || d->round->pending > 0)
+		event_base_loopbreak(d->base);
+}
+
+static int
+daemon_setup_dns(struct daemon *d)
+{
+	const struct config *cfg = d->cfg;
+	char err[512] = "";
+	int rc;
+
+	dns_tsig_key_free(d->key);
+	d->key = NULL;
+	if (cfg->dns.key_file != NULL) {
+		rc = dns_tsig_key_load(cfg->dns.key_file, NULL, &d->key, err, sizeof(err));
+		if (rc != 0) {
+			log_err("%s", err);
+			return MXF_EXIT_USAGE;
+		}
+	}
+	if (d->ops != NULL)
+		dns_ops_free(d->ops);
+	d->ops = NULL;
+	rc = dns_ops_new(d->base, cfg->dns.server, cfg->dns.port, d->key, cfg->dns.timeout_ms,
+			 &d->ops);
+	if (rc != 0) {
+		log_err("DNS server %s: %s", cfg->dns.server, mxf_strerror(rc));
+		return rc == MXF_ENOMEM ? MXF_EXIT_DNS : MXF_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void
+daemon_free_retry(struct daemon *d, const struct config *cfg)
+{
+	for (size_t g = 0; d->retry != NULL && g < cfg->ngroups; g++)
+		free(d->retry[g]);
+	free(d->retry);
+	d->retry = NULL;
+}
+
+static int
+daemon_alloc_retry(struct daemon *d)
+{
+	d->retry = calloc(d->cfg->ngroups + 1, sizeof(*d->retry));
+	if (d->retry == NULL)
+		return MXF_ENOMEM;
+	for (size_t g = 0; g < d->cfg->ngroups; g++)
+		if ((d->retry[g] = calloc(d->cfg->groups[g].nzones + 1, sizeof(**d->retry))) == NULL)
+			return MXF_ENOMEM;
+	return 0;
+}
+
+/* Between rounds: swap in a new configuration, keeping health by name. */
+static void
+daemon_reload(struct daemon *d)
+{
+	struct config_errors errs = {0};
+	struct config *ncfg = NULL, *old = d->cfg;
+	struct state *nst = NULL;
+
+	if (config_load(d->cfg_path, &ncfg, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("%s:%d: %s", errs.v[i].file, errs.v[i].line, errs.v[i].msg);
+		log_err("reload refused: %s has errors; keeping the running configuration",
+			d->cfg_path);
+		config_errors_free(&errs);
+		return;
+	}
+	config_errors_free(&errs);
+	if (state_rebind(d->st, old, ncfg, &nst) != 0) {
+		log_err("reload refused: out of memory");
+		config_free(ncfg);
+		return;
+	}
+	daemon_free_retry(d, old);
+	state_free(d->st);
+	d->st = nst;
+	d->cfg = ncfg;
+	config_free(d->own_cfg);
+	d->own_cfg = ncfg;
+	if (daemon_alloc_retry(d) != 0 || daemon_setup_dns(d) != 0)
+		log_err("reload: DNS set-up failed; updates will fail until fixed");
+	log_info("configuration reloaded: %zu servers, %zu groups", ncfg->nservers, ncfg->ngroups);
+}
+
+int
+daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
+{
+	struct daemon d = {.cfg_path = cfg_path, .cfg = cfg, .mode = mode, .lock_fd = -1};
+	char err[512] = "";
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (mode != DAEMON_PLAN) {
+		d.lock_fd = daemon_lock(cfg->general.lock_file);
+		if (d.lock_fd == -1) {
+			log_err("another mxfailover holds the lock %s", cfg->general.lock_file);
+			return MXF_EXIT_LOCKED;
+		}
+		if (d.lock_fd < 0)
+			return MXF_EXIT_USAGE;
+	}
+	rc = state_load(cfg->general.state_file, cfg, &d.st, err, sizeof(err));
+	if (rc != 0) {
+		if (rc != MXF_ENOTFOUND)
+			log_warn("%s; starting afresh and rebuilding from DNS", err);
+		if (state_new(cfg, &d.st) != 0) {
+			rc = MXF_EXIT_USAGE;
+			goto out;
+		}
+	}
+	d.base = event_base_new();
+	d.eng = d.base != NULL ? check_engine_new(d.base) : NULL;
+	if (d.eng == NULL || daemon_alloc_retry(&d) != 0) {
+		log_err("cannot set up the event loop");
+		rc = MXF_EXIT_USAGE;
+		goto out;
+	}
+	rc = daemon_setup_dns(&d);
+	if (rc != 0)
+		goto out;
+	d.timer = evtimer_new(d.base, daemon_timer_cb, &d);
+	if (mode == DAEMON_RUN) {
+		d.sigterm = evsignal_new(d.base, SIGTERM, daemon_signal_cb, &d);
+		d.sigint = evsignal_new(d.base, SIGINT, daemon_signal_cb, &d);
+		d.sighup = evsignal_new(d.base, SIGHUP, daemon_signal_cb, &d);
+		evsignal_add(d.sigterm, NULL);
+		evsignal_add(d.sigint, NULL);
+		evsignal_add(d.sighup, NULL);
+		log_info("started: %zu servers, %zu groups, interval %llu ms", cfg->nservers,
+			 cfg->ngroups, (unsigned long long)cfg->general.interval_ms);
+	}
+	round_start(&d);
+	if (d.round != NULL || mode == DAEMON_RUN)
+		event_base_dispatch(d.base);
+	rc = mode == DAEMON_RUN ? MXF_EXIT_OK : d.exit_code;
+	if (mode == DAEMON_RUN)
+		log_info("stopped");
+out:
+	if (d.round != NULL) {
+		/* Abandoned on SIGTERM while checking: cancel the checks first. */
+		check_engine_free(d.eng);
+		d.eng = NULL;
+		round_free(d.round);
+	}
+	if (d.timer != NULL)
+		event_free(d.timer);
+	if (d.sigterm != NULL)
+		event_free(d.sigterm);
+	if (d.sigint != NULL)
+		event_free(d.sigint);
+	if (d.sighup != NULL)
+		event_free(d.sighup);
+	check_engine_free(d.eng);
+	if (d.ops != NULL)
+		dns_ops_free(d.ops);
+	dns_tsig_key_free(d.key);
+	daemon_free_retry(&d, d.cfg);
+	state_free(d.st);
+	if (d.base != NULL)
+		event_base_free(d.base);
+	config_free(d.own_cfg);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
+	return rc;
+}

@@ -1,0 +1,343 @@
+/*
+ * failover.h -- what each failover group should point at, and which records
+ * of which zone must change for that: the decisions, with no I/O.
+ *
+ * Pure: no sockets, clocks or syslog.  The daemon (`run`), `once` and `plan`
+ * share it.  Times are wall-clock milliseconds passed in (see health.h).
+ *
+ * Each round the caller does, per group:
+ *
+ *   failover_set_witness(fo, verdict, now, &ev);     once per round, all groups
+ *   failover_dns_new() + failover_dns_set() ...     what DNS holds now
+ *   failover_plan(fo, cfg, g, health, dns, now, &plan);
+ *   ... send plan->zones[z] with nchanges > 0 as one UPDATE per zone, each
+ *       change's old_values as the compare-and-swap prerequisite ...
+ *   failover_commit(fo, cfg, plan, zone_status, now, &ev);
+ *   ... log / notify / record each event in ev ...
+ *
+ * `plan` (the command) calls failover_plan() and failover_plan_format() and
+ * never commits, so it changes nothing and consumes no event.
+ *
+ * Decision rules (SPEC.md):
+ *  - The wanted server is the first server of the group, in preference
+ *    order, whose effective state (pins included) is UP.  A server that is
+ *    UNKNOWN stops the walk: no action is derived from UNKNOWN (so start-up
+ *    never flips records); the plan says it is waiting.
+ *  - failback = manual: the current server is kept while it is UP, even when
+ *    a preferred one is back; the operator asks for the failback with
+ *    failover_request_failback() (or pins the current server down).
+ *  - hold_down: after a switch, the group does not switch again within
+ *    hold_down while its current server is UP ("held down until T").  It
+ *    never keeps the records on a server that is DOWN: hold_down is there to
+ *    stop flapping back and forth, not to prolong an outage.  A last switch
+ *    more than hold_down in the future (the clock went back) holds nothing.
+ *  - Every server of the group DOWN: records stay where they are; one
+ *    ALL_DOWN event until some server is UP again.
+ *  - Isolated (every witness failing): no change in any group; one ISOLATED
+ *    event, one ISOLATION_OVER when a witness answers again.
+ *  - Per record: its current value points at a server of the group (CNAME:
+ *    the server's name; A/AAAA: its address; MX: the target of the
+ *    lowest-preference MX record of the RRset, preference kept) and that
+ *    server is not the wanted one -> it changes.  Absent -> never created.
+ *    Anything else -> changed by hand: left alone and reported (one
+ *    CHANGED_BY_HAND event), the others still switch.  A zone where any
+ *    read failed is not acted on at all, and never taken for "elsewhere".
+ *
+ * Memory for "once per transition" lives in struct failover (per group: the
+ * active server, last switch time, alert flags; globally: isolation).  It is
+ * only changed by failover_set_witness(), failover_commit() and
+ * failover_request_failback(); the state file persists it, so `once`
+ * passes report each transition once too.
+ */
+#ifndef MXF_FAILOVER_H
+#define MXF_FAILOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "health.h"
+
+#define FAILOVER_DETAIL_MAX 512
+
+/* ---- events ---------------------------------------------------------- */
+
+enum failover_event_type {
+	FAILOVER_EV_SERVER_DOWN,     /* a server became DOWN (checks or pin) */
+	FAILOVER_EV_SERVER_UP,       /* a DOWN server became UP again */
+	FAILOVER_EV_SWITCHED,        /* a group moved to another server */
+	FAILOVER_EV_SWITCHED_BACK,   /* ... to its first (preferred) server */
+	FAILOVER_EV_SWITCH_FAILED,   /* a zone's update failed (once per streak) */
+	FAILOVER_EV_ALL_DOWN,        /* every server of a group is DOWN */
+	FAILOVER_EV_ISOLATED,        /* every witness fails: no DNS changes */
+	FAILOVER_EV_ISOLATION_OVER,  /* a witness answers again */
+	FAILOVER_EV_CHANGED_BY_HAND, /* a record points somewhere unexpected */
+};
+
+struct failover_event {
+	enum failover_event_type type;
+	uint64_t at_ms;
+	long group;  /* index into cfg->groups, -1 when not about a group */
+	long server; /* the server concerned (SERVER_*), else -1 */
+	long from;   /* SWITCHED*: previous server, -1 when unknown */
+	long to;     /* SWITCHED*: new server */
+	long zone;   /* SWITCH_FAILED, CHANGED_BY_HAND: index into group zones */
+	long record; /* CHANGED_BY_HAND: index into group records */
+	char detail[FAILOVER_DETAIL_MAX]; /* one human-readable line */
+};
+
+/* A growing list of events; zero-initialise, then failover_events_free(). */
+struct failover_events {
+	struct failover_event *v;
+	size_t n, cap;
+};
+
+/* "server down", "server up", "switched", "switched back", "switch failed",
+ * "all down", "isolated", "isolation over", "changed by hand". */
+const char *failover_event_name(enum failover_event_type t);
+/* The same names with '_' for ' ' ("server_down"), for JSON and webhooks. */
+const char *failover_event_id(enum failover_event_type t);
+/* Reverse of failover_event_id().  @return 0 or MXF_EINVAL. */
+int failover_event_parse(const char *id, enum failover_event_type *out);
+
+/* Empty the list (keeps its memory). */
+void failover_events_clear(struct failover_events *ev);
+/* Free the list's memory; the struct itself is the caller's. */
+void failover_events_free(struct failover_events *ev);
+
+/*
+ * failover_event_from_health -- SERVER_DOWN / SERVER_UP for a server change
+ * drained from health (kinds SERVER and PIN, effective state).  UNKNOWN ->
+ * UP at start-up is not an event (nothing recovered), UNKNOWN -> DOWN is.
+ * @return 1 with the event appended to @ev, 0 when the change is not an
+ *         event, MXF_ENOMEM.
+ */
+int failover_event_from_health(const struct config *cfg, const struct health_change *c,
+			       struct failover_events *ev);
+
+/* ---- what DNS holds -------------------------------------------------- */
+
+enum failover_rec_status {
+	FAILOVER_REC_UNREAD = 0, /* not read (yet): its zone is not acted on */
+	FAILOVER_REC_ABSENT,     /* no such RRset (NXDOMAIN or no data) */
+	FAILOVER_REC_PRESENT,    /* values hold the RRset */
+	FAILOVER_REC_FAILED,     /* the query failed: its zone is not acted on */
+};
+
+/*
+ * One RRset as read, the type being the group's.  Values are rdata in
+ * presentation form: CNAME "mx1.example.com.", A "192.0.2.10", AAAA
+ * "2001:db8::10", MX "10 mx1.example.com.".
+ */
+struct failover_rec_view {
+	enum failover_rec_status status;
+	char **values;
+	size_t nvalues;
+	int64_t ttl;  /* of the RRset, -1 when unknown */
+	char *error;  /* FAILED: why, else NULL */
+};
+
+struct failover_zone_view {
+	struct failover_rec_view *recs; /* parallel to the group's records */
+};
+
+struct failover_dns {
+	size_t group;
+	size_t nzones, nrecords;        /* of the group */
+	struct failover_zone_view *zones; /* parallel to the group's zones */
+};
+
+/*
+ * failover_dns_new -- a view of the group's records, all UNREAD.
+ * @return 0 with *out set (free with failover_dns_free), MXF_EINVAL (no such
+ *         group), MXF_ENOMEM.
+ */
+int failover_dns_new(const struct config *cfg, size_t group, struct failover_dns **out);
+
+/*
+ * failover_dns_set -- record what one read returned; strings are copied,
+ * replacing what was there.
+ * @values/@n  PRESENT: the RRset's values (n >= 1); else ignored.
+ * @error      FAILED: why (may be NULL); else ignored.
+ * @return 0, MXF_EINVAL (index out of range, PRESENT without values),
+ *         MXF_ENOMEM (the record is then left UNREAD).
+ */
+int failover_dns_set(struct failover_dns *d, size_t zone, size_t rec,
+		     enum failover_rec_status status, const char *const *values, size_t n,
+		     int64_t ttl, const char *error);
+
+void failover_dns_free(struct failover_dns *d);
+
+/* "unread" "absent" "present" "failed", and back (0 or MXF_EINVAL). */
+const char *failover_rec_status_name(enum failover_rec_status s);
+int failover_rec_status_parse(const char *s, enum failover_rec_status *out);
+
+/*
+ * failover_owner_name -- the absolute owner of @record in @zone ("@" is the
+ * apex, a name ending in '.' is already absolute).
+ * @return a malloc'ed string, or NULL when out of memory.
+ */
+char *failover_owner_name(const char *zone, const char *record);
+
+/* ---- memory ---------------------------------------------------------- */
+
+struct failover_group_mem {
+	long active;              /* server index, -1 until known */
+	uint64_t last_switch_ms;  /* 0: never switched */
+	bool all_down;            /* ALL_DOWN reported, not yet over */
+	bool failback_requested;  /* manual failback asked for */
+	size_t nzones, nrecords;
+	bool *zone_failed;        /* [nzones]: SWITCH_FAILED reported */
+	bool *hand_changed;       /* [nzones * nrecords]: CHANGED_BY_HAND reported */
+};
+
+struct failover {
+	bool isolated;            /* ISOLATED reported, not yet over */
+	struct failover_group_mem *groups; /* parallel to cfg->groups */
+	size_t ngroups;
+};
+
+/*
+ * failover_new -- memory for every group of @cfg: nothing known yet.
+ * @return 0 with *out set (free with failover_free), or MXF_ENOMEM.
+ */
+int failover_new(const struct config *cfg, struct failover **out);
+void failover_free(struct failover *fo);
+
+enum failover_witness {
+	FAILOVER_WITNESS_NONE,     /* no witnesses configured */
+	FAILOVER_WITNESS_OK,       /* at least one witness answered */
+	FAILOVER_WITNESS_ISOLATED, /* every witness failed this round */
+};
+
+/*
+ * failover_set_witness -- the witness verdict of this round.
+ * @return the number of events appended (ISOLATED or ISOLATION_OVER on a
+ *         transition, else 0), or MXF_ENOMEM.
+ */
+int failover_set_witness(struct failover *fo, enum failover_witness verdict, uint64_t now_ms,
+			 struct failover_events *ev);
+
+/*
+ * failover_request_failback -- manual failback: let the next plan of @group
+ * move to the preferred UP server (cleared by the commit that switches).
+ * @return 0 or MXF_EINVAL.
+ */
+int failover_request_failback(struct failover *fo, size_t group);
+
+/* ---- the plan -------------------------------------------------------- */
+
+enum failover_verdict {
+	FAILOVER_NO_CHANGE, /* DNS already points where it should */
+	FAILOVER_CHANGE,    /* some zone has changes */
+	FAILOVER_HELD,      /* a switch is wanted but hold_down forbids it */
+	FAILOVER_ALL_DOWN,  /* every server is down: records stay */
+	FAILOVER_ISOLATED,  /* every witness fails: no change */
+	FAILOVER_WAITING,   /* a server is UNKNOWN: no decision yet */
+};
+
+enum failover_rec_verdict {
+	FAILOVER_R_KEEP,         /* points at a group server and stays there */
+	FAILOVER_R_CHANGE,       /* will be repointed (old_values -> new_values) */
+	FAILOVER_R_ABSENT,       /* does not exist: never created */
+	FAILOVER_R_HAND_CHANGED, /* points elsewhere: left alone, reported */
+	FAILOVER_R_NOT_READ,     /* its zone could not be read: left alone */
+	FAILOVER_R_NO_VALUE,     /* the wanted server has no value for the type */
+};
+
+struct failover_record_plan {
+	size_t record;            /* index into the group's records */
+	char *owner;              /* absolute owner name */
+	enum failover_rec_verdict verdict;
+	long points_to;           /* server index the record points at, or -1 */
+	char **old_values;        /* the RRset as read (CAS prerequisite) */
+	size_t nold;
+	char **new_values;        /* CHANGE: the RRset to write */
+	size_t nnew;
+	int64_t ttl;              /* CHANGE: TTL to write (config or as read) */
+};
+
+struct failover_zone_plan {
+	size_t zone;              /* index into the group's zones */
+	const char *name;         /* borrowed from the config */
+	bool read_failed;         /* some read failed or was missing */
+	char *error;              /* the first read error, or NULL */
+	size_t nchanges;          /* records with verdict CHANGE */
+	size_t nrecs;             /* the group's number of records */
+	struct failover_record_plan *recs; /* [nrecs] */
+};
+
+struct failover_plan {
+	size_t group;
+	enum failover_verdict verdict;
+	enum config_rtype type;
+	long current;             /* the server records are meant to point at
+				     now (memory, else most records), or -1 */
+	long preferred;           /* what the rules want, hold_down aside, or -1 */
+	long wanted;              /* what this plan points records at, or -1
+				     (no change of any record then) */
+	uint64_t held_until_ms;   /* HELD: when hold_down ends */
+	long waiting_for;         /* WAITING: the UNKNOWN server */
+	char why[FAILOVER_DETAIL_MAX]; /* one line: the decision and its reason */
+	size_t nchanges;          /* over all zones */
+	size_t nzones;
+	struct failover_zone_plan *zones; /* [group nzones] */
+};
+
+/*
+ * failover_plan -- decide for one group.
+ * @fo      memory (read only here).
+ * @h       health, pins included; read only (expire pins before).
+ * @dns     what DNS holds now for the group (NULL: nothing read, every
+ *          zone then not acted on, the decision is still made).
+ * @out     a new plan, freed with failover_plan_free().
+ * @return 0, MXF_EINVAL (bad group, @dns of another group or shape),
+ *         MXF_ENOMEM.
+ */
+int failover_plan(const struct failover *fo, const struct config *cfg, size_t group,
+		  const struct health *h, const struct failover_dns *dns, uint64_t now_ms,
+		  struct failover_plan **out);
+
+void failover_plan_free(struct failover_plan *p);
+
+/* Status of one zone of a plan, for failover_commit(). */
+#define FAILOVER_ZONE_NOT_TRIED 1 /* not sent (backoff, shutdown) */
+
+/*
+ * failover_commit -- tell the memory what was done with a plan and collect
+ * the events it makes, each once per transition.
+ * @zone_status  per plan zone: 0 applied (or nothing to apply), a negative
+ *               MXF_E* when its update failed, FAILOVER_ZONE_NOT_TRIED.
+ *               NULL means every zone was applied.
+ * The group's active server becomes the plan's wanted one when at least one
+ * zone was updated, or no record needed a change; if every attempted zone
+ * failed the switch has not happened and the next plan asks again.
+ * @return the number of events appended, MXF_EINVAL, MXF_ENOMEM.
+ */
+int failover_commit(struct failover *fo, const struct config *cfg, const struct failover_plan *p,
+		    const int *zone_status, uint64_t now_ms, struct failover_events *ev);
+
+/*
+ * failover_plan_format -- the `plan` command's explanation: the decision and
+ * why, each change (owner, type, old -> new), and every record left alone
+ * with its reason.  Times are printed in UTC.
+ * @return 0 with *out a malloc'ed NUL-terminated text, or MXF_ENOMEM.
+ */
+int failover_plan_format(const struct failover_plan *p, const struct config *cfg,
+			 const struct health *h, uint64_t now_ms, char **out);
+
+/* "no change" "change" "held down" "all down" "isolated" "waiting". */
+const char *failover_verdict_name(enum failover_verdict v);
+/* "keep" "change" "absent" "changed by hand" "not read" "no value". */
+const char *failover_rec_verdict_name(enum failover_rec_verdict v);
+
+/*
+ * failover_server_value -- the record value that points @type at @server:
+ * the name for CNAME and MX (MX preference not included), the address for
+ * A (IPv4 only) and AAAA (IPv6 only).
+ * @return a string borrowed from @cfg, or NULL when the server has none.
+ */
+const char *failover_server_value(const struct config *cfg, size_t server, enum config_rtype type);
+
+#endif

@@ -1,0 +1,896 @@
+/*
+ * state.c -- the in-memory state bundle and its JSON state file; see
+ * state.h.  The file format, version 1:
+ *
+ * { "version": 1, "program": "mxfailover X.Y.Z", "saved_ms": N,
+ *   "isolated": false,
+ *   "servers": { ID: { "state": "up", "good_run": N, "bad_run": N,
+ *                      "since_ms": N, "reason": "...",
+ *                      "pin": "none", "pin_until_ms": N,
+ *                      "checks": [ { "url": "...", "state": "up",
+ *                                    "seen": true, "last": "ok",
+ *                                    "good_run": N, "bad_run": N,
+ *                                    "last_ms": N, "since_ms": N,
+ *                                    "reason": "..." } ] } },
+ *   "groups": { ID: { "active": ID or null, "last_switch_ms": N,
+ *                     "all_down": false, "failback_requested": false,
+ *                     "zones": { ZONE: { "failed": false,
+ *                                "records": { LABEL: { "status": "present",
+ *                                      "values": [...], "ttl": N,
+ *                                      "hand_changed": false } } } } } },
+ *   "events": [ { "at_ms": N, "event": "switched", "group": ID, "server":
+ *                 ID, "from": ID, "to": ID, "zone": Z, "record": L,
+ *                 "detail": "..." } ] }      -- oldest first
+ *
+ * Times are wall-clock milliseconds.  Every field is optional on load
+ * (a missing one keeps the fresh value), but a present field of the wrong
+ * type or value makes the whole file invalid: it is corrupt, and a partly
+ * believed state file is worse than a rebuilt one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mxf.h"
+#include "state.h"
+
+/* ---- bundle ---------------------------------------------------------- */
+
+int state_new(const struct config *cfg, struct state **out)
+{
+	struct state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return MXF_ENOMEM;
+	int e = health_new(cfg, &st->health);
+	if (!e)
+		e = failover_new(cfg, &st->failover);
+	if (e)
+		goto fail;
+	e = MXF_ENOMEM;
+	st->ngroups = cfg->ngroups;
+	st->seen = calloc(cfg->ngroups ? cfg->ngroups : 1, sizeof(*st->seen));
+	if (!st->seen)
+		goto fail;
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		e = failover_dns_new(cfg, g, &st->seen[g]);
+		if (e)
+			goto fail;
+	}
+	*out = st;
+	return 0;
+fail:
+	state_free(st);
+	return e;
+}
+
+static void state_event_clear(struct state_event *e)
+{
+	free(e->group);
+	free(e->server);
+	free(e->from);
+	free(e->to);
+	free(e->zone);
+	free(e->record);
+	free(e->detail);
+	memset(e, 0, sizeof(*e));
+}
+
+void state_free(struct state *st)
+{
+	if (!st)
+		return;
+	health_free(st->health);
+	failover_free(st->failover);
+	for (size_t g = 0; st->seen && g < st->ngroups; g++)
+		failover_dns_free(st->seen[g]);
+	free(st->seen);
+	for (size_t i = 0; i < STATE_EVENTS_MAX; i++)
+		state_event_clear(&st->events[i]);
+	free(st);
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+size_t state_event_count(const struct state *st)
+{
+	return st ? st->ev_count : 0;
+}
+
+const struct state_event *state_event_get(const struct state *st, size_t i)
+{
+	if (!st || i >= st->ev_count)
+		return NULL;
+	return &st->events[(st->ev_first + i) % STATE_EVENTS_MAX];
+}
+
+/* strdup that keeps NULL; sets *bad on allocation failure. */
+static char *state_dup(const char *s, bool *bad)
+{
+	if (!s)
+		return NULL;
+	char *r = strdup(s);
+	if (!r)
+		*bad = true;
+	return r;
+}
+
+/* Append a filled event, taking ownership of its strings. */
+static void state_ring_push(struct state *st, struct state_event *e)
+{
+	size_t slot;
+	if (st->ev_count == STATE_EVENTS_MAX) {
+		slot = st->ev_first;
+		state_event_clear(&st->events[slot]);
+		st->ev_first = (st->ev_first + 1) % STATE_EVENTS_MAX;
+	} else {
+		slot = (st->ev_first + st->ev_count++) % STATE_EVENTS_MAX;
+	}
+	st->events[slot] = *e;
+}
+
+static const char *state_server_id(const struct config *cfg, long i)
+{
+	return i >= 0 && (size_t)i < cfg->nservers ? cfg->servers[i].id : NULL;
+}
+
+int state_add_event(struct state *st, const struct config *cfg, const struct failover_event *ev)
+{
+	const struct config_group *g =
+		ev->group >= 0 && (size_t)ev->group < cfg->ngroups ? &cfg->groups[ev->group] : NULL;
+	bool bad = false;
+	struct state_event e = { .type = ev->type, .at_ms = ev->at_ms };
+	e.group = state_dup(g ? g->id : NULL, &bad);
+	e.server = state_dup(state_server_id(cfg, ev->server), &bad);
+	e.from = state_dup(state_server_id(cfg, ev->from), &bad);
+	e.to = state_dup(state_server_id(cfg, ev->to), &bad);
+	e.zone = state_dup(g && ev->zone >= 0 && (size_t)ev->zone < g->nzones ? g->zones[ev->zone]
+									     : NULL,
+			   &bad);
+	e.record = state_dup(g && ev->record >= 0 && (size_t)ev->record < g->nrecords
+				     ? g->records[ev->record]
+				     : NULL,
+			     &bad);
+	e.detail = state_dup(ev->detail, &bad);
+	if (bad) {
+		state_event_clear(&e);
+		return MXF_ENOMEM;
+	}
+	state_ring_push(st, &e);
+	return 0;
+}
+
+/* ---- seen values ----------------------------------------------------- */
+
+int state_update_seen(struct state *st, const struct failover_dns *dns)
+{
+	if (!st || !dns || dns->group >= st->ngroups)
+		return MXF_EINVAL;
+	struct failover_dns *seen = st->seen[dns->group];
+	if (seen->nzones != dns->nzones || seen->nrecords != dns->nrecords)
+		return MXF_EINVAL;
+	for (size_t z = 0; z < dns->nzones; z++) {
+		for (size_t r = 0; r < dns->nrecords; r++) {
+			const struct failover_rec_view *v = &dns->zones[z].recs[r];
+			if (v->status != FAILOVER_REC_PRESENT && v->status != FAILOVER_REC_ABSENT)
+				continue;
+			int e = failover_dns_set(seen, z, r, v->status,
+						 (const char *const *)v->values, v->nvalues, v->ttl,
+						 NULL);
+			if (e)
+				return e;
+		}
+	}
+	return 0;
+}
+
+/* ---- to JSON --------------------------------------------------------- */
+
+/* json_object_set_new that remembers a failure in *bad. */
+static void state_set(json_t *obj, const char *key, json_t *v, bool *bad)
+{
+	if (!v || json_object_set_new(obj, key, v) != 0)
+		*bad = true;
+}
+
+static json_t *state_ms(uint64_t ms)
+{
+	return json_integer((json_int_t)ms);
+}
+
+static json_t *state_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *state_server_json(const struct health_server *s, bool *bad)
+{
+	json_t *o = json_object(), *checks = json_array();
+	if (!o || !checks) {
+		json_decref(o);
+		json_decref(checks);
+		*bad = true;
+		return NULL;
+	}
+	state_set(o, "state", json_string(health_state_name(s->state)), bad);
+	state_set(o, "good_run", json_integer(s->good_run), bad);
+	state_set(o, "bad_run", json_integer(s->bad_run), bad);
+	state_set(o, "since_ms", state_ms(s->since_ms), bad);
+	state_set(o, "reason", json_string(s->reason), bad);
+	state_set(o, "pin", json_string(health_pin_name(s->pin)), bad);
+	state_set(o, "pin_until_ms", state_ms(s->pin_until_ms), bad);
+	for (size_t c = 0; c < s->nchecks; c++) {
+		const struct health_check *ck = &s->checks[c];
+		json_t *co = json_object();
+		if (!co || json_array_append_new(checks, co) != 0) {
+			*bad = true;
+			break;
+		}
+		state_set(co, "url", json_string(ck->label), bad);
+		state_set(co, "state", json_string(health_state_name(ck->state)), bad);
+		state_set(co, "seen", json_boolean(ck->seen), bad);
+		state_set(co, "last", json_string(health_outcome_name(ck->last)), bad);
+		state_set(co, "good_run", json_integer(ck->good_run), bad);
+		state_set(co, "bad_run", json_integer(ck->bad_run), bad);
+		state_set(co, "last_ms", state_ms(ck->last_ms), bad);
+		state_set(co, "since_ms", state_ms(ck->since_ms), bad);
+		state_set(co, "reason", json_string(ck->reason), bad);
+	}
+	state_set(o, "checks", checks, bad);
+	return o;
+}
+
+static json_t *state_group_json(const struct config *cfg, const struct state *st, size_t gi,
+				bool *bad)
+{
+	const struct config_group *g = &cfg->groups[gi];
+	const struct failover_group_mem *m = &st->failover->groups[gi];
+	const struct failover_dns *seen = st->seen[gi];
+	json_t *o = json_object(), *zones = json_object();
+	if (!o || !zones) {
+		json_decref(o);
+		json_decref(zones);
+		*bad = true;
+		return NULL;
+	}
+	state_set(o, "active", state_str_or_null(state_server_id(cfg, m->active)), bad);
+	state_set(o, "last_switch_ms", state_ms(m->last_switch_ms), bad);
+	state_set(o, "all_down", json_boolean(m->all_down), bad);
+	state_set(o, "failback_requested", json_boolean(m->failback_requested), bad);
+	for (size_t z = 0; z < g->nzones; z++) {
+		json_t *zo = json_object(), *recs = json_object();
+		state_set(zones, g->zones[z], zo, bad);
+		if (!zo || !recs) {
+			json_decref(recs);
+			*bad = true;
+			break;
+		}
+		state_set(zo, "failed", json_boolean(m->zone_failed[z]), bad);
+		for (size_t r = 0; r < g->nrecords; r++) {
+			const struct failover_rec_view *v = &seen->zones[z].recs[r];
+			json_t *ro = json_object(), *vals = json_array();
+			state_set(recs, g->records[r], ro, bad);
+			if (!ro || !vals) {
+				json_decref(vals);
+				*bad = true;
+				break;
+			}
+			for (size_t i = 0; i < v->nvalues; i++) {
+				if (json_array_append_new(vals, json_string(v->values[i])) != 0)
+					*bad = true;
+			}
+			state_set(ro, "status", json_string(failover_rec_status_name(v->status)), bad);
+			state_set(ro, "values", vals, bad);
+			state_set(ro, "ttl", json_integer(v->ttl), bad);
+			state_set(ro, "hand_changed",
+				  json_boolean(m->hand_changed[z * m->nrecords + r]), bad);
+		}
+		state_set(zo, "records", recs, bad);
+	}
+	state_set(o, "zones", zones, bad);
+	return o;
+}
+
+int state_to_json(const struct state *st, const struct config *cfg, uint64_t now_ms, json_t **out)
+{
+	bool bad = false;
+	json_t *root = json_object(), *servers = json_object(), *groups = json_object(),
+	       *events = json_array();
+	if (!root || !servers || !groups || !events) {
+		json_decref(root);
+		json_decref(servers);
+		json_decref(groups);
+		json_decref(events);
+		return MXF_ENOMEM;
+	}
+	state_set(root, "version", json_integer(STATE_VERSION), &bad);
+	state_set(root, "program", json_string("mxfailover " MXF_VERSION_STRING), &bad);
+	state_set(root, "saved_ms", state_ms(now_ms), &bad);
+	state_set(root, "isolated", json_boolean(st->failover->isolated), &bad);
+	for (size_t i = 0; i < cfg->nservers && i < st->health->nservers; i++)
+		state_set(servers, cfg->servers[i].id, state_server_json(&st->health->servers[i], &bad),
+			  &bad);
+	state_set(root, "servers", servers, &bad);
+	for (size_t g = 0; g < cfg->ngroups && g < st->ngroups; g++)
+		state_set(groups, cfg->groups[g].id, state_group_json(cfg, st, g, &bad), &bad);
+	state_set(root, "groups", groups, &bad);
+	for (size_t i = 0; i < state_event_count(st); i++) {
+		const struct state_event *e = state_event_get(st, i);
+		json_t *eo = json_object();
+		if (!eo || json_array_append_new(events, eo) != 0) {
+			bad = true;
+			break;
+		}
+		state_set(eo, "at_ms", state_ms(e->at_ms), &bad);
+		state_set(eo, "event", json_string(failover_event_id(e->type)), &bad);
+		state_set(eo, "group", state_str_or_null(e->group), &bad);
+		state_set(eo, "server", state_str_or_null(e->server), &bad);
+		state_set(eo, "from", state_str_or_null(e->from), &bad);
+		state_set(eo, "to", state_str_or_null(e->to), &bad);
+		state_set(eo, "zone", state_str_or_null(e->zone), &bad);
+		state_set(eo, "record", state_str_or_null(e->record), &bad);
+		state_set(eo, "detail", json_string(e->detail ? e->detail : ""), &bad);
+	}
+	state_set(root, "events", events, &bad);
+	if (bad) {
+		json_decref(root);
+		return MXF_ENOMEM;
+	}
+	*out = root;
+	return 0;
+}
+
+/* ---- from JSON ------------------------------------------------------- */
+
+/* Parsing context: the error message and the first error code. */
+struct state_rd {
+	char *err;
+	size_t errlen;
+	int code;
+};
+
+static void state_fail(struct state_rd *rd, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void state_fail(struct state_rd *rd, int code, const char *fmt, ...)
+{
+	if (rd->code)
+		return;
+	rd->code = code;
+	if (rd->err && rd->errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(rd->err, rd->errlen, fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* Optional member of type JSON object; NULL when absent or wrong (error). */
+static const json_t *state_get(struct state_rd *rd, const json_t *obj, const char *key,
+			       json_type type, const char *where)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!v)
+		return NULL;
+	if (json_typeof(v) != type && !(type == JSON_TRUE && json_is_boolean(v))) {
+		state_fail(rd, MXF_EINVAL, "%s.%s: wrong type", where, key);
+		return NULL;
+	}
+	return v;
+}
+
+static void state_get_ms(struct state_rd *rd, const json_t *obj, const char *key,
+			 const char *where, uint64_t *out)
+{
+	const json_t *v = state_get(rd, obj, key, JSON_INTEGER, where);
+	if (!v)
+		return;
+	if (json_integer_value(v) < 0) {
+		state_fail(rd, MXF_EINVAL, "%s.%s: negative", where, key);
+		return;
+	}
+	*out = (uint64_t)json_integer_value(v);
+}
+
+static void state_get_uint(struct state_rd *rd, const json_t *obj, const char *key,
+			   const char *where, unsigned *out)
+{
+	const json_t *v = state_get(rd, obj, key, JSON_INTEGER, where);
+	if (!v)
+		return;
+	if (json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX) {
+		state_fail(rd, MXF_EINVAL, "%s.%s: out of range", where, key);
+		return;
+	}
+	*out = (unsigned)json_integer_value(v);
+}
+
+static void state_get_bool(struct state_rd *rd, const json_t *obj, const char *key,
+			   const char *where, bool *out)
+{
+	const json_t *v = state_get(rd, obj, key, JSON_TRUE, where);
+	if (v)
+		*out = json_is_true(v);
+}
+
+static void state_get_reason(struct state_rd *rd, const json_t *obj, const char *key,
+			     const char *where, char *buf, size_t size)
+{
+	const json_t *v = state_get(rd, obj, key, JSON_STRING, where);
+	if (v)
+		snprintf(buf, size, "%s", json_string_value(v));
+}
+
+/* A name from a table: @parse returns 0 or MXF_EINVAL. */
+#define STATE_GET_ENUM(rd, obj, key, where, parse, outp)                                   \
+	do {                                                                                \
+		const json_t *v_ = state_get((rd), (obj), (key), JSON_STRING, (where));      \
+		if (v_ && parse(json_string_value(v_), (outp)) != 0)                          \
+			state_fail((rd), MXF_EINVAL, "%s.%s: unknown value '%s'", (where), (key), \
+				   json_string_value(v_));                                      \
+	} while (0)
+
+static void state_read_server(struct state_rd *rd, const json_t *so, const struct config_server *cs,
+			      struct health_server *s)
+{
+	char where[300];
+	snprintf(where, sizeof(where), "servers.%s", cs->id);
+	STATE_GET_ENUM(rd, so, "state", where, health_state_parse, &s->state);
+	state_get_uint(rd, so, "good_run", where, &s->good_run);
+	state_get_uint(rd, so, "bad_run", where, &s->bad_run);
+	state_get_ms(rd, so, "since_ms", where, &s->since_ms);
+	state_get_reason(rd, so, "reason", where, s->reason, sizeof(s->reason));
+	STATE_GET_ENUM(rd, so, "pin", where, health_pin_parse, &s->pin);
+	state_get_ms(rd, so, "pin_until_ms", where, &s->pin_until_ms);
+	if (s->pin == HEALTH_PIN_NONE)
+		s->pin_until_ms = 0;
+
+	const json_t *checks = state_get(rd, so, "checks", JSON_ARRAY, where);
+	if (!checks)
+		return;
+	bool *used = calloc(json_array_size(checks) + 1, sizeof(*used));
+	if (!used) {
+		state_fail(rd, MXF_ENOMEM, "out of memory");
+		return;
+	}
+	for (size_t c = 0; c < s->nchecks; c++) {
+		struct health_check *ck = &s->checks[c];
+		/* Match by URL, in order, so a check removed from the config
+		 * does not lend its counters to the next one. */
+		size_t i;
+		const json_t *co = NULL;
+		json_array_foreach(checks, i, co)
+		{
+			const json_t *url = json_is_object(co) ? json_object_get(co, "url") : NULL;
+			if (!used[i] && json_is_string(url) &&
+			    strcmp(json_string_value(url), ck->label) == 0)
+				break;
+		}
+		if (i >= json_array_size(checks))
+			continue;
+		used[i] = true;
+		char cw[600];
+		snprintf(cw, sizeof(cw), "%s.checks[%zu]", where, i);
+		STATE_GET_ENUM(rd, co, "state", cw, health_state_parse, &ck->state);
+		state_get_bool(rd, co, "seen", cw, &ck->seen);
+		STATE_GET_ENUM(rd, co, "last", cw, health_outcome_parse, &ck->last);
+		state_get_uint(rd, co, "good_run", cw, &ck->good_run);
+		state_get_uint(rd, co, "bad_run", cw, &ck->bad_run);
+		state_get_ms(rd, co, "last_ms", cw, &ck->last_ms);
+		state_get_ms(rd, co, "since_ms", cw, &ck->since_ms);
+		state_get_reason(rd, co, "reason", cw, ck->reason, sizeof(ck->reason));
+	}
+	free(used);
+	size_t i;
+	const json_t *co;
+	json_array_foreach(checks, i, co)
+	{
+		if (!json_is_object(co))
+			state_fail(rd, MXF_EINVAL, "%s.checks[%zu]: not an object", where, i);
+	}
+}
+
+static void state_read_record(struct state_rd *rd, const json_t *ro, const char *where,
+			      struct failover_dns *seen, size_t z, size_t r, bool *hand)
+{
+	enum failover_rec_status status = FAILOVER_REC_UNREAD;
+	STATE_GET_ENUM(rd, ro, "status", where, failover_rec_status_parse, &status);
+	const json_t *vals = state_get(rd, ro, "values", JSON_ARRAY, where);
+	const json_t *ttl = state_get(rd, ro, "ttl", JSON_INTEGER, where);
+	state_get_bool(rd, ro, "hand_changed", where, hand);
+	if (rd->code)
+		return;
+	size_t n = vals ? json_array_size(vals) : 0;
+	if (status == FAILOVER_REC_FAILED)
+		status = FAILOVER_REC_UNREAD;
+	if (status == FAILOVER_REC_PRESENT && n == 0) {
+		state_fail(rd, MXF_EINVAL, "%s: present without values", where);
+		return;
+	}
+	const char **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		state_fail(rd, MXF_ENOMEM, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *s = json_array_get(vals, i);
+		if (!json_is_string(s)) {
+			state_fail(rd, MXF_EINVAL, "%s.values[%zu]: not a string", where, i);
+			free(v);
+			return;
+		}
+		v[i] = json_string_value(s);
+	}
+	if (failover_dns_set(seen, z, r, status, v, n, ttl ? json_integer_value(ttl) : -1, NULL))
+		state_fail(rd, MXF_ENOMEM, "out of memory");
+	free(v);
+}
+
+static void state_read_group(struct state_rd *rd, const json_t *go, const struct config *cfg,
+			     size_t gi, struct state *st)
+{
+	const struct config_group *g = &cfg->groups[gi];
+	struct failover_group_mem *m = &st->failover->groups[gi];
+	char where[300];
+	snprintf(where, sizeof(where), "groups.%s", g->id);
+	const json_t *active = json_object_get(go, "active");
+	if (active && json_is_string(active)) {
+		long s = config_server_index(cfg, json_string_value(active));
+		bool member = false;
+		for (size_t i = 0; s >= 0 && i < g->nservers; i++)
+			member = member || (long)g->servers[i] == s;
+		/* A server no longer in the group: the next round decides anew. */
+		m->active = member ? s : -1;
+	} else if (active && !json_is_null(active)) {
+		state_fail(rd, MXF_EINVAL, "%s.active: wrong type", where);
+	}
+	state_get_ms(rd, go, "last_switch_ms", where, &m->last_switch_ms);
+	state_get_bool(rd, go, "all_down", where, &m->all_down);
+	state_get_bool(rd, go, "failback_requested", where, &m->failback_requested);
+	const json_t *zones = state_get(rd, go, "zones", JSON_OBJECT, where);
+	for (size_t z = 0; zones && z < g->nzones; z++) {
+		char zw[600];
+		snprintf(zw, sizeof(zw), "%s.zones.%s", where, g->zones[z]);
+		const json_t *zo = json_object_get(zones, g->zones[z]);
+		if (!zo)
+			continue;
+		if (!json_is_object(zo)) {
+			state_fail(rd, MXF_EINVAL, "%s: not an object", zw);
+			return;
+		}
+		state_get_bool(rd, zo, "failed", zw, &m->zone_failed[z]);
+		const json_t *recs = state_get(rd, zo, "records", JSON_OBJECT, zw);
+		for (size_t r = 0; recs && r < g->nrecords; r++) {
+			const json_t *ro = json_object_get(recs, g->records[r]);
+			if (!ro)
+				continue;
+			char rw[900];
+			snprintf(rw, sizeof(rw), "%s.records.%s", zw, g->records[r]);
+			if (!json_is_object(ro)) {
+				state_fail(rd, MXF_EINVAL, "%s: not an object", rw);
+				return;
+			}
+			state_read_record(rd, ro, rw, st->seen[gi], z, r,
+					  &m->hand_changed[z * m->nrecords + r]);
+		}
+	}
+}
+
+static char *state_event_str(struct state_rd *rd, const json_t *eo, const char *key, size_t i)
+{
+	const json_t *v = json_object_get(eo, key);
+	if (!v || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v)) {
+		state_fail(rd, MXF_EINVAL, "events[%zu].%s: wrong type", i, key);
+		return NULL;
+	}
+	char *s = strdup(json_string_value(v));
+	if (!s)
+		state_fail(rd, MXF_ENOMEM, "out of memory");
+	return s;
+}
+
+static void state_read_events(struct state_rd *rd, const json_t *events, struct state *st)
+{
+	size_t i;
+	const json_t *eo;
+	json_array_foreach(events, i, eo)
+	{
+		char where[64];
+		snprintf(where, sizeof(where), "events[%zu]", i);
+		if (!json_is_object(eo)) {
+			state_fail(rd, MXF_EINVAL, "%s: not an object", where);
+			return;
+		}
+		struct state_event e = { 0 };
+		STATE_GET_ENUM(rd, eo, "event", where, failover_event_parse, &e.type);
+		state_get_ms(rd, eo, "at_ms", where, &e.at_ms);
+		e.group = state_event_str(rd, eo, "group", i);
+		e.server = state_event_str(rd, eo, "server", i);
+		e.from = state_event_str(rd, eo, "from", i);
+		e.to = state_event_str(rd, eo, "to", i);
+		e.zone = state_event_str(rd, eo, "zone", i);
+		e.record = state_event_str(rd, eo, "record", i);
+		e.detail = state_event_str(rd, eo, "detail", i);
+		if (!e.detail && !rd->code) {
+			e.detail = strdup("");
+			if (!e.detail)
+				state_fail(rd, MXF_ENOMEM, "out of memory");
+		}
+		if (rd->code) {
+			state_event_clear(&e);
+			return;
+		}
+		state_ring_push(st, &e);
+	}
+}
+
+int state_from_json(const json_t *root, const struct config *cfg, struct state **out, char *err,
+		    size_t errlen)
+{
+	struct state_rd rd = { .err = err, .errlen = errlen };
+	if (!json_is_object(root)) {
+		state_fail(&rd, MXF_EINVAL, "not a JSON object");
+		return rd.code;
+	}
+	const json_t *ver = json_object_get(root, "version");
+	if (!json_is_integer(ver)) {
+		state_fail(&rd, MXF_EINVAL, "no \"version\" field: not a mxfailover state file");
+		return rd.code;
+	}
+	if (json_integer_value(ver) != STATE_VERSION) {
+		state_fail(&rd, json_integer_value(ver) > STATE_VERSION ? MXF_EUNSUPPORTED : MXF_EINVAL,
+			   "version %lld, this program reads version %d",
+			   (long long)json_integer_value(ver), STATE_VERSION);
+		return rd.code;
+	}
+
+	struct state *st;
+	int e = state_new(cfg, &st);
+	if (e) {
+		state_fail(&rd, e, "out of memory");
+		return e;
+	}
+	state_get_ms(&rd, root, "saved_ms", "state", &st->saved_ms);
+	state_get_bool(&rd, root, "isolated", "state", &st->failover->isolated);
+
+	const json_t *servers = state_get(&rd, root, "servers", JSON_OBJECT, "state");
+	for (size_t i = 0; servers && i < cfg->nservers && !rd.code; i++) {
+		const json_t *so = json_object_get(servers, cfg->servers[i].id);
+		if (!so)
+			continue;
+		if (!json_is_object(so)) {
+			state_fail(&rd, MXF_EINVAL, "servers.%s: not an object", cfg->servers[i].id);
+			break;
+		}
+		state_read_server(&rd, so, &cfg->servers[i], &st->health->servers[i]);
+	}
+	const json_t *groups = state_get(&rd, root, "groups", JSON_OBJECT, "state");
+	for (size_t g = 0; groups && g < cfg->ngroups && !rd.code; g++) {
+		const json_t *go = json_object_get(groups, cfg->groups[g].id);
+		if (!go)
+			continue;
+		if (!json_is_object(go)) {
+			state_fail(&rd, MXF_EINVAL, "groups.%s: not an object", cfg->groups[g].id);
+			break;
+		}
+		state_read_group(&rd, go, cfg, g, st);
+	}
+	const json_t *events = state_get(&rd, root, "events", JSON_ARRAY, "state");
+	if (events && !rd.code)
+		state_read_events(&rd, events, st);
+
+	if (rd.code) {
+		state_free(st);
+		return rd.code;
+	}
+	*out = st;
+	return 0;
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+int state_load(const char *path, const struct config *cfg, struct state **out, char *err,
+	       size_t errlen)
+{
+	char msg[512] = "";
+	int e = 0;
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int en = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(en));
+		return en == ENOENT ? MXF_ENOTFOUND : MXF_EIO;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		e = MXF_EIO;
+		goto out;
+	}
+	if ((uint64_t)sb.st_size > STATE_FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %u bytes, refused", path, STATE_FILE_MAX);
+		e = MXF_ETOOBIG;
+		goto out;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (!buf) {
+		e = MXF_ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	size_t len = 0;
+	for (;;) {
+		if (len == (size_t)sb.st_size + 1) {
+			/* Grew while we read: a writer not using rename. */
+			snprintf(err, errlen, "%s: changed while being read", path);
+			e = MXF_EIO;
+			goto out;
+		}
+		ssize_t n = read(fd, buf + len, (size_t)sb.st_size + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: read: %s", path, strerror(errno));
+			e = MXF_EIO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	json_error_t jerr;
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(err, errlen, "%s:%d:%d: not valid JSON (truncated or corrupt): %s", path,
+			 jerr.line, jerr.column, jerr.text);
+		e = MXF_EINVAL;
+		goto out;
+	}
+	e = state_from_json(root, cfg, out, msg, sizeof(msg));
+	json_decref(root);
+	if (e)
+		snprintf(err, errlen, "%s: %s", path, msg);
+out:
+	free(buf);
+	close(fd);
+	return e;
+}
+
+/* Write all of @data to @fd; @return 0 or an errno value. */
+static int state_write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return EIO;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int state_save(const char *path, const struct config *cfg, const struct state *st,
+	       uint64_t now_ms, char *err, size_t errlen)
+{
+	json_t *root;
+	if (state_to_json(st, cfg, now_ms, &root)) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return MXF_ENOMEM;
+	}
+	char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	char *tmp = NULL, *dircopy = strdup(path);
+	if (!text || !dircopy || asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
+		free(text);
+		free(dircopy);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return MXF_ENOMEM;
+	}
+	const char *step = "create a temporary file";
+	int en = 0;
+	bool created = false;
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		en = errno;
+		goto fail;
+	}
+	created = true;
+	step = "chmod";
+	if (fchmod(fd, 0640) != 0) {
+		en = errno;
+		goto fail;
+	}
+	step = "write";
+	size_t len = strlen(text);
+	text[len] = '\n';
+	en = state_write_all(fd, text, len + 1);
+	text[len] = '\0';
+	if (en)
+		goto fail;
+	step = "fsync";
+	if (fsync(fd) != 0) {
+		en = errno;
+		goto fail;
+	}
+	step = "close";
+	int fdc = fd;
+	fd = -1;
+	if (close(fdc) != 0) {
+		en = errno;
+		goto fail;
+	}
+	step = "rename";
+	if (rename(tmp, path) != 0) {
+		en = errno;
+		goto fail;
+	}
+	created = false;
+	/* The rename is durable only once the directory is synced. */
+	step = "fsync the directory";
+	int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		en = errno;
+		if (dfd >= 0)
+			close(dfd);
+		goto fail;
+	}
+	close(dfd);
+	free(text);
+	free(tmp);
+	free(dircopy);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: cannot %s: %s", path, step, strerror(en));
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlink(tmp);
+	free(text);
+	free(tmp);
+	free(dircopy);
+	return MXF_EIO;
+}
+
+/* ---- reload ---------------------------------------------------------- */
+
+int state_rebind(const struct state *st, const struct config *oldcfg,
+		 const struct config *newcfg, struct state **out)
+{
+	json_t *root;
+	int e = state_to_json(st, oldcfg, st->saved_ms, &root);
+	if (e)
+		return e;
+	char err[256];
+	e = state_from_json(root, newcfg, out, err, sizeof(err));
+	json_decref(root);
+	/* What we wrote ourselves parses; only memory can fail here. */
+	return e ? MXF_ENOMEM : 0;
+}
+
+int state_adopt_pins(struct state *st, const struct state *disk, uint64_t now_ms)
+{
+	if (!st || !disk || st->health->nservers != disk->health->nservers)
+		return MXF_EINVAL;
+	int n = 0;
+	for (size_t i = 0; i < st->health->nservers; i++) {
+		const struct health_server *d = &disk->health->servers[i];
+		enum health_pin pin = health_pinned(disk->health, i, now_ms);
+		uint64_t until = pin == HEALTH_PIN_NONE ? 0 : d->pin_until_ms;
+		int e = health_set_pin(st->health, i, pin, until, now_ms, NULL);
+		if (e < 0)
+			return e;
+		n += e;
+	}
+	return n;
+}

@@ -1,0 +1,151 @@
+/*
+ * state.h -- what mxfailover remembers between rounds, passes and restarts,
+ * and the JSON state file that keeps it.
+ *
+ * A struct state bundles the health machine (health.h: counters, states,
+ * check results, pins), the failover memory (failover.h: active server and
+ * last switch per group, alert flags), the record values last seen in DNS
+ * per group and zone (the compare-and-swap prerequisite, and what `status`
+ * shows) and a ring of the most recent events.  The daemon keeps one in
+ * memory and saves it after every round that changed something; `once`
+ * loads it, runs one round and saves it; `status` and `plan` load it.
+ *
+ * The file is JSON (jansson) with a "version" field (STATE_VERSION).  It is
+ * written atomically: a temporary file in the same directory, fsync,
+ * rename over the old file, fsync of the directory; mode 0640.  A crash at
+ * any point leaves either the old or the new file, never a mix.  Servers,
+ * checks, groups, zones and records are stored by name (id, URL, owner), so
+ * a file written under another configuration loads what still matches and
+ * ignores the rest.
+ *
+ * Loading an unreadable, truncated or corrupt file fails with a code and a
+ * message; the caller warns and starts from state_new(), rebuilding the
+ * rest from what DNS holds.  Nothing here logs.
+ */
+#ifndef MXF_STATE_H
+#define MXF_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "failover.h"
+#include "health.h"
+
+#define STATE_VERSION 1
+#define STATE_EVENTS_MAX 100            /* the ring of recent events */
+#define STATE_FILE_MAX (32u * 1024 * 1024) /* a larger file is refused */
+
+/* One remembered event; names rather than indices, so reloads keep them. */
+struct state_event {
+	enum failover_event_type type;
+	uint64_t at_ms;
+	char *group;   /* each NULL when not applicable */
+	char *server;
+	char *from;
+	char *to;
+	char *zone;
+	char *record;  /* owner label relative to the zone, as configured */
+	char *detail;  /* never NULL */
+};
+
+struct state {
+	struct health *health;
+	struct failover *failover;
+	struct failover_dns **seen;     /* [ngroups]: record values last seen */
+	size_t ngroups;
+	struct state_event events[STATE_EVENTS_MAX]; /* ring */
+	size_t ev_first, ev_count;
+	uint64_t saved_ms;              /* when the loaded file was written, 0 */
+};
+
+/*
+ * state_new -- a fresh state for @cfg: every server UNKNOWN, no pins, no
+ * active server, nothing seen, no events.
+ * @return 0 with *out set (free with state_free), or MXF_ENOMEM.
+ */
+int state_new(const struct config *cfg, struct state **out);
+
+/* Free @st and all it owns; NULL is allowed. */
+void state_free(struct state *st);
+
+/*
+ * state_load -- read the state file at @path for @cfg.
+ * @out     on success a new state (free with state_free); else untouched.
+ * @err     receives a one-line message naming the file on failure.
+ * @return 0; MXF_ENOTFOUND when the file does not exist (a first start:
+ *         nothing to warn about); MXF_EIO when it cannot be read;
+ *         MXF_ETOOBIG beyond STATE_FILE_MAX; MXF_EINVAL when it is not valid
+ *         JSON (truncated, corrupt) or not shaped like a state file;
+ *         MXF_EUNSUPPORTED for a newer version; MXF_ENOMEM.
+ */
+int state_load(const char *path, const struct config *cfg, struct state **out, char *err,
+	       size_t errlen);
+
+/*
+ * state_save -- write @st atomically to @path (see above), mode 0640.
+ * @now_ms  recorded as "saved_ms".
+ * @err     a one-line message naming the file and the failing step.
+ * @return 0, MXF_EIO (the old file, if any, is untouched and no temporary
+ *         file is left behind), MXF_ENOMEM.
+ */
+int state_save(const char *path, const struct config *cfg, const struct state *st,
+	       uint64_t now_ms, char *err, size_t errlen);
+
+/*
+ * state_to_json -- the state as a JSON object (the file's content; `status
+ * --json` may reuse it).  @return 0 with *out a new reference, MXF_ENOMEM.
+ */
+int state_to_json(const struct state *st, const struct config *cfg, uint64_t now_ms,
+		  json_t **out);
+
+/*
+ * state_from_json -- build a state for @cfg from a parsed state file.
+ * @return as state_load (without MXF_ENOTFOUND/MXF_EIO); @err says which
+ *         field was wrong.
+ */
+int state_from_json(const json_t *root, const struct config *cfg, struct state **out, char *err,
+		    size_t errlen);
+
+/*
+ * state_rebind -- carry @st over to a reloaded configuration (SIGHUP):
+ * whatever still exists by name keeps its counters, pins, memory, seen
+ * values; new servers start UNKNOWN.  @st is not modified.
+ * @return 0 with *out a new state, MXF_ENOMEM.
+ */
+int state_rebind(const struct state *st, const struct config *oldcfg,
+		 const struct config *newcfg, struct state **out);
+
+/*
+ * state_add_event -- remember @ev (indices resolved against @cfg) in the
+ * ring, dropping the oldest beyond STATE_EVENTS_MAX.
+ * @return 0 or MXF_ENOMEM (the ring is then unchanged).
+ */
+int state_add_event(struct state *st, const struct config *cfg, const struct failover_event *ev);
+
+/* Number of remembered events, and the @i-th, 0 being the oldest. */
+size_t state_event_count(const struct state *st);
+const struct state_event *state_event_get(const struct state *st, size_t i);
+
+/*
+ * state_update_seen -- remember the values of @dns (one group's reads):
+ * records read as PRESENT or ABSENT replace what was remembered; records
+ * UNREAD or FAILED keep their last seen values.
+ * @return 0, MXF_EINVAL (shape differs from the config), MXF_ENOMEM.
+ */
+int state_update_seen(struct state *st, const struct failover_dns *dns);
+
+/*
+ * state_adopt_pins -- take the pins of @disk (a state just loaded from the
+ * file, where `pin`/`unpin` wrote them) into the live @st, each change going
+ * through health_set_pin() so it is queued and logged like any other.  Pins
+ * already expired at @now_ms are ignored (an expired pin is simply cleared).
+ * Both states must be for the same configuration.
+ * @return the number of pins changed, MXF_EINVAL (different shapes),
+ *         MXF_ENOMEM.
+ */
+int state_adopt_pins(struct state *st, const struct state *disk, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,364 @@
+/*
+ * test_health.c -- the rise/fall state machine with simulated time:
+ * counting, start-up from UNKNOWN, flapping, warnings, pins and their
+ * expiry, and that every change is reported exactly once.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "health.h"
+#include "mxf.h"
+
+/* fall 3, rise 2; mx1 has two checks, mx2 one. */
+static const char conf[] = "[general]\n"
+			   "fall = 3\n"
+			   "rise = 2\n"
+			   "log = stderr\n"
+			   "[dns]\n"
+			   "server = 127.0.0.1\n"
+			   "[server mx1]\n"
+			   "address = 192.0.2.10\n"
+			   "name = mx1.example.com.\n"
+			   "checks = smtp imaps\n"
+			   "[server mx2]\n"
+			   "address = 192.0.2.11\n"
+			   "name = mx2.example.com.\n"
+			   "checks = smtp\n"
+			   "[group mail]\n"
+			   "servers = mx1 mx2\n"
+			   "zones = example.com\n"
+			   "records = smtp\n"
+			   "type = CNAME\n";
+
+#define T0 1700000000000ULL
+#define IVL 10000ULL
+
+struct fixture {
+	struct config *cfg;
+	struct health *h;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct config_errors errs = { 0 };
+	assert_non_null(f);
+	int e = config_load_string("t.conf", conf, &f->cfg, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s:%d: %s\n", errs.v[i].file, errs.v[i].line, errs.v[i].msg);
+	config_errors_free(&errs);
+	assert_int_equal(e, 0);
+	assert_int_equal(health_new(f->cfg, &f->h), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	health_free(f->h);
+	config_free(f->cfg);
+	free(f);
+	return 0;
+}
+
+/* Feed mx1 (two checks) one round. */
+static int round1(struct health *h, enum health_outcome a, enum health_outcome b, uint64_t now)
+{
+	struct health_result r[2] = { { a, a == HEALTH_FAIL ? "connection refused" : "220 ok" },
+				      { b, b == HEALTH_FAIL ? "timed out" : "OK" } };
+	return health_feed(h, 0, r, 2, now);
+}
+
+/* Drain the queue; count server-level changes and remember the last. */
+static size_t drain(struct health *h, struct health_change *last_server)
+{
+	struct health_change c;
+	size_t n = 0;
+	while (health_next_change(h, &c)) {
+		if (c.kind != HEALTH_CHANGE_CHECK) {
+			n++;
+			if (last_server)
+				*last_server = c;
+		}
+	}
+	return n;
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(health_state_name(HEALTH_DOWN), "down");
+	assert_string_equal(health_outcome_name(HEALTH_WARN), "warning");
+	assert_string_equal(health_pin_name(HEALTH_PIN_UP), "up");
+	enum health_state s;
+	assert_int_equal(health_state_parse("unknown", &s), 0);
+	assert_int_equal(s, HEALTH_UNKNOWN);
+	assert_int_equal(health_state_parse("sideways", &s), MXF_EINVAL);
+	enum health_pin p;
+	assert_int_equal(health_pin_parse("down", &p), 0);
+	assert_int_equal(p, HEALTH_PIN_DOWN);
+}
+
+static void test_start_unknown(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(health_effective(f->h, 0, T0), HEALTH_UNKNOWN);
+	assert_int_equal(health_effective(f->h, 1, T0), HEALTH_UNKNOWN);
+	assert_int_equal(health_effective(f->h, 99, T0), HEALTH_UNKNOWN);
+	struct health_change c;
+	assert_false(health_next_change(f->h, &c));
+}
+
+static void test_first_good_round_up(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	assert_true(round1(f->h, HEALTH_OK, HEALTH_OK, T0) > 0);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_UNKNOWN);
+	assert_int_equal(c.to, HEALTH_UP);
+	assert_int_equal(c.at_ms, T0);
+	assert_int_equal(health_effective(f->h, 0, T0), HEALTH_UP);
+	/* Healthy rounds are silent. */
+	for (int i = 1; i < 10; i++)
+		assert_int_equal(round1(f->h, HEALTH_OK, HEALTH_OK, T0 + i * IVL), 0);
+}
+
+static void test_unknown_to_down_needs_fall(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	/* Failed rounds at start-up: UNKNOWN until fall (3) of them. */
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, T0);
+	assert_int_equal(health_effective(f->h, 0, T0), HEALTH_UNKNOWN);
+	round1(f->h, HEALTH_OK, HEALTH_FAIL, T0 + IVL);
+	assert_int_equal(health_effective(f->h, 0, T0), HEALTH_UNKNOWN);
+	assert_int_equal(drain(f->h, NULL), 0);
+	round1(f->h, HEALTH_FAIL, HEALTH_FAIL, T0 + 2 * IVL);
+	assert_int_equal(health_effective(f->h, 0, T0), HEALTH_DOWN);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_UNKNOWN);
+	assert_int_equal(c.to, HEALTH_DOWN);
+	/* The reason names the failing check and what it said. */
+	assert_non_null(strstr(c.reason, "smtp://192.0.2.10"));
+	assert_non_null(strstr(c.reason, "connection refused"));
+}
+
+static void test_fall_and_rise(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	uint64_t t = T0;
+	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	drain(f->h, NULL);
+	/* Two failed rounds: still UP (fall is 3). */
+	round1(f->h, HEALTH_OK, HEALTH_FAIL, t += IVL);
+	round1(f->h, HEALTH_OK, HEALTH_FAIL, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UP);
+	assert_int_equal(drain(f->h, NULL), 0);
+	/* Third: DOWN, reported once. */
+	round1(f->h, HEALTH_OK, HEALTH_FAIL, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.raw_from, HEALTH_UP);
+	assert_int_equal(c.raw_to, HEALTH_DOWN);
+	assert_int_equal(c.at_ms, t);
+	assert_int_equal(f->h->servers[0].since_ms, t);
+	/* More failed rounds: no more changes. */
+	round1(f->h, HEALTH_FAIL, HEALTH_FAIL, t += IVL);
+	assert_int_equal(drain(f->h, NULL), 0);
+	/* One good round is not enough (rise is 2). */
+	round1(f->h, HEALTH_OK, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	round1(f->h, HEALTH_OK, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UP);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_DOWN);
+	assert_int_equal(c.to, HEALTH_UP);
+}
+
+static void test_any_check_counts(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t = T0;
+	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	/* Different checks fail in consecutive rounds: each round failed. */
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	round1(f->h, HEALTH_OK, HEALTH_FAIL, t += IVL);
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	/* Per check, neither reached fall. */
+	assert_int_equal(f->h->servers[0].checks[0].state, HEALTH_UP);
+	assert_int_equal(f->h->servers[0].checks[1].state, HEALTH_UP);
+}
+
+static void test_warning_counts_as_ok(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t = T0;
+	for (int i = 0; i < 6; i++)
+		round1(f->h, HEALTH_WARN, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UP);
+	assert_int_equal(f->h->servers[0].checks[0].last, HEALTH_WARN);
+	assert_string_equal(f->h->servers[0].checks[0].reason, "220 ok");
+}
+
+static void test_flapping_never_rises(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t = T0;
+	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	for (int i = 0; i < 3; i++)
+		round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	drain(f->h, NULL);
+	/* Alternating good and bad rounds never reach rise = 2. */
+	for (int i = 0; i < 50; i++) {
+		round1(f->h, i % 2 ? HEALTH_FAIL : HEALTH_OK, HEALTH_OK, t += IVL);
+		assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	}
+	assert_int_equal(drain(f->h, NULL), 0);
+}
+
+static void test_check_level_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	uint64_t t = T0;
+	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	size_t nchecks = 0;
+	while (health_next_change(f->h, &c))
+		nchecks += c.kind == HEALTH_CHANGE_CHECK;
+	assert_int_equal(nchecks, 2); /* both checks UNKNOWN -> UP */
+	for (int i = 0; i < 3; i++)
+		round1(f->h, HEALTH_OK, HEALTH_FAIL, t += IVL);
+	bool saw_check = false;
+	while (health_next_change(f->h, &c)) {
+		if (c.kind == HEALTH_CHANGE_CHECK) {
+			saw_check = true;
+			assert_int_equal(c.check, 1);
+			assert_int_equal(c.to, HEALTH_DOWN);
+			assert_string_equal(c.reason, "timed out");
+		}
+	}
+	assert_true(saw_check);
+	assert_int_equal(f->h->servers[0].checks[1].bad_run, 3);
+	assert_int_equal(f->h->servers[0].checks[0].good_run, 4);
+}
+
+static void test_feed_bad_args(void **state)
+{
+	struct fixture *f = *state;
+	struct health_result r[2] = { { HEALTH_OK, NULL }, { HEALTH_OK, NULL } };
+	assert_int_equal(health_feed(f->h, 0, r, 1, T0), MXF_EINVAL);
+	assert_int_equal(health_feed(f->h, 7, r, 2, T0), MXF_EINVAL);
+	r[1].outcome = (enum health_outcome)42;
+	assert_int_equal(health_feed(f->h, 0, r, 2, T0), MXF_EINVAL);
+	/* Nothing changed by a refused round. */
+	assert_int_equal(f->h->servers[0].good_run, 0);
+	assert_false(f->h->servers[0].checks[0].seen);
+}
+
+static void test_pin_down_and_expiry(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	uint64_t t = T0;
+	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	drain(f->h, NULL);
+	/* Pin down for 60 s: effective DOWN at once, one change. */
+	assert_int_equal(health_set_pin(f->h, 0, HEALTH_PIN_DOWN, t + 60000, t, NULL), 1);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.kind, HEALTH_CHANGE_PIN);
+	assert_int_equal(c.from, HEALTH_UP);
+	assert_int_equal(c.to, HEALTH_DOWN);
+	assert_int_equal(health_pinned(f->h, 0, t), HEALTH_PIN_DOWN);
+	assert_int_equal(health_effective(f->h, 0, t + 59999), HEALTH_DOWN);
+	/* Checks go on; a healthy server stays pinned down. */
+	round1(f->h, HEALTH_OK, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	assert_int_equal(health_expire_pins(f->h, t), 0);
+	/* At expiry: back to the checked state, one change. */
+	t = T0 + 60000;
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UP);
+	assert_int_equal(health_expire_pins(f->h, t), 1);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_DOWN);
+	assert_int_equal(c.to, HEALTH_UP);
+	assert_int_equal(c.pin, HEALTH_PIN_NONE);
+	assert_int_equal(f->h->servers[0].pin, HEALTH_PIN_NONE);
+	assert_int_equal(health_expire_pins(f->h, t + IVL), 0);
+}
+
+static void test_pin_up_hides_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	uint64_t t = T0;
+	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	assert_int_equal(health_set_pin(f->h, 0, HEALTH_PIN_UP, 0, t, "maintenance"), 1);
+	drain(f->h, NULL); /* UP -> UP: a pin change without effect */
+	for (int i = 0; i < 3; i++)
+		round1(f->h, HEALTH_FAIL, HEALTH_FAIL, t += IVL);
+	assert_int_equal(f->h->servers[0].state, HEALTH_DOWN);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UP);
+	/* The checked change is recorded, marked as having no effect. */
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.raw_to, HEALTH_DOWN);
+	assert_int_equal(c.from, HEALTH_UP);
+	assert_int_equal(c.to, HEALTH_UP);
+	/* Unpin: effective DOWN now. */
+	assert_int_equal(health_set_pin(f->h, 0, HEALTH_PIN_NONE, 0, t, NULL), 1);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.to, HEALTH_DOWN);
+	assert_string_equal(c.reason, "unpinned by operator");
+	/* Unpinning again changes nothing. */
+	assert_int_equal(health_set_pin(f->h, 0, HEALTH_PIN_NONE, 0, t, NULL), 0);
+	/* A pin expiring in the past is refused. */
+	assert_int_equal(health_set_pin(f->h, 0, HEALTH_PIN_DOWN, t, t, NULL), MXF_EINVAL);
+}
+
+static void test_queue_grows(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t = T0;
+	/* Many pin changes without draining: none is lost, order kept. */
+	for (int i = 0; i < 100; i++)
+		health_set_pin(f->h, 1, i % 2 ? HEALTH_PIN_NONE : HEALTH_PIN_DOWN, 0, t + i, NULL);
+	struct health_change c;
+	int n = 0;
+	while (health_next_change(f->h, &c)) {
+		assert_int_equal(c.at_ms, t + (uint64_t)n);
+		n++;
+	}
+	assert_int_equal(n, 100);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_start_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_good_round_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_to_down_needs_fall, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fall_and_rise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_any_check_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warning_counts_as_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flapping_never_rises, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_level_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_feed_bad_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_down_and_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_up_hides_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_grows, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
