@@ -330,6 +330,8 @@ struct config_parse {
 	struct config_group_lines *glines;
 	int *server_checks_line;
 	int witness_line;
+	bool dns_server_given;  /* set, even if to a bad value: no "missing" error */
+	bool *server_address_given;
 	char last_key[64];
 	int last_key_line;
 	int has_dnsfailover_sections, has_native_sections;
@@ -584,6 +586,14 @@ config_add_server(struct config_parse *p, const char *id, int line)
 		return NULL;
 	p->server_checks_line = cl;
 	cl[cfg->nservers] = 0;
+	{
+		bool *ag = realloc(p->server_address_given, (cfg->nservers + 1) * sizeof(*ag));
+
+		if (ag == NULL)
+			return NULL;
+		p->server_address_given = ag;
+		ag[cfg->nservers] = false;
+	}
 	memset(&v[cfg->nservers], 0, sizeof(*v));
 	v[cfg->nservers].id = strdup(id);
 	v[cfg->nservers].line = line;
@@ -839,6 +849,7 @@ config_key_dns(struct config_parse *p, int line, const char *key, const char *va
 	struct config_dns *d = &p->cfg->dns;
 
 	if (strcmp(key, "server") == 0) {
+		p->dns_server_given = true;
 		free(d->server);
 		d->server = NULL;
 		if (config_parse_hostport(value, &d->server, &d->port, 53) != 0)
@@ -873,6 +884,7 @@ config_key_server(struct config_parse *p, int line, const char *key, const char 
 	struct config_server *s = &p->cfg->servers[p->cur];
 
 	if (strcmp(key, "address") == 0) {
+		p->server_address_given[p->cur] = true;
 		if (config_is_ip(value) == 0)
 			config_err(p, line, "address: '%s' is not an IPv4 or IPv6 address", value);
 		else
@@ -1149,9 +1161,13 @@ config_fill_defaults(struct config *cfg)
  * One word of a checks = line (or a witness) as a full check URL, validated
  * by the check URL parser so a typo is a configuration error, not a check
  * that fails at run time.  @address NULL: no short names (witnesses).
+ * @name, the server's name or NULL, becomes sni= of a short name that speaks
+ * TLS, so the certificate is checked against the name the records point at
+ * even though the check connects to an address (check_url_expand).
  */
 static int
-config_expand_check(const char *word, const char *address, char **url, char *err, size_t errlen)
+config_expand_check(const char *word, const char *address, const char *name, char **url,
+		    char *err, size_t errlen)
 {
 	struct check_url u;
 	char buf[CHECK_URL_MAX + 1];
@@ -1164,7 +1180,7 @@ config_expand_check(const char *word, const char *address, char **url, char *err
 	}
 	if (check_url_is_short_name(word) || strstr(word, "://") != NULL ||
 	    strncmp(word, "exec:", 5) == 0) {
-		e = check_url_expand(word, address != NULL ? address : "", buf, sizeof(buf));
+		e = check_url_expand(word, address != NULL ? address : "", name, buf, sizeof(buf));
 		if (e == MXF_ETOOBIG) {
 			snprintf(err, errlen, "longer than %d characters", CHECK_URL_MAX);
 			return MXF_EINVAL;
@@ -1196,7 +1212,7 @@ config_finish_servers(struct config_parse *p)
 		struct config_server *s = &cfg->servers[i];
 		int cl = p->server_checks_line[i] ? p->server_checks_line[i] : s->line;
 
-		if (s->address == NULL)
+		if (s->address == NULL && !p->server_address_given[i])
 			config_err(p, s->line, "[server %s] has no address", s->id);
 		if (s->nchecks == 0)
 			config_err(p, cl, "[server %s] has no checks", s->id);
@@ -1205,7 +1221,8 @@ config_finish_servers(struct config_parse *p)
 			char *url = NULL;
 			int e;
 
-			e = config_expand_check(s->checks[c], s->address, &url, err, sizeof(err));
+			e = config_expand_check(s->checks[c], s->address, s->name, &url, err,
+						sizeof(err));
 			if (e == MXF_ENOMEM) {
 				p->oom = 1;
 				continue;
@@ -1295,7 +1312,7 @@ config_finish(struct config_parse *p)
 {
 	struct config *cfg = p->cfg;
 
-	if (cfg->dns.server == NULL)
+	if (cfg->dns.server == NULL && !p->dns_server_given)
 		config_err(p, 0, "no [dns] server: mxfailover needs the primary that accepts updates");
 	if (cfg->nservers == 0)
 		config_err(p, 0, "no [server NAME] section");
@@ -1308,7 +1325,7 @@ config_finish(struct config_parse *p)
 	for (size_t i = 0; i < cfg->general.nwitness; i++) {
 		char err[256] = "";
 		char *url = NULL;
-		int e = config_expand_check(cfg->general.witness[i], NULL, &url, err, sizeof(err));
+		int e = config_expand_check(cfg->general.witness[i], NULL, NULL, &url, err, sizeof(err));
 
 		if (e == MXF_ENOMEM)
 			p->oom = 1;
@@ -1330,6 +1347,7 @@ config_parse_free(struct config_parse *p)
 		config_strlist_free(p->glines[i].server_names, p->glines[i].nserver_names);
 	free(p->glines);
 	free(p->server_checks_line);
+	free(p->server_address_given);
 }
 
 static int

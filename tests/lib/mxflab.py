@@ -244,11 +244,10 @@ class NamedLab:
             with open(os.path.join(d, z.name + "db"), "w") as f:
                 f.write(z.file_text())
             # A journal left from an earlier start would replay old updates.
-            for suffix in ("db.jnl",):
-                try:
-                    os.unlink(os.path.join(d, z.name + suffix))
-                except FileNotFoundError:
-                    pass
+            try:
+                os.unlink(os.path.join(d, z.name + "db.jnl"))
+            except FileNotFoundError:
+                pass
             parts.append(z.conf_clause(d))
         conf = os.path.join(d, "named.conf")
         with open(conf, "w") as f:
@@ -295,8 +294,6 @@ class NamedLab:
                 q = dns.message.make_query(zone, "SOA")
                 r = dns.query.udp(q, "127.0.0.1", port=self.port, timeout=0.5)
                 if r.rcode() == dns.rcode.NOERROR and r.answer:
-                    # named may answer while still loading other zones; the
-                    # stats channel lists them once all are loaded.
                     return self._all_loaded(deadline)
             except (OSError, dns.exception.DNSException):
                 pass
@@ -305,8 +302,8 @@ class NamedLab:
         return False
 
     def _all_loaded(self, deadline):
-        """Bounded wait until every zone answers its SOA (checked in one
-        pass per round over TCP-free UDP queries; at most a few seconds)."""
+        """Wait, until @deadline at most, until every zone answers its SOA
+        query (named may listen before the last zone has loaded)."""
         pending = list(self.zones)
         while pending and time.monotonic() < deadline:
             still = []

@@ -7,10 +7,20 @@ mxfailover prints is only checked for the messages it owes the user.
 import base64
 import os
 import re
+import select
 import socket
+import struct
 import threading
 import time
 
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.tsigkeyring
 import pytest
 
 import mxflab
@@ -155,17 +165,29 @@ def _random_secret(n=32):
     return base64.b64encode(os.urandom(n)).decode()
 
 
+@pytest.mark.parametrize("how", ["set", "set-expect", "apply"])
 def test_wrong_secret_exits_3_and_changes_nothing(run, lab, lab_keys,
-                                                  lab_config, tmp_path):
+                                                  lab_config, tmp_path, how):
+    """Whether the rejection comes at the read before the update or at the
+    update itself (--expect needs no read), nothing changes."""
     zone = "badsig.test."
     good = lab_keys["hmac-sha256"]
     bad = mxflab.write_key_file(str(tmp_path / "bad.key"), good.name,
                                 good.algorithm, _random_secret())
     cfg = lab_config(key=bad, zones=[zone])
     serial = lab.serial(zone)
-    rc, out, err = run(["dns", "set", "mx." + zone, "CNAME", MX2], config=cfg)
+    if how == "set":
+        args = ["dns", "set", "mx." + zone, "CNAME", MX2]
+    elif how == "set-expect":
+        args = ["dns", "set", "--expect", MX1, "mx." + zone, "CNAME", MX2]
+    else:
+        f = tmp_path / "changes"
+        f.write_text("mx.%s CNAME %s\nsmtp.%s CNAME %s\n" % (zone, MX2, zone, MX2))
+        args = ["dns", "apply", str(f)]
+    rc, out, err = run(args, config=cfg)
     assert rc == 3, (out, err)
     assert lab.cname("mx." + zone) == MX1
+    assert lab.cname("smtp." + zone) == MX1
     assert lab.serial(zone) == serial
     assert re.search(r"(?i)secret|signature|badsig", err), err
 
@@ -279,7 +301,6 @@ class SilentServer:
         self.thread.start()
 
     def _loop(self):
-        import select
         socks = [self.udp, self.tcp]
         while not self.stopping.is_set() and time.monotonic() < self.stop_at:
             r, _, _ = select.select(socks + self.conns, [], [], 0.1)
@@ -342,6 +363,175 @@ def test_silent_server_exits_3_in_bounded_time(timed_run, lab_keys, tmp_path,
     assert secs < 15, "took %.1f s" % secs
     assert srv.received >= 1, "mxfailover never sent anything"
     assert re.search(r"(?i)time|answer|respon", err), err
+
+
+class ForgingServer:
+    """A loopback DNS responder (UDP and TCP on one port) that answers every
+    message with NOERROR, authoritative, and a CNAME to mx1 for queries --
+    either unsigned (@mode "unsigned") or signed with a secret that is not
+    the client's ("badsig").  It records whether each message it received
+    carried a TSIG record.  Lives at most @lifetime seconds."""
+
+    def __init__(self, mode, key, lifetime=60.0):
+        self.mode = mode
+        self.key = key
+        self.wrong = dns.tsigkeyring.from_text(
+            {key.name: (key.algorithm, _random_secret())})
+        self.port = mxflab.free_port()
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(8)
+        self.signed = []        # per message received: carried a TSIG?
+        self.opcodes = []
+        self.updated = False
+        self.stop_at = time.monotonic() + lifetime
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _answer(self, wire):
+        if self.mode.startswith("update-"):
+            return self._answer_update_forger(wire)
+        return self._answer_forger(wire)
+
+    def _answer_update_forger(self, wire):
+        """Queries get true, correctly signed answers (the fake knows the
+        real key): mx1 before an UPDATE, mx2 after it.  The UPDATE itself
+        gets a forged NOERROR (unsigned, or signed with another secret)."""
+        kr = dns.tsigkeyring.from_text(
+            {self.key.name: (self.key.algorithm, self.key.secret)})
+        q = dns.message.from_wire(wire, keyring=kr)
+        self.signed.append(q.had_tsig)
+        self.opcodes.append(q.opcode())
+        if q.opcode() == dns.opcode.UPDATE:
+            self.updated = True
+            r = dns.message.make_response(q)
+            if self.mode == "update-unsigned":
+                r.tsig = None   # make_response signed it: undo
+            else:
+                r.use_tsig(self.wrong, keyname=self.key.name,
+                           algorithm=self.key.algorithm)
+            return r.to_wire()
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        qname = q.question[0].name
+        if q.question[0].rdtype in (dns.rdatatype.CNAME, dns.rdatatype.ANY):
+            r.answer.append(dns.rrset.from_text(
+                qname, 300, "IN", "CNAME", MX2 if self.updated else MX1))
+        elif q.question[0].rdtype == dns.rdatatype.SOA:
+            r.answer.append(dns.rrset.from_text(
+                "down.test.", 300, "IN", "SOA",
+                "ns.down.test. h.down.test. 1 3600 600 86400 300"))
+        return r.to_wire()
+
+    def _answer_forger(self, wire):
+        qid, flags = struct.unpack("!HH", wire[:4])
+        qname, used = dns.name.from_wire(wire, 12)
+        off = 12 + used
+        qtype, _ = struct.unpack("!HH", wire[off:off + 4])
+        opcode = (flags >> 11) & 0xF
+        # TSIG is type 250 class ANY in the additional section.
+        self.signed.append(b"\x00\xfa\x00\xff" in wire[off:])
+        self.opcodes.append(opcode)
+        r = dns.message.Message(id=qid)
+        r.flags = dns.flags.QR | dns.flags.AA | (flags & dns.flags.RD)
+        r.set_opcode(opcode)
+        if opcode == dns.opcode.QUERY:
+            r.question.append(dns.rrset.RRset(qname, dns.rdataclass.IN, qtype))
+            if qtype in (dns.rdatatype.CNAME, dns.rdatatype.ANY):
+                r.answer.append(dns.rrset.from_text(qname, 300, "IN", "CNAME",
+                                                    MX1))
+        if self.mode == "badsig":
+            r.use_tsig(self.wrong, keyname=self.key.name,
+                       algorithm=self.key.algorithm)
+        return r.to_wire()
+
+    def _loop(self):
+        conns = []
+        while not self.stopping.is_set() and time.monotonic() < self.stop_at:
+            r, _, _ = select.select([self.udp, self.tcp] + conns, [], [], 0.1)
+            for s in r:
+                try:
+                    if s is self.udp:
+                        wire, peer = s.recvfrom(65535)
+                        s.sendto(self._answer(wire), peer)
+                    elif s is self.tcp:
+                        conns.append(s.accept()[0])
+                    else:
+                        s.settimeout(2)
+                        hdr = s.recv(2)
+                        if len(hdr) < 2:
+                            conns.remove(s)
+                            s.close()
+                            continue
+                        n = int.from_bytes(hdr, "big")
+                        wire = b""
+                        while len(wire) < n:
+                            chunk = s.recv(n - len(wire))
+                            if not chunk:
+                                break
+                            wire += chunk
+                        out = self._answer(wire)
+                        s.sendall(len(out).to_bytes(2, "big") + out)
+                except Exception:   # a fake must never die on odd input
+                    pass
+        for c in conns:
+            c.close()
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(5)
+        self.udp.close()
+        self.tcp.close()
+
+
+@pytest.mark.parametrize("mode", ["unsigned", "badsig"])
+@pytest.mark.parametrize("args", [
+    ["dns", "get", "mx.down.test.", "CNAME"],
+    ["dns", "set", "mx.down.test.", "CNAME", MX2],
+    ["dns", "set", "--expect", MX1, "mx.down.test.", "CNAME", MX2],
+])
+def test_forged_reply_is_refused(timed_run, lab_keys, tmp_path, mode, args):
+    """With a key configured, a reply that is unsigned or carries a wrong
+    signature is not believed: exit 3; and every message mxfailover sent
+    was signed."""
+    key = lab_keys["hmac-sha256"]
+    srv = ForgingServer(mode, key)
+    try:
+        cfg = _unreachable_config(tmp_path, srv.port, key)
+        rc, out, err, secs = timed_run(args, config=cfg, timeout=60)
+    finally:
+        srv.close()
+    assert srv.signed, "mxfailover sent nothing"
+    assert all(srv.signed), "an unsigned message was sent with a key set"
+    assert rc == 3, (out, err)
+    assert secs < 15
+    assert re.search(r"(?i)sign|tsig", err), err
+
+
+@pytest.mark.parametrize("mode", ["update-unsigned", "update-badsig"])
+def test_forged_update_reply_is_not_success(timed_run, lab_keys, tmp_path,
+                                            mode):
+    """Every read is answered truly and signed correctly, and the read-back
+    even shows the new value; only the UPDATE's reply is forged.  Success
+    may not be claimed on a reply whose signature does not verify."""
+    key = lab_keys["hmac-sha256"]
+    srv = ForgingServer(mode, key)
+    try:
+        cfg = _unreachable_config(tmp_path, srv.port, key)
+        rc, out, err, secs = timed_run(
+            ["dns", "set", "mx.down.test.", "CNAME", MX2], config=cfg,
+            timeout=60)
+    finally:
+        srv.close()
+    assert srv.updated, "no UPDATE reached the fake: %s" % err
+    assert all(srv.signed), "an unsigned message was sent with a key set"
+    assert rc == 3, (out, err)
+    assert secs < 15
+    assert re.search(r"(?i)sign|tsig", err), err
 
 
 # ---- many records, one message ----
