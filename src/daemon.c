@@ -35,6 +35,7 @@
 #include "log.h"
 #include "mxf.h"
 #include "state.h"
+#include "status_http.h"
 
 /* Longest wait between two tries of a zone whose update keeps failing. */
 #define DAEMON_BACKOFF_MAX_MS (5u * 60 * 1000)
@@ -95,6 +96,8 @@ struct daemon {
 	bool stopping, reload;
 	int lock_fd;
 	int exit_code;
+	struct status_http *http;  /* [general] status_listen, run mode only */
+	struct status_counters ctr;
 };
 
 uint64_t
@@ -724,10 +727,13 @@ round_zone_status(struct round *r, size_t g, int *zs)
 			continue;
 		}
 		if (zs[z] == 0) {
+			if (p->zones[z].nchanges > 0)
+				d->ctr.updates_ok++;
 			rt->failures = 0;
 			rt->next_ms = 0;
 			continue;
 		}
+		d->ctr.updates_failed++;
 		{
 			uint64_t wait = d->cfg->general.interval_ms;
 
@@ -832,6 +838,7 @@ round_finish(struct round *r)
 	const struct config *cfg = d->cfg;
 	char err[512] = "";
 	bool any_down = false;
+	uint64_t started;
 	int code;
 
 	/* `plan` changes nothing and reports no event: its text says it all. */
@@ -855,8 +862,13 @@ round_finish(struct round *r)
 	else
 		code = MXF_EXIT_OK;
 	d->exit_code = code;
+	d->ctr.rounds++;
+	d->ctr.last_round_ms = daemon_now_ms();
+	d->ctr.round_ms = d->ctr.last_round_ms - r->started_ms;
 	log_debug("round done in %llu ms, exit code %d",
 		  (unsigned long long)(daemon_now_ms() - r->started_ms), code);
+	started = r->started_ms; /* r is freed next */
+	started = r->started_ms;
 	d->round = NULL;
 	round_free(r);
 
@@ -866,11 +878,10 @@ round_finish(struct round *r)
 	}
 	/* The next round starts one interval after this one started. */
 	{
-		uint64_t now = daemon_now_ms(), next = cfg->general.interval_ms;
+		uint64_t next = cfg->general.interval_ms, now = daemon_now_ms();
 		struct timeval tv;
-		uint64_t elapsed = now > r->started_ms ? now - r->started_ms : 0;
 
-		(void)elapsed;
+		next = now - started < next ? next - (now - started) : 0;
 		tv.tv_sec = (time_t)(next / 1000);
 		tv.tv_usec = (suseconds_t)((next % 1000) * 1000);
 		evtimer_add(d->timer, &tv);
@@ -878,6 +889,37 @@ round_finish(struct round *r)
 }
 
 static void daemon_reload(struct daemon *d);
+
+static void
+daemon_view(void *arg, const struct config **cfg, const struct state **st,
+	    const struct status_counters **ctr)
+{
+	struct daemon *d = arg;
+
+	*cfg = d->cfg;
+	*st = d->st;
+	*ctr = &d->ctr;
+}
+
+/* (Re)start the status endpoint when the configuration asks for one. */
+static int
+daemon_setup_http(struct daemon *d)
+{
+	char err[256] = "";
+	int rc;
+
+	status_http_free(d->http);
+	d->http = NULL;
+	if (d->mode != DAEMON_RUN || d->cfg->general.status_listen == NULL)
+		return 0;
+	rc = status_http_new(d->base, d->cfg->general.status_listen, daemon_view, d, &d->http, err,
+			     sizeof(err));
+	if (rc != 0)
+		log_err("%s", err);
+	else
+		log_info("status on http://%s/ (/api/status, /metrics)", d->cfg->general.status_listen);
+	return rc;
+}
 
 static void
 round_start(struct daemon *d)
@@ -1047,6 +1089,8 @@ daemon_reload(struct daemon *d)
 	d->own_cfg = ncfg;
 	if (daemon_alloc_retry(d) != 0 || daemon_setup_dns(d) != 0)
 		log_err("reload: DNS set-up failed; updates will fail until fixed");
+	if (daemon_setup_http(d) != 0)
+		log_err("reload: the status endpoint is off until fixed");
 	log_info("configuration reloaded: %zu servers, %zu groups", ncfg->nservers, ncfg->ngroups);
 }
 
@@ -1087,6 +1131,11 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	if (rc != 0)
 		goto out;
 	d.timer = evtimer_new(d.base, daemon_timer_cb, &d);
+	d.ctr.started_ms = daemon_now_ms();
+	if (daemon_setup_http(&d) != 0) {
+		rc = MXF_EXIT_USAGE;
+		goto out;
+	}
 	if (mode == DAEMON_RUN) {
 		d.sigterm = evsignal_new(d.base, SIGTERM, daemon_signal_cb, &d);
 		d.sigint = evsignal_new(d.base, SIGINT, daemon_signal_cb, &d);
@@ -1110,6 +1159,7 @@ out:
 		d.eng = NULL;
 		round_free(d.round);
 	}
+	status_http_free(d.http);
 	if (d.timer != NULL)
 		event_free(d.timer);
 	if (d.sigterm != NULL)

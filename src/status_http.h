@@ -1,0 +1,62 @@
+/*
+ * status_http.h -- the daemon's status endpoint ([general] status_listen).
+ *
+ * An HTTP server (libevent's evhttp) on the daemon's loop, read-only:
+ *   /             a small HTML dashboard (servers, checks, groups, records,
+ *                 recent events), refreshing itself every interval
+ *   /api/status   the state as JSON: the state file's content (state.h)
+ *                 plus "live": true and the daemon's counters
+ *   /metrics      Prometheus text exposition
+ * Anything else is 404; methods other than GET and HEAD are 405.  Every
+ * answer is built from the daemon's memory at the time of the request, so
+ * it is as fresh as the last round.  Nothing here changes state.
+ */
+#ifndef MXF_STATUS_HTTP_H
+#define MXF_STATUS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "state.h"
+
+struct event_base;
+struct status_http;
+
+/* What the daemon counts, for /metrics and /api/status. */
+struct status_counters {
+	uint64_t rounds;            /* rounds finished */
+	uint64_t round_ms;          /* duration of the last round */
+	uint64_t last_round_ms;     /* wall time the last round finished, 0 never */
+	uint64_t updates_ok;        /* zone UPDATEs applied */
+	uint64_t updates_failed;    /* zone UPDATEs that failed */
+	uint64_t started_ms;        /* when the daemon started */
+};
+
+/*
+ * The daemon's current view, asked for at each request; the pointers must
+ * stay valid until the handler returns (the loop is single-threaded).
+ */
+typedef void (*status_http_view_fn)(void *arg, const struct config **cfg,
+				    const struct state **st, const struct status_counters **ctr);
+
+/*
+ * status_http_new -- listen on @listen ("127.0.0.1:9053", "[::1]:9053").
+ * @err  why it failed (address in use, bad address).
+ * @return 0 with *out set (free with status_http_free), MXF_EINVAL (bad
+ *         address), MXF_EIO (cannot bind), MXF_ENOMEM.
+ */
+int status_http_new(struct event_base *base, const char *listen, status_http_view_fn view,
+		    void *arg, struct status_http **out, char *err, size_t errlen);
+
+/* Stop listening and free; NULL is allowed. */
+void status_http_free(struct status_http *sh);
+
+/*
+ * status_http_metrics -- the Prometheus text for a view (pure; also used by
+ * tests).  @return a malloc'ed string, or NULL when out of memory.
+ */
+char *status_http_metrics(const struct config *cfg, const struct state *st,
+			  const struct status_counters *ctr, uint64_t now_ms);
+
+#endif

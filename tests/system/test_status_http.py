@@ -1,0 +1,202 @@
+"""The daemon's status endpoint ([general] status_listen): dashboard,
+/api/status and /metrics, against a running `mxfailover run` with a real
+named and TCP/SMTP listeners standing in for the mail servers."""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+import mxflab
+
+MX1, MX2 = mxflab.MX1, mxflab.MX2
+ZONE = "status.test."
+
+
+def listener(port=0):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(64)
+    return s
+
+
+class HostileSmtp:
+    """Answers every connection with a 421 banner carrying HTML."""
+
+    def __init__(self):
+        self.sock = listener()
+        self.port = self.sock.getsockname()[1]
+        self.sock.settimeout(0.2)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            with c:
+                try:
+                    c.sendall(b"421 <script>alert(1)</script> & go away\r\n")
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def slab(tmp_path_factory):
+    d = tmp_path_factory.mktemp("named-status")
+    lab = mxflab.NamedLab(str(d))
+    key = lab.add_key("k-status", "hmac-sha256")
+    lab.add_zone(ZONE, update_keys=[key])
+    lab.start()
+    try:
+        yield lab, key
+    finally:
+        lab.stop()
+
+
+def get(port, path, method="GET"):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request(method, path)
+        r = conn.getresponse()
+        return r.status, r.getheader("Content-Type"), r.read().decode()
+    finally:
+        conn.close()
+
+
+def wait_for(pred, timeout=20.0, step=0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def test_status_endpoint(mxf_bin, slab, tmp_path):
+    lab, key = slab
+    mx1, mx2 = listener(), listener()
+    bad = HostileSmtp()
+    http_port = mxflab.free_port()
+    cfg = tmp_path / "mxf.conf"
+    cfg.write_text(f"""[general]
+interval = 1s
+timeout = 1s
+fall = 1
+rise = 1
+state_file = {tmp_path}/state.json
+log = stderr
+status_listen = 127.0.0.1:{http_port}
+[dns]
+server = 127.0.0.1:{lab.port}
+key_file = {key.path}
+[server mx1]
+address = 127.0.0.1
+name = {MX1}
+checks = tcp://127.0.0.1:{mx1.getsockname()[1]}
+[server mx2]
+address = 127.0.0.1
+name = {MX2}
+checks = tcp://127.0.0.1:{mx2.getsockname()[1]}
+[server mx3]
+address = 127.0.0.1
+name = mx3.example.com
+checks = smtp://127.0.0.1:{bad.port}
+[group mail]
+servers = mx1 mx2 mx3
+zones = {ZONE.rstrip('.')}
+records = mx smtp
+hold_down = 0
+""")
+    env = mxflab.sanitizer_env()
+    proc = subprocess.Popen([mxf_bin, "-c", str(cfg), "run"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        def live():
+            try:
+                st, ctype, body = get(http_port, "/api/status")
+            except OSError:
+                return None
+            if st != 200:
+                return None
+            d = json.loads(body)
+            return d if d.get("daemon", {}).get("rounds", 0) >= 1 else None
+
+        d = wait_for(live)
+        assert d is not None, "no /api/status answer"
+        assert d["live"] is True
+        st, ctype, metrics = get(http_port, "/metrics")
+        assert st == 200 and ctype.startswith("text/plain")
+        assert 'mxfailover_server_up{server="mx1"} 1' in metrics
+        assert 'mxfailover_server_up{server="mx3"} 0' in metrics or \
+               'mxfailover_server_up{server="mx3"} -1' in metrics
+        assert "mxfailover_isolated 0" in metrics
+
+        # mx1 dies: the records move, and the endpoint says so.
+        mx1.close()
+        assert wait_for(lambda: lab.cname("mx." + ZONE) == MX2), "no failover"
+        def moved():
+            m = get(http_port, "/metrics")[2]
+            return ('mxfailover_group_active{group="mail",server="mx2"} 1' in m and
+                    'mxfailover_server_up{server="mx1"} 0' in m) and m
+        metrics = wait_for(moved, timeout=10)
+        assert metrics, get(http_port, "/metrics")[2]
+        assert 'mxfailover_dns_updates_total{result="ok"} 1' in metrics
+
+        st, ctype, html = get(http_port, "/")
+        assert st == 200 and ctype.startswith("text/html")
+        assert "mx1" in html and MX2 in html
+        # A hostile banner is shown escaped, never as markup.
+        assert "<script>" not in html
+        assert "&lt;script&gt;" in html
+
+        assert get(http_port, "/nope")[0] == 404
+        assert get(http_port, "/metrics", method="POST")[0] == 405
+        assert get(http_port, "/metrics", method="HEAD")[0] == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        bad.close()
+        mx2.close()
+    assert proc.returncode == 0, err
+    assert not mxflab.sanitizer_report(err), err
+    assert "status on http://127.0.0.1:%d/" % http_port in err
+
+
+def test_status_listen_busy_port_exits_2(mxf_bin, slab, tmp_path):
+    lab, key = slab
+    busy = listener()
+    cfg = tmp_path / "mxf.conf"
+    cfg.write_text(mxflab.write_config(str(tmp_path / "base.conf"), lab.port,
+                                       key_file=key.path, zones=[ZONE]) and
+                   open(tmp_path / "base.conf").read().replace(
+                       "[general]\n", "[general]\nstatus_listen = 127.0.0.1:%d\n"
+                       % busy.getsockname()[1], 1))
+    try:
+        r = subprocess.run([mxf_bin, "-c", str(cfg), "run"], capture_output=True, text=True,
+                           timeout=30, env=mxflab.sanitizer_env())
+    finally:
+        busy.close()
+    assert r.returncode == 2, r.stderr
+    assert "cannot listen" in r.stderr
+    assert not mxflab.sanitizer_report(r.stderr), r.stderr
