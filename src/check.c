@@ -41,6 +41,7 @@
 #include "check_impl.h"
 #include "check_url.h"
 #include "mxf.h"
+#include "proto.h"
 
 #define CHECK_DEFAULT_TIMEOUT_MS 5000
 #define CHECK_TABLE_BUCKETS 4096
@@ -79,6 +80,8 @@ struct check {
 	struct event *deadline_ev;
 	struct event *report_ev;
 	struct evdns_getaddrinfo_request *dnsreq;
+	check_resolved_fn resolved;  /* continuation of check_resolve() */
+	int socktype;               /* what check_resolve() looks up */
 	struct bufferevent *bev;
 	struct check_proc *proc;
 	bool tls;                   /* bev is the TLS filter */
@@ -289,6 +292,7 @@ target_parse(const char *url, struct check_target *t, const struct check_ops **o
 	t->helo = dup_or_null(u.helo, &oom);
 	t->limit = (int)u.limit;
 	t->script = dup_or_null(u.script, &oom);
+	t->ca = dup_or_null(u.ca, &oom);
 	if (u.expect_set) {
 		t->expect = u.expect;
 		t->expect_set = true;
@@ -353,15 +357,35 @@ hash_str(const char *s)
 	return h;
 }
 
+/*
+ * A client context trusting @cafile, or the system store when @cafile is
+ * NULL or "".  @why (may be NULL) says what went wrong on failure.
+ */
 static SSL_CTX *
-ssl_ctx_make(const char *cafile)
+ssl_ctx_make(const char *cafile, char *why, size_t whylen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "out of memory");
 	if (ctx == NULL)
 		return NULL;
 	if (cafile != NULL && *cafile != '\0') {
+		FILE *f = fopen(cafile, "r");
+
+		/* errno is clearer than OpenSSL's error stack for the usual
+		 * mistakes: a wrong path, a file only root may read. */
+		if (f == NULL) {
+			if (why != NULL)
+				snprintf(why, whylen, "%s", strerror(errno));
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		fclose(f);
 		if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) {
+			if (why != NULL)
+				snprintf(why, whylen, "no PEM certificate in it");
+			ERR_clear_error();
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
@@ -384,7 +408,7 @@ check_engine_new(struct event_base *base)
 	if (eng == NULL)
 		return NULL;
 	eng->base = base;
-	eng->ssl_ctx = ssl_ctx_make(getenv("MXF_CA_FILE"));
+	eng->ssl_ctx = ssl_ctx_make(getenv("MXF_CA_FILE"), NULL, 0);
 	if (eng->ssl_ctx == NULL) {
 		free(eng);
 		return NULL;
@@ -496,33 +520,28 @@ report_cb(evutil_socket_t fd, short what, void *arg)
 	check_free(c);
 }
 
-/* A reason is one line for a terminal, a log and JSON: no C0/C1 controls. */
-static void
-reason_sanitize(char *s)
-{
-	for (unsigned char *p = (unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			p[0] = p[1] = '?';
-	}
-}
-
-/* Record the verdict without touching the I/O. */
+/*
+ * Record the verdict without touching the I/O.  The reason is formatted with
+ * room to spare, then made one printable line by proto_printable(), the same
+ * function that cleans peer text in the parsers: no C0 or C1 controls, valid
+ * UTF-8 (a JSON string), cut on a character boundary with "..." when long.
+ */
 static void
 check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
 {
+	char raw[CHECK_REASON_MAX * 2];
+
 	c->finished = true;
 	c->res.state = s;
 	c->res.phase = c->phase;
 	c->res.elapsed_ms = elapsed_ms(c);
 	c->res.cert_days = c->cert_days;
-	vsnprintf(c->res.reason, sizeof(c->res.reason), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (s == CHECK_STATE_UP && c->cert_warn[0] != '\0') {
 		c->res.state = CHECK_STATE_WARNING;
-		snprintf(c->res.reason, sizeof(c->res.reason), "%s", c->cert_warn);
+		snprintf(raw, sizeof(raw), "%s", c->cert_warn);
 	}
-	reason_sanitize(c->res.reason);
+	proto_printable(c->res.reason, sizeof(c->res.reason), raw, strlen(raw));
 }
 
 static void
@@ -721,8 +740,15 @@ check_readline(struct check *c, char **line, size_t *len)
 
 /* ---------------------------------------------------------------- TLS -- */
 
+/*
+ * The TLS context for @c: the engine's default one, or for a URL with ca=
+ * one made from that file alone, kept for the engine's life so a thousand
+ * checks with the same ca= load it once.  A file that cannot be loaded is
+ * not remembered: it is tried again by the next check, so fixing it needs
+ * no restart.  @return NULL with @why set on failure.
+ */
 static SSL_CTX *
-check_ssl_ctx(struct check *c)
+check_ssl_ctx(struct check *c, char *why, size_t whylen)
 {
 	struct ca_ctx *ca;
 
@@ -731,11 +757,12 @@ check_ssl_ctx(struct check *c)
 	for (ca = c->eng->cas; ca != NULL; ca = ca->next)
 		if (strcmp(ca->file, c->t.ca) == 0)
 			return ca->ctx;
+	snprintf(why, whylen, "out of memory");
 	ca = calloc(1, sizeof(*ca));
 	if (ca == NULL)
 		return NULL;
 	ca->file = strdup(c->t.ca);
-	ca->ctx = ssl_ctx_make(c->t.ca);
+	ca->ctx = ssl_ctx_make(c->t.ca, why, whylen);
 	if (ca->file == NULL || ca->ctx == NULL) {
 		free(ca->file);
 		SSL_CTX_free(ca->ctx);
@@ -783,15 +810,15 @@ conn_setup_bev(struct check *c)
 static void
 tls_begin(struct check *c)
 {
-	SSL_CTX *ctx = check_ssl_ctx(c);
+	char why[128] = "";
+	SSL_CTX *ctx = check_ssl_ctx(c, why, sizeof(why));
 	const char *name = check_tls_name(c);
 	struct bufferevent *fbev;
 	SSL *ssl;
 
 	c->phase = CHECK_PHASE_TLS;
 	if (ctx == NULL) {
-		check_finish(c, CHECK_STATE_DOWN, "TLS: cannot load the CA file %s",
-			     c->t.ca != NULL ? c->t.ca : "(system store)");
+		check_finish(c, CHECK_STATE_DOWN, "TLS: cannot load the CA file %s: %s", c->t.ca, why);
 		return;
 	}
 	ssl = SSL_new(ctx);
@@ -1063,20 +1090,23 @@ resolve_cb(int result, struct evutil_addrinfo *res, void *arg)
 	struct check *c = arg;
 
 	c->dnsreq = NULL;
-	if (result == EVUTIL_EAI_CANCEL)
+	if (result == EVUTIL_EAI_CANCEL) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
 		return;
+	}
 	if (result != 0 || res == NULL) {
 		check_finish(c, CHECK_STATE_DOWN, "cannot resolve %s: %s", c->t.host,
 			     evutil_gai_strerror(result));
 	} else if (!c->finished) {
-		conn_start(c, res->ai_addr, (socklen_t)res->ai_addrlen);
+		c->resolved(c, res->ai_addr, (socklen_t)res->ai_addrlen);
 	}
 	if (res != NULL)
 		evutil_freeaddrinfo(res);
 }
 
-static void
-stream_start(struct check *c)
+void
+check_resolve(struct check *c, int socktype, check_resolved_fn cb)
 {
 	union {
 		struct sockaddr sa;
@@ -1090,17 +1120,19 @@ stream_start(struct check *c)
 	if (inet_pton(AF_INET, c->t.host, &u.sin.sin_addr) == 1) {
 		u.sin.sin_family = AF_INET;
 		u.sin.sin_port = htons(c->t.port);
-		conn_start(c, &u.sa, sizeof(u.sin));
+		cb(c, &u.sa, sizeof(u.sin));
 		return;
 	}
 	if (inet_pton(AF_INET6, c->t.host, &u.sin6.sin6_addr) == 1) {
 		u.sin6.sin6_family = AF_INET6;
 		u.sin6.sin6_port = htons(c->t.port);
-		conn_start(c, &u.sa, sizeof(u.sin6));
+		cb(c, &u.sa, sizeof(u.sin6));
 		return;
 	}
 	/* A name: resolve on the loop, never blocking it. */
 	c->phase = CHECK_PHASE_RESOLVE;
+	c->resolved = cb;
+	c->socktype = socktype;
 	if (c->eng->dns == NULL)
 		c->eng->dns = evdns_base_new(c->eng->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (c->eng->dns == NULL) {
@@ -1109,10 +1141,11 @@ stream_start(struct check *c)
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_socktype = socktype;
+	hints.ai_protocol = socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
 	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
 	snprintf(portstr, sizeof(portstr), "%u", c->t.port);
+	/* The callback may run before this returns (a name in /etc/hosts). */
 	c->dnsreq = evdns_getaddrinfo(c->eng->dns, c->t.host, portstr, &hints, resolve_cb, c);
 }
 
@@ -1191,7 +1224,7 @@ check_engine_start(struct check_engine *eng, const char *url, uint64_t timeout_m
 	evtimer_add(c->deadline_ev, &tv);
 	c->phase = CHECK_PHASE_START;
 	if (ops->flags & CHECK_F_STREAM)
-		stream_start(c);
+		check_resolve(c, SOCK_STREAM, conn_start);
 	else if (ops->start != NULL)
 		ops->start(c);
 	else

@@ -20,7 +20,8 @@
  *    running check, and both callers get its result.
  *
  * TLS trust: the system CA store, or the PEM file named by the environment
- * variable MXF_CA_FILE (tests point it at their own CA).
+ * variable MXF_CA_FILE (tests point it at their own CA); a URL's ca= option
+ * replaces either with its own PEM file, for that URL only.
  */
 #ifndef MXF_CHECK_H
 #define MXF_CHECK_H
@@ -64,8 +65,8 @@ struct check_result {
 	uint64_t elapsed_ms;     /* start to verdict (the polite close excluded) */
 	int cert_days;           /* days until the TLS certificate expires;
 				    INT32_MIN when no certificate was seen */
-	char reason[CHECK_REASON_MAX]; /* one line without control characters
-					  (peer text: UTF-8 kept, the rest \xNN or ?) */
+	char reason[CHECK_REASON_MAX]; /* one line of valid UTF-8 without C0 or
+					  C1 control characters (proto_printable) */
 };
 
 /*

@@ -1,38 +1,50 @@
 /*
- * check_http.c -- http:// and https://: GET PATH with a Host header; up
- * when the status code is accepted (default 2xx and 3xx, else the
- * expect=200,301-302,2xx option).  Only the status line is read; the
- * connection is then closed (the request said "Connection: close").
+ * check_http.c -- http:// and https://: GET PATH with a Host header (the
+ * sni= name when given, else the URL's host); up when the final status code
+ * is accepted (default 2xx and 3xx, else the expect=200,301-302,2xx option).
+ *
+ * The conversation only: proto_http builds the request and parses the
+ * response head -- status line, interim 1xx responses, headers -- within
+ * its limits on lines, header count and head size.  The check reads the
+ * whole head, so a server that sends a status line and then garbage or a
+ * flood of headers is down, then closes the connection without reading
+ * the body (the request said "Connection: close").
  */
-#include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "check_impl.h"
+#include "proto_http.h"
 
-#define HTTP_MAX_LINE 8192
+/* proto_http counts the CRLF in its line limit; the engine's reader does not. */
+#define HTTP_MAX_LINE (PROTO_HTTP_LINE_MAX - 2)
+
+/* A request: the path (a check URL is at most 2048 bytes) and ~150 of headers. */
+#define HTTP_REQUEST_MAX 4096
+
+struct http_state {
+	struct proto_http_response r;
+};
 
 static void
 http_connected(struct check *c)
 {
 	const struct check_target *t = check_target(c);
-	const char *path = t->path[0] != '\0' ? t->path : "/";
-	bool v6 = strchr(t->host, ':') != NULL;
-	bool tls = strcmp(t->scheme, "https") == 0;
-	bool default_port = t->port == (tls ? 443 : 80);
-	const char *hostname = t->sni != NULL ? t->sni : t->host;
+	struct http_state *st = check_priv(c);
+	char req[HTTP_REQUEST_MAX];
+	int n;
 
 	check_set_phase(c, CHECK_PHASE_REQUEST);
-	if (t->sni != NULL)
-		v6 = false;
-	if (default_port)
-		check_printf(c, "GET %s HTTP/1.1\r\nHost: %s%s%s\r\n", path, v6 ? "[" : "", hostname,
-			     v6 ? "]" : "");
-	else
-		check_printf(c, "GET %s HTTP/1.1\r\nHost: %s%s%s:%u\r\n", path, v6 ? "[" : "",
-			     hostname, v6 ? "]" : "", t->port);
-	check_printf(c, "User-Agent: mxfailover-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+	proto_http_response_init(&st->r);
+	n = proto_http_build_request(req, sizeof(req), t->sni != NULL ? t->sni : t->host, t->port,
+				     strcmp(t->scheme, "https") == 0,
+				     t->path[0] != '\0' ? t->path : "/");
+	if (n < 0) {
+		check_finish(c, CHECK_STATE_DOWN, "cannot build the request for path %s", t->path);
+		return;
+	}
+	if (check_write(c, req, (size_t)n) != 0)
+		return;
 	check_set_phase(c, CHECK_PHASE_RESPONSE);
 }
 
@@ -40,24 +52,27 @@ static void
 http_read(struct check *c)
 {
 	const struct check_target *t = check_target(c);
-	char *line, q[200];
+	struct http_state *st = check_priv(c);
+	char *line, desc[CHECK_REASON_MAX];
 	size_t len;
-	int code;
+	int r;
 
-	if (check_readline(c, &line, &len) != 1)
-		return;
-	check_quote(line, len, q, sizeof(q));
-	if (len < 12 || strncmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' ||
-	    !isdigit((unsigned char)line[9]) || !isdigit((unsigned char)line[10]) ||
-	    !isdigit((unsigned char)line[11]) || (len > 12 && line[12] != ' ')) {
-		check_finish(c, CHECK_STATE_DOWN, "not an HTTP status line: \"%s\"", q);
-		return;
+	while (!check_finished(c) && check_readline(c, &line, &len) == 1) {
+		r = proto_http_feed_line(&st->r, line, len);
+		if (r == PROTO_ERROR) {
+			check_finish(c, CHECK_STATE_DOWN, "%s", st->r.reason);
+			return;
+		}
+		if (r == PROTO_COMPLETE) {
+			proto_http_response_describe(&st->r, desc, sizeof(desc));
+			check_finish(c,
+				     proto_http_codes_match(t->expect_set ? &t->expect : NULL, st->r.status)
+					     ? CHECK_STATE_UP
+					     : CHECK_STATE_DOWN,
+				     "%s", desc);
+			return;
+		}
 	}
-	code = atoi(line + 9);
-	if (proto_http_codes_match(t->expect_set ? &t->expect : NULL, code))
-		check_finish(c, CHECK_STATE_UP, "%s", q + 9);
-	else
-		check_finish(c, CHECK_STATE_DOWN, "%s", q + 9);
 }
 
 const struct check_ops check_http_ops = {
@@ -65,6 +80,7 @@ const struct check_ops check_http_ops = {
 	.default_port = 80,
 	.flags = CHECK_F_STREAM,
 	.max_line = HTTP_MAX_LINE,
+	.state_size = sizeof(struct http_state),
 	.connected = http_connected,
 	.read = http_read,
 };
@@ -74,6 +90,7 @@ const struct check_ops check_https_ops = {
 	.default_port = 443,
 	.flags = CHECK_F_STREAM | CHECK_F_TLS,
 	.max_line = HTTP_MAX_LINE,
+	.state_size = sizeof(struct http_state),
 	.connected = http_connected,
 	.read = http_read,
 };

@@ -2,132 +2,85 @@
  * check_imap.c -- imap:// and imaps://: the "* OK" greeting, CAPABILITY,
  * STARTTLS when offered on a plain connection, LOGOUT.
  *
- * Untagged lines other than the ones we wait for are skipped (servers send
- * extra ones); a tagged NO/BAD or a "* BYE" is down with the server's line.
- * Lines are bounded at 8192 octets, the size RFC 7162 asks clients to
- * accept.
+ * The conversation only: every response is parsed by proto_imap, which
+ * absorbs the untagged lines servers send before and after the greeting,
+ * keeps the latest capability list, and says why a response is wrong.  A
+ * tagged NO/BAD is down with the server's line, a "* BYE" greeting or an
+ * untagged BYE in the middle is down with that line, anything malformed is
+ * down with the parser's reason.  Lines are bounded by the engine's reader
+ * at PROTO_IMAP_LINE_MAX with the CRLF (RFC 7162 3.2.1).
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "check_impl.h"
+#include "proto_imap.h"
 
-#define IMAP_MAX_LINE 8192
-#define IMAP_MAX_UNTAGGED 256
+/* proto_imap counts the CRLF in its limit; the engine's reader does not. */
+#define IMAP_MAX_LINE (PROTO_IMAP_LINE_MAX - 2)
 
 enum imap_step { IMAP_GREETING, IMAP_CAPABILITY, IMAP_STARTTLS };
 
 struct imap_state {
 	enum imap_step step;
-	unsigned untagged;
-	bool starttls;
-	char greeting[200];
+	struct proto_imap p;
+	char greeting[sizeof(((struct proto_imap *)0)->text)];
 };
 
-static bool
-has_word(const char *line, size_t len, const char *word)
-{
-	size_t wl = strlen(word);
-
-	for (size_t i = 0; i + wl <= len; i++) {
-		if ((i == 0 || line[i - 1] == ' ') && strncasecmp(line + i, word, wl) == 0 &&
-		    (i + wl == len || line[i + wl] == ' ' || line[i + wl] == ']'))
-			return true;
-	}
-	return false;
-}
+static const char imap_bye[] = "a9 LOGOUT\r\n";
 
 static void
 imap_up(struct check *c, struct imap_state *st)
 {
 	check_set_phase(c, CHECK_PHASE_QUIT);
-	check_finish_polite(c, "a9 LOGOUT\r\n", CHECK_STATE_UP, "%s%s", st->greeting,
+	check_finish_polite(c, imap_bye, CHECK_STATE_UP, "%s%s", st->greeting,
 			    strcmp(check_target(c)->scheme, "imaps") == 0 ? " (TLS)"
-			    : check_tls_active(c) ? " (STARTTLS)" : "");
+			    : check_tls_active(c) ? " (STARTTLS)"
+						  : "");
 }
 
-/* A tagged completion for @tag.  @return 1 OK, 0 not this tag, -1 finished. */
-static int
-imap_tagged(struct check *c, const char *tag, const char *line, size_t len)
-{
-	size_t tl = strlen(tag);
-	char q[200];
-
-	if (len < tl + 1 || strncmp(line, tag, tl) != 0 || line[tl] != ' ')
-		return 0;
-	if (len >= tl + 3 && strncasecmp(line + tl + 1, "OK", 2) == 0 &&
-	    (len == tl + 3 || line[tl + 3] == ' '))
-		return 1;
-	check_quote(line, len, q, sizeof(q));
-	check_finish_polite(c, "a9 LOGOUT\r\n", CHECK_STATE_DOWN, "%s", q);
-	return -1;
-}
-
+/* Send a tagged command and tell the parser which tag to wait for. */
 static void
-imap_line(struct check *c, struct imap_state *st, const char *line, size_t len)
+imap_command(struct check *c, struct imap_state *st, enum imap_step step, enum check_phase phase,
+	     const char *tag, const char *cmd)
 {
-	char q[200];
-	int r;
+	st->step = step;
+	check_set_phase(c, phase);
+	if (proto_imap_expect_tagged(&st->p, tag) != 0) {
+		check_finish(c, CHECK_STATE_DOWN, "internal error: bad IMAP tag '%s'", tag);
+		return;
+	}
+	check_printf(c, "%s %s\r\n", tag, cmd);
+}
 
-	check_quote(line, len, q, sizeof(q));
-	if (st->step == IMAP_GREETING) {
-		if (len >= 4 && (strncasecmp(line, "* OK", 4) == 0) && (len == 4 || line[4] == ' ')) {
-			snprintf(st->greeting, sizeof(st->greeting), "%s", q);
-			if (has_word(line, len, "STARTTLS"))
-				st->starttls = true;
-			st->step = IMAP_CAPABILITY;
-			check_set_phase(c, CHECK_PHASE_CAPABILITY);
-			check_printf(c, "a1 CAPABILITY\r\n");
-		} else if (len >= 9 && strncasecmp(line, "* PREAUTH", 9) == 0) {
-			snprintf(st->greeting, sizeof(st->greeting), "%s", q);
-			st->step = IMAP_CAPABILITY;
-			check_set_phase(c, CHECK_PHASE_CAPABILITY);
-			check_printf(c, "a1 CAPABILITY\r\n");
-		} else if (len >= 5 && strncasecmp(line, "* BYE", 5) == 0) {
-			check_finish(c, CHECK_STATE_DOWN, "%s", q);
-		} else {
-			check_finish(c, CHECK_STATE_DOWN, "unexpected greeting: \"%s\"", q);
-		}
+/* A complete response (the greeting or our command's tagged completion). */
+static void
+imap_complete(struct check *c, struct imap_state *st)
+{
+	switch (st->step) {
+	case IMAP_GREETING:
+		snprintf(st->greeting, sizeof(st->greeting), "%s", st->p.text);
+		imap_command(c, st, IMAP_CAPABILITY, CHECK_PHASE_CAPABILITY, "a1", "CAPABILITY");
 		return;
-	}
-	if (line[0] == '*' || line[0] == '+') {
-		if (len >= 5 && strncasecmp(line, "* BYE", 5) == 0) {
-			check_finish(c, CHECK_STATE_DOWN, "%s", q);
+	case IMAP_CAPABILITY:
+		if (st->p.status != PROTO_IMAP_OK) {
+			check_finish_polite(c, imap_bye, CHECK_STATE_DOWN, "%s", st->p.text);
 			return;
 		}
-		if (len >= 12 && strncasecmp(line, "* CAPABILITY", 12) == 0 &&
-		    has_word(line, len, "STARTTLS"))
-			st->starttls = true;
-		if (++st->untagged > IMAP_MAX_UNTAGGED)
-			check_finish(c, CHECK_STATE_DOWN, "more than %d untagged lines", IMAP_MAX_UNTAGGED);
-		return;
-	}
-	if (st->step == IMAP_CAPABILITY) {
-		r = imap_tagged(c, "a1", line, len);
-		if (r == 0)
-			goto unexpected;
-		if (r < 0)
-			return;
-		if (!check_tls_active(c) && st->starttls) {
-			st->step = IMAP_STARTTLS;
-			check_set_phase(c, CHECK_PHASE_STARTTLS);
-			check_printf(c, "a2 STARTTLS\r\n");
+		if (!check_tls_active(c) && (st->p.caps & PROTO_IMAP_CAP_STARTTLS)) {
+			imap_command(c, st, IMAP_STARTTLS, CHECK_PHASE_STARTTLS, "a2", "STARTTLS");
 			return;
 		}
 		imap_up(c, st);
 		return;
-	}
-	if (st->step == IMAP_STARTTLS) {
-		r = imap_tagged(c, "a2", line, len);
-		if (r == 0)
-			goto unexpected;
-		if (r > 0)
-			check_starttls(c);
+	case IMAP_STARTTLS:
+		if (st->p.status != PROTO_IMAP_OK) {
+			check_finish_polite(c, imap_bye, CHECK_STATE_DOWN, "%s", st->p.text);
+			return;
+		}
+		check_starttls(c);
 		return;
 	}
-unexpected:
-	check_finish(c, CHECK_STATE_DOWN, "unexpected response: \"%s\"", q);
 }
 
 static void
@@ -136,15 +89,35 @@ imap_read(struct check *c)
 	struct imap_state *st = check_priv(c);
 	char *line;
 	size_t len;
+	int r;
 
+	/* Stop at the STARTTLS go-ahead: what follows belongs to TLS. */
 	while (!check_finished(c) && check_get_phase(c) != CHECK_PHASE_TLS &&
 	       check_readline(c, &line, &len) == 1) {
-		if (len == 0) {
-			check_finish(c, CHECK_STATE_DOWN, "empty line from the server");
+		r = proto_imap_feed_line(&st->p, line, len);
+		if (r == PROTO_ERROR) {
+			check_finish(c, CHECK_STATE_DOWN, "%s", st->p.reason);
 			return;
 		}
-		imap_line(c, st, line, len);
+		if (r == PROTO_COMPLETE) {
+			imap_complete(c, st);
+			continue;
+		}
+		/* The server is closing on us: say so with its own words. */
+		if (st->p.bye) {
+			check_finish(c, CHECK_STATE_DOWN, "%s", st->p.text);
+			return;
+		}
 	}
+}
+
+static void
+imap_connected(struct check *c)
+{
+	struct imap_state *st = check_priv(c);
+
+	st->step = IMAP_GREETING;
+	proto_imap_init(&st->p);
 }
 
 static void
@@ -159,6 +132,7 @@ const struct check_ops check_imap_ops = {
 	.flags = CHECK_F_STREAM,
 	.max_line = IMAP_MAX_LINE,
 	.state_size = sizeof(struct imap_state),
+	.connected = imap_connected,
 	.read = imap_read,
 	.tls_done = imap_tls_done,
 };
@@ -169,6 +143,7 @@ const struct check_ops check_imaps_ops = {
 	.flags = CHECK_F_STREAM | CHECK_F_TLS,
 	.max_line = IMAP_MAX_LINE,
 	.state_size = sizeof(struct imap_state),
+	.connected = imap_connected,
 	.read = imap_read,
 	.tls_done = imap_tls_done,
 };

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "check.h"
 #include "proto_http.h"
@@ -144,6 +145,19 @@ int check_printf(struct check *c, const char *fmt, ...) __attribute__((format(pr
  * ops->tls_done runs, on failure the check is finished down with the reason.
  */
 void check_starttls(struct check *c);
+
+/*
+ * check_resolve -- the address of the URL's host and port.  An address
+ * literal is used at once: @cb runs before check_resolve() returns.  A name
+ * is looked up with evdns on the loop (phase "resolve"; @socktype SOCK_STREAM
+ * or SOCK_DGRAM), and @cb runs later with the first address, unless the
+ * check ended first.  On a failed lookup the check is finished down
+ * ("cannot resolve HOST: ...") and @cb is never called.  @sa is valid only
+ * during the call.  The engine uses it for every stream check; own-I/O
+ * checkers (dns) use it so a host name works for them too.
+ */
+typedef void (*check_resolved_fn)(struct check *c, const struct sockaddr *sa, socklen_t salen);
+void check_resolve(struct check *c, int socktype, check_resolved_fn cb);
 
 /*
  * check_proc_spawn -- run @argv (no shell) with stdin from /dev/null and

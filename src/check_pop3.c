@@ -2,101 +2,70 @@
  * check_pop3.c -- pop3:// and pop3s://: the "+OK" greeting, CAPA, STLS
  * when offered on a plain connection, QUIT.
  *
- * A server without CAPA (-ERR) is still up: RFC 2449 made CAPA optional.
- * Lines are bounded at 512 octets with CRLF (RFC 1939, RFC 2449).
+ * The conversation only: status lines and the CAPA list are parsed by
+ * proto_pop3.  A server without CAPA (-ERR) is still up: RFC 2449 made CAPA
+ * optional.  A "-ERR" greeting or STLS refusal is down with the server's
+ * line and still gets a QUIT; anything malformed is down with the parser's
+ * reason.  Lines are bounded by the engine's reader at PROTO_POP3_LINE_MAX
+ * with the CRLF.
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "check_impl.h"
+#include "proto_pop3.h"
 
-#define POP3_MAX_LINE 510
-#define POP3_MAX_CAPA 128
+/* proto_pop3 counts the CRLF in its limit; the engine's reader does not. */
+#define POP3_MAX_LINE (PROTO_POP3_LINE_MAX - 2)
 
-enum pop3_step { POP3_GREETING, POP3_CAPA, POP3_CAPA_LIST, POP3_STLS };
+enum pop3_step { POP3_GREETING, POP3_CAPA, POP3_STLS };
 
 struct pop3_state {
 	enum pop3_step step;
-	unsigned ncapa;
-	bool stls;
-	char greeting[200];
+	struct proto_pop3 p;
+	char greeting[sizeof(((struct proto_pop3 *)0)->text)];
 };
+
+static const char pop3_bye[] = "QUIT\r\n";
 
 static void
 pop3_up(struct check *c, struct pop3_state *st)
 {
 	check_set_phase(c, CHECK_PHASE_QUIT);
-	check_finish_polite(c, "QUIT\r\n", CHECK_STATE_UP, "%s%s", st->greeting,
+	check_finish_polite(c, pop3_bye, CHECK_STATE_UP, "%s%s", st->greeting,
 			    strcmp(check_target(c)->scheme, "pop3s") == 0 ? " (TLS)"
-			    : check_tls_active(c) ? " (STLS)" : "");
-}
-
-static bool
-is_status(const char *line, size_t len, const char *st)
-{
-	size_t n = strlen(st);
-
-	return len >= n && strncasecmp(line, st, n) == 0 && (len == n || line[n] == ' ');
+			    : check_tls_active(c) ? " (STLS)"
+						  : "");
 }
 
 static void
-pop3_after_capa(struct check *c, struct pop3_state *st)
+pop3_complete(struct check *c, struct pop3_state *st)
 {
-	if (!check_tls_active(c) && st->stls) {
-		st->step = POP3_STLS;
-		check_set_phase(c, CHECK_PHASE_STARTTLS);
-		check_printf(c, "STLS\r\n");
-		return;
-	}
-	pop3_up(c, st);
-}
-
-static void
-pop3_line(struct check *c, struct pop3_state *st, const char *line, size_t len)
-{
-	char q[200];
-
-	check_quote(line, len, q, sizeof(q));
 	switch (st->step) {
 	case POP3_GREETING:
-		if (is_status(line, len, "+OK")) {
-			snprintf(st->greeting, sizeof(st->greeting), "%s", q);
-			st->step = POP3_CAPA;
-			check_set_phase(c, CHECK_PHASE_CAPABILITY);
-			check_printf(c, "CAPA\r\n");
-		} else if (is_status(line, len, "-ERR")) {
-			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", q);
-		} else {
-			check_finish(c, CHECK_STATE_DOWN, "unexpected greeting: \"%s\"", q);
-		}
+		snprintf(st->greeting, sizeof(st->greeting), "%s", st->p.text);
+		st->step = POP3_CAPA;
+		check_set_phase(c, CHECK_PHASE_CAPABILITY);
+		proto_pop3_init(&st->p, PROTO_POP3_CAPA);
+		check_printf(c, "CAPA\r\n");
 		return;
 	case POP3_CAPA:
-		if (is_status(line, len, "+OK")) {
-			st->step = POP3_CAPA_LIST;
-		} else if (is_status(line, len, "-ERR")) {
-			pop3_after_capa(c, st);
-		} else {
-			check_finish(c, CHECK_STATE_DOWN, "unexpected CAPA reply: \"%s\"", q);
-		}
-		return;
-	case POP3_CAPA_LIST:
-		if (len == 1 && line[0] == '.') {
-			pop3_after_capa(c, st);
+		/* -ERR to CAPA: no capabilities, so no STLS either. */
+		if (!check_tls_active(c) && (st->p.caps & PROTO_POP3_CAP_STLS)) {
+			st->step = POP3_STLS;
+			check_set_phase(c, CHECK_PHASE_STARTTLS);
+			proto_pop3_init(&st->p, PROTO_POP3_STATUS);
+			check_printf(c, "STLS\r\n");
 			return;
 		}
-		if (++st->ncapa > POP3_MAX_CAPA) {
-			check_finish(c, CHECK_STATE_DOWN, "CAPA list of more than %d lines", POP3_MAX_CAPA);
-			return;
-		}
-		if (len >= 4 && strncasecmp(line, "STLS", 4) == 0 && (len == 4 || line[4] == ' '))
-			st->stls = true;
+		pop3_up(c, st);
 		return;
 	case POP3_STLS:
-		if (is_status(line, len, "+OK"))
-			check_starttls(c);
-		else
-			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", q);
+		if (!st->p.ok) {
+			check_finish_polite(c, pop3_bye, CHECK_STATE_DOWN, "%s", st->p.text);
+			return;
+		}
+		check_starttls(c);
 		return;
 	}
 }
@@ -107,10 +76,34 @@ pop3_read(struct check *c)
 	struct pop3_state *st = check_priv(c);
 	char *line;
 	size_t len;
+	int r;
 
+	/* Stop at the STLS go-ahead: what follows belongs to TLS. */
 	while (!check_finished(c) && check_get_phase(c) != CHECK_PHASE_TLS &&
-	       check_readline(c, &line, &len) == 1)
-		pop3_line(c, st, line, len);
+	       check_readline(c, &line, &len) == 1) {
+		r = proto_pop3_feed_line(&st->p, line, len);
+		if (r == PROTO_ERROR) {
+			/* A well-formed "-ERR" greeting is a refusal from a server
+			 * that still talks POP3: leave politely.  Garbage gets no
+			 * QUIT, since nothing there would understand it. */
+			if (st->step == POP3_GREETING && st->p.text[0] != '\0' && !st->p.ok)
+				check_finish_polite(c, pop3_bye, CHECK_STATE_DOWN, "%s", st->p.reason);
+			else
+				check_finish(c, CHECK_STATE_DOWN, "%s", st->p.reason);
+			return;
+		}
+		if (r == PROTO_COMPLETE)
+			pop3_complete(c, st);
+	}
+}
+
+static void
+pop3_connected(struct check *c)
+{
+	struct pop3_state *st = check_priv(c);
+
+	st->step = POP3_GREETING;
+	proto_pop3_init(&st->p, PROTO_POP3_GREETING);
 }
 
 static void
@@ -125,6 +118,7 @@ const struct check_ops check_pop3_ops = {
 	.flags = CHECK_F_STREAM,
 	.max_line = POP3_MAX_LINE,
 	.state_size = sizeof(struct pop3_state),
+	.connected = pop3_connected,
 	.read = pop3_read,
 	.tls_done = pop3_tls_done,
 };
@@ -135,6 +129,7 @@ const struct check_ops check_pop3s_ops = {
 	.flags = CHECK_F_STREAM | CHECK_F_TLS,
 	.max_line = POP3_MAX_LINE,
 	.state_size = sizeof(struct pop3_state),
+	.connected = pop3_connected,
 	.read = pop3_read,
 	.tls_done = pop3_tls_done,
 };

@@ -7,6 +7,9 @@
  * daemon; a short poll timer where pidfds are missing).  The child gets its
  * own process group, and the whole group is killed when the check ends
  * first (deadline), so a plugin's own children die with it.
+ *
+ * check_proc_run() (check_proc.h) offers the same to modules outside the
+ * engine -- notify's exec hook -- with an environment of their own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,7 @@
 #include <event2/event.h>
 
 #include "check_impl.h"
+#include "check_proc.h"
 #include "mxf.h"
 
 #define CHECK_PROC_MAX_OUT 4096
@@ -29,7 +33,9 @@
 extern char **environ;
 
 struct check_proc {
-	struct check *c;
+	struct check *c;      /* NULL when started by check_proc_run() */
+	check_proc_run_fn run_done;
+	void *run_arg;
 	pid_t pid;            /* 0 once reaped */
 	int pidfd;            /* -1: poll with the timer */
 	int outfd;
@@ -95,7 +101,10 @@ proc_exit_cb(evutil_socket_t fd, short what, void *arg)
 	p->pid = 0;
 	/* The child is gone: what it wrote is in the pipe now. */
 	proc_drain(p);
-	p->done(p->c, r < 0 ? -1 : st, p->out, p->len);
+	if (p->c != NULL)
+		p->done(p->c, r < 0 ? -1 : st, p->out, p->len);
+	else
+		p->run_done(p->run_arg, r < 0 ? -1 : st, p->out, p->len);
 }
 
 void
@@ -120,29 +129,24 @@ check_proc_free(struct check_proc *p)
 	free(p);
 }
 
-int
-check_proc_spawn(struct check *c, char *const argv[], check_proc_done_fn done)
+/*
+ * Spawn @argv for @p (no shell, own process group, stdout+stderr into one
+ * pipe) and arm its events on @base.  @envp NULL: our own environment.
+ * @return 0, or a negative MXF_E* with @err saying why; @p is then left
+ * for check_proc_free().
+ */
+static int
+proc_start(struct check_proc *p, struct event_base *base, char *const argv[],
+	   char *const envp[], char *err, size_t errsize)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, deflt;
-	struct check_proc *p;
 	int pfd[2] = {-1, -1};
 	int rc;
 
-	check_set_phase(c, CHECK_PHASE_EXEC);
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		check_finish(c, CHECK_STATE_DOWN, "out of memory");
-		return MXF_ENOMEM;
-	}
-	p->c = c;
-	p->done = done;
-	p->outfd = -1;
-	p->pidfd = -1;
-	check_set_proc(c, p);
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
-		check_finish(c, CHECK_STATE_DOWN, "pipe: %s", strerror(errno));
+		snprintf(err, errsize, "pipe: %s", strerror(errno));
 		return MXF_EIO;
 	}
 	posix_spawn_file_actions_init(&fa);
@@ -157,27 +161,27 @@ check_proc_spawn(struct check *c, char *const argv[], check_proc_done_fn done)
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 				 POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, environ);
+	rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, envp != NULL ? envp : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(pfd[1]);
 	p->outfd = pfd[0];
 	if (rc != 0) {
 		p->pid = 0;
-		check_finish(c, CHECK_STATE_DOWN, "cannot run %s: %s", argv[0], strerror(rc));
+		snprintf(err, errsize, "cannot run %s: %s", argv[0], strerror(rc));
 		return MXF_EIO;
 	}
 	fcntl(p->outfd, F_SETFL, fcntl(p->outfd, F_GETFL) | O_NONBLOCK);
 #ifdef SYS_pidfd_open
 	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
 #endif
-	p->out_ev = event_new(check_base(c), p->outfd, EV_READ | EV_PERSIST, proc_out_cb, p);
+	p->out_ev = event_new(base, p->outfd, EV_READ | EV_PERSIST, proc_out_cb, p);
 	if (p->pidfd >= 0)
-		p->exit_ev = event_new(check_base(c), p->pidfd, EV_READ, proc_exit_cb, p);
+		p->exit_ev = event_new(base, p->pidfd, EV_READ, proc_exit_cb, p);
 	else
-		p->exit_ev = evtimer_new(check_base(c), proc_exit_cb, p);
+		p->exit_ev = evtimer_new(base, proc_exit_cb, p);
 	if (p->out_ev == NULL || p->exit_ev == NULL) {
-		check_finish(c, CHECK_STATE_DOWN, "out of memory");
+		snprintf(err, errsize, "out of memory");
 		return MXF_ENOMEM;
 	}
 	event_add(p->out_ev, NULL);
@@ -187,5 +191,56 @@ check_proc_spawn(struct check *c, char *const argv[], check_proc_done_fn done)
 		struct timeval tv = {0, 20000};
 		evtimer_add(p->exit_ev, &tv);
 	}
+	return 0;
+}
+
+int
+check_proc_spawn(struct check *c, char *const argv[], check_proc_done_fn done)
+{
+	struct check_proc *p;
+	char err[CHECK_REASON_MAX];
+	int rc;
+
+	check_set_phase(c, CHECK_PHASE_EXEC);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		check_finish(c, CHECK_STATE_DOWN, "out of memory");
+		return MXF_ENOMEM;
+	}
+	p->c = c;
+	p->done = done;
+	p->outfd = -1;
+	p->pidfd = -1;
+	check_set_proc(c, p);
+	rc = proc_start(p, check_base(c), argv, NULL, err, sizeof(err));
+	if (rc != 0)
+		check_finish(c, CHECK_STATE_DOWN, "%s", err);
+	return rc;
+}
+
+int
+check_proc_run(struct event_base *base, char *const argv[], char *const envp[],
+	       check_proc_run_fn done, void *arg, struct check_proc **out, char *err,
+	       size_t errsize)
+{
+	struct check_proc *p;
+	int rc;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return MXF_ENOMEM;
+	}
+	p->run_done = done;
+	p->run_arg = arg;
+	p->outfd = -1;
+	p->pidfd = -1;
+	rc = proc_start(p, base, argv, envp, err, errsize);
+	if (rc != 0) {
+		check_proc_free(p);
+		return rc;
+	}
+	*out = p;
 	return 0;
 }

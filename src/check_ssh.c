@@ -88,6 +88,46 @@ first_line(const char *out, size_t len, char *q, size_t qsize)
 		check_quote(out, n, q, qsize);
 }
 
+/*
+ * What ssh said when it failed (exit 255).  Usually one line ("connect to
+ * host ... Connection refused", "Permission denied (publickey)."), but a
+ * host key problem is two or more: the specific line, then "Host key
+ * verification failed.", and for a changed key a banner of '@' lines before
+ * them.  Quote the line that says what is wrong, and the verdict after it.
+ */
+static void
+ssh_failure_text(const char *out, size_t len, char *q, size_t qsize)
+{
+	static const char hkvf[] = "Host key verification failed.";
+	const char *p = out, *end = out + len, *prev = NULL, *first = NULL;
+	size_t prevlen = 0, firstlen = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (nl != NULL ? nl : end) - p;
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n > 0 && p[0] != '@') {
+			if (n == sizeof(hkvf) - 1 && memcmp(p, hkvf, n) == 0 && prev != NULL) {
+				char spec[160];
+
+				check_quote(prev, prevlen, spec, sizeof(spec));
+				snprintf(q, qsize, "%s (%s)", spec, hkvf);
+				return;
+			}
+			if (first == NULL)
+				first = p, firstlen = n;
+			prev = p, prevlen = n;
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	if (first == NULL)
+		snprintf(q, qsize, "(no output)");
+	else
+		check_quote(first, firstlen, q, qsize);
+}
+
 static void
 ssh_disk_parse(struct check *c, const char *out, size_t len)
 {
@@ -136,6 +176,7 @@ ssh_done(struct check *c, int st, const char *out, size_t len)
 	}
 	code = WEXITSTATUS(st);
 	if (code == 255) {
+		ssh_failure_text(out, len, q, sizeof(q));
 		check_finish(c, CHECK_STATE_DOWN, "ssh: %s", q);
 		return;
 	}

@@ -26,9 +26,10 @@ enum {
 	OPT_LIMIT = 1u << 5,
 	OPT_EXPECT = 1u << 6,
 	OPT_SCRIPT = 1u << 7,
+	OPT_CA = 1u << 8,
 };
 
-#define OPT_TLS (OPT_SNI | OPT_VERIFY | OPT_CERT_DAYS)
+#define OPT_TLS (OPT_SNI | OPT_VERIFY | OPT_CERT_DAYS | OPT_CA)
 
 /* What a scheme's URL may hold after the authority. */
 enum path_kind { PATH_NONE, PATH_HTTP, PATH_DNS, PATH_REMOTE };
@@ -79,7 +80,7 @@ static const struct {
 } options[] = {
 	{ "timeout", OPT_TIMEOUT }, { "sni", OPT_SNI },	    { "verify", OPT_VERIFY },
 	{ "cert_days", OPT_CERT_DAYS }, { "helo", OPT_HELO }, { "limit", OPT_LIMIT },
-	{ "expect", OPT_EXPECT }, { "script", OPT_SCRIPT },
+	{ "expect", OPT_EXPECT }, { "script", OPT_SCRIPT }, { "ca", OPT_CA },
 };
 
 const char *
@@ -285,6 +286,22 @@ valid_user(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * An absolute local file name as a URL option value: printable ASCII without
+ * the characters that delimit URLs or quote ('?', '#', '&', quotes, '\\'),
+ * so the canonical form prints it back unchanged.
+ */
+static bool
+valid_local_path(const char *s, size_t n)
+{
+	if (n < 2 || s[0] != '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isgraph((unsigned char)s[i]) || strchr("?#&'\"\\", s[i]) != NULL)
+			return false;
+	return true;
+}
+
 /* An absolute remote path made only of characters inert in a shell. */
 static bool
 valid_remote_path(const char *s, size_t n)
@@ -433,6 +450,14 @@ parse_option(struct check_url *u, const char *kv, size_t n, unsigned *seen, char
 			return MXF_EINVAL;
 		}
 		if ((u->script = xstrndup(val, vl)) == NULL)
+			return MXF_ENOMEM;
+		break;
+	case OPT_CA:
+		if (!valid_local_path(val, vl)) {
+			seterr(err, errlen, "ca must be the absolute path of a PEM file, not '%s'", val);
+			return MXF_EINVAL;
+		}
+		if ((u->ca = xstrndup(val, vl)) == NULL)
 			return MXF_ENOMEM;
 		break;
 	case OPT_EXPECT: {
@@ -732,6 +757,7 @@ check_url_free(struct check_url *u)
 	free(u->sni);
 	free(u->helo);
 	free(u->script);
+	free(u->ca);
 	if (u->argv != NULL)
 		for (size_t i = 0; u->argv[i] != NULL; i++)
 			free(u->argv[i]);
@@ -842,6 +868,8 @@ check_url_format(const struct check_url *u, char *buf, size_t len)
 		out_printf(&b, "%cverify=%s", sep, u->verify ? "yes" : "no"), sep = '&';
 	if (u->cert_days_set)
 		out_printf(&b, "%ccert_days=%u", sep, u->cert_days), sep = '&';
+	if (u->ca != NULL)
+		out_printf(&b, "%cca=%s", sep, u->ca), sep = '&';
 	if (u->helo != NULL)
 		out_printf(&b, "%chelo=%s", sep, u->helo), sep = '&';
 	if (u->limit_set)
@@ -868,8 +896,10 @@ check_url_is_short_name(const char *word)
 }
 
 int
-check_url_expand(const char *word, const char *address, char *buf, size_t len)
+check_url_expand(const char *word, const char *address, const char *tls_name, char *buf,
+		 size_t len)
 {
+	size_t nl = tls_name != NULL ? strlen(tls_name) : 0;
 	int w;
 
 	if (strstr(word, "://") != NULL || strncasecmp(word, "exec:", 5) == 0) {
@@ -878,14 +908,26 @@ check_url_expand(const char *word, const char *address, char *buf, size_t len)
 	}
 	if (!check_url_is_short_name(word) || address == NULL || *address == '\0')
 		return MXF_EINVAL;
+	/* The certificate names the server, not its address: "mx1.example.com."
+	 * is checked as "mx1.example.com", as a client of the server would. */
+	if (nl > 0 && tls_name[nl - 1] == '.')
+		nl--;
+	if (nl > 0 && (!valid_hostname(tls_name, nl) || all_digits_dots(tls_name, nl)))
+		return MXF_EINVAL;
 	for (unsigned i = 0; i < CHECK_SCHEME_COUNT; i++) {
 		if (!schemes[i].short_name || strcasecmp(word, schemes[i].name) != 0)
 			continue;
 		bool bracket = address[0] != '[' && strchr(address, ':') != NULL;
+		bool sni = nl > 0 && (schemes[i].opts & OPT_SNI) != 0;
 
-		w = snprintf(buf, len, "%s://%s%s%s", schemes[i].name, bracket ? "[" : "", address,
-			     bracket ? "]" : "");
-		return w < 0 || (size_t)w >= len ? MXF_ETOOBIG : 0;
+		w = snprintf(buf, len, "%s://%s%s%s%s%.*s", schemes[i].name, bracket ? "[" : "",
+			     address, bracket ? "]" : "", sni ? "?sni=" : "", sni ? (int)nl : 0,
+			     sni ? tls_name : "");
+		if (w < 0 || (size_t)w >= len)
+			return MXF_ETOOBIG;
+		if (sni)
+			lower(buf + (size_t)w - nl);
+		return 0;
 	}
 	return MXF_EINVAL;
 }

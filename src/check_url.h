@@ -12,8 +12,15 @@
  * HOST is an IPv4 address, an IPv6 address in brackets, or a host name.
  * Query options, after '?' and separated by '&':
  *   timeout=DURATION (500ms, 5s, 2m; any scheme but exec)
- *   sni=NAME, verify=yes|no, cert_days=N    (schemes that speak TLS:
- *                          smtp submission smtps imap imaps pop3 pop3s https)
+ *   sni=NAME, verify=yes|no, cert_days=N, ca=/ABS/PATH.pem
+ *                         (schemes that speak TLS: smtp submission smtps
+ *                          imap imaps pop3 pop3s https)
+ *       ca= names a PEM file of trusted CA certificates (at most 255
+ *       characters: printable ASCII without ? # & quotes or backslash); the
+ *       engine then verifies this URL's server against that file alone,
+ *       instead of the system store or $MXF_CA_FILE.  The parser does not
+ *       open the file: a missing or unreadable one makes the check "down"
+ *       when it runs, with the reason.
  *   helo=NAME (smtp submission smtps)      limit=PERCENT (ssh-disk, 1..100)
  *   expect=CODES (http https; "200,301", "2xx,401", "200-204")
  *   script=/ABS/PATH (ssh-fsck: run this remote script instead of fsck -n;
@@ -100,6 +107,7 @@ struct check_url {
 	unsigned limit;        /* ssh-disk: percent, default CHECK_URL_DISK_LIMIT_DEFAULT */
 	bool limit_set;
 	char *script;          /* ssh-fsck: remote script to run instead of fsck, or NULL */
+	char *ca;              /* TLS schemes: CA file for this URL, or NULL */
 	struct proto_http_codes expect; /* http(s): accepted codes, default 2xx,3xx */
 	bool expect_set;
 
@@ -127,7 +135,7 @@ void check_url_free(struct check_url *u);
  * check_url_format -- print @u canonically: lower-case scheme and host,
  * IPv6 in brackets, the port only when it is not the scheme's default,
  * options given in the URL in a fixed order (timeout, sni, verify,
- * cert_days, helo, limit, expect), durations in their largest exact unit.
+ * cert_days, ca, helo, limit, script, expect), durations in their largest exact unit.
  * Parsing the result gives an equal struct.
  * @return 0, MXF_ETOOBIG when @len is too small (@buf holds a cut string),
  *         MXF_EINVAL when an exec word cannot be quoted.
@@ -151,13 +159,21 @@ bool check_url_is_short_name(const char *word);
 /*
  * check_url_expand -- the URL for one word of a [server] checks = line.
  * A short name becomes SCHEME://ADDRESS (the scheme's default port
- * applies; an IPv6 address is put in brackets); a word containing "://" or
- * starting with "exec:" is copied as is (check_url_parse validates it).
- * @address  the server's address (IPv4, IPv6 with or without brackets, or
- *           a name).
- * @return 0, MXF_EINVAL for an unknown short name or an empty address,
- *         MXF_ETOOBIG when @len is too small.
+ * applies; an IPv6 address is put in brackets); for a scheme that speaks
+ * TLS (smtp submission smtps imap imaps pop3 pop3s https) and a non-empty
+ * @tls_name, "?sni=NAME" is added, NAME being @tls_name lower-cased without
+ * its trailing dot, so the certificate is checked against the server's name
+ * even when ADDRESS is an IP literal.  A word containing "://" or starting
+ * with "exec:" is copied as is (check_url_parse validates it): a full URL is
+ * taken as written.
+ * @address   the server's address (IPv4, IPv6 with or without brackets, or
+ *            a name).
+ * @tls_name  the server's name ("mx1.example.com."), or NULL / "" for none.
+ * @return 0, MXF_EINVAL for an unknown short name, an empty address or a
+ *         @tls_name that is not a host name, MXF_ETOOBIG when @len is too
+ *         small.
  */
-int check_url_expand(const char *word, const char *address, char *buf, size_t len);
+int check_url_expand(const char *word, const char *address, const char *tls_name, char *buf,
+		     size_t len);
 
 #endif

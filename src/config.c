@@ -1161,9 +1161,13 @@ config_fill_defaults(struct config *cfg)
  * One word of a checks = line (or a witness) as a full check URL, validated
  * by the check URL parser so a typo is a configuration error, not a check
  * that fails at run time.  @address NULL: no short names (witnesses).
+ * @name, the server's name or NULL, becomes sni= of a short name that speaks
+ * TLS, so the certificate is checked against the name the records point at
+ * even though the check connects to an address (check_url_expand).
  */
 static int
-config_expand_check(const char *word, const char *address, char **url, char *err, size_t errlen)
+config_expand_check(const char *word, const char *address, const char *name, char **url,
+		    char *err, size_t errlen)
 {
 	struct check_url u;
 	char buf[CHECK_URL_MAX + 1];
@@ -1176,7 +1180,7 @@ config_expand_check(const char *word, const char *address, char **url, char *err
 	}
 	if (check_url_is_short_name(word) || strstr(word, "://") != NULL ||
 	    strncmp(word, "exec:", 5) == 0) {
-		e = check_url_expand(word, address != NULL ? address : "", buf, sizeof(buf));
+		e = check_url_expand(word, address != NULL ? address : "", name, buf, sizeof(buf));
 		if (e == MXF_ETOOBIG) {
 			snprintf(err, errlen, "longer than %d characters", CHECK_URL_MAX);
 			return MXF_EINVAL;
@@ -1217,7 +1221,8 @@ config_finish_servers(struct config_parse *p)
 			char *url = NULL;
 			int e;
 
-			e = config_expand_check(s->checks[c], s->address, &url, err, sizeof(err));
+			e = config_expand_check(s->checks[c], s->address, s->name, &url, err,
+						sizeof(err));
 			if (e == MXF_ENOMEM) {
 				p->oom = 1;
 				continue;
@@ -1320,7 +1325,7 @@ config_finish(struct config_parse *p)
 	for (size_t i = 0; i < cfg->general.nwitness; i++) {
 		char err[256] = "";
 		char *url = NULL;
-		int e = config_expand_check(cfg->general.witness[i], NULL, &url, err, sizeof(err));
+		int e = config_expand_check(cfg->general.witness[i], NULL, NULL, &url, err, sizeof(err));
 
 		if (e == MXF_ENOMEM)
 			p->oom = 1;

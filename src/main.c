@@ -61,8 +61,8 @@ static const struct command commands[] = {
 	 "  --timeout DUR   deadline per check when the URL has no ?timeout= (default 5s)\n"
 	 "  --server NAME   also run the checks of [server NAME] of the configuration\n"
 	 "The same URL given twice runs once.  TLS trusts the system CA store, or the\n"
-	 "PEM file in $MXF_CA_FILE.  A certificate expiring within ?cert_days=N gives\n"
-	 "\"warning\".\n"
+	 "PEM file in $MXF_CA_FILE; ?ca=/path/to/ca.pem trusts only that file for\n"
+	 "that URL.  A certificate expiring within ?cert_days=N gives \"warning\".\n"
 	 "Exit 0 when every probe is up, 1 otherwise, 2 on a bad URL or option.\n"},
 	{"dns", cmd_dns, "dns get NAME [TYPE] | dns set [--expect OLD] NAME TYPE VALUE [TTL] | dns apply FILE|-",
 	 "read or write records through the configured primary",
@@ -104,6 +104,35 @@ static const struct command commands[] = {
 	{"demo", NULL, "demo", "a throw-away lab on loopback showing failover and failback",
 	 "Starts named and two mail responders on loopback, fails mx1, shows the\n"
 	 "records move, brings it back, shows the failback and cleans up.\n"},
+	/* Operator tools: summary NULL keeps them out of --help's list. */
+	{"notify", cmd_notify,
+	 "notify test [--event KIND] [--reason TEXT] [--server ID] [--timeout DUR] [--attempts N] [--backoff DUR]",
+	 NULL,
+	 "notify test\n"
+	 "    Sends one test event (default: switched) through every channel of\n"
+	 "    [notify] -- mail, webhook, exec -- and waits for the outcome, printing\n"
+	 "    one line per channel: \"mail: delivered\" or \"mail: failed: REASON\".\n"
+	 "    The event is built from the first [group] and is marked as a test.\n"
+	 "  --event KIND    server_down, server_up, switched, switch_failed, all_down,\n"
+	 "                  isolated, isolation_over, changed_by_hand, queue_flush,\n"
+	 "                  reminder\n"
+	 "  --reason TEXT   the event's reason line\n"
+	 "  --server ID     DNS_Failover mode: the server to send through (default mx1)\n"
+	 "  --timeout DUR   one attempt of one channel (default 30s)\n"
+	 "  --attempts N    tries per channel (default 4)\n"
+	 "  --backoff DUR   wait before the second try, doubling (default 5s)\n"
+	 "Exit 0 when every channel delivered, 1 otherwise, 2 on a configuration error.\n"},
+	{"etrn", cmd_etrn, "etrn [--timeout DUR] [--helo NAME] [--tls-name NAME] SERVER[:PORT] ZONE...",
+	 NULL,
+	 "Asks the backup MX SERVER (port 25 by default) to deliver the mail it queued\n"
+	 "for each ZONE now (ETRN, RFC 1985), in one SMTP session: banner, EHLO,\n"
+	 "STARTTLS when offered, EHLO, ETRN ZONE for each zone, QUIT.  Prints one line\n"
+	 "per zone: \"ZONE: accepted: 250 ...\" or \"ZONE: failed: 458 ...\".\n"
+	 "  --timeout DUR    deadline for the whole conversation (default 30s)\n"
+	 "  --helo NAME      the EHLO name (default: this host's name)\n"
+	 "  --tls-name NAME  verify the server's certificate against NAME (default:\n"
+	 "                   opportunistic TLS, not verified)\n"
+	 "Exit 0 when every zone was accepted, 1 otherwise, 2 on a usage error.\n"},
 };
 
 static const struct command *
@@ -126,8 +155,9 @@ usage(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
-			commands[i].fn == NULL ? " (not built yet)" : "");
+		if (commands[i].summary != NULL)
+			fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
+				commands[i].fn == NULL ? " (not built yet)" : "");
 	fprintf(out,
 		"\n"
 		"Options:\n"

@@ -82,10 +82,15 @@ proto_printable(char *dst, size_t dstlen, const char *src, size_t len)
 
 		if (c >= 0x80) {
 			n = utf8_seq_len(s + i, len - i);
-			if (n == 0)
+			if (n == 0) {
 				n = 1, c = '?';
-			else
+			} else if (c == 0xc2 && s[i + 1] <= 0x9f) {
+				/* U+0080..U+009F, the C1 controls: CSI (U+009B) moves
+				 * a terminal's cursor as ESC [ does.  One '?' each. */
+				c = '?';
+			} else {
 				want = n;
+			}
 		} else if (c < 0x20 || c == 0x7f) {
 			c = '?';
 		}

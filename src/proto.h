@@ -53,9 +53,11 @@ size_t proto_strip_eol(const char *line, size_t len);
 
 /*
  * proto_printable -- copy peer text into @dst (size @dstlen >= 4), safe for
- * a log line, a terminal and a JSON string: control bytes and invalid UTF-8
- * become '?', valid UTF-8 is kept; text that does not fit is cut on a
- * character boundary and ends in "...".  @dst is always NUL-terminated.
+ * a log line, a terminal and a JSON string: C0 control bytes, DEL, the C1
+ * controls (U+0080..U+009F, two bytes in UTF-8) and each byte of invalid
+ * UTF-8 become one '?'; other valid UTF-8 is kept; text that does not fit
+ * is cut on a character boundary and ends in "...".  @dst is always
+ * NUL-terminated.
  */
 void proto_printable(char *dst, size_t dstlen, const char *src, size_t len);
 

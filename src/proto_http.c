@@ -303,3 +303,14 @@ proto_http_feed_line(struct proto_http_response *r, const char *line, size_t len
 	r->state = HTTP_DONE;
 	return PROTO_COMPLETE;
 }
+
+void
+proto_http_response_describe(const struct proto_http_response *r, char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	/* Both parts are printable already (proto_printable at parse time). */
+	snprintf(buf, len, "%d%s%s%s%s", r->status, r->reason_phrase[0] ? " " : "",
+		 r->reason_phrase, r->location[0] && r->status >= 300 && r->status < 400 ? " -> " : "",
+		 r->status >= 300 && r->status < 400 ? r->location : "");
+}

@@ -98,4 +98,12 @@ void proto_http_response_init(struct proto_http_response *r);
  */
 int proto_http_feed_line(struct proto_http_response *r, const char *line, size_t len);
 
+/*
+ * proto_http_response_describe -- "500 Internal Server Error", or for a
+ * redirect "301 Moved Permanently -> https://www.example.org/": the final
+ * response of a complete head as the reason of a probe line.  Written into
+ * @buf (size @len), always NUL-terminated, cut if needed.
+ */
+void proto_http_response_describe(const struct proto_http_response *r, char *buf, size_t len);
+
 #endif

@@ -181,7 +181,9 @@ proto_imap_feed_line(struct proto_imap *p, const char *line, size_t len)
 			return PROTO_NEED_MORE;
 		}
 		if (word_is(s, n, "BYE")) {
+			/* Normal in LOGOUT, a farewell elsewhere: keep its words. */
 			p->bye = true;
+			proto_printable(p->text, sizeof(p->text), line, len);
 		} else if (word_is(s, n, "OK") && n > 3) {
 			imap_resp_text(p, s + 3, n - 3);
 		}

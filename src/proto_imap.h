@@ -61,11 +61,13 @@ struct proto_imap {
 	int phase;                      /* internal */
 	char tag[PROTO_IMAP_TAG_MAX];   /* the tag awaited */
 	enum proto_imap_status status;  /* greeting or tagged completion */
-	bool bye;                       /* an untagged BYE came (normal in LOGOUT) */
+	bool bye;                       /* an untagged BYE came (normal in LOGOUT);
+					 * text then holds it until the tagged line */
 	bool caps_seen;                 /* a capability list was received */
 	uint32_t caps;                  /* enum proto_imap_cap bits */
 	unsigned nlines;                /* untagged lines in this exchange */
-	char text[256];                 /* the greeting or tagged line, printable */
+	char text[256];                 /* the greeting, the tagged line, or the
+					 * BYE line (see bye), printable */
 	char reason[PROTO_REASON_MAX];  /* why PROTO_ERROR was returned */
 };
 

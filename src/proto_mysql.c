@@ -50,8 +50,11 @@ mysql_err_packet(struct proto_mysql_greeting *g, const uint8_t *p, size_t n)
 		off = 9;
 	}
 	proto_printable(g->err_message, sizeof(g->err_message), (const char *)p + off, n - off);
+	/* HY000 is SQLSTATE's "general error", what most refusals carry; only
+	 * a specific state says more than the error code. */
+	bool state = g->sql_state[0] != '\0' && strcmp(g->sql_state, "HY000") != 0;
 	int w = snprintf(g->reason, sizeof(g->reason), "ERR %u%s%s%s: ", (unsigned)g->err_code,
-			 g->sql_state[0] ? " (" : "", g->sql_state, g->sql_state[0] ? ")" : "");
+			 state ? " (" : "", state ? g->sql_state : "", state ? ")" : "");
 
 	if (w > 0 && (size_t)w < sizeof(g->reason))
 		proto_printable(g->reason + w, sizeof(g->reason) - (size_t)w, (const char *)p + off,

@@ -64,7 +64,9 @@ struct proto_mysql_greeting {
 	char sql_state[6];              /* "HY000", or "" when not sent */
 	char err_message[256];          /* printable, cut */
 	/* PROTO_ERROR, and for PROTO_MYSQL_ERR the "down" reason:
-	 * "ERR 1129: Host '192.0.2.9' is blocked because of ..." */
+	 * "ERR 1129: Host '192.0.2.9' is blocked because of ...", with the
+	 * SQLSTATE when it is not the generic HY000:
+	 * "ERR 1040 (08004): Too many connections" */
 	char reason[PROTO_REASON_MAX];
 };
 

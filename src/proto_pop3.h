@@ -65,7 +65,9 @@ void proto_pop3_init(struct proto_pop3 *p, enum proto_pop3_kind kind);
  * proto_pop3_feed_line -- add one received line.
  * @line  with or without "\r\n"; not kept after the call.
  * @return PROTO_COMPLETE when the reply is whole: for GREETING only on
- *         "+OK" ("-ERR" is PROTO_ERROR "greeting is not +OK: -ERR ...");
+ *         "+OK" ("-ERR" is PROTO_ERROR "greeting is not +OK: -ERR ...",
+ *         with p->text holding the line, so a caller can tell a server's
+ *         refusal, which deserves a QUIT, from garbage, where text is "");
  *         for STATUS on either, p->ok telling which; for CAPA after the
  *         terminating "." of a +OK list, or at once on "-ERR" (a server
  *         without CAPA: p->ok false, no caps, and the check goes on).

@@ -23,12 +23,18 @@ Modes:
   reset         sends the greeting (banner=), then resets the connection (RST)
                 when the client sends its first line
   smtp          an SMTP server: banner=, starttls=, tls_broken=, ehlo_reply=
-  imap          an IMAP server: greeting=, starttls=, tls_broken=
-  pop3          a POP3 server: greeting=, stls=, tls_broken=
-  http          an HTTP server answering every request with status=
+  imap          an IMAP server: greeting=, starttls=, tls_broken=,
+                bye_on=COMMAND (answer it with "* BYE" and close)
+  pop3          a POP3 server: greeting=, stls=, tls_broken=,
+                capa_lines=N (pad the CAPA list to N lines)
+  http          an HTTP server answering every request with status= and
+                extra header lines headers=[...]
   mysql         a MySQL server: err= (code, message) sends an ERR packet
 Options common to all: implicit_tls=True with certfile=/keyfile= wraps the
-connection in TLS before anything else (smtps, imaps, pop3s, https).
+connection in TLS before anything else (smtps, imaps, pop3s, https);
+host= and port= choose the address (default 127.0.0.1, a free port), so
+a test can serve a short check name's default port on its own loopback
+address.
 """
 
 import argparse
@@ -134,7 +140,8 @@ class FakeServer:
             self.port = s.getsockname()[1]
             s.close()
             return
-        self._server = _TCPServer(("127.0.0.1", 0), _Handler)
+        self._server = _TCPServer((self.opts.get("host", "127.0.0.1"),
+                                   int(self.opts.get("port", 0))), _Handler)
         self._server.fake = self
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -246,6 +253,9 @@ class FakeServer:
                 return
             parts = line.split(" ")
             tag, cmd = parts[0], (parts[1].upper() if len(parts) > 1 else "")
+            if cmd == self.opts.get("bye_on"):
+                conn.send("* BYE Server shutting down\r\n")
+                return
             if cmd == "CAPABILITY":
                 conn.send(f"* CAPABILITY {caps}\r\n{tag} OK Pre-login capabilities listed\r\n")
             elif cmd == "STARTTLS":
@@ -270,6 +280,7 @@ class FakeServer:
             cmd = line.split(" ")[0].upper()
             if cmd == "CAPA":
                 caps = ["TOP", "UIDL", "USER"]
+                caps += ["X-PAD-%d" % i for i in range(int(self.opts.get("capa_lines", 0)))]
                 if self.opts.get("stls") and not tls:
                     caps.append("STLS")
                 conn.send("+OK\r\n" + "".join(c + "\r\n" for c in caps) + ".\r\n")
@@ -291,7 +302,8 @@ class FakeServer:
                 break
         status = self.opts.get("status", "200 OK")
         body = b"fake\n"
-        conn.send(f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n"
+        extra = "".join(h + "\r\n" for h in self.opts.get("headers", []))
+        conn.send(f"HTTP/1.1 {status}\r\n{extra}Content-Length: {len(body)}\r\n"
                   "Connection: close\r\n\r\n".encode() + body)
 
     def _serve_mysql(self, conn):

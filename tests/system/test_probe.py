@@ -35,6 +35,9 @@ def certs(tmp_path_factory):
     d = tmp_path_factory.mktemp("certs")
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
              "-out", "ca.pem", "-days", "30", "-subj", "/CN=mxfailover test CA", cwd=d)
+    # A second CA that signed nothing we serve: trusting it alone must fail.
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key",
+             "-out", "other-ca.pem", "-days", "30", "-subj", "/CN=unrelated CA", cwd=d)
 
     def leaf(name, cn, san, days):
         _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
@@ -47,6 +50,7 @@ def certs(tmp_path_factory):
 
     return {
         "ca": str(d / "ca.pem"),
+        "other_ca": str(d / "other-ca.pem"),
         "good": leaf("good", "localhost", "DNS:localhost,IP:127.0.0.1", 30),
         "expired": leaf("expired", "localhost", "DNS:localhost,IP:127.0.0.1", -1),
         "wrongname": leaf("wrong", "wrong.example", "DNS:wrong.example", 30),
@@ -495,3 +499,440 @@ def test_ssh_checks_with_a_stand_in_client(timed_run, tmp_path):
     assert res[6]["reason"] == "ssh: Host key verification failed."
     argv = (bindir / "argv").read_text().splitlines()
     assert "BatchMode=yes" in argv and "StrictHostKeyChecking=yes" in argv
+
+
+# ------------------------------------------------------------ ca= option --
+
+def test_ca_option_replaces_the_trust_store(timed_run, certs, tmp_path):
+    # No MXF_CA_FILE: only ca= can make the test CA trusted.
+    env = {k: v for k, v in os.environ.items() if k != "MXF_CA_FILE"}
+    missing = tmp_path / "missing.pem"
+    notpem = tmp_path / "not.pem"
+    notpem.write_text("not a certificate\n")
+    with FakeServer("smtp", implicit_tls=True, **certs["good"]) as srv:
+        base = f"smtps://127.0.0.1:{srv.port}"
+        rc, out, err, secs = timed_run(
+            ["probe", "--json", base, f"{base}?ca={certs['ca']}", f"{base}?ca={missing}",
+             f"{base}?ca={notpem}"], env=env)
+    res = json.loads(out)
+    assert rc == 1
+    assert_down(res[0], "TLS handshake", "certificate verify failed")
+    assert res[1]["state"] == "up", res[1]
+    assert_down(res[2], "TLS handshake",
+                f"TLS: cannot load the CA file {missing}: No such file or directory")
+    assert_down(res[3], "TLS handshake", f"TLS: cannot load the CA file {notpem}: no PEM")
+
+
+def test_ca_option_wins_over_mxf_ca_file(probe, certs):
+    # MXF_CA_FILE trusts the test CA, but this URL trusts only another CA.
+    with FakeServer("imap", implicit_tls=True, **certs["good"]) as srv:
+        rc, res, err, secs = probe(f"imaps://127.0.0.1:{srv.port}?ca={certs['other_ca']}",
+                                   f"imaps://127.0.0.1:{srv.port}")
+    assert_down(res[0], "TLS handshake", "certificate verify failed")
+    assert res[1]["state"] == "up", res[1]
+
+
+def test_ca_option_is_checked_as_a_url_option(run):
+    rc, out, err = run(["probe", "smtps://127.0.0.1?ca=relative.pem"])
+    assert rc == 2 and "absolute path" in err
+    rc, out, err = run(["probe", "http://127.0.0.1/?ca=/etc/ssl/ca.pem"])
+    assert rc == 2 and "does not apply to http" in err
+
+
+# ------------------------------------------- --server: sni from the name --
+
+def _server_conf(tmp_path, address, name, checks):
+    conf = tmp_path / "mxf.conf"
+    conf.write_text(f"""[general]
+timeout = 3s
+[dns]
+server = 127.0.0.1
+[server mx1]
+address = {address}
+name = {name}
+checks = {checks}
+[group mail]
+servers = mx1
+zones = example.com
+records = mail
+type = CNAME
+""")
+    return str(conf)
+
+
+def test_server_short_names_check_the_certificate_against_the_name(run, certs, tmp_path):
+    # A short name connects to the default port of the server's address: a
+    # loopback address of our own, port 465 (needs root to bind).
+    addr = "127.83.0.%d" % (os.getpid() % 200 + 20)
+    try:
+        srv = FakeServer("smtp", implicit_tls=True, host=addr, port=465, **certs["good"])
+        srv.start()
+    except OSError as e:
+        pytest.skip(f"cannot serve {addr}:465 here: {e}")
+    env = dict(os.environ, MXF_CA_FILE=certs["ca"])
+    try:
+        # The certificate is for localhost: right name, up; other name, down,
+        # although the check connects to an IP address.
+        conf = _server_conf(tmp_path, addr, "localhost.", "smtps")
+        rc, out, err = run(["probe", "--json", "--server", "mx1"], config=conf, env=env)
+        res = json.loads(out)
+        assert res[0]["url"] == f"smtps://{addr}?sni=localhost", res
+        assert res[0]["state"] == "up", res
+        conf = _server_conf(tmp_path, addr, "mx1.example.com.", "smtps")
+        rc, out, err = run(["probe", "--json", "--server", "mx1"], config=conf, env=env)
+        res = json.loads(out)
+        assert res[0]["url"] == f"smtps://{addr}?sni=mx1.example.com", res
+        assert_down(res[0], "TLS handshake", "does not match the name mx1.example.com")
+        # A full URL is taken as written: no name check for an IP literal.
+        conf = _server_conf(tmp_path, addr, "mx1.example.com.", f"smtps://{addr}")
+        rc, out, err = run(["probe", "--json", "--server", "mx1"], config=conf, env=env)
+        res = json.loads(out)
+        assert res[0]["url"] == f"smtps://{addr}" and res[0]["state"] == "up", res
+    finally:
+        srv.stop()
+
+
+# ------------------------------------------------ parsers in the engine --
+
+def test_imap_untagged_bye_mid_conversation(probe):
+    # A server that says goodbye instead of answering CAPABILITY.
+    with FakeServer("imap", bye_on="CAPABILITY") as srv:
+        rc, r, secs = one(probe, f"imap://127.0.0.1:{srv.port}")
+    assert_down(r, "CAPABILITY", "* BYE Server shutting down")
+
+
+def test_http_bad_header_is_down_with_the_parsers_reason(probe):
+    with FakeServer("http", headers=["Content-Type text/plain"]) as srv:
+        rc, r, secs = one(probe, f"http://127.0.0.1:{srv.port}/")
+    assert_down(r, "response", "malformed header: Content-Type text/plain")
+
+
+def test_http_redirect_names_the_target(probe):
+    with FakeServer("http", status="301 Moved Permanently",
+                    headers=["Location: https://www.example.test/"]) as srv:
+        rc, r, secs = one(probe, f"http://127.0.0.1:{srv.port}/")
+    assert r["state"] == "up"
+    assert r["reason"] == "301 Moved Permanently -> https://www.example.test/", r
+
+
+def test_mysql_port_speaking_smtp(probe):
+    with FakeServer("smtp") as srv:
+        rc, r, secs = one(probe, f"mysql://127.0.0.1:{srv.port}")
+    assert_down(r, "greeting", "not a MySQL server: 220 mx.example.test ESMTP fake")
+
+
+def test_pop3_capa_flood_is_bounded(probe):
+    with FakeServer("pop3", capa_lines=500) as srv:
+        rc, r, secs = one(probe, f"pop3://127.0.0.1:{srv.port}")
+    assert_down(r, "CAPABILITY", "too many CAPA lines")
+
+
+def test_c1_controls_never_reach_the_reason(probe):
+    # U+009B (CSI) in a 421 banner: valid UTF-8, but a terminal control.
+    with FakeServer("smtp", banner="421 4.3.2 going \u009b2J down") as srv:
+        rc, r, secs = one(probe, f"smtp://127.0.0.1:{srv.port}")
+    assert_down(r, "greeting", "421 4.3.2 going ?2J down")
+
+
+# ------------------------------------------------------ dns over TCP --
+
+def _dns_responder(udp_tc, tcp, aa=True, host="127.0.0.1"):
+    """A DNS responder on @host: UDP answers with TC set when @udp_tc, TCP
+    (when @tcp) answers in full with an SOA.  Returns (port, stop, log)."""
+    dnsmsg = pytest.importorskip("dns.message")
+    import dns.rrset
+    import socket
+    import threading
+
+    log = []
+    stop = threading.Event()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((host, 0))
+    u.settimeout(0.2)
+    port = u.getsockname()[1]
+    t = None
+    if tcp:
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        t.bind((host, port))
+        t.listen(4)
+        t.settimeout(0.2)
+
+    def answer(data, over_tcp):
+        q = dnsmsg.from_wire(data)
+        r = dnsmsg.make_response(q)
+        if aa:
+            r.flags |= 0x0400
+        if not over_tcp and udp_tc:
+            r.flags |= 0x0200
+        else:
+            r.answer.append(dns.rrset.from_text(
+                q.question[0].name, 300, "IN", "SOA",
+                "ns1.example.org. hostmaster.example.org. 1 7200 900 1209600 300"))
+        return r.to_wire()
+
+    def serve_udp():
+        for _ in range(200):
+            if stop.is_set():
+                return
+            try:
+                data, peer = u.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            log.append("udp")
+            u.sendto(answer(data, False), peer)
+
+    def serve_tcp():
+        for _ in range(200):
+            if stop.is_set():
+                return
+            try:
+                conn, _ = t.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                buf = b""
+                while len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    buf += chunk
+                if len(buf) >= 2:
+                    log.append("tcp")
+                    w = answer(buf[2:2 + int.from_bytes(buf[:2], "big")], True)
+                    conn.sendall(len(w).to_bytes(2, "big") + w)
+
+    threads = [threading.Thread(target=serve_udp, daemon=True)]
+    if tcp:
+        threads.append(threading.Thread(target=serve_tcp, daemon=True))
+    for th in threads:
+        th.start()
+
+    def stop_all():
+        stop.set()
+        for th in threads:
+            th.join(2)
+        u.close()
+        if t is not None:
+            t.close()
+
+    return port, stop_all, log
+
+
+def test_dns_truncated_udp_retries_over_tcp(probe):
+    port, stop, log = _dns_responder(udp_tc=True, tcp=True)
+    try:
+        rc, r, secs = one(probe, f"dns://127.0.0.1:{port}/example.org?timeout=3s")
+    finally:
+        stop()
+    assert r["state"] == "up", r
+    assert r["reason"] == "NOERROR, authoritative, 1 answer record (over TCP)", r
+    assert log == ["udp", "tcp"]
+    assert secs < 3
+
+
+def test_dns_truncated_udp_and_no_tcp_is_down(probe):
+    port, stop, log = _dns_responder(udp_tc=True, tcp=False)
+    try:
+        rc, r, secs = one(probe, f"dns://127.0.0.1:{port}/example.org?timeout=3s")
+    finally:
+        stop()
+    assert_down(r, "query", "truncated over UDP; TCP: connection refused")
+
+
+def test_dns_server_by_name(probe):
+    # "localhost" is resolved on the loop (from /etc/hosts), like any host.
+    import socket
+    try:
+        addrs = {a[4][0] for a in socket.getaddrinfo("localhost", 53, type=socket.SOCK_DGRAM)}
+    except OSError:
+        addrs = set()
+    if addrs != {"127.0.0.1"}:
+        pytest.skip(f"localhost is not only 127.0.0.1 here: {addrs}")
+    port, stop, log = _dns_responder(udp_tc=False, tcp=False)
+    try:
+        rc, r, secs = one(probe, f"dns://localhost:{port}/example.org?timeout=3s")
+    finally:
+        stop()
+    assert r["state"] == "up", r
+    assert r["reason"] == "NOERROR, authoritative, 1 answer record", r
+
+
+# ------------------------------------------------------- ssh, real sshd --
+#
+# A real OpenSSH server on 127.0.0.1 with its own host key, and a client key
+# whose authorized_keys line forces one command, as a monitoring key on a
+# mail server would.  The probe runs the system ssh client unchanged, with
+# host key checking on.  ssh reads ~/.ssh/known_hosts and ~/.ssh/id_ed25519
+# from the home directory of the passwd entry, not from $HOME, so the probe
+# runs in a private mount namespace (unshare -m) where that directory is a
+# bind mount of the test's own: nothing outside the test is read or changed.
+
+SSHD = "/usr/sbin/sshd"
+
+FORCED_COMMAND = """#!/bin/sh
+# The forced command of the monitoring key: log, then run only what the
+# ssh-* checks send.
+printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> "{log}"
+case "$SSH_ORIGINAL_COMMAND" in
+  "df -P '"*"'" | "test -S '"*"' && echo OK") exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" ;;
+  *) echo "refused by the forced command" >&2; exit 1 ;;
+esac
+"""
+
+
+def _free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="module")
+def real_sshd(tmp_path_factory):
+    import pwd
+    import socket
+    import time
+
+    if not os.access(SSHD, os.X_OK):
+        pytest.skip("openssh-server is not installed (no %s)" % SSHD)
+    if os.geteuid() != 0:
+        pytest.skip("needs root: sshd's privilege separation and a private mount namespace")
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=10).returncode != 0:
+        pytest.skip("unshare -m (a private mount namespace) is not available")
+    d = tmp_path_factory.mktemp("sshd")
+    for key in ("host", "client", "wrong"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key,
+                        "-f", str(d / key)], check=True, timeout=30)
+    forced = d / "monitor.sh"
+    forced.write_text(FORCED_COMMAND.format(log=d / "commands"))
+    forced.chmod(0o755)
+    (d / "authorized_keys").write_text(
+        'command="%s",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding %s'
+        % (forced, (d / "client.pub").read_text()))
+    (d / "sshd_config").write_text(f"""ListenAddress 127.0.0.1
+HostKey {d / "host"}
+AuthorizedKeysFile {d / "authorized_keys"}
+PidFile none
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+LogLevel VERBOSE
+""")
+    port, port2 = _free_port(), _free_port()
+    os.makedirs("/run/sshd", exist_ok=True)   # sshd's privilege separation directory
+    home = d / "home"
+    (home / ".ssh").mkdir(parents=True)
+    idfile = home / ".ssh" / "id_ed25519"
+    idfile.write_bytes((d / "client").read_bytes())
+    idfile.chmod(0o600)
+    hostkey = " ".join((d / "host.pub").read_text().split()[:2])
+    wrongkey = " ".join((d / "wrong.pub").read_text().split()[:2])
+    # port: the right key.  port2: no key known.  localhost:port: another key.
+    (home / ".ssh" / "known_hosts").write_text(
+        f"[127.0.0.1]:{port} {hostkey}\n[localhost]:{port} {wrongkey}\n")
+    log = open(d / "sshd.log", "w")
+    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config"),
+                             "-p", str(port), "-p", str(port2)],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            if proc.poll() is not None:
+                pytest.skip("sshd exited at start: " + (d / "sshd.log").read_text()[-500:])
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("sshd did not listen within 10 s: "
+                                + (d / "sshd.log").read_text()[-500:])
+                time.sleep(0.05)
+        yield {"dir": d, "home": str(home), "port": port, "port2": port2,
+               "pw_dir": pwd.getpwuid(os.getuid()).pw_dir}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+def _probe_with_ssh_home(mxf_bin, sshd, urls, timeout=30):
+    import mxflab
+    import time
+
+    script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    argv = ["unshare", "-m", "sh", "-c", script, "sh", sshd["home"], sshd["pw_dir"],
+            mxf_bin, "probe", "--json"] + list(urls)
+    t0 = time.monotonic()
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                       env=mxflab.sanitizer_env(None), stdin=subprocess.DEVNULL)
+    mark = mxflab.sanitizer_report(p.stderr)
+    assert mark is None, p.stderr
+    assert p.stdout.strip(), p.stderr
+    return p.returncode, json.loads(p.stdout), time.monotonic() - t0
+
+
+def _df_percent(path):
+    out = subprocess.run(["df", "-P", str(path)], capture_output=True, text=True,
+                         check=True, timeout=10).stdout.splitlines()
+    return int(out[1].split()[4].rstrip("%"))
+
+
+def test_real_sshd_disk_socket_and_host_keys(mxf_bin, real_sshd, tmp_path):
+    import socket
+
+    port, port2 = real_sshd["port"], real_sshd["port2"]
+    disk = tmp_path / "spool"
+    disk.mkdir()
+    pct = _df_percent(disk)
+    sockdir = tmp_path / "run"
+    sockdir.mkdir()
+    us = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    us.bind(str(sockdir / "auth.sock"))
+    us.listen(1)
+    target = f"root@127.0.0.1:{port}"
+    urls = [f"ssh-disk://{target}{disk}?limit={min(pct + 1, 100)}",
+            f"ssh-disk://{target}{disk}?limit={max(pct, 1)}",
+            f"ssh-socket://{target}{sockdir}/auth.sock",
+            f"ssh-socket://{target}{sockdir}/none.sock",
+            f"ssh-socket://root@127.0.0.1:{port2}{sockdir}/auth.sock",
+            f"ssh-socket://root@localhost:{port}{sockdir}/auth.sock"]
+    try:
+        rc, res, secs = _probe_with_ssh_home(mxf_bin, real_sshd, urls)
+    finally:
+        us.close()
+    assert rc == 1
+    # df of a real file system: up below the limit, down at it.
+    if pct < 100:
+        assert res[0]["state"] == "up", res[0]
+        assert f"is {pct}% full (limit {pct + 1}%)" in res[0]["reason"], res[0]
+    if pct >= 1:
+        assert res[1]["state"] == "down", res[1]
+        assert f"is {pct}% full (limit {pct}%)" in res[1]["reason"], res[1]
+    assert res[2]["state"] == "up" and res[2]["reason"] == f"socket {sockdir}/auth.sock exists", res[2]
+    assert res[3]["state"] == "down" and res[3]["reason"] == f"no socket at {sockdir}/none.sock", res[3]
+    # No key known for that host:port: ssh refuses, the check says why.
+    assert_down(res[4], "exec", f"ssh: No ED25519 host key is known for [127.0.0.1]:{port2}")
+    assert res[4]["reason"].endswith("(Host key verification failed.)"), res[4]
+    # A different key known for it: the warning banner is skipped for the line that matters.
+    assert_down(res[5], "exec", f"ssh: Host key for [localhost]:{port} has changed")
+    # The forced command saw exactly the fixed commands of the checks that logged in.
+    commands = (real_sshd["dir"] / "commands").read_text().splitlines()
+    assert f"df -P '{disk}'" in commands
+    assert f"test -S '{sockdir}/auth.sock' && echo OK" in commands
+    assert f"test -S '{sockdir}/none.sock' && echo OK" in commands
+    # Two df runs, unless both limits made one URL (an empty or full disk).
+    assert len(commands) == (4 if urls[0] != urls[1] else 3), commands
+    assert secs < 20

@@ -449,43 +449,152 @@ test_expand(void **state)
 	struct check_url u;
 
 	(void)state;
-	assert_int_equal(check_url_expand("smtp", "192.0.2.10", buf, sizeof(buf)), 0);
+	assert_int_equal(check_url_expand("smtp", "192.0.2.10", NULL, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "smtp://192.0.2.10");
-	assert_int_equal(check_url_expand("imaps", "2001:db8::1", buf, sizeof(buf)), 0);
+	assert_int_equal(check_url_expand("imaps", "2001:db8::1", NULL, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "imaps://[2001:db8::1]");
 	assert_int_equal(check_url_parse(buf, &u, err, sizeof(err)), 0);
 	assert_int_equal(u.port, 993);
 	assert_true(u.host_ipv6);
 	check_url_free(&u);
-	assert_int_equal(check_url_expand("POP3S", "[2001:db8::1]", buf, sizeof(buf)), 0);
+	assert_int_equal(check_url_expand("POP3S", "[2001:db8::1]", NULL, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "pop3s://[2001:db8::1]");
 
 	static const char *const shorts[] = { "smtp", "submission", "smtps", "imap", "imaps",
 					      "pop3", "pop3s", "http", "https", "mysql" };
 	for (size_t i = 0; i < sizeof(shorts) / sizeof(shorts[0]); i++) {
 		assert_true(check_url_is_short_name(shorts[i]));
-		assert_int_equal(check_url_expand(shorts[i], "192.0.2.10", buf, sizeof(buf)), 0);
+		assert_int_equal(check_url_expand(shorts[i], "192.0.2.10", NULL, buf, sizeof(buf)), 0);
 		assert_int_equal(check_url_parse(buf, &u, err, sizeof(err)), 0);
 		assert_int_equal(u.port, check_url_default_port(u.scheme));
 		assert_string_equal(check_url_scheme_name(u.scheme), shorts[i]);
 		check_url_free(&u);
 	}
 	/* Full URLs are copied as they are. */
-	assert_int_equal(check_url_expand("https://www.example.org/", "192.0.2.10", buf,
+	assert_int_equal(check_url_expand("https://www.example.org/", "192.0.2.10", NULL, buf,
 					  sizeof(buf)), 0);
 	assert_string_equal(buf, "https://www.example.org/");
-	assert_int_equal(check_url_expand("exec:/bin/true", NULL, buf, sizeof(buf)), 0);
+	assert_int_equal(check_url_expand("exec:/bin/true", NULL, NULL, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "exec:/bin/true");
 	/* No short form for checks that need more than an address. */
 	assert_false(check_url_is_short_name("tcp"));
 	assert_false(check_url_is_short_name("dns"));
 	assert_false(check_url_is_short_name("ssh-disk"));
-	assert_int_equal(check_url_expand("tcp", "192.0.2.10", buf, sizeof(buf)), MXF_EINVAL);
-	assert_int_equal(check_url_expand("ftp", "192.0.2.10", buf, sizeof(buf)), MXF_EINVAL);
-	assert_int_equal(check_url_expand("smtp", "", buf, sizeof(buf)), MXF_EINVAL);
-	assert_int_equal(check_url_expand("smtp", NULL, buf, sizeof(buf)), MXF_EINVAL);
-	assert_int_equal(check_url_expand("smtp", "192.0.2.10", buf, 10), MXF_ETOOBIG);
-	assert_int_equal(check_url_expand("https://www.example.org/", "x", buf, 10), MXF_ETOOBIG);
+	assert_int_equal(check_url_expand("tcp", "192.0.2.10", NULL, buf, sizeof(buf)), MXF_EINVAL);
+	assert_int_equal(check_url_expand("ftp", "192.0.2.10", NULL, buf, sizeof(buf)), MXF_EINVAL);
+	assert_int_equal(check_url_expand("smtp", "", NULL, buf, sizeof(buf)), MXF_EINVAL);
+	assert_int_equal(check_url_expand("smtp", NULL, NULL, buf, sizeof(buf)), MXF_EINVAL);
+	assert_int_equal(check_url_expand("smtp", "192.0.2.10", NULL, buf, 10), MXF_ETOOBIG);
+	assert_int_equal(check_url_expand("https://www.example.org/", "x", NULL, buf, 10), MXF_ETOOBIG);
+}
+
+/* The server's name becomes sni= of short names that speak TLS. */
+static void
+test_expand_name(void **state)
+{
+	char buf[128], err[CHECK_URL_ERR_MAX];
+	struct check_url u;
+
+	(void)state;
+	assert_int_equal(check_url_expand("smtp", "192.0.2.10", "mx1.example.com.", buf,
+					  sizeof(buf)), 0);
+	assert_string_equal(buf, "smtp://192.0.2.10?sni=mx1.example.com");
+	assert_int_equal(check_url_parse(buf, &u, err, sizeof(err)), 0);
+	assert_string_equal(u.sni, "mx1.example.com");
+	check_url_free(&u);
+	assert_int_equal(check_url_expand("IMAPS", "2001:db8::1", "MX1.Example.COM", buf,
+					  sizeof(buf)), 0);
+	assert_string_equal(buf, "imaps://[2001:db8::1]?sni=mx1.example.com");
+
+	static const char *const tls[] = { "smtp", "submission", "smtps", "imap", "imaps",
+					   "pop3", "pop3s", "https" };
+	for (size_t i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) {
+		assert_int_equal(check_url_expand(tls[i], "192.0.2.10", "mx.example.com.", buf,
+						  sizeof(buf)), 0);
+		assert_non_null(strstr(buf, "?sni=mx.example.com"));
+		assert_int_equal(check_url_parse(buf, &u, err, sizeof(err)), 0);
+		check_url_free(&u);
+	}
+	/* No TLS, no sni; no name (NULL, "" or the root), no sni. */
+	assert_int_equal(check_url_expand("http", "192.0.2.10", "mx.example.com.", buf,
+					  sizeof(buf)), 0);
+	assert_string_equal(buf, "http://192.0.2.10");
+	assert_int_equal(check_url_expand("mysql", "192.0.2.10", "mx.example.com.", buf,
+					  sizeof(buf)), 0);
+	assert_string_equal(buf, "mysql://192.0.2.10");
+	assert_int_equal(check_url_expand("smtp", "192.0.2.10", "", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "smtp://192.0.2.10");
+	assert_int_equal(check_url_expand("smtp", "192.0.2.10", ".", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "smtp://192.0.2.10");
+	/* A full URL is taken as written, with or without its own sni=. */
+	assert_int_equal(check_url_expand("smtps://192.0.2.10", "192.0.2.10", "mx.example.com.",
+					  buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "smtps://192.0.2.10");
+	assert_int_equal(check_url_expand("imap://192.0.2.10?sni=imap.example.com", "192.0.2.10",
+					  "mx.example.com.", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "imap://192.0.2.10?sni=imap.example.com");
+	/* A name that cannot be an SNI name is refused, not sent. */
+	assert_int_equal(check_url_expand("smtp", "192.0.2.10", "192.0.2.10", buf, sizeof(buf)),
+			 MXF_EINVAL);
+	assert_int_equal(check_url_expand("smtp", "192.0.2.10", "bad name", buf, sizeof(buf)),
+			 MXF_EINVAL);
+	/* The name counts towards the length. */
+	assert_int_equal(check_url_expand("smtp", "192.0.2.10", "mx.example.com", buf, 30),
+			 MXF_ETOOBIG);
+}
+
+/* ca= names a CA file for one URL's TLS. */
+static void
+test_ca_option(void **state)
+{
+	char buf[256], err[CHECK_URL_ERR_MAX];
+	struct check_url u;
+
+	(void)state;
+	assert_int_equal(check_url_parse("smtps://192.0.2.10?ca=/etc/mxfailover/mx-ca.pem", &u,
+					 err, sizeof(err)), 0);
+	assert_string_equal(u.ca, "/etc/mxfailover/mx-ca.pem");
+	assert_int_equal(check_url_format(&u, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "smtps://192.0.2.10?ca=/etc/mxfailover/mx-ca.pem");
+	check_url_free(&u);
+	assert_null(u.ca);
+
+	/* Canonical order: ... cert_days, ca, helo ... */
+	assert_int_equal(check_url_parse("SMTP://192.0.2.10?helo=probe.example&ca=/x/ca.pem"
+					 "&cert_days=14&sni=mx.example.com&timeout=2000ms",
+					 &u, err, sizeof(err)), 0);
+	assert_int_equal(check_url_format(&u, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "smtp://192.0.2.10?timeout=2s&sni=mx.example.com&cert_days=14"
+				 "&ca=/x/ca.pem&helo=probe.example");
+	check_url_free(&u);
+
+	static const char *const tls[] = {
+		"smtp://h?ca=/c.pem",  "submission://h?ca=/c.pem", "smtps://h?ca=/c.pem",
+		"imap://h?ca=/c.pem",  "imaps://h?ca=/c.pem",      "pop3://h?ca=/c.pem",
+		"pop3s://h?ca=/c.pem", "https://h/?ca=/c.pem",
+	};
+	for (size_t i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) {
+		assert_int_equal(check_url_parse(tls[i], &u, err, sizeof(err)), 0);
+		assert_string_equal(u.ca, "/c.pem");
+		check_url_free(&u);
+	}
+
+	/* Only TLS schemes; an absolute path; once; with a value. */
+	assert_int_equal(check_url_parse("http://h/?ca=/c.pem", &u, err, sizeof(err)), MXF_EINVAL);
+	assert_string_equal(err, "option 'ca' does not apply to http URLs");
+	assert_int_equal(check_url_parse("mysql://h?ca=/c.pem", &u, err, sizeof(err)), MXF_EINVAL);
+	assert_int_equal(check_url_parse("tcp://h:1?ca=/c.pem", &u, err, sizeof(err)), MXF_EINVAL);
+	assert_int_equal(check_url_parse("smtps://h?ca=c.pem", &u, err, sizeof(err)), MXF_EINVAL);
+	assert_string_equal(err, "ca must be the absolute path of a PEM file, not 'c.pem'");
+	assert_int_equal(check_url_parse("smtps://h?ca=/", &u, err, sizeof(err)), MXF_EINVAL);
+	assert_int_equal(check_url_parse("smtps://h?ca=/a\\b", &u, err, sizeof(err)), MXF_EINVAL);
+	assert_int_equal(check_url_parse("smtps://h?ca=/a'b", &u, err, sizeof(err)), MXF_EINVAL);
+	assert_int_equal(check_url_parse("smtps://h?ca=/a.pem&ca=/b.pem", &u, err, sizeof(err)),
+			 MXF_EINVAL);
+	assert_string_equal(err, "option 'ca' given twice");
+	assert_int_equal(check_url_parse("smtps://h?ca=", &u, err, sizeof(err)), MXF_EINVAL);
+	assert_string_equal(err, "option 'ca' needs a value");
+	assert_null(u.ca);
 }
 
 int
@@ -505,6 +614,8 @@ main(void)
 		cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_format_small_buffer),
 		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_expand_name),
+		cmocka_unit_test(test_ca_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -174,8 +174,12 @@ test_good_native(void **state)
 	assert_int_equal(cfg->nservers, 2);
 	assert_string_equal(cfg->servers[0].name, "mx1.example.com.");
 	assert_int_equal(cfg->servers[0].nchecks, 4);
-	assert_string_equal(cfg->servers[0].checks[0], "smtp://192.0.2.10");
-	assert_string_equal(cfg->servers[1].checks[1], "imaps://[2001:db8::11]");
+	/* Short names that speak TLS check the certificate against the name. */
+	assert_string_equal(cfg->servers[0].checks[0], "smtp://192.0.2.10?sni=mx1.example.com");
+	assert_string_equal(cfg->servers[0].checks[1], "imaps://192.0.2.10?sni=mx1.example.com");
+	assert_string_equal(cfg->servers[0].checks[2], "https://192.0.2.10?sni=mx1.example.com");
+	assert_string_equal(cfg->servers[0].checks[3], "mysql://192.0.2.10");
+	assert_string_equal(cfg->servers[1].checks[1], "imaps://[2001:db8::11]?sni=mx2.example.com");
 	assert_string_equal(cfg->servers[1].checks[2], "tcp://[2001:db8::11]:8080");
 	assert_int_equal(cfg->ngroups, 1);
 	assert_int_equal(cfg->groups[0].nservers, 2);
@@ -379,6 +383,44 @@ test_long_list_line(void **state)
 	config_free(cfg);
 }
 
+/*
+ * sni= from the server's name only for short names of TLS schemes; a server
+ * without a name (type A) and full URLs are left as written; a witness
+ * never gets one.
+ */
+static void
+test_checks_sni_from_name(void **state)
+{
+	struct config *cfg = NULL;
+	int e;
+
+	(void)state;
+	e = config_load_string("sni.conf",
+			       "[general]\nwitness = https://www.example.org/\n"
+			       "[dns]\nserver = 192.0.2.53\n"
+			       "[server mx1]\naddress = 192.0.2.10\nname = MX1.example.com.\n"
+			       "checks = submission pop3 pop3s http smtps://192.0.2.10 "
+			       "imap://192.0.2.10?sni=imap.example.com\n"
+			       "[server mx2]\naddress = 192.0.2.11\nchecks = smtp https\n"
+			       "[group g]\nservers = mx1 mx2\nzones = example.com\nrecords = mail\n"
+			       "type = A\n",
+			       &cfg, &errs);
+	if (e != 0)
+		dump_errors();
+	assert_int_equal(e, 0);
+	assert_int_equal(cfg->servers[0].nchecks, 6);
+	assert_string_equal(cfg->servers[0].checks[0], "submission://192.0.2.10?sni=mx1.example.com");
+	assert_string_equal(cfg->servers[0].checks[1], "pop3://192.0.2.10?sni=mx1.example.com");
+	assert_string_equal(cfg->servers[0].checks[2], "pop3s://192.0.2.10?sni=mx1.example.com");
+	assert_string_equal(cfg->servers[0].checks[3], "http://192.0.2.10");
+	assert_string_equal(cfg->servers[0].checks[4], "smtps://192.0.2.10");
+	assert_string_equal(cfg->servers[0].checks[5], "imap://192.0.2.10?sni=imap.example.com");
+	assert_string_equal(cfg->servers[1].checks[0], "smtp://192.0.2.11");
+	assert_string_equal(cfg->servers[1].checks[1], "https://192.0.2.11");
+	assert_string_equal(cfg->general.witness[0], "https://www.example.org/");
+	config_free(cfg);
+}
+
 static void
 test_continuation_lists(void **state)
 {
@@ -531,6 +573,7 @@ main(void)
 		cmocka_unit_test_teardown(test_error_whole_file, teardown),
 		cmocka_unit_test_teardown(test_outside_section_and_scalar_continuation, teardown),
 		cmocka_unit_test_teardown(test_long_list_line, teardown),
+		cmocka_unit_test_teardown(test_checks_sni_from_name, teardown),
 		cmocka_unit_test_teardown(test_continuation_lists, teardown),
 		cmocka_unit_test_teardown(test_nul_byte, teardown),
 		cmocka_unit_test_teardown(test_missing_file, teardown),

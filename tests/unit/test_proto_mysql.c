@@ -168,6 +168,15 @@ test_err_with_state(void **state)
 	assert_string_equal(g.sql_state, "08004");
 	assert_string_equal(g.reason, "ERR 1040 (08004): Too many connections");
 
+	/* The generic SQLSTATE HY000 is kept in sql_state, left out of the reason. */
+	static const uint8_t hy[] = {
+		0x10, 0x00, 0x00, 0x00, 0xff, 0x69, 0x04, '#', 'H', 'Y', '0', '0', '0',
+		'b', 'l', 'o', 'c', 'k', 'e', 'd',
+	};
+	assert_int_equal(proto_mysql_parse_greeting(&g, hy, sizeof(hy), &need), PROTO_COMPLETE);
+	assert_string_equal(g.sql_state, "HY000");
+	assert_string_equal(g.reason, "ERR 1129: blocked");
+
 	/* An ERR packet too short to hold its code. */
 	static const uint8_t tiny[] = { 0x02, 0x00, 0x00, 0x00, 0xff, 0x10 };
 	assert_int_equal(proto_mysql_parse_greeting(&g, tiny, sizeof(tiny), &need), PROTO_ERROR);

@@ -318,6 +318,27 @@ test_printable(void **state)
 	assert_string_equal(out, "\xf0\x9f\x98\x80");
 }
 
+/* C1 controls are valid UTF-8 but steer terminals (U+009B is CSI, U+0085 a
+ * line break): each becomes one '?', the characters around them stay. */
+static void
+test_printable_c1(void **state)
+{
+	char out[32];
+
+	(void)state;
+	proto_printable(out, sizeof(out), "a\xc2\x80" "b\xc2\x9b" "2Jc\xc2\x85", 11);
+	assert_string_equal(out, "a?b?2Jc?");
+	/* U+009F is the last C1 control; U+00A0 and U+00E9 are kept. */
+	proto_printable(out, sizeof(out), "\xc2\x9f\xc2\xa0\xc3\xa9", 6);
+	assert_string_equal(out, "?\xc2\xa0\xc3\xa9");
+	/* C0 controls and DEL, as before. */
+	proto_printable(out, sizeof(out), "x\x1b[1m\x7f\ty", 8);
+	assert_string_equal(out, "x?[1m??y");
+	/* A cut in a run of C1 controls still ends cleanly. */
+	proto_printable(out, 8, "\xc2\x9b\xc2\x9b\xc2\x9b\xc2\x9b\xc2\x9b\xc2\x9b\xc2\x9b\xc2\x9b", 16);
+	assert_string_equal(out, "????...");
+}
+
 int
 main(void)
 {
@@ -336,6 +357,7 @@ main(void)
 		cmocka_unit_test(test_class),
 		cmocka_unit_test(test_line_find),
 		cmocka_unit_test(test_printable),
+		cmocka_unit_test(test_printable_c1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,101 @@
+"""ETRN against a real Postfix backup MX (tests/lib/mailservers.py): mail
+for the relay domain queues at the backup while the primary refuses
+connections; `mxfailover etrn` makes the backup deliver all of it at once,
+long before Postfix's own queue run (300 s in the lab).  Also: a domain the
+backup does not fast-flush is refused (459) and reported as a failure.
+
+Needs Postfix, openssl and root (Postfix binds to its own 127.0.0.N).
+"""
+
+import os
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+LIB = os.path.join(ROOT, "tests", "lib")
+sys.path.insert(0, LIB)
+
+try:
+    import mailservers  # noqa: E402
+    _why = None
+    if not hasattr(mailservers, "Postfix") or not hasattr(mailservers, "SmtpSink"):
+        _why = "tests/lib/mailservers.py offers no Postfix backup MX"
+    else:
+        _miss = [p for p in (mailservers.POSTFIX, mailservers.OPENSSL)
+                 if not os.access(p, os.X_OK)]
+        if _miss:
+            _why = "not installed: %s" % " ".join(_miss)
+except ImportError:
+    mailservers = None
+    _why = "tests/lib/mailservers.py (the real mail server fixture) is absent"
+
+pytestmark = [
+    pytest.mark.skipif(_why is not None, reason=_why or ""),
+    pytest.mark.skipif(os.geteuid() != 0, reason="Postfix needs root to start"),
+]
+
+DOMAIN = "lab.test"
+COUNT = 5
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    return mailservers.CertAuthority(str(tmp_path_factory.mktemp("etrn_ca")))
+
+
+def _send(host, port, n):
+    import smtplib
+    with smtplib.SMTP(host, port, timeout=10) as s:
+        s.ehlo()
+        for i in range(n):
+            s.sendmail("sender@example.test", ["user%d@%s" % (i, DOMAIN)],
+                       "Subject: etrn %d\r\n\r\nmessage %d\r\n" % (i, i))
+
+
+def test_etrn_flushes_postfix_queue(run, ca):
+    primary = mailservers.SmtpSink()
+    primary.start()
+    primary.stop()  # the primary is down: its port refuses
+    try:
+        with mailservers.Postfix(ca=ca, relay_domain=DOMAIN,
+                                 relay_to=(primary.host, primary.port)) as backup:
+            _send(backup.host, backup.port, COUNT)
+            mailservers.wait_until(
+                lambda: backup.queue_count(("deferred",)) == COUNT, 20,
+                what="%d deferred messages" % COUNT)
+            primary.start()
+            t0 = time.monotonic()
+            rc, out, err = run(["etrn", "--timeout", "10s",
+                                "%s:%d" % (backup.host, backup.port), DOMAIN + "."],
+                               env=dict(os.environ, MXF_CA_FILE=ca.ca_file))
+            assert rc == 0, err
+            assert out.startswith("%s: accepted: 250" % DOMAIN), out
+            mailservers.wait_until(lambda: primary.count() == COUNT, 20,
+                                   what="the flushed mail at the primary")
+            flush_s = time.monotonic() - t0
+            rcpts = sorted(r for _, rs, _ in primary.messages for r in rs)
+            assert rcpts == sorted("<user%d@%s>" % (i, DOMAIN) for i in range(COUNT))
+            assert flush_s < 20
+            print("ETRN flush of %d messages took %.2f s" % (COUNT, flush_s))
+    finally:
+        primary.stop()
+
+
+def test_etrn_domain_not_flushable(run, ca):
+    primary = mailservers.SmtpSink()
+    primary.start()
+    try:
+        with mailservers.Postfix(ca=ca, relay_domain=DOMAIN,
+                                 relay_to=(primary.host, primary.port)) as backup:
+            rc, out, err = run(["etrn", "--timeout", "10s",
+                                "%s:%d" % (backup.host, backup.port),
+                                DOMAIN, "not-relayed.test"])
+            assert rc == 1, out + err
+            lines = out.splitlines()
+            assert lines[0].startswith("%s: accepted: 25" % DOMAIN)
+            assert lines[1].startswith("not-relayed.test: failed: 459"), out
+    finally:
+        primary.stop()
