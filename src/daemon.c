@@ -26,14 +26,18 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 
 #include "check.h"
+#include "check_url.h"
 #include "dns_ops.h"
 #include "dns_tsig.h"
 #include "failover.h"
 #include "health.h"
 #include "log.h"
 #include "mxf.h"
+#include "etrn.h"
+#include "notify.h"
 #include "state.h"
 #include "status_http.h"
 
@@ -98,6 +102,19 @@ struct daemon {
 	int exit_code;
 	struct status_http *http;  /* [general] status_listen, run mode only */
 	struct status_counters ctr;
+	struct notify *notify;     /* NULL when [notify] sets no channel */
+	struct etrn_job *etrn_jobs; /* queue flushes running */
+	uint64_t *reminder_next;   /* [nservers]: next reminder of a down server */
+	struct event *drain_ev;    /* once/plan: wait for notices and ETRN */
+	uint64_t drain_until_ms;
+};
+
+struct etrn_job {
+	struct daemon *d;
+	struct etrn *t;
+	char *group;
+	char *server;
+	struct etrn_job *next;
 };
 
 uint64_t
@@ -328,6 +345,330 @@ daemon_drain_health(struct daemon *d, struct round *r)
 		if (failover_event_from_health(d->cfg, &c, &r->ev) < 0)
 			log_err("out of memory recording an event");
 	}
+}
+
+/* ---- notices and queue flushes ------------------------------------------ */
+
+static enum notify_kind
+daemon_notify_kind(enum failover_event_type t)
+{
+	switch (t) {
+	case FAILOVER_EV_SERVER_DOWN: return NOTIFY_SERVER_DOWN;
+	case FAILOVER_EV_SERVER_UP: return NOTIFY_SERVER_UP;
+	case FAILOVER_EV_SWITCHED:
+	case FAILOVER_EV_SWITCHED_BACK: return NOTIFY_SWITCHED;
+	case FAILOVER_EV_SWITCH_FAILED: return NOTIFY_SWITCH_FAILED;
+	case FAILOVER_EV_ALL_DOWN: return NOTIFY_ALL_DOWN;
+	case FAILOVER_EV_ISOLATED: return NOTIFY_ISOLATED;
+	case FAILOVER_EV_ISOLATION_OVER: return NOTIFY_ISOLATION_OVER;
+	case FAILOVER_EV_CHANGED_BY_HAND: return NOTIFY_CHANGED_BY_HAND;
+	}
+	return NOTIFY_SERVER_DOWN;
+}
+
+/* DNS_Failover mode mails through the server the records point at. */
+static void
+daemon_notify_active(struct daemon *d)
+{
+	long a;
+
+	if (d->notify == NULL || d->cfg->ngroups == 0)
+		return;
+	a = d->st->failover->groups[0].active;
+	if (a < 0)
+		a = (long)d->cfg->groups[0].servers[0];
+	notify_set_active(d->notify, d->cfg->servers[a].name, d->cfg->servers[a].address);
+}
+
+static void
+etrn_done(const struct etrn_result *res, void *arg)
+{
+	struct etrn_job *job = arg, **pp;
+	struct daemon *d = job->d;
+	const char **zones = calloc(res->nzones + 1, sizeof(*zones));
+	char reason[1024] = "";
+	size_t len = 0;
+
+	if (res->err != 0) {
+		snprintf(reason, sizeof(reason), "%s: %s", res->server, res->reason);
+		log_err("group %s: queue flush at %s failed: %s", job->group, res->server, res->reason);
+	}
+	for (size_t i = 0; i < res->nzones; i++) {
+		const struct etrn_zone_result *z = &res->zones[i];
+
+		if (zones != NULL)
+			zones[i] = z->zone;
+		if (res->err == 0 && len < sizeof(reason))
+			len += (size_t)snprintf(reason + len, sizeof(reason) - len, "%sETRN %s: %s",
+						i > 0 ? "; " : "", z->zone, z->reply);
+		if (res->err != 0)
+			continue;
+		if (z->accepted)
+			log_info("group %s: queue flush at %s: ETRN %s: %s", job->group, res->server,
+				 z->zone, z->reply);
+		else
+			log_err("group %s: queue flush at %s: ETRN %s refused: %s", job->group,
+				res->server, z->zone, z->reply);
+	}
+	if (d->notify != NULL) {
+		struct notify_event ev = {
+			.kind = NOTIFY_QUEUE_FLUSH,
+			.group = job->group,
+			.server = job->server,
+			.zones = zones,
+			.nzones = zones != NULL ? res->nzones : 0,
+			.reason = reason,
+			.failed = !res->all_accepted,
+		};
+
+		notify_send(d->notify, &ev);
+	}
+	free(zones);
+	for (pp = &d->etrn_jobs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == job) {
+			*pp = job->next;
+			break;
+		}
+	}
+	free(job->group);
+	free(job->server);
+	free(job);
+}
+
+/*
+ * The port to send ETRN to: that of the server's first smtp:// check (the
+ * port its MTA answers on, as the checks know it), else 25.
+ */
+static uint16_t
+daemon_etrn_port(const struct config_server *s)
+{
+	for (size_t c = 0; c < s->nchecks; c++) {
+		struct check_url u;
+		uint16_t port = 0;
+
+		if (strncmp(s->checks[c], "smtp://", 7) != 0)
+			continue;
+		if (check_url_parse(s->checks[c], &u, NULL, 0) == 0)
+			port = u.port;
+		check_url_free(&u);
+		if (port != 0)
+			return port;
+	}
+	return 25;
+}
+
+/* After a failback: ask every other server of the group to flush its queue. */
+static void
+daemon_etrn(struct daemon *d, size_t g, long to)
+{
+	const struct config_group *gr = &d->cfg->groups[g];
+
+	for (size_t i = 0; i < gr->nservers; i++) {
+		const struct config_server *s = &d->cfg->servers[gr->servers[i]];
+		struct etrn_opts opts = {.timeout_ms = 30000};
+		struct etrn_job *job;
+		char err[256] = "";
+
+		if ((long)gr->servers[i] == to)
+			continue;
+		job = calloc(1, sizeof(*job));
+		if (job == NULL)
+			return;
+		job->d = d;
+		job->group = strdup(gr->id);
+		job->server = strdup(s->id);
+		job->t = etrn_start(d->base, s->address, daemon_etrn_port(s),
+				    (const char *const *)gr->zones, gr->nzones,
+				    &opts, etrn_done, job, err, sizeof(err));
+		if (job->t == NULL) {
+			log_err("group %s: cannot ask %s to flush its queue: %s", gr->id, s->id, err);
+			free(job->group);
+			free(job->server);
+			free(job);
+			continue;
+		}
+		log_info("group %s: asking %s (%s) to flush its queue for %zu zone%s", gr->id, s->id,
+			 s->address, gr->nzones, gr->nzones == 1 ? "" : "s");
+		job->next = d->etrn_jobs;
+		d->etrn_jobs = job;
+	}
+}
+
+/* "owner TYPE value" of every record of group @g this round moved. */
+static char **
+daemon_moved_records(const struct round *r, size_t g, size_t *n)
+{
+	const struct config_group *gr = &r->d->cfg->groups[g];
+	char **v = calloc(r->nitems + 1, sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; v != NULL && i < r->nitems; i++) {
+		const struct item_ref *ref = &r->refs[i];
+		const struct failover_zone_plan *zp;
+
+		if (ref->group != g || r->items[i].status != 0)
+			continue;
+		zp = &r->plans[g]->zones[ref->zone];
+		for (size_t k = 0; k < zp->nrecs; k++) {
+			const struct failover_record_plan *rp = &zp->recs[k];
+
+			if (rp->record == ref->rec && rp->nnew > 0 &&
+			    asprintf(&v[*n], "%s %s %s", rp->owner, config_rtype_name(gr->type),
+				     rp->new_values[0]) >= 0)
+				(*n)++;
+		}
+	}
+	return v;
+}
+
+/* Tell the channels about @e, once. */
+static void
+daemon_notify(struct daemon *d, const struct round *r, const struct failover_event *e)
+{
+	const struct config *cfg = d->cfg;
+	struct notify_event ev = {
+		.kind = daemon_notify_kind(e->type),
+		.reason = e->detail,
+		.time = (time_t)(e->at_ms / 1000),
+	};
+	const struct config_group *gr = e->group >= 0 ? &cfg->groups[e->group] : NULL;
+	const char *zone1[1];
+	char **recs = NULL;
+	size_t nrecs = 0;
+
+	if (d->notify == NULL)
+		return;
+	if (gr != NULL) {
+		ev.group = gr->id;
+		ev.zones = (const char *const *)gr->zones;
+		ev.nzones = gr->nzones;
+		if (e->zone >= 0 && (size_t)e->zone < gr->nzones) {
+			zone1[0] = gr->zones[e->zone];
+			ev.zones = zone1;
+			ev.nzones = 1;
+		}
+	}
+	if (e->server >= 0)
+		ev.server = cfg->servers[e->server].id;
+	if (e->from >= 0)
+		ev.from = cfg->servers[e->from].id;
+	if (e->to >= 0)
+		ev.to = cfg->servers[e->to].id;
+	if (gr != NULL && r != NULL && r->plans != NULL && r->plans[e->group] != NULL &&
+	    (e->type == FAILOVER_EV_SWITCHED || e->type == FAILOVER_EV_SWITCHED_BACK)) {
+		recs = daemon_moved_records(r, (size_t)e->group, &nrecs);
+		ev.records = (const char *const *)recs;
+		ev.nrecords = nrecs;
+	}
+	notify_send(d->notify, &ev);
+	for (size_t i = 0; recs != NULL && i < nrecs; i++)
+		free(recs[i]);
+	free(recs);
+}
+
+/* While a server stays down, a reminder every [notify] reminder. */
+static void
+daemon_reminders(struct daemon *d, uint64_t now)
+{
+	const struct config *cfg = d->cfg;
+
+	if (d->notify == NULL || cfg->notify.reminder_ms == 0 || d->reminder_next == NULL)
+		return;
+	for (size_t s = 0; s < cfg->nservers; s++) {
+		const struct health_server *hs = &d->st->health->servers[s];
+		uint64_t since = hs->since_ms;
+
+		if (health_effective(d->st->health, s, now) != HEALTH_DOWN) {
+			d->reminder_next[s] = 0;
+			continue;
+		}
+		if (d->reminder_next[s] == 0) {
+			d->reminder_next[s] = notify_reminder_next(since, now, cfg->notify.reminder_ms);
+			continue;
+		}
+		if (now < d->reminder_next[s])
+			continue;
+		{
+			struct notify_event outage = {
+				.kind = NOTIFY_SERVER_DOWN,
+				.server = cfg->servers[s].id,
+				.reason = hs->reason,
+				.time = (time_t)(since / 1000),
+			};
+			struct notify_event rem;
+
+			notify_reminder_init(&rem, &outage, (time_t)(now / 1000));
+			notify_send(d->notify, &rem);
+			log_info("server %s: still down; reminder sent", cfg->servers[s].id);
+		}
+		d->reminder_next[s] = notify_reminder_next(since, now, cfg->notify.reminder_ms);
+	}
+}
+
+static bool
+daemon_busy(const struct daemon *d)
+{
+	return d->etrn_jobs != NULL || (d->notify != NULL && notify_pending(d->notify) > 0);
+}
+
+/* once: the round is over; wait (bounded) for notices and queue flushes. */
+static void
+daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = {0, 100000};
+
+	(void)fd;
+	(void)what;
+	if (!daemon_busy(d) || daemon_now_ms() >= d->drain_until_ms) {
+		if (daemon_busy(d))
+			log_warn("exiting with notices or queue flushes still pending");
+		event_base_loopbreak(d->base);
+		return;
+	}
+	evtimer_add(d->drain_ev, &tv);
+}
+
+static int
+daemon_setup_notify(struct daemon *d)
+{
+	const struct config_notify *n = &d->cfg->notify;
+	struct notify_opts opts = {0};
+	char err[512] = "";
+
+	notify_free(d->notify);
+	d->notify = NULL;
+	free(d->reminder_next);
+	d->reminder_next = calloc(d->cfg->nservers + 1, sizeof(*d->reminder_next));
+	if (n->mail_to == NULL && n->webhook == NULL && n->exec == NULL)
+		return 0;
+	if (d->mode == DAEMON_PLAN)
+		return 0;
+	if (d->mode == DAEMON_ONCE) {
+		/* A cron pass must end: fewer, shorter tries than the daemon. */
+		opts.attempts = 2;
+		opts.timeout_ms = 15000;
+		opts.backoff_ms = 2000;
+	}
+	d->notify = notify_new(d->base, n, &opts, err, sizeof(err));
+	if (d->notify == NULL) {
+		log_err("[notify]: %s", err);
+		return MXF_EXIT_USAGE;
+	}
+	if (d->key != NULL) {
+		/* The TSIG secret as it stands in the key file must never leak. */
+		size_t blen = 4 * ((d->key->secret_len + 2) / 3) + 1;
+		char *b64 = malloc(blen);
+
+		if (b64 != NULL) {
+			EVP_EncodeBlock((unsigned char *)b64, d->key->secret, (int)d->key->secret_len);
+			notify_add_secret(d->notify, b64);
+			explicit_bzero(b64, blen);
+			free(b64);
+		}
+	}
+	daemon_notify_active(d);
+	return 0;
 }
 
 /* ---- the round ---------------------------------------------------------- */
@@ -842,10 +1183,20 @@ round_finish(struct round *r)
 	int code;
 
 	/* `plan` changes nothing and reports no event: its text says it all. */
+	if (d->mode != DAEMON_PLAN)
+		daemon_notify_active(d);
 	for (size_t i = 0; i < r->ev.n && d->mode != DAEMON_PLAN; i++) {
-		daemon_log_event(&r->ev.v[i]);
-		state_add_event(d->st, cfg, &r->ev.v[i]);
+		const struct failover_event *e = &r->ev.v[i];
+
+		daemon_log_event(e);
+		state_add_event(d->st, cfg, e);
+		daemon_notify(d, r, e);
+		if (e->type == FAILOVER_EV_SWITCHED_BACK && e->group >= 0 &&
+		    cfg->groups[e->group].etrn)
+			daemon_etrn(d, (size_t)e->group, e->to);
 	}
+	if (d->mode != DAEMON_PLAN)
+		daemon_reminders(d, r->now_ms);
 	for (size_t s = 0; s < cfg->nservers; s++)
 		if (health_effective(d->st->health, s, r->now_ms) == HEALTH_DOWN)
 			any_down = true;
@@ -873,6 +1224,11 @@ round_finish(struct round *r)
 	round_free(r);
 
 	if (d->mode != DAEMON_RUN || d->stopping) {
+		if (d->mode == DAEMON_ONCE && daemon_busy(d)) {
+			d->drain_until_ms = daemon_now_ms() + 60000;
+			daemon_drain_cb(-1, 0, d);
+			return;
+		}
 		event_base_loopbreak(d->base);
 		return;
 	}
@@ -1091,6 +1447,8 @@ daemon_reload(struct daemon *d)
 		log_err("reload: DNS set-up failed; updates will fail until fixed");
 	if (daemon_setup_http(d) != 0)
 		log_err("reload: the status endpoint is off until fixed");
+	if (daemon_setup_notify(d) != 0)
+		log_err("reload: notices are off until [notify] is fixed");
 	log_info("configuration reloaded: %zu servers, %zu groups", ncfg->nservers, ncfg->ngroups);
 }
 
@@ -1131,7 +1489,11 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	if (rc != 0)
 		goto out;
 	d.timer = evtimer_new(d.base, daemon_timer_cb, &d);
+	d.drain_ev = evtimer_new(d.base, daemon_drain_cb, &d);
 	d.ctr.started_ms = daemon_now_ms();
+	rc = daemon_setup_notify(&d);
+	if (rc != 0)
+		goto out;
 	if (daemon_setup_http(&d) != 0) {
 		rc = MXF_EXIT_USAGE;
 		goto out;
@@ -1160,6 +1522,19 @@ out:
 		round_free(d.round);
 	}
 	status_http_free(d.http);
+	while (d.etrn_jobs != NULL) {
+		struct etrn_job *job = d.etrn_jobs;
+
+		d.etrn_jobs = job->next;
+		etrn_cancel(job->t);
+		free(job->group);
+		free(job->server);
+		free(job);
+	}
+	notify_free(d.notify);
+	free(d.reminder_next);
+	if (d.drain_ev != NULL)
+		event_free(d.drain_ev);
 	if (d.timer != NULL)
 		event_free(d.timer);
 	if (d.sigterm != NULL)

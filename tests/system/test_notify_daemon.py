@@ -1,0 +1,194 @@
+"""Notices from the running daemon (issue 5): exactly one per event over
+many rounds, reminders at the configured interval, and a channel that hangs
+never delays a failover.  A real named, TCP listeners as mail servers, and
+the HTTP sink of tests/fakes as the webhook."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+import mxflab
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fakes"))
+from httpsink import HttpSink  # noqa: E402
+
+ZONE = "notify.test."
+MX1, MX2 = mxflab.MX1, mxflab.MX2
+
+
+def listener(port=0):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(64)
+    return s
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.fixture(scope="module")
+def nlab(tmp_path_factory):
+    lab = mxflab.NamedLab(str(tmp_path_factory.mktemp("named-notify")))
+    key = lab.add_key("k-notify", "hmac-sha256")
+    lab.add_zone(ZONE, update_keys=[key])
+    lab.start()
+    try:
+        yield lab, key
+    finally:
+        lab.stop()
+
+
+class Daemon:
+    def __init__(self, mxf_bin, cfg, logpath):
+        self.log = open(logpath, "w+")
+        self.proc = subprocess.Popen([mxf_bin, "-c", str(cfg), "run"], stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=mxflab.sanitizer_env())
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.seek(0)
+        return self.proc.returncode, self.log.read()
+
+
+def write_cfg(tmp_path, lab, key, p1, p2, hook, extra_notify=""):
+    cfg = tmp_path / "mxf.conf"
+    cfg.write_text(f"""[general]
+interval = 1s
+timeout = 1s
+fall = 1
+rise = 1
+state_file = {tmp_path}/state.json
+log = stderr
+[dns]
+server = 127.0.0.1:{lab.port}
+key_file = {key.path}
+[server mx1]
+address = 127.0.0.1
+name = {MX1}
+checks = tcp://127.0.0.1:{p1}
+[server mx2]
+address = 127.0.0.1
+name = {MX2}
+checks = tcp://127.0.0.1:{p2}
+[group mail]
+servers = mx1 mx2
+zones = {ZONE.rstrip('.')}
+records = mx smtp
+hold_down = 0
+[notify]
+webhook = http://127.0.0.1:{hook}/hook
+{extra_notify}""")
+    return cfg
+
+
+def reset(lab, key):
+    """Both managed records at mx1, whatever an earlier test left."""
+    for r in ("mx", "smtp"):
+        lab.nsupdate("update delete %s.%s CNAME\nupdate add %s.%s 300 CNAME %s\nsend\n"
+                     % (r, ZONE, r, ZONE, MX1), key=key)
+    assert lab.cname("mx." + ZONE) == MX1
+
+
+def events(sink):
+    return [json.loads(b) for b in sink.bodies()]
+
+
+def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
+    lab, key = nlab
+    reset(lab, key)
+    mx1, mx2 = listener(), listener()
+    p1 = mx1.getsockname()[1]
+    with HttpSink(mode="200") as h:
+        d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, p1, mx2.getsockname()[1], h.port),
+                   tmp_path / "d.log")
+        try:
+            time.sleep(2.5)                       # healthy rounds: no notice
+            assert events(h) == []
+            mx1.close()
+            wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 15, "failover")
+            time.sleep(4)                         # four more rounds, mx1 still down
+            kinds = [e["event"] for e in events(h)]
+            assert kinds.count("server_down") == 1, kinds
+            assert kinds.count("switched") == 1, kinds
+            sw = [e for e in events(h) if e["event"] == "switched"][0]
+            assert (sw["group"], sw["from"], sw["to"]) == ("mail", "mx1", "mx2"), sw
+            assert "mx.%s CNAME %s" % (ZONE, MX2) in sw["records"], sw
+            assert sw["zones"] == [ZONE]
+            mx1 = listener(p1)
+            wait_for(lambda: lab.cname("mx." + ZONE) == MX1, 15, "failback")
+            time.sleep(3)
+            kinds = [e["event"] for e in events(h)]
+            assert kinds.count("server_up") == 1, kinds
+            assert kinds.count("switched") == 2, kinds
+            assert len(kinds) == 4, kinds
+        finally:
+            rc, log = d.stop()
+            mx1.close()
+            mx2.close()
+    assert rc == 0, log
+    assert not mxflab.sanitizer_report(log), log
+
+
+def test_reminders_while_down(mxf_bin, nlab, tmp_path):
+    lab, key = nlab
+    reset(lab, key)
+    mx1, mx2 = listener(), listener()
+    with HttpSink(mode="200") as h:
+        cfg = write_cfg(tmp_path, lab, key, mx1.getsockname()[1], mx2.getsockname()[1],
+                        h.port, "reminder = 2s\n")
+        mx1.close()                               # down from the start
+        d = Daemon(mxf_bin, cfg, tmp_path / "d.log")
+        try:
+            wait_for(lambda: [e for e in events(h) if e["event"] == "reminder"], 15,
+                     "a reminder")
+            time.sleep(4.5)
+            rem = [e for e in events(h) if e["event"] == "reminder"]
+            # About one every 2 s, never one per round (1 s).
+            assert 2 <= len(rem) <= 4, [e["event"] for e in events(h)]
+            assert all(e["about"] == "server_down" for e in rem), rem
+            assert [e["event"] for e in events(h)].count("server_down") == 1
+        finally:
+            rc, log = d.stop()
+            mx2.close()
+    assert rc == 0, log
+
+
+def test_hanging_webhook_does_not_delay_failover(mxf_bin, nlab, tmp_path):
+    lab, key = nlab
+    reset(lab, key)
+    mx1, mx2 = listener(), listener()
+    with HttpSink(mode="hangs") as h:
+        d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, mx1.getsockname()[1],
+                                      mx2.getsockname()[1], h.port), tmp_path / "d.log")
+        try:
+            time.sleep(1.5)
+            t0 = time.monotonic()
+            mx1.close()
+            wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover")
+            took = time.monotonic() - t0
+            assert took < 5, took                 # fall 1, interval 1 s: not the webhook's 30 s
+        finally:
+            rc, log = d.stop()
+            mx2.close()
+    assert rc == 0, log
+    assert not mxflab.sanitizer_report(log), log
