@@ -39,5 +39,12 @@ int cmd_probe(struct mxf_ctx *ctx, int argc, char **argv);
 /* cmd_notify.c: `notify test` and `etrn` (operator tools, not in --help's list). */
 int cmd_notify(struct mxf_ctx *ctx, int argc, char **argv);
 int cmd_etrn(struct mxf_ctx *ctx, int argc, char **argv);
+/*
+ * demo.c: `demo [--keep] [--named PATH]`, the throw-away lab of demo.h.  The global -c is
+ * ignored (the demo writes its own configuration).  @return 0 when the
+ * failover and the failback were both seen, 1 when not, 2 on a usage error
+ * or when named is not installed.
+ */
+int cmd_demo(struct mxf_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -24,7 +24,18 @@
 
 #define MAX_WALK 128
 
+/*
+ * Everything a context has started and not finished -- exchanges, zone
+ * lookups, applies -- is on its owned list, so dns_ops_free() can cancel
+ * and free it all without a callback firing later on freed memory.
+ */
+struct ops_owned {
+	struct ops_owned *prev, *next;
+	void (*destroy)(struct ops_owned *o);
+};
+
 struct dns_ops {
+	struct ops_owned *owned;
 	struct event_base *base;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -39,6 +50,9 @@ typedef void (*xchg_cb)(int status, int rcode, const ldns_pkt *reply, const char
 			void *arg);
 
 struct ops_xchg {
+	struct ops_owned own;      /* first: the owned list points here */
+	struct dns_client_query *q; /* while in flight */
+	struct event *ev;          /* a failure reported from the loop */
 	struct dns_ops *ops;
 	struct ops_xchg *qnext;
 	ldns_pkt *req;
@@ -52,6 +66,29 @@ struct ops_xchg {
 };
 
 static bool ops_warned_unsigned;
+
+static void
+owned_link(struct dns_ops *ops, struct ops_owned *o, void (*destroy)(struct ops_owned *))
+{
+	o->destroy = destroy;
+	o->prev = NULL;
+	o->next = ops->owned;
+	if (ops->owned != NULL)
+		ops->owned->prev = o;
+	ops->owned = o;
+}
+
+static void
+owned_unlink(struct dns_ops *ops, struct ops_owned *o)
+{
+	if (o->prev != NULL)
+		o->prev->next = o->next;
+	else if (ops->owned == o)
+		ops->owned = o->next;
+	if (o->next != NULL)
+		o->next->prev = o->prev;
+	o->prev = o->next = NULL;
+}
 
 static uint16_t
 random_id(void)
@@ -91,6 +128,11 @@ dns_ops_new(struct event_base *base, const char *host, uint16_t port,
 void
 dns_ops_free(struct dns_ops *ops)
 {
+	if (ops == NULL)
+		return;
+	/* Each destroy unlinks itself and calls no callback. */
+	while (ops->owned != NULL)
+		ops->owned->destroy(ops->owned);
 	free(ops);
 }
 
@@ -105,8 +147,22 @@ dns_ops_server(const struct dns_ops *ops)
 static void
 xchg_free(struct ops_xchg *x)
 {
+	owned_unlink(x->ops, &x->own);
+	if (x->ev != NULL)
+		event_free(x->ev);
 	ldns_pkt_free(x->req);
 	free(x);
+}
+
+static void
+xchg_destroy(struct ops_owned *o)
+{
+	struct ops_xchg *x = (struct ops_xchg *)o;
+
+	if (x->q != NULL)
+		dns_client_cancel(x->q);
+	x->q = NULL;
+	xchg_free(x);
 }
 
 static void xchg_pump(struct dns_ops *ops);
@@ -131,7 +187,8 @@ xchg_fail_later(struct ops_xchg *x, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(x->defer_msg, sizeof(x->defer_msg), fmt, ap);
 	va_end(ap);
-	if (event_base_once(x->ops->base, -1, EV_TIMEOUT, xchg_deferred, x, &zero) != 0) {
+	x->ev = evtimer_new(x->ops->base, xchg_deferred, x);
+	if (x->ev == NULL || evtimer_add(x->ev, &zero) != 0) {
 		/* The loop cannot take it: report now rather than never. */
 		xchg_deferred(-1, 0, x);
 	}
@@ -146,6 +203,7 @@ client_done(struct dns_client_result *res, void *arg)
 	int status = res->status, rcode = -1;
 
 	ops->inflight--;
+	x->q = NULL; /* finished: dns_client frees it after this call */
 	if (status != 0) {
 		switch (status) {
 		case MXF_ETIMEDOUT:
@@ -209,7 +267,7 @@ xchg_send(struct ops_xchg *x)
 		log_warn("no TSIG key configured: updates are unsigned, the server must allow "
 			 "them by address");
 	}
-	q = dns_client_send(ops->base, (struct sockaddr *)&ops->ss, ops->sslen, wire, len,
+	x->q = q = dns_client_send(ops->base, (struct sockaddr *)&ops->ss, ops->sslen, wire, len,
 			    ops->timeout_ms, client_done, x, &rc);
 	free(wire);
 	if (q == NULL) {
@@ -243,6 +301,7 @@ xchg_start(struct dns_ops *ops, ldns_pkt *req, bool update, xchg_cb cb, void *ar
 		return MXF_ENOMEM;
 	}
 	x->ops = ops;
+	owned_link(ops, &x->own, xchg_destroy);
 	x->req = req;
 	x->update = update;
 	x->cb = cb;
@@ -276,6 +335,8 @@ dns_ops_read(struct dns_ops *ops, const ldns_rdf *name, ldns_rr_type type, dns_o
 /* ---- zone lookup ---- */
 
 struct ops_fz {
+	struct ops_owned own;  /* first */
+	struct event *ev;      /* the answer from the config, reported from the loop */
 	struct dns_ops *ops;
 	ldns_rdf *name;   /* asked */
 	ldns_rdf *cur;    /* being queried */
@@ -288,10 +349,19 @@ struct ops_fz {
 static void
 fz_free(struct ops_fz *fz)
 {
+	owned_unlink(fz->ops, &fz->own);
+	if (fz->ev != NULL)
+		event_free(fz->ev);
 	ldns_rdf_deep_free(fz->name);
 	ldns_rdf_deep_free(fz->cur);
 	ldns_rdf_deep_free(fz->zone);
 	free(fz);
+}
+
+static void
+fz_destroy(struct ops_owned *o)
+{
+	fz_free((struct ops_fz *)o);
 }
 
 static void
@@ -416,6 +486,7 @@ dns_ops_find_zone(struct dns_ops *ops, const struct config *cfg, const ldns_rdf 
 	if (fz == NULL)
 		return MXF_ENOMEM;
 	fz->ops = ops;
+	owned_link(ops, &fz->own, fz_destroy);
 	fz->cb = cb;
 	fz->arg = arg;
 	fz->name = ldns_rdf_clone(name);
@@ -438,7 +509,8 @@ dns_ops_find_zone(struct dns_ops *ops, const struct config *cfg, const ldns_rdf 
 		}
 	}
 	if (fz->zone != NULL) {
-		if (event_base_once(ops->base, -1, EV_TIMEOUT, fz_config_done, fz, &zero) != 0)
+		fz->ev = evtimer_new(ops->base, fz_config_done, fz);
+		if (fz->ev == NULL || evtimer_add(fz->ev, &zero) != 0)
 			goto nomem;
 		return 0;
 	}
@@ -471,6 +543,7 @@ struct ops_ref {
 };
 
 struct ops_apply {
+	struct ops_owned own;  /* first */
 	struct dns_ops *ops;
 	struct dns_ops_item *items;
 	size_t n;
@@ -500,12 +573,19 @@ dns_ops_item_clear(struct dns_ops_item *it)
 static void
 apply_free(struct ops_apply *ap)
 {
+	owned_unlink(ap->ops, &ap->own);
 	for (size_t i = 0; i < ap->nzones; i++)
 		ldns_rdf_deep_free(ap->zones[i].zone);
 	free(ap->zones);
 	free(ap->refs);
 	free(ap->slots);
 	free(ap);
+}
+
+static void
+apply_destroy(struct ops_owned *o)
+{
+	apply_free((struct ops_apply *)o);
 }
 
 static void
@@ -932,6 +1012,7 @@ dns_ops_apply(struct dns_ops *ops, const struct config *cfg, struct dns_ops_item
 		return MXF_ENOMEM;
 	}
 	ap->ops = ops;
+	owned_link(ops, &ap->own, apply_destroy);
 	ap->items = items;
 	ap->n = n;
 	ap->default_ttl = default_ttl;
