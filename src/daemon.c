@@ -1219,7 +1219,6 @@ round_finish(struct round *r)
 	log_debug("round done in %llu ms, exit code %d",
 		  (unsigned long long)(daemon_now_ms() - r->started_ms), code);
 	started = r->started_ms; /* r is freed next */
-	started = r->started_ms;
 	d->round = NULL;
 	round_free(r);
 
