@@ -177,7 +177,8 @@ ssh_done(struct check *c, int st, const char *out, size_t len)
 	code = WEXITSTATUS(st);
 	if (code == 255) {
 		ssh_failure_text(out, len, q, sizeof(q));
-		check_finish(c, CHECK_STATE_DOWN, "ssh: %s", q);
+		/* ssh's own messages often start "ssh: " already. */
+		check_finish(c, CHECK_STATE_DOWN, "%s%s", strncmp(q, "ssh: ", 5) == 0 ? "" : "ssh: ", q);
 		return;
 	}
 	switch (ssh_kind(c)) {

@@ -385,6 +385,59 @@ config_list_append(char ***v, size_t *n, const char *value)
 	return 0;
 }
 
+/*
+ * As config_list_append, for check URLs: an "exec:" word takes the rest of
+ * the line as its arguments ("exec:/usr/lib/nagios/plugins/check_disk -w
+ * 10%"), since plugins need them; other URLs contain no spaces.
+ */
+static int
+config_checks_append(char ***v, size_t *n, const char *value)
+{
+	const char *s = value;
+
+	while (*s != '\0') {
+		const char *exec;
+		char *head;
+		int e;
+
+		while (*s != '\0' && (isspace((unsigned char)*s) || *s == ','))
+			s++;
+		if (strncmp(s, "exec:", 5) != 0) {
+			exec = strstr(s, " exec:");
+			if (exec == NULL)
+				return config_list_append(v, n, s);
+			head = strndup(s, (size_t)(exec - s));
+			if (head == NULL)
+				return MXF_ENOMEM;
+			e = config_list_append(v, n, head);
+			free(head);
+			if (e != 0)
+				return e;
+			s = exec + 1;
+			continue;
+		}
+		{
+			size_t l = strlen(s);
+			char **nv;
+
+			while (l > 0 && isspace((unsigned char)s[l - 1]))
+				l--;
+			if (*n >= CONFIG_MAX_LIST)
+				return MXF_ETOOBIG;
+			nv = realloc(*v, (*n + 1) * sizeof(**v));
+			if (nv == NULL)
+				return MXF_ENOMEM;
+			*v = nv;
+			(*v)[*n] = strndup(s, l);
+			if ((*v)[*n] == NULL)
+				return MXF_ENOMEM;
+			(*n)++;
+			return 0;
+		}
+	}
+	return 0;
+}
+
 static void
 config_strlist_free(char **v, size_t n)
 {
@@ -820,7 +873,7 @@ config_key_general(struct config_parse *p, int line, const char *key, const char
 		else
 			config_set_str(p, &g->log, value);
 	} else if (strcmp(key, "witness") == 0) {
-		int e = config_list_append(&g->witness, &g->nwitness, value);
+		int e = config_checks_append(&g->witness, &g->nwitness, value);
 
 		if (p->witness_line == 0)
 			p->witness_line = line;
@@ -900,7 +953,7 @@ config_key_server(struct config_parse *p, int line, const char *key, const char 
 		s->name = n;
 	} else if (strcmp(key, "checks") == 0) {
 		/* Kept as written; expanded once the address is known. */
-		int e = config_list_append(&s->checks, &s->nchecks, value);
+		int e = config_checks_append(&s->checks, &s->nchecks, value);
 
 		if (e == MXF_ENOMEM)
 			p->oom = 1;

@@ -48,6 +48,7 @@
 struct zone_retry {
 	unsigned failures;
 	uint64_t next_ms; /* no new try before this time */
+	bool read_bad;    /* a read of the zone failed; logged once */
 };
 
 struct check_slot {
@@ -106,6 +107,7 @@ struct daemon {
 	struct etrn_job *etrn_jobs; /* queue flushes running */
 	uint64_t *reminder_next;   /* [nservers]: next reminder of a down server */
 	struct event *drain_ev;    /* once/plan: wait for notices and ETRN */
+	bool pins_warned;          /* the pins file was unreadable, said once */
 	uint64_t drain_until_ms;
 };
 
@@ -185,22 +187,32 @@ daemon_pins_path(const struct config *cfg)
 	return p;
 }
 
-/* The pins file as JSON ({"mx1": {"pin": "down", "until_ms": 0}}); an
- * absent file is an empty object.  @return a new reference or NULL. */
+/*
+ * The pins file as JSON ({"mx1": {"pin": "down", "until_ms": 0}}): an
+ * absent file is an empty object; one that cannot be read or parsed gives
+ * NULL with @why set, so the caller keeps the pins it has rather than
+ * dropping an operator's pin on a permission problem.
+ */
 static json_t *
-daemon_pins_load(const char *path, bool *bad)
+daemon_pins_load(const char *path, char *why, size_t whylen)
 {
 	json_error_t jerr;
 	json_t *root;
 
-	*bad = false;
-	if (access(path, F_OK) != 0)
+	if (access(path, F_OK) != 0 && errno == ENOENT)
 		return json_object();
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL || !json_is_object(root)) {
+	if (root == NULL) {
+		if (access(path, R_OK) != 0)
+			snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+		else
+			snprintf(why, whylen, "%s:%d: %s", path, jerr.line, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		snprintf(why, whylen, "%s is not a JSON object", path);
 		json_decref(root);
-		*bad = true;
-		return json_object();
+		return NULL;
 	}
 	return root;
 }
@@ -211,7 +223,7 @@ daemon_pin(const struct config *cfg, const char *server, const char *pin, uint64
 	char *path = daemon_pins_path(cfg), *lockpath = NULL, *tmp = NULL;
 	json_t *root = NULL, *entry;
 	int lockfd = -1, fd = -1, rc = MXF_EIO;
-	bool bad;
+	char why[512] = "";
 
 	if (path == NULL)
 		return MXF_ENOMEM;
@@ -227,10 +239,11 @@ daemon_pin(const struct config *cfg, const char *server, const char *pin, uint64
 		fprintf(stderr, "mxfailover: cannot lock %s: %s\n", lockpath, strerror(errno));
 		goto out;
 	}
-	root = daemon_pins_load(path, &bad);
-	if (bad)
-		fprintf(stderr, "mxfailover: warning: %s was not valid JSON; starting it afresh\n",
-			path);
+	root = daemon_pins_load(path, why, sizeof(why));
+	if (root == NULL) {
+		fprintf(stderr, "mxfailover: %s; not changing pins (fix or remove the file)\n", why);
+		goto out;
+	}
 	if (pin == NULL) {
 		json_object_del(root, server);
 	} else {
@@ -270,14 +283,22 @@ static void
 daemon_apply_pins(struct daemon *d, uint64_t now)
 {
 	char *path = daemon_pins_path(d->cfg);
+	char why[512] = "";
 	json_t *root;
-	bool bad;
 
 	if (path == NULL)
 		return;
-	root = daemon_pins_load(path, &bad);
-	if (bad)
-		log_warn("%s is not valid JSON: pins ignored", path);
+	root = daemon_pins_load(path, why, sizeof(why));
+	if (root == NULL) {
+		if (!d->pins_warned)
+			log_err("%s; keeping the pins in force until it can be read", why);
+		d->pins_warned = true;
+		free(path);
+		return;
+	}
+	if (d->pins_warned)
+		log_info("%s is readable again", path);
+	d->pins_warned = false;
 	for (size_t s = 0; s < d->cfg->nservers; s++) {
 		json_t *e = json_object_get(root, d->cfg->servers[s].id);
 		enum health_pin want = HEALTH_PIN_NONE, have;
@@ -374,7 +395,17 @@ daemon_notify_active(struct daemon *d)
 
 	if (d->notify == NULL || d->cfg->ngroups == 0)
 		return;
+	/* The first server of the group that is up: where the records point
+	 * after a switch, and a live one even when the switch failed. */
 	a = d->st->failover->groups[0].active;
+	for (size_t i = 0; i < d->cfg->groups[0].nservers; i++) {
+		size_t s = d->cfg->groups[0].servers[i];
+
+		if (health_effective(d->st->health, s, daemon_now_ms()) == HEALTH_UP) {
+			a = (long)s;
+			break;
+		}
+	}
 	if (a < 0)
 		a = (long)d->cfg->groups[0].servers[0];
 	notify_set_active(d->notify, d->cfg->servers[a].name, d->cfg->servers[a].address);
@@ -629,20 +660,21 @@ daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(d->drain_ev, &tv);
 }
 
+/*
+ * daemon_build_notify -- a notifier for @cfg's [notify] (NULL in *out when
+ * no channel is set, or for `plan`), with @key's secret registered.
+ * @return 0, or MXF_EXIT_USAGE after logging why.
+ */
 static int
-daemon_setup_notify(struct daemon *d)
+daemon_build_notify(const struct daemon *d, const struct config *cfg,
+		    const struct dns_tsig_key *key, struct notify **out)
 {
-	const struct config_notify *n = &d->cfg->notify;
+	const struct config_notify *n = &cfg->notify;
 	struct notify_opts opts = {0};
 	char err[512] = "";
 
-	notify_free(d->notify);
-	d->notify = NULL;
-	free(d->reminder_next);
-	d->reminder_next = calloc(d->cfg->nservers + 1, sizeof(*d->reminder_next));
-	if (n->mail_to == NULL && n->webhook == NULL && n->exec == NULL)
-		return 0;
-	if (d->mode == DAEMON_PLAN)
+	*out = NULL;
+	if ((n->mail_to == NULL && n->webhook == NULL && n->exec == NULL) || d->mode == DAEMON_PLAN)
 		return 0;
 	if (d->mode == DAEMON_ONCE) {
 		/* A cron pass must end: fewer, shorter tries than the daemon. */
@@ -650,25 +682,43 @@ daemon_setup_notify(struct daemon *d)
 		opts.timeout_ms = 15000;
 		opts.backoff_ms = 2000;
 	}
-	d->notify = notify_new(d->base, n, &opts, err, sizeof(err));
-	if (d->notify == NULL) {
+	*out = notify_new(d->base, n, &opts, err, sizeof(err));
+	if (*out == NULL) {
 		log_err("[notify]: %s", err);
 		return MXF_EXIT_USAGE;
 	}
-	if (d->key != NULL) {
+	if (key != NULL) {
 		/* The TSIG secret as it stands in the key file must never leak. */
-		size_t blen = 4 * ((d->key->secret_len + 2) / 3) + 1;
+		size_t blen = 4 * ((key->secret_len + 2) / 3) + 1;
 		char *b64 = malloc(blen);
 
 		if (b64 != NULL) {
-			EVP_EncodeBlock((unsigned char *)b64, d->key->secret, (int)d->key->secret_len);
-			notify_add_secret(d->notify, b64);
+			EVP_EncodeBlock((unsigned char *)b64, key->secret, (int)key->secret_len);
+			notify_add_secret(*out, b64);
 			explicit_bzero(b64, blen);
 			free(b64);
 		}
 	}
-	daemon_notify_active(d);
 	return 0;
+}
+
+static bool
+daemon_streq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether two [notify] sections would build the same notifier. */
+static bool
+daemon_notify_same(const struct config_notify *a, const struct config_notify *b)
+{
+	return daemon_streq(a->mail_to, b->mail_to) && daemon_streq(a->mail_from, b->mail_from) &&
+	       daemon_streq(a->smtp_url, b->smtp_url) && daemon_streq(a->smtp_user, b->smtp_user) &&
+	       daemon_streq(a->smtp_password_file, b->smtp_password_file) &&
+	       daemon_streq(a->smtp_password, b->smtp_password) && a->via_active == b->via_active &&
+	       a->via_active_port == b->via_active_port &&
+	       a->via_active_starttls == b->via_active_starttls &&
+	       daemon_streq(a->webhook, b->webhook) && daemon_streq(a->exec, b->exec);
 }
 
 /* ---- the round ---------------------------------------------------------- */
@@ -833,11 +883,15 @@ round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, voi
 	} else if (rcode == LDNS_RCODE_NXDOMAIN) {
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
 	} else if (rcode != LDNS_RCODE_NOERROR || !ldns_pkt_aa(reply)) {
+		const ldns_lookup_table *rc = ldns_lookup_by_id(ldns_rcodes, rcode);
 		char why[160];
 
-		snprintf(why, sizeof(why), "%s%s", ldns_pkt_rcode2str(rcode) != NULL ? "" : "",
-			 rcode != LDNS_RCODE_NOERROR ? "the server answered with an error"
-						     : "the server is not authoritative");
+		if (rcode != LDNS_RCODE_NOERROR)
+			snprintf(why, sizeof(why), "%s answered %s", dns_ops_server(d->ops),
+				 rc != NULL ? rc->name : "an error");
+		else
+			snprintf(why, sizeof(why), "%s is not authoritative for it",
+				 dns_ops_server(d->ops));
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, why);
 		r->dns_failed = true;
 	} else {
@@ -957,6 +1011,49 @@ round_rrs(const char *owner, enum config_rtype type, int64_t ttl, char *const *v
 
 static void round_apply_done(void *arg);
 
+/* Mark every item of the round failed (nothing of it reached DNS). */
+static void
+round_fail_items(struct round *r, int status, const char *msg)
+{
+	for (size_t i = 0; i < r->nitems; i++) {
+		r->items[i].status = status;
+		snprintf(r->items[i].msg, sizeof(r->items[i].msg), "%s", msg);
+	}
+}
+
+/* A zone whose records could not all be read: said once, and once again
+ * when it reads fine. */
+static void
+round_log_reads(struct round *r, size_t g)
+{
+	struct daemon *d = r->d;
+	const struct config_group *gr = &d->cfg->groups[g];
+
+	for (size_t z = 0; z < gr->nzones; z++) {
+		const struct failover_rec_view *bad = NULL;
+		size_t badrec = 0;
+
+		for (size_t rec = 0; rec < gr->nrecords && bad == NULL; rec++) {
+			if (r->dns[g]->zones[z].recs[rec].status == FAILOVER_REC_FAILED) {
+				bad = &r->dns[g]->zones[z].recs[rec];
+				badrec = rec;
+			}
+		}
+		if (bad != NULL && !d->retry[g][z].read_bad && d->mode != DAEMON_PLAN) {
+			char *owner = failover_owner_name(gr->zones[z], gr->records[badrec]);
+
+			log_err("group %s: zone %s: cannot read %s: %s; the zone is left alone",
+				gr->id, gr->zones[z], owner != NULL ? owner : "?",
+				bad->error != NULL ? bad->error : "failed");
+			free(owner);
+		} else if (bad == NULL && d->retry[g][z].read_bad) {
+			log_info("group %s: zone %s reads fine again", gr->id, gr->zones[z]);
+		}
+		if (d->mode != DAEMON_PLAN)
+			d->retry[g][z].read_bad = bad != NULL;
+	}
+}
+
 /* Reads are in: plan every group, then send the updates. */
 static void
 round_act(struct round *r)
@@ -964,10 +1061,12 @@ round_act(struct round *r)
 	struct daemon *d = r->d;
 	const struct config *cfg = d->cfg;
 	size_t nitems = 0, k = 0;
+	int rc;
 
 	for (size_t g = 0; g < cfg->ngroups; g++) {
 		struct failover_plan *p = NULL;
 
+		round_log_reads(r, g);
 		state_update_seen(d->st, r->dns[g]);
 		if (failover_plan(d->st->failover, cfg, g, d->st->health, r->dns[g], r->now_ms, &p) != 0) {
 			log_err("group %s: cannot plan", cfg->groups[g].id);
@@ -1017,6 +1116,7 @@ round_act(struct round *r)
 				r->refs[k].zone = z;
 				r->refs[k].rec = rp->record;
 				it->owner = ldns_dname_new_frm_str(rp->owner);
+				it->zone = ldns_dname_new_frm_str(cfg->groups[g].zones[z]);
 				it->type = round_rr_type(p->type);
 				it->ttl = rp->ttl;
 				it->new_rrs = round_rrs(rp->owner, p->type, rp->ttl, rp->new_values, rp->nnew);
@@ -1024,15 +1124,23 @@ round_act(struct round *r)
 				it->expected = round_rrs(rp->owner, p->type, -1, rp->old_values, rp->nold);
 				it->rcode = -1;
 				k++;
-				if (it->owner == NULL || it->new_rrs == NULL || it->expected == NULL)
-					log_err("group %s: %s: cannot build the change", cfg->groups[g].id,
-						rp->owner);
 			}
 		}
 	}
 	r->nitems = k;
-	if (dns_ops_apply(d->ops, cfg, r->items, r->nitems, 300, round_apply_done, r) != 0) {
-		log_err("cannot start the DNS updates: out of memory");
+	for (size_t i = 0; i < r->nitems; i++) {
+		const struct dns_ops_item *it = &r->items[i];
+
+		if (it->owner == NULL || it->zone == NULL || it->new_rrs == NULL ||
+		    it->expected == NULL) {
+			round_fail_items(r, MXF_ENOMEM, "cannot build the update: nothing was sent");
+			round_apply_done(r);
+			return;
+		}
+	}
+	rc = dns_ops_apply(d->ops, cfg, r->items, r->nitems, 300, round_apply_done, r);
+	if (rc != 0) {
+		round_fail_items(r, rc, "cannot start the updates: nothing was sent");
 		round_apply_done(r);
 	}
 }
@@ -1083,7 +1191,9 @@ round_zone_status(struct round *r, size_t g, int *zs)
 				wait *= 2;
 			if (wait > DAEMON_BACKOFF_MAX_MS)
 				wait = DAEMON_BACKOFF_MAX_MS;
-			rt->next_ms = r->now_ms + wait;
+			/* From now, not from the round's start: a failed update may
+			 * have spent its whole DNS timeout already. */
+			rt->next_ms = daemon_now_ms() + wait;
 			r->dns_failed = true;
 		}
 	}
@@ -1256,24 +1366,24 @@ daemon_view(void *arg, const struct config **cfg, const struct state **st,
 	*ctr = &d->ctr;
 }
 
-/* (Re)start the status endpoint when the configuration asks for one. */
+/* The status endpoint @cfg asks for (NULL in *out when none, or not `run`). */
 static int
-daemon_setup_http(struct daemon *d)
+daemon_build_http(struct daemon *d, const struct config *cfg, struct status_http **out)
 {
 	char err[256] = "";
 	int rc;
 
-	status_http_free(d->http);
-	d->http = NULL;
-	if (d->mode != DAEMON_RUN || d->cfg->general.status_listen == NULL)
+	*out = NULL;
+	if (d->mode != DAEMON_RUN || cfg->general.status_listen == NULL)
 		return 0;
-	rc = status_http_new(d->base, d->cfg->general.status_listen, daemon_view, d, &d->http, err,
+	rc = status_http_new(d->base, cfg->general.status_listen, daemon_view, d, out, err,
 			     sizeof(err));
-	if (rc != 0)
+	if (rc != 0) {
 		log_err("%s", err);
-	else
-		log_info("status on http://%s/ (/api/status, /metrics)", d->cfg->general.status_listen);
-	return rc;
+		return MXF_EXIT_USAGE;
+	}
+	log_info("status on http://%s/ (/api/status, /metrics)", cfg->general.status_listen);
+	return 0;
 }
 
 static void
@@ -1365,31 +1475,38 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(d->base);
 }
 
+/*
+ * daemon_build_dns -- the TSIG key and the DNS context for @cfg, built apart
+ * from the running ones so a reload can be refused without touching them.
+ * @return 0, or an exit code after logging why.
+ */
 static int
-daemon_setup_dns(struct daemon *d)
+daemon_build_dns(struct event_base *base, const struct config *cfg, struct dns_tsig_key **keyp,
+		 struct dns_ops **opsp)
 {
-	const struct config *cfg = d->cfg;
+	struct dns_tsig_key *key = NULL;
 	char err[512] = "";
 	int rc;
 
-	dns_tsig_key_free(d->key);
-	d->key = NULL;
+	*keyp = NULL;
+	*opsp = NULL;
 	if (cfg->dns.key_file != NULL) {
-		rc = dns_tsig_key_load(cfg->dns.key_file, NULL, &d->key, err, sizeof(err));
+		rc = dns_tsig_key_load(cfg->dns.key_file, NULL, &key, err, sizeof(err));
 		if (rc != 0) {
 			log_err("%s", err);
 			return MXF_EXIT_USAGE;
 		}
 	}
-	if (d->ops != NULL)
-		dns_ops_free(d->ops);
-	d->ops = NULL;
-	rc = dns_ops_new(d->base, cfg->dns.server, cfg->dns.port, d->key, cfg->dns.timeout_ms,
-			 &d->ops);
+	rc = dns_ops_new(base, cfg->dns.server, cfg->dns.port, key, cfg->dns.timeout_ms, opsp);
 	if (rc != 0) {
-		log_err("DNS server %s: %s", cfg->dns.server, mxf_strerror(rc));
+		if (rc == MXF_EINVAL)
+			log_err("DNS server %s does not resolve to an address", cfg->dns.server);
+		else
+			log_err("DNS server %s: %s", cfg->dns.server, mxf_strerror(rc));
+		dns_tsig_key_free(key);
 		return rc == MXF_ENOMEM ? MXF_EXIT_DNS : MXF_EXIT_USAGE;
 	}
+	*keyp = key;
 	return 0;
 }
 
@@ -1402,25 +1519,43 @@ daemon_free_retry(struct daemon *d, const struct config *cfg)
 	d->retry = NULL;
 }
 
-static int
-daemon_alloc_retry(struct daemon *d)
+/* Backoff memory for every zone of @cfg, all ready to try; NULL on ENOMEM. */
+static struct zone_retry **
+daemon_new_retry(const struct config *cfg)
 {
-	d->retry = calloc(d->cfg->ngroups + 1, sizeof(*d->retry));
-	if (d->retry == NULL)
-		return MXF_ENOMEM;
-	for (size_t g = 0; g < d->cfg->ngroups; g++)
-		if ((d->retry[g] = calloc(d->cfg->groups[g].nzones + 1, sizeof(**d->retry))) == NULL)
-			return MXF_ENOMEM;
-	return 0;
+	struct zone_retry **r = calloc(cfg->ngroups + 1, sizeof(*r));
+
+	for (size_t g = 0; r != NULL && g < cfg->ngroups; g++) {
+		if ((r[g] = calloc(cfg->groups[g].nzones + 1, sizeof(**r))) == NULL) {
+			while (g-- > 0)
+				free(r[g]);
+			free(r);
+			return NULL;
+		}
+	}
+	return r;
 }
 
-/* Between rounds: swap in a new configuration, keeping health by name. */
+/*
+ * Between rounds: swap in a new configuration, keeping health by name.
+ * Everything the new configuration needs -- key, DNS context, notifier,
+ * status listener, state, backoff memory -- is built first; only when all of
+ * it succeeded is it swapped in, so a reload that cannot work is refused and
+ * the daemon goes on exactly as before.
+ */
 static void
 daemon_reload(struct daemon *d)
 {
 	struct config_errors errs = {0};
 	struct config *ncfg = NULL, *old = d->cfg;
+	struct dns_tsig_key *nkey = NULL;
+	struct dns_ops *nops = NULL;
+	struct notify *nnotify = NULL;
+	struct status_http *nhttp = NULL;
 	struct state *nst = NULL;
+	struct zone_retry **nretry = NULL;
+	uint64_t *nrem = NULL;
+	bool notify_new_one, http_new_one;
 
 	if (config_load(d->cfg_path, &ncfg, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -1431,24 +1566,75 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	config_errors_free(&errs);
-	if (state_rebind(d->st, old, ncfg, &nst) != 0) {
-		log_err("reload refused: out of memory");
-		config_free(ncfg);
-		return;
+	if (!daemon_streq(ncfg->general.state_file, old->general.state_file) ||
+	    !daemon_streq(ncfg->general.lock_file, old->general.lock_file)) {
+		log_err("reload refused: state_file and lock_file change only with a restart");
+		goto refuse;
 	}
+	if (daemon_build_dns(d->base, ncfg, &nkey, &nops) != 0) {
+		log_err("reload refused: the new [dns] cannot be used; keeping the running one");
+		goto refuse;
+	}
+	notify_new_one = !daemon_notify_same(&old->notify, &ncfg->notify);
+	if (notify_new_one && daemon_build_notify(d, ncfg, nkey, &nnotify) != 0) {
+		log_err("reload refused: the new [notify] cannot be used");
+		goto refuse;
+	}
+	http_new_one = !daemon_streq(old->general.status_listen, ncfg->general.status_listen);
+	if (http_new_one && daemon_build_http(d, ncfg, &nhttp) != 0) {
+		log_err("reload refused: the new status_listen cannot be used");
+		goto refuse;
+	}
+	nretry = daemon_new_retry(ncfg);
+	nrem = calloc(ncfg->nservers + 1, sizeof(*nrem));
+	if (nretry == NULL || nrem == NULL || state_rebind(d->st, old, ncfg, &nst) != 0) {
+		log_err("reload refused: out of memory");
+		goto refuse;
+	}
+
+	/* Everything is ready: swap.  No exchange is running between rounds. */
 	daemon_free_retry(d, old);
+	d->retry = nretry;
+	dns_ops_free(d->ops);
+	dns_tsig_key_free(d->key);
+	d->ops = nops;
+	d->key = nkey;
+	if (notify_new_one) {
+		notify_free(d->notify);
+		d->notify = nnotify;
+	}
+	if (http_new_one) {
+		status_http_free(d->http);
+		d->http = nhttp;
+	}
+	free(d->reminder_next);
+	d->reminder_next = nrem;
 	state_free(d->st);
 	d->st = nst;
 	d->cfg = ncfg;
 	config_free(d->own_cfg);
 	d->own_cfg = ncfg;
-	if (daemon_alloc_retry(d) != 0 || daemon_setup_dns(d) != 0)
-		log_err("reload: DNS set-up failed; updates will fail until fixed");
-	if (daemon_setup_http(d) != 0)
-		log_err("reload: the status endpoint is off until fixed");
-	if (daemon_setup_notify(d) != 0)
-		log_err("reload: notices are off until [notify] is fixed");
+	/* Follow a rotated or changed log file (logrotate sends SIGHUP). */
+	if (log_open(ncfg->general.log, ncfg->format == CONFIG_FORMAT_DNSFAILOVER
+						? LOG_STYLE_DNSFAILOVER
+						: LOG_STYLE_NATIVE) != 0)
+		log_err("cannot open log %s; logging to stderr", ncfg->general.log);
+	daemon_notify_active(d);
 	log_info("configuration reloaded: %zu servers, %zu groups", ncfg->nservers, ncfg->ngroups);
+	return;
+refuse:
+	status_http_free(nhttp);
+	notify_free(nnotify);
+	if (nops != NULL)
+		dns_ops_free(nops);
+	dns_tsig_key_free(nkey);
+	if (nretry != NULL)
+		for (size_t g = 0; g < ncfg->ngroups; g++)
+			free(nretry[g]);
+	free(nretry);
+	free(nrem);
+	state_free(nst);
+	config_free(ncfg);
 }
 
 int
@@ -1479,24 +1665,26 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	}
 	d.base = event_base_new();
 	d.eng = d.base != NULL ? check_engine_new(d.base) : NULL;
-	if (d.eng == NULL || daemon_alloc_retry(&d) != 0) {
+	d.retry = daemon_new_retry(cfg);
+	d.reminder_next = calloc(cfg->nservers + 1, sizeof(*d.reminder_next));
+	if (d.eng == NULL || d.retry == NULL || d.reminder_next == NULL) {
 		log_err("cannot set up the event loop");
 		rc = MXF_EXIT_USAGE;
 		goto out;
 	}
-	rc = daemon_setup_dns(&d);
+	rc = daemon_build_dns(d.base, cfg, &d.key, &d.ops);
 	if (rc != 0)
 		goto out;
 	d.timer = evtimer_new(d.base, daemon_timer_cb, &d);
 	d.drain_ev = evtimer_new(d.base, daemon_drain_cb, &d);
 	d.ctr.started_ms = daemon_now_ms();
-	rc = daemon_setup_notify(&d);
+	rc = daemon_build_notify(&d, cfg, d.key, &d.notify);
 	if (rc != 0)
 		goto out;
-	if (daemon_setup_http(&d) != 0) {
-		rc = MXF_EXIT_USAGE;
+	daemon_notify_active(&d);
+	rc = daemon_build_http(&d, cfg, &d.http);
+	if (rc != 0)
 		goto out;
-	}
 	if (mode == DAEMON_RUN) {
 		d.sigterm = evsignal_new(d.base, SIGTERM, daemon_signal_cb, &d);
 		d.sigint = evsignal_new(d.base, SIGINT, daemon_signal_cb, &d);

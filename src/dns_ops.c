@@ -743,6 +743,14 @@ zone_read_all(struct ops_zone *z)
 
 		if (z->phase == 2 && it->status != 0)
 			continue;
+		/*
+		 * Before the update, a read only serves the current values (CAS
+		 * on CURRENT) and TTL (ttl -1).  A caller that gives both the
+		 * expected values and the TTL -- the daemon, which has just read
+		 * them -- is not made to wait for a second read.
+		 */
+		if (z->phase == 0 && it->expect == DNS_OPS_EXPECT_GIVEN && it->ttl >= 0)
+			continue;
 		ref->z = z;
 		ref->k = k;
 		z->pending++;
@@ -909,6 +917,19 @@ zone_send_update(struct ops_zone *z)
 }
 
 /* All zone lookups are done: group the items by zone and start each zone. */
+/* qsort_r order of item indices: by zone, then by index (input order). */
+static int
+apply_cmp_slots(const void *a, const void *b, void *arg)
+{
+	const struct ops_apply *ap = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = ldns_dname_compare(ap->items[x].zone, ap->items[y].zone);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
 static void
 apply_start_zones(struct ops_apply *ap)
 {
@@ -925,33 +946,31 @@ apply_start_zones(struct ops_apply *ap)
 		apply_free(ap);
 		return;
 	}
-	/* Items of one zone get consecutive slots, in input order. */
-	for (size_t i = 0; i < ap->n; i++) {
-		struct dns_ops_item *it = &ap->items[i];
-		struct ops_zone *z = NULL;
+	/*
+	 * Items of one zone get consecutive slots, in input order: sort the
+	 * indices by (zone, index) and cut where the zone changes -- n log n,
+	 * not items times zones, which mattered at 1,000 zones.
+	 */
+	for (size_t i = 0; i < ap->n; i++)
+		if (ap->items[i].status == 0 && ap->items[i].zone != NULL)
+			ap->slots[used++] = i;
+	qsort_r(ap->slots, used, sizeof(*ap->slots), apply_cmp_slots, ap);
+	for (size_t j = 0; j < used;) {
+		const ldns_rdf *zone = ap->items[ap->slots[j]].zone;
+		struct ops_zone *z = &ap->zones[ap->nzones++];
+		size_t k = j;
+		char *str;
 
-		if (it->status != 0 || it->zone == NULL)
-			continue;
-		for (size_t j = 0; j < ap->nzones; j++)
-			if (ldns_dname_compare(ap->zones[j].zone, it->zone) == 0)
-				z = &ap->zones[j];
-		if (z != NULL)
-			continue;
-		z = &ap->zones[ap->nzones++];
+		while (k < used && ldns_dname_compare(ap->items[ap->slots[k]].zone, zone) == 0)
+			k++;
 		z->ap = ap;
-		z->zone = ldns_rdf_clone(it->zone);
-		{
-			char *s = ldns_rdf2str(it->zone);
-			snprintf(z->zname, sizeof(z->zname), "%s", s != NULL ? s : "?");
-			free(s);
-		}
-		z->idx = ap->slots + used;
-		for (size_t k = i; k < ap->n; k++) {
-			if (ap->items[k].status == 0 && ap->items[k].zone != NULL &&
-			    ldns_dname_compare(ap->items[k].zone, it->zone) == 0)
-				z->idx[z->n++] = k;
-		}
-		used += z->n;
+		z->zone = ldns_rdf_clone(zone);
+		str = ldns_rdf2str(zone);
+		snprintf(z->zname, sizeof(z->zname), "%s", str != NULL ? str : "?");
+		free(str);
+		z->idx = ap->slots + j;
+		z->n = k - j;
+		j = k;
 	}
 	if (ap->nzones == 0) {
 		ap->cb(ap->arg);
@@ -1030,6 +1049,11 @@ dns_ops_apply(struct dns_ops *ops, const struct config *cfg, struct dns_ops_item
 	for (size_t i = 0; i < n; i++) {
 		ap->refs[i].ap = ap;
 		ap->refs[i].k = i;
+		if (items[i].zone != NULL) {
+			/* The caller knows the zone: no lookup. */
+			ap->pending--;
+			continue;
+		}
 		if (dns_ops_find_zone(ops, cfg, items[i].owner, item_zone_cb, &ap->refs[i]) != 0) {
 			items[i].status = MXF_ENOMEM;
 			snprintf(items[i].msg, sizeof(items[i].msg), "out of memory");

@@ -92,8 +92,9 @@ struct dns_ops_item {
 	int64_t ttl;             /* -1: the current TTL, else the default */
 	enum dns_ops_expect expect;
 	ldns_rr_list *expected;  /* DNS_OPS_EXPECT_GIVEN */
-	/* output */
-	ldns_rdf *zone;          /* the zone it belongs to, or NULL */
+	/* input or output: the caller may set the zone (owned by the item) to
+	 * skip the lookup; else it is found and set here */
+	ldns_rdf *zone;
 	ldns_rr_list *found;     /* the RRset before the update */
 	int status;              /* 0, or MXF_E* (MXF_ECONFLICT, MXF_EMISMATCH, ...) */
 	int rcode;               /* the UPDATE's rcode, -1 when none was sent */
@@ -109,7 +110,8 @@ typedef void (*dns_ops_apply_cb)(void *arg);
 
 /*
  * dns_ops_apply -- apply @items: find each one's zone, read the current
- * values, send one UPDATE per zone with all of its items (CAS
+ * values (not for items with DNS_OPS_EXPECT_GIVEN and a TTL: nothing in the
+ * read would change their update), send one UPDATE per zone with all of its items (CAS
  * prerequisites, signed when a key is set), then read every record back
  * and compare.  Zones run concurrently; a zone that fails does not stop the
  * others.  Results are written into the items, then @cb runs once.

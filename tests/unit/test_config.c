@@ -446,6 +446,31 @@ test_continuation_lists(void **state)
 	config_free(cfg);
 }
 
+/* A plugin's arguments stay with it: exec: takes the rest of its line. */
+static void
+test_exec_check_with_arguments(void **state)
+{
+	struct config *cfg = NULL;
+	int e;
+
+	(void)state;
+	e = config_load_string("exec.conf",
+			       "[dns]\nserver = 192.0.2.53\n"
+			       "[server mx1]\naddress = 192.0.2.10\nname = mx1.example.com\n"
+			       "checks = smtp exec:/usr/lib/nagios/plugins/check_disk -w 10% -c 5%\n"
+			       "  tcp://192.0.2.10:8080\n"
+			       "[group g]\nservers = mx1\nzones = example.com\nrecords = mx\n",
+			       &cfg, &errs);
+	if (e != 0)
+		dump_errors();
+	assert_int_equal(e, 0);
+	assert_int_equal(cfg->servers[0].nchecks, 3);
+	assert_string_equal(cfg->servers[0].checks[1],
+			    "exec:/usr/lib/nagios/plugins/check_disk -w 10% -c 5%");
+	assert_string_equal(cfg->servers[0].checks[2], "tcp://192.0.2.10:8080");
+	config_free(cfg);
+}
+
 static void
 test_nul_byte(void **state)
 {
@@ -575,6 +600,7 @@ main(void)
 		cmocka_unit_test_teardown(test_long_list_line, teardown),
 		cmocka_unit_test_teardown(test_checks_sni_from_name, teardown),
 		cmocka_unit_test_teardown(test_continuation_lists, teardown),
+		cmocka_unit_test_teardown(test_exec_check_with_arguments, teardown),
 		cmocka_unit_test_teardown(test_nul_byte, teardown),
 		cmocka_unit_test_teardown(test_missing_file, teardown),
 		cmocka_unit_test_teardown(test_dnsfailover_mapping, teardown),
