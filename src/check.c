@@ -93,7 +93,7 @@ struct check {
 	uint64_t timeout_ms;
 	enum check_phase phase;
 	int cert_days;
-	char cert_warn[CHECK_REASON_MAX];
+	char *cert_warn;          /* set when the certificate expires soon */
 	struct check_result res;
 	void *priv;
 	char *line;                 /* ops->max_line + 1 bytes */
@@ -490,6 +490,7 @@ check_free(struct check *c)
 	free(c->key);
 	free(c->priv);
 	free(c->line);
+	free(c->cert_warn);
 	free(c);
 }
 
@@ -537,7 +538,7 @@ check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
 	c->res.elapsed_ms = elapsed_ms(c);
 	c->res.cert_days = c->cert_days;
 	vsnprintf(raw, sizeof(raw), fmt, ap);
-	if (s == CHECK_STATE_UP && c->cert_warn[0] != '\0') {
+	if (s == CHECK_STATE_UP && c->cert_warn != NULL) {
 		c->res.state = CHECK_STATE_WARNING;
 		snprintf(raw, sizeof(raw), "%s", c->cert_warn);
 	}
@@ -893,10 +894,12 @@ tls_verdict(struct check *c)
 		}
 		return -1;
 	}
-	if (c->t.cert_days >= 0 && c->cert_days < c->t.cert_days)
-		snprintf(c->cert_warn, sizeof(c->cert_warn),
-			 "TLS: certificate expires in %d days (cert_days=%d)", c->cert_days,
-			 c->t.cert_days);
+	if (c->t.cert_days >= 0 && c->cert_days < c->t.cert_days) {
+		free(c->cert_warn);
+		if (asprintf(&c->cert_warn, "TLS: certificate expires in %d days (cert_days=%d)",
+			     c->cert_days, c->t.cert_days) < 0)
+			c->cert_warn = NULL;
+	}
 	return 0;
 }
 
