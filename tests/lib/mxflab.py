@@ -519,3 +519,27 @@ def run_mxf(binary, args, config=None, timeout=30.0, env=None, input=None):
                        env=sanitizer_env(env), input=input,
                        stdin=None if input is not None else subprocess.DEVNULL)
     return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
+
+
+def tcp_listener(port=0, host="127.0.0.1", backlog=64):
+    """A listening TCP socket on @host (a free port unless @port): a mail
+    server that is up as far as a tcp:// check can tell; close() it to make
+    that server "die"."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(backlog)
+    return s
+
+
+def wait_for(pred, timeout, what, step=0.1):
+    """Poll @pred every @step seconds until it returns something true, which
+    is returned, or until @timeout seconds pass (AssertionError naming
+    @what)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("timed out waiting for " + what)

@@ -23,24 +23,6 @@ ZONE = "notify.test."
 MX1, MX2 = mxflab.MX1, mxflab.MX2
 
 
-def listener(port=0):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
-    s.listen(64)
-    return s
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
-
-
 @pytest.fixture(scope="module")
 def nlab(tmp_path_factory):
     lab = mxflab.NamedLab(str(tmp_path_factory.mktemp("named-notify")))
@@ -116,7 +98,7 @@ def events(sink):
 def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
     lab, key = nlab
     reset(lab, key)
-    mx1, mx2 = listener(), listener()
+    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
     p1 = mx1.getsockname()[1]
     with HttpSink(mode="200") as h:
         d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, p1, mx2.getsockname()[1], h.port),
@@ -125,7 +107,7 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
             time.sleep(2.5)                       # healthy rounds: no notice
             assert events(h) == []
             mx1.close()
-            wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 15, "failover")
+            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 15, "failover")
             time.sleep(4)                         # four more rounds, mx1 still down
             kinds = [e["event"] for e in events(h)]
             assert kinds.count("server_down") == 1, kinds
@@ -134,8 +116,8 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
             assert (sw["group"], sw["from"], sw["to"]) == ("mail", "mx1", "mx2"), sw
             assert "mx.%s CNAME %s" % (ZONE, MX2) in sw["records"], sw
             assert sw["zones"] == [ZONE]
-            mx1 = listener(p1)
-            wait_for(lambda: lab.cname("mx." + ZONE) == MX1, 15, "failback")
+            mx1 = mxflab.tcp_listener(p1)
+            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX1, 15, "failback")
             time.sleep(3)
             kinds = [e["event"] for e in events(h)]
             assert kinds.count("server_up") == 1, kinds
@@ -152,14 +134,14 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
 def test_reminders_while_down(mxf_bin, nlab, tmp_path):
     lab, key = nlab
     reset(lab, key)
-    mx1, mx2 = listener(), listener()
+    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
     with HttpSink(mode="200") as h:
         cfg = write_cfg(tmp_path, lab, key, mx1.getsockname()[1], mx2.getsockname()[1],
                         h.port, "reminder = 2s\n")
         mx1.close()                               # down from the start
         d = Daemon(mxf_bin, cfg, tmp_path / "d.log")
         try:
-            wait_for(lambda: [e for e in events(h) if e["event"] == "reminder"], 15,
+            mxflab.wait_for(lambda: [e for e in events(h) if e["event"] == "reminder"], 15,
                      "a reminder")
             time.sleep(4.5)
             rem = [e for e in events(h) if e["event"] == "reminder"]
@@ -176,7 +158,7 @@ def test_reminders_while_down(mxf_bin, nlab, tmp_path):
 def test_hanging_webhook_does_not_delay_failover(mxf_bin, nlab, tmp_path):
     lab, key = nlab
     reset(lab, key)
-    mx1, mx2 = listener(), listener()
+    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
     with HttpSink(mode="hangs") as h:
         d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, mx1.getsockname()[1],
                                       mx2.getsockname()[1], h.port), tmp_path / "d.log")
@@ -184,7 +166,7 @@ def test_hanging_webhook_does_not_delay_failover(mxf_bin, nlab, tmp_path):
             time.sleep(1.5)
             t0 = time.monotonic()
             mx1.close()
-            wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover")
+            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover")
             took = time.monotonic() - t0
             assert took < 5, took                 # fall 1, interval 1 s: not the webhook's 30 s
         finally:

@@ -17,23 +17,6 @@ ZONE = "reload.test."
 MX1, MX2 = mxflab.MX1, mxflab.MX2
 
 
-def listener():
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
-    s.listen(64)
-    return s
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
-
-
 @pytest.fixture(scope="module")
 def rlab(tmp_path_factory):
     lab = mxflab.NamedLab(str(tmp_path_factory.mktemp("named-reload")))
@@ -81,7 +64,7 @@ def test_unusable_reload_is_refused(mxf_bin, rlab, tmp_path, breakage):
     # A key file of our own, so the test may make it too open.
     kpath = str(tmp_path / "k.key")
     mxflab.write_key_file(kpath, key.name, key.algorithm, key.secret)
-    mx1, mx2 = listener(), listener()
+    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
     cfg = tmp_path / "mxf.conf"
     cfg.write_text(config_text(tmp_path, "127.0.0.1:%d" % lab.port, kpath,
                                mx1.getsockname()[1], mx2.getsockname()[1]))
@@ -96,11 +79,11 @@ def test_unusable_reload_is_refused(mxf_bin, rlab, tmp_path, breakage):
             cfg.write_text(config_text(tmp_path, "nxhost.invalid:53", kpath,
                                        mx1.getsockname()[1], mx2.getsockname()[1]))
         proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: "reload refused" in open(tmp_path / "d.log").read(), 10,
+        mxflab.wait_for(lambda: "reload refused" in open(tmp_path / "d.log").read(), 10,
                  "the reload to be refused")
         # Still working, with the old key and server: a failover goes through.
         mx1.close()
-        wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover after the refusal")
+        mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover after the refusal")
         assert proc.poll() is None, "the daemon died"
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -124,7 +107,7 @@ def test_refused_zone_is_reported(run, rlab, tmp_path):
     """The primary does not serve the configured zone: `once` says which
     zone and why, and exits 3."""
     lab, key = rlab
-    mx1, mx2 = listener(), listener()
+    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
     cfg = tmp_path / "mxf.conf"
     cfg.write_text(config_text(tmp_path, "127.0.0.1:%d" % lab.port, key.path,
                                mx1.getsockname()[1], mx2.getsockname()[1],

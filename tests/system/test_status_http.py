@@ -19,19 +19,11 @@ MX1, MX2 = mxflab.MX1, mxflab.MX2
 ZONE = "status.test."
 
 
-def listener(port=0):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
-    s.listen(64)
-    return s
-
-
 class HostileSmtp:
     """Answers every connection with a 421 banner carrying HTML."""
 
     def __init__(self):
-        self.sock = listener()
+        self.sock = mxflab.tcp_listener()
         self.port = self.sock.getsockname()[1]
         self.sock.settimeout(0.2)
         self.stop = threading.Event()
@@ -79,19 +71,9 @@ def get(port, path, method="GET"):
         conn.close()
 
 
-def wait_for(pred, timeout=20.0, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
-
-
 def test_status_endpoint(mxf_bin, slab, tmp_path):
     lab, key = slab
-    mx1, mx2 = listener(), listener()
+    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
     bad = HostileSmtp()
     http_port = mxflab.free_port()
     cfg = tmp_path / "mxf.conf"
@@ -138,7 +120,7 @@ hold_down = 0
             d = json.loads(body)
             return d if d.get("daemon", {}).get("rounds", 0) >= 1 else None
 
-        d = wait_for(live)
+        d = mxflab.wait_for(live, 20, "an /api/status answer")
         assert d is not None, "no /api/status answer"
         assert d["live"] is True
         st, ctype, metrics = get(http_port, "/metrics")
@@ -150,12 +132,12 @@ hold_down = 0
 
         # mx1 dies: the records move, and the endpoint says so.
         mx1.close()
-        assert wait_for(lambda: lab.cname("mx." + ZONE) == MX2), "no failover"
+        mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover")
         def moved():
             m = get(http_port, "/metrics")[2]
             return ('mxfailover_group_active{group="mail",server="mx2"} 1' in m and
                     'mxfailover_server_up{server="mx1"} 0' in m) and m
-        metrics = wait_for(moved, timeout=10)
+        metrics = mxflab.wait_for(moved, 10, "the metrics to show the failover")
         assert metrics, get(http_port, "/metrics")[2]
         assert 'mxfailover_dns_updates_total{result="ok"} 1' in metrics
 
@@ -185,7 +167,7 @@ hold_down = 0
 
 def test_status_listen_busy_port_exits_2(mxf_bin, slab, tmp_path):
     lab, key = slab
-    busy = listener()
+    busy = mxflab.tcp_listener()
     cfg = tmp_path / "mxf.conf"
     cfg.write_text(mxflab.write_config(str(tmp_path / "base.conf"), lab.port,
                                        key_file=key.path, zones=[ZONE]) and

@@ -39,15 +39,6 @@ MX1, MX2 = mxflab.MX1, mxflab.MX2
 COUNT = 25
 
 
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return time.monotonic()
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def test_zero_loss_failover_and_etrn_flush(mxf_bin, tmp_path):
     d = tmp_path / "named"
     d.mkdir()
@@ -96,7 +87,7 @@ etrn = yes
 
             # The primary dies: records move to the backup.
             primary.stop()
-            wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover to mx2")
+            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover to mx2")
 
             # Mail arrives at the backup (as senders now would) and queues.
             with smtplib.SMTP(backup.host, backup.port, timeout=10) as s:
@@ -105,15 +96,18 @@ etrn = yes
                     s.sendmail("sender@example.test", ["user%d@%s" % (i, DOMAIN)],
                                "Subject: zl %d\r\nMessage-ID: <zl%d@test>\r\n\r\n"
                                "message %d\r\n" % (i, i, i))
-            wait_for(lambda: backup.queue_count(("deferred",)) == COUNT, 30,
+            mxflab.wait_for(lambda: backup.queue_count(("deferred",)) == COUNT, 30,
                      "%d deferred messages at the backup" % COUNT)
             assert primary.count() == 0
 
             # The primary returns: failback, ETRN, and the queue drains.
             primary.start()
-            t_back = wait_for(lambda: lab.cname("mx." + ZONE) == MX1, 20, "failback to mx1")
-            t_all = wait_for(lambda: primary.count() >= COUNT, 30,
-                             "all %d messages at the primary" % COUNT)
+            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX1, 20, "failback to mx1",
+                            step=0.05)
+            t_back = time.monotonic()
+            mxflab.wait_for(lambda: primary.count() >= COUNT, 30,
+                            "all %d messages at the primary" % COUNT, step=0.05)
+            t_all = time.monotonic()
             time.sleep(1.0)  # a duplicate would arrive in this second
             flush = t_all - t_back
             print("zero-loss: %d messages flushed %.2f s after failback" % (COUNT, flush))
