@@ -1,6 +1,10 @@
 /*
  * status_http.c -- the daemon's read-only HTTP status endpoint.  See
  * status_http.h for the URLs.
+ *
+ * status_http_handle() answers a request from the method, the target and
+ * the daemon's view alone (pure, unit-tested); the evhttp callback below it
+ * only asks the daemon for its view, calls it and sends what it returns.
  */
 #include "status_http.h"
 
@@ -14,9 +18,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
+#include "clock.h"
 #include "failover.h"
 #include "health.h"
 #include "mxf.h"
+#include "value.h"
 
 struct status_http {
 	struct evhttp *http;
@@ -24,76 +31,31 @@ struct status_http {
 	void *arg;
 };
 
-/* A growing text buffer; @oom remembers a failed append. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	int oom;
-};
-
-static void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sbuf_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s != NULL ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		{
-			size_t ncap = b->cap * 2 + (size_t)n + 256;
-			char *ns = realloc(b->s, ncap);
-
-			if (ns == NULL) {
-				b->oom = 1;
-				return;
-			}
-			b->s = ns;
-			b->cap = ncap;
-		}
-	}
-}
-
 /* A Prometheus label value: backslash, double quote and newline escaped. */
 static void
-sbuf_label(struct sbuf *b, const char *s)
+status_http_label(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '\\' || *s == '"')
-			sbuf_printf(b, "\\%c", *s);
+			buf_printf(b, "\\%c", *s);
 		else if (*s == '\n')
-			sbuf_printf(b, "\\n");
+			buf_printf(b, "\\n");
 		else
-			sbuf_printf(b, "%c", *s);
+			buf_append(b, s, 1);
 	}
 }
 
 /* HTML text: &, <, >, " escaped. */
 static void
-sbuf_html(struct sbuf *b, const char *s)
+status_http_html(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		switch (*s) {
-		case '&': sbuf_printf(b, "&amp;"); break;
-		case '<': sbuf_printf(b, "&lt;"); break;
-		case '>': sbuf_printf(b, "&gt;"); break;
-		case '"': sbuf_printf(b, "&quot;"); break;
-		default: sbuf_printf(b, "%c", *s); break;
+		case '&': buf_printf(b, "&amp;"); break;
+		case '<': buf_printf(b, "&lt;"); break;
+		case '>': buf_printf(b, "&gt;"); break;
+		case '"': buf_printf(b, "&quot;"); break;
+		default: buf_append(b, s, 1); break;
 		}
 	}
 }
@@ -102,25 +64,25 @@ char *
 status_http_metrics(const struct config *cfg, const struct state *st,
 		    const struct status_counters *ctr, uint64_t now_ms)
 {
-	struct sbuf b = {0};
+	struct buf b = {0};
 
-	sbuf_printf(&b, "# HELP mxfailover_server_up 1 when the server is up (pins included), 0 when down, -1 unknown.\n"
+	buf_printf(&b, "# HELP mxfailover_server_up 1 when the server is up (pins included), 0 when down, -1 unknown.\n"
 			"# TYPE mxfailover_server_up gauge\n");
 	for (size_t s = 0; s < cfg->nservers; s++) {
 		enum health_state hs = health_effective(st->health, s, now_ms);
 
-		sbuf_printf(&b, "mxfailover_server_up{server=\"");
-		sbuf_label(&b, cfg->servers[s].id);
-		sbuf_printf(&b, "\"} %d\n", hs == HEALTH_UP ? 1 : hs == HEALTH_DOWN ? 0 : -1);
+		buf_printf(&b, "mxfailover_server_up{server=\"");
+		status_http_label(&b, cfg->servers[s].id);
+		buf_printf(&b, "\"} %d\n", hs == HEALTH_UP ? 1 : hs == HEALTH_DOWN ? 0 : -1);
 	}
-	sbuf_printf(&b, "# HELP mxfailover_server_pinned 1 when an operator pin is in force.\n"
+	buf_printf(&b, "# HELP mxfailover_server_pinned 1 when an operator pin is in force.\n"
 			"# TYPE mxfailover_server_pinned gauge\n");
 	for (size_t s = 0; s < cfg->nservers; s++) {
-		sbuf_printf(&b, "mxfailover_server_pinned{server=\"");
-		sbuf_label(&b, cfg->servers[s].id);
-		sbuf_printf(&b, "\"} %d\n", health_pinned(st->health, s, now_ms) != HEALTH_PIN_NONE);
+		buf_printf(&b, "mxfailover_server_pinned{server=\"");
+		status_http_label(&b, cfg->servers[s].id);
+		buf_printf(&b, "\"} %d\n", health_pinned(st->health, s, now_ms) != HEALTH_PIN_NONE);
 	}
-	sbuf_printf(&b, "# HELP mxfailover_check_ok 1 when the check's last result was up or warning.\n"
+	buf_printf(&b, "# HELP mxfailover_check_ok 1 when the check's last result was up or warning.\n"
 			"# TYPE mxfailover_check_ok gauge\n");
 	for (size_t s = 0; s < cfg->nservers; s++) {
 		const struct health_server *hs = &st->health->servers[s];
@@ -128,14 +90,14 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 		for (size_t c = 0; c < hs->nchecks; c++) {
 			if (!hs->checks[c].seen)
 				continue;
-			sbuf_printf(&b, "mxfailover_check_ok{server=\"");
-			sbuf_label(&b, cfg->servers[s].id);
-			sbuf_printf(&b, "\",check=\"");
-			sbuf_label(&b, cfg->servers[s].checks[c]);
-			sbuf_printf(&b, "\"} %d\n", hs->checks[c].last != HEALTH_FAIL);
+			buf_printf(&b, "mxfailover_check_ok{server=\"");
+			status_http_label(&b, cfg->servers[s].id);
+			buf_printf(&b, "\",check=\"");
+			status_http_label(&b, cfg->servers[s].checks[c]);
+			buf_printf(&b, "\"} %d\n", hs->checks[c].last != HEALTH_FAIL);
 		}
 	}
-	sbuf_printf(&b, "# HELP mxfailover_group_active 1 for the server a group's records point at.\n"
+	buf_printf(&b, "# HELP mxfailover_group_active 1 for the server a group's records point at.\n"
 			"# TYPE mxfailover_group_active gauge\n");
 	for (size_t g = 0; g < cfg->ngroups; g++) {
 		long active = st->failover->groups[g].active;
@@ -143,18 +105,18 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 		for (size_t i = 0; i < cfg->groups[g].nservers; i++) {
 			size_t s = cfg->groups[g].servers[i];
 
-			sbuf_printf(&b, "mxfailover_group_active{group=\"");
-			sbuf_label(&b, cfg->groups[g].id);
-			sbuf_printf(&b, "\",server=\"");
-			sbuf_label(&b, cfg->servers[s].id);
-			sbuf_printf(&b, "\"} %d\n", active == (long)s);
+			buf_printf(&b, "mxfailover_group_active{group=\"");
+			status_http_label(&b, cfg->groups[g].id);
+			buf_printf(&b, "\",server=\"");
+			status_http_label(&b, cfg->servers[s].id);
+			buf_printf(&b, "\"} %d\n", active == (long)s);
 		}
 	}
-	sbuf_printf(&b, "# HELP mxfailover_isolated 1 while every witness fails (no DNS changes).\n"
+	buf_printf(&b, "# HELP mxfailover_isolated 1 while every witness fails (no DNS changes).\n"
 			"# TYPE mxfailover_isolated gauge\n"
 			"mxfailover_isolated %d\n", st->failover->isolated ? 1 : 0);
 	if (ctr != NULL) {
-		sbuf_printf(&b,
+		buf_printf(&b,
 			    "# HELP mxfailover_rounds_total Rounds of checks finished.\n"
 			    "# TYPE mxfailover_rounds_total counter\n"
 			    "mxfailover_rounds_total %llu\n"
@@ -173,21 +135,17 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 			    (unsigned long long)ctr->updates_failed,
 			    (unsigned long long)(ctr->started_ms / 1000));
 	}
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return buf_take(&b);
 }
 
 static char *
 status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t now_ms,
 		      uint64_t interval_ms)
 {
-	struct sbuf b = {0};
+	struct buf b = {0};
 	char when[64];
 
-	sbuf_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	buf_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 			"<meta http-equiv=\"refresh\" content=\"%llu\">"
 			"<title>mxfailover</title><style>"
 			"body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1em}"
@@ -196,65 +154,65 @@ status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t
 			"</style></head><body><h1>mxfailover</h1>\n",
 		    (unsigned long long)(interval_ms < 2000 ? 2 : interval_ms / 1000));
 	if (st->failover->isolated)
-		sbuf_printf(&b, "<p class=\"down\">ISOLATED: every witness fails; no DNS changes.</p>\n");
-	sbuf_printf(&b, "<h2>Servers</h2><table><tr><th>server</th><th>address</th><th>state</th>"
+		buf_printf(&b, "<p class=\"down\">ISOLATED: every witness fails; no DNS changes.</p>\n");
+	buf_printf(&b, "<h2>Servers</h2><table><tr><th>server</th><th>address</th><th>state</th>"
 			"<th>checks</th></tr>\n");
 	for (size_t s = 0; s < cfg->nservers; s++) {
 		const struct health_server *hs = &st->health->servers[s];
 		enum health_state e = health_effective(st->health, s, now_ms);
 
-		sbuf_printf(&b, "<tr><td>");
-		sbuf_html(&b, cfg->servers[s].id);
-		sbuf_printf(&b, "</td><td>");
-		sbuf_html(&b, cfg->servers[s].address);
-		sbuf_printf(&b, "</td><td class=\"%s\">%s%s</td><td>", health_state_name(e),
+		buf_printf(&b, "<tr><td>");
+		status_http_html(&b, cfg->servers[s].id);
+		buf_printf(&b, "</td><td>");
+		status_http_html(&b, cfg->servers[s].address);
+		buf_printf(&b, "</td><td class=\"%s\">%s%s</td><td>", health_state_name(e),
 			    health_state_name(e),
 			    health_pinned(st->health, s, now_ms) != HEALTH_PIN_NONE ? " (pinned)" : "");
 		for (size_t c = 0; c < hs->nchecks; c++) {
 			const struct health_check *hc = &hs->checks[c];
 
-			sbuf_printf(&b, "<div class=\"%s\">", !hc->seen ? "unknown"
+			buf_printf(&b, "<div class=\"%s\">", !hc->seen ? "unknown"
 							     : hc->last == HEALTH_FAIL ? "down" : "up");
-			sbuf_html(&b, cfg->servers[s].checks[c]);
-			sbuf_printf(&b, ": ");
-			sbuf_html(&b, hc->reason);
-			sbuf_printf(&b, "</div>");
+			status_http_html(&b, cfg->servers[s].checks[c]);
+			buf_printf(&b, ": ");
+			status_http_html(&b, hc->reason);
+			buf_printf(&b, "</div>");
 		}
-		sbuf_printf(&b, "</td></tr>\n");
+		buf_printf(&b, "</td></tr>\n");
 	}
-	sbuf_printf(&b, "</table><h2>Groups</h2>\n");
+	buf_printf(&b, "</table><h2>Groups</h2>\n");
 	for (size_t g = 0; g < cfg->ngroups; g++) {
 		const struct config_group *gr = &cfg->groups[g];
 		long active = st->failover->groups[g].active;
 		const struct failover_dns *seen = st->seen != NULL ? st->seen[g] : NULL;
 
-		sbuf_printf(&b, "<h3>");
-		sbuf_html(&b, gr->id);
-		sbuf_printf(&b, " (%s): active ", config_rtype_name(gr->type));
-		sbuf_html(&b, active >= 0 ? cfg->servers[active].id : "unknown");
-		sbuf_printf(&b, "</h3><table><tr><th>record</th><th>value</th></tr>\n");
+		buf_printf(&b, "<h3>");
+		status_http_html(&b, gr->id);
+		buf_printf(&b, " (%s): active ", config_rtype_name(gr->type));
+		status_http_html(&b, active >= 0 ? cfg->servers[active].id : "unknown");
+		buf_printf(&b, "</h3><table><tr><th>record</th><th>value</th></tr>\n");
 		for (size_t z = 0; seen != NULL && z < gr->nzones; z++) {
 			for (size_t r = 0; r < gr->nrecords; r++) {
 				const struct failover_rec_view *v = &seen->zones[z].recs[r];
 				char *owner = failover_owner_name(gr->zones[z], gr->records[r]);
 
-				sbuf_printf(&b, "<tr><td>");
-				sbuf_html(&b, owner != NULL ? owner : "?");
-				sbuf_printf(&b, "</td><td>");
+				buf_printf(&b, "<tr><td>");
+				status_http_html(&b, owner != NULL ? owner : "?");
+				buf_printf(&b, "</td><td>");
 				if (v->status == FAILOVER_REC_PRESENT)
 					for (size_t i = 0; i < v->nvalues; i++) {
-						sbuf_printf(&b, "%s", i > 0 ? ", " : "");
-						sbuf_html(&b, v->values[i]);
+						buf_printf(&b, "%s", i > 0 ? ", " : "");
+						status_http_html(&b, v->values[i]);
 					}
 				else
-					sbuf_printf(&b, "(%s)", failover_rec_status_name(v->status));
-				sbuf_printf(&b, "</td></tr>\n");
+					buf_printf(&b, "(%s)", failover_rec_status_name(v->status));
+				buf_printf(&b, "</td></tr>\n");
 				free(owner);
 			}
 		}
-		sbuf_printf(&b, "</table>\n");
+		buf_printf(&b, "</table>\n");
 	}
-	sbuf_printf(&b, "<h2>Recent events</h2><table>\n");
+	buf_printf(&b, "<h2>Recent events</h2><table>\n");
 	for (size_t i = state_event_count(st); i-- > 0 && i + 50 >= state_event_count(st);) {
 		const struct state_event *e = state_event_get(st, i);
 		time_t t = (time_t)(e->at_ms / 1000);
@@ -262,43 +220,103 @@ status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t
 
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		sbuf_printf(&b, "<tr><td>%s</td><td>%s</td><td>", when, failover_event_name(e->type));
-		sbuf_html(&b, e->detail);
-		sbuf_printf(&b, "</td></tr>\n");
+		buf_printf(&b, "<tr><td>%s</td><td>%s</td><td>", when, failover_event_name(e->type));
+		status_http_html(&b, e->detail);
+		buf_printf(&b, "</td></tr>\n");
 	}
-	sbuf_printf(&b, "</table></body></html>\n");
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	buf_printf(&b, "</table></body></html>\n");
+	return buf_take(&b);
 }
 
+/* /api/status: the state file's JSON plus "live" and the counters. */
+static char *
+status_http_json(const struct config *cfg, const struct state *st,
+		 const struct status_counters *ctr, uint64_t now_ms)
+{
+	json_t *root = NULL;
+	char *body = NULL;
+
+	if (state_to_json(st, cfg, now_ms, &root) == 0) {
+		json_object_set_new(root, "live", json_true());
+		if (ctr != NULL)
+			json_object_set_new(root, "daemon",
+					    json_pack("{s:I, s:I, s:I, s:I, s:I}", "rounds",
+						      (json_int_t)ctr->rounds, "round_ms",
+						      (json_int_t)ctr->round_ms, "updates_ok",
+						      (json_int_t)ctr->updates_ok, "updates_failed",
+						      (json_int_t)ctr->updates_failed, "started_ms",
+						      (json_int_t)ctr->started_ms));
+		body = json_dumps(root, JSON_INDENT(2));
+	}
+	json_decref(root);
+	return body;
+}
+
+/* A fixed answer: nothing to free. */
 static void
-status_http_reply(struct evhttp_request *req, int code, const char *reason, const char *type,
+status_http_fixed(struct status_http_answer *a, int code, const char *reason, const char *type,
 		  const char *body)
 {
-	struct evbuffer *out = evbuffer_new();
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	evhttp_add_header(h, "Content-Type", type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (out != NULL && body != NULL && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
-		evbuffer_add(out, body, strlen(body));
-	evhttp_send_reply(req, code, reason, out);
-	if (out != NULL)
-		evbuffer_free(out);
+	*a = (struct status_http_answer){
+		.code = code, .reason = reason, .type = type, .body = body};
 }
 
-static uint64_t
-status_http_now(void)
+/* A built answer: 200 with @built (taken over), or 500 with @oom when it is NULL. */
+static void
+status_http_built(struct status_http_answer *a, const char *type, char *built, const char *oom)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (built == NULL) {
+		status_http_fixed(a, 500, "Internal Server Error", type, oom);
+		return;
+	}
+	status_http_fixed(a, 200, "OK", type, built);
+	a->owned = built;
 }
 
+void
+status_http_handle(const char *method, const char *target, const struct config *cfg,
+		   const struct state *st, const struct status_counters *ctr, uint64_t now_ms,
+		   struct status_http_answer *a)
+{
+	const char *uri = target != NULL ? target : "/";
+	size_t n = strcspn(uri, "?#");
+	char path[64];
+
+	if (method == NULL || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)) {
+		status_http_fixed(a, 405, "Method Not Allowed", "text/plain", "GET or HEAD only\n");
+		a->allow = "GET, HEAD";
+		return;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)(n < sizeof(path) - 1 ? n : sizeof(path) - 1),
+		 uri);
+	if (cfg == NULL || st == NULL)
+		status_http_fixed(a, 503, "Service Unavailable", "text/plain", "starting\n");
+	else if (strcmp(path, "/metrics") == 0)
+		status_http_built(a, "text/plain; version=0.0.4",
+				  status_http_metrics(cfg, st, ctr, now_ms), "out of memory\n");
+	else if (strcmp(path, "/api/status") == 0)
+		status_http_built(a, "application/json", status_http_json(cfg, st, ctr, now_ms),
+				  "{}\n");
+	else if (strcmp(path, "/") == 0)
+		status_http_built(a, "text/html; charset=utf-8",
+				  status_http_dashboard(cfg, st, now_ms, cfg->general.interval_ms),
+				  "out of memory\n");
+	else
+		status_http_fixed(a, 404, "Not Found", "text/plain",
+				  "not found: try /, /api/status or /metrics\n");
+}
+
+void
+status_http_answer_free(struct status_http_answer *a)
+{
+	if (a == NULL)
+		return;
+	free(a->owned);
+	a->owned = NULL;
+	a->body = NULL;
+}
+
+/* The evhttp glue: the daemon's view, the answer, and the reply on the wire. */
 static void
 status_http_cb(struct evhttp_request *req, void *arg)
 {
@@ -306,57 +324,25 @@ status_http_cb(struct evhttp_request *req, void *arg)
 	const struct config *cfg = NULL;
 	const struct state *st = NULL;
 	const struct status_counters *ctr = NULL;
-	const char *uri = evhttp_request_get_uri(req);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	uint64_t now = status_http_now();
-	char path[64];
-	size_t n;
-	char *body = NULL;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct status_http_answer a;
+	struct evbuffer *out;
 
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-		status_http_reply(req, 405, "Method Not Allowed", "text/plain", "GET or HEAD only\n");
-		return;
-	}
-	n = strcspn(uri != NULL ? uri : "/", "?#");
-	snprintf(path, sizeof(path), "%.*s", (int)(n < sizeof(path) - 1 ? n : sizeof(path) - 1),
-		 uri != NULL ? uri : "/");
 	sh->view(sh->arg, &cfg, &st, &ctr);
-	if (cfg == NULL || st == NULL) {
-		status_http_reply(req, 503, "Service Unavailable", "text/plain", "starting\n");
-		return;
-	}
-	if (strcmp(path, "/metrics") == 0) {
-		body = status_http_metrics(cfg, st, ctr, now);
-		status_http_reply(req, body ? 200 : 500, body ? "OK" : "Internal Server Error",
-				  "text/plain; version=0.0.4", body ? body : "out of memory\n");
-	} else if (strcmp(path, "/api/status") == 0) {
-		json_t *root = NULL;
-
-		if (state_to_json(st, cfg, now, &root) == 0) {
-			json_object_set_new(root, "live", json_true());
-			if (ctr != NULL)
-				json_object_set_new(root, "daemon",
-						    json_pack("{s:I, s:I, s:I, s:I, s:I}", "rounds",
-							      (json_int_t)ctr->rounds, "round_ms",
-							      (json_int_t)ctr->round_ms, "updates_ok",
-							      (json_int_t)ctr->updates_ok, "updates_failed",
-							      (json_int_t)ctr->updates_failed, "started_ms",
-							      (json_int_t)ctr->started_ms));
-			body = json_dumps(root, JSON_INDENT(2));
-		}
-		json_decref(root);
-		status_http_reply(req, body ? 200 : 500, body ? "OK" : "Internal Server Error",
-				  "application/json", body ? body : "{}\n");
-	} else if (strcmp(path, "/") == 0) {
-		body = status_http_dashboard(cfg, st, now, cfg->general.interval_ms);
-		status_http_reply(req, body ? 200 : 500, body ? "OK" : "Internal Server Error",
-				  "text/html; charset=utf-8", body ? body : "out of memory\n");
-	} else {
-		status_http_reply(req, 404, "Not Found", "text/plain",
-				  "not found: try /, /api/status or /metrics\n");
-	}
-	free(body);
+	status_http_handle(cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_HEAD ? "HEAD" : "OTHER",
+			   evhttp_request_get_uri(req), cfg, st, ctr, clock_wall_ms(), &a);
+	if (a.allow != NULL)
+		evhttp_add_header(h, "Allow", a.allow);
+	evhttp_add_header(h, "Content-Type", a.type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	out = evbuffer_new();
+	if (out != NULL && cmd != EVHTTP_REQ_HEAD)
+		evbuffer_add(out, a.body, strlen(a.body));
+	evhttp_send_reply(req, a.code, a.reason, out);
+	if (out != NULL)
+		evbuffer_free(out);
+	status_http_answer_free(&a);
 }
 
 int
@@ -368,7 +354,7 @@ status_http_new(struct event_base *base, const char *listen, status_http_view_fn
 	uint16_t port = 0;
 
 	*out = NULL;
-	if (config_parse_hostport(listen, &host, &port, 0) != 0 || port == 0) {
+	if (value_parse_hostport(listen, &host, &port, 0) != 0 || port == 0) {
 		snprintf(err, errlen, "status_listen '%s' is not ADDRESS:PORT", listen);
 		free(host);
 		return MXF_EINVAL;

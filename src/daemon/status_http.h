@@ -53,6 +53,39 @@ int status_http_new(struct event_base *base, const char *listen, status_http_vie
 void status_http_free(struct status_http *sh);
 
 /*
+ * One answer to a request, as status_http_handle() decides it; the evhttp
+ * glue only sends it (without the body for HEAD).
+ */
+struct status_http_answer {
+	int code;	    /* 200, 404, 405, 500 or 503 */
+	const char *reason; /* "OK", "Not Found", ... */
+	const char *type;   /* the Content-Type */
+	const char *allow;  /* the Allow header (405 only), else NULL */
+	const char *body;   /* what to send; never NULL; valid until _free */
+	char *owned;	    /* the malloc'ed body, or NULL when it is static */
+};
+
+/*
+ * status_http_handle -- the answer to one request (pure: no I/O, no clock,
+ * nothing changes).
+ * @method  "GET" or "HEAD" are served; anything else (NULL too) is 405.
+ * @target  the request target as sent ("/metrics?x=1"): the query and
+ *          fragment are ignored; NULL is "/".
+ * @cfg, @st  the daemon's view; either NULL means it is still starting (503).
+ * @ctr     the daemon's counters, or NULL (then /metrics and /api/status
+ *          leave them out).
+ * @now_ms  wall time, for pins and expiry.
+ * @a       filled in every case (out of memory is a 500); free it with
+ *          status_http_answer_free().
+ */
+void status_http_handle(const char *method, const char *target, const struct config *cfg,
+			const struct state *st, const struct status_counters *ctr, uint64_t now_ms,
+			struct status_http_answer *a);
+
+/* Free what @a owns (its body when built); NULL is allowed. */
+void status_http_answer_free(struct status_http_answer *a);
+
+/*
  * status_http_metrics -- the Prometheus text for a view (pure; also used by
  * tests).  @return a malloc'ed string, or NULL when out of memory.
  */

@@ -19,12 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <ldns/ldns.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "config.h"
 #include "demo.h"
@@ -40,10 +40,7 @@ const char *const demo_records[DEMO_NRECORDS] = {"mx", "smtp", "imap", "mail", "
 double
 demo_elapsed(const struct demo *d)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - d->t0.tv_sec) + (double)(now.tv_nsec - d->t0.tv_nsec) / 1e9;
+	return (double)clock_mono_since_ms(d->t0_ms) / 1000.0;
 }
 
 void
@@ -249,7 +246,7 @@ demo_main(const struct demo_options *opts)
 	double t_stop = 0, failover_s = -1, failback_s = -1;
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &d->t0);
+	d->t0_ms = clock_mono_ms();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	d->named_bin = opts->named != NULL ? opts->named : DEMO_NAMED;
 	if (access(d->named_bin, X_OK) != 0) {

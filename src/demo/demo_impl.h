@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 
 #include <event2/util.h>
 #include <ldns/ldns.h>
@@ -64,7 +63,7 @@ struct demo {
 	struct event_base *base;
 	struct event *tick, *sigint, *sigterm;
 	int signo; /* the signal that interrupted us, or 0 */
-	struct timespec t0;
+	uint64_t t0_ms; /* clock_mono_ms() at the start */
 	const char *named_bin;
 
 	char dir[DEMO_DIR_MAX]; /* "" until made */
