@@ -66,8 +66,9 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 {
 	struct buf b = {0};
 
-	buf_printf(&b, "# HELP mxfailover_server_up 1 when the server is up (pins included), 0 when down, -1 unknown.\n"
-			"# TYPE mxfailover_server_up gauge\n");
+	buf_printf(&b, "# HELP mxfailover_server_up 1 when the server is up (pins included), 0 "
+		       "when down, -1 unknown.\n"
+		       "# TYPE mxfailover_server_up gauge\n");
 	for (size_t s = 0; s < cfg->nservers; s++) {
 		enum health_state hs = health_effective(st->health, s, now_ms);
 
@@ -76,14 +77,15 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 		buf_printf(&b, "\"} %d\n", hs == HEALTH_UP ? 1 : hs == HEALTH_DOWN ? 0 : -1);
 	}
 	buf_printf(&b, "# HELP mxfailover_server_pinned 1 when an operator pin is in force.\n"
-			"# TYPE mxfailover_server_pinned gauge\n");
+		       "# TYPE mxfailover_server_pinned gauge\n");
 	for (size_t s = 0; s < cfg->nservers; s++) {
 		buf_printf(&b, "mxfailover_server_pinned{server=\"");
 		status_http_label(&b, cfg->servers[s].id);
 		buf_printf(&b, "\"} %d\n", health_pinned(st->health, s, now_ms) != HEALTH_PIN_NONE);
 	}
-	buf_printf(&b, "# HELP mxfailover_check_ok 1 when the check's last result was up or warning.\n"
-			"# TYPE mxfailover_check_ok gauge\n");
+	buf_printf(&b,
+		   "# HELP mxfailover_check_ok 1 when the check's last result was up or warning.\n"
+		   "# TYPE mxfailover_check_ok gauge\n");
 	for (size_t s = 0; s < cfg->nservers; s++) {
 		const struct health_server *hs = &st->health->servers[s];
 
@@ -97,8 +99,9 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 			buf_printf(&b, "\"} %d\n", hs->checks[c].last != HEALTH_FAIL);
 		}
 	}
-	buf_printf(&b, "# HELP mxfailover_group_active 1 for the server a group's records point at.\n"
-			"# TYPE mxfailover_group_active gauge\n");
+	buf_printf(&b,
+		   "# HELP mxfailover_group_active 1 for the server a group's records point at.\n"
+		   "# TYPE mxfailover_group_active gauge\n");
 	for (size_t g = 0; g < cfg->ngroups; g++) {
 		long active = st->failover->groups[g].active;
 
@@ -112,28 +115,30 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 			buf_printf(&b, "\"} %d\n", active == (long)s);
 		}
 	}
-	buf_printf(&b, "# HELP mxfailover_isolated 1 while every witness fails (no DNS changes).\n"
-			"# TYPE mxfailover_isolated gauge\n"
-			"mxfailover_isolated %d\n", st->failover->isolated ? 1 : 0);
+	buf_printf(&b,
+		   "# HELP mxfailover_isolated 1 while every witness fails (no DNS changes).\n"
+		   "# TYPE mxfailover_isolated gauge\n"
+		   "mxfailover_isolated %d\n",
+		   st->failover->isolated ? 1 : 0);
 	if (ctr != NULL) {
 		buf_printf(&b,
-			    "# HELP mxfailover_rounds_total Rounds of checks finished.\n"
-			    "# TYPE mxfailover_rounds_total counter\n"
-			    "mxfailover_rounds_total %llu\n"
-			    "# HELP mxfailover_round_duration_seconds Duration of the last round.\n"
-			    "# TYPE mxfailover_round_duration_seconds gauge\n"
-			    "mxfailover_round_duration_seconds %.3f\n"
-			    "# HELP mxfailover_dns_updates_total Zone UPDATE messages by result.\n"
-			    "# TYPE mxfailover_dns_updates_total counter\n"
-			    "mxfailover_dns_updates_total{result=\"ok\"} %llu\n"
-			    "mxfailover_dns_updates_total{result=\"failed\"} %llu\n"
-			    "# HELP mxfailover_start_time_seconds When the daemon started.\n"
-			    "# TYPE mxfailover_start_time_seconds gauge\n"
-			    "mxfailover_start_time_seconds %llu\n",
-			    (unsigned long long)ctr->rounds, (double)ctr->round_ms / 1000.0,
-			    (unsigned long long)ctr->updates_ok,
-			    (unsigned long long)ctr->updates_failed,
-			    (unsigned long long)(ctr->started_ms / 1000));
+			   "# HELP mxfailover_rounds_total Rounds of checks finished.\n"
+			   "# TYPE mxfailover_rounds_total counter\n"
+			   "mxfailover_rounds_total %llu\n"
+			   "# HELP mxfailover_round_duration_seconds Duration of the last round.\n"
+			   "# TYPE mxfailover_round_duration_seconds gauge\n"
+			   "mxfailover_round_duration_seconds %.3f\n"
+			   "# HELP mxfailover_dns_updates_total Zone UPDATE messages by result.\n"
+			   "# TYPE mxfailover_dns_updates_total counter\n"
+			   "mxfailover_dns_updates_total{result=\"ok\"} %llu\n"
+			   "mxfailover_dns_updates_total{result=\"failed\"} %llu\n"
+			   "# HELP mxfailover_start_time_seconds When the daemon started.\n"
+			   "# TYPE mxfailover_start_time_seconds gauge\n"
+			   "mxfailover_start_time_seconds %llu\n",
+			   (unsigned long long)ctr->rounds, (double)ctr->round_ms / 1000.0,
+			   (unsigned long long)ctr->updates_ok,
+			   (unsigned long long)ctr->updates_failed,
+			   (unsigned long long)(ctr->started_ms / 1000));
 	}
 	return buf_take(&b);
 }
@@ -145,18 +150,21 @@ status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t
 	struct buf b = {0};
 	char when[64];
 
-	buf_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-			"<meta http-equiv=\"refresh\" content=\"%llu\">"
-			"<title>mxfailover</title><style>"
-			"body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1em}"
-			"td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
-			".up{color:#070}.down{color:#b00;font-weight:bold}.unknown{color:#777}"
-			"</style></head><body><h1>mxfailover</h1>\n",
-		    (unsigned long long)(interval_ms < 2000 ? 2 : interval_ms / 1000));
+	buf_printf(&b,
+		   "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+		   "<meta http-equiv=\"refresh\" content=\"%llu\">"
+		   "<title>mxfailover</title><style>"
+		   "body{font-family:sans-serif;margin:1.5em}"
+		   "table{border-collapse:collapse;margin-bottom:1em}"
+		   "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
+		   ".up{color:#070}.down{color:#b00;font-weight:bold}.unknown{color:#777}"
+		   "</style></head><body><h1>mxfailover</h1>\n",
+		   (unsigned long long)(interval_ms < 2000 ? 2 : interval_ms / 1000));
 	if (st->failover->isolated)
-		buf_printf(&b, "<p class=\"down\">ISOLATED: every witness fails; no DNS changes.</p>\n");
+		buf_printf(&b, "<p class=\"down\">ISOLATED: every witness fails; "
+			       "no DNS changes.</p>\n");
 	buf_printf(&b, "<h2>Servers</h2><table><tr><th>server</th><th>address</th><th>state</th>"
-			"<th>checks</th></tr>\n");
+		       "<th>checks</th></tr>\n");
 	for (size_t s = 0; s < cfg->nservers; s++) {
 		const struct health_server *hs = &st->health->servers[s];
 		enum health_state e = health_effective(st->health, s, now_ms);
@@ -166,13 +174,16 @@ status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t
 		buf_printf(&b, "</td><td>");
 		status_http_html(&b, cfg->servers[s].address);
 		buf_printf(&b, "</td><td class=\"%s\">%s%s</td><td>", health_state_name(e),
-			    health_state_name(e),
-			    health_pinned(st->health, s, now_ms) != HEALTH_PIN_NONE ? " (pinned)" : "");
+			   health_state_name(e),
+			   health_pinned(st->health, s, now_ms) != HEALTH_PIN_NONE ? " (pinned)"
+										   : "");
 		for (size_t c = 0; c < hs->nchecks; c++) {
 			const struct health_check *hc = &hs->checks[c];
 
-			buf_printf(&b, "<div class=\"%s\">", !hc->seen ? "unknown"
-							     : hc->last == HEALTH_FAIL ? "down" : "up");
+			buf_printf(&b, "<div class=\"%s\">",
+				   !hc->seen		     ? "unknown"
+				   : hc->last == HEALTH_FAIL ? "down"
+							     : "up");
 			status_http_html(&b, cfg->servers[s].checks[c]);
 			buf_printf(&b, ": ");
 			status_http_html(&b, hc->reason);
@@ -220,7 +231,8 @@ status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t
 
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		buf_printf(&b, "<tr><td>%s</td><td>%s</td><td>", when, failover_event_name(e->type));
+		buf_printf(&b, "<tr><td>%s</td><td>%s</td><td>", when,
+			   failover_event_name(e->type));
 		status_http_html(&b, e->detail);
 		buf_printf(&b, "</td></tr>\n");
 	}
@@ -326,12 +338,12 @@ status_http_cb(struct evhttp_request *req, void *arg)
 	const struct status_counters *ctr = NULL;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char *method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_HEAD ? "HEAD" : "";
 	struct status_http_answer a;
 	struct evbuffer *out;
 
 	sh->view(sh->arg, &cfg, &st, &ctr);
-	status_http_handle(cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_HEAD ? "HEAD" : "OTHER",
-			   evhttp_request_get_uri(req), cfg, st, ctr, clock_wall_ms(), &a);
+	status_http_handle(method, evhttp_request_get_uri(req), cfg, st, ctr, clock_wall_ms(), &a);
 	if (a.allow != NULL)
 		evhttp_add_header(h, "Allow", a.allow);
 	evhttp_add_header(h, "Content-Type", a.type);

@@ -158,8 +158,8 @@ demo_wait_records(struct demo *d, const char *server)
  * them.  @return 0 with *secs set, else what demo_wait_records() returned.
  */
 static int
-demo_moved(struct demo *d, const char *server, double since_s, const char *where,
-	   const char *since, double *secs)
+demo_moved(struct demo *d, const char *server, double since_s, const char *where, const char *since,
+	   double *secs)
 {
 	int rc = demo_wait_records(d, server);
 

@@ -62,7 +62,7 @@ struct demo_record {
 struct demo {
 	struct event_base *base;
 	struct event *tick, *sigint, *sigterm;
-	int signo; /* the signal that interrupted us, or 0 */
+	int signo;	/* the signal that interrupted us, or 0 */
 	uint64_t t0_ms; /* clock_mono_ms() at the start */
 	const char *named_bin;
 
@@ -183,8 +183,7 @@ void demo_lab_remove(struct demo *d, bool keep);
  * @arg is its struct demo_record, whose target and dig-style line it sets;
  * it decrements d->pending.
  */
-void demo_show_record_cb(int status, int rcode, const ldns_pkt *reply, const char *msg,
-			 void *arg);
+void demo_show_record_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg);
 
 /* Print the five records' lines, indented. */
 void demo_show_records(const struct demo *d);
