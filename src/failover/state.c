@@ -270,7 +270,7 @@ static json_t *state_group_json(const struct config *cfg, const struct state *st
 			*bad = true;
 			break;
 		}
-		state_set(zo, "failed", json_boolean(m->zone_failed[z]), bad);
+		state_set(zo, "failed", json_boolean(m->zones[z].failed), bad);
 		for (size_t r = 0; r < g->nrecords; r++) {
 			const struct failover_rec_view *v = &seen->zones[z].recs[r];
 			json_t *ro = json_object(), *vals = json_array();
@@ -563,7 +563,7 @@ static void state_read_group(struct state_rd *rd, const json_t *go, const struct
 			state_fail(rd, MXF_EINVAL, "%s: not an object", zw);
 			return;
 		}
-		state_get_bool(rd, zo, "failed", zw, &m->zone_failed[z]);
+		state_get_bool(rd, zo, "failed", zw, &m->zones[z].failed);
 		const json_t *recs = state_get(rd, zo, "records", JSON_OBJECT, zw);
 		for (size_t r = 0; recs && r < g->nrecords; r++) {
 			const json_t *ro = json_object_get(recs, g->records[r]);

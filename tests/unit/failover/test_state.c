@@ -167,7 +167,7 @@ static struct state *busy_state(const struct config *cfg)
 	st->failover->groups[0].active = 1;
 	st->failover->groups[0].last_switch_ms = T0 + 5000;
 	st->failover->groups[0].all_down = true;
-	st->failover->groups[0].zone_failed[1] = true;
+	st->failover->groups[0].zones[1].failed = true;
 	st->failover->groups[0].hand_changed[1] = true; /* example.com smtp */
 
 	struct failover_dns *d;
@@ -231,8 +231,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(ld->failover->groups[0].active, 1);
 	assert_int_equal(ld->failover->groups[0].last_switch_ms, T0 + 5000);
 	assert_true(ld->failover->groups[0].all_down);
-	assert_true(ld->failover->groups[0].zone_failed[1]);
-	assert_false(ld->failover->groups[0].zone_failed[0]);
+	assert_true(ld->failover->groups[0].zones[1].failed);
+	assert_false(ld->failover->groups[0].zones[0].failed);
 	assert_true(ld->failover->groups[0].hand_changed[1]);
 	assert_false(ld->failover->groups[0].hand_changed[0]);
 	/* Seen values: FAILED was never remembered, so it stays unread. */
