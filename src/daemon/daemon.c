@@ -41,15 +41,7 @@
 #include "state.h"
 #include "status_http.h"
 
-/* Longest wait between two tries of a zone whose update keeps failing. */
-#define DAEMON_BACKOFF_MAX_MS (5u * 60 * 1000)
 #define DAEMON_PINS_MAX (256 * 1024)
-
-struct zone_retry {
-	unsigned failures;
-	uint64_t next_ms; /* no new try before this time */
-	bool read_bad;    /* a read of the zone failed; logged once */
-};
 
 struct check_slot {
 	struct round *r;
@@ -95,7 +87,6 @@ struct daemon {
 	struct dns_tsig_key *key;
 	struct dns_ops *ops;
 	struct state *st;
-	struct zone_retry **retry; /* [group][zone] */
 	struct round *round;      /* the round running, or NULL */
 	struct event *timer, *sigterm, *sigint, *sighup;
 	bool stopping, reload;
@@ -1032,6 +1023,7 @@ round_log_reads(struct round *r, size_t g)
 	for (size_t z = 0; z < gr->nzones; z++) {
 		const struct failover_rec_view *bad = NULL;
 		size_t badrec = 0;
+		int news;
 
 		for (size_t rec = 0; rec < gr->nrecords && bad == NULL; rec++) {
 			if (r->dns[g]->zones[z].recs[rec].status == FAILOVER_REC_FAILED) {
@@ -1039,18 +1031,20 @@ round_log_reads(struct round *r, size_t g)
 				badrec = rec;
 			}
 		}
-		if (bad != NULL && !d->retry[g][z].read_bad && d->mode != DAEMON_PLAN) {
+		if (d->mode == DAEMON_PLAN)
+			continue;
+		news = failover_zone_read(d->st->failover, g, z, bad != NULL);
+
+		if (news > 0) {
 			char *owner = failover_owner_name(gr->zones[z], gr->records[badrec]);
 
 			log_err("group %s: zone %s: cannot read %s: %s; the zone is left alone",
 				gr->id, gr->zones[z], owner != NULL ? owner : "?",
 				bad->error != NULL ? bad->error : "failed");
 			free(owner);
-		} else if (bad == NULL && d->retry[g][z].read_bad) {
+		} else if (news < 0) {
 			log_info("group %s: zone %s reads fine again", gr->id, gr->zones[z]);
 		}
-		if (d->mode != DAEMON_PLAN)
-			d->retry[g][z].read_bad = bad != NULL;
 	}
 }
 
@@ -1080,7 +1074,7 @@ round_act(struct round *r)
 		for (size_t z = 0; z < p->nzones; z++) {
 			const struct failover_zone_plan *zp = &p->zones[z];
 
-			if (zp->nchanges == 0 || d->retry[g][z].next_ms > r->now_ms)
+			if (zp->nchanges == 0 || !failover_zone_due(d->st->failover, g, z, r->now_ms))
 				continue;
 			nitems += zp->nchanges;
 		}
@@ -1104,7 +1098,7 @@ round_act(struct round *r)
 		for (size_t z = 0; z < p->nzones; z++) {
 			const struct failover_zone_plan *zp = &p->zones[z];
 
-			if (zp->nchanges == 0 || d->retry[g][z].next_ms > r->now_ms)
+			if (zp->nchanges == 0 || !failover_zone_due(d->st->failover, g, z, r->now_ms))
 				continue;
 			for (size_t i = 0; i < zp->nrecs; i++) {
 				const struct failover_record_plan *rp = &zp->recs[i];
@@ -1166,36 +1160,26 @@ round_zone_status(struct round *r, size_t g, int *zs)
 			zs[ref->zone] = it->status;
 	}
 	for (size_t z = 0; z < p->nzones; z++) {
-		struct zone_retry *rt = &d->retry[g][z];
+		uint64_t next = failover_zone_next_ms(d->st->failover, g, z);
 		const char *zone = d->cfg->groups[g].zones[z];
 
 		if (zs[z] == FAILOVER_ZONE_NOT_TRIED) {
 			if (p->zones[z].nchanges > 0)
 				log_info("group %s: zone %s: next try in %llu s", d->cfg->groups[g].id,
-					 zone, (unsigned long long)((rt->next_ms - r->now_ms) / 1000));
+					 zone, (unsigned long long)((next - r->now_ms) / 1000));
 			continue;
 		}
 		if (zs[z] == 0) {
 			if (p->zones[z].nchanges > 0)
 				d->ctr.updates_ok++;
-			rt->failures = 0;
-			rt->next_ms = 0;
+			failover_zone_tried(d->st->failover, d->cfg, g, z, 0, r->now_ms);
 			continue;
 		}
 		d->ctr.updates_failed++;
-		{
-			uint64_t wait = d->cfg->general.interval_ms;
-
-			rt->failures++;
-			for (unsigned i = 1; i < rt->failures && wait < DAEMON_BACKOFF_MAX_MS; i++)
-				wait *= 2;
-			if (wait > DAEMON_BACKOFF_MAX_MS)
-				wait = DAEMON_BACKOFF_MAX_MS;
-			/* From now, not from the round's start: a failed update may
-			 * have spent its whole DNS timeout already. */
-			rt->next_ms = daemon_now_ms() + wait;
-			r->dns_failed = true;
-		}
+		/* From now, not from the round's start: a failed update may have
+		 * spent its whole DNS timeout already. */
+		failover_zone_tried(d->st->failover, d->cfg, g, z, zs[z], daemon_now_ms());
+		r->dns_failed = true;
 	}
 }
 
@@ -1510,32 +1494,6 @@ daemon_build_dns(struct event_base *base, const struct config *cfg, struct dns_t
 	return 0;
 }
 
-static void
-daemon_free_retry(struct daemon *d, const struct config *cfg)
-{
-	for (size_t g = 0; d->retry != NULL && g < cfg->ngroups; g++)
-		free(d->retry[g]);
-	free(d->retry);
-	d->retry = NULL;
-}
-
-/* Backoff memory for every zone of @cfg, all ready to try; NULL on ENOMEM. */
-static struct zone_retry **
-daemon_new_retry(const struct config *cfg)
-{
-	struct zone_retry **r = calloc(cfg->ngroups + 1, sizeof(*r));
-
-	for (size_t g = 0; r != NULL && g < cfg->ngroups; g++) {
-		if ((r[g] = calloc(cfg->groups[g].nzones + 1, sizeof(**r))) == NULL) {
-			while (g-- > 0)
-				free(r[g]);
-			free(r);
-			return NULL;
-		}
-	}
-	return r;
-}
-
 /*
  * Between rounds: swap in a new configuration, keeping health by name.
  * Everything the new configuration needs -- key, DNS context, notifier,
@@ -1553,7 +1511,6 @@ daemon_reload(struct daemon *d)
 	struct notify *nnotify = NULL;
 	struct status_http *nhttp = NULL;
 	struct state *nst = NULL;
-	struct zone_retry **nretry = NULL;
 	uint64_t *nrem = NULL;
 	bool notify_new_one, http_new_one;
 
@@ -1585,16 +1542,13 @@ daemon_reload(struct daemon *d)
 		log_err("reload refused: the new status_listen cannot be used");
 		goto refuse;
 	}
-	nretry = daemon_new_retry(ncfg);
 	nrem = calloc(ncfg->nservers + 1, sizeof(*nrem));
-	if (nretry == NULL || nrem == NULL || state_rebind(d->st, old, ncfg, &nst) != 0) {
+	if (nrem == NULL || state_rebind(d->st, old, ncfg, &nst) != 0) {
 		log_err("reload refused: out of memory");
 		goto refuse;
 	}
 
 	/* Everything is ready: swap.  No exchange is running between rounds. */
-	daemon_free_retry(d, old);
-	d->retry = nretry;
 	dns_ops_free(d->ops);
 	dns_tsig_key_free(d->key);
 	d->ops = nops;
@@ -1628,10 +1582,6 @@ refuse:
 	if (nops != NULL)
 		dns_ops_free(nops);
 	dns_tsig_key_free(nkey);
-	if (nretry != NULL)
-		for (size_t g = 0; g < ncfg->ngroups; g++)
-			free(nretry[g]);
-	free(nretry);
 	free(nrem);
 	state_free(nst);
 	config_free(ncfg);
@@ -1665,9 +1615,8 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	}
 	d.base = event_base_new();
 	d.eng = d.base != NULL ? check_engine_new(d.base) : NULL;
-	d.retry = daemon_new_retry(cfg);
 	d.reminder_next = calloc(cfg->nservers + 1, sizeof(*d.reminder_next));
-	if (d.eng == NULL || d.retry == NULL || d.reminder_next == NULL) {
+	if (d.eng == NULL || d.reminder_next == NULL) {
 		log_err("cannot set up the event loop");
 		rc = MXF_EXIT_USAGE;
 		goto out;
@@ -1734,7 +1683,6 @@ out:
 	if (d.ops != NULL)
 		dns_ops_free(d.ops);
 	dns_tsig_key_free(d.key);
-	daemon_free_retry(&d, d.cfg);
 	state_free(d.st);
 	if (d.base != NULL)
 		event_base_free(d.base);
