@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <ldns/ldns.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -38,10 +37,11 @@
 #include "mxf.h"
 #include "etrn.h"
 #include "notify.h"
+#include "pins.h"
 #include "state.h"
+#include "state_file.h"
 #include "status_http.h"
 
-#define DAEMON_PINS_MAX (256 * 1024)
 
 struct check_slot {
 	struct round *r;
@@ -121,36 +121,13 @@ daemon_now_ms(void)
 
 /* ---- files: lock, pins ------------------------------------------------- */
 
-/* mkdir -p of the directory holding @path (mode 0750 for what it creates). */
-static void
-daemon_make_parent(const char *path)
-{
-	char *dir = strdup(path), *slash;
-
-	if (dir == NULL)
-		return;
-	slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		for (char *p = dir + 1; *p != '\0'; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			(void)mkdir(dir, 0750);
-			*p = '/';
-		}
-		(void)mkdir(dir, 0750);
-	}
-	free(dir);
-}
-
 /* @return the lock's fd, -1 when another process holds it, -2 on error. */
 static int
 daemon_lock(const char *path)
 {
 	int fd;
 
-	daemon_make_parent(path);
+	state_file_make_parent(path);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		log_err("cannot open the lock file %s: %s", path, strerror(errno));
@@ -168,151 +145,24 @@ daemon_lock(const char *path)
 	return fd;
 }
 
-char *
-daemon_pins_path(const struct config *cfg)
-{
-	char *p;
-
-	if (asprintf(&p, "%s.pins", cfg->general.state_file) < 0)
-		return NULL;
-	return p;
-}
-
-/*
- * The pins file as JSON ({"mx1": {"pin": "down", "until_ms": 0}}): an
- * absent file is an empty object; one that cannot be read or parsed gives
- * NULL with @why set, so the caller keeps the pins it has rather than
- * dropping an operator's pin on a permission problem.
- */
-static json_t *
-daemon_pins_load(const char *path, char *why, size_t whylen)
-{
-	json_error_t jerr;
-	json_t *root;
-
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		return json_object();
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		if (access(path, R_OK) != 0)
-			snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-		else
-			snprintf(why, whylen, "%s:%d: %s", path, jerr.line, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		snprintf(why, whylen, "%s is not a JSON object", path);
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
-
-int
-daemon_pin(const struct config *cfg, const char *server, const char *pin, uint64_t until_ms)
-{
-	char *path = daemon_pins_path(cfg), *lockpath = NULL, *tmp = NULL;
-	json_t *root = NULL, *entry;
-	int lockfd = -1, fd = -1, rc = MXF_EIO;
-	char why[512] = "";
-
-	if (path == NULL)
-		return MXF_ENOMEM;
-	if (config_server_index(cfg, server) < 0) {
-		free(path);
-		return MXF_ENOTFOUND;
-	}
-	if (asprintf(&lockpath, "%s.lock", path) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
-		goto out;
-	daemon_make_parent(path);
-	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		fprintf(stderr, "mxfailover: cannot lock %s: %s\n", lockpath, strerror(errno));
-		goto out;
-	}
-	root = daemon_pins_load(path, why, sizeof(why));
-	if (root == NULL) {
-		fprintf(stderr, "mxfailover: %s; not changing pins (fix or remove the file)\n", why);
-		goto out;
-	}
-	if (pin == NULL) {
-		json_object_del(root, server);
-	} else {
-		entry = json_pack("{s:s, s:I}", "pin", pin, "until_ms", (json_int_t)until_ms);
-		if (entry == NULL || json_object_set_new(root, server, entry) != 0)
-			goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0 || json_dumpfd(root, fd, JSON_INDENT(2)) != 0 || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) != 0) {
-		fprintf(stderr, "mxfailover: cannot write %s: %s\n", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "mxfailover: cannot rename %s: %s\n", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (lockfd >= 0)
-		close(lockfd);
-	json_decref(root);
-	free(path);
-	free(lockpath);
-	free(tmp);
-	return rc;
-}
-
 /* Bring health's pins in line with the pins file. */
 static void
 daemon_apply_pins(struct daemon *d, uint64_t now)
 {
-	char *path = daemon_pins_path(d->cfg);
+	struct pins *pins = NULL;
 	char why[512] = "";
-	json_t *root;
 
-	if (path == NULL)
-		return;
-	root = daemon_pins_load(path, why, sizeof(why));
-	if (root == NULL) {
+	if (pins_load(d->cfg, &pins, why, sizeof(why)) != 0) {
 		if (!d->pins_warned)
 			log_err("%s; keeping the pins in force until it can be read", why);
 		d->pins_warned = true;
-		free(path);
 		return;
 	}
 	if (d->pins_warned)
-		log_info("%s is readable again", path);
+		log_info("%s is readable again", pins->path);
 	d->pins_warned = false;
-	for (size_t s = 0; s < d->cfg->nservers; s++) {
-		json_t *e = json_object_get(root, d->cfg->servers[s].id);
-		enum health_pin want = HEALTH_PIN_NONE, have;
-		uint64_t until = 0;
-
-		if (json_is_object(e)) {
-			const char *p = json_string_value(json_object_get(e, "pin"));
-
-			until = (uint64_t)json_integer_value(json_object_get(e, "until_ms"));
-			if (p != NULL && health_pin_parse(p, &want) != 0)
-				want = HEALTH_PIN_NONE;
-			if (until != 0 && until <= now)
-				want = HEALTH_PIN_NONE; /* expired */
-		}
-		have = health_pinned(d->st->health, s, now);
-		if (want == have && (want == HEALTH_PIN_NONE ||
-				     d->st->health->servers[s].pin_until_ms == until))
-			continue;
-		health_set_pin(d->st->health, s, want, until, now,
-			       want == HEALTH_PIN_NONE ? "unpinned by operator" : "pinned by operator");
-	}
-	json_decref(root);
-	free(path);
+	pins_apply(pins, d->st->health, now);
+	pins_free(pins);
 }
 
 /* ---- events and logging ------------------------------------------------- */
