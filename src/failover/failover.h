@@ -1,6 +1,8 @@
 /*
  * failover.h -- what each failover group should point at, and which records
  * of which zone must change for that: the decisions, with no I/O.
+ * failover.c holds the memory and the events, failover_plan.c the plan,
+ * failover_dns.c the views of what DNS holds and what a value points at.
  *
  * Pure: no sockets, clocks or syslog.  The daemon (`run`), `once` and `plan`
  * share it.  Times are wall-clock milliseconds passed in (see health.h).
