@@ -160,17 +160,8 @@ static int pins_rewrite(const char *path, const char *server, enum health_pin pi
 			return MXF_ENOMEM;
 		}
 	}
-	char *text = json_dumps(root, JSON_INDENT(2));
+	e = state_file_write_json(path, root, JSON_INDENT(2), err, errlen);
 	json_decref(root);
-	if (!text) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return MXF_ENOMEM;
-	}
-	/* The file ends with a newline: it takes the place of the NUL. */
-	size_t len = strlen(text);
-	text[len] = '\n';
-	e = state_file_write(path, text, len + 1, err, errlen);
-	free(text);
 	return e;
 }
 

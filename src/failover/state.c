@@ -385,6 +385,21 @@ static const json_t *state_get(struct state_rd *rd, const json_t *obj, const cha
 	return v;
 }
 
+/* Member @key of @parent, which must be an object if present; @where gets
+ * "@prefix.@key" for messages ("...: not an object").  NULL when absent or
+ * wrong. */
+static const json_t *state_member(struct state_rd *rd, const json_t *parent, const char *prefix,
+				  const char *key, char *where, size_t wsize)
+{
+	snprintf(where, wsize, "%s.%s", prefix, key);
+	const json_t *v = json_object_get(parent, key);
+	if (v && !json_is_object(v)) {
+		state_fail(rd, MXF_EINVAL, "%s: not an object", where);
+		return NULL;
+	}
+	return v;
+}
+
 static void state_get_ms(struct state_rd *rd, const json_t *obj, const char *key,
 			 const char *where, uint64_t *out)
 {
@@ -532,6 +547,22 @@ static void state_read_record(struct state_rd *rd, const json_t *ro, const char 
 	free(v);
 }
 
+static void state_read_zone(struct state_rd *rd, const json_t *zo, const char *zw,
+			    const struct config_group *g, struct failover_group_mem *m,
+			    struct failover_dns *seen, size_t z)
+{
+	state_get_bool(rd, zo, "failed", zw, &m->zones[z].failed);
+	const json_t *recs = state_get(rd, zo, "records", JSON_OBJECT, zw);
+	char rpre[700];
+	snprintf(rpre, sizeof(rpre), "%s.records", zw);
+	for (size_t r = 0; recs && r < g->nrecords && !rd->code; r++) {
+		char rw[900];
+		const json_t *ro = state_member(rd, recs, rpre, g->records[r], rw, sizeof(rw));
+		if (ro)
+			state_read_record(rd, ro, rw, seen, z, r, &m->hand_changed[z * m->nrecords + r]);
+	}
+}
+
 static void state_read_group(struct state_rd *rd, const json_t *go, const struct config *cfg,
 			     size_t gi, struct state *st)
 {
@@ -554,31 +585,13 @@ static void state_read_group(struct state_rd *rd, const json_t *go, const struct
 	state_get_bool(rd, go, "all_down", where, &m->all_down);
 	state_get_bool(rd, go, "failback_requested", where, &m->failback_requested);
 	const json_t *zones = state_get(rd, go, "zones", JSON_OBJECT, where);
-	for (size_t z = 0; zones && z < g->nzones; z++) {
+	char zpre[400];
+	snprintf(zpre, sizeof(zpre), "%s.zones", where);
+	for (size_t z = 0; zones && z < g->nzones && !rd->code; z++) {
 		char zw[600];
-		snprintf(zw, sizeof(zw), "%s.zones.%s", where, g->zones[z]);
-		const json_t *zo = json_object_get(zones, g->zones[z]);
-		if (!zo)
-			continue;
-		if (!json_is_object(zo)) {
-			state_fail(rd, MXF_EINVAL, "%s: not an object", zw);
-			return;
-		}
-		state_get_bool(rd, zo, "failed", zw, &m->zones[z].failed);
-		const json_t *recs = state_get(rd, zo, "records", JSON_OBJECT, zw);
-		for (size_t r = 0; recs && r < g->nrecords; r++) {
-			const json_t *ro = json_object_get(recs, g->records[r]);
-			if (!ro)
-				continue;
-			char rw[900];
-			snprintf(rw, sizeof(rw), "%s.records.%s", zw, g->records[r]);
-			if (!json_is_object(ro)) {
-				state_fail(rd, MXF_EINVAL, "%s: not an object", rw);
-				return;
-			}
-			state_read_record(rd, ro, rw, st->seen[gi], z, r,
-					  &m->hand_changed[z * m->nrecords + r]);
-		}
+		const json_t *zo = state_member(rd, zones, zpre, g->zones[z], zw, sizeof(zw));
+		if (zo)
+			state_read_zone(rd, zo, zw, g, m, st->seen[gi], z);
 	}
 }
 
@@ -663,25 +676,19 @@ int state_from_json(const json_t *root, const struct config *cfg, struct state *
 
 	const json_t *servers = state_get(&rd, root, "servers", JSON_OBJECT, "state");
 	for (size_t i = 0; servers && i < cfg->nservers && !rd.code; i++) {
-		const json_t *so = json_object_get(servers, cfg->servers[i].id);
-		if (!so)
-			continue;
-		if (!json_is_object(so)) {
-			state_fail(&rd, MXF_EINVAL, "servers.%s: not an object", cfg->servers[i].id);
-			break;
-		}
-		state_read_server(&rd, so, &cfg->servers[i], &st->health->servers[i]);
+		char where[300];
+		const json_t *so =
+			state_member(&rd, servers, "servers", cfg->servers[i].id, where, sizeof(where));
+		if (so)
+			state_read_server(&rd, so, &cfg->servers[i], &st->health->servers[i]);
 	}
 	const json_t *groups = state_get(&rd, root, "groups", JSON_OBJECT, "state");
 	for (size_t g = 0; groups && g < cfg->ngroups && !rd.code; g++) {
-		const json_t *go = json_object_get(groups, cfg->groups[g].id);
-		if (!go)
-			continue;
-		if (!json_is_object(go)) {
-			state_fail(&rd, MXF_EINVAL, "groups.%s: not an object", cfg->groups[g].id);
-			break;
-		}
-		state_read_group(&rd, go, cfg, g, st);
+		char where[300];
+		const json_t *go =
+			state_member(&rd, groups, "groups", cfg->groups[g].id, where, sizeof(where));
+		if (go)
+			state_read_group(&rd, go, cfg, g, st);
 	}
 	const json_t *events = state_get(&rd, root, "events", JSON_ARRAY, "state");
 	if (events && !rd.code)
@@ -729,17 +736,8 @@ int state_save(const char *path, const struct config *cfg, const struct state *s
 		snprintf(err, errlen, "%s: out of memory", path);
 		return MXF_ENOMEM;
 	}
-	char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	int e = state_file_write_json(path, root, JSON_INDENT(1) | JSON_PRESERVE_ORDER, err, errlen);
 	json_decref(root);
-	if (!text) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return MXF_ENOMEM;
-	}
-	/* The file ends with a newline: it takes the place of the NUL. */
-	size_t len = strlen(text);
-	text[len] = '\n';
-	int e = state_file_write(path, text, len + 1, err, errlen);
-	free(text);
 	return e;
 }
 

@@ -159,6 +159,22 @@ fail:
 	return MXF_EIO;
 }
 
+int state_file_write_json(const char *path, const json_t *root, size_t flags, char *err,
+			  size_t errlen)
+{
+	char *text = json_dumps(root, flags);
+	if (!text) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return MXF_ENOMEM;
+	}
+	/* The newline takes the place of the NUL. */
+	size_t len = strlen(text);
+	text[len] = '\n';
+	int e = state_file_write(path, text, len + 1, err, errlen);
+	free(text);
+	return e;
+}
+
 void state_file_make_parent(const char *path)
 {
 	char *dir = strdup(path);

@@ -1,7 +1,7 @@
 /*
  * state_file.h -- reading and writing the small files mxfailover keeps
  * between runs (the state file, the pins file): a bounded read of a regular
- * file and an atomic replace.
+ * file and an atomic replace, of bytes or of a JSON document.
  *
  * An atomic replace writes a temporary file in the same directory, fsyncs
  * it, renames it over the old file and fsyncs the directory, so a crash at
@@ -13,6 +13,8 @@
 #define MXF_STATE_FILE_H
 
 #include <stddef.h>
+
+#include <jansson.h>
 
 /*
  * state_file_read -- all of the regular file @path.
@@ -35,6 +37,14 @@ int state_file_read(const char *path, size_t max, char **buf, size_t *len, char 
  *         file is left behind); MXF_ENOMEM.
  */
 int state_file_write(const char *path, const char *data, size_t len, char *err, size_t errlen);
+
+/*
+ * state_file_write_json -- state_file_write() of @root dumped with the
+ * jansson @flags, ending with a newline; @root stays the caller's.
+ * @return as state_file_write(); MXF_ENOMEM when it cannot be dumped.
+ */
+int state_file_write_json(const char *path, const json_t *root, size_t flags, char *err,
+			  size_t errlen);
 
 /*
  * state_file_make_parent -- create the directories leading to @path, like
