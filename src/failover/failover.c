@@ -15,54 +15,38 @@
 
 /* ---- names ----------------------------------------------------------- */
 
+/*
+ * Each table lists the names in the order of its enum (failover.h); the
+ * assertions below keep the counts in step when a value is added.
+ */
 static const char *const failover_event_names[] = {
-	[FAILOVER_EV_SERVER_DOWN] = "server down",
-	[FAILOVER_EV_SERVER_UP] = "server up",
-	[FAILOVER_EV_SWITCHED] = "switched",
-	[FAILOVER_EV_SWITCHED_BACK] = "switched back",
-	[FAILOVER_EV_SWITCH_FAILED] = "switch failed",
-	[FAILOVER_EV_ALL_DOWN] = "all down",
-	[FAILOVER_EV_ISOLATED] = "isolated",
-	[FAILOVER_EV_ISOLATION_OVER] = "isolation over",
-	[FAILOVER_EV_CHANGED_BY_HAND] = "changed by hand",
+	"server down", "server up", "switched", "switched back", "switch failed",
+	"all down", "isolated", "isolation over", "changed by hand",
 };
 
+/* The same with '_' for ' ', for JSON and webhooks. */
 static const char *const failover_event_ids[] = {
-	[FAILOVER_EV_SERVER_DOWN] = "server_down",
-	[FAILOVER_EV_SERVER_UP] = "server_up",
-	[FAILOVER_EV_SWITCHED] = "switched",
-	[FAILOVER_EV_SWITCHED_BACK] = "switched_back",
-	[FAILOVER_EV_SWITCH_FAILED] = "switch_failed",
-	[FAILOVER_EV_ALL_DOWN] = "all_down",
-	[FAILOVER_EV_ISOLATED] = "isolated",
-	[FAILOVER_EV_ISOLATION_OVER] = "isolation_over",
-	[FAILOVER_EV_CHANGED_BY_HAND] = "changed_by_hand",
+	"server_down", "server_up", "switched", "switched_back", "switch_failed",
+	"all_down", "isolated", "isolation_over", "changed_by_hand",
 };
 
 static const char *const failover_verdict_names[] = {
-	[FAILOVER_NO_CHANGE] = "no change",
-	[FAILOVER_CHANGE] = "change",
-	[FAILOVER_HELD] = "held down",
-	[FAILOVER_ALL_DOWN] = "all down",
-	[FAILOVER_ISOLATED] = "isolated",
-	[FAILOVER_WAITING] = "waiting",
+	"no change", "change", "held down", "all down", "isolated", "waiting",
 };
 
 static const char *const failover_rec_verdict_names[] = {
-	[FAILOVER_R_KEEP] = "keep",
-	[FAILOVER_R_CHANGE] = "change",
-	[FAILOVER_R_ABSENT] = "absent",
-	[FAILOVER_R_HAND_CHANGED] = "changed by hand",
-	[FAILOVER_R_NOT_READ] = "not read",
-	[FAILOVER_R_NO_VALUE] = "no value",
+	"keep", "change", "absent", "changed by hand", "not read", "no value",
 };
 
-static const char *const failover_rec_status_names[] = {
-	[FAILOVER_REC_UNREAD] = "unread",
-	[FAILOVER_REC_ABSENT] = "absent",
-	[FAILOVER_REC_PRESENT] = "present",
-	[FAILOVER_REC_FAILED] = "failed",
-};
+static const char *const failover_rec_status_names[] = { "unread", "absent", "present", "failed" };
+
+_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_CHANGED_BY_HAND + 1 &&
+		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_CHANGED_BY_HAND + 1,
+	       "one name and one id per event type");
+_Static_assert(MXF_ARRAY_SIZE(failover_verdict_names) == FAILOVER_WAITING + 1 &&
+		       MXF_ARRAY_SIZE(failover_rec_verdict_names) == FAILOVER_R_NO_VALUE + 1 &&
+		       MXF_ARRAY_SIZE(failover_rec_status_names) == FAILOVER_REC_FAILED + 1,
+	       "one name per verdict and per record status");
 
 #define FO_NAME(table, v) ((unsigned)(v) < MXF_ARRAY_SIZE(table) && (table)[v] ? (table)[v] : "?")
 
@@ -76,15 +60,23 @@ const char *failover_event_id(enum failover_event_type t)
 	return FO_NAME(failover_event_ids, t);
 }
 
-int failover_event_parse(const char *id, enum failover_event_type *out)
+/* Index of @s in @names[@n], or MXF_EINVAL. */
+static int fo_lookup(const char *const *names, size_t n, const char *s)
 {
-	for (size_t i = 0; id && i < MXF_ARRAY_SIZE(failover_event_ids); i++) {
-		if (strcmp(failover_event_ids[i], id) == 0) {
-			*out = (enum failover_event_type)i;
-			return 0;
-		}
+	for (size_t i = 0; s && i < n; i++) {
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
 	}
 	return MXF_EINVAL;
+}
+
+int failover_event_parse(const char *id, enum failover_event_type *out)
+{
+	int i = fo_lookup(failover_event_ids, MXF_ARRAY_SIZE(failover_event_ids), id);
+	if (i < 0)
+		return i;
+	*out = (enum failover_event_type)i;
+	return 0;
 }
 
 const char *failover_verdict_name(enum failover_verdict v)
@@ -104,13 +96,11 @@ const char *failover_rec_status_name(enum failover_rec_status s)
 
 int failover_rec_status_parse(const char *s, enum failover_rec_status *out)
 {
-	for (size_t i = 0; s && i < MXF_ARRAY_SIZE(failover_rec_status_names); i++) {
-		if (strcmp(failover_rec_status_names[i], s) == 0) {
-			*out = (enum failover_rec_status)i;
-			return 0;
-		}
-	}
-	return MXF_EINVAL;
+	int i = fo_lookup(failover_rec_status_names, MXF_ARRAY_SIZE(failover_rec_status_names), s);
+	if (i < 0)
+		return i;
+	*out = (enum failover_rec_status)i;
+	return 0;
 }
 
 /* ---- events ---------------------------------------------------------- */
