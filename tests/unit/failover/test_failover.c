@@ -4,8 +4,9 @@
  * applies the changes to the table the way an UPDATE would, and commits.
  * Covers failover and failback, start-up without state, flapping,
  * hold_down, every server down, isolation, pins, manual failback, records
- * changed by hand or absent, a zone that cannot be read, failed updates,
- * and the CNAME/A/AAAA/MX value mapping.
+ * changed by hand or absent, a zone that cannot be read, failed updates
+ * (the backoff of a zone, SWITCH_FAILED and read failures once per
+ * streak), and the CNAME/A/AAAA/MX value mapping.
  */
 #include <stdarg.h>
 #include <stddef.h>
