@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <ldns/ldns.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -38,18 +37,11 @@
 #include "mxf.h"
 #include "etrn.h"
 #include "notify.h"
+#include "pins.h"
 #include "state.h"
+#include "state_file.h"
 #include "status_http.h"
 
-/* Longest wait between two tries of a zone whose update keeps failing. */
-#define DAEMON_BACKOFF_MAX_MS (5u * 60 * 1000)
-#define DAEMON_PINS_MAX (256 * 1024)
-
-struct zone_retry {
-	unsigned failures;
-	uint64_t next_ms; /* no new try before this time */
-	bool read_bad;    /* a read of the zone failed; logged once */
-};
 
 struct check_slot {
 	struct round *r;
@@ -95,7 +87,6 @@ struct daemon {
 	struct dns_tsig_key *key;
 	struct dns_ops *ops;
 	struct state *st;
-	struct zone_retry **retry; /* [group][zone] */
 	struct round *round;      /* the round running, or NULL */
 	struct event *timer, *sigterm, *sigint, *sighup;
 	bool stopping, reload;
@@ -130,36 +121,13 @@ daemon_now_ms(void)
 
 /* ---- files: lock, pins ------------------------------------------------- */
 
-/* mkdir -p of the directory holding @path (mode 0750 for what it creates). */
-static void
-daemon_make_parent(const char *path)
-{
-	char *dir = strdup(path), *slash;
-
-	if (dir == NULL)
-		return;
-	slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		for (char *p = dir + 1; *p != '\0'; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			(void)mkdir(dir, 0750);
-			*p = '/';
-		}
-		(void)mkdir(dir, 0750);
-	}
-	free(dir);
-}
-
 /* @return the lock's fd, -1 when another process holds it, -2 on error. */
 static int
 daemon_lock(const char *path)
 {
 	int fd;
 
-	daemon_make_parent(path);
+	state_file_make_parent(path);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		log_err("cannot open the lock file %s: %s", path, strerror(errno));
@@ -177,151 +145,24 @@ daemon_lock(const char *path)
 	return fd;
 }
 
-char *
-daemon_pins_path(const struct config *cfg)
-{
-	char *p;
-
-	if (asprintf(&p, "%s.pins", cfg->general.state_file) < 0)
-		return NULL;
-	return p;
-}
-
-/*
- * The pins file as JSON ({"mx1": {"pin": "down", "until_ms": 0}}): an
- * absent file is an empty object; one that cannot be read or parsed gives
- * NULL with @why set, so the caller keeps the pins it has rather than
- * dropping an operator's pin on a permission problem.
- */
-static json_t *
-daemon_pins_load(const char *path, char *why, size_t whylen)
-{
-	json_error_t jerr;
-	json_t *root;
-
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		return json_object();
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		if (access(path, R_OK) != 0)
-			snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-		else
-			snprintf(why, whylen, "%s:%d: %s", path, jerr.line, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		snprintf(why, whylen, "%s is not a JSON object", path);
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
-
-int
-daemon_pin(const struct config *cfg, const char *server, const char *pin, uint64_t until_ms)
-{
-	char *path = daemon_pins_path(cfg), *lockpath = NULL, *tmp = NULL;
-	json_t *root = NULL, *entry;
-	int lockfd = -1, fd = -1, rc = MXF_EIO;
-	char why[512] = "";
-
-	if (path == NULL)
-		return MXF_ENOMEM;
-	if (config_server_index(cfg, server) < 0) {
-		free(path);
-		return MXF_ENOTFOUND;
-	}
-	if (asprintf(&lockpath, "%s.lock", path) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
-		goto out;
-	daemon_make_parent(path);
-	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		fprintf(stderr, "mxfailover: cannot lock %s: %s\n", lockpath, strerror(errno));
-		goto out;
-	}
-	root = daemon_pins_load(path, why, sizeof(why));
-	if (root == NULL) {
-		fprintf(stderr, "mxfailover: %s; not changing pins (fix or remove the file)\n", why);
-		goto out;
-	}
-	if (pin == NULL) {
-		json_object_del(root, server);
-	} else {
-		entry = json_pack("{s:s, s:I}", "pin", pin, "until_ms", (json_int_t)until_ms);
-		if (entry == NULL || json_object_set_new(root, server, entry) != 0)
-			goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0 || json_dumpfd(root, fd, JSON_INDENT(2)) != 0 || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) != 0) {
-		fprintf(stderr, "mxfailover: cannot write %s: %s\n", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "mxfailover: cannot rename %s: %s\n", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (lockfd >= 0)
-		close(lockfd);
-	json_decref(root);
-	free(path);
-	free(lockpath);
-	free(tmp);
-	return rc;
-}
-
 /* Bring health's pins in line with the pins file. */
 static void
 daemon_apply_pins(struct daemon *d, uint64_t now)
 {
-	char *path = daemon_pins_path(d->cfg);
+	struct pins *pins = NULL;
 	char why[512] = "";
-	json_t *root;
 
-	if (path == NULL)
-		return;
-	root = daemon_pins_load(path, why, sizeof(why));
-	if (root == NULL) {
+	if (pins_load(d->cfg, &pins, why, sizeof(why)) != 0) {
 		if (!d->pins_warned)
 			log_err("%s; keeping the pins in force until it can be read", why);
 		d->pins_warned = true;
-		free(path);
 		return;
 	}
 	if (d->pins_warned)
-		log_info("%s is readable again", path);
+		log_info("%s is readable again", pins->path);
 	d->pins_warned = false;
-	for (size_t s = 0; s < d->cfg->nservers; s++) {
-		json_t *e = json_object_get(root, d->cfg->servers[s].id);
-		enum health_pin want = HEALTH_PIN_NONE, have;
-		uint64_t until = 0;
-
-		if (json_is_object(e)) {
-			const char *p = json_string_value(json_object_get(e, "pin"));
-
-			until = (uint64_t)json_integer_value(json_object_get(e, "until_ms"));
-			if (p != NULL && health_pin_parse(p, &want) != 0)
-				want = HEALTH_PIN_NONE;
-			if (until != 0 && until <= now)
-				want = HEALTH_PIN_NONE; /* expired */
-		}
-		have = health_pinned(d->st->health, s, now);
-		if (want == have && (want == HEALTH_PIN_NONE ||
-				     d->st->health->servers[s].pin_until_ms == until))
-			continue;
-		health_set_pin(d->st->health, s, want, until, now,
-			       want == HEALTH_PIN_NONE ? "unpinned by operator" : "pinned by operator");
-	}
-	json_decref(root);
-	free(path);
+	pins_apply(pins, d->st->health, now);
+	pins_free(pins);
 }
 
 /* ---- events and logging ------------------------------------------------- */
@@ -1032,6 +873,7 @@ round_log_reads(struct round *r, size_t g)
 	for (size_t z = 0; z < gr->nzones; z++) {
 		const struct failover_rec_view *bad = NULL;
 		size_t badrec = 0;
+		int news;
 
 		for (size_t rec = 0; rec < gr->nrecords && bad == NULL; rec++) {
 			if (r->dns[g]->zones[z].recs[rec].status == FAILOVER_REC_FAILED) {
@@ -1039,18 +881,20 @@ round_log_reads(struct round *r, size_t g)
 				badrec = rec;
 			}
 		}
-		if (bad != NULL && !d->retry[g][z].read_bad && d->mode != DAEMON_PLAN) {
+		if (d->mode == DAEMON_PLAN)
+			continue;
+		news = failover_zone_read(d->st->failover, g, z, bad != NULL);
+
+		if (news > 0) {
 			char *owner = failover_owner_name(gr->zones[z], gr->records[badrec]);
 
 			log_err("group %s: zone %s: cannot read %s: %s; the zone is left alone",
 				gr->id, gr->zones[z], owner != NULL ? owner : "?",
 				bad->error != NULL ? bad->error : "failed");
 			free(owner);
-		} else if (bad == NULL && d->retry[g][z].read_bad) {
+		} else if (news < 0) {
 			log_info("group %s: zone %s reads fine again", gr->id, gr->zones[z]);
 		}
-		if (d->mode != DAEMON_PLAN)
-			d->retry[g][z].read_bad = bad != NULL;
 	}
 }
 
@@ -1080,7 +924,7 @@ round_act(struct round *r)
 		for (size_t z = 0; z < p->nzones; z++) {
 			const struct failover_zone_plan *zp = &p->zones[z];
 
-			if (zp->nchanges == 0 || d->retry[g][z].next_ms > r->now_ms)
+			if (zp->nchanges == 0 || !failover_zone_due(d->st->failover, g, z, r->now_ms))
 				continue;
 			nitems += zp->nchanges;
 		}
@@ -1104,7 +948,7 @@ round_act(struct round *r)
 		for (size_t z = 0; z < p->nzones; z++) {
 			const struct failover_zone_plan *zp = &p->zones[z];
 
-			if (zp->nchanges == 0 || d->retry[g][z].next_ms > r->now_ms)
+			if (zp->nchanges == 0 || !failover_zone_due(d->st->failover, g, z, r->now_ms))
 				continue;
 			for (size_t i = 0; i < zp->nrecs; i++) {
 				const struct failover_record_plan *rp = &zp->recs[i];
@@ -1166,36 +1010,26 @@ round_zone_status(struct round *r, size_t g, int *zs)
 			zs[ref->zone] = it->status;
 	}
 	for (size_t z = 0; z < p->nzones; z++) {
-		struct zone_retry *rt = &d->retry[g][z];
+		uint64_t next = failover_zone_next_ms(d->st->failover, g, z);
 		const char *zone = d->cfg->groups[g].zones[z];
 
 		if (zs[z] == FAILOVER_ZONE_NOT_TRIED) {
 			if (p->zones[z].nchanges > 0)
 				log_info("group %s: zone %s: next try in %llu s", d->cfg->groups[g].id,
-					 zone, (unsigned long long)((rt->next_ms - r->now_ms) / 1000));
+					 zone, (unsigned long long)((next - r->now_ms) / 1000));
 			continue;
 		}
 		if (zs[z] == 0) {
 			if (p->zones[z].nchanges > 0)
 				d->ctr.updates_ok++;
-			rt->failures = 0;
-			rt->next_ms = 0;
+			failover_zone_tried(d->st->failover, d->cfg, g, z, 0, r->now_ms);
 			continue;
 		}
 		d->ctr.updates_failed++;
-		{
-			uint64_t wait = d->cfg->general.interval_ms;
-
-			rt->failures++;
-			for (unsigned i = 1; i < rt->failures && wait < DAEMON_BACKOFF_MAX_MS; i++)
-				wait *= 2;
-			if (wait > DAEMON_BACKOFF_MAX_MS)
-				wait = DAEMON_BACKOFF_MAX_MS;
-			/* From now, not from the round's start: a failed update may
-			 * have spent its whole DNS timeout already. */
-			rt->next_ms = daemon_now_ms() + wait;
-			r->dns_failed = true;
-		}
+		/* From now, not from the round's start: a failed update may have
+		 * spent its whole DNS timeout already. */
+		failover_zone_tried(d->st->failover, d->cfg, g, z, zs[z], daemon_now_ms());
+		r->dns_failed = true;
 	}
 }
 
@@ -1510,32 +1344,6 @@ daemon_build_dns(struct event_base *base, const struct config *cfg, struct dns_t
 	return 0;
 }
 
-static void
-daemon_free_retry(struct daemon *d, const struct config *cfg)
-{
-	for (size_t g = 0; d->retry != NULL && g < cfg->ngroups; g++)
-		free(d->retry[g]);
-	free(d->retry);
-	d->retry = NULL;
-}
-
-/* Backoff memory for every zone of @cfg, all ready to try; NULL on ENOMEM. */
-static struct zone_retry **
-daemon_new_retry(const struct config *cfg)
-{
-	struct zone_retry **r = calloc(cfg->ngroups + 1, sizeof(*r));
-
-	for (size_t g = 0; r != NULL && g < cfg->ngroups; g++) {
-		if ((r[g] = calloc(cfg->groups[g].nzones + 1, sizeof(**r))) == NULL) {
-			while (g-- > 0)
-				free(r[g]);
-			free(r);
-			return NULL;
-		}
-	}
-	return r;
-}
-
 /*
  * Between rounds: swap in a new configuration, keeping health by name.
  * Everything the new configuration needs -- key, DNS context, notifier,
@@ -1553,7 +1361,6 @@ daemon_reload(struct daemon *d)
 	struct notify *nnotify = NULL;
 	struct status_http *nhttp = NULL;
 	struct state *nst = NULL;
-	struct zone_retry **nretry = NULL;
 	uint64_t *nrem = NULL;
 	bool notify_new_one, http_new_one;
 
@@ -1585,16 +1392,13 @@ daemon_reload(struct daemon *d)
 		log_err("reload refused: the new status_listen cannot be used");
 		goto refuse;
 	}
-	nretry = daemon_new_retry(ncfg);
 	nrem = calloc(ncfg->nservers + 1, sizeof(*nrem));
-	if (nretry == NULL || nrem == NULL || state_rebind(d->st, old, ncfg, &nst) != 0) {
+	if (nrem == NULL || state_rebind(d->st, old, ncfg, &nst) != 0) {
 		log_err("reload refused: out of memory");
 		goto refuse;
 	}
 
 	/* Everything is ready: swap.  No exchange is running between rounds. */
-	daemon_free_retry(d, old);
-	d->retry = nretry;
 	dns_ops_free(d->ops);
 	dns_tsig_key_free(d->key);
 	d->ops = nops;
@@ -1628,10 +1432,6 @@ refuse:
 	if (nops != NULL)
 		dns_ops_free(nops);
 	dns_tsig_key_free(nkey);
-	if (nretry != NULL)
-		for (size_t g = 0; g < ncfg->ngroups; g++)
-			free(nretry[g]);
-	free(nretry);
 	free(nrem);
 	state_free(nst);
 	config_free(ncfg);
@@ -1665,9 +1465,8 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	}
 	d.base = event_base_new();
 	d.eng = d.base != NULL ? check_engine_new(d.base) : NULL;
-	d.retry = daemon_new_retry(cfg);
 	d.reminder_next = calloc(cfg->nservers + 1, sizeof(*d.reminder_next));
-	if (d.eng == NULL || d.retry == NULL || d.reminder_next == NULL) {
+	if (d.eng == NULL || d.reminder_next == NULL) {
 		log_err("cannot set up the event loop");
 		rc = MXF_EXIT_USAGE;
 		goto out;
@@ -1734,7 +1533,6 @@ out:
 	if (d.ops != NULL)
 		dns_ops_free(d.ops);
 	dns_tsig_key_free(d.key);
-	daemon_free_retry(&d, d.cfg);
 	state_free(d.st);
 	if (d.base != NULL)
 		event_base_free(d.base);

@@ -18,8 +18,8 @@
  * rounds, keeping health; a bad new configuration is refused).
  *
  * Pins set with `mxfailover pin` live in a small file next to the state file
- * (PINS below) that the daemon reads at the start of every round, so a
- * running daemon honours them within one interval.
+ * (pins.h) that the daemon reads at the start of every round, so a running
+ * daemon honours them within one interval.
  */
 #ifndef MXF_DAEMON_H
 #define MXF_DAEMON_H
@@ -43,17 +43,6 @@ enum daemon_mode {
  *         instance holds the lock; for RUN, 0 after SIGTERM.
  */
 int daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode);
-
-/* The pins file: "<state_file>.pins". @return malloc'ed, or NULL. */
-char *daemon_pins_path(const struct config *cfg);
-
-/*
- * daemon_pin -- set or clear an operator pin in the pins file (atomically,
- * under the file's own lock).  @server the server id; @pin "down", "up" or
- * NULL to clear; @until_ms 0 for no expiry.
- * @return 0, MXF_ENOTFOUND (no such server), MXF_EIO (message printed).
- */
-int daemon_pin(const struct config *cfg, const char *server, const char *pin, uint64_t until_ms);
 
 /* Wall-clock milliseconds since the epoch. */
 uint64_t daemon_now_ms(void);

@@ -1,70 +1,52 @@
 /*
- * failover.c -- per-group failover decisions and their events; see
- * failover.h for the rules.  No clocks, no I/O, no logging.
+ * failover.c -- the failover memory and what changes it: the events (names,
+ * the list, those health changes make), witness verdicts, the zones'
+ * backoff and read flags, and the commit of a plan.  The plan itself is
+ * failover_plan.c, the view of DNS failover_dns.c; see failover.h for the
+ * rules.  No clocks, no I/O, no logging.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "failover.h"
 #include "mxf.h"
 
 /* ---- names ----------------------------------------------------------- */
 
+/*
+ * Each table lists the names in the order of its enum (failover.h); the
+ * assertions below keep the counts in step when a value is added.
+ */
 static const char *const failover_event_names[] = {
-	[FAILOVER_EV_SERVER_DOWN] = "server down",
-	[FAILOVER_EV_SERVER_UP] = "server up",
-	[FAILOVER_EV_SWITCHED] = "switched",
-	[FAILOVER_EV_SWITCHED_BACK] = "switched back",
-	[FAILOVER_EV_SWITCH_FAILED] = "switch failed",
-	[FAILOVER_EV_ALL_DOWN] = "all down",
-	[FAILOVER_EV_ISOLATED] = "isolated",
-	[FAILOVER_EV_ISOLATION_OVER] = "isolation over",
-	[FAILOVER_EV_CHANGED_BY_HAND] = "changed by hand",
+	"server down", "server up", "switched", "switched back", "switch failed",
+	"all down", "isolated", "isolation over", "changed by hand",
 };
 
+/* The same with '_' for ' ', for JSON and webhooks. */
 static const char *const failover_event_ids[] = {
-	[FAILOVER_EV_SERVER_DOWN] = "server_down",
-	[FAILOVER_EV_SERVER_UP] = "server_up",
-	[FAILOVER_EV_SWITCHED] = "switched",
-	[FAILOVER_EV_SWITCHED_BACK] = "switched_back",
-	[FAILOVER_EV_SWITCH_FAILED] = "switch_failed",
-	[FAILOVER_EV_ALL_DOWN] = "all_down",
-	[FAILOVER_EV_ISOLATED] = "isolated",
-	[FAILOVER_EV_ISOLATION_OVER] = "isolation_over",
-	[FAILOVER_EV_CHANGED_BY_HAND] = "changed_by_hand",
+	"server_down", "server_up", "switched", "switched_back", "switch_failed",
+	"all_down", "isolated", "isolation_over", "changed_by_hand",
 };
 
 static const char *const failover_verdict_names[] = {
-	[FAILOVER_NO_CHANGE] = "no change",
-	[FAILOVER_CHANGE] = "change",
-	[FAILOVER_HELD] = "held down",
-	[FAILOVER_ALL_DOWN] = "all down",
-	[FAILOVER_ISOLATED] = "isolated",
-	[FAILOVER_WAITING] = "waiting",
+	"no change", "change", "held down", "all down", "isolated", "waiting",
 };
 
 static const char *const failover_rec_verdict_names[] = {
-	[FAILOVER_R_KEEP] = "keep",
-	[FAILOVER_R_CHANGE] = "change",
-	[FAILOVER_R_ABSENT] = "absent",
-	[FAILOVER_R_HAND_CHANGED] = "changed by hand",
-	[FAILOVER_R_NOT_READ] = "not read",
-	[FAILOVER_R_NO_VALUE] = "no value",
+	"keep", "change", "absent", "changed by hand", "not read", "no value",
 };
 
-static const char *const failover_rec_status_names[] = {
-	[FAILOVER_REC_UNREAD] = "unread",
-	[FAILOVER_REC_ABSENT] = "absent",
-	[FAILOVER_REC_PRESENT] = "present",
-	[FAILOVER_REC_FAILED] = "failed",
-};
+static const char *const failover_rec_status_names[] = { "unread", "absent", "present", "failed" };
+
+_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_CHANGED_BY_HAND + 1 &&
+		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_CHANGED_BY_HAND + 1,
+	       "one name and one id per event type");
+_Static_assert(MXF_ARRAY_SIZE(failover_verdict_names) == FAILOVER_WAITING + 1 &&
+		       MXF_ARRAY_SIZE(failover_rec_verdict_names) == FAILOVER_R_NO_VALUE + 1 &&
+		       MXF_ARRAY_SIZE(failover_rec_status_names) == FAILOVER_REC_FAILED + 1,
+	       "one name per verdict and per record status");
 
 #define FO_NAME(table, v) ((unsigned)(v) < MXF_ARRAY_SIZE(table) && (table)[v] ? (table)[v] : "?")
 
@@ -78,15 +60,23 @@ const char *failover_event_id(enum failover_event_type t)
 	return FO_NAME(failover_event_ids, t);
 }
 
-int failover_event_parse(const char *id, enum failover_event_type *out)
+/* Index of @s in @names[@n], or MXF_EINVAL. */
+static int fo_lookup(const char *const *names, size_t n, const char *s)
 {
-	for (size_t i = 0; id && i < MXF_ARRAY_SIZE(failover_event_ids); i++) {
-		if (strcmp(failover_event_ids[i], id) == 0) {
-			*out = (enum failover_event_type)i;
-			return 0;
-		}
+	for (size_t i = 0; s && i < n; i++) {
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
 	}
 	return MXF_EINVAL;
+}
+
+int failover_event_parse(const char *id, enum failover_event_type *out)
+{
+	int i = fo_lookup(failover_event_ids, MXF_ARRAY_SIZE(failover_event_ids), id);
+	if (i < 0)
+		return i;
+	*out = (enum failover_event_type)i;
+	return 0;
 }
 
 const char *failover_verdict_name(enum failover_verdict v)
@@ -106,13 +96,11 @@ const char *failover_rec_status_name(enum failover_rec_status s)
 
 int failover_rec_status_parse(const char *s, enum failover_rec_status *out)
 {
-	for (size_t i = 0; s && i < MXF_ARRAY_SIZE(failover_rec_status_names); i++) {
-		if (strcmp(failover_rec_status_names[i], s) == 0) {
-			*out = (enum failover_rec_status)i;
-			return 0;
-		}
-	}
-	return MXF_EINVAL;
+	int i = fo_lookup(failover_rec_status_names, MXF_ARRAY_SIZE(failover_rec_status_names), s);
+	if (i < 0)
+		return i;
+	*out = (enum failover_rec_status)i;
+	return 0;
 }
 
 /* ---- events ---------------------------------------------------------- */
@@ -187,104 +175,6 @@ int failover_event_from_health(const struct config *cfg, const struct health_cha
 	return 1;
 }
 
-/* ---- DNS views ------------------------------------------------------- */
-
-static void fo_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static char **fo_strv_dup(const char *const *v, size_t n)
-{
-	char **r = calloc(n ? n : 1, sizeof(*r));
-	if (!r)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		r[i] = strdup(v[i] ? v[i] : "");
-		if (!r[i]) {
-			fo_strv_free(r, i);
-			return NULL;
-		}
-	}
-	return r;
-}
-
-static void fo_rec_view_clear(struct failover_rec_view *r)
-{
-	fo_strv_free(r->values, r->nvalues);
-	free(r->error);
-	memset(r, 0, sizeof(*r));
-	r->ttl = -1;
-}
-
-int failover_dns_new(const struct config *cfg, size_t group, struct failover_dns **out)
-{
-	if (group >= cfg->ngroups)
-		return MXF_EINVAL;
-	const struct config_group *g = &cfg->groups[group];
-	struct failover_dns *d = calloc(1, sizeof(*d));
-	if (!d)
-		return MXF_ENOMEM;
-	d->group = group;
-	d->nzones = g->nzones;
-	d->nrecords = g->nrecords;
-	d->zones = calloc(g->nzones ? g->nzones : 1, sizeof(*d->zones));
-	if (!d->zones)
-		goto fail;
-	for (size_t z = 0; z < g->nzones; z++) {
-		d->zones[z].recs = calloc(g->nrecords ? g->nrecords : 1, sizeof(*d->zones[z].recs));
-		if (!d->zones[z].recs)
-			goto fail;
-		for (size_t r = 0; r < g->nrecords; r++)
-			d->zones[z].recs[r].ttl = -1;
-	}
-	*out = d;
-	return 0;
-fail:
-	failover_dns_free(d);
-	return MXF_ENOMEM;
-}
-
-void failover_dns_free(struct failover_dns *d)
-{
-	if (!d)
-		return;
-	for (size_t z = 0; d->zones && z < d->nzones; z++) {
-		for (size_t r = 0; d->zones[z].recs && r < d->nrecords; r++)
-			fo_rec_view_clear(&d->zones[z].recs[r]);
-		free(d->zones[z].recs);
-	}
-	free(d->zones);
-	free(d);
-}
-
-int failover_dns_set(struct failover_dns *d, size_t zone, size_t rec,
-		     enum failover_rec_status status, const char *const *values, size_t n,
-		     int64_t ttl, const char *error)
-{
-	if (!d || zone >= d->nzones || rec >= d->nrecords || (unsigned)status > FAILOVER_REC_FAILED)
-		return MXF_EINVAL;
-	if (status == FAILOVER_REC_PRESENT && (n == 0 || !values))
-		return MXF_EINVAL;
-	struct failover_rec_view *r = &d->zones[zone].recs[rec];
-	fo_rec_view_clear(r);
-	if (status == FAILOVER_REC_PRESENT) {
-		r->values = fo_strv_dup(values, n);
-		if (!r->values)
-			return MXF_ENOMEM;
-		r->nvalues = n;
-		r->ttl = ttl;
-	} else if (status == FAILOVER_REC_FAILED) {
-		r->error = strdup(error ? error : "query failed");
-		if (!r->error)
-			return MXF_ENOMEM;
-	}
-	r->status = status;
-	return 0;
-}
-
 char *failover_owner_name(const char *zone, const char *record)
 {
 	char *s = NULL;
@@ -315,10 +205,10 @@ int failover_new(const struct config *cfg, struct failover **out)
 		m->active = -1;
 		m->nzones = g->nzones;
 		m->nrecords = g->nrecords;
-		m->zone_failed = calloc(g->nzones ? g->nzones : 1, sizeof(bool));
+		m->zones = calloc(g->nzones ? g->nzones : 1, sizeof(*m->zones));
 		size_t nflags = g->nzones * g->nrecords;
 		m->hand_changed = calloc(nflags ? nflags : 1, sizeof(bool));
-		if (!m->zone_failed || !m->hand_changed)
+		if (!m->zones || !m->hand_changed)
 			goto fail;
 	}
 	*out = fo;
@@ -333,7 +223,7 @@ void failover_free(struct failover *fo)
 	if (!fo)
 		return;
 	for (size_t i = 0; fo->groups && i < fo->ngroups; i++) {
-		free(fo->groups[i].zone_failed);
+		free(fo->groups[i].zones);
 		free(fo->groups[i].hand_changed);
 	}
 	free(fo->groups);
@@ -365,6 +255,57 @@ int failover_request_failback(struct failover *fo, size_t group)
 	return 0;
 }
 
+/* ---- zones: backoff, reads ------------------------------------------- */
+
+static struct failover_zone_mem *fo_zone(const struct failover *fo, size_t group, size_t zone)
+{
+	if (!fo || group >= fo->ngroups || zone >= fo->groups[group].nzones)
+		return NULL;
+	return &fo->groups[group].zones[zone];
+}
+
+bool failover_zone_due(const struct failover *fo, size_t group, size_t zone, uint64_t now_ms)
+{
+	const struct failover_zone_mem *zm = fo_zone(fo, group, zone);
+	return !zm || zm->next_ms <= now_ms;
+}
+
+uint64_t failover_zone_next_ms(const struct failover *fo, size_t group, size_t zone)
+{
+	const struct failover_zone_mem *zm = fo_zone(fo, group, zone);
+	return zm ? zm->next_ms : 0;
+}
+
+uint64_t failover_zone_tried(struct failover *fo, const struct config *cfg, size_t group,
+			     size_t zone, int status, uint64_t now_ms)
+{
+	struct failover_zone_mem *zm = fo_zone(fo, group, zone);
+	if (!zm)
+		return 0;
+	if (status == 0) {
+		zm->failures = 0;
+		zm->next_ms = 0;
+	} else if (status < 0) {
+		uint64_t wait = cfg->general.interval_ms;
+		zm->failures++;
+		for (unsigned i = 1; i < zm->failures && wait < FAILOVER_BACKOFF_MAX_MS; i++)
+			wait *= 2;
+		if (wait > FAILOVER_BACKOFF_MAX_MS)
+			wait = FAILOVER_BACKOFF_MAX_MS;
+		zm->next_ms = now_ms + wait;
+	}
+	return zm->next_ms;
+}
+
+int failover_zone_read(struct failover *fo, size_t group, size_t zone, bool failed)
+{
+	struct failover_zone_mem *zm = fo_zone(fo, group, zone);
+	if (!zm || zm->read_bad == failed)
+		return 0;
+	zm->read_bad = failed;
+	return failed ? 1 : -1;
+}
+
 /* ---- values ---------------------------------------------------------- */
 
 const char *failover_server_value(const struct config *cfg, size_t server, enum config_rtype type)
@@ -382,451 +323,6 @@ const char *failover_server_value(const struct config *cfg, size_t server, enum 
 		return s->address && config_is_ip(s->address) == 6 ? s->address : NULL;
 	}
 	return NULL;
-}
-
-/* Domain names equal, ignoring case and one trailing dot. */
-static bool fo_name_eq(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la && a[la - 1] == '.')
-		la--;
-	if (lb && b[lb - 1] == '.')
-		lb--;
-	return la == lb && strncasecmp(a, b, la) == 0;
-}
-
-static bool fo_addr_eq(const char *a, const char *b, int family)
-{
-	unsigned char x[16], y[16];
-	if (inet_pton(family, a, x) != 1 || inet_pton(family, b, y) != 1)
-		return false;
-	return memcmp(x, y, family == AF_INET ? 4 : 16) == 0;
-}
-
-/* Split an MX value "PREF TARGET"; @return false when malformed. */
-static bool fo_mx_split(const char *v, unsigned long *pref, const char **target)
-{
-	char *end;
-	while (isspace((unsigned char)*v))
-		v++;
-	if (!isdigit((unsigned char)*v))
-		return false;
-	errno = 0;
-	*pref = strtoul(v, &end, 10);
-	if (errno || *pref > 65535 || !isspace((unsigned char)*end))
-		return false;
-	while (isspace((unsigned char)*end))
-		end++;
-	if (!*end)
-		return false;
-	*target = end;
-	return true;
-}
-
-/* Length of an MX target without trailing blanks. */
-static size_t fo_trimlen(const char *s)
-{
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		n--;
-	return n;
-}
-
-/* Is @value (one value of @type) pointing at @server? */
-static bool fo_value_is(const struct config *cfg, size_t server, enum config_rtype type,
-			const char *value)
-{
-	const char *sv = failover_server_value(cfg, server, type);
-	if (!sv)
-		return false;
-	switch (type) {
-	case CONFIG_RTYPE_CNAME:
-		return fo_name_eq(value, sv);
-	case CONFIG_RTYPE_A:
-		return fo_addr_eq(value, sv, AF_INET);
-	case CONFIG_RTYPE_AAAA:
-		return fo_addr_eq(value, sv, AF_INET6);
-	case CONFIG_RTYPE_MX: {
-		unsigned long pref;
-		const char *t;
-		if (!fo_mx_split(value, &pref, &t))
-			return false;
-		char buf[256];
-		snprintf(buf, sizeof(buf), "%.*s", (int)fo_trimlen(t), t);
-		return fo_name_eq(buf, sv);
-	}
-	}
-	return false;
-}
-
-/*
- * The group server an RRset points at, or -1 (points elsewhere).  For MX,
- * @primary[i] is set for the values of lowest preference (the ones mail
- * goes to first), which must all name the same server.
- */
-static long fo_points_to(const struct config *cfg, const struct config_group *g,
-			 const struct failover_rec_view *r, bool *primary)
-{
-	if (r->status != FAILOVER_REC_PRESENT || r->nvalues == 0)
-		return -1;
-	if (g->type != CONFIG_RTYPE_MX) {
-		if (r->nvalues != 1)
-			return -1;
-		for (size_t i = 0; i < g->nservers; i++) {
-			if (fo_value_is(cfg, g->servers[i], g->type, r->values[0]))
-				return (long)g->servers[i];
-		}
-		return -1;
-	}
-	unsigned long best = 65536, pref;
-	const char *t;
-	for (size_t v = 0; v < r->nvalues; v++) {
-		if (!fo_mx_split(r->values[v], &pref, &t))
-			return -1;
-		if (pref < best)
-			best = pref;
-	}
-	long who = -1;
-	for (size_t v = 0; v < r->nvalues; v++) {
-		fo_mx_split(r->values[v], &pref, &t);
-		primary[v] = pref == best;
-		if (!primary[v])
-			continue;
-		long s = -1;
-		for (size_t i = 0; i < g->nservers && s < 0; i++) {
-			if (fo_value_is(cfg, g->servers[i], CONFIG_RTYPE_MX, r->values[v]))
-				s = (long)g->servers[i];
-		}
-		if (s < 0 || (who >= 0 && who != s))
-			return -1;
-		who = s;
-	}
-	return who;
-}
-
-/* The RRset to write so that @r points at @server. */
-static char **fo_new_values(const struct config *cfg, const struct config_group *g,
-			    const struct failover_rec_view *r, const bool *primary, size_t server,
-			    size_t *n)
-{
-	const char *sv = failover_server_value(cfg, server, g->type);
-	if (g->type != CONFIG_RTYPE_MX) {
-		*n = 1;
-		return fo_strv_dup(&sv, 1);
-	}
-	char **v = calloc(r->nvalues, sizeof(*v));
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < r->nvalues; i++) {
-		unsigned long pref;
-		const char *t;
-		if (primary[i] && fo_mx_split(r->values[i], &pref, &t)) {
-			if (asprintf(&v[i], "%lu %s", pref, sv) < 0)
-				v[i] = NULL;
-		} else {
-			v[i] = strdup(r->values[i]);
-		}
-		if (!v[i]) {
-			fo_strv_free(v, i);
-			return NULL;
-		}
-	}
-	*n = r->nvalues;
-	return v;
-}
-
-/* ---- the plan -------------------------------------------------------- */
-
-void failover_plan_free(struct failover_plan *p)
-{
-	if (!p)
-		return;
-	for (size_t z = 0; p->zones && z < p->nzones; z++) {
-		struct failover_zone_plan *zp = &p->zones[z];
-		free(zp->error);
-		for (size_t r = 0; zp->recs && r < zp->nrecs; r++) {
-			free(zp->recs[r].owner);
-			fo_strv_free(zp->recs[r].old_values, zp->recs[r].nold);
-			fo_strv_free(zp->recs[r].new_values, zp->recs[r].nnew);
-		}
-		free(zp->recs);
-	}
-	free(p->zones);
-	free(p);
-}
-
-/* Position of @server in the group's preference list, or -1. */
-static long fo_rank(const struct config_group *g, long server)
-{
-	for (size_t i = 0; i < g->nservers; i++) {
-		if ((long)g->servers[i] == server)
-			return (long)i;
-	}
-	return -1;
-}
-
-/* Why @server is in its effective state, in a few words. */
-static void fo_server_why(const struct config *cfg, const struct health *h, size_t server,
-			  uint64_t now_ms, char *buf, size_t size)
-{
-	enum health_pin pin = health_pinned(h, server, now_ms);
-	const char *id = cfg->servers[server].id;
-	if (pin != HEALTH_PIN_NONE) {
-		snprintf(buf, size, "%s is pinned %s by the operator", id, health_pin_name(pin));
-		return;
-	}
-	const struct health_server *s = &h->servers[server];
-	if (s->state == HEALTH_DOWN && s->reason[0])
-		snprintf(buf, size, "%s is down (%s)", id, s->reason);
-	else
-		snprintf(buf, size, "%s is %s", id, health_state_name(s->state));
-}
-
-/* The server most PRESENT records point at; ties go to the preferred one. */
-static long fo_current_from_dns(const struct config_group *g, const struct failover_plan *p)
-{
-	long best = -1;
-	size_t best_n = 0;
-	for (size_t i = 0; i < g->nservers; i++) {
-		size_t n = 0;
-		for (size_t z = 0; z < p->nzones; z++) {
-			for (size_t r = 0; r < p->zones[z].nrecs; r++)
-				n += p->zones[z].recs[r].points_to == (long)g->servers[i];
-		}
-		if (n > best_n) {
-			best_n = n;
-			best = (long)g->servers[i];
-		}
-	}
-	return best;
-}
-
-/* Classify every record of every zone as read; no decision yet. */
-static int fo_classify(const struct config *cfg, const struct config_group *g,
-		       const struct failover_dns *dns, struct failover_plan *p)
-{
-	for (size_t z = 0; z < p->nzones; z++) {
-		struct failover_zone_plan *zp = &p->zones[z];
-		zp->zone = z;
-		zp->name = g->zones[z];
-		zp->nrecs = g->nrecords;
-		zp->recs = calloc(g->nrecords ? g->nrecords : 1, sizeof(*zp->recs));
-		if (!zp->recs)
-			return MXF_ENOMEM;
-		for (size_t r = 0; r < g->nrecords; r++) {
-			struct failover_record_plan *rp = &zp->recs[r];
-			rp->record = r;
-			rp->points_to = -1;
-			rp->ttl = -1;
-			rp->owner = failover_owner_name(g->zones[z], g->records[r]);
-			if (!rp->owner)
-				return MXF_ENOMEM;
-			const struct failover_rec_view *rv = dns ? &dns->zones[z].recs[r] : NULL;
-			if (!rv || rv->status == FAILOVER_REC_UNREAD || rv->status == FAILOVER_REC_FAILED) {
-				rp->verdict = FAILOVER_R_NOT_READ;
-				if (!zp->read_failed) {
-					zp->read_failed = true;
-					zp->error = strdup(rv && rv->error ? rv->error
-									   : "not read");
-					if (!zp->error)
-						return MXF_ENOMEM;
-				}
-				continue;
-			}
-			if (rv->status == FAILOVER_REC_ABSENT) {
-				rp->verdict = FAILOVER_R_ABSENT;
-				continue;
-			}
-			rp->old_values = fo_strv_dup((const char *const *)rv->values, rv->nvalues);
-			if (!rp->old_values)
-				return MXF_ENOMEM;
-			rp->nold = rv->nvalues;
-			rp->ttl = rv->ttl;
-			bool *primary = calloc(rv->nvalues, sizeof(*primary));
-			if (!primary)
-				return MXF_ENOMEM;
-			rp->points_to = fo_points_to(cfg, g, rv, primary);
-			free(primary);
-			rp->verdict = rp->points_to < 0 ? FAILOVER_R_HAND_CHANGED : FAILOVER_R_KEEP;
-		}
-		/* One UPDATE per zone: a zone with any unread record is left
-		 * alone entirely, its readable records included. */
-		if (zp->read_failed) {
-			for (size_t r = 0; r < g->nrecords; r++) {
-				if (zp->recs[r].verdict == FAILOVER_R_KEEP)
-					zp->recs[r].verdict = FAILOVER_R_NOT_READ;
-			}
-		}
-	}
-	return 0;
-}
-
-/* Turn KEEP records pointing at another server into changes to @wanted. */
-static int fo_changes(const struct config *cfg, const struct config_group *g,
-		      const struct failover_dns *dns, size_t wanted, struct failover_plan *p)
-{
-	for (size_t z = 0; z < p->nzones; z++) {
-		struct failover_zone_plan *zp = &p->zones[z];
-		for (size_t r = 0; r < zp->nrecs; r++) {
-			struct failover_record_plan *rp = &zp->recs[r];
-			if (rp->verdict != FAILOVER_R_KEEP || rp->points_to == (long)wanted)
-				continue;
-			if (!failover_server_value(cfg, wanted, g->type)) {
-				rp->verdict = FAILOVER_R_NO_VALUE;
-				continue;
-			}
-			const struct failover_rec_view *rv = &dns->zones[z].recs[r];
-			bool *primary = calloc(rv->nvalues, sizeof(*primary));
-			if (!primary)
-				return MXF_ENOMEM;
-			fo_points_to(cfg, g, rv, primary);
-			rp->new_values = fo_new_values(cfg, g, rv, primary, wanted, &rp->nnew);
-			free(primary);
-			if (!rp->new_values)
-				return MXF_ENOMEM;
-			if (cfg->dns.ttl >= 0)
-				rp->ttl = cfg->dns.ttl;
-			rp->verdict = FAILOVER_R_CHANGE;
-			zp->nchanges++;
-			p->nchanges++;
-		}
-	}
-	return 0;
-}
-
-int failover_plan(const struct failover *fo, const struct config *cfg, size_t group,
-		  const struct health *h, const struct failover_dns *dns, uint64_t now_ms,
-		  struct failover_plan **out)
-{
-	if (!fo || !cfg || !h || group >= cfg->ngroups || group >= fo->ngroups ||
-	    h->nservers != cfg->nservers)
-		return MXF_EINVAL;
-	const struct config_group *g = &cfg->groups[group];
-	const struct failover_group_mem *m = &fo->groups[group];
-	if (dns && (dns->group != group || dns->nzones != g->nzones || dns->nrecords != g->nrecords))
-		return MXF_EINVAL;
-	for (size_t i = 0; i < g->nservers; i++) {
-		if (g->servers[i] >= cfg->nservers)
-			return MXF_EINVAL;
-	}
-
-	struct failover_plan *p = calloc(1, sizeof(*p));
-	if (!p)
-		return MXF_ENOMEM;
-	int e = MXF_ENOMEM;
-	p->group = group;
-	p->type = g->type;
-	p->current = p->preferred = p->wanted = p->waiting_for = -1;
-	p->nzones = g->nzones;
-	p->zones = calloc(g->nzones ? g->nzones : 1, sizeof(*p->zones));
-	if (!p->zones)
-		goto fail;
-	e = fo_classify(cfg, g, dns, p);
-	if (e)
-		goto fail;
-
-	p->current = m->active >= 0 && fo_rank(g, m->active) >= 0 ? m->active
-								  : fo_current_from_dns(g, p);
-
-	/* The decision, hold_down aside. */
-	bool all_down = g->nservers > 0;
-	for (size_t i = 0; i < g->nservers; i++)
-		all_down = all_down && health_effective(h, g->servers[i], now_ms) == HEALTH_DOWN;
-	enum health_state cur_state =
-		p->current >= 0 ? health_effective(h, (size_t)p->current, now_ms) : HEALTH_UNKNOWN;
-	bool keep_manual = g->failback == CONFIG_FAILBACK_MANUAL && !m->failback_requested &&
-			   p->current >= 0;
-	if (keep_manual && cur_state == HEALTH_UP) {
-		p->preferred = p->current;
-	} else if (keep_manual && cur_state == HEALTH_UNKNOWN) {
-		p->waiting_for = p->current;
-	} else {
-		for (size_t i = 0; i < g->nservers; i++) {
-			enum health_state st = health_effective(h, g->servers[i], now_ms);
-			if (st == HEALTH_UNKNOWN) {
-				p->waiting_for = (long)g->servers[i];
-				break;
-			}
-			if (st == HEALTH_UP) {
-				p->preferred = (long)g->servers[i];
-				break;
-			}
-		}
-	}
-
-	char sw[FAILOVER_DETAIL_MAX / 2], tbuf[64];
-	if (fo->isolated) {
-		p->verdict = FAILOVER_ISOLATED;
-		snprintf(p->why, sizeof(p->why),
-			 "every witness fails: this host may be cut off, no DNS change");
-	} else if (all_down) {
-		p->verdict = FAILOVER_ALL_DOWN;
-		snprintf(p->why, sizeof(p->why),
-			 "every server of group %s is down: records stay where they are", g->id);
-	} else if (p->waiting_for >= 0) {
-		p->verdict = FAILOVER_WAITING;
-		snprintf(p->why, sizeof(p->why),
-			 "waiting for a full round of checks of %s before deciding",
-			 cfg->servers[p->waiting_for].id);
-	} else if (p->preferred < 0) {
-		/* Not all down, none unknown, none up: cannot happen, but a
-		 * decision without a server changes nothing. */
-		p->verdict = FAILOVER_ALL_DOWN;
-		snprintf(p->why, sizeof(p->why), "no server of group %s is up", g->id);
-	} else {
-		p->wanted = p->preferred;
-		const char *pid = cfg->servers[p->preferred].id;
-		if (p->current >= 0 && p->current != p->preferred) {
-			const char *cid = cfg->servers[p->current].id;
-			uint64_t until = m->last_switch_ms + g->hold_down_ms;
-			/* A last switch further in the future than hold_down
-			 * means the clock went back: do not hold forever. */
-			bool clock_back = m->last_switch_ms > now_ms + g->hold_down_ms;
-			if (cur_state == HEALTH_UP && m->last_switch_ms && now_ms < until &&
-			    g->hold_down_ms && !clock_back) {
-				p->wanted = p->current;
-				p->held_until_ms = until;
-				struct tm tm;
-				time_t t = (time_t)(until / 1000);
-				gmtime_r(&t, &tm);
-				strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-				snprintf(p->why, sizeof(p->why),
-					 "%s is wanted, but %s stays: held down until %s (%llu s left)",
-					 pid, cid, tbuf,
-					 (unsigned long long)((until - now_ms + 999) / 1000));
-			} else if (cur_state == HEALTH_UP) {
-				snprintf(p->why, sizeof(p->why),
-					 "switch %s -> %s: %s is preferred and up%s", cid, pid, pid,
-					 m->failback_requested ? " (failback requested)" : "");
-			} else {
-				fo_server_why(cfg, h, (size_t)p->current, now_ms, sw, sizeof(sw));
-				snprintf(p->why, sizeof(p->why), "switch %s -> %s: %s", cid, pid, sw);
-			}
-		} else if (p->current < 0) {
-			snprintf(p->why, sizeof(p->why),
-				 "%s is the first server up (no current server known)", pid);
-		} else if (g->failback == CONFIG_FAILBACK_MANUAL &&
-			   fo_rank(g, p->current) > 0) {
-			snprintf(p->why, sizeof(p->why),
-				 "%s stays: it is up and failback is manual", pid);
-		} else {
-			snprintf(p->why, sizeof(p->why), "%s is up and preferred", pid);
-		}
-	}
-
-	if (p->wanted >= 0) {
-		e = fo_changes(cfg, g, dns, (size_t)p->wanted, p);
-		if (e)
-			goto fail;
-		p->verdict = p->held_until_ms ? FAILOVER_HELD
-				   : p->nchanges  ? FAILOVER_CHANGE
-						  : FAILOVER_NO_CHANGE;
-	}
-	*out = p;
-	return 0;
-fail:
-	failover_plan_free(p);
-	return e;
 }
 
 /* ---- commit ---------------------------------------------------------- */
@@ -893,8 +389,8 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 		int st = zone_status ? zone_status[z] : 0;
 		if (st == 0) {
 			any_ok = true;
-			m->zone_failed[z] = false;
-		} else if (st < 0 && !m->zone_failed[z]) {
+			m->zones[z].failed = false;
+		} else if (st < 0 && !m->zones[z].failed) {
 			e = fo_event_add(ev, FAILOVER_EV_SWITCH_FAILED, now_ms, gi,
 					 "group %s: update of zone %s failed: %s", g->id, zp->name,
 					 mxf_strerror(st));
@@ -902,7 +398,7 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 				return e;
 			fo_last(ev)->zone = (long)z;
 			fo_last(ev)->to = p->wanted;
-			m->zone_failed[z] = true;
+			m->zones[z].failed = true;
 		}
 	}
 
@@ -935,89 +431,4 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 		m->active = p->current;
 	}
 	return (int)(ev->n - n0);
-}
-
-/* ---- the explanation ------------------------------------------------- */
-
-static void fo_put_values(FILE *f, char *const *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%s", i ? ", " : "", v[i]);
-}
-
-int failover_plan_format(const struct failover_plan *p, const struct config *cfg,
-			 const struct health *h, uint64_t now_ms, char **out)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return MXF_ENOMEM;
-	const struct config_group *g = &cfg->groups[p->group];
-	const char *type = config_rtype_name(g->type);
-
-	fprintf(f, "group %s (%s, failback %s): %s\n", g->id, type,
-		g->failback == CONFIG_FAILBACK_MANUAL ? "manual" : "auto",
-		failover_verdict_name(p->verdict));
-	fprintf(f, "  %s\n", p->why);
-	for (size_t i = 0; i < g->nservers; i++) {
-		char sw[FAILOVER_DETAIL_MAX];
-		size_t s = g->servers[i];
-		fo_server_why(cfg, h, s, now_ms, sw, sizeof(sw));
-		fprintf(f, "  server %s%s\n", sw,
-			(long)s == p->current ? " [current]"
-			: (long)s == p->wanted ? " [wanted]" : "");
-	}
-	for (size_t z = 0; z < p->nzones; z++) {
-		const struct failover_zone_plan *zp = &p->zones[z];
-		if (zp->read_failed)
-			fprintf(f, "  zone %s: not acted on: DNS read failed: %s\n", zp->name,
-				zp->error ? zp->error : "?");
-		else if (zp->nchanges)
-			fprintf(f, "  zone %s: %zu change%s in one update\n", zp->name, zp->nchanges,
-				zp->nchanges == 1 ? "" : "s");
-		else
-			fprintf(f, "  zone %s: no change needed\n", zp->name);
-		for (size_t r = 0; r < zp->nrecs; r++) {
-			const struct failover_record_plan *rp = &zp->recs[r];
-			switch (rp->verdict) {
-			case FAILOVER_R_CHANGE:
-				fprintf(f, "    change %s %s ", rp->owner, type);
-				fo_put_values(f, rp->old_values, rp->nold);
-				fprintf(f, " -> ");
-				fo_put_values(f, rp->new_values, rp->nnew);
-				if (rp->ttl >= 0)
-					fprintf(f, " (ttl %lld)", (long long)rp->ttl);
-				fprintf(f, "\n");
-				break;
-			case FAILOVER_R_KEEP:
-				fprintf(f, "    keep   %s %s ", rp->owner, type);
-				fo_put_values(f, rp->old_values, rp->nold);
-				fprintf(f, "\n");
-				break;
-			case FAILOVER_R_ABSENT:
-				fprintf(f, "    absent %s %s: does not exist, never created\n",
-					rp->owner, type);
-				break;
-			case FAILOVER_R_HAND_CHANGED:
-				fprintf(f, "    hand   %s %s ", rp->owner, type);
-				fo_put_values(f, rp->old_values, rp->nold);
-				fprintf(f, ": not a server of the group (changed by hand), "
-					   "left alone\n");
-				break;
-			case FAILOVER_R_NO_VALUE:
-				fprintf(f, "    novalue %s %s: server %s has no %s value, left alone\n",
-					rp->owner, type, cfg->servers[p->wanted].id, type);
-				break;
-			case FAILOVER_R_NOT_READ:
-				break;
-			}
-		}
-	}
-	if (fclose(f) != 0 || !buf) {
-		free(buf);
-		return MXF_ENOMEM;
-	}
-	*out = buf;
-	return 0;
 }

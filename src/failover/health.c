@@ -10,29 +10,18 @@
 #include "health.h"
 #include "mxf.h"
 
-static const char *const health_state_names[] = {
-	[HEALTH_UNKNOWN] = "unknown",
-	[HEALTH_UP] = "up",
-	[HEALTH_DOWN] = "down",
-};
+/* Names in the order of each enum (health.h); the assertion keeps the
+ * counts in step when a value is added. */
+static const char *const health_state_names[] = { "unknown", "up", "down" };
+static const char *const health_outcome_names[] = { "ok", "warning", "failed" };
+static const char *const health_pin_names[] = { "none", "down", "up" };
+static const char *const health_change_kind_names[] = { "check", "server", "pin" };
 
-static const char *const health_outcome_names[] = {
-	[HEALTH_OK] = "ok",
-	[HEALTH_WARN] = "warning",
-	[HEALTH_FAIL] = "failed",
-};
-
-static const char *const health_pin_names[] = {
-	[HEALTH_PIN_NONE] = "none",
-	[HEALTH_PIN_DOWN] = "down",
-	[HEALTH_PIN_UP] = "up",
-};
-
-static const char *const health_change_kind_names[] = {
-	[HEALTH_CHANGE_CHECK] = "check",
-	[HEALTH_CHANGE_SERVER] = "server",
-	[HEALTH_CHANGE_PIN] = "pin",
-};
+_Static_assert(MXF_ARRAY_SIZE(health_state_names) == HEALTH_DOWN + 1 &&
+		       MXF_ARRAY_SIZE(health_outcome_names) == HEALTH_FAIL + 1 &&
+		       MXF_ARRAY_SIZE(health_pin_names) == HEALTH_PIN_UP + 1 &&
+		       MXF_ARRAY_SIZE(health_change_kind_names) == HEALTH_CHANGE_PIN + 1,
+	       "one name per value");
 
 const char *health_state_name(enum health_state s)
 {
