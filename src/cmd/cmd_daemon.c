@@ -215,7 +215,7 @@ cmd_pin(struct mxf_ctx *ctx, int argc, char **argv)
 	if (strcmp(how, "down") != 0 && strcmp(how, "up") != 0)
 		return cmd_usage_error("pin", "'%s': expected down or up", how);
 	if (argc == 5) {
-		if (config_parse_duration(argv[4], &dur) != 0 || dur == 0)
+		if (value_parse_duration(argv[4], &dur) != 0 || dur == 0)
 			return cmd_usage_error("pin", "'%s' is not a duration (e.g. 30m, 2h)", argv[4]);
 		until = daemon_now_ms() + dur;
 	}
