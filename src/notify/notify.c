@@ -25,6 +25,8 @@
 
 #include <event2/event.h>
 
+#include "argv.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "mxf.h"
@@ -105,11 +107,8 @@ notify_channel_name(enum notify_channel ch)
 void
 notify_strv_free(char **v)
 {
-	if (v == NULL)
-		return;
-	for (char **p = v; *p != NULL; p++)
-		free(*p);
-	free(v);
+	/* The same vectors as argv.h's: one owner of freeing them. */
+	argv_free(v);
 }
 
 int
@@ -196,7 +195,7 @@ notice_new(const struct notify *n, const struct notify_event *e)
 	nt->refs = 1;
 	nt->e = *e;
 	if (nt->e.time == 0)
-		nt->e.time = time(NULL);
+		nt->e.time = (time_t)(clock_wall_ms() / 1000);
 	ok = scrub(n, e->group, &nt->group) && scrub(n, e->server, &nt->server) &&
 	     scrub(n, e->from, &nt->from) && scrub(n, e->to, &nt->to) &&
 	     scrub(n, e->reason, &nt->reason) &&
@@ -291,15 +290,14 @@ attempt_start_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-notify_attempt_curl(struct notify_delivery *d, notify_curl_setup_fn setup,
-		    notify_curl_done_fn done)
+notify_attempt_curl(struct notify_delivery *d)
 {
 	char why[160] = "";
 	int rc;
 
-	d->xfer.done = done;
+	d->xfer.done = d->ops->curl_done;
 	d->xfer.arg = d;
-	rc = notify_curl_start(d->n->curl, &d->xfer, setup, d, why, sizeof(why));
+	rc = notify_curl_start(d->n->curl, &d->xfer, d->ops->curl_setup, d, why, sizeof(why));
 	if (rc != 0)
 		notify_attempt_done(d, false, rc == MXF_ENOMEM, why);
 }

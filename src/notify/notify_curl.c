@@ -30,15 +30,15 @@ static int curl_users;
 static void
 xfer_release(struct notify_curl *c, struct notify_curl_xfer *x)
 {
+	/* The handle first: it may still point at the lists. */
 	if (x->easy != NULL) {
 		curl_multi_remove_handle(c->multi, x->easy);
 		curl_easy_cleanup(x->easy);
-		x->easy = NULL;
 	}
 	curl_slist_free_all(x->list);
-	x->list = NULL;
 	curl_slist_free_all(x->resolve);
-	x->resolve = NULL;
+	x->easy = NULL;
+	x->list = x->resolve = NULL;
 }
 
 static void

@@ -21,9 +21,9 @@
 #include "notify.h"
 #include "notify_curl.h"
 
-struct check_proc;
 struct config_notify;
 struct event;
+struct proc;
 
 /* The copied event, shared by its deliveries (reference counted). */
 struct notify_notice {
@@ -46,8 +46,7 @@ struct notify_delivery {
 	size_t len, off;
 	size_t reply_bytes;          /* webhook reply bytes seen */
 	struct notify_curl_xfer xfer;/* mail and webhook */
-	struct check_proc *proc;     /* exec */
-	struct event *kill_ev;       /* exec */
+	struct proc *proc;           /* exec */
 	struct notify_delivery *prev, *next;
 };
 
@@ -74,6 +73,10 @@ struct notify_channel_ops {
 	void (*cancel)(struct notify_delivery *d);
 	/* The peer for log lines: host:port or the program; never a URL. */
 	const char *(*peer)(const struct notify_delivery *d, char *buf, size_t size);
+	/* Channels whose start is notify_attempt_curl: the transfer's own
+	 * options (arg: the delivery) and its end. */
+	notify_curl_setup_fn curl_setup;
+	notify_curl_done_fn curl_done;
 };
 
 extern const struct notify_channel_ops notify_mail_ops;
@@ -99,14 +102,13 @@ const char *notify_hostname(const struct notify *n);
 void notify_active_server(const struct notify *n, const char **name, const char **address);
 
 /*
- * notify_attempt_curl -- start an attempt of @d as a libcurl transfer on the
- * notifier's multi handle (d->xfer): @setup adds the channel's options and
- * @done (its arg is @d) ends the attempt with notify_attempt_done().  A
- * transfer that cannot start ends the attempt at once (retried only when out
- * of memory).  For the start op of mail and webhook.
+ * notify_attempt_curl -- the start op of mail and webhook: one attempt of @d
+ * as a libcurl transfer (d->xfer) on the notifier's multi handle, with the
+ * channel's ops->curl_setup options; ops->curl_done (x->arg is @d) ends
+ * the attempt with notify_attempt_done().  A transfer that cannot start
+ * ends the attempt at once (retried only when out of memory).
  */
-void notify_attempt_curl(struct notify_delivery *d, notify_curl_setup_fn setup,
-			 notify_curl_done_fn done);
+void notify_attempt_curl(struct notify_delivery *d);
 
 /* Abandon the running transfer of @d, if any: the cancel op of mail and
  * webhook. */

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "mxf.h"
 #include "notify_impl.h"
@@ -171,7 +171,8 @@ mail_payload(struct notify_delivery *d)
 
 	snprintf(msgid, sizeof(msgid), "mxfailover.%lld.%ld.%lu@%s", (long long)e->time,
 		 (long)getpid(), ++m->msg_counter, dom != NULL ? dom + 1 : host);
-	d->payload = notify_text_mail_message(e, m->mail_from, m->mail_to, msgid, host, time(NULL));
+	d->payload = notify_text_mail_message(e, m->mail_from, m->mail_to, msgid, host,
+					      (time_t)(clock_wall_ms() / 1000));
 	if (d->payload == NULL)
 		return MXF_ENOMEM;
 	d->len = strlen(d->payload);
@@ -316,12 +317,6 @@ mail_done(struct notify_curl_xfer *x, CURLcode rc, long code)
 	notify_attempt_done(d, false, retry, why);
 }
 
-static void
-mail_start(struct notify_delivery *d)
-{
-	notify_attempt_curl(d, mail_curl_setup, mail_done);
-}
-
 static const char *
 mail_peer(const struct notify_delivery *d, char *buf, size_t size)
 {
@@ -344,7 +339,9 @@ const struct notify_channel_ops notify_mail_ops = {
 	.setup = mail_setup,
 	.state_free = mail_state_free,
 	.payload = mail_payload,
-	.start = mail_start,
+	.start = notify_attempt_curl,
 	.cancel = notify_cancel_curl,
 	.peer = mail_peer,
+	.curl_setup = mail_curl_setup,
+	.curl_done = mail_done,
 };

@@ -11,7 +11,6 @@
 #include "notify_text.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,60 +18,10 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "mxf.h"
 #include "proto.h"
-
-/* A growing string; once out of memory it stays failed and NULL. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (int round = 0; round < 2; round++) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s != NULL ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = (b->cap + (size_t)n + 1) * 2;
-		char *s = realloc(b->s, cap);
-		if (s == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-}
-
-static char *
-sb_take(struct sbuf *b)
-{
-	if (b->oom || b->s == NULL) {
-		free(b->s);
-		return NULL;
-	}
-	return b->s;
-}
+#include "value.h"
 
 static const char *
 or_q(const char *s)
@@ -112,67 +61,51 @@ format_rfc3339(time_t t, char *buf, size_t size)
 	return buf;
 }
 
-char *
-notify_text_duration(time_t secs, char *buf, size_t size)
-{
-	long long s = secs < 0 ? 0 : (long long)secs;
-
-	if (s < 60)
-		snprintf(buf, size, "%lld s", s);
-	else if (s < 3600)
-		snprintf(buf, size, "%lld min", s / 60);
-	else if (s < 86400)
-		snprintf(buf, size, "%lld h %lld min", s / 3600, s % 3600 / 60);
-	else
-		snprintf(buf, size, "%lld d %lld h", s / 86400, s % 86400 / 3600);
-	return buf;
-}
-
 /* ------------------------------------------------ redaction, peers -- */
+
+/* Bytes of the first of the @n @secrets (of NOTIFY_SECRET_MIN bytes or
+ * more) that @p starts with; 0 for none. */
+static size_t
+secret_at(const char *p, const char *const *secrets, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t sl = secrets[i] != NULL ? strlen(secrets[i]) : 0;
+
+		if (sl >= NOTIFY_SECRET_MIN && strncmp(p, secrets[i], sl) == 0)
+			return sl;
+	}
+	return 0;
+}
 
 char *
 notify_text_redact(const char *s, const char *const *secrets, size_t n)
 {
 	static const char mark[] = "[redacted]";
-	struct sbuf b = {0};
+	struct buf b = {0};
 	char *out;
-	size_t len;
 
 	if (s == NULL)
 		return NULL;
 	for (const char *p = s; *p != '\0';) {
-		size_t hit = 0;
+		size_t hit = secret_at(p, secrets, n);
 
-		for (size_t i = 0; i < n; i++) {
-			size_t sl = secrets[i] != NULL ? strlen(secrets[i]) : 0;
-			if (sl >= NOTIFY_SECRET_MIN && strncmp(p, secrets[i], sl) == 0) {
-				hit = sl;
-				break;
-			}
-		}
 		if (hit > 0) {
-			sb_printf(&b, "%s", mark);
+			buf_append(&b, mark, sizeof(mark) - 1);
 			p += hit;
 		} else {
-			sb_printf(&b, "%c", *p);
+			buf_append(&b, p, 1);
 			p++;
 		}
 	}
-	if (b.s == NULL && !b.oom)
-		sb_printf(&b, "%s", "");
-	if (b.oom) {
-		free(b.s);
+	if (buf_error(&b) != 0) {
+		buf_free(&b);
 		return NULL;
 	}
 	/* Control characters and invalid UTF-8 become '?': one safe line. */
-	len = b.len;
-	out = malloc(len + 4);
-	if (out == NULL) {
-		free(b.s);
-		return NULL;
-	}
-	proto_printable(out, len + 4, b.s, len);
-	free(b.s);
+	out = malloc(b.len + 4);
+	if (out != NULL)
+		proto_printable(out, b.len + 4, buf_str(&b), b.len);
+	buf_free(&b);
 	return out;
 }
 
@@ -378,38 +311,30 @@ words_of(enum notify_kind k, const struct notify_event *e)
 
 /* Append template @t with its $-fields filled from @e (kind @k). */
 static void
-sb_words(struct sbuf *b, const char *t, enum notify_kind k, const struct notify_event *e)
+put_words(struct buf *b, const char *t, enum notify_kind k, const struct notify_event *e)
 {
+	static const char names[] = "sgft";
+	const char *const fields[] = {e->server, e->group, e->from, e->to};
+
 	while (*t != '\0') {
 		size_t lit = strcspn(t, "$");
+		const char *f;
 
-		sb_printf(b, "%.*s", (int)lit, t);
+		buf_append(b, t, lit);
 		t += lit;
 		if (*t == '\0')
 			break;
-		switch (t[1]) {
-		case 's':
-			sb_printf(b, "%s", or_q(e->server));
-			break;
-		case 'g':
-			sb_printf(b, "%s", or_q(e->group));
-			break;
-		case 'f':
-			sb_printf(b, "%s", or_q(e->from));
-			break;
-		case 't':
-			sb_printf(b, "%s", or_q(e->to));
-			break;
-		case 'o':
+		f = t[1] != '\0' ? strchr(names, t[1]) : NULL;
+		if (f != NULL) {
+			buf_printf(b, "%s", or_q(fields[f - names]));
+		} else if (t[1] == 'o') {
 			if (e->group != NULL)
-				sb_printf(b, " of group %s", e->group);
-			break;
-		case 'k':
-			sb_printf(b, "%s", notify_kind_name(k));
-			break;
-		default:
+				buf_printf(b, " of group %s", e->group);
+		} else if (t[1] == 'k') {
+			buf_printf(b, "%s", notify_kind_name(k));
+		} else {
 			/* Not a field: the '$' itself (no template has one). */
-			sb_printf(b, "$");
+			buf_append(b, t, 1);
 			t++;
 			continue;
 		}
@@ -427,71 +352,72 @@ subject_kind(const struct notify_event *e)
 char *
 notify_text_subject(const struct notify_event *e, time_t now)
 {
-	struct sbuf b = {0};
+	struct buf b = {0};
 	enum notify_kind k = subject_kind(e);
 	char span[48];
 
-	sb_printf(&b, "[mxfailover] %s", e->test ? "TEST " : "");
+	buf_printf(&b, "[mxfailover] %s", e->test ? "TEST " : "");
 	if (e->kind == NOTIFY_REMINDER)
-		sb_printf(&b, "reminder: ");
-	sb_words(&b, words_of(k, e)->brief, k, e);
+		buf_printf(&b, "reminder: ");
+	put_words(&b, words_of(k, e)->brief, k, e);
 	if (e->kind == NOTIFY_REMINDER && e->since != 0)
-		sb_printf(&b, " (for %s)", notify_text_duration(now - e->since, span, sizeof(span)));
-	return sb_take(&b);
+		buf_printf(&b, " (for %s)",
+			   value_format_duration_span((int64_t)(now - e->since), span, sizeof(span)));
+	return buf_take(&b);
 }
 
 char *
 notify_text_body(const struct notify_event *e, const char *host, time_t now)
 {
-	struct sbuf b = {0};
+	struct buf b = {0};
 	enum notify_kind k = subject_kind(e);
 	const struct kind_words *w = words_of(k, e);
 	char when[128], span[48];
 
 	if (e->test)
-		sb_printf(&b, "TEST: this notice was sent by `mxfailover notify test`; "
-			  "nothing happened.\n\n");
+		buf_printf(&b, "TEST: this notice was sent by `mxfailover notify test`; "
+			   "nothing happened.\n\n");
 	if (e->kind == NOTIFY_REMINDER)
-		sb_printf(&b, "Reminder, still going on: ");
-	sb_words(&b, w->headline, k, e);
+		buf_printf(&b, "Reminder, still going on: ");
+	put_words(&b, w->headline, k, e);
 	if (e->kind == NOTIFY_REMINDER && e->since != 0)
-		sb_printf(&b, " It has lasted %s.",
-			  notify_text_duration(now - e->since, span, sizeof(span)));
-	sb_printf(&b, "\n\n");
-	sb_printf(&b, "When:    %s\n", notify_text_format_time(e->time, when, sizeof(when)));
+		buf_printf(&b, " It has lasted %s.",
+			   value_format_duration_span((int64_t)(now - e->since), span, sizeof(span)));
+	buf_printf(&b, "\n\n");
+	buf_printf(&b, "When:    %s\n", notify_text_format_time(e->time, when, sizeof(when)));
 	if (e->kind == NOTIFY_REMINDER && e->since != 0)
-		sb_printf(&b, "Since:   %s\n", notify_text_format_time(e->since, when, sizeof(when)));
-	sb_printf(&b, "Event:   %s\n", notify_kind_name(e->kind));
+		buf_printf(&b, "Since:   %s\n", notify_text_format_time(e->since, when, sizeof(when)));
+	buf_printf(&b, "Event:   %s\n", notify_kind_name(e->kind));
 	if (e->group != NULL)
-		sb_printf(&b, "Group:   %s\n", e->group);
+		buf_printf(&b, "Group:   %s\n", e->group);
 	if (e->server != NULL)
-		sb_printf(&b, "Server:  %s\n", e->server);
+		buf_printf(&b, "Server:  %s\n", e->server);
 	if (e->from != NULL || e->to != NULL)
-		sb_printf(&b, "From/to: %s -> %s\n", or_q(e->from), or_q(e->to));
+		buf_printf(&b, "From/to: %s -> %s\n", or_q(e->from), or_q(e->to));
 	if (e->reason != NULL && *e->reason != '\0')
-		sb_printf(&b, "Why:     %s\n", e->reason);
+		buf_printf(&b, "Why:     %s\n", e->reason);
 	if (e->nzones > 0) {
-		sb_printf(&b, "Zones:  ");
+		buf_printf(&b, "Zones:  ");
 		for (size_t i = 0; i < e->nzones; i++)
-			sb_printf(&b, " %s", e->zones[i]);
-		sb_printf(&b, "\n");
+			buf_printf(&b, " %s", e->zones[i]);
+		buf_printf(&b, "\n");
 	}
 	if (e->nrecords > 0) {
-		sb_printf(&b, "\n%s\n", w->records);
+		buf_printf(&b, "\n%s\n", w->records);
 		for (size_t i = 0; i < e->nrecords; i++)
-			sb_printf(&b, "  %s\n", e->records[i]);
+			buf_printf(&b, "  %s\n", e->records[i]);
 	}
-	sb_printf(&b, "\nNext: ");
-	sb_words(&b, w->next, k, e);
-	sb_printf(&b, "\n\n-- \nmxfailover on %s\n", or_q(host));
-	return sb_take(&b);
+	buf_printf(&b, "\nNext: ");
+	put_words(&b, w->next, k, e);
+	buf_printf(&b, "\n\n-- \nmxfailover on %s\n", or_q(host));
+	return buf_take(&b);
 }
 
 char *
 notify_text_mail_message(const struct notify_event *e, const char *from, const char *to,
 			 const char *msgid, const char *host, time_t now)
 {
-	struct sbuf b = {0};
+	struct buf b = {0};
 	char date[64];
 	struct tm lt;
 	char *subject = notify_text_subject(e, now);
@@ -501,28 +427,28 @@ notify_text_mail_message(const struct notify_event *e, const char *from, const c
 		goto fail;
 	localtime_r(&now, &lt);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &lt);
-	sb_printf(&b, "Date: %s\r\n", date);
-	sb_printf(&b, "From: mxfailover <%s>\r\n", from);
-	sb_printf(&b, "To: %s\r\n", to);
-	sb_printf(&b, "Subject: %s\r\n", subject);
-	sb_printf(&b, "Message-ID: <%s>\r\n", msgid);
-	sb_printf(&b, "MIME-Version: 1.0\r\n");
-	sb_printf(&b, "Content-Type: text/plain; charset=utf-8\r\n");
-	sb_printf(&b, "Content-Transfer-Encoding: 8bit\r\n");
-	sb_printf(&b, "Auto-Submitted: auto-generated\r\n");
-	sb_printf(&b, "X-Mxfailover-Event: %s\r\n", notify_kind_name(e->kind));
-	sb_printf(&b, "\r\n");
+	buf_printf(&b, "Date: %s\r\n", date);
+	buf_printf(&b, "From: mxfailover <%s>\r\n", from);
+	buf_printf(&b, "To: %s\r\n", to);
+	buf_printf(&b, "Subject: %s\r\n", subject);
+	buf_printf(&b, "Message-ID: <%s>\r\n", msgid);
+	buf_printf(&b, "MIME-Version: 1.0\r\n");
+	buf_printf(&b, "Content-Type: text/plain; charset=utf-8\r\n");
+	buf_printf(&b, "Content-Transfer-Encoding: 8bit\r\n");
+	buf_printf(&b, "Auto-Submitted: auto-generated\r\n");
+	buf_printf(&b, "X-Mxfailover-Event: %s\r\n", notify_kind_name(e->kind));
+	buf_printf(&b, "\r\n");
 	/* Body lines end in CRLF on the wire. */
 	for (const char *p = body; *p != '\0';) {
 		size_t l = strcspn(p, "\n");
-		sb_printf(&b, "%.*s\r\n", (int)l, p);
+		buf_printf(&b, "%.*s\r\n", (int)l, p);
 		p += l;
 		if (*p == '\n')
 			p++;
 	}
 	free(subject);
 	free(body);
-	return sb_take(&b);
+	return buf_take(&b);
 fail:
 	free(subject);
 	free(body);
@@ -605,12 +531,12 @@ env_is_ours(const char *entry)
 static char *
 env_join(const char *name, const char *const *v, size_t n, const char *sep)
 {
-	struct sbuf b = {0};
+	struct buf b = {0};
 
-	sb_printf(&b, "%s=", name);
+	buf_printf(&b, "%s=", name);
 	for (size_t i = 0; i < n; i++)
-		sb_printf(&b, "%s%s", i > 0 ? sep : "", v[i] != NULL ? v[i] : "");
-	return sb_take(&b);
+		buf_printf(&b, "%s%s", i > 0 ? sep : "", v[i] != NULL ? v[i] : "");
+	return buf_take(&b);
 }
 
 static char *

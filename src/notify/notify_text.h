@@ -1,8 +1,8 @@
 /*
  * notify_text.h -- the words of a notice: mail subject, body and whole
  * message, the webhook's JSON body, the exec hook's environment, and the
- * pieces they are made of (times, durations, "host:port" of a URL, address
- * lists, scrubbing of secrets).
+ * pieces they are made of (times, "host:port" of a URL, address lists,
+ * scrubbing of secrets; durations come from value.h).
  *
  * Everything here is pure: no sockets, no clock (the current time is an
  * argument; local time uses the process's TZ), no logging, so every text a
@@ -95,12 +95,5 @@ char *notify_text_url_peer(const char *url, char *buf, size_t size);
  * @buf, or "2026-11-23 08:26:00 UTC" when local time is UTC.  @return @buf.
  */
 char *notify_text_format_time(time_t t, char *buf, size_t size);
-
-/*
- * notify_text_duration -- how long an outage has lasted, in the words of
- * reminders: "45 s", "12 min", "2 h 10 min", "3 d 4 h" (negative: "0 s").
- * Written into @buf (always NUL-terminated).  @return @buf.
- */
-char *notify_text_duration(time_t secs, char *buf, size_t size);
 
 #endif

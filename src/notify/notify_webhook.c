@@ -20,33 +20,19 @@
 
 #define WEBHOOK_REPLY_MAX 65536      /* reply bytes read (and dropped) */
 
-struct webhook {
-	char *url;
-};
-
-static void
-webhook_state_free(void *state)
-{
-	struct webhook *w = state;
-
-	free(w->url);
-	free(w);
-}
+/* The state of the channel is the URL (char *), freed with free(). */
 
 static int
 webhook_setup(struct notify *n, const struct config_notify *cfg, void **state, char *err,
 	      size_t errsize)
 {
-	struct webhook *w;
+	char *url;
 
 	if (cfg->webhook == NULL)
 		return 0;
-	w = calloc(1, sizeof(*w));
-	if (w == NULL || notify_dup(cfg->webhook, &w->url) != 0) {
-		free(w);
+	if (notify_dup(cfg->webhook, &url) != 0)
 		return MXF_ENOMEM;
-	}
-	*state = w;
+	*state = url;
 	return 0;
 }
 
@@ -77,7 +63,7 @@ static int
 webhook_curl_setup(struct notify_curl_xfer *x, void *arg, char *why, size_t whysize)
 {
 	struct notify_delivery *d = arg;
-	const struct webhook *w = d->chan;
+	const char *url = d->chan;
 	CURL *h = x->easy;
 	struct curl_slist *l;
 
@@ -90,7 +76,7 @@ webhook_curl_setup(struct notify_curl_xfer *x, void *arg, char *why, size_t whys
 		goto oom;
 	x->list = l;
 	d->reply_bytes = 0;
-	if (curl_easy_setopt(h, CURLOPT_URL, w->url) != CURLE_OK ||
+	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, d->payload) != CURLE_OK ||
@@ -130,26 +116,20 @@ webhook_done(struct notify_curl_xfer *x, CURLcode rc, long code)
 	notify_attempt_done(d, false, retry, why);
 }
 
-static void
-webhook_start(struct notify_delivery *d)
-{
-	notify_attempt_curl(d, webhook_curl_setup, webhook_done);
-}
-
 static const char *
 webhook_peer(const struct notify_delivery *d, char *buf, size_t size)
 {
-	const struct webhook *w = d->chan;
-
-	return notify_text_url_peer(w->url, buf, size);
+	return notify_text_url_peer(d->chan, buf, size);
 }
 
 const struct notify_channel_ops notify_webhook_ops = {
 	.name = "webhook",
 	.setup = webhook_setup,
-	.state_free = webhook_state_free,
+	.state_free = free,
 	.payload = webhook_payload,
-	.start = webhook_start,
+	.start = notify_attempt_curl,
 	.cancel = notify_cancel_curl,
 	.peer = webhook_peer,
+	.curl_setup = webhook_curl_setup,
+	.curl_done = webhook_done,
 };

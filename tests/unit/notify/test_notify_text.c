@@ -1,7 +1,7 @@
 /*
  * test_notify_text.c -- notify_text.c, the words of a notice: subject, body
  * and whole mail message, address lists, the webhook JSON, the exec
- * environment, durations, secret scrubbing and peers for log lines.
+ * environment, secret scrubbing and peers for log lines.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -320,26 +320,6 @@ test_url_peer(void **state)
 	assert_string_equal(notify_text_url_peer("garbage", b, sizeof(b)), "?");
 }
 
-static void
-test_duration(void **state)
-{
-	char b[48];
-
-	(void)state;
-	assert_string_equal(notify_text_duration(-5, b, sizeof(b)), "0 s");
-	assert_string_equal(notify_text_duration(0, b, sizeof(b)), "0 s");
-	assert_string_equal(notify_text_duration(59, b, sizeof(b)), "59 s");
-	assert_string_equal(notify_text_duration(60, b, sizeof(b)), "1 min");
-	assert_string_equal(notify_text_duration(3599, b, sizeof(b)), "59 min");
-	assert_string_equal(notify_text_duration(3600, b, sizeof(b)), "1 h 0 min");
-	assert_string_equal(notify_text_duration(2 * 3600 + 600 + 59, b, sizeof(b)), "2 h 10 min");
-	assert_string_equal(notify_text_duration(86400, b, sizeof(b)), "1 d 0 h");
-	assert_string_equal(notify_text_duration(3 * 86400 + 4 * 3600 + 3599, b, sizeof(b)),
-			    "3 d 4 h");
-	/* Cut to the buffer, always terminated. */
-	assert_string_equal(notify_text_duration(45, b, 3), "45");
-}
-
 /* Subject and body of @e, checked against the expected words. */
 static void
 check_words(const struct notify_event *e, const char *subject, const char *headline,
@@ -474,7 +454,6 @@ main(void)
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_url_peer),
-		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_words_every_kind),
 		cmocka_unit_test(test_redact_edges),
 	};
