@@ -155,11 +155,8 @@ notice_unref(struct notify_notice *nt)
 {
 	if (nt == NULL || --nt->refs > 0)
 		return;
-	free(nt->group);
-	free(nt->server);
-	free(nt->from);
-	free(nt->to);
-	free(nt->reason);
+	for (size_t i = 0; i < NOTIFY_NOTICE_TEXTS; i++)
+		free(nt->text[i]);
 	notify_strv_free(nt->zones);
 	notify_strv_free(nt->records);
 	free(nt);
@@ -188,7 +185,7 @@ static struct notify_notice *
 notice_new(const struct notify *n, const struct notify_event *e)
 {
 	struct notify_notice *nt = calloc(1, sizeof(*nt));
-	bool ok;
+	const char **texts[NOTIFY_NOTICE_TEXTS];
 
 	if (nt == NULL)
 		return NULL;
@@ -196,23 +193,26 @@ notice_new(const struct notify *n, const struct notify_event *e)
 	nt->e = *e;
 	if (nt->e.time == 0)
 		nt->e.time = (time_t)(clock_wall_ms() / 1000);
-	ok = scrub(n, e->group, &nt->group) && scrub(n, e->server, &nt->server) &&
-	     scrub(n, e->from, &nt->from) && scrub(n, e->to, &nt->to) &&
-	     scrub(n, e->reason, &nt->reason) &&
-	     scrub_v(n, e->zones, e->nzones, &nt->zones) &&
-	     scrub_v(n, e->records, e->nrecords, &nt->records);
-	if (!ok) {
-		notice_unref(nt);
-		return NULL;
+	/* Each text of the copy points at its scrubbed copy. */
+	texts[0] = &nt->e.group;
+	texts[1] = &nt->e.server;
+	texts[2] = &nt->e.from;
+	texts[3] = &nt->e.to;
+	texts[4] = &nt->e.reason;
+	for (size_t i = 0; i < NOTIFY_NOTICE_TEXTS; i++) {
+		if (!scrub(n, *texts[i], &nt->text[i]))
+			goto fail;
+		*texts[i] = nt->text[i];
 	}
-	nt->e.group = nt->group;
-	nt->e.server = nt->server;
-	nt->e.from = nt->from;
-	nt->e.to = nt->to;
-	nt->e.reason = nt->reason;
+	if (!scrub_v(n, e->zones, e->nzones, &nt->zones) ||
+	    !scrub_v(n, e->records, e->nrecords, &nt->records))
+		goto fail;
 	nt->e.zones = (const char *const *)nt->zones;
 	nt->e.records = (const char *const *)nt->records;
 	return nt;
+fail:
+	notice_unref(nt);
+	return NULL;
 }
 
 /* ----------------------------------------------------------- deliveries -- */
@@ -335,6 +335,30 @@ notify_active_server(const struct notify *n, const char **name, const char **add
 
 /* ------------------------------------------------------------- public -- */
 
+void
+notify_free(struct notify *n)
+{
+	if (n == NULL)
+		return;
+	if (n->pending > 0)
+		log_warn("notify: %zu notice%s not delivered: shutting down", n->pending,
+			 n->pending == 1 ? "" : "s");
+	while (n->list != NULL)
+		delivery_free(n->list);
+	notify_curl_free(n->curl);
+	for (unsigned ch = 0; ch < NOTIFY_CH_COUNT_; ch++)
+		if (n->chan[ch] != NULL)
+			notify_channel_ops[ch]->state_free(n->chan[ch]);
+	for (size_t i = 0; i < n->nsecrets; i++) {
+		explicit_bzero(n->secrets[i], strlen(n->secrets[i]));
+		free(n->secrets[i]);
+	}
+	free(n->secrets);
+	free(n->active_name);
+	free(n->active_addr);
+	free(n);
+}
+
 struct notify *
 notify_new(struct event_base *base, const struct config_notify *cfg,
 	   const struct notify_opts *opts, char *err, size_t errsize)
@@ -361,7 +385,8 @@ notify_new(struct event_base *base, const struct config_notify *cfg,
 		n->o.backoff_ms = NOTIFY_DEFAULT_BACKOFF_MS;
 	if (n->o.hostname != NULL) {
 		snprintf(n->hostname, sizeof(n->hostname), "%s", n->o.hostname);
-	} else if (gethostname(n->hostname, sizeof(n->hostname) - 1) != 0 || n->hostname[0] == '\0') {
+	} else if (gethostname(n->hostname, sizeof(n->hostname) - 1) != 0 ||
+		   n->hostname[0] == '\0') {
 		snprintf(n->hostname, sizeof(n->hostname), "localhost");
 	}
 	n->o.hostname = NULL;
@@ -379,30 +404,6 @@ notify_new(struct event_base *base, const struct config_notify *cfg,
 fail:
 	notify_free(n);
 	return NULL;
-}
-
-void
-notify_free(struct notify *n)
-{
-	if (n == NULL)
-		return;
-	if (n->pending > 0)
-		log_warn("notify: %zu notice%s not delivered: shutting down", n->pending,
-			 n->pending == 1 ? "" : "s");
-	while (n->list != NULL)
-		delivery_free(n->list);
-	notify_curl_free(n->curl);
-	for (unsigned ch = 0; ch < NOTIFY_CH_COUNT_; ch++)
-		if (n->chan[ch] != NULL)
-			notify_channel_ops[ch]->state_free(n->chan[ch]);
-	for (size_t i = 0; i < n->nsecrets; i++) {
-		explicit_bzero(n->secrets[i], strlen(n->secrets[i]));
-		free(n->secrets[i]);
-	}
-	free(n->secrets);
-	free(n->active_name);
-	free(n->active_addr);
-	free(n);
 }
 
 unsigned
@@ -476,11 +477,18 @@ delivery_new(struct notify *n, struct notify_notice *nt, unsigned ch)
 	n->list = d;
 	n->pending++;
 	d->retry_ev = evtimer_new(n->base, attempt_start_cb, d);
-	if (d->retry_ev == NULL || (d->ops->payload != NULL && d->ops->payload(d) != 0)) {
-		delivery_free(d);
-		return NULL;
+	if (d->retry_ev == NULL)
+		goto fail;
+	if (d->ops->payload != NULL) {
+		d->payload = d->ops->payload(d);
+		if (d->payload == NULL)
+			goto fail;
+		d->len = strlen(d->payload);
 	}
 	return d;
+fail:
+	delivery_free(d);
+	return NULL;
 }
 
 int
@@ -494,7 +502,8 @@ notify_send(struct notify *n, const struct notify_event *e)
 	if (chans == 0)
 		return 0;
 	if (n->pending + (size_t)__builtin_popcount(chans) > NOTIFY_MAX_PENDING) {
-		log_err("notify: %zu notices pending; %s dropped", n->pending, notify_kind_name(e->kind));
+		log_err("notify: %zu notices pending; %s dropped", n->pending,
+			notify_kind_name(e->kind));
 		return MXF_ETOOBIG;
 	}
 	nt = notice_new(n, e);

@@ -129,6 +129,20 @@ curl_timer_fn(CURLM *multi, long timeout_ms, void *userp)
 	return evtimer_add(c->timer, &tv) == 0 ? 0 : -1;
 }
 
+void
+notify_curl_free(struct notify_curl *c)
+{
+	if (c == NULL)
+		return;
+	if (c->multi != NULL)
+		curl_multi_cleanup(c->multi);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (curl_users > 0 && --curl_users == 0)
+		curl_global_cleanup();
+	free(c);
+}
+
 struct notify_curl *
 notify_curl_new(struct event_base *base, uint64_t connect_ms, uint64_t timeout_ms, char *err,
 		size_t errsize)
@@ -158,20 +172,6 @@ notify_curl_new(struct event_base *base, uint64_t connect_ms, uint64_t timeout_m
 fail:
 	notify_curl_free(c);
 	return NULL;
-}
-
-void
-notify_curl_free(struct notify_curl *c)
-{
-	if (c == NULL)
-		return;
-	if (c->multi != NULL)
-		curl_multi_cleanup(c->multi);
-	if (c->timer != NULL)
-		event_free(c->timer);
-	if (curl_users > 0 && --curl_users == 0)
-		curl_global_cleanup();
-	free(c);
 }
 
 /* Options every transfer gets. */

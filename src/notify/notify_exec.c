@@ -131,7 +131,6 @@ const struct notify_channel_ops notify_exec_ops = {
 	.name = "exec",
 	.setup = exec_setup,
 	.state_free = exec_state_free,
-	.payload = NULL,
 	.start = exec_start,
 	.cancel = exec_cancel,
 	.peer = exec_peer,

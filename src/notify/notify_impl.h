@@ -26,10 +26,11 @@ struct event;
 struct proc;
 
 /* The copied event, shared by its deliveries (reference counted). */
+#define NOTIFY_NOTICE_TEXTS 5        /* group, server, from, to, reason */
 struct notify_notice {
 	unsigned refs;
-	struct notify_event e;       /* points into the strings below */
-	char *group, *server, *from, *to, *reason;
+	struct notify_event e;       /* points into the copies below */
+	char *text[NOTIFY_NOTICE_TEXTS];
 	char **zones, **records;
 };
 
@@ -39,7 +40,7 @@ struct notify_delivery {
 	struct notify_notice *nt;
 	enum notify_channel ch;
 	const struct notify_channel_ops *ops;
-	void *chan;                  /* the channel's state (notify_channel_state) */
+	void *chan;                  /* the channel's state, as ops->setup made it */
 	unsigned attempt;            /* attempts started */
 	struct event *retry_ev;
 	char *payload;               /* mail message or JSON body, made once */
@@ -62,9 +63,9 @@ struct notify_channel_ops {
 		     size_t errsize);
 	/* Free what setup made (never NULL when called). */
 	void (*state_free)(void *state);
-	/* Build d->payload once, so every attempt sends the same; NULL: none.
-	 * @return 0 or MXF_ENOMEM. */
-	int (*payload)(struct notify_delivery *d);
+	/* What every attempt of @d sends, made once: a malloc'ed string (the
+	 * delivery keeps it), or NULL when out of memory.  NULL op: none. */
+	char *(*payload)(const struct notify_delivery *d);
 	/* Start one attempt; it ends with one notify_attempt_done() call, which
 	 * may come from inside start. */
 	void (*start)(struct notify_delivery *d);
@@ -78,6 +79,21 @@ struct notify_channel_ops {
 	notify_curl_setup_fn curl_setup;
 	notify_curl_done_fn curl_done;
 };
+
+/*
+ * NOTIFY_CURL_CHANNEL -- the vtable of a channel that speaks through
+ * libcurl: its own setup, state_free, payload, peer and transfer options
+ * and end; attempts start and are cancelled by notify_attempt_curl and
+ * notify_cancel_curl.
+ */
+#define NOTIFY_CURL_CHANNEL(chname, setup_fn, free_fn, payload_fn, peer_fn, xfer_setup_fn, \
+			    xfer_done_fn)                                                 \
+	{                                                                                 \
+		.name = (chname), .setup = (setup_fn), .state_free = (free_fn),           \
+		.payload = (payload_fn), .start = notify_attempt_curl,                    \
+		.cancel = notify_cancel_curl, .peer = (peer_fn),                          \
+		.curl_setup = (xfer_setup_fn), .curl_done = (xfer_done_fn),               \
+	}
 
 extern const struct notify_channel_ops notify_mail_ops;
 extern const struct notify_channel_ops notify_webhook_ops;

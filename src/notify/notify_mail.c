@@ -125,7 +125,8 @@ mail_setup(struct notify *n, const struct config_notify *cfg, void **state, char
 		return MXF_ENOMEM;
 	rc = notify_text_split_addresses(cfg->mail_to, &m->rcpt);
 	if (rc == MXF_EINVAL) {
-		snprintf(err, errsize, "mail_to: '%s' is not a list of mail addresses", cfg->mail_to);
+		snprintf(err, errsize, "mail_to: '%s' is not a list of mail addresses",
+			 cfg->mail_to);
 		goto fail;
 	}
 	if (rc != 0 || (rc = notify_dup(cfg->mail_to, &m->mail_to)) != 0 ||
@@ -160,8 +161,8 @@ fail:
 }
 
 /* The payload: the whole message, with a Message-ID unique to this run. */
-static int
-mail_payload(struct notify_delivery *d)
+static char *
+mail_payload(const struct notify_delivery *d)
 {
 	struct mail *m = d->chan;
 	const struct notify_event *e = &d->nt->e;
@@ -171,12 +172,8 @@ mail_payload(struct notify_delivery *d)
 
 	snprintf(msgid, sizeof(msgid), "mxfailover.%lld.%ld.%lu@%s", (long long)e->time,
 		 (long)getpid(), ++m->msg_counter, dom != NULL ? dom + 1 : host);
-	d->payload = notify_text_mail_message(e, m->mail_from, m->mail_to, msgid, host,
-					      (time_t)(clock_wall_ms() / 1000));
-	if (d->payload == NULL)
-		return MXF_ENOMEM;
-	d->len = strlen(d->payload);
-	return 0;
+	return notify_text_mail_message(e, m->mail_from, m->mail_to, msgid, host,
+					(time_t)(clock_wall_ms() / 1000));
 }
 
 static size_t
@@ -221,7 +218,8 @@ mail_url(struct notify_delivery *d, char *url, size_t urlsize, long *ssl, char *
 		rest = rest != NULL ? rest + 3 : m->smtp_url;
 		has_path = strchr(rest, '/') != NULL;
 		/* libcurl takes the EHLO name from the URL's path. */
-		snprintf(url, urlsize, "%s%s%s", m->smtp_url, has_path ? "" : "/", has_path ? "" : host);
+		snprintf(url, urlsize, "%s%s%s", m->smtp_url, has_path ? "" : "/",
+			 has_path ? "" : host);
 		if (strncasecmp(m->smtp_url, "smtps://", 8) == 0)
 			*ssl = CURLUSESSL_ALL;
 		else if (m->smtp_user != NULL || url_port_is(m->smtp_url, 587))
@@ -334,14 +332,6 @@ mail_peer(const struct notify_delivery *d, char *buf, size_t size)
 	return buf;
 }
 
-const struct notify_channel_ops notify_mail_ops = {
-	.name = "mail",
-	.setup = mail_setup,
-	.state_free = mail_state_free,
-	.payload = mail_payload,
-	.start = notify_attempt_curl,
-	.cancel = notify_cancel_curl,
-	.peer = mail_peer,
-	.curl_setup = mail_curl_setup,
-	.curl_done = mail_done,
-};
+const struct notify_channel_ops notify_mail_ops =
+	NOTIFY_CURL_CHANNEL("mail", mail_setup, mail_state_free, mail_payload, mail_peer,
+			    mail_curl_setup, mail_done);

@@ -360,9 +360,10 @@ notify_text_subject(const struct notify_event *e, time_t now)
 	if (e->kind == NOTIFY_REMINDER)
 		buf_printf(&b, "reminder: ");
 	put_words(&b, words_of(k, e)->brief, k, e);
-	if (e->kind == NOTIFY_REMINDER && e->since != 0)
-		buf_printf(&b, " (for %s)",
-			   value_format_duration_span((int64_t)(now - e->since), span, sizeof(span)));
+	if (e->kind == NOTIFY_REMINDER && e->since != 0) {
+		value_format_duration_span((int64_t)(now - e->since), span, sizeof(span));
+		buf_printf(&b, " (for %s)", span);
+	}
 	return buf_take(&b);
 }
 
@@ -380,13 +381,15 @@ notify_text_body(const struct notify_event *e, const char *host, time_t now)
 	if (e->kind == NOTIFY_REMINDER)
 		buf_printf(&b, "Reminder, still going on: ");
 	put_words(&b, w->headline, k, e);
-	if (e->kind == NOTIFY_REMINDER && e->since != 0)
-		buf_printf(&b, " It has lasted %s.",
-			   value_format_duration_span((int64_t)(now - e->since), span, sizeof(span)));
+	if (e->kind == NOTIFY_REMINDER && e->since != 0) {
+		value_format_duration_span((int64_t)(now - e->since), span, sizeof(span));
+		buf_printf(&b, " It has lasted %s.", span);
+	}
 	buf_printf(&b, "\n\n");
 	buf_printf(&b, "When:    %s\n", notify_text_format_time(e->time, when, sizeof(when)));
 	if (e->kind == NOTIFY_REMINDER && e->since != 0)
-		buf_printf(&b, "Since:   %s\n", notify_text_format_time(e->since, when, sizeof(when)));
+		buf_printf(&b, "Since:   %s\n",
+			   notify_text_format_time(e->since, when, sizeof(when)));
 	buf_printf(&b, "Event:   %s\n", notify_kind_name(e->kind));
 	if (e->group != NULL)
 		buf_printf(&b, "Group:   %s\n", e->group);
@@ -502,9 +505,11 @@ notify_text_json(const struct notify_event *e)
 	if (e->kind == NOTIFY_QUEUE_FLUSH)
 		json_object_set_new(o, "failed", json_boolean(e->failed));
 	if (e->kind == NOTIFY_REMINDER) {
+		json_t *since = e->since != 0 ? json_string(format_rfc3339(e->since, t, sizeof(t)))
+					      : json_null();
+
 		json_object_set_new(o, "about", json_string(notify_kind_name(e->about)));
-		json_object_set_new(o, "since", e->since != 0 ?
-				    json_string(format_rfc3339(e->since, t, sizeof(t))) : json_null());
+		json_object_set_new(o, "since", since);
 	}
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -585,7 +590,8 @@ notify_text_env(const struct notify_event *e, char *const *base)
 		env_pair("MXF_VERSION", "1"),
 		env_pair("MXF_ABOUT", e->kind == NOTIFY_REMINDER ? notify_kind_name(e->about) : ""),
 		env_pair("MXF_SINCE", since),
-		env_pair("MXF_FAILED", e->kind == NOTIFY_QUEUE_FLUSH ? (e->failed ? "1" : "0") : ""),
+		env_pair("MXF_FAILED",
+			 e->kind == NOTIFY_QUEUE_FLUSH ? (e->failed ? "1" : "0") : ""),
 		env_pair("MXF_TEST", e->test ? "1" : "0"),
 	};
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(ours); i++) {

@@ -36,14 +36,10 @@ webhook_setup(struct notify *n, const struct config_notify *cfg, void **state, c
 	return 0;
 }
 
-static int
-webhook_payload(struct notify_delivery *d)
+static char *
+webhook_payload(const struct notify_delivery *d)
 {
-	d->payload = notify_text_json(&d->nt->e);
-	if (d->payload == NULL)
-		return MXF_ENOMEM;
-	d->len = strlen(d->payload);
-	return 0;
+	return notify_text_json(&d->nt->e);
 }
 
 static size_t
@@ -122,14 +118,6 @@ webhook_peer(const struct notify_delivery *d, char *buf, size_t size)
 	return notify_text_url_peer(d->chan, buf, size);
 }
 
-const struct notify_channel_ops notify_webhook_ops = {
-	.name = "webhook",
-	.setup = webhook_setup,
-	.state_free = free,
-	.payload = webhook_payload,
-	.start = notify_attempt_curl,
-	.cancel = notify_cancel_curl,
-	.peer = webhook_peer,
-	.curl_setup = webhook_curl_setup,
-	.curl_done = webhook_done,
-};
+const struct notify_channel_ops notify_webhook_ops =
+	NOTIFY_CURL_CHANNEL("webhook", webhook_setup, free, webhook_payload, webhook_peer,
+			    webhook_curl_setup, webhook_done);
