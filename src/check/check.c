@@ -83,7 +83,6 @@ struct check {
 	check_resolved_fn resolved;  /* continuation of check_resolve() */
 	int socktype;               /* what check_resolve() looks up */
 	struct bufferevent *bev;
-	struct check_proc *proc;
 	bool tls;                   /* bev is the TLS filter */
 	bool finished;              /* the verdict is recorded */
 	bool closing;               /* waiting for the answer to QUIT/LOGOUT */
@@ -461,10 +460,6 @@ check_release_io(struct check *c)
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
-	if (c->proc != NULL) {
-		check_proc_free(c->proc);
-		c->proc = NULL;
-	}
 	if (c->ops->cleanup != NULL && c->priv != NULL && !c->cleaned) {
 		c->cleaned = true;
 		c->ops->cleanup(c);
@@ -663,12 +658,6 @@ enum check_phase
 check_get_phase(const struct check *c)
 {
 	return c->phase;
-}
-
-void
-check_set_proc(struct check *c, struct check_proc *p)
-{
-	c->proc = p;
 }
 
 struct evbuffer *

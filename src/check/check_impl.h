@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "check.h"
+#include "proc.h"
 #include "proto_http.h"
 
 struct check;
@@ -160,18 +161,14 @@ typedef void (*check_resolved_fn)(struct check *c, const struct sockaddr *sa, so
 void check_resolve(struct check *c, int socktype, check_resolved_fn cb);
 
 /*
- * check_proc_spawn -- run @argv (no shell) with stdin from /dev/null and
- * stdout+stderr captured (at most 4 KiB kept); killed with its process
- * group at the deadline.  When it exits, @done runs with the wait status
- * and the captured output (NUL-terminated).  Used by exec and ssh checks.
+ * check_exec_spawn -- run @argv (no shell; proc.h) for @c: the phase
+ * becomes exec, the process handle is stored in *@pp (checker state: the
+ * checker's cleanup frees it with proc_free(), which kills the process
+ * group when the deadline ended the check first), and @done runs with @c
+ * as its argument when the program exits.  Used by exec and ssh checks.
  * @return 0, or a negative MXF_E* after check_finish() was called.
  */
-typedef void (*check_proc_done_fn)(struct check *c, int wstatus, const char *out, size_t len);
-int check_proc_spawn(struct check *c, char *const argv[], check_proc_done_fn done);
-
-/* check_proc.c's per-check process state, released by the epilogue. */
-struct check_proc;
-void check_proc_free(struct check_proc *p);
-void check_set_proc(struct check *c, struct check_proc *p);
+struct proc;
+int check_exec_spawn(struct check *c, struct proc **pp, char *const argv[], proc_done_fn done);
 
 #endif

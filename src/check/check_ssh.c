@@ -28,6 +28,7 @@
 enum ssh_kind { SSH_DISK, SSH_SOCKET, SSH_FSCK };
 
 struct ssh_state {
+	struct proc *proc;
 	char *argv[16];
 	char *cmd;
 	char *dest;
@@ -163,8 +164,9 @@ ssh_disk_parse(struct check *c, const char *out, size_t len)
 }
 
 static void
-ssh_done(struct check *c, int st, const char *out, size_t len)
+ssh_done(void *arg, int st, const char *out, size_t len)
 {
+	struct check *c = arg;
 	const struct check_target *t = check_target(c);
 	char q[200];
 	int code;
@@ -273,7 +275,7 @@ ssh_start(struct check *c)
 	st->argv[n++] = st->dest;
 	st->argv[n++] = st->cmd;
 	st->argv[n] = NULL;
-	return check_proc_spawn(c, st->argv, ssh_done);
+	return check_exec_spawn(c, &st->proc, st->argv, ssh_done);
 nomem:
 	check_finish(c, CHECK_STATE_DOWN, "out of memory");
 	return MXF_ENOMEM;
@@ -284,6 +286,9 @@ ssh_cleanup(struct check *c)
 {
 	struct ssh_state *st = check_priv(c);
 
+	/* First the process: it may still run when the deadline ended the check. */
+	proc_free(st->proc);
+	st->proc = NULL;
 	free(st->cmd);
 	free(st->dest);
 	st->cmd = st->dest = NULL;

@@ -137,19 +137,19 @@ cmd_notify_test(struct mxf_ctx *ctx, int argc, char **argv)
 			server_id = optarg;
 			break;
 		case 't':
-			if (config_parse_duration(optarg, &opts.timeout_ms) != 0 || opts.timeout_ms == 0)
+			if (value_parse_duration(optarg, &opts.timeout_ms) != 0 || opts.timeout_ms == 0)
 				return ntest_usage("--timeout: '%s' is not a duration", optarg);
 			opts.exec_timeout_ms = opts.timeout_ms;
 			if (opts.timeout_ms < 10000)
 				opts.connect_timeout_ms = opts.timeout_ms;
 			break;
 		case 'a':
-			if (config_parse_uint(optarg, 1, 20, &ul) != 0)
+			if (value_parse_uint(optarg, 1, 20, &ul) != 0)
 				return ntest_usage("--attempts: '%s' is not a number from 1 to 20", optarg);
 			opts.attempts = (unsigned)ul;
 			break;
 		case 'b':
-			if (config_parse_duration(optarg, &opts.backoff_ms) != 0 || opts.backoff_ms == 0)
+			if (value_parse_duration(optarg, &opts.backoff_ms) != 0 || opts.backoff_ms == 0)
 				return ntest_usage("--backoff: '%s' is not a duration", optarg);
 			break;
 		default:
@@ -343,7 +343,7 @@ cmd_etrn(struct mxf_ctx *ctx, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+t:H:n:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
-			if (config_parse_duration(optarg, &opts.timeout_ms) != 0 || opts.timeout_ms == 0)
+			if (value_parse_duration(optarg, &opts.timeout_ms) != 0 || opts.timeout_ms == 0)
 				return cmd_usage_error("etrn", "--timeout: '%s' is not a duration", optarg);
 			break;
 		case 'H':
@@ -358,9 +358,9 @@ cmd_etrn(struct mxf_ctx *ctx, int argc, char **argv)
 	}
 	if (argc - optind < 2)
 		return cmd_usage_error("etrn", "usage: etrn SERVER[:PORT] ZONE...");
-	if (config_parse_hostport(argv[optind], &host, &port, ETRN_DEFAULT_PORT) != 0)
+	if (value_parse_hostport(argv[optind], &host, &port, ETRN_DEFAULT_PORT) != 0)
 		return cmd_usage_error("etrn", "'%s' is not HOST or HOST:PORT", argv[optind]);
-	if (config_is_ip(host) != 0) {
+	if (value_is_ip(host) != 0) {
 		snprintf(addr, sizeof(addr), "%s", host);
 	} else {
 		/* A name: resolve it here (a one-shot command may block). */

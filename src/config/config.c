@@ -77,37 +77,7 @@ config_errors_free(struct config_errors *errs)
 	errs->n = 0;
 }
 
-/* ---- small value parsers (also used by seedconf.c) ----------------------- */
-
-int
-config_parse_duration(const char *s, uint64_t *ms)
-{
-	static const struct {
-		const char *unit;
-		uint64_t ms;
-	} units[] = {
-		{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"min", 60000},
-		{"h", 3600000}, {"d", 86400000},
-	};
-	unsigned long long n;
-	char *end;
-
-	if (s == NULL || !isdigit((unsigned char)*s))
-		return MXF_EINVAL;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0)
-		return MXF_EINVAL;
-	for (size_t i = 0; i < MXF_ARRAY_SIZE(units); i++) {
-		if (strcmp(end, units[i].unit) != 0)
-			continue;
-		if (n > UINT64_MAX / units[i].ms / 1000)
-			return MXF_EINVAL;
-		*ms = n * units[i].ms;
-		return 0;
-	}
-	return MXF_EINVAL;
-}
+/* ---- record types ----------------------------------------------------- */
 
 static const char *const config_rtype_names[] = {
 	[CONFIG_RTYPE_CNAME] = "CNAME",
@@ -134,157 +104,6 @@ config_rtype_name(enum config_rtype t)
 	if ((size_t)t < MXF_ARRAY_SIZE(config_rtype_names))
 		return config_rtype_names[t];
 	return "?";
-}
-
-static int
-config_parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
-
-	for (size_t i = 0; i < MXF_ARRAY_SIZE(yes); i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return MXF_EINVAL;
-}
-
-/* Whole-string unsigned integer in [min, max]. */
-int
-config_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (s == NULL || !isdigit((unsigned char)*s))
-		return MXF_EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return MXF_EINVAL;
-	*out = v;
-	return 0;
-}
-
-int
-config_is_ip(const char *s)
-{
-	unsigned char buf[16];
-
-	if (inet_pton(AF_INET, s, buf) == 1)
-		return 4;
-	if (inet_pton(AF_INET6, s, buf) == 1)
-		return 6;
-	return 0;
-}
-
-/*
- * A domain name: labels of letters, digits, '-' and '_', 1..63 each, 253 in
- * all, an optional trailing dot.  Returns a lower-case absolute copy, or NULL
- * (errno EINVAL or ENOMEM).
- */
-char *
-config_normalize_name(const char *s)
-{
-	size_t len = strlen(s), label = 0;
-	char *out;
-
-	if (len > 0 && s[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253) {
-		errno = EINVAL;
-		return NULL;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '.') {
-			if (label == 0) {
-				errno = EINVAL;
-				return NULL;
-			}
-			label = 0;
-			continue;
-		}
-		if (!isalnum(c) && c != '-' && c != '_') {
-			errno = EINVAL;
-			return NULL;
-		}
-		if (++label > 63) {
-			errno = EINVAL;
-			return NULL;
-		}
-	}
-	out = malloc(len + 2);
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[len] = '.';
-	out[len + 1] = '\0';
-	return out;
-}
-
-/*
- * "host", "host:port", "[v6]:port", "v6" (a bare IPv6 address has no port).
- * @host receives a malloc'ed copy without brackets.
- */
-int
-config_parse_hostport(const char *s, char **host, uint16_t *port, uint16_t defport)
-{
-	const char *colon, *h = s;
-	size_t hlen;
-	unsigned long p = defport;
-
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (close == NULL)
-			return MXF_EINVAL;
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		if (close[1] == ':') {
-			if (config_parse_uint(close + 2, 1, 65535, &p) != 0)
-				return MXF_EINVAL;
-		} else if (close[1] != '\0') {
-			return MXF_EINVAL;
-		}
-	} else {
-		colon = strchr(s, ':');
-		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-			hlen = strlen(s); /* bare IPv6 */
-		} else if (colon != NULL) {
-			hlen = (size_t)(colon - s);
-			if (config_parse_uint(colon + 1, 1, 65535, &p) != 0)
-				return MXF_EINVAL;
-		} else {
-			hlen = strlen(s);
-		}
-	}
-	if (hlen == 0)
-		return MXF_EINVAL;
-	*host = strndup(h, hlen);
-	if (*host == NULL)
-		return MXF_ENOMEM;
-	if (config_is_ip(*host) == 0) {
-		char *n = config_normalize_name(*host);
-
-		if (n == NULL || (s[0] == '[')) {
-			free(n);
-			free(*host);
-			*host = NULL;
-			return MXF_EINVAL;
-		}
-		free(n);
-	}
-	*port = (uint16_t)p;
-	return 0;
 }
 
 /* ---- the parse context ------------------------------------------------- */
@@ -824,7 +643,7 @@ config_set_duration(struct config_parse *p, int line, const char *key, const cha
 {
 	uint64_t ms;
 
-	if (config_parse_duration(value, &ms) != 0) {
+	if (value_parse_duration(value, &ms) != 0) {
 		config_err(p, line, "%s: '%s' is not a duration (e.g. 500ms, 10s, 5m, 1h)", key, value);
 		return;
 	}
@@ -841,7 +660,7 @@ config_set_count(struct config_parse *p, int line, const char *key, const char *
 {
 	unsigned long v;
 
-	if (config_parse_uint(value, 1, 1000, &v) != 0) {
+	if (value_parse_uint(value, 1, 1000, &v) != 0) {
 		config_err(p, line, "%s: '%s' must be a whole number from 1 to 1000", key, value);
 		return;
 	}
@@ -886,7 +705,7 @@ config_key_general(struct config_parse *p, int line, const char *key, const char
 		char *host = NULL;
 		uint16_t port = 0;
 
-		if (config_parse_hostport(value, &host, &port, 0) != 0 || port == 0)
+		if (value_parse_hostport(value, &host, &port, 0) != 0 || port == 0)
 			config_err(p, line, "status_listen: '%s' is not ADDRESS:PORT", value);
 		else
 			config_set_str(p, &g->status_listen, value);
@@ -905,7 +724,7 @@ config_key_dns(struct config_parse *p, int line, const char *key, const char *va
 		p->dns_server_given = true;
 		free(d->server);
 		d->server = NULL;
-		if (config_parse_hostport(value, &d->server, &d->port, 53) != 0)
+		if (value_parse_hostport(value, &d->server, &d->port, 53) != 0)
 			config_err(p, line, "server: '%s' is not HOST[:PORT] ([IPv6]:PORT for IPv6 with a port)",
 				   value);
 	} else if (strcmp(key, "key_file") == 0) {
@@ -920,7 +739,7 @@ config_key_dns(struct config_parse *p, int line, const char *key, const char *va
 
 		if (strcmp(value, "keep") == 0)
 			d->ttl = -1;
-		else if (config_parse_uint(value, 0, 2147483647UL, &v) != 0)
+		else if (value_parse_uint(value, 0, 2147483647UL, &v) != 0)
 			config_err(p, line, "ttl: '%s' must be seconds from 0 to 2147483647, or keep", value);
 		else
 			d->ttl = (int64_t)v;
@@ -938,12 +757,12 @@ config_key_server(struct config_parse *p, int line, const char *key, const char 
 
 	if (strcmp(key, "address") == 0) {
 		p->server_address_given[p->cur] = true;
-		if (config_is_ip(value) == 0)
+		if (value_is_ip(value) == 0)
 			config_err(p, line, "address: '%s' is not an IPv4 or IPv6 address", value);
 		else
 			config_set_str(p, &s->address, value);
 	} else if (strcmp(key, "name") == 0) {
-		char *n = config_normalize_name(value);
+		char *n = value_normalize_name(value);
 
 		if (n == NULL) {
 			config_err(p, line, "name: '%s' is not a domain name", value);
@@ -986,7 +805,7 @@ config_key_group(struct config_parse *p, int line, const char *key, const char *
 		if (gl->zones == 0)
 			gl->zones = line;
 		for (size_t i = 0; e == 0 && i < n; i++) {
-			char *z = config_normalize_name(v[i]);
+			char *z = value_normalize_name(v[i]);
 			char **nz;
 
 			if (z == NULL) {
@@ -1030,7 +849,7 @@ config_key_group(struct config_parse *p, int line, const char *key, const char *
 					   r);
 				continue;
 			}
-			n = config_normalize_name(r);
+			n = value_normalize_name(r);
 			if (n == NULL) {
 				config_err(p, line, "records: '%s' is not a valid owner name", r);
 				continue;
@@ -1056,7 +875,7 @@ config_key_group(struct config_parse *p, int line, const char *key, const char *
 	} else if (strcmp(key, "hold_down") == 0) {
 		config_set_duration(p, line, key, value, &g->hold_down_ms, 1);
 	} else if (strcmp(key, "etrn") == 0) {
-		if (config_parse_bool(value, &g->etrn) != 0)
+		if (value_parse_bool(value, &g->etrn) != 0)
 			config_err(p, line, "etrn: '%s' must be yes or no", value);
 	} else {
 		config_err(p, line, "unknown key '%s' in [group %s]", key, g->id);
@@ -1342,7 +1161,7 @@ config_finish_groups(struct config_parse *p)
 		}
 		for (size_t i = 0; i < g->nservers; i++) {
 			struct config_server *s = &cfg->servers[g->servers[i]];
-			int fam = s->address != NULL ? config_is_ip(s->address) : 0;
+			int fam = s->address != NULL ? value_is_ip(s->address) : 0;
 
 			if ((g->type == CONFIG_RTYPE_CNAME || g->type == CONFIG_RTYPE_MX) && s->name == NULL)
 				config_err(p, s->line,

@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The model's values are read and printed with value.h's parsers. */
+#include "value.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/mxfailover/mxfailover.conf"
 #define CONFIG_DNSFAILOVER_PATH "/usr/local/etc/dnsfailover/config.cfg"
 
@@ -146,37 +149,9 @@ int config_errors_add(struct config_errors *errs, const char *file, int line,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void config_errors_free(struct config_errors *errs);
 
-/*
- * config_parse_duration -- "500ms", "10s", "5m", "1h", "2d", or a bare number
- * of seconds.  @return 0, or MXF_EINVAL on anything else (negative, empty,
- * overflow, unknown unit).
- */
-int config_parse_duration(const char *s, uint64_t *ms);
-
 /* "CNAME" etc., case-insensitive.  @return 0 or MXF_EINVAL. */
 int config_parse_rtype(const char *s, enum config_rtype *out);
 const char *config_rtype_name(enum config_rtype t);
-
-/* Whole-string unsigned integer in [min, max].  @return 0 or MXF_EINVAL. */
-int config_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
-
-/* @return 4 or 6 when @s is an IPv4 or IPv6 literal, else 0. */
-int config_is_ip(const char *s);
-
-/*
- * config_normalize_name -- validate a domain name (LDH and '_' labels of 1..63
- * characters, 253 in all, optional trailing dot).
- * @return a malloc'ed lower-case absolute copy (trailing dot), or NULL with
- *         errno EINVAL (not a name) or ENOMEM.
- */
-char *config_normalize_name(const char *s);
-
-/*
- * config_parse_hostport -- "host", "host:port", "[v6]:port" or a bare IPv6
- * address.  @host receives a malloc'ed copy without brackets; @port the port
- * or @defport.  @return 0, MXF_EINVAL or MXF_ENOMEM.
- */
-int config_parse_hostport(const char *s, char **host, uint16_t *port, uint16_t defport);
 
 /* Index of the server with this id, or -1. */
 long config_server_index(const struct config *cfg, const char *id);

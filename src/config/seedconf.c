@@ -193,7 +193,7 @@ seedconf_port(struct seedconf_parse *p, const char *section, const char *key, in
 
 	if (s == NULL)
 		return required ? -1 : (*out = (uint16_t)def, 0);
-	if (config_parse_uint(s, 1, 65535, &v) != 0) {
+	if (value_parse_uint(s, 1, 65535, &v) != 0) {
 		config_errors_add(p->errs, p->file, line, "[%s] %s: '%s' is not a port (1-65535)", section,
 				  key, s);
 		return -1;
@@ -211,7 +211,7 @@ seedconf_name(struct seedconf_parse *p, const char *section, const char *key)
 
 	if (s == NULL)
 		return NULL;
-	n = config_normalize_name(s);
+	n = value_normalize_name(s);
 	if (n == NULL)
 		config_errors_add(p->errs, p->file, line, "[%s] %s: '%s' is not a domain name", section,
 				  key, s);
@@ -271,7 +271,7 @@ seedconf_server(struct config *cfg, size_t i, const char *id, const char *addr, 
 	s->line = 0;
 	if (s->id == NULL || s->address == NULL)
 		return MXF_ENOMEM;
-	snprintf(host, sizeof(host), config_is_ip(addr) == 6 ? "[%s]" : "%s", addr);
+	snprintf(host, sizeof(host), value_is_ip(addr) == 6 ? "[%s]" : "%s", addr);
 	/* DNS_Failover's checks: TCP connects to four ports, three over SSH. */
 	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->smtp));
 	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->imaps));
@@ -320,7 +320,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 
 		snprintf(key, sizeof(key), "mxip%d", i + 1);
 		ip[i] = seedconf_get(p, "MX", key, 1, &line);
-		if (ip[i] != NULL && config_is_ip(ip[i]) == 0) {
+		if (ip[i] != NULL && value_is_ip(ip[i]) == 0) {
 			config_errors_add(p->errs, p->file, line, "[MX] %s: '%s' is not an IP address", key,
 					  ip[i]);
 			ip[i] = NULL;
@@ -334,7 +334,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	seedconf_port(p, "PORTS", "port2", 1, 22, &pt.ssh[1]);
 
 	if ((s = seedconf_get(p, "SETTINGS", "ttl", 1, &line)) != NULL &&
-	    config_parse_uint(s, 0, 2147483647UL, &ttl) != 0)
+	    value_parse_uint(s, 0, 2147483647UL, &ttl) != 0)
 		config_errors_add(p->errs, p->file, line, "[SETTINGS] ttl: '%s' is not a number of seconds", s);
 	ns = seedconf_get(p, "SETTINGS", "ns", 1, &line);
 	if (ns != NULL) {
@@ -342,14 +342,14 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 
 		free(cfg->dns.server);
 		cfg->dns.server = NULL;
-		if (config_parse_hostport(ns, &cfg->dns.server, &port, 53) != 0)
+		if (value_parse_hostport(ns, &cfg->dns.server, &port, 53) != 0)
 			config_errors_add(p->errs, p->file, line, "[SETTINGS] ns: '%s' is not an address", ns);
 		else
 			cfg->dns.port = port;
 	}
 	logfile = seedconf_get(p, "SETTINGS", "logfile", 1, &line);
 	if ((s = seedconf_get(p, "SETTINGS", "space_limit", 1, &line)) != NULL &&
-	    config_parse_uint(s, 1, 100, &limit) != 0)
+	    value_parse_uint(s, 1, 100, &limit) != 0)
 		config_errors_add(p->errs, p->file, line, "[SETTINGS] space_limit: '%s' must be a percentage from 1 to 100",
 				  s);
 	partition = seedconf_get(p, "SETTINGS", "partition", 1, &line);
@@ -390,8 +390,8 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 		relay = seedconf_get(p, "MAIL", "mx_server", 0, NULL);
 		if (relay != NULL && *relay != '\0') {
 			n->smtp_url = seedconf_fmt("%s://%s%s%s:%u", "smtp",
-						   config_is_ip(relay) == 6 ? "[" : "", relay,
-						   config_is_ip(relay) == 6 ? "]" : "", mport);
+						   value_is_ip(relay) == 6 ? "[" : "", relay,
+						   value_is_ip(relay) == 6 ? "]" : "", mport);
 			if (n->smtp_url == NULL)
 				e = MXF_ENOMEM;
 		} else {
@@ -457,7 +457,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	}
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(record_keys) && e == 0; i++) {
 		const char *r = seedconf_get(p, "RECORDS", record_keys[i], 1, &line);
-		char *n = r != NULL ? config_normalize_name(r) : NULL;
+		char *n = r != NULL ? value_normalize_name(r) : NULL;
 
 		if (n == NULL) {
 			config_errors_add(p->errs, p->file, line, "[RECORDS] %s: '%s' is not a valid name",

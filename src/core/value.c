@@ -165,33 +165,55 @@ value_is_ip(const char *s)
 	return 0;
 }
 
+/*
+ * Check a domain name of @n bytes (trailing dot excluded by the caller).
+ * @strict: no label may start with '-', and the name may not end in a dot.
+ */
+static bool
+value_name_ok(const char *s, size_t n, bool strict)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum(c) && c != '-' && c != '_')
+			return false;
+		if (strict && label == 0 && c == '-')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return !strict || label > 0;
+}
+
+bool
+value_is_hostname(const char *s, size_t n)
+{
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	return value_name_ok(s, n, true);
+}
+
 char *
 value_normalize_name(const char *s)
 {
-	size_t len = strlen(s), label = 0;
+	size_t len = strlen(s);
 	char *out;
 
 	if (len > 0 && s[len - 1] == '.')
 		len--;
-	if (len == 0 || len > 253) {
+	if (!value_name_ok(s, len, false)) {
 		errno = EINVAL;
 		return NULL;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '.') {
-			if (label == 0) {
-				errno = EINVAL;
-				return NULL;
-			}
-			label = 0;
-			continue;
-		}
-		if ((!isalnum(c) && c != '-' && c != '_') || ++label > 63) {
-			errno = EINVAL;
-			return NULL;
-		}
 	}
 	out = malloc(len + 2);
 	if (out == NULL)

@@ -20,10 +20,11 @@
  * see notify_add_secret()) before it reaches a mail, a webhook body, an exec
  * environment or a log line.
  *
- * The text builders (notify_subject, notify_mail_message, notify_json,
- * notify_env, notify_reminder_next, notify_redact, ...) are pure and
- * unit-tested: no sockets, no clock (times are arguments; local time uses
- * the process's TZ), no logging.
+ * Inside (notify*.c): notify.c keeps notices, retries and this API;
+ * notify_text.c builds the words (pure: no sockets, no clock, no logging);
+ * notify_curl.c drives libcurl on the loop; one file per channel
+ * (notify_mail.c, notify_webhook.c, notify_exec.c) behind the vtable of
+ * notify_impl.h.  notify_reminder_next and notify_reminder_init are pure.
  */
 #ifndef MXF_NOTIFY_H
 #define MXF_NOTIFY_H
@@ -203,64 +204,13 @@ size_t notify_pending(const struct notify *n);
 /* ------------------------------------------------------------ pure -- */
 
 /*
- * notify_subject -- the Subject line, e.g. "[mxfailover] mail: switched
- * mx1 -> mx2".  @now is used by reminders (the outage's duration).
- * @return a malloc'ed string the caller frees, or NULL when out of memory.
+ * The words of a notice (subject, body, mail message, webhook JSON, exec
+ * environment, redaction) are built by notify_text.h, which the channels
+ * use; what other modules need is here.
  */
-char *notify_subject(const struct notify_event *e, time_t now);
-
-/*
- * notify_body -- the plain-text body: what happened, when (local time and
- * UTC), why, which records point where, what mxfailover does next; lines
- * end in "\n" and stay short enough to read on a phone.  @host names this
- * monitor in the signature.
- * @return a malloc'ed string, or NULL when out of memory.
- */
-char *notify_body(const struct notify_event *e, const char *host, time_t now);
-
-/*
- * notify_mail_message -- a whole RFC 5322 message (headers Date, From, To,
- * Subject, Message-ID, MIME-Version, Content-Type, Auto-Submitted, and the
- * body), CRLF line ends, for libcurl to send.
- * @from     the sender address; @to the recipient list as configured
- *           (commas between addresses).
- * @msgid    the Message-ID without angle brackets.
- * @now      the Date header's time.
- * @return a malloc'ed string, or NULL when out of memory.
- */
-char *notify_mail_message(const struct notify_event *e, const char *from, const char *to,
-			  const char *msgid, const char *host, time_t now);
-
-/*
- * notify_split_addresses -- "a@x, b@y" into a NULL-terminated malloc'ed
- * array of malloc'ed trimmed addresses (empty items skipped).  Free with
- * notify_strv_free().  @return 0, MXF_EINVAL (no address at all, or an item
- * without '@' or with a space, '<' or '>'), MXF_ENOMEM.
- */
-int notify_split_addresses(const char *list, char ***out);
 
 /* Free a NULL-terminated array of strings and the strings.  NULL is fine. */
 void notify_strv_free(char **v);
-
-/*
- * notify_json -- the webhook body: one JSON object with "version", "event",
- * "group", "server", "from", "to", "zones" (array), "records" (array),
- * "reason", "time" (RFC 3339 UTC), "test"; a reminder adds "about" and
- * "since", a queue flush "failed".  Absent strings are null.
- * @return a malloc'ed string, or NULL when out of memory.
- */
-char *notify_json(const struct notify_event *e);
-
-/*
- * notify_env -- the exec hook's environment: @base (e.g. environ) without
- * the variables set here, then MXF_EVENT, MXF_GROUP, MXF_SERVER, MXF_FROM,
- * MXF_TO, MXF_ZONES (space-separated), MXF_RECORDS (", "-separated),
- * MXF_REASON, MXF_TIME (RFC 3339 UTC), MXF_VERSION, and MXF_ABOUT,
- * MXF_SINCE (reminders), MXF_FAILED (queue_flush: 0/1), MXF_TEST (1 for a
- * test notice).  Absent fields are set to "".
- * @return a NULL-terminated malloc'ed array (notify_strv_free), or NULL.
- */
-char **notify_env(const struct notify_event *e, char *const *base);
 
 /*
  * notify_reminder_next -- when the next reminder of an outage that began at
@@ -277,27 +227,5 @@ uint64_t notify_reminder_next(uint64_t since_ms, uint64_t now_ms, uint64_t inter
  */
 void notify_reminder_init(struct notify_event *rem, const struct notify_event *outage,
 			  time_t now);
-
-/*
- * notify_redact -- a copy of @s in which every occurrence of each of the
- * @n @secrets (those of NOTIFY_SECRET_MIN bytes or more) is replaced by
- * "[redacted]", and control characters by '?' (so the text stays one line
- * and cannot inject mail headers).  NULL @s gives NULL.
- * @return a malloc'ed string, or NULL (also when out of memory: check @s).
- */
-char *notify_redact(const char *s, const char *const *secrets, size_t n);
-
-/*
- * notify_url_peer -- "host:port" of an smtp(s)/http(s) URL for log lines:
- * no user, password, path or query (webhook paths often hold a token).
- * Written into @buf (always NUL-terminated).  @return @buf.
- */
-char *notify_url_peer(const char *url, char *buf, size_t size);
-
-/*
- * notify_format_time -- "2026-11-23 09:26:00 CET (08:26:00 UTC)" into @buf.
- * @return @buf.
- */
-char *notify_format_time(time_t t, char *buf, size_t size);
 
 #endif

@@ -176,6 +176,30 @@ test_ip_name(void **state)
 }
 
 static void
+test_hostname(void **state)
+{
+	(void)state;
+	assert_true(value_is_hostname("mx1.example.com", 15));
+	assert_true(value_is_hostname("mx1.example.com.", 16));
+	assert_true(value_is_hostname("mx1.example.com-and-more", 15));
+	assert_true(value_is_hostname("_x.a-b", 6));
+	assert_false(value_is_hostname("-x.example.com", 14));
+	assert_false(value_is_hostname("a.-x", 4));
+	assert_false(value_is_hostname("a..", 3));
+	assert_false(value_is_hostname("a..b", 4));
+	assert_false(value_is_hostname("", 0));
+	assert_false(value_is_hostname(".", 1));
+	assert_false(value_is_hostname("a b", 3));
+	/* value_normalize_name is the laxer of the two, as it always was. */
+	{
+		char *n = value_normalize_name("-x.example.com");
+
+		assert_string_equal(n, "-x.example.com.");
+		free(n);
+	}
+}
+
+static void
 test_hostport(void **state)
 {
 	char *h = NULL;
@@ -218,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_uint_bool),
 		cmocka_unit_test(test_ip_name),
+		cmocka_unit_test(test_hostname),
 		cmocka_unit_test(test_hostport),
 	};
 

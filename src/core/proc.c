@@ -1,16 +1,11 @@
 /*
- * check_proc.c -- running a local program for a check (exec:, ssh-*):
- * posix_spawn without a shell, stdin from /dev/null, stdout and stderr into
- * one pipe of which at most CHECK_PROC_MAX_OUT bytes are kept (the rest is
- * read and dropped, so the child never blocks on a full pipe), exit noticed
- * through a pidfd on the event loop (no SIGCHLD handler to share with the
- * daemon; a short poll timer where pidfds are missing).  The child gets its
- * own process group, and the whole group is killed when the check ends
- * first (deadline), so a plugin's own children die with it.
- *
- * check_proc_run() (check_proc.h) offers the same to modules outside the
- * engine -- notify's exec hook -- with an environment of their own.
+ * proc.c -- running a local program on the event loop (proc.h): posix_spawn
+ * without a shell, one bounded output pipe, the exit seen through a pidfd
+ * (or a 20 ms poll timer where pidfds are missing), an optional kill
+ * deadline, and the whole process group killed when the caller gives up.
  */
+#include "proc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,41 +19,38 @@
 
 #include <event2/event.h>
 
-#include "check_impl.h"
-#include "check_proc.h"
 #include "mxf.h"
 
-#define CHECK_PROC_MAX_OUT 4096
+/* How often the exit is polled for without a pidfd. */
+#define PROC_POLL_US 20000
 
 extern char **environ;
 
-struct check_proc {
-	struct check *c;      /* NULL when started by check_proc_run() */
-	check_proc_run_fn run_done;
-	void *run_arg;
+struct proc {
+	proc_done_fn done;
+	void *arg;
 	pid_t pid;            /* 0 once reaped */
 	int pidfd;            /* -1: poll with the timer */
 	int outfd;
+	bool timed_out;       /* the deadline killed it */
 	struct event *out_ev;
 	struct event *exit_ev;
-	check_proc_done_fn done;
+	struct event *kill_ev;
 	size_t len;
-	char out[CHECK_PROC_MAX_OUT + 1];
+	char out[PROC_OUT_MAX + 1];
 };
 
+/* Read what the pipe holds now; keep up to PROC_OUT_MAX bytes, drop the rest. */
 static void
-proc_drain(struct check_proc *p)
+proc_drain(struct proc *p)
 {
 	char junk[4096];
 
 	for (int i = 0; i < 1024 && p->outfd >= 0; i++) {
-		ssize_t n;
-		size_t room = CHECK_PROC_MAX_OUT - p->len;
+		size_t room = PROC_OUT_MAX - p->len;
+		ssize_t n = room > 0 ? read(p->outfd, p->out + p->len, room)
+				     : read(p->outfd, junk, sizeof(junk));
 
-		if (room > 0)
-			n = read(p->outfd, p->out + p->len, room);
-		else
-			n = read(p->outfd, junk, sizeof(junk));
 		if (n > 0) {
 			if (room > 0)
 				p->len += (size_t)n;
@@ -84,37 +76,61 @@ proc_out_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+proc_poll_later(struct proc *p)
+{
+	struct timeval tv = {0, PROC_POLL_US};
+
+	evtimer_add(p->exit_ev, &tv);
+}
+
+static void
 proc_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct check_proc *p = arg;
+	struct proc *p = arg;
 	int st = 0;
 	pid_t r;
 
 	r = waitpid(p->pid, &st, WNOHANG);
 	if (r == 0) {
-		if (p->pidfd < 0) {
-			struct timeval tv = {0, 20000};
-			evtimer_add(p->exit_ev, &tv);
-		}
+		if (p->pidfd < 0)
+			proc_poll_later(p);
 		return;
 	}
 	p->pid = 0;
+	if (p->kill_ev != NULL)
+		event_del(p->kill_ev);
 	/* The child is gone: what it wrote is in the pipe now. */
 	proc_drain(p);
-	if (p->c != NULL)
-		p->done(p->c, r < 0 ? -1 : st, p->out, p->len);
-	else
-		p->run_done(p->run_arg, r < 0 ? -1 : st, p->out, p->len);
+	/* Last use of @p: the callback may free it. */
+	p->done(p->arg, r < 0 ? -1 : st, p->out, p->len);
+}
+
+static void
+proc_kill_group(struct proc *p)
+{
+	kill(-p->pid, SIGKILL);
+	kill(p->pid, SIGKILL);
+}
+
+static void
+proc_kill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *p = arg;
+
+	if (p->pid <= 0)
+		return;
+	/* The exit event then reports the killed child as any other exit. */
+	p->timed_out = true;
+	proc_kill_group(p);
 }
 
 void
-check_proc_free(struct check_proc *p)
+proc_free(struct proc *p)
 {
 	if (p == NULL)
 		return;
 	if (p->pid > 0) {
-		kill(-p->pid, SIGKILL);
-		kill(p->pid, SIGKILL);
+		proc_kill_group(p);
 		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
@@ -122,6 +138,8 @@ check_proc_free(struct check_proc *p)
 		event_free(p->out_ev);
 	if (p->exit_ev != NULL)
 		event_free(p->exit_ev);
+	if (p->kill_ev != NULL)
+		event_free(p->kill_ev);
 	if (p->outfd >= 0)
 		close(p->outfd);
 	if (p->pidfd >= 0)
@@ -133,11 +151,11 @@ check_proc_free(struct check_proc *p)
  * Spawn @argv for @p (no shell, own process group, stdout+stderr into one
  * pipe) and arm its events on @base.  @envp NULL: our own environment.
  * @return 0, or a negative MXF_E* with @err saying why; @p is then left
- * for check_proc_free().
+ * for proc_free().
  */
 static int
-proc_start(struct check_proc *p, struct event_base *base, char *const argv[],
-	   char *const envp[], char *err, size_t errsize)
+proc_start(struct proc *p, struct event_base *base, char *const argv[], char *const envp[],
+	   char *err, size_t errsize)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -180,50 +198,24 @@ proc_start(struct check_proc *p, struct event_base *base, char *const argv[],
 		p->exit_ev = event_new(base, p->pidfd, EV_READ, proc_exit_cb, p);
 	else
 		p->exit_ev = evtimer_new(base, proc_exit_cb, p);
-	if (p->out_ev == NULL || p->exit_ev == NULL) {
+	p->kill_ev = evtimer_new(base, proc_kill_cb, p);
+	if (p->out_ev == NULL || p->exit_ev == NULL || p->kill_ev == NULL) {
 		snprintf(err, errsize, "out of memory");
 		return MXF_ENOMEM;
 	}
 	event_add(p->out_ev, NULL);
-	if (p->pidfd >= 0) {
+	if (p->pidfd >= 0)
 		event_add(p->exit_ev, NULL);
-	} else {
-		struct timeval tv = {0, 20000};
-		evtimer_add(p->exit_ev, &tv);
-	}
+	else
+		proc_poll_later(p);
 	return 0;
 }
 
 int
-check_proc_spawn(struct check *c, char *const argv[], check_proc_done_fn done)
+proc_run(struct event_base *base, char *const argv[], char *const envp[], proc_done_fn done,
+	 void *arg, struct proc **out, char *err, size_t errsize)
 {
-	struct check_proc *p;
-	char err[CHECK_REASON_MAX];
-	int rc;
-
-	check_set_phase(c, CHECK_PHASE_EXEC);
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		check_finish(c, CHECK_STATE_DOWN, "out of memory");
-		return MXF_ENOMEM;
-	}
-	p->c = c;
-	p->done = done;
-	p->outfd = -1;
-	p->pidfd = -1;
-	check_set_proc(c, p);
-	rc = proc_start(p, check_base(c), argv, NULL, err, sizeof(err));
-	if (rc != 0)
-		check_finish(c, CHECK_STATE_DOWN, "%s", err);
-	return rc;
-}
-
-int
-check_proc_run(struct event_base *base, char *const argv[], char *const envp[],
-	       check_proc_run_fn done, void *arg, struct check_proc **out, char *err,
-	       size_t errsize)
-{
-	struct check_proc *p;
+	struct proc *p;
 	int rc;
 
 	*out = NULL;
@@ -232,15 +224,33 @@ check_proc_run(struct event_base *base, char *const argv[], char *const envp[],
 		snprintf(err, errsize, "out of memory");
 		return MXF_ENOMEM;
 	}
-	p->run_done = done;
-	p->run_arg = arg;
+	p->done = done;
+	p->arg = arg;
 	p->outfd = -1;
 	p->pidfd = -1;
 	rc = proc_start(p, base, argv, envp, err, errsize);
 	if (rc != 0) {
-		check_proc_free(p);
+		proc_free(p);
 		return rc;
 	}
 	*out = p;
 	return 0;
+}
+
+int
+proc_set_deadline(struct proc *p, uint64_t ms)
+{
+	struct timeval tv;
+
+	if (p->kill_ev == NULL)
+		return MXF_ENOMEM;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	return evtimer_add(p->kill_ev, &tv) == 0 ? 0 : MXF_ENOMEM;
+}
+
+bool
+proc_timed_out(const struct proc *p)
+{
+	return p->timed_out;
 }

@@ -1,0 +1,67 @@
+/*
+ * proc.h -- running a local program without a shell on the event loop,
+ * never blocking it: for the exec: and ssh-* checks and notify's exec hook.
+ *
+ * stdin comes from /dev/null; stdout and stderr go into one pipe of which
+ * at most PROC_OUT_MAX bytes are kept (the rest is read and dropped, so the
+ * child never blocks on a full pipe).  The child gets its own process
+ * group: killing it (a deadline, or freeing it while it runs) kills the
+ * whole group, so a plugin's own children die with it.  The exit is
+ * noticed through a pidfd on the loop (no SIGCHLD handler to share with
+ * the daemon; a short poll timer where pidfds are missing).
+ */
+#ifndef MXF_PROC_H
+#define MXF_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct proc;
+
+/* The most output (stdout and stderr together) kept per process. */
+#define PROC_OUT_MAX 4096
+
+/*
+ * proc_done_fn -- the program exited (or was killed at its deadline).
+ * @wstatus is waitpid()'s status (-1 when it could not be read); @out
+ * (NUL-terminated, @len bytes, at most PROC_OUT_MAX) is the captured
+ * output, valid only during the call.  The callback may free the process
+ * with proc_free().
+ */
+typedef void (*proc_done_fn)(void *arg, int wstatus, const char *out, size_t len);
+
+/*
+ * proc_run -- start @argv[0] (a path, or a name looked up in PATH) with the
+ * argument vector @argv and the environment @envp (NULL: ours).  @argv and
+ * @envp are only read during the call.
+ * @out    receives the process handle; the caller frees it with proc_free()
+ *         after @done ran, or earlier to kill it.
+ * @return 0: @done will be called once from the loop (never from inside
+ *         proc_run) unless the process is freed first; or a negative MXF_E*
+ *         with @err saying why (e.g. "cannot run /x: No such file or
+ *         directory"), *out NULL and @done never called.
+ */
+int proc_run(struct event_base *base, char *const argv[], char *const envp[], proc_done_fn done,
+	     void *arg, struct proc **out, char *err, size_t errsize);
+
+/*
+ * proc_set_deadline -- kill the process group with SIGKILL @ms milliseconds
+ * from now if the program is still running then; @done is called as for
+ * any exit (WIFSIGNALED, SIGKILL) and proc_timed_out() then says why.
+ * Calling it again moves the deadline.
+ * @return 0, or MXF_ENOMEM (no deadline armed).
+ */
+int proc_set_deadline(struct proc *p, uint64_t ms);
+
+/* proc_timed_out -- whether the deadline of proc_set_deadline() killed @p. */
+bool proc_timed_out(const struct proc *p);
+
+/*
+ * proc_free -- kill a running process (SIGKILL to its process group), reap
+ * it, and release everything; @done is not called.  NULL is accepted.
+ */
+void proc_free(struct proc *p);
+
+#endif
