@@ -77,7 +77,7 @@ exec_start(struct check *c)
 {
 	struct exec_state *st = check_priv(c);
 
-	return check_exec_spawn(c, &st->proc, check_target(c)->argv, exec_done);
+	return check_exec_spawn(c, &st->proc, check_get_url(c)->argv, exec_done);
 }
 
 static void
@@ -90,8 +90,6 @@ exec_cleanup(struct check *c)
 }
 
 const struct check_ops check_exec_ops = {
-	.scheme = "exec",
-	.flags = CHECK_F_NOHOST,
 	.max_line = 512,
 	.state_size = sizeof(struct exec_state),
 	.start = exec_start,

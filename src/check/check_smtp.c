@@ -26,24 +26,12 @@ struct smtp_state {
 	char banner[200];
 };
 
-static bool
-smtp_implicit_tls(const struct check *c)
-{
-	return strcmp(check_target(c)->scheme, "smtps") == 0;
-}
-
-static bool
-smtp_requires_tls(const struct check *c)
-{
-	return strcmp(check_target(c)->scheme, "submission") == 0;
-}
-
 static void
 smtp_send_ehlo(struct check *c, struct smtp_state *st, enum smtp_step step)
 {
 	st->step = step;
 	check_set_phase(c, CHECK_PHASE_EHLO);
-	check_printf(c, "EHLO %s\r\n", check_helo_name(c));
+	check_conn_printf(c, "EHLO %s\r\n", check_helo_name(c));
 }
 
 static void
@@ -51,7 +39,7 @@ smtp_up(struct check *c, struct smtp_state *st)
 {
 	check_set_phase(c, CHECK_PHASE_QUIT);
 	check_finish_polite(c, "QUIT\r\n", CHECK_STATE_UP, "%s%s", st->banner,
-			    smtp_implicit_tls(c) ? " (TLS)" : check_tls_active(c) ? " (STARTTLS)" : "");
+			    check_conn_via(c, " (STARTTLS)"));
 }
 
 static void
@@ -83,17 +71,17 @@ smtp_reply(struct check *c, struct smtp_state *st)
 			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", first);
 			return;
 		}
-		if (check_tls_active(c)) {
+		if (check_conn_tls_active(c)) {
 			smtp_up(c, st);
 			return;
 		}
 		if (starttls) {
 			st->step = SMTP_STARTTLS;
 			check_set_phase(c, CHECK_PHASE_STARTTLS);
-			check_printf(c, "STARTTLS\r\n");
+			check_conn_printf(c, "STARTTLS\r\n");
 			return;
 		}
-		if (smtp_requires_tls(c)) {
+		if (check_url_tls(check_get_url(c)->scheme) == CHECK_TLS_STARTTLS_REQUIRED) {
 			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN,
 					    "STARTTLS not offered (required for submission)");
 			return;
@@ -105,32 +93,21 @@ smtp_reply(struct check *c, struct smtp_state *st)
 			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", first);
 			return;
 		}
-		check_starttls(c);
+		check_conn_starttls(c);
 		return;
 	}
 }
 
 static void
-smtp_read(struct check *c)
+smtp_line(struct check *c, char *line, size_t len)
 {
 	struct smtp_state *st = check_priv(c);
-	char *line;
-	size_t len;
-	int r;
+	int r = proto_smtp_feed_line(&st->r, line, len);
 
-	while (!check_finished(c) && (r = check_readline(c, &line, &len)) == 1) {
-		r = proto_smtp_feed_line(&st->r, line, len);
-		if (r == PROTO_ERROR) {
-			check_finish(c, CHECK_STATE_DOWN, "%s", st->r.reason);
-			return;
-		}
-		if (r == PROTO_COMPLETE) {
-			smtp_reply(c, st);
-			/* Nothing may follow the STARTTLS go-ahead in plain text. */
-			if (check_get_phase(c) == CHECK_PHASE_TLS)
-				return;
-		}
-	}
+	if (r == PROTO_ERROR)
+		check_finish(c, CHECK_STATE_DOWN, "%s", st->r.reason);
+	else if (r == PROTO_COMPLETE)
+		smtp_reply(c, st);
 }
 
 static void
@@ -149,34 +126,9 @@ smtp_tls_done(struct check *c)
 }
 
 const struct check_ops check_smtp_ops = {
-	.scheme = "smtp",
-	.default_port = 25,
-	.flags = CHECK_F_STREAM,
 	.max_line = SMTP_MAX_LINE,
 	.state_size = sizeof(struct smtp_state),
 	.connected = smtp_connected,
-	.read = smtp_read,
-	.tls_done = smtp_tls_done,
-};
-
-const struct check_ops check_submission_ops = {
-	.scheme = "submission",
-	.default_port = 587,
-	.flags = CHECK_F_STREAM,
-	.max_line = SMTP_MAX_LINE,
-	.state_size = sizeof(struct smtp_state),
-	.connected = smtp_connected,
-	.read = smtp_read,
-	.tls_done = smtp_tls_done,
-};
-
-const struct check_ops check_smtps_ops = {
-	.scheme = "smtps",
-	.default_port = 465,
-	.flags = CHECK_F_STREAM | CHECK_F_TLS,
-	.max_line = SMTP_MAX_LINE,
-	.state_size = sizeof(struct smtp_state),
-	.connected = smtp_connected,
-	.read = smtp_read,
+	.line = smtp_line,
 	.tls_done = smtp_tls_done,
 };
