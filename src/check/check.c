@@ -393,17 +393,25 @@ check_report(struct check *c)
 	event_active(c->report_ev, EV_TIMEOUT, 0);
 }
 
+/* Both epilogues: record the verdict, then report now or after @bye. */
+static void
+check_vfinish(struct check *c, const char *bye, enum check_state s, const char *fmt, va_list ap)
+{
+	if (c->finished)
+		return;
+	check_record(c, s, fmt, ap);
+	if (bye == NULL || check_conn_bye(c, bye) != 0)
+		check_report(c);
+}
+
 void
 check_finish(struct check *c, enum check_state s, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (c->finished)
-		return;
 	va_start(ap, fmt);
-	check_record(c, s, fmt, ap);
+	check_vfinish(c, NULL, s, fmt, ap);
 	va_end(ap);
-	check_report(c);
 }
 
 void
@@ -411,13 +419,9 @@ check_finish_polite(struct check *c, const char *bye, enum check_state s, const 
 {
 	va_list ap;
 
-	if (c->finished)
-		return;
 	va_start(ap, fmt);
-	check_record(c, s, fmt, ap);
+	check_vfinish(c, bye, s, fmt, ap);
 	va_end(ap);
-	if (check_conn_bye(c, bye) != 0)
-		check_report(c);
 }
 
 bool

@@ -29,6 +29,7 @@
 
 #include "check_conn.h"
 #include "mxf.h"
+#include "proto.h"
 #include "tls.h"
 
 /* A TLS context made from one ca= file, kept for the engine's life. */
@@ -138,12 +139,32 @@ check_conn_tls_active(const struct check *c)
 	return check_get_conn((struct check *)c)->tls;
 }
 
-const char *
-check_conn_via(const struct check *c, const char *upgraded)
+void
+check_conn_up(struct check *c, const char *bye, const char *text, const char *upgraded)
 {
-	if (check_url_tls(check_get_url(c)->scheme) == CHECK_TLS_IMPLICIT)
-		return " (TLS)";
-	return check_conn_tls_active(c) ? upgraded : "";
+	const char *via = check_url_tls(check_get_url(c)->scheme) == CHECK_TLS_IMPLICIT ? " (TLS)"
+			  : check_conn_tls_active(c)				     ? upgraded
+										     : "";
+
+	check_set_phase(c, CHECK_PHASE_QUIT);
+	check_finish_polite(c, bye, CHECK_STATE_UP, "%s%s", text, via);
+}
+
+void
+check_conn_upgrade(struct check *c, bool ok, const char *bye, const char *text)
+{
+	if (ok)
+		check_conn_starttls(c);
+	else
+		check_finish_polite(c, bye, CHECK_STATE_DOWN, "%s", text);
+}
+
+int
+check_conn_parsed(struct check *c, int r, const char *reason)
+{
+	if (r == PROTO_ERROR)
+		check_finish(c, CHECK_STATE_DOWN, "%s", reason);
+	return r;
 }
 
 struct evbuffer *
@@ -231,20 +252,18 @@ static void
 conn_deliver(struct check *c)
 {
 	const struct check_ops *ops = check_get_ops(c);
-	struct check_conn *k = check_get_conn(c);
 	char *line;
 	size_t len;
 
-	if (ops->line != NULL) {
+	if (ops->read != NULL) {
+		ops->read(c);
+	} else if (ops->line == NULL) {
+		evbuffer_drain(check_conn_input(c), evbuffer_get_length(check_conn_input(c)));
+	} else {
 		/* Stop at a STARTTLS go-ahead: what follows belongs to TLS. */
 		while (!check_finished(c) && check_get_phase(c) != CHECK_PHASE_TLS &&
 		       conn_readline(c, &line, &len) == 1)
 			ops->line(c, line, len);
-	} else if (ops->read != NULL) {
-		ops->read(c);
-	} else {
-		struct evbuffer *in = bufferevent_get_input(k->bev);
-		evbuffer_drain(in, evbuffer_get_length(in));
 	}
 }
 

@@ -54,18 +54,14 @@ http_line(struct check *c, char *line, size_t len)
 	const struct check_url *u = check_get_url(c);
 	struct http_state *st = check_priv(c);
 	char desc[CHECK_REASON_MAX];
-	int r = proto_http_feed_line(&st->r, line, len);
+	bool ok;
 
-	if (r == PROTO_ERROR) {
-		check_finish(c, CHECK_STATE_DOWN, "%s", st->r.reason);
-	} else if (r == PROTO_COMPLETE) {
-		proto_http_response_describe(&st->r, desc, sizeof(desc));
-		check_finish(c,
-			     proto_http_codes_match(u->expect_set ? &u->expect : NULL, st->r.status)
-				     ? CHECK_STATE_UP
-				     : CHECK_STATE_DOWN,
-			     "%s", desc);
-	}
+	if (check_conn_parsed(c, proto_http_feed_line(&st->r, line, len), st->r.reason) !=
+	    PROTO_COMPLETE)
+		return;
+	proto_http_response_describe(&st->r, desc, sizeof(desc));
+	ok = proto_http_codes_match(u->expect_set ? &u->expect : NULL, st->r.status);
+	check_finish(c, ok ? CHECK_STATE_UP : CHECK_STATE_DOWN, "%s", desc);
 }
 
 const struct check_ops check_http_ops = {

@@ -29,14 +29,6 @@ struct imap_state {
 
 static const char imap_bye[] = "a9 LOGOUT\r\n";
 
-static void
-imap_up(struct check *c, struct imap_state *st)
-{
-	check_set_phase(c, CHECK_PHASE_QUIT);
-	check_finish_polite(c, imap_bye, CHECK_STATE_UP, "%s%s", st->greeting,
-			    check_conn_via(c, " (STARTTLS)"));
-}
-
 /* Send a tagged command and tell the parser which tag to wait for. */
 static void
 imap_command(struct check *c, struct imap_state *st, enum imap_step step, enum check_phase phase,
@@ -69,14 +61,10 @@ imap_complete(struct check *c, struct imap_state *st)
 			imap_command(c, st, IMAP_STARTTLS, CHECK_PHASE_STARTTLS, "a2", "STARTTLS");
 			return;
 		}
-		imap_up(c, st);
+		check_conn_up(c, imap_bye, st->greeting, " (STARTTLS)");
 		return;
 	case IMAP_STARTTLS:
-		if (st->p.status != PROTO_IMAP_OK) {
-			check_finish_polite(c, imap_bye, CHECK_STATE_DOWN, "%s", st->p.text);
-			return;
-		}
-		check_conn_starttls(c);
+		check_conn_upgrade(c, st->p.status == PROTO_IMAP_OK, imap_bye, st->p.text);
 		return;
 	}
 }
@@ -85,13 +73,11 @@ static void
 imap_line(struct check *c, char *line, size_t len)
 {
 	struct imap_state *st = check_priv(c);
-	int r = proto_imap_feed_line(&st->p, line, len);
+	int r = check_conn_parsed(c, proto_imap_feed_line(&st->p, line, len), st->p.reason);
 
-	if (r == PROTO_ERROR)
-		check_finish(c, CHECK_STATE_DOWN, "%s", st->p.reason);
-	else if (r == PROTO_COMPLETE)
+	if (r == PROTO_COMPLETE)
 		imap_complete(c, st);
-	else if (st->p.bye)
+	else if (r != PROTO_ERROR && st->p.bye)
 		/* The server is closing on us: say so with its own words. */
 		check_finish(c, CHECK_STATE_DOWN, "%s", st->p.text);
 }
@@ -108,7 +94,9 @@ imap_connected(struct check *c)
 static void
 imap_tls_done(struct check *c)
 {
-	imap_up(c, check_priv(c));
+	struct imap_state *st = check_priv(c);
+
+	check_conn_up(c, imap_bye, st->greeting, " (STARTTLS)");
 }
 
 const struct check_ops check_imap_ops = {

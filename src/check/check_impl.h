@@ -119,11 +119,27 @@ bool check_finished(const struct check *c);
 bool check_conn_tls_active(const struct check *c);
 
 /*
- * check_conn_via -- how the connection is protected, for an "up" reason:
- * " (TLS)" for implicit TLS, @upgraded (e.g. " (STARTTLS)") after an
- * upgrade, else "".  @return a string that lives as long as @upgraded.
+ * check_conn_up -- the mail protocols' happy end: phase quit, verdict up
+ * with @text followed by how the connection was protected (" (TLS)" for
+ * implicit TLS, @upgraded such as " (STARTTLS)" after an upgrade, else
+ * nothing), and a polite @bye (check_finish_polite).
  */
-const char *check_conn_via(const struct check *c, const char *upgraded);
+void check_conn_up(struct check *c, const char *bye, const char *text, const char *upgraded);
+
+/*
+ * check_conn_upgrade -- the server answered our STARTTLS/STLS: when @ok,
+ * start the TLS handshake (check_conn_starttls); else the check is down
+ * with the server's @text, after a polite @bye.
+ */
+void check_conn_upgrade(struct check *c, bool ok, const char *bye, const char *text);
+
+/*
+ * check_conn_parsed -- the common half of a line() callback: @r is what a
+ * proto_*_feed_line() returned; PROTO_ERROR finishes the check down with
+ * the parser's @reason (read after the call that filled it).
+ * @return @r.
+ */
+int check_conn_parsed(struct check *c, int r, const char *reason);
 
 /* The connection's input buffer, for binary protocols (MySQL). */
 struct evbuffer *check_conn_input(struct check *c);

@@ -29,14 +29,6 @@ struct pop3_state {
 static const char pop3_bye[] = "QUIT\r\n";
 
 static void
-pop3_up(struct check *c, struct pop3_state *st)
-{
-	check_set_phase(c, CHECK_PHASE_QUIT);
-	check_finish_polite(c, pop3_bye, CHECK_STATE_UP, "%s%s", st->greeting,
-			    check_conn_via(c, " (STLS)"));
-}
-
-static void
 pop3_complete(struct check *c, struct pop3_state *st)
 {
 	switch (st->step) {
@@ -56,14 +48,10 @@ pop3_complete(struct check *c, struct pop3_state *st)
 			check_conn_printf(c, "STLS\r\n");
 			return;
 		}
-		pop3_up(c, st);
+		check_conn_up(c, pop3_bye, st->greeting, " (STLS)");
 		return;
 	case POP3_STLS:
-		if (!st->p.ok) {
-			check_finish_polite(c, pop3_bye, CHECK_STATE_DOWN, "%s", st->p.text);
-			return;
-		}
-		check_conn_starttls(c);
+		check_conn_upgrade(c, st->p.ok, pop3_bye, st->p.text);
 		return;
 	}
 }
@@ -74,17 +62,15 @@ pop3_line(struct check *c, char *line, size_t len)
 	struct pop3_state *st = check_priv(c);
 	int r = proto_pop3_feed_line(&st->p, line, len);
 
-	if (r == PROTO_ERROR) {
-		/* A well-formed "-ERR" greeting is a refusal from a server that
-		 * still talks POP3: leave politely.  Garbage gets no QUIT, since
-		 * nothing there would understand it. */
-		if (st->step == POP3_GREETING && st->p.text[0] != '\0' && !st->p.ok)
-			check_finish_polite(c, pop3_bye, CHECK_STATE_DOWN, "%s", st->p.reason);
-		else
-			check_finish(c, CHECK_STATE_DOWN, "%s", st->p.reason);
-	} else if (r == PROTO_COMPLETE) {
-		pop3_complete(c, st);
+	/* A well-formed "-ERR" greeting is a refusal from a server that still
+	 * talks POP3: leave politely.  Garbage gets no QUIT, since nothing
+	 * there would understand it. */
+	if (r == PROTO_ERROR && st->step == POP3_GREETING && st->p.text[0] != '\0' && !st->p.ok) {
+		check_finish_polite(c, pop3_bye, CHECK_STATE_DOWN, "%s", st->p.reason);
+		return;
 	}
+	if (check_conn_parsed(c, r, st->p.reason) == PROTO_COMPLETE)
+		pop3_complete(c, st);
 }
 
 static void
@@ -99,7 +85,9 @@ pop3_connected(struct check *c)
 static void
 pop3_tls_done(struct check *c)
 {
-	pop3_up(c, check_priv(c));
+	struct pop3_state *st = check_priv(c);
+
+	check_conn_up(c, pop3_bye, st->greeting, " (STLS)");
 }
 
 const struct check_ops check_pop3_ops = {

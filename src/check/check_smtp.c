@@ -20,6 +20,8 @@
 
 enum smtp_step { SMTP_BANNER, SMTP_EHLO, SMTP_STARTTLS, SMTP_EHLO_TLS };
 
+static const char smtp_bye[] = "QUIT\r\n";
+
 struct smtp_state {
 	enum smtp_step step;
 	struct proto_smtp_reply r;   /* the reply being gathered */
@@ -32,14 +34,6 @@ smtp_send_ehlo(struct check *c, struct smtp_state *st, enum smtp_step step)
 	st->step = step;
 	check_set_phase(c, CHECK_PHASE_EHLO);
 	check_conn_printf(c, "EHLO %s\r\n", check_helo_name(c));
-}
-
-static void
-smtp_up(struct check *c, struct smtp_state *st)
-{
-	check_set_phase(c, CHECK_PHASE_QUIT);
-	check_finish_polite(c, "QUIT\r\n", CHECK_STATE_UP, "%s%s", st->banner,
-			    check_conn_via(c, " (STARTTLS)"));
 }
 
 static void
@@ -57,7 +51,7 @@ smtp_reply(struct check *c, struct smtp_state *st)
 	case SMTP_BANNER:
 		if (code != 220) {
 			if (code >= 400 && code < 600)
-				check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", first);
+				check_finish_polite(c, smtp_bye, CHECK_STATE_DOWN, "%s", first);
 			else
 				check_finish(c, CHECK_STATE_DOWN, "unexpected banner: \"%s\"", first);
 			return;
@@ -68,11 +62,11 @@ smtp_reply(struct check *c, struct smtp_state *st)
 	case SMTP_EHLO:
 	case SMTP_EHLO_TLS:
 		if (code != 250) {
-			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", first);
+			check_finish_polite(c, smtp_bye, CHECK_STATE_DOWN, "%s", first);
 			return;
 		}
 		if (check_conn_tls_active(c)) {
-			smtp_up(c, st);
+			check_conn_up(c, smtp_bye, st->banner, " (STARTTLS)");
 			return;
 		}
 		if (starttls) {
@@ -82,18 +76,14 @@ smtp_reply(struct check *c, struct smtp_state *st)
 			return;
 		}
 		if (check_url_tls(check_get_url(c)->scheme) == CHECK_TLS_STARTTLS_REQUIRED) {
-			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN,
+			check_finish_polite(c, smtp_bye, CHECK_STATE_DOWN,
 					    "STARTTLS not offered (required for submission)");
 			return;
 		}
-		smtp_up(c, st);
+		check_conn_up(c, smtp_bye, st->banner, " (STARTTLS)");
 		return;
 	case SMTP_STARTTLS:
-		if (code != 220) {
-			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", first);
-			return;
-		}
-		check_conn_starttls(c);
+		check_conn_upgrade(c, code == 220, smtp_bye, first);
 		return;
 	}
 }
@@ -102,11 +92,9 @@ static void
 smtp_line(struct check *c, char *line, size_t len)
 {
 	struct smtp_state *st = check_priv(c);
-	int r = proto_smtp_feed_line(&st->r, line, len);
 
-	if (r == PROTO_ERROR)
-		check_finish(c, CHECK_STATE_DOWN, "%s", st->r.reason);
-	else if (r == PROTO_COMPLETE)
+	if (check_conn_parsed(c, proto_smtp_feed_line(&st->r, line, len), st->r.reason) ==
+	    PROTO_COMPLETE)
 		smtp_reply(c, st);
 }
 
