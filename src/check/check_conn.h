@@ -42,10 +42,14 @@ struct check_conn_env {
 
 /* --- offered by check.c to check_conn.c --- */
 
+/* The connection state embedded in @c; owned by the check. */
 struct check_conn *check_get_conn(struct check *c);
+/* The engine-wide connection state (resolver, ca= contexts) of @c's engine. */
 struct check_conn_env *check_get_env(struct check *c);
+/* The checker of @c (never NULL). */
 const struct check_ops *check_get_ops(const struct check *c);
-/* Release the I/O and schedule the report of the recorded verdict now. */
+/* check_report -- release the I/O and schedule the report of the recorded
+ * verdict now (from a zero-delay event, never from inside this call). */
 void check_report(struct check *c);
 
 /* --- offered by check_conn.c to check.c --- */
