@@ -142,10 +142,12 @@ check_conn_tls_active(const struct check *c)
 void
 check_conn_up(struct check *c, const char *bye, const char *text, const char *upgraded)
 {
-	const char *via = check_url_tls(check_get_url(c)->scheme) == CHECK_TLS_IMPLICIT ? " (TLS)"
-			  : check_conn_tls_active(c)				     ? upgraded
-										     : "";
+	const char *via = "";
 
+	if (check_url_tls(check_get_url(c)->scheme) == CHECK_TLS_IMPLICIT)
+		via = " (TLS)";
+	else if (check_conn_tls_active(c))
+		via = upgraded;
 	check_set_phase(c, CHECK_PHASE_QUIT);
 	check_finish_polite(c, bye, CHECK_STATE_UP, "%s%s", text, via);
 }
