@@ -246,27 +246,20 @@ dns_resolved(struct check *c, const struct sockaddr *sa, socklen_t salen)
 static int
 dns_start(struct check *c)
 {
-	const struct check_target *t = check_target(c);
+	const struct check_url *u = check_get_url(c);
 	struct dns_state *st = check_priv(c);
-	char name[256], *slash;
 	ldns_pkt *pkt = NULL;
 
 	st->fd = -1;
 	check_set_phase(c, CHECK_PHASE_QUERY);
-	snprintf(name, sizeof(name), "%s", t->path + 1);
-	slash = strchr(name, '/');
-	st->qtype = LDNS_RR_TYPE_SOA;
-	if (slash != NULL) {
-		*slash = '\0';
-		st->qtype = ldns_get_rr_type_by_name(slash + 1);
-		if (st->qtype == 0) {
-			check_finish(c, CHECK_STATE_DOWN, "unknown record type '%s'", slash + 1);
-			return MXF_EINVAL;
-		}
+	st->qtype = u->dns_type != NULL ? ldns_get_rr_type_by_name(u->dns_type) : LDNS_RR_TYPE_SOA;
+	if (st->qtype == 0) {
+		check_finish(c, CHECK_STATE_DOWN, "unknown record type '%s'", u->dns_type);
+		return MXF_EINVAL;
 	}
-	st->qname = ldns_dname_new_frm_str(name);
+	st->qname = ldns_dname_new_frm_str(u->dns_name);
 	if (st->qname == NULL) {
-		check_finish(c, CHECK_STATE_DOWN, "bad domain name '%s'", name);
+		check_finish(c, CHECK_STATE_DOWN, "bad domain name '%s'", u->dns_name);
 		return MXF_EINVAL;
 	}
 	pkt = ldns_pkt_query_new(ldns_rdf_clone(st->qname), st->qtype, LDNS_RR_CLASS_IN, 0);
@@ -277,7 +270,7 @@ dns_start(struct check *c)
 	if (ldns_pkt2wire(&st->wire, pkt, &st->wirelen) != LDNS_STATUS_OK)
 		goto nomem;
 	ldns_pkt_free(pkt);
-	check_resolve(c, SOCK_DGRAM, dns_resolved);
+	check_conn_resolve(c, SOCK_DGRAM, dns_resolved);
 	return 0;
 nomem:
 	if (pkt != NULL)
@@ -307,9 +300,6 @@ dns_cleanup(struct check *c)
 }
 
 const struct check_ops check_dns_ops = {
-	.scheme = "dns",
-	.default_port = 53,
-	.flags = CHECK_F_PATH,
 	.max_line = 512,
 	.state_size = sizeof(struct dns_state),
 	.start = dns_start,

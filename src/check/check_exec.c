@@ -32,6 +32,17 @@ check_exec_spawn(struct check *c, struct proc **pp, char *const argv[], proc_don
 	return rc;
 }
 
+/* The Monitoring Plugins exit codes 0..3: OK, WARNING, CRITICAL, UNKNOWN. */
+static const struct {
+	enum check_state state;
+	const char *prefix;
+} exec_codes[] = {
+	{CHECK_STATE_UP, ""},
+	{CHECK_STATE_WARNING, ""},
+	{CHECK_STATE_DOWN, ""},
+	{CHECK_STATE_DOWN, "UNKNOWN: "},
+};
+
 static void
 exec_done(void *arg, int st, const char *out, size_t len)
 {
@@ -47,29 +58,15 @@ exec_done(void *arg, int st, const char *out, size_t len)
 	check_quote(out, n, q, sizeof(q));
 	if (n == 0)
 		snprintf(q, sizeof(q), "(no output)");
-	if (st < 0) {
+	if (st < 0)
 		check_finish(c, CHECK_STATE_DOWN, "lost the command's exit status");
-	} else if (WIFSIGNALED(st)) {
+	else if (WIFSIGNALED(st))
 		check_finish(c, CHECK_STATE_DOWN, "killed by signal %d: %s", WTERMSIG(st), q);
-	} else {
-		switch (WEXITSTATUS(st)) {
-		case 0:
-			check_finish(c, CHECK_STATE_UP, "%s", q);
-			break;
-		case 1:
-			check_finish(c, CHECK_STATE_WARNING, "%s", q);
-			break;
-		case 2:
-			check_finish(c, CHECK_STATE_DOWN, "%s", q);
-			break;
-		case 3:
-			check_finish(c, CHECK_STATE_DOWN, "UNKNOWN: %s", q);
-			break;
-		default:
-			check_finish(c, CHECK_STATE_DOWN, "exit status %d: %s", WEXITSTATUS(st), q);
-			break;
-		}
-	}
+	else if ((unsigned)WEXITSTATUS(st) < MXF_ARRAY_SIZE(exec_codes))
+		check_finish(c, exec_codes[WEXITSTATUS(st)].state, "%s%s",
+			     exec_codes[WEXITSTATUS(st)].prefix, q);
+	else
+		check_finish(c, CHECK_STATE_DOWN, "exit status %d: %s", WEXITSTATUS(st), q);
 }
 
 static int
@@ -77,7 +74,7 @@ exec_start(struct check *c)
 {
 	struct exec_state *st = check_priv(c);
 
-	return check_exec_spawn(c, &st->proc, check_target(c)->argv, exec_done);
+	return check_exec_spawn(c, &st->proc, check_get_url(c)->argv, exec_done);
 }
 
 static void
@@ -90,8 +87,6 @@ exec_cleanup(struct check *c)
 }
 
 const struct check_ops check_exec_ops = {
-	.scheme = "exec",
-	.flags = CHECK_F_NOHOST,
 	.max_line = 512,
 	.state_size = sizeof(struct exec_state),
 	.start = exec_start,

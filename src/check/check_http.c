@@ -29,68 +29,44 @@ struct http_state {
 static void
 http_connected(struct check *c)
 {
-	const struct check_target *t = check_target(c);
+	const struct check_url *u = check_get_url(c);
 	struct http_state *st = check_priv(c);
+	const char *path = u->path != NULL ? u->path : "/";
 	char req[HTTP_REQUEST_MAX];
 	int n;
 
 	check_set_phase(c, CHECK_PHASE_REQUEST);
 	proto_http_response_init(&st->r);
-	n = proto_http_build_request(req, sizeof(req), t->sni != NULL ? t->sni : t->host, t->port,
-				     strcmp(t->scheme, "https") == 0,
-				     t->path[0] != '\0' ? t->path : "/");
+	n = proto_http_build_request(req, sizeof(req), u->sni != NULL ? u->sni : u->host, u->port,
+				     u->scheme == CHECK_SCHEME_HTTPS, path);
 	if (n < 0) {
-		check_finish(c, CHECK_STATE_DOWN, "cannot build the request for path %s", t->path);
+		check_finish(c, CHECK_STATE_DOWN, "cannot build the request for path %s", path);
 		return;
 	}
-	if (check_write(c, req, (size_t)n) != 0)
+	if (check_conn_write(c, req, (size_t)n) != 0)
 		return;
 	check_set_phase(c, CHECK_PHASE_RESPONSE);
 }
 
 static void
-http_read(struct check *c)
+http_line(struct check *c, char *line, size_t len)
 {
-	const struct check_target *t = check_target(c);
+	const struct check_url *u = check_get_url(c);
 	struct http_state *st = check_priv(c);
-	char *line, desc[CHECK_REASON_MAX];
-	size_t len;
-	int r;
+	char desc[CHECK_REASON_MAX];
+	bool ok;
 
-	while (!check_finished(c) && check_readline(c, &line, &len) == 1) {
-		r = proto_http_feed_line(&st->r, line, len);
-		if (r == PROTO_ERROR) {
-			check_finish(c, CHECK_STATE_DOWN, "%s", st->r.reason);
-			return;
-		}
-		if (r == PROTO_COMPLETE) {
-			proto_http_response_describe(&st->r, desc, sizeof(desc));
-			check_finish(c,
-				     proto_http_codes_match(t->expect_set ? &t->expect : NULL, st->r.status)
-					     ? CHECK_STATE_UP
-					     : CHECK_STATE_DOWN,
-				     "%s", desc);
-			return;
-		}
-	}
+	if (check_conn_parsed(c, proto_http_feed_line(&st->r, line, len), st->r.reason) !=
+	    PROTO_COMPLETE)
+		return;
+	proto_http_response_describe(&st->r, desc, sizeof(desc));
+	ok = proto_http_codes_match(u->expect_set ? &u->expect : NULL, st->r.status);
+	check_finish(c, ok ? CHECK_STATE_UP : CHECK_STATE_DOWN, "%s", desc);
 }
 
 const struct check_ops check_http_ops = {
-	.scheme = "http",
-	.default_port = 80,
-	.flags = CHECK_F_STREAM,
 	.max_line = HTTP_MAX_LINE,
 	.state_size = sizeof(struct http_state),
 	.connected = http_connected,
-	.read = http_read,
-};
-
-const struct check_ops check_https_ops = {
-	.scheme = "https",
-	.default_port = 443,
-	.flags = CHECK_F_STREAM | CHECK_F_TLS,
-	.max_line = HTTP_MAX_LINE,
-	.state_size = sizeof(struct http_state),
-	.connected = http_connected,
-	.read = http_read,
+	.line = http_line,
 };

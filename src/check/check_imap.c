@@ -29,16 +29,6 @@ struct imap_state {
 
 static const char imap_bye[] = "a9 LOGOUT\r\n";
 
-static void
-imap_up(struct check *c, struct imap_state *st)
-{
-	check_set_phase(c, CHECK_PHASE_QUIT);
-	check_finish_polite(c, imap_bye, CHECK_STATE_UP, "%s%s", st->greeting,
-			    strcmp(check_target(c)->scheme, "imaps") == 0 ? " (TLS)"
-			    : check_tls_active(c) ? " (STARTTLS)"
-						  : "");
-}
-
 /* Send a tagged command and tell the parser which tag to wait for. */
 static void
 imap_command(struct check *c, struct imap_state *st, enum imap_step step, enum check_phase phase,
@@ -50,7 +40,7 @@ imap_command(struct check *c, struct imap_state *st, enum imap_step step, enum c
 		check_finish(c, CHECK_STATE_DOWN, "internal error: bad IMAP tag '%s'", tag);
 		return;
 	}
-	check_printf(c, "%s %s\r\n", tag, cmd);
+	check_conn_printf(c, "%s %s\r\n", tag, cmd);
 }
 
 /* A complete response (the greeting or our command's tagged completion). */
@@ -67,48 +57,29 @@ imap_complete(struct check *c, struct imap_state *st)
 			check_finish_polite(c, imap_bye, CHECK_STATE_DOWN, "%s", st->p.text);
 			return;
 		}
-		if (!check_tls_active(c) && (st->p.caps & PROTO_IMAP_CAP_STARTTLS)) {
+		if (!check_conn_tls_active(c) && (st->p.caps & PROTO_IMAP_CAP_STARTTLS)) {
 			imap_command(c, st, IMAP_STARTTLS, CHECK_PHASE_STARTTLS, "a2", "STARTTLS");
 			return;
 		}
-		imap_up(c, st);
+		check_conn_up(c, imap_bye, st->greeting, " (STARTTLS)");
 		return;
 	case IMAP_STARTTLS:
-		if (st->p.status != PROTO_IMAP_OK) {
-			check_finish_polite(c, imap_bye, CHECK_STATE_DOWN, "%s", st->p.text);
-			return;
-		}
-		check_starttls(c);
+		check_conn_upgrade(c, st->p.status == PROTO_IMAP_OK, imap_bye, st->p.text);
 		return;
 	}
 }
 
 static void
-imap_read(struct check *c)
+imap_line(struct check *c, char *line, size_t len)
 {
 	struct imap_state *st = check_priv(c);
-	char *line;
-	size_t len;
-	int r;
+	int r = check_conn_parsed(c, proto_imap_feed_line(&st->p, line, len), st->p.reason);
 
-	/* Stop at the STARTTLS go-ahead: what follows belongs to TLS. */
-	while (!check_finished(c) && check_get_phase(c) != CHECK_PHASE_TLS &&
-	       check_readline(c, &line, &len) == 1) {
-		r = proto_imap_feed_line(&st->p, line, len);
-		if (r == PROTO_ERROR) {
-			check_finish(c, CHECK_STATE_DOWN, "%s", st->p.reason);
-			return;
-		}
-		if (r == PROTO_COMPLETE) {
-			imap_complete(c, st);
-			continue;
-		}
+	if (r == PROTO_COMPLETE)
+		imap_complete(c, st);
+	else if (r != PROTO_ERROR && st->p.bye)
 		/* The server is closing on us: say so with its own words. */
-		if (st->p.bye) {
-			check_finish(c, CHECK_STATE_DOWN, "%s", st->p.text);
-			return;
-		}
-	}
+		check_finish(c, CHECK_STATE_DOWN, "%s", st->p.text);
 }
 
 static void
@@ -123,27 +94,15 @@ imap_connected(struct check *c)
 static void
 imap_tls_done(struct check *c)
 {
-	imap_up(c, check_priv(c));
+	struct imap_state *st = check_priv(c);
+
+	check_conn_up(c, imap_bye, st->greeting, " (STARTTLS)");
 }
 
 const struct check_ops check_imap_ops = {
-	.scheme = "imap",
-	.default_port = 143,
-	.flags = CHECK_F_STREAM,
 	.max_line = IMAP_MAX_LINE,
 	.state_size = sizeof(struct imap_state),
 	.connected = imap_connected,
-	.read = imap_read,
-	.tls_done = imap_tls_done,
-};
-
-const struct check_ops check_imaps_ops = {
-	.scheme = "imaps",
-	.default_port = 993,
-	.flags = CHECK_F_STREAM | CHECK_F_TLS,
-	.max_line = IMAP_MAX_LINE,
-	.state_size = sizeof(struct imap_state),
-	.connected = imap_connected,
-	.read = imap_read,
+	.line = imap_line,
 	.tls_done = imap_tls_done,
 };

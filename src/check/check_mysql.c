@@ -28,7 +28,7 @@ mysql_connected(struct check *c)
 static void
 mysql_read(struct check *c)
 {
-	struct evbuffer *in = check_input(c);
+	struct evbuffer *in = check_conn_input(c);
 	size_t avail = evbuffer_get_length(in), need = 0;
 	struct proto_mysql_greeting g;
 	const uint8_t *p;
@@ -54,9 +54,6 @@ mysql_read(struct check *c)
 }
 
 const struct check_ops check_mysql_ops = {
-	.scheme = "mysql",
-	.default_port = 3306,
-	.flags = CHECK_F_STREAM,
 	/* Not a line protocol: this bounds what the engine buffers. */
 	.max_line = MYSQL_MAX_PACKET,
 	.connected = mysql_connected,

@@ -29,16 +29,6 @@ struct pop3_state {
 static const char pop3_bye[] = "QUIT\r\n";
 
 static void
-pop3_up(struct check *c, struct pop3_state *st)
-{
-	check_set_phase(c, CHECK_PHASE_QUIT);
-	check_finish_polite(c, pop3_bye, CHECK_STATE_UP, "%s%s", st->greeting,
-			    strcmp(check_target(c)->scheme, "pop3s") == 0 ? " (TLS)"
-			    : check_tls_active(c) ? " (STLS)"
-						  : "");
-}
-
-static void
 pop3_complete(struct check *c, struct pop3_state *st)
 {
 	switch (st->step) {
@@ -47,54 +37,40 @@ pop3_complete(struct check *c, struct pop3_state *st)
 		st->step = POP3_CAPA;
 		check_set_phase(c, CHECK_PHASE_CAPABILITY);
 		proto_pop3_init(&st->p, PROTO_POP3_CAPA);
-		check_printf(c, "CAPA\r\n");
+		check_conn_printf(c, "CAPA\r\n");
 		return;
 	case POP3_CAPA:
 		/* -ERR to CAPA: no capabilities, so no STLS either. */
-		if (!check_tls_active(c) && (st->p.caps & PROTO_POP3_CAP_STLS)) {
+		if (!check_conn_tls_active(c) && (st->p.caps & PROTO_POP3_CAP_STLS)) {
 			st->step = POP3_STLS;
 			check_set_phase(c, CHECK_PHASE_STARTTLS);
 			proto_pop3_init(&st->p, PROTO_POP3_STATUS);
-			check_printf(c, "STLS\r\n");
+			check_conn_printf(c, "STLS\r\n");
 			return;
 		}
-		pop3_up(c, st);
+		check_conn_up(c, pop3_bye, st->greeting, " (STLS)");
 		return;
 	case POP3_STLS:
-		if (!st->p.ok) {
-			check_finish_polite(c, pop3_bye, CHECK_STATE_DOWN, "%s", st->p.text);
-			return;
-		}
-		check_starttls(c);
+		check_conn_upgrade(c, st->p.ok, pop3_bye, st->p.text);
 		return;
 	}
 }
 
 static void
-pop3_read(struct check *c)
+pop3_line(struct check *c, char *line, size_t len)
 {
 	struct pop3_state *st = check_priv(c);
-	char *line;
-	size_t len;
-	int r;
+	int r = proto_pop3_feed_line(&st->p, line, len);
 
-	/* Stop at the STLS go-ahead: what follows belongs to TLS. */
-	while (!check_finished(c) && check_get_phase(c) != CHECK_PHASE_TLS &&
-	       check_readline(c, &line, &len) == 1) {
-		r = proto_pop3_feed_line(&st->p, line, len);
-		if (r == PROTO_ERROR) {
-			/* A well-formed "-ERR" greeting is a refusal from a server
-			 * that still talks POP3: leave politely.  Garbage gets no
-			 * QUIT, since nothing there would understand it. */
-			if (st->step == POP3_GREETING && st->p.text[0] != '\0' && !st->p.ok)
-				check_finish_polite(c, pop3_bye, CHECK_STATE_DOWN, "%s", st->p.reason);
-			else
-				check_finish(c, CHECK_STATE_DOWN, "%s", st->p.reason);
-			return;
-		}
-		if (r == PROTO_COMPLETE)
-			pop3_complete(c, st);
+	/* A well-formed "-ERR" greeting is a refusal from a server that still
+	 * talks POP3: leave politely.  Garbage gets no QUIT, since nothing
+	 * there would understand it. */
+	if (r == PROTO_ERROR && st->step == POP3_GREETING && st->p.text[0] != '\0' && !st->p.ok) {
+		check_finish_polite(c, pop3_bye, CHECK_STATE_DOWN, "%s", st->p.reason);
+		return;
 	}
+	if (check_conn_parsed(c, r, st->p.reason) == PROTO_COMPLETE)
+		pop3_complete(c, st);
 }
 
 static void
@@ -109,27 +85,15 @@ pop3_connected(struct check *c)
 static void
 pop3_tls_done(struct check *c)
 {
-	pop3_up(c, check_priv(c));
+	struct pop3_state *st = check_priv(c);
+
+	check_conn_up(c, pop3_bye, st->greeting, " (STLS)");
 }
 
 const struct check_ops check_pop3_ops = {
-	.scheme = "pop3",
-	.default_port = 110,
-	.flags = CHECK_F_STREAM,
 	.max_line = POP3_MAX_LINE,
 	.state_size = sizeof(struct pop3_state),
 	.connected = pop3_connected,
-	.read = pop3_read,
-	.tls_done = pop3_tls_done,
-};
-
-const struct check_ops check_pop3s_ops = {
-	.scheme = "pop3s",
-	.default_port = 995,
-	.flags = CHECK_F_STREAM | CHECK_F_TLS,
-	.max_line = POP3_MAX_LINE,
-	.state_size = sizeof(struct pop3_state),
-	.connected = pop3_connected,
-	.read = pop3_read,
+	.line = pop3_line,
 	.tls_done = pop3_tls_done,
 };

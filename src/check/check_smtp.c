@@ -20,38 +20,20 @@
 
 enum smtp_step { SMTP_BANNER, SMTP_EHLO, SMTP_STARTTLS, SMTP_EHLO_TLS };
 
+static const char smtp_bye[] = "QUIT\r\n";
+
 struct smtp_state {
 	enum smtp_step step;
 	struct proto_smtp_reply r;   /* the reply being gathered */
 	char banner[200];
 };
 
-static bool
-smtp_implicit_tls(const struct check *c)
-{
-	return strcmp(check_target(c)->scheme, "smtps") == 0;
-}
-
-static bool
-smtp_requires_tls(const struct check *c)
-{
-	return strcmp(check_target(c)->scheme, "submission") == 0;
-}
-
 static void
 smtp_send_ehlo(struct check *c, struct smtp_state *st, enum smtp_step step)
 {
 	st->step = step;
 	check_set_phase(c, CHECK_PHASE_EHLO);
-	check_printf(c, "EHLO %s\r\n", check_helo_name(c));
-}
-
-static void
-smtp_up(struct check *c, struct smtp_state *st)
-{
-	check_set_phase(c, CHECK_PHASE_QUIT);
-	check_finish_polite(c, "QUIT\r\n", CHECK_STATE_UP, "%s%s", st->banner,
-			    smtp_implicit_tls(c) ? " (TLS)" : check_tls_active(c) ? " (STARTTLS)" : "");
+	check_conn_printf(c, "EHLO %s\r\n", check_helo_name(c));
 }
 
 static void
@@ -69,7 +51,7 @@ smtp_reply(struct check *c, struct smtp_state *st)
 	case SMTP_BANNER:
 		if (code != 220) {
 			if (code >= 400 && code < 600)
-				check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", first);
+				check_finish_polite(c, smtp_bye, CHECK_STATE_DOWN, "%s", first);
 			else
 				check_finish(c, CHECK_STATE_DOWN, "unexpected banner: \"%s\"", first);
 			return;
@@ -80,57 +62,40 @@ smtp_reply(struct check *c, struct smtp_state *st)
 	case SMTP_EHLO:
 	case SMTP_EHLO_TLS:
 		if (code != 250) {
-			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", first);
+			check_finish_polite(c, smtp_bye, CHECK_STATE_DOWN, "%s", first);
 			return;
 		}
-		if (check_tls_active(c)) {
-			smtp_up(c, st);
+		if (check_conn_tls_active(c)) {
+			check_conn_up(c, smtp_bye, st->banner, " (STARTTLS)");
 			return;
 		}
 		if (starttls) {
 			st->step = SMTP_STARTTLS;
 			check_set_phase(c, CHECK_PHASE_STARTTLS);
-			check_printf(c, "STARTTLS\r\n");
+			check_conn_printf(c, "STARTTLS\r\n");
 			return;
 		}
-		if (smtp_requires_tls(c)) {
-			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN,
+		if (check_url_tls(check_get_url(c)->scheme) == CHECK_TLS_STARTTLS_REQUIRED) {
+			check_finish_polite(c, smtp_bye, CHECK_STATE_DOWN,
 					    "STARTTLS not offered (required for submission)");
 			return;
 		}
-		smtp_up(c, st);
+		check_conn_up(c, smtp_bye, st->banner, " (STARTTLS)");
 		return;
 	case SMTP_STARTTLS:
-		if (code != 220) {
-			check_finish_polite(c, "QUIT\r\n", CHECK_STATE_DOWN, "%s", first);
-			return;
-		}
-		check_starttls(c);
+		check_conn_upgrade(c, code == 220, smtp_bye, first);
 		return;
 	}
 }
 
 static void
-smtp_read(struct check *c)
+smtp_line(struct check *c, char *line, size_t len)
 {
 	struct smtp_state *st = check_priv(c);
-	char *line;
-	size_t len;
-	int r;
 
-	while (!check_finished(c) && (r = check_readline(c, &line, &len)) == 1) {
-		r = proto_smtp_feed_line(&st->r, line, len);
-		if (r == PROTO_ERROR) {
-			check_finish(c, CHECK_STATE_DOWN, "%s", st->r.reason);
-			return;
-		}
-		if (r == PROTO_COMPLETE) {
-			smtp_reply(c, st);
-			/* Nothing may follow the STARTTLS go-ahead in plain text. */
-			if (check_get_phase(c) == CHECK_PHASE_TLS)
-				return;
-		}
-	}
+	if (check_conn_parsed(c, proto_smtp_feed_line(&st->r, line, len), st->r.reason) ==
+	    PROTO_COMPLETE)
+		smtp_reply(c, st);
 }
 
 static void
@@ -149,34 +114,9 @@ smtp_tls_done(struct check *c)
 }
 
 const struct check_ops check_smtp_ops = {
-	.scheme = "smtp",
-	.default_port = 25,
-	.flags = CHECK_F_STREAM,
 	.max_line = SMTP_MAX_LINE,
 	.state_size = sizeof(struct smtp_state),
 	.connected = smtp_connected,
-	.read = smtp_read,
-	.tls_done = smtp_tls_done,
-};
-
-const struct check_ops check_submission_ops = {
-	.scheme = "submission",
-	.default_port = 587,
-	.flags = CHECK_F_STREAM,
-	.max_line = SMTP_MAX_LINE,
-	.state_size = sizeof(struct smtp_state),
-	.connected = smtp_connected,
-	.read = smtp_read,
-	.tls_done = smtp_tls_done,
-};
-
-const struct check_ops check_smtps_ops = {
-	.scheme = "smtps",
-	.default_port = 465,
-	.flags = CHECK_F_STREAM | CHECK_F_TLS,
-	.max_line = SMTP_MAX_LINE,
-	.state_size = sizeof(struct smtp_state),
-	.connected = smtp_connected,
-	.read = smtp_read,
+	.line = smtp_line,
 	.tls_done = smtp_tls_done,
 };

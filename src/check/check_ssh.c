@@ -25,8 +25,6 @@
 #include "check_impl.h"
 #include "mxf.h"
 
-enum ssh_kind { SSH_DISK, SSH_SOCKET, SSH_FSCK };
-
 struct ssh_state {
 	struct proc *proc;
 	char *argv[16];
@@ -35,18 +33,6 @@ struct ssh_state {
 	char opt_timeout[40];
 	char port[8];
 };
-
-static enum ssh_kind
-ssh_kind(const struct check *c)
-{
-	const char *s = check_target(c)->scheme;
-
-	if (strcmp(s, "ssh-disk") == 0)
-		return SSH_DISK;
-	if (strcmp(s, "ssh-socket") == 0)
-		return SSH_SOCKET;
-	return SSH_FSCK;
-}
 
 /* Single-quote @s for the remote POSIX shell.  @return malloc'ed or NULL. */
 static char *
@@ -132,7 +118,7 @@ ssh_failure_text(const char *out, size_t len, char *q, size_t qsize)
 static void
 ssh_disk_parse(struct check *c, const char *out, size_t len)
 {
-	const struct check_target *t = check_target(c);
+	const struct check_url *u = check_get_url(c);
 	const char *l2 = memchr(out, '\n', len);
 	char fs[256], mnt[256], q[200];
 	unsigned long long blocks, used, avail;
@@ -157,17 +143,15 @@ ssh_disk_parse(struct check *c, const char *out, size_t len)
 		}
 	}
 	check_quote(mnt, strlen(mnt), q, sizeof(q));
-	if (pct >= t->limit)
-		check_finish(c, CHECK_STATE_DOWN, "%s is %d%% full (limit %d%%)", q, pct, t->limit);
-	else
-		check_finish(c, CHECK_STATE_UP, "%s is %d%% full (limit %d%%)", q, pct, t->limit);
+	check_finish(c, pct >= (int)u->limit ? CHECK_STATE_DOWN : CHECK_STATE_UP,
+		     "%s is %d%% full (limit %u%%)", q, pct, u->limit);
 }
 
 static void
 ssh_done(void *arg, int st, const char *out, size_t len)
 {
 	struct check *c = arg;
-	const struct check_target *t = check_target(c);
+	const struct check_url *u = check_get_url(c);
 	char q[200];
 	int code;
 
@@ -183,36 +167,36 @@ ssh_done(void *arg, int st, const char *out, size_t len)
 		check_finish(c, CHECK_STATE_DOWN, "%s%s", strncmp(q, "ssh: ", 5) == 0 ? "" : "ssh: ", q);
 		return;
 	}
-	switch (ssh_kind(c)) {
-	case SSH_DISK:
+	switch (u->scheme) {
+	case CHECK_SCHEME_SSH_DISK:
 		if (code != 0) {
 			check_finish(c, CHECK_STATE_DOWN, "df exit status %d: %s", code, q);
 			return;
 		}
 		ssh_disk_parse(c, out, len);
 		return;
-	case SSH_SOCKET:
+	case CHECK_SCHEME_SSH_SOCKET:
 		if (code == 0 && (strcmp(out, "OK\n") == 0 || strcmp(out, "OK\r\n") == 0))
-			check_finish(c, CHECK_STATE_UP, "socket %s exists", t->path);
+			check_finish(c, CHECK_STATE_UP, "socket %s exists", u->path);
 		else if (code == 1 && len == 0)
-			check_finish(c, CHECK_STATE_DOWN, "no socket at %s", t->path);
+			check_finish(c, CHECK_STATE_DOWN, "no socket at %s", u->path);
 		else
 			check_finish(c, CHECK_STATE_DOWN, "unexpected output (exit status %d): \"%s\"", code, q);
 		return;
-	case SSH_FSCK:
-		if (t->script != NULL) {
+	default: /* CHECK_SCHEME_SSH_FSCK */
+		if (u->script != NULL) {
 			if (code == 0 && (strcmp(out, "0\n") == 0 || strcmp(out, "0\r\n") == 0 ||
 					  strcmp(out, "0") == 0))
-				check_finish(c, CHECK_STATE_UP, "%s: 0", t->script);
+				check_finish(c, CHECK_STATE_UP, "%s: 0", u->script);
 			else
 				check_finish(c, CHECK_STATE_DOWN, "%s (exit status %d): \"%s\"",
-					     t->script, code, q);
+					     u->script, code, q);
 			return;
 		}
 		if (code == 0)
-			check_finish(c, CHECK_STATE_UP, "fsck -n %s: clean", t->path);
+			check_finish(c, CHECK_STATE_UP, "fsck -n %s: clean", u->path);
 		else
-			check_finish(c, CHECK_STATE_DOWN, "fsck -n %s exit status %d: %s", t->path, code, q);
+			check_finish(c, CHECK_STATE_DOWN, "fsck -n %s exit status %d: %s", u->path, code, q);
 		return;
 	}
 }
@@ -220,26 +204,26 @@ ssh_done(void *arg, int st, const char *out, size_t len)
 static int
 ssh_start(struct check *c)
 {
-	const struct check_target *t = check_target(c);
+	const struct check_url *u = check_get_url(c);
 	struct ssh_state *st = check_priv(c);
 	char *qpath;
 	uint64_t secs;
 	size_t n = 0;
 	int len;
 
-	qpath = shell_quote(t->path);
+	qpath = shell_quote(u->path);
 	if (qpath == NULL)
 		goto nomem;
-	switch (ssh_kind(c)) {
-	case SSH_DISK:
+	switch (u->scheme) {
+	case CHECK_SCHEME_SSH_DISK:
 		len = asprintf(&st->cmd, "df -P %s", qpath);
 		break;
-	case SSH_SOCKET:
+	case CHECK_SCHEME_SSH_SOCKET:
 		len = asprintf(&st->cmd, "test -S %s && echo OK", qpath);
 		break;
-	default:
-		if (t->script != NULL)
-			len = asprintf(&st->cmd, "%s", t->script); /* shell-inert, checked by check_url */
+	default: /* CHECK_SCHEME_SSH_FSCK */
+		if (u->script != NULL)
+			len = asprintf(&st->cmd, "%s", u->script); /* shell-inert, checked by check_url */
 		else
 			len = asprintf(&st->cmd, "fsck -n %s", qpath);
 		break;
@@ -249,10 +233,10 @@ ssh_start(struct check *c)
 		st->cmd = NULL;
 		goto nomem;
 	}
-	if (t->user != NULL)
-		len = asprintf(&st->dest, "%s@%s", t->user, t->host);
+	if (u->user != NULL)
+		len = asprintf(&st->dest, "%s@%s", u->user, u->host);
 	else
-		len = asprintf(&st->dest, "%s", t->host);
+		len = asprintf(&st->dest, "%s", u->host);
 	if (len < 0) {
 		st->dest = NULL;
 		goto nomem;
@@ -261,7 +245,7 @@ ssh_start(struct check *c)
 	secs = check_remaining_ms(c) / 1000;
 	snprintf(st->opt_timeout, sizeof(st->opt_timeout), "ConnectTimeout=%llu",
 		 (unsigned long long)(secs > 1 ? secs - 1 : 1));
-	snprintf(st->port, sizeof(st->port), "%u", t->port);
+	snprintf(st->port, sizeof(st->port), "%u", u->port);
 	st->argv[n++] = "ssh";
 	st->argv[n++] = "-o";
 	st->argv[n++] = "BatchMode=yes";
@@ -294,30 +278,7 @@ ssh_cleanup(struct check *c)
 	st->cmd = st->dest = NULL;
 }
 
-const struct check_ops check_ssh_disk_ops = {
-	.scheme = "ssh-disk",
-	.default_port = 22,
-	.flags = CHECK_F_PATH,
-	.max_line = 512,
-	.state_size = sizeof(struct ssh_state),
-	.start = ssh_start,
-	.cleanup = ssh_cleanup,
-};
-
-const struct check_ops check_ssh_socket_ops = {
-	.scheme = "ssh-socket",
-	.default_port = 22,
-	.flags = CHECK_F_PATH,
-	.max_line = 512,
-	.state_size = sizeof(struct ssh_state),
-	.start = ssh_start,
-	.cleanup = ssh_cleanup,
-};
-
-const struct check_ops check_ssh_fsck_ops = {
-	.scheme = "ssh-fsck",
-	.default_port = 22,
-	.flags = CHECK_F_PATH,
+const struct check_ops check_ssh_ops = {
 	.max_line = 512,
 	.state_size = sizeof(struct ssh_state),
 	.start = ssh_start,

@@ -12,9 +12,6 @@ tcp_connected(struct check *c)
 }
 
 const struct check_ops check_tcp_ops = {
-	.scheme = "tcp",
-	.default_port = 0,
-	.flags = CHECK_F_STREAM,
 	.max_line = 512,
 	.connected = tcp_connected,
 };

@@ -1,7 +1,8 @@
 /*
  * etrn.c -- the ETRN conversation with a backup MX (RFC 1985), on a
- * libevent bufferevent, with STARTTLS through bufferevent_openssl as the
- * check engine does it, replies parsed by proto_smtp.
+ * libevent bufferevent, with STARTTLS through the TLS layer and the shared
+ * client context of tls.h, as the check engine does it, replies parsed by
+ * proto_smtp.
  *
  * Why not a checker of the check engine: the engine runs check URLs,
  * merges equal ones and reports one up/down line; ETRN has side effects,
@@ -30,13 +31,13 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "mxf.h"
 #include "proto.h"
 #include "proto_smtp.h"
+#include "tls.h"
 
 enum etrn_step {
 	ETRN_S_CONNECT,
@@ -65,7 +66,7 @@ static const char *const etrn_waiting[] = {
 struct etrn {
 	struct event_base *base;
 	struct bufferevent *bev;
-	SSL_CTX *ssl_ctx;
+	SSL_CTX *ssl_ctx;           /* only when the shared one is unusable */
 	struct event *deadline_ev;
 	struct event *report_ev;
 	etrn_done_fn cb;
@@ -283,51 +284,50 @@ etrn_next_zone(struct etrn *t)
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
+/*
+ * The TLS context: the shared one (tls.h).  Without a name to verify the
+ * trust store does not matter, so when $MXF_CA_FILE cannot be loaded an
+ * unverified conversation still gets a context of its own, as before
+ * there was a shared one.  @return NULL after etrn_end().
+ */
+static SSL_CTX *
+etrn_ssl_ctx(struct etrn *t)
+{
+	const char *ca = getenv("MXF_CA_FILE");
+	SSL_CTX *ctx = tls_ctx_shared(NULL, 0);
+
+	if (ctx != NULL)
+		return ctx;
+	if (t->tls_name != NULL) {
+		etrn_end(t, MXF_EIO, "TLS: cannot load the CA file %s",
+			 ca != NULL && *ca != '\0' ? ca : "(system store)");
+		return NULL;
+	}
+	t->ssl_ctx = tls_ctx_new(NULL, NULL, 0);
+	if (t->ssl_ctx == NULL)
+		etrn_end(t, MXF_ENOMEM, "TLS: cannot set up OpenSSL");
+	return t->ssl_ctx;
+}
+
 static void
 etrn_starttls(struct etrn *t)
 {
 	struct bufferevent *fbev;
-	SSL *ssl;
+	SSL_CTX *ctx;
+	char why[64];
 
 	if (evbuffer_get_length(bufferevent_get_input(t->bev)) > 0) {
 		etrn_end(t, MXF_EPROTO, "data after the STARTTLS reply, before the TLS handshake");
 		return;
 	}
-	t->ssl_ctx = SSL_CTX_new(TLS_client_method());
-	if (t->ssl_ctx == NULL) {
-		etrn_end(t, MXF_ENOMEM, "TLS: cannot set up OpenSSL");
+	ctx = etrn_ssl_ctx(t);
+	if (ctx == NULL)
 		return;
-	}
-	if (t->tls_name != NULL) {
-		const char *ca = getenv("MXF_CA_FILE");
-		int ok = (ca != NULL && *ca != '\0') ?
-			 SSL_CTX_load_verify_locations(t->ssl_ctx, ca, NULL) :
-			 SSL_CTX_set_default_verify_paths(t->ssl_ctx);
-		if (ok != 1) {
-			etrn_end(t, MXF_EIO, "TLS: cannot load the CA file %s",
-				 ca != NULL && *ca != '\0' ? ca : "(system store)");
-			return;
-		}
-	}
-	/* Verified after the handshake, from the result, for a precise reason. */
-	SSL_CTX_set_verify(t->ssl_ctx, SSL_VERIFY_NONE, NULL);
-	ssl = SSL_new(t->ssl_ctx);
-	if (ssl == NULL) {
-		etrn_end(t, MXF_ENOMEM, "TLS: out of memory");
-		return;
-	}
-	if (t->tls_name != NULL) {
-		SSL_set_tlsext_host_name(ssl, t->tls_name);
-		SSL_set1_host(ssl, t->tls_name);
-	}
-	fbev = bufferevent_openssl_filter_new(t->base, t->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
-					      BEV_OPT_CLOSE_ON_FREE);
+	fbev = tls_filter_new(t->base, t->bev, ctx, t->tls_name, true, why, sizeof(why));
 	if (fbev == NULL) {
-		SSL_free(ssl);
-		etrn_end(t, MXF_ENOMEM, "TLS: cannot set up the TLS layer");
+		etrn_end(t, MXF_ENOMEM, "TLS: %s", why);
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(fbev, 1);
 	t->bev = fbev;
 	t->step = ETRN_S_TLS;
 	bufferevent_setwatermark(t->bev, EV_READ, 0, PROTO_SMTP_LINE_MAX + 4);
@@ -484,13 +484,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (t->step == ETRN_S_TLS) {
-		unsigned long e, first = 0;
+		const char *r = tls_error_reason(bev);
 
-		while ((e = bufferevent_get_openssl_error(bev)) != 0)
-			if (first == 0 && ERR_GET_LIB(e) != 0 && ERR_reason_error_string(e) != NULL)
-				first = e;
-		if (first != 0)
-			etrn_end(t, MXF_EPROTO, "TLS: handshake failed: %s", ERR_reason_error_string(first));
+		if (r != NULL)
+			etrn_end(t, MXF_EPROTO, "TLS: handshake failed: %s", r);
 		else
 			etrn_end(t, MXF_EPROTO, "TLS: handshake failed");
 		return;
