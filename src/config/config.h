@@ -117,13 +117,13 @@ struct config {
 };
 
 /*
- * config_find_path -- the file to read when no -c was given: $MXFAILOVER_CONFIG,
+ * config_load_path -- the file to read when no -c was given: $MXFAILOVER_CONFIG,
  * else $DNSFAILOVER_CONFIG, else the native default path if it exists, else
  * DNS_Failover's default path if that exists, else the native default path
  * (so the error names the file a user would create).
  * @return a static or environment string; never NULL.
  */
-const char *config_find_path(void);
+const char *config_load_path(void);
 
 /*
  * config_load -- read and validate a configuration file of either format.

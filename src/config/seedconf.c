@@ -16,7 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config_impl.h"
 #include "mxf.h"
+#include "value.h"
 
 struct seedconf_entry {
 	char section[16];
@@ -47,18 +49,12 @@ static char *
 seedconf_reader(char *str, int num, void *stream)
 {
 	struct seedconf_parse *p = stream;
-	const char *line, *eol;
+	const char *line;
 	size_t l;
 
-	if (p->pos >= p->len || num < 8)
+	if (num < 8 || (line = config_text_line(p->text, p->len, &p->pos, &l)) == NULL)
 		return NULL;
-	line = p->text + p->pos;
-	eol = memchr(line, '\n', p->len - p->pos);
-	l = eol != NULL ? (size_t)(eol - line) : p->len - p->pos;
-	p->pos += l + (eol != NULL);
 	p->lineno++;
-	if (l > 0 && line[l - 1] == '\r')
-		l--;
 	if (l > (size_t)num - 3) {
 		/* A comment may be long; a setting may not. */
 		if (line[0] != '#' && line[0] != ';')
@@ -481,6 +477,48 @@ out:
 		free(mxname[i]);
 	}
 	return e;
+}
+
+static const char *const dnsfailover_sections[] = {
+	"ZONES", "MX", "RECORDS", "PORTS", "SETTINGS", "MAIL",
+};
+
+bool
+seedconf_is_section(const char *name)
+{
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(dnsfailover_sections); i++)
+		if (strcmp(name, dnsfailover_sections[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+seedconf_detect(const char *text, size_t len)
+{
+	size_t pos = 0;
+	bool seed = false, native = false;
+
+	while (pos < len) {
+		const char *line = text + pos, *eol = memchr(line, '\n', len - pos);
+		size_t l = eol != NULL ? (size_t)(eol - line) : len - pos;
+		const char *close;
+
+		pos += l + 1;
+		if (l > 2 && line[0] == '[' && (close = memchr(line, ']', l)) != NULL) {
+			char name[64];
+			size_t nl = (size_t)(close - line - 1);
+
+			if (nl >= sizeof(name))
+				continue;
+			memcpy(name, line + 1, nl);
+			name[nl] = '\0';
+			if (seedconf_is_section(name))
+				seed = true;
+			else
+				native = true;
+		}
+	}
+	return seed && !native;
 }
 
 int
