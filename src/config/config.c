@@ -22,6 +22,58 @@
 #include "mxf.h"
 #include "value.h"
 
+/* ---- small helpers the readers share ------------------------------------ */
+
+static char *
+config_vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static char *
+config_vfmt(const char *fmt, va_list ap)
+{
+	char *s;
+
+	return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
+char *
+config_fmt(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = config_vfmt(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void *
+config_grow(void *v, size_t n, size_t size)
+{
+	char *nv = realloc(v, (n + 1) * size);
+
+	if (nv != NULL)
+		memset(nv + n * size, 0, size);
+	return nv;
+}
+
+int
+config_strlist_add(char ***v, size_t *n, char *s)
+{
+	char **nv;
+
+	if (s == NULL)
+		return MXF_ENOMEM;
+	nv = config_grow(*v, *n, sizeof(*nv));
+	if (nv == NULL) {
+		free(s);
+		return MXF_ENOMEM;
+	}
+	*v = nv;
+	(*v)[(*n)++] = s;
+	return 0;
+}
+
 /* ---- error list --------------------------------------------------------- */
 
 int
@@ -32,12 +84,11 @@ config_errors_add(struct config_errors *errs, const char *file, int line, const 
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = config_vfmt(fmt, ap);
 	va_end(ap);
 	if (msg == NULL)
 		return MXF_ENOMEM;
-	v = realloc(errs->v, (errs->n + 1) * sizeof(*v));
+	v = config_grow(errs->v, errs->n, sizeof(*v));
 	if (v == NULL) {
 		free(msg);
 		return MXF_ENOMEM;

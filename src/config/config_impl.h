@@ -106,6 +106,23 @@ void config_defaults(struct config *cfg);
  * @return 0 or MXF_ENOMEM. */
 int config_fill_defaults(struct config *cfg);
 
+/* asprintf: @return a malloc'ed string, or NULL when out of memory. */
+char *config_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * config_grow -- make room for one more element, zeroed, at index @n of the
+ * array @v of @n elements of @size bytes.
+ * @return the (moved) array, or NULL when out of memory (@v is untouched).
+ */
+void *config_grow(void *v, size_t n, size_t size);
+
+/*
+ * config_strlist_add -- append @s, which the list then owns, to *@v (*@n
+ * strings).  @s NULL counts as out of memory.
+ * @return 0, or MXF_ENOMEM (then @s is freed).
+ */
+int config_strlist_add(char ***v, size_t *n, char *s);
+
 /* Free @n strings of @v and @v itself. */
 void config_strlist_free(char **v, size_t n);
 

@@ -157,28 +157,19 @@ config_add_server(struct config_parse *p, const char *id, int line)
 	struct config *cfg = p->cfg;
 	struct config_server *v;
 	int *cl;
+	bool *ag;
 
-	v = realloc(cfg->servers, (cfg->nservers + 1) * sizeof(*v));
-	if (v == NULL)
+	if ((v = config_grow(cfg->servers, cfg->nservers, sizeof(*v))) == NULL)
 		return NULL;
 	cfg->servers = v;
-	cl = realloc(p->server_checks_line, (cfg->nservers + 1) * sizeof(*cl));
-	if (cl == NULL)
+	if ((cl = config_grow(p->server_checks_line, cfg->nservers, sizeof(*cl))) == NULL)
 		return NULL;
 	p->server_checks_line = cl;
-	cl[cfg->nservers] = 0;
-	{
-		bool *ag = realloc(p->server_address_given, (cfg->nservers + 1) * sizeof(*ag));
-
-		if (ag == NULL)
-			return NULL;
-		p->server_address_given = ag;
-		ag[cfg->nservers] = false;
-	}
-	memset(&v[cfg->nservers], 0, sizeof(*v));
-	v[cfg->nservers].id = strdup(id);
+	if ((ag = config_grow(p->server_address_given, cfg->nservers, sizeof(*ag))) == NULL)
+		return NULL;
+	p->server_address_given = ag;
 	v[cfg->nservers].line = line;
-	if (v[cfg->nservers].id == NULL)
+	if ((v[cfg->nservers].id = strdup(id)) == NULL)
 		return NULL;
 	return &v[cfg->nservers++];
 }
@@ -190,24 +181,38 @@ config_add_group(struct config_parse *p, const char *id, int line)
 	struct config_group *v;
 	struct config_group_lines *gl;
 
-	v = realloc(cfg->groups, (cfg->ngroups + 1) * sizeof(*v));
-	if (v == NULL)
+	if ((v = config_grow(cfg->groups, cfg->ngroups, sizeof(*v))) == NULL)
 		return NULL;
 	cfg->groups = v;
-	gl = realloc(p->glines, (cfg->ngroups + 1) * sizeof(*gl));
-	if (gl == NULL)
+	if ((gl = config_grow(p->glines, cfg->ngroups, sizeof(*gl))) == NULL)
 		return NULL;
 	p->glines = gl;
-	memset(&gl[cfg->ngroups], 0, sizeof(*gl));
-	memset(&v[cfg->ngroups], 0, sizeof(*v));
-	v[cfg->ngroups].id = strdup(id);
 	v[cfg->ngroups].line = line;
 	v[cfg->ngroups].type = CONFIG_RTYPE_CNAME;
 	v[cfg->ngroups].failback = CONFIG_FAILBACK_AUTO;
 	v[cfg->ngroups].hold_down_ms = 5 * 60 * 1000;
-	if (v[cfg->ngroups].id == NULL)
+	if ((v[cfg->ngroups].id = strdup(id)) == NULL)
 		return NULL;
 	return &v[cfg->ngroups++];
+}
+
+/* Remember that @key (NULL: the section header) of @section was set at @line. */
+static void
+config_seen_add(struct config_parse *p, const char *section, const char *key, int line)
+{
+	struct config_seen_key *s = config_grow(p->seen, p->nseen, sizeof(*s));
+
+	if (s == NULL) {
+		p->oom = 1;
+		return;
+	}
+	p->seen = s;
+	s[p->nseen].section = strdup(section);
+	s[p->nseen].key = key != NULL ? strdup(key) : NULL;
+	s[p->nseen].line = line;
+	if (s[p->nseen].section == NULL || (key != NULL && s[p->nseen].key == NULL))
+		p->oom = 1;
+	p->nseen++;
 }
 
 static int
@@ -295,46 +300,22 @@ config_enter_section(struct config_parse *p, const char *section, int line)
 			   "unknown section [%s] (expected [general], [dns], [server NAME], [group NAME] or [notify])",
 			   section);
 	return;
-record:;
-	struct config_seen_key *s = realloc(p->seen, (p->nseen + 1) * sizeof(*s));
-
-	if (s == NULL) {
-		p->oom = 1;
-		return;
-	}
-	p->seen = s;
-	s[p->nseen].section = strdup(section);
-	s[p->nseen].key = NULL;
-	s[p->nseen].line = line;
-	if (s[p->nseen].section == NULL)
-		p->oom = 1;
-	p->nseen++;
+record:
+	config_seen_add(p, section, NULL, line);
 }
 
 /* Duplicate-key detection; returns the line of the first setting or 0. */
 static int
 config_key_seen(struct config_parse *p, const char *key, int line)
 {
-	struct config_seen_key *s;
-
 	for (size_t i = 0; i < p->nseen; i++)
 		if (p->seen[i].key != NULL && strcmp(p->seen[i].section, p->section) == 0 &&
 		    strcmp(p->seen[i].key, key) == 0)
 			return p->seen[i].line;
-	s = realloc(p->seen, (p->nseen + 1) * sizeof(*s));
-	if (s == NULL) {
-		p->oom = 1;
-		return 0;
-	}
-	p->seen = s;
-	s[p->nseen].section = strdup(p->section);
-	s[p->nseen].key = strdup(key);
-	s[p->nseen].line = line;
-	if (s[p->nseen].section == NULL || s[p->nseen].key == NULL)
-		p->oom = 1;
-	p->nseen++;
+	config_seen_add(p, p->section, key, line);
 	return 0;
 }
+
 static int
 config_handler(void *user, const char *section, const char *name, const char *value)
 {

@@ -15,6 +15,15 @@
 #include "mxf.h"
 #include "value.h"
 
+/* Append a copy of the @l bytes at @s to the list *@v of *@n words. */
+static int
+config_list_push(char ***v, size_t *n, const char *s, size_t l)
+{
+	if (*n >= CONFIG_MAX_LIST)
+		return MXF_ETOOBIG;
+	return config_strlist_add(v, n, strndup(s, l));
+}
+
 /* Split a list value on white space and commas; appends to *v. */
 static int
 config_list_append(char ***v, size_t *n, const char *value)
@@ -23,7 +32,7 @@ config_list_append(char ***v, size_t *n, const char *value)
 
 	while (*s != '\0') {
 		size_t l;
-		char **nv;
+		int e;
 
 		while (*s != '\0' && (isspace((unsigned char)*s) || *s == ','))
 			s++;
@@ -32,16 +41,9 @@ config_list_append(char ***v, size_t *n, const char *value)
 		l = 0;
 		while (s[l] != '\0' && !isspace((unsigned char)s[l]) && s[l] != ',')
 			l++;
-		if (*n >= CONFIG_MAX_LIST)
-			return MXF_ETOOBIG;
-		nv = realloc(*v, (*n + 1) * sizeof(**v));
-		if (nv == NULL)
-			return MXF_ENOMEM;
-		*v = nv;
-		(*v)[*n] = strndup(s, l);
-		if ((*v)[*n] == NULL)
-			return MXF_ENOMEM;
-		(*n)++;
+		e = config_list_push(v, n, s, l);
+		if (e != 0)
+			return e;
 		s += l;
 	}
 	return 0;
@@ -80,21 +82,10 @@ config_checks_append(char ***v, size_t *n, const char *value)
 		}
 		{
 			size_t l = strlen(s);
-			char **nv;
 
 			while (l > 0 && isspace((unsigned char)s[l - 1]))
 				l--;
-			if (*n >= CONFIG_MAX_LIST)
-				return MXF_ETOOBIG;
-			nv = realloc(*v, (*n + 1) * sizeof(**v));
-			if (nv == NULL)
-				return MXF_ENOMEM;
-			*v = nv;
-			(*v)[*n] = strndup(s, l);
-			if ((*v)[*n] == NULL)
-				return MXF_ENOMEM;
-			(*n)++;
-			return 0;
+			return config_list_push(v, n, s, l);
 		}
 	}
 	return 0;
@@ -322,7 +313,6 @@ config_key_group(struct config_parse *p, int line, const char *key, const char *
 			gl->zones = line;
 		for (size_t i = 0; e == 0 && i < n; i++) {
 			char *z = value_normalize_name(v[i]);
-			char **nz;
 
 			if (z == NULL) {
 				config_err(p, line, "zones: '%s' is not a domain name", v[i]);
@@ -336,16 +326,8 @@ config_key_group(struct config_parse *p, int line, const char *key, const char *
 					break;
 				}
 			}
-			if (z == NULL)
-				continue;
-			nz = realloc(g->zones, (g->nzones + 1) * sizeof(*nz));
-			if (nz == NULL) {
-				free(z);
-				e = MXF_ENOMEM;
-				break;
-			}
-			g->zones = nz;
-			g->zones[g->nzones++] = z;
+			if (z != NULL)
+				e = config_strlist_add(&g->zones, &g->nzones, z);
 		}
 		config_strlist_free(v, n);
 	} else if (strcmp(key, "records") == 0) {

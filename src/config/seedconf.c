@@ -214,39 +214,6 @@ seedconf_name(struct seedconf_parse *p, const char *section, const char *key)
 	return n;
 }
 
-static int
-seedconf_push(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (s == NULL)
-		return MXF_ENOMEM;
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (nv == NULL) {
-		free(s);
-		return MXF_ENOMEM;
-	}
-	*v = nv;
-	(*v)[(*n)++] = s;
-	return 0;
-}
-
-static char *
-seedconf_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-seedconf_fmt(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 struct seedconf_ports {
 	uint16_t smtp, imaps, https, mysql, ssh[2];
 };
@@ -269,19 +236,19 @@ seedconf_server(struct config *cfg, size_t i, const char *id, const char *addr, 
 		return MXF_ENOMEM;
 	snprintf(host, sizeof(host), value_is_ip(addr) == 6 ? "[%s]" : "%s", addr);
 	/* DNS_Failover's checks: TCP connects to four ports, three over SSH. */
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->smtp));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->imaps));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->https));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->mysql));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks,
-				  seedconf_fmt("ssh-socket://%s@%s:%u%s", user, host, pt->ssh[i],
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->smtp));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->imaps));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->https));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->mysql));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks,
+				  config_fmt("ssh-socket://%s@%s:%u%s", user, host, pt->ssh[i],
 					       SEEDCONF_MYSQL_SOCKET));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks,
-				  seedconf_fmt("ssh-disk://%s@%s:%u%s%s?limit=%lu", user, host,
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks,
+				  config_fmt("ssh-disk://%s@%s:%u%s%s?limit=%lu", user, host,
 					       pt->ssh[i], partition[0] == '/' ? "" : "/", partition,
 					       limit));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks,
-				  seedconf_fmt("ssh-fsck://%s@%s:%u/?script=%s", user, host, pt->ssh[i],
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks,
+				  config_fmt("ssh-fsck://%s@%s:%u/?script=%s", user, host, pt->ssh[i],
 					       SEEDCONF_FSCK_SCRIPT));
 	return e;
 }
@@ -385,7 +352,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 			e = MXF_ENOMEM;
 		relay = seedconf_get(p, "MAIL", "mx_server", 0, NULL);
 		if (relay != NULL && *relay != '\0') {
-			n->smtp_url = seedconf_fmt("%s://%s%s%s:%u", "smtp",
+			n->smtp_url = config_fmt("%s://%s%s%s:%u", "smtp",
 						   value_is_ip(relay) == 6 ? "[" : "", relay,
 						   value_is_ip(relay) == 6 ? "]" : "", mport);
 			if (n->smtp_url == NULL)
@@ -448,7 +415,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	g->hold_down_ms = 0;
 	g->etrn = false;
 	for (size_t i = 0; i < 2 && e == 0; i++) {
-		e = seedconf_push(&g->zones, &g->nzones, zone[i]);
+		e = config_strlist_add(&g->zones, &g->nzones, zone[i]);
 		zone[i] = NULL;
 	}
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(record_keys) && e == 0; i++) {
@@ -469,7 +436,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 			}
 		}
 		if (n != NULL)
-			e = seedconf_push(&g->records, &g->nrecords, n);
+			e = config_strlist_add(&g->records, &g->nrecords, n);
 	}
 out:
 	for (int i = 0; i < 2; i++) {
