@@ -215,6 +215,16 @@ config_seen_add(struct config_parse *p, const char *section, const char *key, in
 	p->nseen++;
 }
 
+/* Index of the group with this id, or -1. */
+static long
+config_group_index(const struct config *cfg, const char *id)
+{
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		if (strcmp(cfg->groups[i].id, id) == 0)
+			return (long)i;
+	return -1;
+}
+
 static int
 config_valid_id(const char *s)
 {
@@ -260,35 +270,21 @@ config_enter_section(struct config_parse *p, const char *section, int line)
 				   section, word);
 			return;
 		}
-		if (word[1] == 'e') {
-			long i = config_server_index(p->cfg, rest);
+		bool server = word[1] == 'e';
+		long i = server ? config_server_index(p->cfg, rest) : config_group_index(p->cfg, rest);
 
-			if (i >= 0) {
-				config_err(p, line, "duplicate section [server %s] (first at line %d)", rest,
-					   p->cfg->servers[i].line);
-				return;
-			}
-			if (config_add_server(p, rest, line) == NULL) {
-				p->oom = 1;
-				return;
-			}
-			p->kind = SEC_SERVER;
-			p->cur = (long)p->cfg->nservers - 1;
-		} else {
-			for (size_t i = 0; i < p->cfg->ngroups; i++) {
-				if (strcmp(p->cfg->groups[i].id, rest) == 0) {
-					config_err(p, line, "duplicate section [group %s] (first at line %d)",
-						   rest, p->cfg->groups[i].line);
-					return;
-				}
-			}
-			if (config_add_group(p, rest, line) == NULL) {
-				p->oom = 1;
-				return;
-			}
-			p->kind = SEC_GROUP;
-			p->cur = (long)p->cfg->ngroups - 1;
+		if (i >= 0) {
+			config_err(p, line, "duplicate section [%s %s] (first at line %d)", word, rest,
+				   server ? p->cfg->servers[i].line : p->cfg->groups[i].line);
+			return;
 		}
+		if (server ? config_add_server(p, rest, line) == NULL
+			   : config_add_group(p, rest, line) == NULL) {
+			p->oom = 1;
+			return;
+		}
+		p->kind = server ? SEC_SERVER : SEC_GROUP;
+		p->cur = (long)(server ? p->cfg->nservers : p->cfg->ngroups) - 1;
 		goto record;
 	}
 	if (seedconf_is_section(section))

@@ -431,28 +431,22 @@ config_key_is_list(enum config_section_kind kind, const char *key)
 	return 0;
 }
 
+/* The key handler of each kind of section; NULL where the section itself
+ * was refused (and reported), so its keys are skipped. */
+static void (*const config_key_fns[])(struct config_parse *p, int line, const char *key,
+				      const char *value) = {
+	[SEC_GENERAL] = config_key_general,
+	[SEC_DNS] = config_key_dns,
+	[SEC_NOTIFY] = config_key_notify,
+	[SEC_SERVER] = config_key_server,
+	[SEC_GROUP] = config_key_group,
+	[SEC_UNKNOWN] = NULL,
+};
+
 void
 config_key(struct config_parse *p, int line, const char *key, const char *value)
 {
-	switch (p->kind) {
-	case SEC_GENERAL:
-		config_key_general(p, line, key, value);
-		break;
-	case SEC_DNS:
-		config_key_dns(p, line, key, value);
-		break;
-	case SEC_NOTIFY:
-		config_key_notify(p, line, key, value);
-		break;
-	case SEC_SERVER:
-		config_key_server(p, line, key, value);
-		break;
-	case SEC_GROUP:
-		config_key_group(p, line, key, value);
-		break;
-	case SEC_NONE:
-	case SEC_UNKNOWN:
-		break; /* the section itself was reported */
-	}
+	if ((size_t)p->kind < MXF_ARRAY_SIZE(config_key_fns) && config_key_fns[p->kind] != NULL)
+		config_key_fns[p->kind](p, line, key, value);
 }
 

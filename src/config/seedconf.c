@@ -377,12 +377,10 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	cfg->dnsfailover_logfile = strdup(logfile);
 	free(cfg->general.log);
 	cfg->general.log = strdup(logfile[0] == '\0' ? "stderr" : logfile);
-	if (cfg->dnsfailover_logfile == NULL || cfg->general.log == NULL) {
-		e = MXF_ENOMEM;
-		goto out;
-	}
 	cfg->servers = calloc(2, sizeof(*cfg->servers));
-	if (cfg->servers == NULL) {
+	cfg->groups = calloc(1, sizeof(*cfg->groups));
+	if (cfg->dnsfailover_logfile == NULL || cfg->general.log == NULL || cfg->servers == NULL ||
+	    cfg->groups == NULL) {
 		e = MXF_ENOMEM;
 		goto out;
 	}
@@ -394,11 +392,6 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	}
 	if (e != 0)
 		goto out;
-	cfg->groups = calloc(1, sizeof(*cfg->groups));
-	if (cfg->groups == NULL) {
-		e = MXF_ENOMEM;
-		goto out;
-	}
 	cfg->ngroups = 1;
 	g = &cfg->groups[0];
 	g->id = strdup("mail");
