@@ -142,15 +142,25 @@ int config_load(const char *path, struct config **out, struct config_errors *err
 int config_load_string(const char *name, const char *text, struct config **out,
 		       struct config_errors *errs);
 
+/* Free @cfg and everything it holds (the SMTP password is wiped first).
+ * NULL is a no-op. */
 void config_free(struct config *cfg);
 
-/* Append an error; the message is formatted.  @return 0 or MXF_ENOMEM. */
+/*
+ * config_errors_add -- append "FILE:LINE: message" to @errs.
+ * @file   copied (NULL is written "-"); @line 0 for the file as a whole.
+ * @return 0 or MXF_ENOMEM.
+ */
 int config_errors_add(struct config_errors *errs, const char *file, int line,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Free every error of @errs and leave it empty (reusable). */
 void config_errors_free(struct config_errors *errs);
 
 /* "CNAME" etc., case-insensitive.  @return 0 or MXF_EINVAL. */
 int config_parse_rtype(const char *s, enum config_rtype *out);
+
+/* @return "CNAME", "A", "AAAA" or "MX"; "?" for a bad value.  Static. */
 const char *config_rtype_name(enum config_rtype t);
 
 /* Index of the server with this id, or -1. */
