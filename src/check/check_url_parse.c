@@ -138,16 +138,28 @@ parse_port(const char *s, size_t n, uint16_t *port, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Whether each of the @n bytes at @s is allowed: with @graph, any printable
+ * character not in @set; without, a letter, a digit or a character of @set.
+ */
+static bool
+only_chars(const char *s, size_t n, bool graph, const char *set)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool in_set = c != '\0' && strchr(set, c) != NULL;
+
+		if (graph ? !isgraph(c) || in_set : !isalnum(c) && !in_set)
+			return false;
+	}
+	return true;
+}
+
 /* A user name for ssh: letters, digits, '.', '_', '-', not starting with '-'. */
 static bool
 valid_user(const char *s, size_t n)
 {
-	if (n == 0 || n > 64 || s[0] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
+	return n > 0 && n <= 64 && s[0] != '-' && only_chars(s, n, false, "._-");
 }
 
 /*
@@ -158,24 +170,14 @@ valid_user(const char *s, size_t n)
 static bool
 valid_local_path(const char *s, size_t n)
 {
-	if (n < 2 || s[0] != '/')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isgraph((unsigned char)s[i]) || strchr("?#&'\"\\", s[i]) != NULL)
-			return false;
-	return true;
+	return n >= 2 && s[0] == '/' && only_chars(s, n, true, "?#&'\"\\");
 }
 
 /* An absolute remote path made only of characters inert in a shell. */
 static bool
 valid_remote_path(const char *s, size_t n)
 {
-	if (n < 1 || s[0] != '/')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("/._+,=:@-", s[i]) == NULL)
-			return false;
-	return true;
+	return n >= 1 && s[0] == '/' && only_chars(s, n, false, "/._+,=:@-");
 }
 
 /* An http path: RFC 3986 path characters and %HH escapes. */

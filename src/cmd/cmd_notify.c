@@ -29,6 +29,7 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include "argv.h"
 #include "cmd.h"
 #include "config.h"
 #include "dns_tsig.h"
@@ -278,8 +279,8 @@ out:
 	notify_free(n);
 	if (base != NULL)
 		event_base_free(base);
-	notify_strv_free(records);
-	notify_strv_free(zones);
+	argv_free(records);
+	argv_free(zones);
 	free(from);
 	free(to);
 	free(server);

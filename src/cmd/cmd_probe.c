@@ -88,10 +88,10 @@ print_text(const struct probe_item *items, size_t n)
 	if (w > 60)
 		w = 60;
 	for (size_t i = 0; i < n; i++) {
-		char dur[32];
+		char dur[VALUE_DURATION_BUF];
 
 		printf("%-*s  %-7s  %8s  %s\n", w, items[i].url, check_state_name(items[i].res.state),
-		       check_format_duration(items[i].res.elapsed_ms, dur, sizeof(dur)),
+		       value_format_duration_elapsed(items[i].res.elapsed_ms, dur, sizeof(dur)),
 		       items[i].res.reason);
 	}
 }

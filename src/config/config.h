@@ -117,13 +117,13 @@ struct config {
 };
 
 /*
- * config_find_path -- the file to read when no -c was given: $MXFAILOVER_CONFIG,
+ * config_load_path -- the file to read when no -c was given: $MXFAILOVER_CONFIG,
  * else $DNSFAILOVER_CONFIG, else the native default path if it exists, else
  * DNS_Failover's default path if that exists, else the native default path
  * (so the error names the file a user would create).
  * @return a static or environment string; never NULL.
  */
-const char *config_find_path(void);
+const char *config_load_path(void);
 
 /*
  * config_load -- read and validate a configuration file of either format.
@@ -142,18 +142,40 @@ int config_load(const char *path, struct config **out, struct config_errors *err
 int config_load_string(const char *name, const char *text, struct config **out,
 		       struct config_errors *errs);
 
+/* Free @cfg and everything it holds (the SMTP password is wiped first).
+ * NULL is a no-op. */
 void config_free(struct config *cfg);
 
-/* Append an error; the message is formatted.  @return 0 or MXF_ENOMEM. */
+/*
+ * config_errors_add -- append "FILE:LINE: message" to @errs.
+ * @file   copied (NULL is written "-"); @line 0 for the file as a whole.
+ * @return 0 or MXF_ENOMEM.
+ */
 int config_errors_add(struct config_errors *errs, const char *file, int line,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Free every error of @errs and leave it empty (reusable). */
 void config_errors_free(struct config_errors *errs);
 
 /* "CNAME" etc., case-insensitive.  @return 0 or MXF_EINVAL. */
 int config_parse_rtype(const char *s, enum config_rtype *out);
+
+/* @return "CNAME", "A", "AAAA" or "MX"; "?" for a bad value.  Static. */
 const char *config_rtype_name(enum config_rtype t);
 
 /* Index of the server with this id, or -1. */
 long config_server_index(const struct config *cfg, const char *id);
+
+/*
+ * The names these had before they moved to value.h and config_load.c, kept
+ * only so branches written against them still build when merged.  New code
+ * uses the new names; once every branch is merged, a sed removes these.
+ */
+#define config_parse_duration value_parse_duration
+#define config_parse_uint value_parse_uint
+#define config_is_ip value_is_ip
+#define config_normalize_name value_normalize_name
+#define config_parse_hostport value_parse_hostport
+#define config_find_path config_load_path
 
 #endif

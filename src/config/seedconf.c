@@ -16,7 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config_impl.h"
 #include "mxf.h"
+#include "value.h"
 
 struct seedconf_entry {
 	char section[16];
@@ -47,18 +49,12 @@ static char *
 seedconf_reader(char *str, int num, void *stream)
 {
 	struct seedconf_parse *p = stream;
-	const char *line, *eol;
+	const char *line;
 	size_t l;
 
-	if (p->pos >= p->len || num < 8)
+	if (num < 8 || (line = config_text_line(p->text, p->len, &p->pos, &l)) == NULL)
 		return NULL;
-	line = p->text + p->pos;
-	eol = memchr(line, '\n', p->len - p->pos);
-	l = eol != NULL ? (size_t)(eol - line) : p->len - p->pos;
-	p->pos += l + (eol != NULL);
 	p->lineno++;
-	if (l > 0 && line[l - 1] == '\r')
-		l--;
 	if (l > (size_t)num - 3) {
 		/* A comment may be long; a setting may not. */
 		if (line[0] != '#' && line[0] != ';')
@@ -218,39 +214,6 @@ seedconf_name(struct seedconf_parse *p, const char *section, const char *key)
 	return n;
 }
 
-static int
-seedconf_push(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (s == NULL)
-		return MXF_ENOMEM;
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (nv == NULL) {
-		free(s);
-		return MXF_ENOMEM;
-	}
-	*v = nv;
-	(*v)[(*n)++] = s;
-	return 0;
-}
-
-static char *
-seedconf_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-seedconf_fmt(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 struct seedconf_ports {
 	uint16_t smtp, imaps, https, mysql, ssh[2];
 };
@@ -273,19 +236,19 @@ seedconf_server(struct config *cfg, size_t i, const char *id, const char *addr, 
 		return MXF_ENOMEM;
 	snprintf(host, sizeof(host), value_is_ip(addr) == 6 ? "[%s]" : "%s", addr);
 	/* DNS_Failover's checks: TCP connects to four ports, three over SSH. */
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->smtp));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->imaps));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->https));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->mysql));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks,
-				  seedconf_fmt("ssh-socket://%s@%s:%u%s", user, host, pt->ssh[i],
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->smtp));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->imaps));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->https));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->mysql));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks,
+				  config_fmt("ssh-socket://%s@%s:%u%s", user, host, pt->ssh[i],
 					       SEEDCONF_MYSQL_SOCKET));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks,
-				  seedconf_fmt("ssh-disk://%s@%s:%u%s%s?limit=%lu", user, host,
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks,
+				  config_fmt("ssh-disk://%s@%s:%u%s%s?limit=%lu", user, host,
 					       pt->ssh[i], partition[0] == '/' ? "" : "/", partition,
 					       limit));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks,
-				  seedconf_fmt("ssh-fsck://%s@%s:%u/?script=%s", user, host, pt->ssh[i],
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks,
+				  config_fmt("ssh-fsck://%s@%s:%u/?script=%s", user, host, pt->ssh[i],
 					       SEEDCONF_FSCK_SCRIPT));
 	return e;
 }
@@ -389,7 +352,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 			e = MXF_ENOMEM;
 		relay = seedconf_get(p, "MAIL", "mx_server", 0, NULL);
 		if (relay != NULL && *relay != '\0') {
-			n->smtp_url = seedconf_fmt("%s://%s%s%s:%u", "smtp",
+			n->smtp_url = config_fmt("%s://%s%s%s:%u", "smtp",
 						   value_is_ip(relay) == 6 ? "[" : "", relay,
 						   value_is_ip(relay) == 6 ? "]" : "", mport);
 			if (n->smtp_url == NULL)
@@ -414,12 +377,10 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	cfg->dnsfailover_logfile = strdup(logfile);
 	free(cfg->general.log);
 	cfg->general.log = strdup(logfile[0] == '\0' ? "stderr" : logfile);
-	if (cfg->dnsfailover_logfile == NULL || cfg->general.log == NULL) {
-		e = MXF_ENOMEM;
-		goto out;
-	}
 	cfg->servers = calloc(2, sizeof(*cfg->servers));
-	if (cfg->servers == NULL) {
+	cfg->groups = calloc(1, sizeof(*cfg->groups));
+	if (cfg->dnsfailover_logfile == NULL || cfg->general.log == NULL || cfg->servers == NULL ||
+	    cfg->groups == NULL) {
 		e = MXF_ENOMEM;
 		goto out;
 	}
@@ -431,11 +392,6 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	}
 	if (e != 0)
 		goto out;
-	cfg->groups = calloc(1, sizeof(*cfg->groups));
-	if (cfg->groups == NULL) {
-		e = MXF_ENOMEM;
-		goto out;
-	}
 	cfg->ngroups = 1;
 	g = &cfg->groups[0];
 	g->id = strdup("mail");
@@ -452,7 +408,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	g->hold_down_ms = 0;
 	g->etrn = false;
 	for (size_t i = 0; i < 2 && e == 0; i++) {
-		e = seedconf_push(&g->zones, &g->nzones, zone[i]);
+		e = config_strlist_add(&g->zones, &g->nzones, zone[i]);
 		zone[i] = NULL;
 	}
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(record_keys) && e == 0; i++) {
@@ -473,7 +429,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 			}
 		}
 		if (n != NULL)
-			e = seedconf_push(&g->records, &g->nrecords, n);
+			e = config_strlist_add(&g->records, &g->nrecords, n);
 	}
 out:
 	for (int i = 0; i < 2; i++) {
@@ -481,6 +437,48 @@ out:
 		free(mxname[i]);
 	}
 	return e;
+}
+
+static const char *const dnsfailover_sections[] = {
+	"ZONES", "MX", "RECORDS", "PORTS", "SETTINGS", "MAIL",
+};
+
+bool
+seedconf_is_section(const char *name)
+{
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(dnsfailover_sections); i++)
+		if (strcmp(name, dnsfailover_sections[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+seedconf_detect(const char *text, size_t len)
+{
+	size_t pos = 0;
+	bool seed = false, native = false;
+
+	while (pos < len) {
+		const char *line = text + pos, *eol = memchr(line, '\n', len - pos);
+		size_t l = eol != NULL ? (size_t)(eol - line) : len - pos;
+		const char *close;
+
+		pos += l + 1;
+		if (l > 2 && line[0] == '[' && (close = memchr(line, ']', l)) != NULL) {
+			char name[64];
+			size_t nl = (size_t)(close - line - 1);
+
+			if (nl >= sizeof(name))
+				continue;
+			memcpy(name, line + 1, nl);
+			name[nl] = '\0';
+			if (seedconf_is_section(name))
+				seed = true;
+			else
+				native = true;
+		}
+	}
+	return seed && !native;
 }
 
 int

@@ -24,8 +24,8 @@ value_parse_duration(const char *s, uint64_t *ms)
 		const char *unit;
 		uint64_t ms;
 	} units[] = {
-		{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"min", 60000},
-		{"h", 3600000}, {"d", 86400000},
+		{"ms", 1},	{"s", 1000},	{"", 1000},	 {"m", 60000},
+		{"min", 60000}, {"h", 3600000}, {"d", 86400000},
 	};
 	uint64_t whole = 0, frac = 0, scale = 1;
 	bool digits = false, overflow = false;
@@ -70,7 +70,7 @@ value_format_duration(uint64_t ms, char *buf, size_t size)
 	static const struct {
 		const char *unit;
 		uint64_t ms;
-	} units[] = { { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 } };
+	} units[] = {{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
 
 	if (size == 0)
 		return buf;

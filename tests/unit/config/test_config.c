@@ -529,11 +529,11 @@ test_find_path(void **state)
 	(void)state;
 	setenv("MXFAILOVER_CONFIG", "/a.conf", 1);
 	setenv("DNSFAILOVER_CONFIG", "/b.cfg", 1);
-	assert_string_equal(config_find_path(), "/a.conf");
+	assert_string_equal(config_load_path(), "/a.conf");
 	unsetenv("MXFAILOVER_CONFIG");
-	assert_string_equal(config_find_path(), "/b.cfg");
+	assert_string_equal(config_load_path(), "/b.cfg");
 	unsetenv("DNSFAILOVER_CONFIG");
-	assert_non_null(config_find_path());
+	assert_non_null(config_load_path());
 }
 
 int

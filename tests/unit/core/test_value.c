@@ -81,7 +81,8 @@ test_format_duration(void **state)
 	assert_string_equal(value_format_duration(5400000, b, sizeof(b)), "90m");
 	/* It reads back. */
 	for (uint64_t v = 1; v < 200000000; v = v * 7 + 3) {
-		assert_int_equal(value_parse_duration(value_format_duration(v, b, sizeof(b)), &ms), 0);
+		assert_int_equal(value_parse_duration(value_format_duration(v, b, sizeof(b)), &ms),
+				 0);
 		assert_int_equal(ms, v);
 	}
 	assert_string_equal(value_format_duration(3600000, b, 2), "1");
@@ -95,8 +96,10 @@ test_format_duration(void **state)
 	assert_string_equal(value_format_duration_span(45, b, sizeof(b)), "45 s");
 	assert_string_equal(value_format_duration_span(60, b, sizeof(b)), "1 min");
 	assert_string_equal(value_format_duration_span(12 * 60 + 59, b, sizeof(b)), "12 min");
-	assert_string_equal(value_format_duration_span(2 * 3600 + 10 * 60, b, sizeof(b)), "2 h 10 min");
-	assert_string_equal(value_format_duration_span(3 * 86400 + 4 * 3600 + 5, b, sizeof(b)), "3 d 4 h");
+	assert_string_equal(value_format_duration_span(2 * 3600 + 10 * 60, b, sizeof(b)),
+			    "2 h 10 min");
+	assert_string_equal(value_format_duration_span(3 * 86400 + 4 * 3600 + 5, b, sizeof(b)),
+			    "3 d 4 h");
 }
 
 static void
@@ -238,12 +241,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_format_duration),
-		cmocka_unit_test(test_uint_bool),
-		cmocka_unit_test(test_ip_name),
-		cmocka_unit_test(test_hostname),
-		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_duration),  cmocka_unit_test(test_format_duration),
+		cmocka_unit_test(test_uint_bool), cmocka_unit_test(test_ip_name),
+		cmocka_unit_test(test_hostname),  cmocka_unit_test(test_hostport),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
