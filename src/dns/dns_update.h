@@ -139,6 +139,13 @@ ldns_rr_list *dns_update_rrset_from_pkt(const ldns_pkt *pkt, ldns_pkt_section se
 char *dns_update_rdata_str(const ldns_rr_list *rrs);
 
 /*
+ * dns_update_rr_rdata_str -- the RDATA of one record in zone-file form, its
+ * fields joined by one space ("10 mx1.example.com.").  @return a malloc'ed
+ * string the caller frees, or NULL on ENOMEM.
+ */
+char *dns_update_rr_rdata_str(const ldns_rr *rr);
+
+/*
  * dns_update_rr_str -- one record as "name. TTL IN TYPE rdata" (spaces, no
  * trailing newline).  @return a malloc'ed string, or NULL on ENOMEM.
  */
