@@ -19,6 +19,7 @@
 #include "config.h"
 #include "dns_apply.h"
 #include "dns_ops.h"
+#include "dns_keyfile.h"
 #include "dns_tsig.h"
 #include "dns_update.h"
 #include "dns_zone.h"
@@ -64,7 +65,7 @@ env_open(struct mxf_ctx *ctx, struct dns_env *env)
 		return MXF_EXIT_USAGE;
 	}
 	if (env->cfg->dns.key_file != NULL) {
-		rc = dns_tsig_key_load(env->cfg->dns.key_file, NULL, &env->key, err, sizeof(err));
+		rc = dns_keyfile_load(env->cfg->dns.key_file, NULL, &env->key, err, sizeof(err));
 		if (rc != 0) {
 			/* FILE:LINE: message at the start of the line, as for config errors. */
 			fprintf(stderr, "%s\n", err);
