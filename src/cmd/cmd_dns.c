@@ -29,7 +29,6 @@
 #define APPLY_MAX_BYTES (16 * 1024 * 1024)
 #define APPLY_MAX_LINE 4096
 #define APPLY_MAX_ITEMS 100000
-#define DEFAULT_TTL 3600
 
 struct dns_env {
 	struct config *cfg;
@@ -237,7 +236,8 @@ static int
 run_items(struct dns_env *env, struct dns_apply_item *items, size_t n)
 {
 	int done = 0, rc = MXF_EXIT_OK;
-	uint32_t dttl = env->cfg->dns.ttl >= 0 ? (uint32_t)env->cfg->dns.ttl : DEFAULT_TTL;
+	uint32_t dttl = env->cfg->dns.ttl >= 0 ? (uint32_t)env->cfg->dns.ttl
+						: DNS_UPDATE_DEFAULT_TTL;
 
 	if (dns_apply_start(env->ops, env->cfg, items, n, dttl, apply_done, &done) != 0) {
 		fprintf(stderr, "mxfailover: dns: out of memory\n");

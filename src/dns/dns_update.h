@@ -21,6 +21,13 @@
 
 #include <ldns/ldns.h>
 
+/*
+ * The TTL of a record set that is created where nobody said which: `dns set`
+ * and `dns apply` without a TTL, no [dns] ttl, and no current record whose
+ * TTL could be kept (mxfailover(8) documents it).
+ */
+#define DNS_UPDATE_DEFAULT_TTL 3600
+
 enum dns_prereq { DNS_PREREQ_NONE, DNS_PREREQ_EXACT, DNS_PREREQ_NXRRSET };
 
 struct dns_change {
