@@ -159,6 +159,18 @@ zone_finish(struct ops_zone *z)
 	apply_zone_done(z->ap);
 }
 
+/* One read of the zone is done: after the last, go on with the phase's next step. */
+static void
+zone_read_done(struct ops_zone *z)
+{
+	if (--z->pending > 0)
+		return;
+	if (z->phase == 0)
+		zone_send_update(z);
+	else
+		zone_finish(z);
+}
+
 static void
 item_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg)
 {
@@ -218,12 +230,7 @@ item_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void
 	}
 	ldns_rr_list_deep_free(rrs);
 	free(owner);
-	if (--z->pending > 0)
-		return;
-	if (z->phase == 0)
-		zone_send_update(z);
-	else
-		zone_finish(z);
+	zone_read_done(z);
 }
 
 static void
@@ -256,13 +263,7 @@ zone_read_all(struct ops_zone *z)
 				 z->ap->ops->server, mxf_strerror(rc));
 		}
 	}
-	if (--z->pending > 0)
-		return;
-	/* Nothing could be started. */
-	if (z->phase == 0)
-		zone_send_update(z);
-	else
-		zone_finish(z);
+	zone_read_done(z); /* the hold taken above */
 }
 
 /* For a given expectation that differs from what was read, say both. */
@@ -516,21 +517,17 @@ dns_apply_start(struct dns_ops *ops, const struct config *cfg, struct dns_apply_
 		if (items[i].owner == NULL || items[i].new_rrs == NULL ||
 		    ldns_rr_list_rr_count(items[i].new_rrs) == 0)
 			return MXF_EINVAL;
-	ap = calloc(1, sizeof(*ap));
+	ap = malloc(sizeof(*ap));
 	if (ap == NULL)
 		return MXF_ENOMEM;
-	ap->refs = calloc(n, sizeof(*ap->refs));
+	*ap = (struct ops_apply){.ops = ops, .items = items, .n = n,
+				 .default_ttl = default_ttl, .cb = cb, .arg = arg,
+				 .refs = calloc(n, sizeof(*ap->refs))};
 	if (ap->refs == NULL) {
 		free(ap);
 		return MXF_ENOMEM;
 	}
-	ap->ops = ops;
 	dns_ops_own(ops, &ap->own, apply_destroy);
-	ap->items = items;
-	ap->n = n;
-	ap->default_ttl = default_ttl;
-	ap->cb = cb;
-	ap->arg = arg;
 	for (size_t i = 0; i < n; i++) {
 		items[i].status = 0;
 		items[i].rcode = -1;

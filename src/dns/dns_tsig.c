@@ -445,6 +445,7 @@ dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verdict *
 		 size_t buflen)
 {
 	const char *name = key != NULL ? key->name : "?";
+	const char *alg = key != NULL ? dns_tsig_alg_name(key->alg) : "?";
 	long long skew = v->skew < 0 ? -(long long)v->skew : (long long)v->skew;
 
 	switch (v->kind) {
@@ -461,8 +462,7 @@ dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verdict *
 		return;
 	case DNS_TSIG_VERDICT_WRONG_KEY:
 		snprintf(buf, buflen,
-			 "the reply is signed with another key or algorithm than '%s' (%s)", name,
-			 key != NULL ? dns_tsig_alg_name(key->alg) : "?");
+			 "the reply is signed with another key or algorithm than '%s' (%s)", name, alg);
 		return;
 	case DNS_TSIG_VERDICT_BAD_MAC:
 		snprintf(buf, buflen,
@@ -486,8 +486,7 @@ dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verdict *
 	case DNS_TSIG_BADKEY:
 		snprintf(buf, buflen,
 			 "the server does not know key '%s' with algorithm %s (check the key name "
-			 "and algorithm) (BADKEY)", name,
-			 key != NULL ? dns_tsig_alg_name(key->alg) : "?");
+			 "and algorithm) (BADKEY)", name, alg);
 		break;
 	case DNS_TSIG_BADTIME:
 		snprintf(buf, buflen,

@@ -453,25 +453,31 @@ rdata_to_buffer(ldns_buffer *b, const ldns_rr *rr)
 	}
 }
 
+/* The text of @b, which this frees.  @return a malloc'ed string, or NULL. */
+static char *
+buffer_finish(ldns_buffer *b)
+{
+	char *s = ldns_buffer_export2str(b);
+
+	ldns_buffer_free(b);
+	return s;
+}
+
 char *
 dns_update_rr_rdata_str(const ldns_rr *rr)
 {
 	ldns_buffer *b = ldns_buffer_new(256);
-	char *s;
 
 	if (b == NULL)
 		return NULL;
 	rdata_to_buffer(b, rr);
-	s = ldns_buffer_export2str(b);
-	ldns_buffer_free(b);
-	return s;
+	return buffer_finish(b);
 }
 
 char *
 dns_update_rdata_str(const ldns_rr_list *rrs)
 {
 	ldns_buffer *b = ldns_buffer_new(256);
-	char *s;
 
 	if (b == NULL)
 		return NULL;
@@ -482,9 +488,7 @@ dns_update_rdata_str(const ldns_rr_list *rrs)
 			ldns_buffer_printf(b, ", ");
 		rdata_to_buffer(b, ldns_rr_list_rr(rrs, i));
 	}
-	s = ldns_buffer_export2str(b);
-	ldns_buffer_free(b);
-	return s;
+	return buffer_finish(b);
 }
 
 char *
