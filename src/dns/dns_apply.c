@@ -65,9 +65,12 @@ dns_apply_item_clear(struct dns_apply_item *it)
 	memset(it, 0, sizeof(*it));
 }
 
+/* Free an apply (also its destroy: the owned member comes first). */
 static void
-apply_free(struct ops_apply *ap)
+apply_free(struct dns_ops_owned *o)
 {
+	struct ops_apply *ap = (struct ops_apply *)o;
+
 	dns_ops_disown(ap->ops, &ap->own);
 	for (size_t i = 0; i < ap->nzones; i++)
 		ldns_rdf_deep_free(ap->zones[i].zone);
@@ -78,18 +81,12 @@ apply_free(struct ops_apply *ap)
 }
 
 static void
-apply_destroy(struct dns_ops_owned *o)
-{
-	apply_free((struct ops_apply *)o);
-}
-
-static void
 apply_zone_done(struct ops_apply *ap)
 {
 	if (--ap->pending > 0)
 		return;
 	ap->cb(ap->arg);
-	apply_free(ap);
+	apply_free(&ap->own);
 }
 
 static struct dns_apply_item *
@@ -438,7 +435,7 @@ apply_start_zones(struct ops_apply *ap)
 			snprintf(ap->items[i].msg, sizeof(ap->items[i].msg), "out of memory");
 		}
 		ap->cb(ap->arg);
-		apply_free(ap);
+		apply_free(&ap->own);
 		return;
 	}
 	/*
@@ -469,7 +466,7 @@ apply_start_zones(struct ops_apply *ap)
 	}
 	if (ap->nzones == 0) {
 		ap->cb(ap->arg);
-		apply_free(ap);
+		apply_free(&ap->own);
 		return;
 	}
 	ap->pending = ap->nzones + 1;
@@ -527,7 +524,7 @@ dns_apply_start(struct dns_ops *ops, const struct config *cfg, struct dns_apply_
 		free(ap);
 		return MXF_ENOMEM;
 	}
-	dns_ops_own(ops, &ap->own, apply_destroy);
+	dns_ops_own(ops, &ap->own, apply_free);
 	for (size_t i = 0; i < n; i++) {
 		items[i].status = 0;
 		items[i].rcode = -1;

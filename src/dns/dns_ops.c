@@ -27,7 +27,6 @@
 struct ops_xchg {
 	struct dns_ops_owned own;      /* first: the owned list points here */
 	struct dns_client_query *q; /* while in flight */
-	struct event *ev;          /* a failure reported from the loop */
 	struct dns_ops *ops;
 	struct ops_xchg *qnext;
 	ldns_pkt *req;
@@ -46,6 +45,7 @@ void
 dns_ops_own(struct dns_ops *ops, struct dns_ops_owned *o, void (*destroy)(struct dns_ops_owned *))
 {
 	o->destroy = destroy;
+	o->ev = NULL;
 	o->prev = NULL;
 	o->next = ops->owned;
 	if (ops->owned != NULL)
@@ -63,6 +63,9 @@ dns_ops_disown(struct dns_ops *ops, struct dns_ops_owned *o)
 	if (o->next != NULL)
 		o->next->prev = o->prev;
 	o->prev = o->next = NULL;
+	if (o->ev != NULL)
+		event_free(o->ev);
+	o->ev = NULL;
 }
 
 uint16_t
@@ -123,8 +126,6 @@ static void
 xchg_free(struct ops_xchg *x)
 {
 	dns_ops_disown(x->ops, &x->own);
-	if (x->ev != NULL)
-		event_free(x->ev);
 	ldns_pkt_free(x->req);
 	free(x);
 }
@@ -152,13 +153,18 @@ xchg_deferred(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-dns_ops_defer(struct dns_ops *ops, struct event **ev, event_callback_fn cb, void *arg)
+dns_ops_defer(struct dns_ops *ops, struct dns_ops_owned *o, event_callback_fn cb, void *arg)
 {
 	static const struct timeval zero = {0, 0};
 
-	*ev = evtimer_new(ops->base, cb, arg);
-	if (*ev == NULL || evtimer_add(*ev, &zero) != 0)
+	o->ev = evtimer_new(ops->base, cb, arg);
+	if (o->ev == NULL)
 		return MXF_ENOMEM;
+	if (evtimer_add(o->ev, &zero) != 0) {
+		event_free(o->ev);
+		o->ev = NULL;
+		return MXF_ENOMEM;
+	}
 	return 0;
 }
 
@@ -172,7 +178,7 @@ xchg_fail_later(struct ops_xchg *x, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(x->defer_msg, sizeof(x->defer_msg), fmt, ap);
 	va_end(ap);
-	if (dns_ops_defer(x->ops, &x->ev, xchg_deferred, x) != 0) {
+	if (dns_ops_defer(x->ops, &x->own, xchg_deferred, x) != 0) {
 		/* The loop cannot take it: report now rather than never. */
 		xchg_deferred(-1, 0, x);
 	}

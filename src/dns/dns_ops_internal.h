@@ -24,6 +24,7 @@
 struct dns_ops_owned {
 	struct dns_ops_owned *prev, *next;
 	void (*destroy)(struct dns_ops_owned *o); /* unlinks and frees, no callback */
+	struct event *ev;                         /* a report deferred to the loop */
 };
 
 struct ops_xchg;
@@ -44,7 +45,7 @@ struct dns_ops {
 void dns_ops_own(struct dns_ops *ops, struct dns_ops_owned *o,
 		 void (*destroy)(struct dns_ops_owned *));
 
-/* Take @o off the owned list (before freeing it). */
+/* Take @o off the owned list and free its deferred event (before freeing it). */
 void dns_ops_disown(struct dns_ops *ops, struct dns_ops_owned *o);
 
 /* A random message ID (OpenSSL's generator, else rand()). */
@@ -61,9 +62,9 @@ int dns_ops_exchange(struct dns_ops *ops, ldns_pkt *req, bool update, dns_ops_re
 
 /*
  * dns_ops_defer -- run @cb(@arg) from the loop as soon as possible, through
- * a new event stored in *ev (the caller frees it with event_free()).
- * @return 0, or MXF_ENOMEM (then *ev may be set and must still be freed).
+ * an event of @o (freed by dns_ops_disown()); once per owned object.
+ * @return 0, or MXF_ENOMEM (nothing will run).
  */
-int dns_ops_defer(struct dns_ops *ops, struct event **ev, event_callback_fn cb, void *arg);
+int dns_ops_defer(struct dns_ops *ops, struct dns_ops_owned *o, event_callback_fn cb, void *arg);
 
 #endif

@@ -17,7 +17,6 @@
 
 struct ops_fz {
 	struct dns_ops_owned own;  /* first */
-	struct event *ev;      /* the answer from the config, reported from the loop */
 	struct dns_ops *ops;
 	ldns_rdf *name;   /* asked */
 	ldns_rdf *cur;    /* being queried */
@@ -27,22 +26,17 @@ struct ops_fz {
 	void *arg;
 };
 
+/* Free a lookup (also its destroy: the owned member comes first). */
 static void
-fz_free(struct ops_fz *fz)
+fz_free(struct dns_ops_owned *o)
 {
+	struct ops_fz *fz = (struct ops_fz *)o;
+
 	dns_ops_disown(fz->ops, &fz->own);
-	if (fz->ev != NULL)
-		event_free(fz->ev);
 	ldns_rdf_deep_free(fz->name);
 	ldns_rdf_deep_free(fz->cur);
 	ldns_rdf_deep_free(fz->zone);
 	free(fz);
-}
-
-static void
-fz_destroy(struct dns_ops_owned *o)
-{
-	fz_free((struct ops_fz *)o);
 }
 
 static void
@@ -51,7 +45,7 @@ fz_config_done(evutil_socket_t fd, short what, void *arg)
 	struct ops_fz *fz = arg;
 
 	fz->cb(0, fz->zone, NULL, fz->arg);
-	fz_free(fz);
+	fz_free(&fz->own);
 }
 
 static void fz_soa_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg);
@@ -71,7 +65,7 @@ fz_finish(struct ops_fz *fz, int status, const char *fmt, ...)
 		va_end(ap);
 	}
 	fz->cb(status, status == 0 ? fz->zone : NULL, msg, fz->arg);
-	fz_free(fz);
+	fz_free(&fz->own);
 }
 
 static void
@@ -166,7 +160,7 @@ dns_zone_find(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *nam
 	if (fz == NULL)
 		return MXF_ENOMEM;
 	fz->ops = ops;
-	dns_ops_own(ops, &fz->own, fz_destroy);
+	dns_ops_own(ops, &fz->own, fz_free);
 	fz->cb = cb;
 	fz->arg = arg;
 	fz->name = ldns_rdf_clone(name);
@@ -189,13 +183,13 @@ dns_zone_find(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *nam
 		}
 	}
 	if (fz->zone != NULL) {
-		if (dns_ops_defer(ops, &fz->ev, fz_config_done, fz) != 0)
+		if (dns_ops_defer(ops, &fz->own, fz_config_done, fz) != 0)
 			goto nomem;
 		return 0;
 	}
 	fz_step(fz);
 	return 0;
 nomem:
-	fz_free(fz);
+	fz_free(&fz->own);
 	return MXF_ENOMEM;
 }
