@@ -34,6 +34,7 @@
 #include "dns_ops.h"
 #include "dns_keyfile.h"
 #include "dns_tsig.h"
+#include "dns_update.h"
 #include "dns_view.h"
 #include "failover.h"
 #include "health.h"
@@ -936,28 +937,15 @@ round_reads_start(struct round *r)
 
 /* An ldns RR list for @owner/@type with @values, or NULL. */
 static ldns_rr_list *
-round_rrs(const char *owner, enum config_rtype type, int64_t ttl, char *const *values, size_t n)
+round_rrs(const ldns_rdf *owner, ldns_rr_type type, int64_t ttl, char *const *values, size_t n)
 {
-	ldns_rr_list *list = ldns_rr_list_new();
+	ldns_rr_list *list = NULL;
+	char err[256];
 
-	if (list == NULL)
+	if (owner == NULL ||
+	    dns_update_rrs_from_text(owner, type, ttl >= 0 ? (uint32_t)ttl : 300,
+				     (const char *const *)values, n, &list, err, sizeof(err)) != 0)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char *text = NULL;
-		ldns_rr *rr = NULL;
-
-		if (asprintf(&text, "%s %lld IN %s %s", owner, (long long)(ttl >= 0 ? ttl : 300),
-			     config_rtype_name(type), values[i]) < 0)
-			text = NULL;
-		if (text == NULL || ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK ||
-		    !ldns_rr_list_push_rr(list, rr)) {
-			ldns_rr_free(rr);
-			free(text);
-			ldns_rr_list_deep_free(list);
-			return NULL;
-		}
-		free(text);
-	}
 	return list;
 }
 
@@ -1071,9 +1059,11 @@ round_act(struct round *r)
 				it->zone = ldns_dname_new_frm_str(cfg->groups[g].zones[z]);
 				it->type = round_rr_type(p->type);
 				it->ttl = rp->ttl;
-				it->new_rrs = round_rrs(rp->owner, p->type, rp->ttl, rp->new_values, rp->nnew);
+				it->new_rrs = round_rrs(it->owner, it->type, rp->ttl, rp->new_values,
+							rp->nnew);
 				it->expect = DNS_APPLY_EXPECT_GIVEN;
-				it->expected = round_rrs(rp->owner, p->type, -1, rp->old_values, rp->nold);
+				it->expected = round_rrs(it->owner, it->type, -1, rp->old_values,
+							 rp->nold);
 				it->rcode = -1;
 				k++;
 			}

@@ -25,7 +25,7 @@
 #include "mxf.h"
 
 struct ops_xchg {
-	struct dns_ops_owned own;      /* first: the owned list points here */
+	struct dns_ops_owned own;   /* first: the owned list points here */
 	struct dns_client_query *q; /* while in flight */
 	struct dns_ops *ops;
 	struct ops_xchg *qnext;

@@ -50,10 +50,8 @@ fz_config_done(evutil_socket_t fd, short what, void *arg)
 
 static void fz_soa_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg);
 
-static void
-fz_finish(struct ops_fz *fz, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
+/* Report the lookup's end (@fmt NULL: success, no message) and free it. */
+static void __attribute__((format(printf, 3, 4)))
 fz_finish(struct ops_fz *fz, int status, const char *fmt, ...)
 {
 	char msg[DNS_OPS_MSG] = "";
