@@ -29,8 +29,12 @@
 
 #include "check.h"
 #include "check_url.h"
+#include "dns_apply.h"
 #include "dns_ops.h"
+#include "dns_keyfile.h"
 #include "dns_tsig.h"
+#include "dns_update.h"
+#include "dns_view.h"
 #include "failover.h"
 #include "health.h"
 #include "log.h"
@@ -70,7 +74,7 @@ struct round {
 	size_t nreads, reads_pending;
 	struct failover_dns **dns;   /* [ngroups] */
 	struct failover_plan **plans; /* [ngroups] */
-	struct dns_ops_item *items;
+	struct dns_apply_item *items;
 	struct item_ref *refs;
 	size_t nitems;
 	struct failover_events ev;
@@ -582,7 +586,7 @@ round_free(struct round *r)
 		failover_plan_free(r->plans[g]);
 	free(r->plans);
 	for (size_t i = 0; i < r->nitems; i++)
-		dns_ops_item_clear(&r->items[i]);
+		dns_apply_item_clear(&r->items[i]);
 	free(r->items);
 	free(r->refs);
 	failover_events_free(&r->ev);
@@ -660,43 +664,6 @@ round_check_cb(const struct check_result *res, void *arg)
 		round_checks_done(r);
 }
 
-/* The values of @type in the answer, as presentation strings. */
-static char **
-round_values(const ldns_pkt *reply, const ldns_rdf *owner, ldns_rr_type type, size_t *n)
-{
-	ldns_rr_list *ans = ldns_pkt_answer(reply);
-	char **v = NULL;
-
-	*n = 0;
-	for (size_t i = 0; ans != NULL && i < ldns_rr_list_rr_count(ans); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(ans, i);
-		ldns_buffer *buf;
-		char **nv;
-
-		if (ldns_rr_get_type(rr) != type || ldns_dname_compare(ldns_rr_owner(rr), owner) != 0)
-			continue;
-		buf = ldns_buffer_new(256);
-		if (buf == NULL)
-			break;
-		for (size_t f = 0; f < ldns_rr_rd_count(rr); f++) {
-			if (f > 0)
-				ldns_buffer_printf(buf, " ");
-			ldns_rdf2buffer_str(buf, ldns_rr_rdf(rr, f));
-		}
-		nv = realloc(v, (*n + 1) * sizeof(*v));
-		if (nv == NULL) {
-			ldns_buffer_free(buf);
-			break;
-		}
-		v = nv;
-		v[*n] = ldns_buffer_export2str(buf);
-		ldns_buffer_free(buf);
-		if (v[*n] != NULL)
-			(*n)++;
-	}
-	return v;
-}
-
 static ldns_rr_type
 round_rr_type(enum config_rtype t)
 {
@@ -717,52 +684,38 @@ round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, voi
 	struct daemon *d = r->d;
 	const struct config_group *g = &d->cfg->groups[rs->group];
 	struct failover_dns *view = r->dns[rs->group];
+	ldns_rdf *owner = NULL;
+	char *name = NULL;
+	struct dns_view dv = {0};
 
+	(void)rcode; /* the view reads it from the reply */
+	if (status == 0) {
+		name = failover_owner_name(g->zones[rs->zone], g->records[rs->rec]);
+		owner = name != NULL ? ldns_dname_new_frm_str(name) : NULL;
+		if (owner == NULL ||
+		    dns_view_answer(reply, owner, round_rr_type(g->type), &dv) != 0) {
+			status = MXF_ENOMEM;
+			msg = "out of memory";
+		}
+	}
 	if (status != 0) {
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, msg);
 		r->dns_failed = true;
-	} else if (rcode == LDNS_RCODE_NXDOMAIN) {
-		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
-	} else if (rcode != LDNS_RCODE_NOERROR || !ldns_pkt_aa(reply)) {
-		const ldns_lookup_table *rc = ldns_lookup_by_id(ldns_rcodes, rcode);
-		char why[160];
+	} else if (dv.verdict == DNS_VIEW_RCODE || dv.verdict == DNS_VIEW_NOTAUTH) {
+		char why[DNS_VIEW_MSG + 64];
 
-		if (rcode != LDNS_RCODE_NOERROR)
-			snprintf(why, sizeof(why), "%s answered %s", dns_ops_server(d->ops),
-				 rc != NULL ? rc->name : "an error");
-		else
-			snprintf(why, sizeof(why), "%s is not authoritative for it",
-				 dns_ops_server(d->ops));
+		snprintf(why, sizeof(why), "%s: %s", dns_ops_server(d->ops), dv.msg);
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, why);
 		r->dns_failed = true;
+	} else if (dv.verdict == DNS_VIEW_PRESENT) {
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_PRESENT,
+				 (const char *const *)dv.values, dv.nvalues, dv.ttl, NULL);
 	} else {
-		ldns_rdf *owner = NULL;
-		char *name = failover_owner_name(g->zones[rs->zone], g->records[rs->rec]);
-		char **vals = NULL;
-		size_t n = 0;
-		int64_t ttl = -1;
-
-		if (name != NULL)
-			owner = ldns_dname_new_frm_str(name);
-		if (owner != NULL)
-			vals = round_values(reply, owner, round_rr_type(g->type), &n);
-		if (n > 0) {
-			ldns_rr_list *ans = ldns_pkt_answer(reply);
-
-			for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++)
-				if (ldns_rr_get_type(ldns_rr_list_rr(ans, i)) == round_rr_type(g->type))
-					ttl = ldns_rr_ttl(ldns_rr_list_rr(ans, i));
-			failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_PRESENT,
-					 (const char *const *)vals, n, ttl, NULL);
-		} else {
-			failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
-		}
-		for (size_t i = 0; i < n; i++)
-			free(vals[i]);
-		free(vals);
-		ldns_rdf_deep_free(owner);
-		free(name);
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
 	}
+	dns_view_clear(&dv);
+	ldns_rdf_deep_free(owner);
+	free(name);
 	if (--r->reads_pending == 0)
 		round_act(r);
 }
@@ -825,28 +778,15 @@ round_reads_start(struct round *r)
 
 /* An ldns RR list for @owner/@type with @values, or NULL. */
 static ldns_rr_list *
-round_rrs(const char *owner, enum config_rtype type, int64_t ttl, char *const *values, size_t n)
+round_rrs(const ldns_rdf *owner, ldns_rr_type type, int64_t ttl, char *const *values, size_t n)
 {
-	ldns_rr_list *list = ldns_rr_list_new();
+	ldns_rr_list *list = NULL;
+	char err[256];
 
-	if (list == NULL)
+	if (owner == NULL ||
+	    dns_update_rrs_from_text(owner, type, ttl >= 0 ? (uint32_t)ttl : 300,
+				     (const char *const *)values, n, &list, err, sizeof(err)) != 0)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char *text = NULL;
-		ldns_rr *rr = NULL;
-
-		if (asprintf(&text, "%s %lld IN %s %s", owner, (long long)(ttl >= 0 ? ttl : 300),
-			     config_rtype_name(type), values[i]) < 0)
-			text = NULL;
-		if (text == NULL || ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK ||
-		    !ldns_rr_list_push_rr(list, rr)) {
-			ldns_rr_free(rr);
-			free(text);
-			ldns_rr_list_deep_free(list);
-			return NULL;
-		}
-		free(text);
-	}
 	return list;
 }
 
@@ -952,7 +892,7 @@ round_act(struct round *r)
 				continue;
 			for (size_t i = 0; i < zp->nrecs; i++) {
 				const struct failover_record_plan *rp = &zp->recs[i];
-				struct dns_ops_item *it = &r->items[k];
+				struct dns_apply_item *it = &r->items[k];
 
 				if (rp->verdict != FAILOVER_R_CHANGE)
 					continue;
@@ -963,9 +903,11 @@ round_act(struct round *r)
 				it->zone = ldns_dname_new_frm_str(cfg->groups[g].zones[z]);
 				it->type = round_rr_type(p->type);
 				it->ttl = rp->ttl;
-				it->new_rrs = round_rrs(rp->owner, p->type, rp->ttl, rp->new_values, rp->nnew);
-				it->expect = DNS_OPS_EXPECT_GIVEN;
-				it->expected = round_rrs(rp->owner, p->type, -1, rp->old_values, rp->nold);
+				it->new_rrs = round_rrs(it->owner, it->type, rp->ttl, rp->new_values,
+							rp->nnew);
+				it->expect = DNS_APPLY_EXPECT_GIVEN;
+				it->expected = round_rrs(it->owner, it->type, -1, rp->old_values,
+							 rp->nold);
 				it->rcode = -1;
 				k++;
 			}
@@ -973,7 +915,7 @@ round_act(struct round *r)
 	}
 	r->nitems = k;
 	for (size_t i = 0; i < r->nitems; i++) {
-		const struct dns_ops_item *it = &r->items[i];
+		const struct dns_apply_item *it = &r->items[i];
 
 		if (it->owner == NULL || it->zone == NULL || it->new_rrs == NULL ||
 		    it->expected == NULL) {
@@ -982,7 +924,7 @@ round_act(struct round *r)
 			return;
 		}
 	}
-	rc = dns_ops_apply(d->ops, cfg, r->items, r->nitems, 300, round_apply_done, r);
+	rc = dns_apply_start(d->ops, cfg, r->items, r->nitems, 300, round_apply_done, r);
 	if (rc != 0) {
 		round_fail_items(r, rc, "cannot start the updates: nothing was sent");
 		round_apply_done(r);
@@ -1000,7 +942,7 @@ round_zone_status(struct round *r, size_t g, int *zs)
 		zs[z] = p->zones[z].nchanges > 0 ? FAILOVER_ZONE_NOT_TRIED : 0;
 	for (size_t i = 0; i < r->nitems; i++) {
 		const struct item_ref *ref = &r->refs[i];
-		const struct dns_ops_item *it = &r->items[i];
+		const struct dns_apply_item *it = &r->items[i];
 
 		if (ref->group != g)
 			continue;
@@ -1053,7 +995,7 @@ round_apply_done(void *arg)
 			continue; /* items of one zone are adjacent; the first logs */
 		for (size_t j = i; j < r->nitems && r->refs[j].group == ref->group &&
 				   r->refs[j].zone == ref->zone; j++) {
-			const struct dns_ops_item *it = &r->items[j];
+			const struct dns_apply_item *it = &r->items[j];
 
 			for (size_t k = 0; k < zp->nrecs; k++) {
 				const struct failover_record_plan *rp = &zp->recs[k];
@@ -1325,7 +1267,7 @@ daemon_build_dns(struct event_base *base, const struct config *cfg, struct dns_t
 	*keyp = NULL;
 	*opsp = NULL;
 	if (cfg->dns.key_file != NULL) {
-		rc = dns_tsig_key_load(cfg->dns.key_file, NULL, &key, err, sizeof(err));
+		rc = dns_keyfile_load(cfg->dns.key_file, NULL, &key, err, sizeof(err));
 		if (rc != 0) {
 			log_err("%s", err);
 			return MXF_EXIT_USAGE;
