@@ -1,21 +1,12 @@
 /*
- * daemon.h -- the round that `run`, `once` and `plan` share, and the loop
- * of `run`.
+ * daemon.h -- what `run`, `once` and `plan` share: the loop that runs
+ * rounds (round.h has the steps of one), signals and the reload, and the
+ * pins file.
  *
- * A round, on one libevent loop:
- *   1. every check of every server, and every witness, at once (check.h);
- *   2. the results into the rise/fall machine (health.h), each state change
- *      logged once and turned into an event;
- *   3. every managed record read from the primary (dns_ops.h);
- *   4. per group a plan (failover.h): which records of which zone change;
- *   5. one compare-and-swap UPDATE per zone with changes, all zones at once,
- *      each read back; a zone whose update failed is retried in later rounds
- *      with backoff while the others go ahead;
- *   6. the outcome committed to the failover memory, events logged and kept,
- *      the state file written atomically.
- * `plan` stops after 4 and prints; `once` does one round; `run` repeats it
- * every interval until SIGTERM (SIGHUP reloads the configuration between
- * rounds, keeping health; a bad new configuration is refused).
+ * `plan` does one round that stops after planning and prints; `once` does
+ * one round that acts; `run` repeats it every interval until SIGTERM
+ * (SIGHUP reloads the configuration between rounds, keeping health; a bad
+ * new configuration is refused).
  *
  * Pins set with `mxfailover pin` live in a small file next to the state file
  * (PINS below) that the daemon reads at the start of every round, so a
@@ -24,9 +15,11 @@
 #ifndef MXF_DAEMON_H
 #define MXF_DAEMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
+#include "health.h"
 
 enum daemon_mode {
 	DAEMON_RUN,  /* rounds until SIGTERM */
@@ -54,6 +47,14 @@ char *daemon_pins_path(const struct config *cfg);
  * @return 0, MXF_ENOTFOUND (no such server), MXF_EIO (message printed).
  */
 int daemon_pin(const struct config *cfg, const char *server, const char *pin, uint64_t until_ms);
+
+/*
+ * daemon_pins_apply -- bring @h's pins in line with the pins file of @cfg
+ * (round_rules_pin() decides per server).  A file that cannot be read or
+ * parsed keeps the pins in force; it is logged once, while *@warned is
+ * false, and said again when it reads fine.
+ */
+void daemon_pins_apply(const struct config *cfg, struct health *h, uint64_t now_ms, bool *warned);
 
 /* Wall-clock milliseconds since the epoch. */
 uint64_t daemon_now_ms(void);
