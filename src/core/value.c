@@ -1,0 +1,257 @@
+/*
+ * value.c -- parsers and printers of the small values in configurations,
+ * check URLs and command lines (see value.h).
+ */
+#include "value.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mxf.h"
+
+/* Fraction digits that count; more are read and dropped (below 1 ns). */
+#define VALUE_FRACTION_DIGITS 9
+
+int
+value_parse_duration(const char *s, uint64_t *ms)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = {
+		{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"min", 60000},
+		{"h", 3600000}, {"d", 86400000},
+	};
+	uint64_t whole = 0, frac = 0, scale = 1;
+	bool digits = false, overflow = false;
+
+	if (s == NULL)
+		return MXF_EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		digits = true;
+		if (whole > (UINT64_MAX - d) / 10)
+			overflow = true;
+		else
+			whole = whole * 10 + d;
+	}
+	if (*s == '.') {
+		for (s++; isdigit((unsigned char)*s); s++) {
+			digits = true;
+			if (scale < 1000000000) {
+				frac = frac * 10 + (uint64_t)(*s - '0');
+				scale *= 10;
+			}
+		}
+	}
+	if (!digits || overflow)
+		return MXF_EINVAL;
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(units); i++) {
+		if (strcmp(s, units[i].unit) != 0)
+			continue;
+		/* Leave room to count the result in microseconds. */
+		if (whole > UINT64_MAX / units[i].ms / 1000)
+			return MXF_EINVAL;
+		*ms = whole * units[i].ms + frac * units[i].ms / scale;
+		return 0;
+	}
+	return MXF_EINVAL;
+}
+
+char *
+value_format_duration(uint64_t ms, char *buf, size_t size)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = { { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 } };
+
+	if (size == 0)
+		return buf;
+	if (ms == 0) {
+		snprintf(buf, size, "0");
+		return buf;
+	}
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(units); i++) {
+		if (ms % units[i].ms == 0) {
+			snprintf(buf, size, "%llu%s", (unsigned long long)(ms / units[i].ms),
+				 units[i].unit);
+			break;
+		}
+	}
+	return buf;
+}
+
+char *
+value_format_duration_elapsed(uint64_t ms, char *buf, size_t size)
+{
+	if (size == 0)
+		return buf;
+	if (ms < 1000)
+		snprintf(buf, size, "%u ms", (unsigned)ms);
+	else
+		snprintf(buf, size, "%.1f s", (double)ms / 1000.0);
+	return buf;
+}
+
+char *
+value_format_duration_span(int64_t secs, char *buf, size_t size)
+{
+	long long s = secs < 0 ? 0 : (long long)secs;
+
+	if (size == 0)
+		return buf;
+	if (s < 60)
+		snprintf(buf, size, "%lld s", s);
+	else if (s < 3600)
+		snprintf(buf, size, "%lld min", s / 60);
+	else if (s < 86400)
+		snprintf(buf, size, "%lld h %lld min", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, size, "%lld d %lld h", s / 86400, s % 86400 / 3600);
+	return buf;
+}
+
+int
+value_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return MXF_EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return MXF_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int
+value_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return MXF_EINVAL;
+}
+
+int
+value_is_ip(const char *s)
+{
+	unsigned char buf[16];
+
+	if (inet_pton(AF_INET, s, buf) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, s, buf) == 1)
+		return 6;
+	return 0;
+}
+
+char *
+value_normalize_name(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	char *out;
+
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (label == 0) {
+				errno = EINVAL;
+				return NULL;
+			}
+			label = 0;
+			continue;
+		}
+		if ((!isalnum(c) && c != '-' && c != '_') || ++label > 63) {
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+	out = malloc(len + 2);
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[len] = '.';
+	out[len + 1] = '\0';
+	return out;
+}
+
+int
+value_parse_hostport(const char *s, char **host, uint16_t *port, uint16_t defport)
+{
+	const char *colon, *h = s;
+	size_t hlen;
+	unsigned long p = defport;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL)
+			return MXF_EINVAL;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		if (close[1] == ':') {
+			if (value_parse_uint(close + 2, 1, 65535, &p) != 0)
+				return MXF_EINVAL;
+		} else if (close[1] != '\0') {
+			return MXF_EINVAL;
+		}
+	} else {
+		colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			hlen = strlen(s); /* bare IPv6 */
+		} else if (colon != NULL) {
+			hlen = (size_t)(colon - s);
+			if (value_parse_uint(colon + 1, 1, 65535, &p) != 0)
+				return MXF_EINVAL;
+		} else {
+			hlen = strlen(s);
+		}
+	}
+	if (hlen == 0)
+		return MXF_EINVAL;
+	*host = strndup(h, hlen);
+	if (*host == NULL)
+		return MXF_ENOMEM;
+	if (value_is_ip(*host) == 0) {
+		/* A name: valid, and never in brackets (those are for IPv6). */
+		char *n = value_normalize_name(*host);
+
+		if (n == NULL || s[0] == '[') {
+			free(n);
+			free(*host);
+			*host = NULL;
+			return MXF_EINVAL;
+		}
+		free(n);
+	}
+	*port = (uint16_t)p;
+	return 0;
+}

@@ -1,0 +1,225 @@
+/*
+ * test_value.c -- durations, numbers, booleans, addresses and names.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mxf.h"
+#include "value.h"
+
+static uint64_t
+dur(const char *s)
+{
+	uint64_t ms = 12345;
+
+	assert_int_equal(value_parse_duration(s, &ms), 0);
+	return ms;
+}
+
+static void
+test_duration(void **state)
+{
+	uint64_t ms;
+
+	(void)state;
+	/* What the configuration has always read. */
+	assert_int_equal(dur("500ms"), 500);
+	assert_int_equal(dur("10s"), 10000);
+	assert_int_equal(dur("5m"), 300000);
+	assert_int_equal(dur("5min"), 300000);
+	assert_int_equal(dur("1h"), 3600000);
+	assert_int_equal(dur("2d"), 172800000);
+	assert_int_equal(dur("7"), 7000);
+	assert_int_equal(dur("0"), 0);
+	/* What probe --timeout has always read: fractions. */
+	assert_int_equal(dur("1.5"), 1500);
+	assert_int_equal(dur("1.5s"), 1500);
+	assert_int_equal(dur(".5s"), 500);
+	assert_int_equal(dur("5."), 5000);
+	assert_int_equal(dur("0.25m"), 15000);
+	assert_int_equal(dur("2.9ms"), 2);
+	assert_int_equal(dur("1.001s"), 1001);
+	assert_int_equal(dur("0.1234567891234s"), 123);
+	/* Refused. */
+	assert_int_equal(value_parse_duration(NULL, &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration(".", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("s", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("-1s", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("+1s", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration(" 1s", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("10 s", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("10x", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("1.2.3s", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("1e3", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("99999999999999999999s", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("9999999999999999d", &ms), MXF_EINVAL);
+	assert_int_equal(value_parse_duration("18446744073709551615ms", &ms), MXF_EINVAL);
+	assert_int_equal(dur("18446744073709551ms"), 18446744073709551ULL);
+}
+
+static void
+test_format_duration(void **state)
+{
+	char b[VALUE_DURATION_BUF];
+	uint64_t ms;
+
+	(void)state;
+	assert_string_equal(value_format_duration(0, b, sizeof(b)), "0");
+	assert_string_equal(value_format_duration(1500, b, sizeof(b)), "1500ms");
+	assert_string_equal(value_format_duration(10000, b, sizeof(b)), "10s");
+	assert_string_equal(value_format_duration(300000, b, sizeof(b)), "5m");
+	assert_string_equal(value_format_duration(3600000, b, sizeof(b)), "1h");
+	assert_string_equal(value_format_duration(86400000, b, sizeof(b)), "24h");
+	assert_string_equal(value_format_duration(5400000, b, sizeof(b)), "90m");
+	/* It reads back. */
+	for (uint64_t v = 1; v < 200000000; v = v * 7 + 3) {
+		assert_int_equal(value_parse_duration(value_format_duration(v, b, sizeof(b)), &ms), 0);
+		assert_int_equal(ms, v);
+	}
+	assert_string_equal(value_format_duration(3600000, b, 2), "1");
+
+	assert_string_equal(value_format_duration_elapsed(0, b, sizeof(b)), "0 ms");
+	assert_string_equal(value_format_duration_elapsed(999, b, sizeof(b)), "999 ms");
+	assert_string_equal(value_format_duration_elapsed(1000, b, sizeof(b)), "1.0 s");
+	assert_string_equal(value_format_duration_elapsed(12345, b, sizeof(b)), "12.3 s");
+
+	assert_string_equal(value_format_duration_span(-5, b, sizeof(b)), "0 s");
+	assert_string_equal(value_format_duration_span(45, b, sizeof(b)), "45 s");
+	assert_string_equal(value_format_duration_span(60, b, sizeof(b)), "1 min");
+	assert_string_equal(value_format_duration_span(12 * 60 + 59, b, sizeof(b)), "12 min");
+	assert_string_equal(value_format_duration_span(2 * 3600 + 10 * 60, b, sizeof(b)), "2 h 10 min");
+	assert_string_equal(value_format_duration_span(3 * 86400 + 4 * 3600 + 5, b, sizeof(b)), "3 d 4 h");
+}
+
+static void
+test_uint_bool(void **state)
+{
+	unsigned long v;
+	bool b = false;
+
+	(void)state;
+	assert_int_equal(value_parse_uint("53", 1, 65535, &v), 0);
+	assert_int_equal(v, 53);
+	assert_int_equal(value_parse_uint("0", 1, 65535, &v), MXF_EINVAL);
+	assert_int_equal(value_parse_uint("65536", 1, 65535, &v), MXF_EINVAL);
+	assert_int_equal(value_parse_uint("-1", 0, 65535, &v), MXF_EINVAL);
+	assert_int_equal(value_parse_uint(" 1", 0, 65535, &v), MXF_EINVAL);
+	assert_int_equal(value_parse_uint("1x", 0, 65535, &v), MXF_EINVAL);
+	assert_int_equal(value_parse_uint("", 0, 65535, &v), MXF_EINVAL);
+	assert_int_equal(value_parse_uint(NULL, 0, 65535, &v), MXF_EINVAL);
+	assert_int_equal(value_parse_uint("99999999999999999999999", 0, 65535, &v), MXF_EINVAL);
+
+	assert_int_equal(value_parse_bool("YES", &b), 0);
+	assert_true(b);
+	assert_int_equal(value_parse_bool("off", &b), 0);
+	assert_false(b);
+	assert_int_equal(value_parse_bool("1", &b), 0);
+	assert_true(b);
+	assert_int_equal(value_parse_bool("0", &b), 0);
+	assert_false(b);
+	assert_int_equal(value_parse_bool("maybe", &b), MXF_EINVAL);
+	assert_int_equal(value_parse_bool("", &b), MXF_EINVAL);
+}
+
+static void
+test_ip_name(void **state)
+{
+	char *n;
+
+	(void)state;
+	assert_int_equal(value_is_ip("192.0.2.1"), 4);
+	assert_int_equal(value_is_ip("2001:db8::1"), 6);
+	assert_int_equal(value_is_ip("192.0.2"), 0);
+	assert_int_equal(value_is_ip("mx1.example.com"), 0);
+
+	n = value_normalize_name("MX1.Example.COM");
+	assert_string_equal(n, "mx1.example.com.");
+	free(n);
+	n = value_normalize_name("_dmarc.example.com.");
+	assert_string_equal(n, "_dmarc.example.com.");
+	free(n);
+	errno = 0;
+	assert_null(value_normalize_name(""));
+	assert_int_equal(errno, EINVAL);
+	assert_null(value_normalize_name("."));
+	assert_null(value_normalize_name("a..b"));
+	assert_null(value_normalize_name("bad host"));
+	{
+		char label[70], name[300];
+
+		memset(label, 'a', 64);
+		label[64] = '\0';
+		assert_null(value_normalize_name(label));
+		label[63] = '\0';
+		n = value_normalize_name(label);
+		assert_non_null(n);
+		free(n);
+		memset(name, 'a', 254);
+		for (size_t i = 1; i < 254; i += 2)
+			name[i] = '.';
+		name[253] = 'a';
+		name[254] = '\0';
+		assert_null(value_normalize_name(name)); /* 254 without a final dot */
+		name[253] = '\0';
+		n = value_normalize_name(name);
+		assert_non_null(n);
+		free(n);
+	}
+}
+
+static void
+test_hostport(void **state)
+{
+	char *h = NULL;
+	uint16_t port = 0;
+
+	(void)state;
+	assert_int_equal(value_parse_hostport("192.0.2.1:5353", &h, &port, 53), 0);
+	assert_string_equal(h, "192.0.2.1");
+	assert_int_equal(port, 5353);
+	free(h);
+	assert_int_equal(value_parse_hostport("[::1]:54", &h, &port, 53), 0);
+	assert_string_equal(h, "::1");
+	assert_int_equal(port, 54);
+	free(h);
+	assert_int_equal(value_parse_hostport("[::1]", &h, &port, 53), 0);
+	assert_int_equal(port, 53);
+	free(h);
+	assert_int_equal(value_parse_hostport("2001:db8::1", &h, &port, 53), 0);
+	assert_int_equal(port, 53);
+	free(h);
+	assert_int_equal(value_parse_hostport("ns.example.com", &h, &port, 53), 0);
+	assert_string_equal(h, "ns.example.com");
+	free(h);
+	h = NULL;
+	assert_int_equal(value_parse_hostport("1.2.3.4:0", &h, &port, 53), MXF_EINVAL);
+	assert_int_equal(value_parse_hostport("1.2.3.4:70000", &h, &port, 53), MXF_EINVAL);
+	assert_int_equal(value_parse_hostport("[::1", &h, &port, 53), MXF_EINVAL);
+	assert_int_equal(value_parse_hostport("[::1]x", &h, &port, 53), MXF_EINVAL);
+	assert_int_equal(value_parse_hostport("[ns.example.com]:53", &h, &port, 53), MXF_EINVAL);
+	assert_int_equal(value_parse_hostport("bad host!", &h, &port, 53), MXF_EINVAL);
+	assert_int_equal(value_parse_hostport(":53", &h, &port, 53), MXF_EINVAL);
+	assert_null(h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_format_duration),
+		cmocka_unit_test(test_uint_bool),
+		cmocka_unit_test(test_ip_name),
+		cmocka_unit_test(test_hostport),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
