@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "config.h"
 #include "daemon.h"
@@ -155,7 +156,7 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 	struct state *st = NULL;
 	char err[512] = "";
 	bool json = false;
-	uint64_t now = daemon_now_ms();
+	uint64_t now = clock_wall_ms();
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -217,7 +218,7 @@ cmd_pin(struct mxf_ctx *ctx, int argc, char **argv)
 	if (argc == 5) {
 		if (config_parse_duration(argv[4], &dur) != 0 || dur == 0)
 			return cmd_usage_error("pin", "'%s' is not a duration (e.g. 30m, 2h)", argv[4]);
-		until = daemon_now_ms() + dur;
+		until = clock_wall_ms() + dur;
 	}
 	rc = cmd_load_config(ctx, &cfg);
 	if (rc != 0)

@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include "announce.h"
 #include "check.h"
+#include "clock.h"
 #include "dns_ops.h"
 #include "dns_tsig.h"
 #include "failover.h"
@@ -60,17 +61,8 @@ struct daemon {
 	struct announce an;        /* notices, queue flushes, reminders */
 	struct event *drain_ev;    /* once/plan: wait for notices and ETRN */
 	bool pins_warned;          /* the pins file was unreadable, said once */
-	uint64_t drain_until_ms;
+	uint64_t drain_until_ms;   /* once: clock_mono_ms() to give up waiting */
 };
-
-uint64_t
-daemon_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- files: lock, pins ------------------------------------------------- */
 
@@ -318,7 +310,7 @@ daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!announce_busy(&d->an) || daemon_now_ms() >= d->drain_until_ms) {
+	if (!announce_busy(&d->an) || clock_mono_ms() >= d->drain_until_ms) {
 		if (announce_busy(&d->an))
 			log_warn("exiting with notices or queue flushes still pending");
 		event_base_loopbreak(d->base);
@@ -332,14 +324,14 @@ static void
 daemon_round_done(void *arg, int code, uint64_t started)
 {
 	struct daemon *d = arg;
-	uint64_t next = d->cfg->general.interval_ms, now = daemon_now_ms();
+	uint64_t next = d->cfg->general.interval_ms, now = clock_wall_ms();
 	struct timeval tv;
 
 	d->exit_code = code;
 	d->round = NULL;
 	if (d->mode != DAEMON_RUN || d->stopping) {
 		if (d->mode == DAEMON_ONCE && announce_busy(&d->an)) {
-			d->drain_until_ms = daemon_now_ms() + 60000;
+			d->drain_until_ms = clock_mono_ms() + 60000;
 			daemon_drain_cb(-1, 0, d);
 			return;
 		}
@@ -595,7 +587,7 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 		goto out;
 	d.timer = evtimer_new(d.base, daemon_timer_cb, &d);
 	d.drain_ev = evtimer_new(d.base, daemon_drain_cb, &d);
-	d.ctr.started_ms = daemon_now_ms();
+	d.ctr.started_ms = clock_wall_ms();
 	rc = announce_build_notify(d.base, mode, cfg, d.key, &d.an.notify);
 	if (rc != 0)
 		goto out;

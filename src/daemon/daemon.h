@@ -56,7 +56,4 @@ int daemon_pin(const struct config *cfg, const char *server, const char *pin, ui
  */
 void daemon_pins_apply(const struct config *cfg, struct health *h, uint64_t now_ms, bool *warned);
 
-/* Wall-clock milliseconds since the epoch. */
-uint64_t daemon_now_ms(void);
-
 #endif

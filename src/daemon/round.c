@@ -14,6 +14,7 @@
 
 #include <ldns/ldns.h>
 
+#include "clock.h"
 #include "failover.h"
 #include "health.h"
 #include "log.h"
@@ -134,7 +135,7 @@ round_checks_done(struct round *r)
 	const struct config *cfg = r->env.cfg;
 	size_t k = 0, nwit = 0, wit_failed = 0;
 
-	r->now_ms = daemon_now_ms();
+	r->now_ms = clock_wall_ms();
 	health_expire_pins(r->env.st->health, r->now_ms);
 	daemon_pins_apply(cfg, r->env.st->health, r->now_ms, r->env.pins_warned);
 	for (size_t s = 0; s < cfg->nservers; s++) {
@@ -546,7 +547,7 @@ round_zone_status(struct round *r, size_t g, int *zs)
 		rt->failures++;
 		/* From now, not from the round's start: a failed update may have
 		 * spent its whole DNS timeout already. */
-		rt->next_ms = daemon_now_ms() +
+		rt->next_ms = clock_wall_ms() +
 			      round_rules_backoff_ms(r->env.cfg->general.interval_ms, rt->failures);
 		r->sum.dns_failed = true;
 	}
@@ -720,15 +721,15 @@ round_finish(struct round *r)
 		if (health_effective(env.st->health, s, r->now_ms) == HEALTH_DOWN)
 			r->sum.any_down = true;
 	if (env.mode != DAEMON_PLAN &&
-	    state_save(cfg->general.state_file, cfg, env.st, daemon_now_ms(), err, sizeof(err)) != 0)
+	    state_save(cfg->general.state_file, cfg, env.st, clock_wall_ms(), err, sizeof(err)) != 0)
 		log_err("%s", err);
 
 	code = round_rules_exit_code(&r->sum);
 	env.ctr->rounds++;
-	env.ctr->last_round_ms = daemon_now_ms();
+	env.ctr->last_round_ms = clock_wall_ms();
 	env.ctr->round_ms = env.ctr->last_round_ms - r->started_ms;
 	log_debug("round done in %llu ms, exit code %d",
-		  (unsigned long long)(daemon_now_ms() - r->started_ms), code);
+		  (unsigned long long)(clock_wall_ms() - r->started_ms), code);
 	started = r->started_ms;
 	round_free(r);
 	env.done(env.arg, code, started);
@@ -749,7 +750,7 @@ round_new(const struct round_env *env)
 	}
 	r->env = *env;
 	r->nslots = n;
-	r->started_ms = r->now_ms = daemon_now_ms();
+	r->started_ms = r->now_ms = clock_wall_ms();
 	return r;
 }
 
