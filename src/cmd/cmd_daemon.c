@@ -4,7 +4,8 @@
  * The work is daemon.c's; this file parses arguments, sets up logging the
  * way the configuration asks (DNS_Failover's line format for its config),
  * and prints `status` from the state file, which a running daemon rewrites
- * after every round.
+ * after every round, with the pins of the pins file (pins.h), the ones the
+ * daemon obeys.  `pin` and `unpin` write that file.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -21,6 +22,7 @@
 #include "health.h"
 #include "log.h"
 #include "mxf.h"
+#include "pins.h"
 #include "state.h"
 
 static void
@@ -154,6 +156,7 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 {
 	struct config *cfg = NULL;
 	struct state *st = NULL;
+	struct pins *pins = NULL;
 	char err[512] = "";
 	bool json = false;
 	uint64_t now = clock_wall_ms();
@@ -181,6 +184,13 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 		config_free(cfg);
 		return MXF_EXIT_DEGRADED;
 	}
+	/* The pins the daemon obeys from its next round on, not the ones it
+	 * had applied when it last wrote the state. */
+	if (pins_load(cfg, &pins, err, sizeof(err)) == 0)
+		pins_apply(pins, st->health, now);
+	else
+		fprintf(stderr, "mxfailover: warning: %s; showing the pins last applied\n", err);
+	pins_free(pins);
 	if (json) {
 		json_t *root = NULL;
 
@@ -207,13 +217,15 @@ cmd_pin(struct mxf_ctx *ctx, int argc, char **argv)
 	struct config *cfg = NULL;
 	uint64_t until = 0, dur = 0;
 	const char *server, *how;
+	enum health_pin pin;
+	char err[512] = "";
 	int rc;
 
 	if (argc != 3 && !(argc == 5 && strcmp(argv[3], "--for") == 0))
 		return cmd_usage_error("pin", "expected: pin SERVER down|up [--for DURATION]");
 	server = argv[1];
 	how = argv[2];
-	if (strcmp(how, "down") != 0 && strcmp(how, "up") != 0)
+	if (health_pin_parse(how, &pin) != 0 || pin == HEALTH_PIN_NONE)
 		return cmd_usage_error("pin", "'%s': expected down or up", how);
 	if (argc == 5) {
 		if (config_parse_duration(argv[4], &dur) != 0 || dur == 0)
@@ -223,7 +235,7 @@ cmd_pin(struct mxf_ctx *ctx, int argc, char **argv)
 	rc = cmd_load_config(ctx, &cfg);
 	if (rc != 0)
 		return rc;
-	rc = daemon_pin(cfg, server, how, until);
+	rc = pins_set(cfg, server, pin, until, err, sizeof(err));
 	if (rc == MXF_ENOTFOUND) {
 		config_free(cfg);
 		return cmd_usage_error("pin", "no server '%s' in %s", server, ctx->config_path);
@@ -231,6 +243,8 @@ cmd_pin(struct mxf_ctx *ctx, int argc, char **argv)
 	if (rc == 0)
 		printf("server %s pinned %s%s%s; a running daemon applies it within one interval\n",
 		       server, how, argc == 5 ? " for " : "", argc == 5 ? argv[4] : "");
+	else
+		fprintf(stderr, "mxfailover: %s\n", err);
 	config_free(cfg);
 	return rc == 0 ? MXF_EXIT_OK : MXF_EXIT_USAGE;
 }
@@ -239,6 +253,7 @@ int
 cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv)
 {
 	struct config *cfg = NULL;
+	char err[512] = "";
 	int rc;
 
 	if (argc != 2)
@@ -246,13 +261,15 @@ cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv)
 	rc = cmd_load_config(ctx, &cfg);
 	if (rc != 0)
 		return rc;
-	rc = daemon_pin(cfg, argv[1], NULL, 0);
+	rc = pins_set(cfg, argv[1], HEALTH_PIN_NONE, 0, err, sizeof(err));
 	if (rc == MXF_ENOTFOUND) {
 		config_free(cfg);
 		return cmd_usage_error("unpin", "no server '%s' in %s", argv[1], ctx->config_path);
 	}
 	if (rc == 0)
 		printf("server %s unpinned\n", argv[1]);
+	else
+		fprintf(stderr, "mxfailover: %s\n", err);
 	config_free(cfg);
 	return rc == 0 ? MXF_EXIT_OK : MXF_EXIT_USAGE;
 }

@@ -4,14 +4,13 @@
  * round is round.c; what it announces is announce.c.
  *
  * Everything runs on one libevent loop.  The daemon owns what lives across
- * rounds (configuration, DNS context, state, notifier, backoff memory) and
+ * rounds (configuration, DNS context, state, notifier) and
  * lends it to each round through a struct round_env.
  */
 #include "daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <ldns/ldns.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -36,8 +35,8 @@
 #include "mxf.h"
 #include "notify.h"
 #include "round.h"
-#include "round_rules.h"
 #include "state.h"
+#include "state_file.h"
 #include "status_http.h"
 
 struct daemon {
@@ -50,7 +49,6 @@ struct daemon {
 	struct dns_tsig_key *key;
 	struct dns_ops *ops;
 	struct state *st;
-	struct round_retry **retry; /* [group][zone] */
 	struct round *round;      /* the round running, or NULL */
 	struct event *timer, *sigterm, *sigint, *sighup;
 	bool stopping, reload;
@@ -64,30 +62,7 @@ struct daemon {
 	uint64_t drain_until_ms;   /* once: clock_mono_ms() to give up waiting */
 };
 
-/* ---- files: lock, pins ------------------------------------------------- */
-
-/* mkdir -p of the directory holding @path (mode 0750 for what it creates). */
-static void
-daemon_make_parent(const char *path)
-{
-	char *dir = strdup(path), *slash;
-
-	if (dir == NULL)
-		return;
-	slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		for (char *p = dir + 1; *p != '\0'; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			(void)mkdir(dir, 0750);
-			*p = '/';
-		}
-		(void)mkdir(dir, 0750);
-	}
-	free(dir);
-}
+/* ---- the lock file ------------------------------------------------- */
 
 /* @return the lock's fd, -1 when another process holds it, -2 on error. */
 static int
@@ -95,7 +70,7 @@ daemon_lock(const char *path)
 {
 	int fd;
 
-	daemon_make_parent(path);
+	state_file_make_parent(path);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		log_err("cannot open the lock file %s: %s", path, strerror(errno));
@@ -111,147 +86,6 @@ daemon_lock(const char *path)
 		return -2;
 	}
 	return fd;
-}
-
-char *
-daemon_pins_path(const struct config *cfg)
-{
-	char *p;
-
-	if (asprintf(&p, "%s.pins", cfg->general.state_file) < 0)
-		return NULL;
-	return p;
-}
-
-/*
- * The pins file as JSON ({"mx1": {"pin": "down", "until_ms": 0}}): an
- * absent file is an empty object; one that cannot be read or parsed gives
- * NULL with @why set, so the caller keeps the pins it has rather than
- * dropping an operator's pin on a permission problem.
- */
-static json_t *
-daemon_pins_load(const char *path, char *why, size_t whylen)
-{
-	json_error_t jerr;
-	json_t *root;
-
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		return json_object();
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		if (access(path, R_OK) != 0)
-			snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-		else
-			snprintf(why, whylen, "%s:%d: %s", path, jerr.line, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		snprintf(why, whylen, "%s is not a JSON object", path);
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
-
-int
-daemon_pin(const struct config *cfg, const char *server, const char *pin, uint64_t until_ms)
-{
-	char *path = daemon_pins_path(cfg), *lockpath = NULL, *tmp = NULL;
-	json_t *root = NULL, *entry;
-	int lockfd = -1, fd = -1, rc = MXF_EIO;
-	char why[512] = "";
-
-	if (path == NULL)
-		return MXF_ENOMEM;
-	if (config_server_index(cfg, server) < 0) {
-		free(path);
-		return MXF_ENOTFOUND;
-	}
-	if (asprintf(&lockpath, "%s.lock", path) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
-		goto out;
-	daemon_make_parent(path);
-	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		fprintf(stderr, "mxfailover: cannot lock %s: %s\n", lockpath, strerror(errno));
-		goto out;
-	}
-	root = daemon_pins_load(path, why, sizeof(why));
-	if (root == NULL) {
-		fprintf(stderr, "mxfailover: %s; not changing pins (fix or remove the file)\n", why);
-		goto out;
-	}
-	if (pin == NULL) {
-		json_object_del(root, server);
-	} else {
-		entry = json_pack("{s:s, s:I}", "pin", pin, "until_ms", (json_int_t)until_ms);
-		if (entry == NULL || json_object_set_new(root, server, entry) != 0)
-			goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0 || json_dumpfd(root, fd, JSON_INDENT(2)) != 0 || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) != 0) {
-		fprintf(stderr, "mxfailover: cannot write %s: %s\n", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "mxfailover: cannot rename %s: %s\n", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (lockfd >= 0)
-		close(lockfd);
-	json_decref(root);
-	free(path);
-	free(lockpath);
-	free(tmp);
-	return rc;
-}
-
-void
-daemon_pins_apply(const struct config *cfg, struct health *h, uint64_t now, bool *warned)
-{
-	char *path = daemon_pins_path(cfg);
-	char why[512] = "";
-	json_t *root;
-
-	if (path == NULL)
-		return;
-	root = daemon_pins_load(path, why, sizeof(why));
-	if (root == NULL) {
-		if (!*warned)
-			log_err("%s; keeping the pins in force until it can be read", why);
-		*warned = true;
-		free(path);
-		return;
-	}
-	if (*warned)
-		log_info("%s is readable again", path);
-	*warned = false;
-	for (size_t s = 0; s < cfg->nservers; s++) {
-		json_t *e = json_object_get(root, cfg->servers[s].id);
-		const char *pin = NULL;
-		uint64_t until = 0, want_until;
-		enum health_pin want;
-
-		if (json_is_object(e)) {
-			pin = json_string_value(json_object_get(e, "pin"));
-			until = (uint64_t)json_integer_value(json_object_get(e, "until_ms"));
-		}
-		if (!round_rules_pin(pin, until, now, health_pinned(h, s, now),
-				     h->servers[s].pin_until_ms, &want, &want_until))
-			continue;
-		health_set_pin(h, s, want, want_until, now,
-			       want == HEALTH_PIN_NONE ? "unpinned by operator" : "pinned by operator");
-	}
-	json_decref(root);
-	free(path);
 }
 
 static void daemon_reload(struct daemon *d);
@@ -360,7 +194,6 @@ daemon_round_start(struct daemon *d)
 		.eng = d->eng,
 		.ops = d->ops,
 		.st = d->st,
-		.retry = d->retry,
 		.an = &d->an,
 		.ctr = &d->ctr,
 		.pins_warned = &d->pins_warned,
@@ -464,7 +297,6 @@ daemon_reload(struct daemon *d)
 	struct notify *nnotify = NULL;
 	struct status_http *nhttp = NULL;
 	struct state *nst = NULL;
-	struct round_retry **nretry = NULL;
 	uint64_t *nrem = NULL;
 	bool notify_new_one, http_new_one;
 
@@ -497,16 +329,13 @@ daemon_reload(struct daemon *d)
 		log_err("reload refused: the new status_listen cannot be used");
 		goto refuse;
 	}
-	nretry = round_retry_new(ncfg);
 	nrem = calloc(ncfg->nservers + 1, sizeof(*nrem));
-	if (nretry == NULL || nrem == NULL || state_rebind(d->st, old, ncfg, &nst) != 0) {
+	if (nrem == NULL || state_rebind(d->st, old, ncfg, &nst) != 0) {
 		log_err("reload refused: out of memory");
 		goto refuse;
 	}
 
 	/* Everything is ready: swap.  No exchange is running between rounds. */
-	round_retry_free(d->retry, old);
-	d->retry = nretry;
 	dns_ops_free(d->ops);
 	dns_tsig_key_free(d->key);
 	d->ops = nops;
@@ -540,7 +369,6 @@ refuse:
 	if (nops != NULL)
 		dns_ops_free(nops);
 	dns_tsig_key_free(nkey);
-	round_retry_free(nretry, ncfg);
 	free(nrem);
 	state_free(nst);
 	config_free(ncfg);
@@ -575,9 +403,8 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	d.base = event_base_new();
 	d.eng = d.base != NULL ? check_engine_new(d.base) : NULL;
 	d.an.base = d.base;
-	d.retry = round_retry_new(cfg);
 	d.an.reminder_next = calloc(cfg->nservers + 1, sizeof(*d.an.reminder_next));
-	if (d.eng == NULL || d.retry == NULL || d.an.reminder_next == NULL) {
+	if (d.eng == NULL || d.an.reminder_next == NULL) {
 		log_err("cannot set up the event loop");
 		rc = MXF_EXIT_USAGE;
 		goto out;
@@ -634,7 +461,6 @@ out:
 	if (d.ops != NULL)
 		dns_ops_free(d.ops);
 	dns_tsig_key_free(d.key);
-	round_retry_free(d.retry, d.cfg);
 	state_free(d.st);
 	if (d.base != NULL)
 		event_base_free(d.base);

@@ -19,6 +19,7 @@
 #include "health.h"
 #include "log.h"
 #include "mxf.h"
+#include "pins.h"
 #include "round_rules.h"
 
 struct check_slot {
@@ -55,30 +56,6 @@ struct round {
 	struct round_summary sum;
 };
 
-struct round_retry **
-round_retry_new(const struct config *cfg)
-{
-	struct round_retry **r = calloc(cfg->ngroups + 1, sizeof(*r));
-
-	for (size_t g = 0; r != NULL && g < cfg->ngroups; g++) {
-		if ((r[g] = calloc(cfg->groups[g].nzones + 1, sizeof(**r))) == NULL) {
-			while (g-- > 0)
-				free(r[g]);
-			free(r);
-			return NULL;
-		}
-	}
-	return r;
-}
-
-void
-round_retry_free(struct round_retry **retry, const struct config *cfg)
-{
-	for (size_t g = 0; retry != NULL && g < cfg->ngroups; g++)
-		free(retry[g]);
-	free(retry);
-}
-
 /* Log the health changes queued since the last drain; collect events. */
 static void
 round_drain_health(struct round *r)
@@ -87,7 +64,7 @@ round_drain_health(struct round *r)
 	struct health_change c;
 
 	while (health_next_change(r->env.st->health, &c)) {
-		const struct config_server *s = &cfg->servers[c.server];
+	const struct config_server *s = &cfg->servers[c.server];
 
 		if (c.kind == HEALTH_CHANGE_CHECK) {
 			log_info("server %s: check %s: %s -> %s (%s)", s->id, s->checks[c.check],
@@ -128,6 +105,27 @@ round_free(struct round *r)
 	free(r);
 }
 
+/* Bring health's pins in line with the pins file; an unreadable file keeps
+ * the pins in force and is said once, and once again when it reads fine. */
+static void
+round_apply_pins(struct round *r)
+{
+	struct pins *pins = NULL;
+	char why[512] = "";
+
+	if (pins_load(r->env.cfg, &pins, why, sizeof(why)) != 0) {
+		if (!*r->env.pins_warned)
+			log_err("%s; keeping the pins in force until it can be read", why);
+		*r->env.pins_warned = true;
+		return;
+	}
+	if (*r->env.pins_warned)
+		log_info("%s is readable again", pins->path);
+	*r->env.pins_warned = false;
+	pins_apply(pins, r->env.st->health, r->now_ms);
+	pins_free(pins);
+}
+
 /* All checks are in: feed health, judge the witnesses, read DNS. */
 static void
 round_checks_done(struct round *r)
@@ -137,7 +135,7 @@ round_checks_done(struct round *r)
 
 	r->now_ms = clock_wall_ms();
 	health_expire_pins(r->env.st->health, r->now_ms);
-	daemon_pins_apply(cfg, r->env.st->health, r->now_ms, r->env.pins_warned);
+	round_apply_pins(r);
 	for (size_t s = 0; s < cfg->nservers; s++) {
 		size_t n = cfg->servers[s].nchecks;
 		struct health_result *res = calloc(n + 1, sizeof(*res));
@@ -294,7 +292,7 @@ round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, voi
 static void
 round_reads_start(struct round *r)
 {
-		const struct config *cfg = r->env.cfg;
+	const struct config *cfg = r->env.cfg;
 	size_t total = 0, k = 0;
 
 	for (size_t g = 0; g < cfg->ngroups; g++)
@@ -315,7 +313,7 @@ round_reads_start(struct round *r)
 		}
 	r->reads_pending = 1; /* held while starting */
 	for (size_t g = 0; g < cfg->ngroups; g++) {
-		const struct config_group *gr = &cfg->groups[g];
+	const struct config_group *gr = &cfg->groups[g];
 
 		for (size_t z = 0; z < gr->nzones; z++) {
 			for (size_t rec = 0; rec < gr->nrecords; rec++) {
@@ -390,11 +388,12 @@ round_fail_items(struct round *r, int status, const char *msg)
 static void
 round_log_reads(struct round *r, size_t g)
 {
-		const struct config_group *gr = &r->env.cfg->groups[g];
+	const struct config_group *gr = &r->env.cfg->groups[g];
 
 	for (size_t z = 0; z < gr->nzones; z++) {
 		const struct failover_rec_view *bad = NULL;
 		size_t badrec = 0;
+		int news;
 
 		for (size_t rec = 0; rec < gr->nrecords && bad == NULL; rec++) {
 			if (r->dns[g]->zones[z].recs[rec].status == FAILOVER_REC_FAILED) {
@@ -402,18 +401,19 @@ round_log_reads(struct round *r, size_t g)
 				badrec = rec;
 			}
 		}
-		if (bad != NULL && !r->env.retry[g][z].read_bad && r->env.mode != DAEMON_PLAN) {
+		if (r->env.mode == DAEMON_PLAN)
+			continue;
+		news = failover_zone_read(r->env.st->failover, g, z, bad != NULL);
+		if (news > 0) {
 			char *owner = failover_owner_name(gr->zones[z], gr->records[badrec]);
 
 			log_err("group %s: zone %s: cannot read %s: %s; the zone is left alone",
 				gr->id, gr->zones[z], owner != NULL ? owner : "?",
 				bad->error != NULL ? bad->error : "failed");
 			free(owner);
-		} else if (bad == NULL && r->env.retry[g][z].read_bad) {
+		} else if (news < 0) {
 			log_info("group %s: zone %s reads fine again", gr->id, gr->zones[z]);
 		}
-		if (r->env.mode != DAEMON_PLAN)
-			r->env.retry[g][z].read_bad = bad != NULL;
 	}
 }
 
@@ -421,7 +421,7 @@ round_log_reads(struct round *r, size_t g)
 static void
 round_act(struct round *r)
 {
-		const struct config *cfg = r->env.cfg;
+	const struct config *cfg = r->env.cfg;
 	size_t nitems = 0, k = 0;
 	int rc;
 
@@ -442,7 +442,7 @@ round_act(struct round *r)
 		for (size_t z = 0; z < p->nzones; z++) {
 			const struct failover_zone_plan *zp = &p->zones[z];
 
-			if (zp->nchanges == 0 || r->env.retry[g][z].next_ms > r->now_ms)
+			if (zp->nchanges == 0 || !failover_zone_due(r->env.st->failover, g, z, r->now_ms))
 				continue;
 			nitems += zp->nchanges;
 		}
@@ -466,7 +466,7 @@ round_act(struct round *r)
 		for (size_t z = 0; z < p->nzones; z++) {
 			const struct failover_zone_plan *zp = &p->zones[z];
 
-			if (zp->nchanges == 0 || r->env.retry[g][z].next_ms > r->now_ms)
+			if (zp->nchanges == 0 || !failover_zone_due(r->env.st->failover, g, z, r->now_ms))
 				continue;
 			for (size_t i = 0; i < zp->nrecs; i++) {
 				const struct failover_record_plan *rp = &zp->recs[i];
@@ -511,7 +511,7 @@ round_act(struct round *r)
 static void
 round_zone_status(struct round *r, size_t g, int *zs)
 {
-		const struct failover_plan *p = r->plans[g];
+	const struct failover_plan *p = r->plans[g];
 
 	for (size_t z = 0; z < p->nzones; z++)
 		zs[z] = p->zones[z].nchanges > 0 ? FAILOVER_ZONE_NOT_TRIED : 0;
@@ -527,28 +527,25 @@ round_zone_status(struct round *r, size_t g, int *zs)
 			zs[ref->zone] = it->status;
 	}
 	for (size_t z = 0; z < p->nzones; z++) {
-		struct round_retry *rt = &r->env.retry[g][z];
+		uint64_t next = failover_zone_next_ms(r->env.st->failover, g, z);
 		const char *zone = r->env.cfg->groups[g].zones[z];
 
 		if (zs[z] == FAILOVER_ZONE_NOT_TRIED) {
 			if (p->zones[z].nchanges > 0)
 				log_info("group %s: zone %s: next try in %llu s", r->env.cfg->groups[g].id,
-					 zone, (unsigned long long)((rt->next_ms - r->now_ms) / 1000));
+					 zone, (unsigned long long)((next - r->now_ms) / 1000));
 			continue;
 		}
 		if (zs[z] == 0) {
 			if (p->zones[z].nchanges > 0)
 				r->env.ctr->updates_ok++;
-			rt->failures = 0;
-			rt->next_ms = 0;
+			failover_zone_tried(r->env.st->failover, r->env.cfg, g, z, 0, r->now_ms);
 			continue;
 		}
 		r->env.ctr->updates_failed++;
-		rt->failures++;
 		/* From now, not from the round's start: a failed update may have
 		 * spent its whole DNS timeout already. */
-		rt->next_ms = clock_wall_ms() +
-			      round_rules_backoff_ms(r->env.cfg->general.interval_ms, rt->failures);
+		failover_zone_tried(r->env.st->failover, r->env.cfg, g, z, zs[z], clock_wall_ms());
 		r->sum.dns_failed = true;
 	}
 }

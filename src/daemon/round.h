@@ -11,7 +11,8 @@
  *      `plan` prints it here and changes nothing;
  *   5. one compare-and-swap UPDATE per zone with changes, all zones at once,
  *      each read back; a zone whose update failed is retried in later rounds
- *      with backoff while the others go ahead;
+ *      with backoff (the failover memory's failover_zone_*()) while the
+ *      others go ahead;
  *   6. the outcome committed to the failover memory, the events announced
  *      (announce.h) and kept, the state file written atomically, and the
  *      round's exit code worked out from its summary (round_rules.h).
@@ -30,13 +31,6 @@
 #include "state.h"
 #include "status_http.h"
 
-/* Per zone: the backoff of a zone whose update keeps failing. */
-struct round_retry {
-	unsigned failures;
-	uint64_t next_ms; /* no new try before this time */
-	bool read_bad;    /* a read of the zone failed; logged once */
-};
-
 /*
  * What a round works with; all borrowed from the daemon and left alone
  * between rounds (a reload swaps them only while no round runs).
@@ -47,7 +41,6 @@ struct round_env {
 	struct check_engine *eng;
 	struct dns_ops *ops;
 	struct state *st;
-	struct round_retry **retry;  /* [group][zone] */
 	struct announce *an;
 	struct status_counters *ctr; /* rounds, durations, updates counted here */
 	bool *pins_warned;           /* the pins file was unreadable, said once */
@@ -76,10 +69,5 @@ bool round_checking(const struct round *r);
 
 /* round_free -- abandon a round (cancel its checks first); NULL is allowed. */
 void round_free(struct round *r);
-
-/* Backoff memory for every zone of @cfg, all ready to try; NULL on ENOMEM. */
-struct round_retry **round_retry_new(const struct config *cfg);
-/* Free what round_retry_new() made for @cfg; NULL is allowed. */
-void round_retry_free(struct round_retry **retry, const struct config *cfg);
 
 #endif

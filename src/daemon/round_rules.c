@@ -51,28 +51,3 @@ round_rules_notify_kind(enum failover_event_type type)
 	}
 	return NOTIFY_SERVER_DOWN;
 }
-
-uint64_t
-round_rules_backoff_ms(uint64_t interval_ms, unsigned failures)
-{
-	uint64_t wait = interval_ms;
-
-	for (unsigned i = 1; i < failures && wait < ROUND_RULES_BACKOFF_MAX_MS; i++)
-		wait *= 2;
-	return wait > ROUND_RULES_BACKOFF_MAX_MS ? ROUND_RULES_BACKOFF_MAX_MS : wait;
-}
-
-bool
-round_rules_pin(const char *pin, uint64_t until_ms, uint64_t now_ms, enum health_pin have,
-		uint64_t have_until_ms, enum health_pin *want, uint64_t *want_until_ms)
-{
-	enum health_pin w = HEALTH_PIN_NONE;
-
-	if (pin != NULL && health_pin_parse(pin, &w) != 0)
-		w = HEALTH_PIN_NONE;
-	if (until_ms != 0 && until_ms <= now_ms)
-		w = HEALTH_PIN_NONE; /* expired */
-	*want = w;
-	*want_until_ms = until_ms;
-	return !(w == have && (w == HEALTH_PIN_NONE || have_until_ms == until_ms));
-}

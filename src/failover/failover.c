@@ -315,10 +315,10 @@ int failover_new(const struct config *cfg, struct failover **out)
 		m->active = -1;
 		m->nzones = g->nzones;
 		m->nrecords = g->nrecords;
-		m->zone_failed = calloc(g->nzones ? g->nzones : 1, sizeof(bool));
+		m->zones = calloc(g->nzones ? g->nzones : 1, sizeof(*m->zones));
 		size_t nflags = g->nzones * g->nrecords;
 		m->hand_changed = calloc(nflags ? nflags : 1, sizeof(bool));
-		if (!m->zone_failed || !m->hand_changed)
+		if (!m->zones || !m->hand_changed)
 			goto fail;
 	}
 	*out = fo;
@@ -333,7 +333,7 @@ void failover_free(struct failover *fo)
 	if (!fo)
 		return;
 	for (size_t i = 0; fo->groups && i < fo->ngroups; i++) {
-		free(fo->groups[i].zone_failed);
+		free(fo->groups[i].zones);
 		free(fo->groups[i].hand_changed);
 	}
 	free(fo->groups);
@@ -363,6 +363,57 @@ int failover_request_failback(struct failover *fo, size_t group)
 		return MXF_EINVAL;
 	fo->groups[group].failback_requested = true;
 	return 0;
+}
+
+/* ---- zones: backoff, reads ------------------------------------------- */
+
+static struct failover_zone_mem *fo_zone(const struct failover *fo, size_t group, size_t zone)
+{
+	if (!fo || group >= fo->ngroups || zone >= fo->groups[group].nzones)
+		return NULL;
+	return &fo->groups[group].zones[zone];
+}
+
+bool failover_zone_due(const struct failover *fo, size_t group, size_t zone, uint64_t now_ms)
+{
+	const struct failover_zone_mem *zm = fo_zone(fo, group, zone);
+	return !zm || zm->next_ms <= now_ms;
+}
+
+uint64_t failover_zone_next_ms(const struct failover *fo, size_t group, size_t zone)
+{
+	const struct failover_zone_mem *zm = fo_zone(fo, group, zone);
+	return zm ? zm->next_ms : 0;
+}
+
+uint64_t failover_zone_tried(struct failover *fo, const struct config *cfg, size_t group,
+			     size_t zone, int status, uint64_t now_ms)
+{
+	struct failover_zone_mem *zm = fo_zone(fo, group, zone);
+	if (!zm)
+		return 0;
+	if (status == 0) {
+		zm->failures = 0;
+		zm->next_ms = 0;
+	} else if (status < 0) {
+		uint64_t wait = cfg->general.interval_ms;
+		zm->failures++;
+		for (unsigned i = 1; i < zm->failures && wait < FAILOVER_BACKOFF_MAX_MS; i++)
+			wait *= 2;
+		if (wait > FAILOVER_BACKOFF_MAX_MS)
+			wait = FAILOVER_BACKOFF_MAX_MS;
+		zm->next_ms = now_ms + wait;
+	}
+	return zm->next_ms;
+}
+
+int failover_zone_read(struct failover *fo, size_t group, size_t zone, bool failed)
+{
+	struct failover_zone_mem *zm = fo_zone(fo, group, zone);
+	if (!zm || zm->read_bad == failed)
+		return 0;
+	zm->read_bad = failed;
+	return failed ? 1 : -1;
 }
 
 /* ---- values ---------------------------------------------------------- */
@@ -893,8 +944,8 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 		int st = zone_status ? zone_status[z] : 0;
 		if (st == 0) {
 			any_ok = true;
-			m->zone_failed[z] = false;
-		} else if (st < 0 && !m->zone_failed[z]) {
+			m->zones[z].failed = false;
+		} else if (st < 0 && !m->zones[z].failed) {
 			e = fo_event_add(ev, FAILOVER_EV_SWITCH_FAILED, now_ms, gi,
 					 "group %s: update of zone %s failed: %s", g->id, zp->name,
 					 mxf_strerror(st));
@@ -902,7 +953,7 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 				return e;
 			fo_last(ev)->zone = (long)z;
 			fo_last(ev)->to = p->wanted;
-			m->zone_failed[z] = true;
+			m->zones[z].failed = true;
 		}
 	}
 

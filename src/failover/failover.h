@@ -44,10 +44,18 @@
  *    read failed is not acted on at all, and never taken for "elsewhere".
  *
  * Memory for "once per transition" lives in struct failover (per group: the
- * active server, last switch time, alert flags; globally: isolation).  It is
- * only changed by failover_set_witness(), failover_commit() and
- * failover_request_failback(); the state file persists it, so `once`
- * passes report each transition once too.
+ * active server, last switch time, alert flags; per zone: the backoff of
+ * failed updates and whether a read failure was reported; globally:
+ * isolation).  It is only changed by failover_set_witness(),
+ * failover_commit(), failover_request_failback() and the failover_zone_*()
+ * functions; the state file persists it (the backoff and the read flag
+ * excepted), so `once` passes report each transition once too.
+ *
+ * Per zone, after failover_plan() and before sending:
+ *   failover_zone_read(fo, g, z, some read failed)  1/-1: log it
+ *   failover_zone_due(fo, g, z, now)                false: still backing off
+ * and after the updates, with the time they ended:
+ *   failover_zone_tried(fo, cfg, g, z, status, end)  the next try time
  */
 #ifndef MXF_FAILOVER_H
 #define MXF_FAILOVER_H
@@ -182,13 +190,29 @@ char *failover_owner_name(const char *zone, const char *record);
 
 /* ---- memory ---------------------------------------------------------- */
 
+/* Longest wait between two tries of a zone whose update keeps failing. */
+#define FAILOVER_BACKOFF_MAX_MS (5u * 60 * 1000)
+
+/*
+ * What is remembered of one zone of a group.  @failed is saved in the state
+ * file, so `once` passes report a failing zone once; the rest is not saved:
+ * a restart (or a reload) tries every zone at once and says again what it
+ * finds.
+ */
+struct failover_zone_mem {
+	bool failed;              /* SWITCH_FAILED reported, no update since */
+	bool read_bad;            /* a read of the zone failed; reported once */
+	unsigned failures;        /* updates failed in a row */
+	uint64_t next_ms;         /* no new try of an update before this, 0 */
+};
+
 struct failover_group_mem {
 	long active;              /* server index, -1 until known */
 	uint64_t last_switch_ms;  /* 0: never switched */
 	bool all_down;            /* ALL_DOWN reported, not yet over */
 	bool failback_requested;  /* manual failback asked for */
 	size_t nzones, nrecords;
-	bool *zone_failed;        /* [nzones]: SWITCH_FAILED reported */
+	struct failover_zone_mem *zones; /* [nzones] */
 	bool *hand_changed;       /* [nzones * nrecords]: CHANGED_BY_HAND reported */
 };
 
@@ -317,6 +341,40 @@ void failover_plan_free(struct failover_plan *p);
  */
 int failover_commit(struct failover *fo, const struct config *cfg, const struct failover_plan *p,
 		    const int *zone_status, uint64_t now_ms, struct failover_events *ev);
+
+/*
+ * failover_zone_due -- may zone @zone of @group be sent an update at @now_ms,
+ * or is it waiting out the backoff of failed updates?
+ * @return true when due (also for out-of-range indices: nothing to wait for).
+ */
+bool failover_zone_due(const struct failover *fo, size_t group, size_t zone, uint64_t now_ms);
+
+/*
+ * failover_zone_tried -- the outcome of one try to update a zone, for the
+ * backoff.  @status as for failover_commit(): 0 applied (the backoff is
+ * forgotten), a negative MXF_E* (one more failure in a row), or
+ * FAILOVER_ZONE_NOT_TRIED (nothing changes).
+ * After the n-th failure in a row the next try waits cfg->general.interval_ms
+ * times 2^(n-1), at most FAILOVER_BACKOFF_MAX_MS, counted from @now_ms: pass
+ * the time the try ended, since a failed update may have used up its whole
+ * DNS timeout.
+ * @return when the zone may be tried next (0: at once), as
+ *         failover_zone_next_ms() returns afterwards; 0 for bad indices.
+ */
+uint64_t failover_zone_tried(struct failover *fo, const struct config *cfg, size_t group,
+			     size_t zone, int status, uint64_t now_ms);
+
+/* When zone @zone of @group may be tried next (0: at once, or bad indices). */
+uint64_t failover_zone_next_ms(const struct failover *fo, size_t group, size_t zone);
+
+/*
+ * failover_zone_read -- whether some record of a zone could not be read this
+ * round, so that a failing read is reported once per streak.
+ * @return 1 when the zone starts failing (report it), -1 when it reads fine
+ *         again after failing (report that), 0 when nothing is new or the
+ *         indices are out of range.
+ */
+int failover_zone_read(struct failover *fo, size_t group, size_t zone, bool failed);
 
 /*
  * failover_plan_format -- the `plan` command's explanation: the decision and

@@ -39,6 +39,7 @@
 
 #include "mxf.h"
 #include "state.h"
+#include "state_file.h"
 
 /* ---- bundle ---------------------------------------------------------- */
 
@@ -270,7 +271,7 @@ static json_t *state_group_json(const struct config *cfg, const struct state *st
 			*bad = true;
 			break;
 		}
-		state_set(zo, "failed", json_boolean(m->zone_failed[z]), bad);
+		state_set(zo, "failed", json_boolean(m->zones[z].failed), bad);
 		for (size_t r = 0; r < g->nrecords; r++) {
 			const struct failover_rec_view *v = &seen->zones[z].recs[r];
 			json_t *ro = json_object(), *vals = json_array();
@@ -563,7 +564,7 @@ static void state_read_group(struct state_rd *rd, const json_t *go, const struct
 			state_fail(rd, MXF_EINVAL, "%s: not an object", zw);
 			return;
 		}
-		state_get_bool(rd, zo, "failed", zw, &m->zone_failed[z]);
+		state_get_bool(rd, zo, "failed", zw, &m->zones[z].failed);
 		const json_t *recs = state_get(rd, zo, "records", JSON_OBJECT, zw);
 		for (size_t r = 0; recs && r < g->nrecords; r++) {
 			const json_t *ro = json_object_get(recs, g->records[r]);
@@ -700,84 +701,24 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
 	       size_t errlen)
 {
 	char msg[512] = "";
-	int e = 0;
 	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int en = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(en));
-		return en == ENOENT ? MXF_ENOTFOUND : MXF_EIO;
-	}
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		e = MXF_EIO;
-		goto out;
-	}
-	if ((uint64_t)sb.st_size > STATE_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %u bytes, refused", path, STATE_FILE_MAX);
-		e = MXF_ETOOBIG;
-		goto out;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf) {
-		e = MXF_ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
 	size_t len = 0;
-	for (;;) {
-		if (len == (size_t)sb.st_size + 1) {
-			/* Grew while we read: a writer not using rename. */
-			snprintf(err, errlen, "%s: changed while being read", path);
-			e = MXF_EIO;
-			goto out;
-		}
-		ssize_t n = read(fd, buf + len, (size_t)sb.st_size + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: read: %s", path, strerror(errno));
-			e = MXF_EIO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	int e = state_file_read(path, STATE_FILE_MAX, &buf, &len, err, errlen);
+	if (e)
+		return e;
 	json_error_t jerr;
 	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
 	if (!root) {
 		snprintf(err, errlen, "%s:%d:%d: not valid JSON (truncated or corrupt): %s", path,
 			 jerr.line, jerr.column, jerr.text);
-		e = MXF_EINVAL;
-		goto out;
+		return MXF_EINVAL;
 	}
 	e = state_from_json(root, cfg, out, msg, sizeof(msg));
 	json_decref(root);
 	if (e)
 		snprintf(err, errlen, "%s: %s", path, msg);
-out:
-	free(buf);
-	close(fd);
 	return e;
-}
-
-/* Write all of @data to @fd; @return 0 or an errno value. */
-static int state_write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EIO;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 int state_save(const char *path, const struct config *cfg, const struct state *st,
@@ -790,76 +731,16 @@ int state_save(const char *path, const struct config *cfg, const struct state *s
 	}
 	char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(root);
-	char *tmp = NULL, *dircopy = strdup(path);
-	if (!text || !dircopy || asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		free(text);
-		free(dircopy);
+	if (!text) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return MXF_ENOMEM;
 	}
-	const char *step = "create a temporary file";
-	int en = 0;
-	bool created = false;
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		en = errno;
-		goto fail;
-	}
-	created = true;
-	step = "chmod";
-	if (fchmod(fd, 0640) != 0) {
-		en = errno;
-		goto fail;
-	}
-	step = "write";
+	/* The file ends with a newline: it takes the place of the NUL. */
 	size_t len = strlen(text);
 	text[len] = '\n';
-	en = state_write_all(fd, text, len + 1);
-	text[len] = '\0';
-	if (en)
-		goto fail;
-	step = "fsync";
-	if (fsync(fd) != 0) {
-		en = errno;
-		goto fail;
-	}
-	step = "close";
-	int fdc = fd;
-	fd = -1;
-	if (close(fdc) != 0) {
-		en = errno;
-		goto fail;
-	}
-	step = "rename";
-	if (rename(tmp, path) != 0) {
-		en = errno;
-		goto fail;
-	}
-	created = false;
-	/* The rename is durable only once the directory is synced. */
-	step = "fsync the directory";
-	int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		en = errno;
-		if (dfd >= 0)
-			close(dfd);
-		goto fail;
-	}
-	close(dfd);
+	int e = state_file_write(path, text, len + 1, err, errlen);
 	free(text);
-	free(tmp);
-	free(dircopy);
-	return 0;
-fail:
-	snprintf(err, errlen, "%s: cannot %s: %s", path, step, strerror(en));
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(tmp);
-	free(text);
-	free(tmp);
-	free(dircopy);
-	return MXF_EIO;
+	return e;
 }
 
 /* ---- reload ---------------------------------------------------------- */
@@ -876,21 +757,4 @@ int state_rebind(const struct state *st, const struct config *oldcfg,
 	json_decref(root);
 	/* What we wrote ourselves parses; only memory can fail here. */
 	return e ? MXF_ENOMEM : 0;
-}
-
-int state_adopt_pins(struct state *st, const struct state *disk, uint64_t now_ms)
-{
-	if (!st || !disk || st->health->nservers != disk->health->nservers)
-		return MXF_EINVAL;
-	int n = 0;
-	for (size_t i = 0; i < st->health->nservers; i++) {
-		const struct health_server *d = &disk->health->servers[i];
-		enum health_pin pin = health_pinned(disk->health, i, now_ms);
-		uint64_t until = pin == HEALTH_PIN_NONE ? 0 : d->pin_until_ms;
-		int e = health_set_pin(st->health, i, pin, until, now_ms, NULL);
-		if (e < 0)
-			return e;
-		n += e;
-	}
-	return n;
 }

@@ -3,17 +3,25 @@
  * and the JSON state file that keeps it.
  *
  * A struct state bundles the health machine (health.h: counters, states,
- * check results, pins), the failover memory (failover.h: active server and
- * last switch per group, alert flags), the record values last seen in DNS
- * per group and zone (the compare-and-swap prerequisite, and what `status`
- * shows) and a ring of the most recent events.  The daemon keeps one in
- * memory and saves it after every round that changed something; `once`
- * loads it, runs one round and saves it; `status` and `plan` load it.
+ * check results, and the pins last applied from the pins file), the
+ * failover memory (failover.h: active server and last switch per group,
+ * alert flags), the record values last seen in DNS per group and zone (the
+ * compare-and-swap prerequisite, and what `status` shows) and a ring of the
+ * most recent events.  The daemon keeps one in memory and saves it after
+ * every round; `once` loads it, runs one round and saves it; `status` and
+ * `plan` load it.
+ *
+ * Pins are set, cleared and read in one place, the pins file (pins.h); the
+ * daemon brings health in line with it every round.  The pins saved here
+ * are only health's memory of what it has applied, so that a restart or
+ * the next `once` pass does not report an unchanged pin again; nothing
+ * reads them as the operator's wish.
  *
  * The file is JSON (jansson) with a "version" field (STATE_VERSION).  It is
- * written atomically: a temporary file in the same directory, fsync,
- * rename over the old file, fsync of the directory; mode 0640.  A crash at
- * any point leaves either the old or the new file, never a mix.  Servers,
+ * written atomically (state_file.h): a temporary file in the same
+ * directory, fsync, rename over the old file, fsync of the directory; mode
+ * 0640.  A crash at any point leaves either the old or the new file, never
+ * a mix.  Servers,
  * checks, groups, zones and records are stored by name (id, URL, owner), so
  * a file written under another configuration loads what still matches and
  * ignores the rest.
@@ -111,8 +119,9 @@ int state_from_json(const json_t *root, const struct config *cfg, struct state *
 
 /*
  * state_rebind -- carry @st over to a reloaded configuration (SIGHUP):
- * whatever still exists by name keeps its counters, pins, memory, seen
- * values; new servers start UNKNOWN.  @st is not modified.
+ * whatever still exists by name keeps its counters, applied pins, memory
+ * (the zones' backoff excepted: it starts afresh), seen values; new
+ * servers start UNKNOWN.  @st is not modified.
  * @return 0 with *out a new state, MXF_ENOMEM.
  */
 int state_rebind(const struct state *st, const struct config *oldcfg,
@@ -136,16 +145,5 @@ const struct state_event *state_event_get(const struct state *st, size_t i);
  * @return 0, MXF_EINVAL (shape differs from the config), MXF_ENOMEM.
  */
 int state_update_seen(struct state *st, const struct failover_dns *dns);
-
-/*
- * state_adopt_pins -- take the pins of @disk (a state just loaded from the
- * file, where `pin`/`unpin` wrote them) into the live @st, each change going
- * through health_set_pin() so it is queued and logged like any other.  Pins
- * already expired at @now_ms are ignored (an expired pin is simply cleared).
- * Both states must be for the same configuration.
- * @return the number of pins changed, MXF_EINVAL (different shapes),
- *         MXF_ENOMEM.
- */
-int state_adopt_pins(struct state *st, const struct state *disk, uint64_t now_ms);
 
 #endif

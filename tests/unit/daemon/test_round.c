@@ -1,8 +1,9 @@
 /*
  * test_round.c -- the pure decisions of a round (round_rules.c): the exit
- * code of every summary, the witness verdict with none, one and all
- * witnesses failing, each check state's outcome, each failover event's
- * notice kind, the backoff of a failing zone, and pin reconciliation.
+ * code of every summary, the witness verdict with none, one, some and all
+ * witnesses failing, each check state's outcome and each failover event's
+ * notice kind.  (The backoff of a failing zone is failover's and tested in
+ * test_failover.c; pin reconciliation is pins.c's, in test_pins.c.)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,69 +106,6 @@ test_notify_kind(void **state)
 			 NOTIFY_SERVER_DOWN);
 }
 
-static void
-test_backoff(void **state)
-{
-	(void)state;
-	/* interval 30 s: 30, 60, 120, 240 s, then the 5 min cap. */
-	assert_int_equal(round_rules_backoff_ms(30000, 1), 30000);
-	assert_int_equal(round_rules_backoff_ms(30000, 2), 60000);
-	assert_int_equal(round_rules_backoff_ms(30000, 3), 120000);
-	assert_int_equal(round_rules_backoff_ms(30000, 4), 240000);
-	assert_int_equal(round_rules_backoff_ms(30000, 5), ROUND_RULES_BACKOFF_MAX_MS);
-	assert_int_equal(round_rules_backoff_ms(30000, 1000), ROUND_RULES_BACKOFF_MAX_MS);
-	/* failures 0 is treated as the first. */
-	assert_int_equal(round_rules_backoff_ms(30000, 0), 30000);
-	/* An interval above the cap is cut to it at once. */
-	assert_int_equal(round_rules_backoff_ms(600000, 1), ROUND_RULES_BACKOFF_MAX_MS);
-	/* Exactly the cap stays, and does not double. */
-	assert_int_equal(round_rules_backoff_ms(ROUND_RULES_BACKOFF_MAX_MS, 3),
-			 ROUND_RULES_BACKOFF_MAX_MS);
-	/* A huge failure count does not overflow. */
-	assert_int_equal(round_rules_backoff_ms(1, ~0u), ROUND_RULES_BACKOFF_MAX_MS);
-}
-
-static void
-test_pin(void **state)
-{
-	enum health_pin want;
-	uint64_t until;
-	const uint64_t now = 1000000;
-
-	(void)state;
-	/* No entry, no pin in force: nothing to do. */
-	assert_false(round_rules_pin(NULL, 0, now, HEALTH_PIN_NONE, 0, &want, &until));
-	assert_int_equal(want, HEALTH_PIN_NONE);
-	/* No entry, a pin in force: it is cleared. */
-	assert_true(round_rules_pin(NULL, 0, now, HEALTH_PIN_DOWN, 0, &want, &until));
-	assert_int_equal(want, HEALTH_PIN_NONE);
-	/* A new pin, without and with expiry. */
-	assert_true(round_rules_pin("down", 0, now, HEALTH_PIN_NONE, 0, &want, &until));
-	assert_int_equal(want, HEALTH_PIN_DOWN);
-	assert_int_equal(until, 0);
-	assert_true(round_rules_pin("up", now + 5, now, HEALTH_PIN_NONE, 0, &want, &until));
-	assert_int_equal(want, HEALTH_PIN_UP);
-	assert_int_equal(until, now + 5);
-	/* The same pin with the same expiry: nothing to do. */
-	assert_false(round_rules_pin("down", 0, now, HEALTH_PIN_DOWN, 0, &want, &until));
-	assert_false(round_rules_pin("up", now + 5, now, HEALTH_PIN_UP, now + 5, &want, &until));
-	/* The same pin, another expiry: set again. */
-	assert_true(round_rules_pin("up", now + 9, now, HEALTH_PIN_UP, now + 5, &want, &until));
-	assert_int_equal(until, now + 9);
-	/* The other direction. */
-	assert_true(round_rules_pin("up", 0, now, HEALTH_PIN_DOWN, 0, &want, &until));
-	assert_int_equal(want, HEALTH_PIN_UP);
-	/* Expired (at and before now): no pin. */
-	assert_true(round_rules_pin("down", now, now, HEALTH_PIN_DOWN, now, &want, &until));
-	assert_int_equal(want, HEALTH_PIN_NONE);
-	assert_false(round_rules_pin("down", now - 1, now, HEALTH_PIN_NONE, 0, &want, &until));
-	assert_int_equal(want, HEALTH_PIN_NONE);
-	/* An unknown word is no pin. */
-	assert_true(round_rules_pin("sideways", 0, now, HEALTH_PIN_UP, 0, &want, &until));
-	assert_int_equal(want, HEALTH_PIN_NONE);
-	assert_false(round_rules_pin("sideways", 0, now, HEALTH_PIN_NONE, 0, &want, &until));
-}
-
 int
 main(void)
 {
@@ -177,8 +115,6 @@ main(void)
 		cmocka_unit_test(test_witness),
 		cmocka_unit_test(test_outcome),
 		cmocka_unit_test(test_notify_kind),
-		cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_pin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

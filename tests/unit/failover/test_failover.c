@@ -640,7 +640,97 @@ static void test_update_failure(void **state)
 	assert_int_equal(s->plan->nchanges, 3);
 	assert_int_equal(sim_count(s, FAILOVER_EV_SWITCHED), 0);
 	assert_all(s, "mx2.example.com.");
-	assert_false(s->fo->groups[0].zone_failed[1]);
+	assert_false(s->fo->groups[0].zones[1].failed);
+	sim_free(s);
+}
+
+/* The backoff of a zone whose updates keep failing: the interval, doubled
+ * on each failure in a row up to FAILOVER_BACKOFF_MAX_MS, counted from the
+ * end of the try; forgotten on the first success. */
+static void test_zone_backoff(void **state)
+{
+	(void)state;
+	struct sim *s = sim_default();
+	struct failover *fo = s->fo;
+	uint64_t ivl = s->cfg->general.interval_ms, t = T0;
+	assert_true(ivl > 0 && ivl < FAILOVER_BACKOFF_MAX_MS);
+	assert_true(failover_zone_due(fo, 0, 1, t));
+	assert_int_equal(failover_zone_next_ms(fo, 0, 1), 0);
+
+	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, MXF_ETIMEDOUT, t), t + ivl);
+	assert_false(failover_zone_due(fo, 0, 1, t + ivl - 1));
+	assert_true(failover_zone_due(fo, 0, 1, t + ivl));
+	assert_true(failover_zone_due(fo, 0, 0, t)); /* the other zone goes ahead */
+	t += ivl;
+	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, MXF_ERCODE, t), t + 2 * ivl);
+	t += 2 * ivl;
+	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, MXF_ERCODE, t), t + 4 * ivl);
+	/* Not tried (still backing off, shutdown): nothing changes. */
+	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, FAILOVER_ZONE_NOT_TRIED, t + 1),
+			 t + 4 * ivl);
+	/* The wait grows to the cap and stays there. */
+	uint64_t wait = 0, prev = 4 * ivl;
+	for (int i = 0; i < 40; i++) {
+		t += prev;
+		wait = failover_zone_tried(fo, s->cfg, 0, 1, MXF_ETIMEDOUT, t) - t;
+		assert_true(wait >= prev || wait == FAILOVER_BACKOFF_MAX_MS);
+		assert_true(wait <= FAILOVER_BACKOFF_MAX_MS);
+		prev = wait;
+	}
+	assert_int_equal(wait, FAILOVER_BACKOFF_MAX_MS);
+	/* A success forgets it all: the next failure waits one interval. */
+	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, 0, t), 0);
+	assert_true(failover_zone_due(fo, 0, 1, t));
+	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, MXF_EIO, t), t + ivl);
+	/* Out of range: nothing to wait for, nothing remembered. */
+	assert_true(failover_zone_due(fo, 0, NZ, t));
+	assert_true(failover_zone_due(fo, 1, 0, t));
+	assert_int_equal(failover_zone_tried(fo, s->cfg, 1, 0, MXF_EIO, t), 0);
+	assert_int_equal(failover_zone_next_ms(fo, 0, NZ), 0);
+	sim_free(s);
+}
+
+/* A zone that cannot be read is reported once per streak, and once when it
+ * reads fine again. */
+static void test_zone_read_once(void **state)
+{
+	(void)state;
+	struct sim *s = sim_default();
+	assert_int_equal(failover_zone_read(s->fo, 0, 0, false), 0);
+	assert_int_equal(failover_zone_read(s->fo, 0, 0, true), 1);
+	assert_int_equal(failover_zone_read(s->fo, 0, 0, true), 0);
+	assert_int_equal(failover_zone_read(s->fo, 0, 1, false), 0);
+	assert_int_equal(failover_zone_read(s->fo, 0, 0, false), -1);
+	assert_int_equal(failover_zone_read(s->fo, 0, 0, false), 0);
+	assert_int_equal(failover_zone_read(s->fo, 0, 0, true), 1);
+	assert_int_equal(failover_zone_read(s->fo, 0, NZ, true), 0);
+	sim_free(s);
+}
+
+/* SWITCH_FAILED: once per streak of failed updates of a zone; a success
+ * clears the flag, so the next streak is reported again. */
+static void test_switch_failed_once_per_streak(void **state)
+{
+	(void)state;
+	struct opts o = { 1, 1, "CNAME", "auto", "0", false, false };
+	struct sim *s = sim_new(&o);
+	sim_round(s, 1, 1, -1);
+	s->update_result[0] = MXF_ETIMEDOUT;
+	sim_round(s, 0, 1, -1);
+	assert_int_equal(sim_count(s, FAILOVER_EV_SWITCH_FAILED), 1);
+	assert_true(s->fo->groups[0].zones[0].failed);
+	sim_round(s, 0, 1, -1);
+	assert_int_equal(sim_count(s, FAILOVER_EV_SWITCH_FAILED), 0);
+	s->update_result[0] = 0;
+	sim_round(s, 0, 1, -1);
+	assert_int_equal(sim_count(s, FAILOVER_EV_SWITCH_FAILED), 0);
+	assert_false(s->fo->groups[0].zones[0].failed);
+	assert_all(s, "mx2.example.com.");
+	/* mx1 is back: the failback of example.com fails, reported anew. */
+	s->update_result[0] = MXF_ERCODE;
+	sim_round(s, 1, 1, -1);
+	assert_int_equal(sim_count(s, FAILOVER_EV_SWITCH_FAILED), 1);
+	assert_true(s->fo->groups[0].zones[0].failed);
 	sim_free(s);
 }
 
@@ -793,6 +883,9 @@ int main(void)
 		cmocka_unit_test(test_read_failure_one_zone),
 		cmocka_unit_test(test_nothing_read),
 		cmocka_unit_test(test_update_failure),
+		cmocka_unit_test(test_zone_backoff),
+		cmocka_unit_test(test_zone_read_once),
+		cmocka_unit_test(test_switch_failed_once_per_streak),
 		cmocka_unit_test(test_three_servers_order),
 		cmocka_unit_test(test_type_a),
 		cmocka_unit_test(test_type_aaaa),

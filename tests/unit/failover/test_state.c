@@ -167,7 +167,7 @@ static struct state *busy_state(const struct config *cfg)
 	st->failover->groups[0].active = 1;
 	st->failover->groups[0].last_switch_ms = T0 + 5000;
 	st->failover->groups[0].all_down = true;
-	st->failover->groups[0].zone_failed[1] = true;
+	st->failover->groups[0].zones[1].failed = true;
 	st->failover->groups[0].hand_changed[1] = true; /* example.com smtp */
 
 	struct failover_dns *d;
@@ -231,8 +231,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(ld->failover->groups[0].active, 1);
 	assert_int_equal(ld->failover->groups[0].last_switch_ms, T0 + 5000);
 	assert_true(ld->failover->groups[0].all_down);
-	assert_true(ld->failover->groups[0].zone_failed[1]);
-	assert_false(ld->failover->groups[0].zone_failed[0]);
+	assert_true(ld->failover->groups[0].zones[1].failed);
+	assert_false(ld->failover->groups[0].zones[0].failed);
 	assert_true(ld->failover->groups[0].hand_changed[1]);
 	assert_false(ld->failover->groups[0].hand_changed[0]);
 	/* Seen values: FAILED was never remembered, so it stays unread. */
@@ -509,32 +509,6 @@ static void test_update_seen_shape(void **state)
 	state_free(st);
 }
 
-static void test_adopt_pins(void **state)
-{
-	struct fixture *f = *state;
-	char err[512];
-	struct state *live, *disk;
-	assert_int_equal(state_new(f->cfg, &live), 0);
-	assert_int_equal(health_set_pin(live->health, 1, HEALTH_PIN_UP, 0, T0, NULL), 1);
-	/* `pin mx1 down --for 10m` and `unpin mx2` as another process would. */
-	assert_int_equal(state_new(f->cfg, &disk), 0);
-	assert_int_equal(health_set_pin(disk->health, 0, HEALTH_PIN_DOWN, T0 + 600000, T0, NULL), 1);
-	assert_int_equal(state_save(f->path, f->cfg, disk, T0, err, sizeof(err)), 0);
-	state_free(disk);
-	assert_int_equal(state_load(f->path, f->cfg, &disk, err, sizeof(err)), 0);
-	assert_int_equal(state_adopt_pins(live, disk, T0 + 1000), 2);
-	assert_int_equal(health_pinned(live->health, 0, T0 + 1000), HEALTH_PIN_DOWN);
-	assert_int_equal(live->health->servers[0].pin_until_ms, T0 + 600000);
-	assert_int_equal(health_pinned(live->health, 1, T0 + 1000), HEALTH_PIN_NONE);
-	/* Nothing new the second time. */
-	assert_int_equal(state_adopt_pins(live, disk, T0 + 2000), 0);
-	/* An expired pin on disk is not adopted. */
-	assert_int_equal(state_adopt_pins(live, disk, T0 + 600000), 1);
-	assert_int_equal(live->health->servers[0].pin, HEALTH_PIN_NONE);
-	state_free(disk);
-	state_free(live);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,7 +520,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_event_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_seen_shape, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_adopt_pins, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
