@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "dns_keyfile.h"
 #include "dns_tsig.h"
 #include "mxf.h"
 
@@ -141,7 +142,7 @@ cmd_config(struct mxf_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (cfg->dns.key_file != NULL) {
 		char err[512] = "";
-		int e = dns_tsig_key_load(cfg->dns.key_file, NULL, &key, err, sizeof(err));
+		int e = dns_keyfile_load(cfg->dns.key_file, NULL, &key, err, sizeof(err));
 
 		if (e != 0) {
 			/* The key file's own FILE:LINE, then where the config names it. */

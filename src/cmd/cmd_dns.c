@@ -17,16 +17,18 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "dns_apply.h"
 #include "dns_ops.h"
+#include "dns_keyfile.h"
 #include "dns_tsig.h"
 #include "dns_update.h"
+#include "dns_zone.h"
 #include "log.h"
 #include "mxf.h"
 
 #define APPLY_MAX_BYTES (16 * 1024 * 1024)
 #define APPLY_MAX_LINE 4096
 #define APPLY_MAX_ITEMS 100000
-#define DEFAULT_TTL 3600
 
 struct dns_env {
 	struct config *cfg;
@@ -62,7 +64,7 @@ env_open(struct mxf_ctx *ctx, struct dns_env *env)
 		return MXF_EXIT_USAGE;
 	}
 	if (env->cfg->dns.key_file != NULL) {
-		rc = dns_tsig_key_load(env->cfg->dns.key_file, NULL, &env->key, err, sizeof(err));
+		rc = dns_keyfile_load(env->cfg->dns.key_file, NULL, &env->key, err, sizeof(err));
 		if (rc != 0) {
 			/* FILE:LINE: message at the start of the line, as for config errors. */
 			fprintf(stderr, "%s\n", err);
@@ -209,7 +211,7 @@ dns_get(struct mxf_ctx *ctx, int argc, char **argv)
 	if (rc != 0)
 		goto out;
 	g.env = &env;
-	if (dns_ops_find_zone(env.ops, env.cfg, g.name, get_zone_cb, &g) != 0) {
+	if (dns_zone_find(env.ops, env.cfg, g.name, get_zone_cb, &g) != 0) {
 		rc = MXF_EXIT_DNS;
 		goto out;
 	}
@@ -231,12 +233,13 @@ apply_done(void *arg)
 
 /* Run the items, print one line per item.  @return the exit code. */
 static int
-run_items(struct dns_env *env, struct dns_ops_item *items, size_t n)
+run_items(struct dns_env *env, struct dns_apply_item *items, size_t n)
 {
 	int done = 0, rc = MXF_EXIT_OK;
-	uint32_t dttl = env->cfg->dns.ttl >= 0 ? (uint32_t)env->cfg->dns.ttl : DEFAULT_TTL;
+	uint32_t dttl = env->cfg->dns.ttl >= 0 ? (uint32_t)env->cfg->dns.ttl
+						: DNS_UPDATE_DEFAULT_TTL;
 
-	if (dns_ops_apply(env->ops, env->cfg, items, n, dttl, apply_done, &done) != 0) {
+	if (dns_apply_start(env->ops, env->cfg, items, n, dttl, apply_done, &done) != 0) {
 		fprintf(stderr, "mxfailover: dns: out of memory\n");
 		return MXF_EXIT_DNS;
 	}
@@ -246,7 +249,7 @@ run_items(struct dns_env *env, struct dns_ops_item *items, size_t n)
 		return MXF_EXIT_DNS;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct dns_ops_item *it = &items[i];
+		struct dns_apply_item *it = &items[i];
 		char *owner = ldns_rdf2str(it->owner);
 		char *zone = it->zone != NULL ? ldns_rdf2str(it->zone) : NULL;
 		char *oldv = dns_update_rdata_str(it->found);
@@ -276,7 +279,7 @@ run_items(struct dns_env *env, struct dns_ops_item *items, size_t n)
 static int
 dns_set(struct mxf_ctx *ctx, int argc, char **argv)
 {
-	struct dns_ops_item item = {.ttl = -1, .expect = DNS_OPS_EXPECT_CURRENT};
+	struct dns_apply_item item = {.ttl = -1, .expect = DNS_APPLY_EXPECT_CURRENT};
 	struct dns_env env = {0};
 	const char *expect = NULL, *pos[4];
 	char err[512];
@@ -322,7 +325,7 @@ dns_set(struct mxf_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (expect != NULL) {
-		item.expect = DNS_OPS_EXPECT_GIVEN;
+		item.expect = DNS_APPLY_EXPECT_GIVEN;
 		if (expect[0] == '\0')
 			item.expected = ldns_rr_list_new();
 		else if (dns_update_rrs_from_text(item.owner, item.type, 0, &expect, 1,
@@ -340,7 +343,7 @@ dns_set(struct mxf_ctx *ctx, int argc, char **argv)
 		goto out;
 	rc = run_items(&env, &item, 1);
 out:
-	dns_ops_item_clear(&item);
+	dns_apply_item_clear(&item);
 	env_free(&env);
 	return rc;
 }
@@ -392,7 +395,7 @@ all_digits(const char *s)
 
 /* Parse one apply line into @items (merging lines of one NAME TYPE). */
 static int
-apply_line(const char *fname, int lineno, char *line, struct dns_ops_item *items, size_t *n)
+apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *items, size_t *n)
 {
 	char *tok[64], value[APPLY_MAX_LINE], err[512];
 	const ldns_rr_descriptor *d;
@@ -403,7 +406,7 @@ apply_line(const char *fname, int lineno, char *line, struct dns_ops_item *items
 	int64_t ttl = -1;
 	int nt, nv;
 	size_t vl = 0;
-	struct dns_ops_item *it = NULL;
+	struct dns_apply_item *it = NULL;
 
 	nt = tokenize(line, tok, (int)MXF_ARRAY_SIZE(tok));
 	if (nt < 0) {
@@ -472,7 +475,7 @@ apply_line(const char *fname, int lineno, char *line, struct dns_ops_item *items
 	it->type = type;
 	it->new_rrs = rrs;
 	it->ttl = ttl;
-	it->expect = DNS_OPS_EXPECT_CURRENT;
+	it->expect = DNS_APPLY_EXPECT_CURRENT;
 	return 0;
 fail:
 	ldns_rr_list_deep_free(rrs);
@@ -484,7 +487,7 @@ static int
 dns_apply(struct mxf_ctx *ctx, int argc, char **argv)
 {
 	struct dns_env env = {0};
-	struct dns_ops_item *items = NULL;
+	struct dns_apply_item *items = NULL;
 	size_t n = 0, total = 0;
 	char line[APPLY_MAX_LINE + 2];
 	const char *fname;
@@ -548,7 +551,7 @@ out:
 	if (f != stdin)
 		fclose(f);
 	for (size_t i = 0; items != NULL && i < n; i++)
-		dns_ops_item_clear(&items[i]);
+		dns_apply_item_clear(&items[i]);
 	free(items);
 	env_free(&env);
 	return rc;

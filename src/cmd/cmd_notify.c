@@ -31,6 +31,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "dns_keyfile.h"
 #include "dns_tsig.h"
 #include "etrn.h"
 #include "log.h"
@@ -68,7 +69,7 @@ ntest_add_tsig_secret(struct notify *n, const struct config *cfg)
 	int len;
 
 	if (cfg->dns.key_file == NULL ||
-	    dns_tsig_key_load(cfg->dns.key_file, NULL, &key, err, sizeof(err)) != 0)
+	    dns_keyfile_load(cfg->dns.key_file, NULL, &key, err, sizeof(err)) != 0)
 		return;
 	b64 = malloc(4 * ((key->secret_len + 2) / 3) + 1);
 	if (b64 != NULL) {

@@ -28,6 +28,7 @@
 #include "check.h"
 #include "clock.h"
 #include "dns_ops.h"
+#include "dns_keyfile.h"
 #include "dns_tsig.h"
 #include "failover.h"
 #include "health.h"
@@ -261,7 +262,7 @@ daemon_build_dns(struct event_base *base, const struct config *cfg, struct dns_t
 	*keyp = NULL;
 	*opsp = NULL;
 	if (cfg->dns.key_file != NULL) {
-		rc = dns_tsig_key_load(cfg->dns.key_file, NULL, &key, err, sizeof(err));
+		rc = dns_keyfile_load(cfg->dns.key_file, NULL, &key, err, sizeof(err));
 		if (rc != 0) {
 			log_err("%s", err);
 			return MXF_EXIT_USAGE;

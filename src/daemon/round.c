@@ -15,12 +15,18 @@
 #include <ldns/ldns.h>
 
 #include "clock.h"
+#include "dns_apply.h"
+#include "dns_update.h"
+#include "dns_view.h"
 #include "failover.h"
 #include "health.h"
 #include "log.h"
 #include "mxf.h"
 #include "pins.h"
 #include "round_rules.h"
+
+/* The TTL of an RRset the plan gives none for (one that does not exist yet). */
+#define ROUND_DEFAULT_TTL 300
 
 struct check_slot {
 	struct round *r;
@@ -30,9 +36,12 @@ struct check_slot {
 	struct check_result res;
 };
 
+/* One record being read; what it read stays for the update's prerequisite. */
 struct read_slot {
 	struct round *r;
 	size_t group, zone, rec;
+	ldns_rdf *owner;   /* the record's absolute owner, or NULL */
+	ldns_rr_list *rrs; /* PRESENT: the RRset as read, until an update takes it */
 };
 
 /* Where an update item came from. */
@@ -49,7 +58,7 @@ struct round {
 	size_t nreads, reads_pending;
 	struct failover_dns **dns;   /* [ngroups] */
 	struct failover_plan **plans; /* [ngroups] */
-	struct dns_ops_item *items;
+	struct dns_apply_item *items;
 	struct item_ref *refs;
 	size_t nitems;
 	struct failover_events ev;
@@ -93,12 +102,16 @@ round_free(struct round *r)
 		failover_dns_free(r->dns[g]);
 	free(r->dns);
 	free(r->slots);
+	for (size_t i = 0; r->reads != NULL && i < r->nreads; i++) {
+		ldns_rdf_deep_free(r->reads[i].owner);
+		ldns_rr_list_deep_free(r->reads[i].rrs);
+	}
 	free(r->reads);
 	for (size_t g = 0; r->plans != NULL && g < r->env.cfg->ngroups; g++)
 		failover_plan_free(r->plans[g]);
 	free(r->plans);
 	for (size_t i = 0; i < r->nitems; i++)
-		dns_ops_item_clear(&r->items[i]);
+		dns_apply_item_clear(&r->items[i]);
 	free(r->items);
 	free(r->refs);
 	failover_events_free(&r->ev);
@@ -183,43 +196,6 @@ round_check_cb(const struct check_result *res, void *arg)
 		round_checks_done(r);
 }
 
-/* The values of @type in the answer, as presentation strings. */
-static char **
-round_values(const ldns_pkt *reply, const ldns_rdf *owner, ldns_rr_type type, size_t *n)
-{
-	ldns_rr_list *ans = ldns_pkt_answer(reply);
-	char **v = NULL;
-
-	*n = 0;
-	for (size_t i = 0; ans != NULL && i < ldns_rr_list_rr_count(ans); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(ans, i);
-		ldns_buffer *buf;
-		char **nv;
-
-		if (ldns_rr_get_type(rr) != type || ldns_dname_compare(ldns_rr_owner(rr), owner) != 0)
-			continue;
-		buf = ldns_buffer_new(256);
-		if (buf == NULL)
-			break;
-		for (size_t f = 0; f < ldns_rr_rd_count(rr); f++) {
-			if (f > 0)
-				ldns_buffer_printf(buf, " ");
-			ldns_rdf2buffer_str(buf, ldns_rr_rdf(rr, f));
-		}
-		nv = realloc(v, (*n + 1) * sizeof(*v));
-		if (nv == NULL) {
-			ldns_buffer_free(buf);
-			break;
-		}
-		v = nv;
-		v[*n] = ldns_buffer_export2str(buf);
-		ldns_buffer_free(buf);
-		if (v[*n] != NULL)
-			(*n)++;
-	}
-	return v;
-}
-
 static ldns_rr_type
 round_rr_type(enum config_rtype t)
 {
@@ -232,59 +208,39 @@ round_rr_type(enum config_rtype t)
 	return LDNS_RR_TYPE_CNAME;
 }
 
+/* One read is in: what the answer says (dns_view.h) into the group's view. */
 static void
 round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg)
 {
 	struct read_slot *rs = arg;
 	struct round *r = rs->r;
-		const struct config_group *g = &r->env.cfg->groups[rs->group];
 	struct failover_dns *view = r->dns[rs->group];
+	struct dns_view dv = {0};
 
+	(void)rcode; /* the view reads it from the reply */
+	if (status == 0 &&
+	    dns_view_answer(reply, rs->owner,
+			    round_rr_type(r->env.cfg->groups[rs->group].type), &dv) != 0) {
+		status = MXF_ENOMEM;
+		msg = "out of memory";
+	}
 	if (status != 0) {
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, msg);
 		r->sum.dns_failed = true;
-	} else if (rcode == LDNS_RCODE_NXDOMAIN) {
-		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
-	} else if (rcode != LDNS_RCODE_NOERROR || !ldns_pkt_aa(reply)) {
-		const ldns_lookup_table *rc = ldns_lookup_by_id(ldns_rcodes, rcode);
-		char why[160];
+	} else if (dv.verdict == DNS_VIEW_RCODE || dv.verdict == DNS_VIEW_NOTAUTH) {
+		char why[DNS_VIEW_MSG + 64];
 
-		if (rcode != LDNS_RCODE_NOERROR)
-			snprintf(why, sizeof(why), "%s answered %s", dns_ops_server(r->env.ops),
-				 rc != NULL ? rc->name : "an error");
-		else
-			snprintf(why, sizeof(why), "%s is not authoritative for it",
-				 dns_ops_server(r->env.ops));
+		snprintf(why, sizeof(why), "%s: %s", dns_ops_server(r->env.ops), dv.msg);
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, why);
 		r->sum.dns_failed = true;
+	} else if (dv.verdict == DNS_VIEW_PRESENT) {
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_PRESENT,
+				 (const char *const *)dv.values, dv.nvalues, dv.ttl, NULL);
+		rs->rrs = dns_view_take_rrs(&dv);
 	} else {
-		ldns_rdf *owner = NULL;
-		char *name = failover_owner_name(g->zones[rs->zone], g->records[rs->rec]);
-		char **vals = NULL;
-		size_t n = 0;
-		int64_t ttl = -1;
-
-		if (name != NULL)
-			owner = ldns_dname_new_frm_str(name);
-		if (owner != NULL)
-			vals = round_values(reply, owner, round_rr_type(g->type), &n);
-		if (n > 0) {
-			ldns_rr_list *ans = ldns_pkt_answer(reply);
-
-			for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++)
-				if (ldns_rr_get_type(ldns_rr_list_rr(ans, i)) == round_rr_type(g->type))
-					ttl = ldns_rr_ttl(ldns_rr_list_rr(ans, i));
-			failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_PRESENT,
-					 (const char *const *)vals, n, ttl, NULL);
-		} else {
-			failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
-		}
-		for (size_t i = 0; i < n; i++)
-			free(vals[i]);
-		free(vals);
-		ldns_rdf_deep_free(owner);
-		free(name);
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
 	}
+	dns_view_clear(&dv);
 	if (--r->reads_pending == 0)
 		round_act(r);
 }
@@ -313,28 +269,28 @@ round_reads_start(struct round *r)
 		}
 	r->reads_pending = 1; /* held while starting */
 	for (size_t g = 0; g < cfg->ngroups; g++) {
-	const struct config_group *gr = &cfg->groups[g];
+		const struct config_group *gr = &cfg->groups[g];
 
 		for (size_t z = 0; z < gr->nzones; z++) {
 			for (size_t rec = 0; rec < gr->nrecords; rec++) {
 				struct read_slot *rs = &r->reads[k++];
 				char *name = failover_owner_name(gr->zones[z], gr->records[rec]);
-				ldns_rdf *owner = name != NULL ? ldns_dname_new_frm_str(name) : NULL;
 
 				rs->r = r;
 				rs->group = g;
 				rs->zone = z;
 				rs->rec = rec;
-				if (owner != NULL &&
-				    dns_ops_read(r->env.ops, owner, round_rr_type(gr->type), round_read_cb,
-						 rs) == 0) {
+				rs->owner = name != NULL ? ldns_dname_new_frm_str(name) : NULL;
+				r->nreads = k;
+				if (rs->owner != NULL &&
+				    dns_ops_read(r->env.ops, rs->owner, round_rr_type(gr->type),
+						 round_read_cb, rs) == 0) {
 					r->reads_pending++;
 				} else {
 					failover_dns_set(r->dns[g], z, rec, FAILOVER_REC_FAILED, NULL, 0,
 							 -1, "cannot start the query");
 					r->sum.dns_failed = true;
 				}
-				ldns_rdf_deep_free(owner);
 				free(name);
 			}
 		}
@@ -342,33 +298,6 @@ round_reads_start(struct round *r)
 	r->nreads = k;
 	if (--r->reads_pending == 0)
 		round_act(r);
-}
-
-/* An ldns RR list for @owner/@type with @values, or NULL. */
-static ldns_rr_list *
-round_rrs(const char *owner, enum config_rtype type, int64_t ttl, char *const *values, size_t n)
-{
-	ldns_rr_list *list = ldns_rr_list_new();
-
-	if (list == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char *text = NULL;
-		ldns_rr *rr = NULL;
-
-		if (asprintf(&text, "%s %lld IN %s %s", owner, (long long)(ttl >= 0 ? ttl : 300),
-			     config_rtype_name(type), values[i]) < 0)
-			text = NULL;
-		if (text == NULL || ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK ||
-		    !ldns_rr_list_push_rr(list, rr)) {
-			ldns_rr_free(rr);
-			free(text);
-			ldns_rr_list_deep_free(list);
-			return NULL;
-		}
-		free(text);
-	}
-	return list;
 }
 
 static void round_apply_done(void *arg);
@@ -415,6 +344,17 @@ round_log_reads(struct round *r, size_t g)
 			log_info("group %s: zone %s reads fine again", gr->id, gr->zones[z]);
 		}
 	}
+}
+
+/* The read of record @rec of zone @z of group @g (reads are in that order). */
+static struct read_slot *
+round_read_slot(struct round *r, size_t g, size_t z, size_t rec)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < g; i++)
+		k += r->env.cfg->groups[i].nzones * r->env.cfg->groups[i].nrecords;
+	return &r->reads[k + z * r->env.cfg->groups[g].nrecords + rec];
 }
 
 /* Reads are in: plan every group, then send the updates. */
@@ -470,20 +410,32 @@ round_act(struct round *r)
 				continue;
 			for (size_t i = 0; i < zp->nrecs; i++) {
 				const struct failover_record_plan *rp = &zp->recs[i];
-				struct dns_ops_item *it = &r->items[k];
+				struct dns_apply_item *it = &r->items[k];
+				struct read_slot *rs;
+				char err[256];
 
 				if (rp->verdict != FAILOVER_R_CHANGE)
 					continue;
+				rs = round_read_slot(r, g, z, rp->record);
 				r->refs[k].group = g;
 				r->refs[k].zone = z;
 				r->refs[k].rec = rp->record;
-				it->owner = ldns_dname_new_frm_str(rp->owner);
+				it->owner = rs->owner != NULL ? ldns_rdf_clone(rs->owner) : NULL;
 				it->zone = ldns_dname_new_frm_str(cfg->groups[g].zones[z]);
 				it->type = round_rr_type(p->type);
 				it->ttl = rp->ttl;
-				it->new_rrs = round_rrs(rp->owner, p->type, rp->ttl, rp->new_values, rp->nnew);
-				it->expect = DNS_OPS_EXPECT_GIVEN;
-				it->expected = round_rrs(rp->owner, p->type, -1, rp->old_values, rp->nold);
+				if (it->owner != NULL &&
+				    dns_update_rrs_from_text(it->owner, it->type,
+							     rp->ttl >= 0 ? (uint32_t)rp->ttl
+									  : ROUND_DEFAULT_TTL,
+							     (const char *const *)rp->new_values,
+							     rp->nnew, &it->new_rrs, err,
+							     sizeof(err)) != 0)
+					it->new_rrs = NULL;
+				/* The prerequisite is the RRset exactly as read. */
+				it->expect = DNS_APPLY_EXPECT_GIVEN;
+				it->expected = rs->rrs;
+				rs->rrs = NULL;
 				it->rcode = -1;
 				k++;
 			}
@@ -491,7 +443,7 @@ round_act(struct round *r)
 	}
 	r->nitems = k;
 	for (size_t i = 0; i < r->nitems; i++) {
-		const struct dns_ops_item *it = &r->items[i];
+		const struct dns_apply_item *it = &r->items[i];
 
 		if (it->owner == NULL || it->zone == NULL || it->new_rrs == NULL ||
 		    it->expected == NULL) {
@@ -500,7 +452,8 @@ round_act(struct round *r)
 			return;
 		}
 	}
-	rc = dns_ops_apply(r->env.ops, cfg, r->items, r->nitems, 300, round_apply_done, r);
+	rc = dns_apply_start(r->env.ops, cfg, r->items, r->nitems, ROUND_DEFAULT_TTL,
+			     round_apply_done, r);
 	if (rc != 0) {
 		round_fail_items(r, rc, "cannot start the updates: nothing was sent");
 		round_apply_done(r);
@@ -517,7 +470,7 @@ round_zone_status(struct round *r, size_t g, int *zs)
 		zs[z] = p->zones[z].nchanges > 0 ? FAILOVER_ZONE_NOT_TRIED : 0;
 	for (size_t i = 0; i < r->nitems; i++) {
 		const struct item_ref *ref = &r->refs[i];
-		const struct dns_ops_item *it = &r->items[i];
+		const struct dns_apply_item *it = &r->items[i];
 
 		if (ref->group != g)
 			continue;
@@ -554,7 +507,7 @@ static void
 round_apply_done(void *arg)
 {
 	struct round *r = arg;
-		const struct config *cfg = r->env.cfg;
+	const struct config *cfg = r->env.cfg;
 
 	/* One line per zone: which records moved where, or why the zone did not. */
 	for (size_t i = 0; i < r->nitems; i++) {
@@ -569,7 +522,7 @@ round_apply_done(void *arg)
 			continue; /* items of one zone are adjacent; the first logs */
 		for (size_t j = i; j < r->nitems && r->refs[j].group == ref->group &&
 				   r->refs[j].zone == ref->zone; j++) {
-			const struct dns_ops_item *it = &r->items[j];
+			const struct dns_apply_item *it = &r->items[j];
 
 			for (size_t k = 0; k < zp->nrecs; k++) {
 				const struct failover_record_plan *rp = &zp->recs[k];

@@ -44,6 +44,7 @@
 #include "config.h"
 #include "demo.h"
 #include "dns_ops.h"
+#include "dns_keyfile.h"
 #include "dns_tsig.h"
 #include "health.h"
 #include "mxf.h"
@@ -749,7 +750,7 @@ demo_make_key(struct demo *d, char *path, size_t pathlen)
 	if (rc != 0)
 		return rc;
 	/* Read it back with the loader the daemon uses: the file is what counts. */
-	rc = dns_tsig_key_load(path, DEMO_KEY_NAME, &d->key, err, sizeof(err));
+	rc = dns_keyfile_load(path, DEMO_KEY_NAME, &d->key, err, sizeof(err));
 	if (rc != 0) {
 		demo_fail(d, "the key file just written does not load: %s", err);
 		return rc;

@@ -1,6 +1,7 @@
 /*
- * dns_tsig.c -- BIND key files, and TSIG (RFC 8945) signing and verification
- * of wire-form DNS messages with OpenSSL's HMAC.
+ * dns_tsig.c -- TSIG keys, and TSIG (RFC 8945) signing, verification and
+ * explanation of wire-form DNS messages with OpenSSL's HMAC.  Key files
+ * are read by dns_keyfile.c.
  *
  * The wire walking here is deliberately small: it only has to skip records
  * to find the last one of the message and read that TSIG record.  Every read
@@ -10,14 +11,10 @@
 #include "dns_tsig.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -28,8 +25,6 @@
 
 #define TSIG_TYPE 250
 #define CLASS_ANY 255
-#define KEYFILE_MAX (64 * 1024)
-#define TOKEN_MAX 4096
 
 struct tsig_alg_info {
 	const char *name;      /* BIND's name */
@@ -81,12 +76,8 @@ dns_tsig_alg_parse(const char *name, enum dns_tsig_alg *out)
 
 /* ---- names ---- */
 
-/*
- * Convert a presentation name to lower-case uncompressed wire form.  Escapes
- * are not supported: key names are plain host-name-like labels.
- */
-static int
-tsig_name_to_wire(const char *name, uint8_t *out, size_t *outlen)
+int
+dns_tsig_name_to_wire(const char *name, uint8_t *out, size_t *outlen)
 {
 	size_t o = 0, n = strlen(name);
 	const char *p = name, *end = name + n;
@@ -454,6 +445,7 @@ dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verdict *
 		 size_t buflen)
 {
 	const char *name = key != NULL ? key->name : "?";
+	const char *alg = key != NULL ? dns_tsig_alg_name(key->alg) : "?";
 	long long skew = v->skew < 0 ? -(long long)v->skew : (long long)v->skew;
 
 	switch (v->kind) {
@@ -470,8 +462,7 @@ dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verdict *
 		return;
 	case DNS_TSIG_VERDICT_WRONG_KEY:
 		snprintf(buf, buflen,
-			 "the reply is signed with another key or algorithm than '%s' (%s)", name,
-			 key != NULL ? dns_tsig_alg_name(key->alg) : "?");
+			 "the reply is signed with another key or algorithm than '%s' (%s)", name, alg);
 		return;
 	case DNS_TSIG_VERDICT_BAD_MAC:
 		snprintf(buf, buflen,
@@ -495,8 +486,7 @@ dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verdict *
 	case DNS_TSIG_BADKEY:
 		snprintf(buf, buflen,
 			 "the server does not know key '%s' with algorithm %s (check the key name "
-			 "and algorithm) (BADKEY)", name,
-			 key != NULL ? dns_tsig_alg_name(key->alg) : "?");
+			 "and algorithm) (BADKEY)", name, alg);
 		break;
 	case DNS_TSIG_BADTIME:
 		snprintf(buf, buflen,
@@ -531,7 +521,7 @@ dns_tsig_key_new(const char *name, enum dns_tsig_alg alg, const uint8_t *secret,
 	if (k == NULL)
 		return MXF_ENOMEM;
 	k->alg = alg;
-	if (tsig_name_to_wire(name, k->name_wire, &k->name_wire_len) != 0) {
+	if (dns_tsig_name_to_wire(name, k->name_wire, &k->name_wire_len) != 0) {
 		free(k);
 		return MXF_EINVAL;
 	}
@@ -562,432 +552,4 @@ dns_tsig_key_free(struct dns_tsig_key *key)
 	free(key->secret);
 	free(key->name);
 	free(key);
-}
-
-static int
-b64_val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict base64 (whitespace allowed, padding checked). */
-static int
-b64_decode(const char *s, uint8_t *out, size_t outmax, size_t *outlen)
-{
-	uint32_t acc = 0;
-	size_t o = 0, n = 0, pad = 0;
-
-	for (; *s != '\0'; s++) {
-		int v;
-		if (isspace((unsigned char)*s))
-			continue;
-		if (*s == '=') {
-			pad++;
-			continue;
-		}
-		if (pad > 0)
-			return MXF_EINVAL;
-		v = b64_val((unsigned char)*s);
-		if (v < 0)
-			return MXF_EINVAL;
-		acc = (acc << 6) | (uint32_t)v;
-		n++;
-		if (n % 4 == 0) {
-			if (o + 3 > outmax)
-				return MXF_ETOOBIG;
-			out[o++] = (uint8_t)(acc >> 16);
-			out[o++] = (uint8_t)(acc >> 8);
-			out[o++] = (uint8_t)acc;
-			acc = 0;
-		}
-	}
-	switch (n % 4) {
-	case 0:
-		if (pad != 0)
-			return MXF_EINVAL;
-		break;
-	case 2:
-		if (pad > 2 || o + 1 > outmax)
-			return MXF_EINVAL;
-		out[o++] = (uint8_t)(acc >> 4);
-		break;
-	case 3:
-		if (pad > 1 || o + 2 > outmax)
-			return MXF_EINVAL;
-		out[o++] = (uint8_t)(acc >> 10);
-		out[o++] = (uint8_t)(acc >> 2);
-		break;
-	default:
-		return MXF_EINVAL;
-	}
-	if (o == 0)
-		return MXF_EINVAL;
-	*outlen = o;
-	return 0;
-}
-
-enum tok_kind { TOK_EOF, TOK_WORD, TOK_STRING, TOK_LBRACE, TOK_RBRACE, TOK_SEMI, TOK_ERR };
-
-struct lexer {
-	const char *p, *end;
-	const char *fname;
-	int line;
-	char text[TOKEN_MAX];
-	int tok_line;
-	char *err;
-	size_t errlen;
-};
-
-static void __attribute__((format(printf, 3, 4)))
-lex_error(struct lexer *lx, int line, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	n = snprintf(lx->err, lx->errlen, "%s:%d: ", lx->fname, line);
-	if (n < 0 || (size_t)n >= lx->errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(lx->err + n, lx->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-}
-
-static enum tok_kind
-lex_next(struct lexer *lx)
-{
-	size_t n = 0;
-
-	for (;;) {
-		while (lx->p < lx->end && isspace((unsigned char)*lx->p)) {
-			if (*lx->p == '\n')
-				lx->line++;
-			lx->p++;
-		}
-		if (lx->p >= lx->end)
-			return TOK_EOF;
-		if (*lx->p == '#' || (*lx->p == '/' && lx->p + 1 < lx->end && lx->p[1] == '/')) {
-			while (lx->p < lx->end && *lx->p != '\n')
-				lx->p++;
-			continue;
-		}
-		if (*lx->p == '/' && lx->p + 1 < lx->end && lx->p[1] == '*') {
-			int start = lx->line;
-			lx->p += 2;
-			while (lx->p + 1 < lx->end && !(lx->p[0] == '*' && lx->p[1] == '/')) {
-				if (*lx->p == '\n')
-					lx->line++;
-				lx->p++;
-			}
-			if (lx->p + 1 >= lx->end) {
-				lex_error(lx, start, "unterminated /* comment");
-				return TOK_ERR;
-			}
-			lx->p += 2;
-			continue;
-		}
-		break;
-	}
-	lx->tok_line = lx->line;
-	switch (*lx->p) {
-	case '{':
-		lx->p++;
-		return TOK_LBRACE;
-	case '}':
-		lx->p++;
-		return TOK_RBRACE;
-	case ';':
-		lx->p++;
-		return TOK_SEMI;
-	case '"':
-		lx->p++;
-		while (lx->p < lx->end && *lx->p != '"') {
-			if (*lx->p == '\n') {
-				lex_error(lx, lx->tok_line, "unterminated string");
-				return TOK_ERR;
-			}
-			if (*lx->p == '\\' && lx->p + 1 < lx->end)
-				lx->p++;
-			if (n + 1 >= sizeof(lx->text)) {
-				lex_error(lx, lx->tok_line, "string too long");
-				return TOK_ERR;
-			}
-			lx->text[n++] = *lx->p++;
-		}
-		if (lx->p >= lx->end) {
-			lex_error(lx, lx->tok_line, "unterminated string");
-			return TOK_ERR;
-		}
-		lx->p++;
-		lx->text[n] = '\0';
-		return TOK_STRING;
-	default:
-		break;
-	}
-	while (lx->p < lx->end && !isspace((unsigned char)*lx->p) && strchr("{};\"", *lx->p) == NULL) {
-		if (n + 1 >= sizeof(lx->text)) {
-			lex_error(lx, lx->tok_line, "word too long");
-			return TOK_ERR;
-		}
-		if ((unsigned char)*lx->p < ' ') {
-			lex_error(lx, lx->tok_line, "control character in key file");
-			return TOK_ERR;
-		}
-		lx->text[n++] = *lx->p++;
-	}
-	lx->text[n] = '\0';
-	return TOK_WORD;
-}
-
-static const char *
-tok_desc(enum tok_kind t, const struct lexer *lx)
-{
-	switch (t) {
-	case TOK_EOF: return "end of file";
-	case TOK_LBRACE: return "'{'";
-	case TOK_RBRACE: return "'}'";
-	case TOK_SEMI: return "';'";
-	case TOK_STRING: return "a string";
-	case TOK_WORD: return lx->text;
-	case TOK_ERR: return "an error";
-	}
-	return "?";
-}
-
-/* Expect a token; on a mismatch report "expected WHAT" and fail. */
-static int
-lex_expect(struct lexer *lx, enum tok_kind want, const char *what)
-{
-	enum tok_kind t = lex_next(lx);
-
-	if (t == TOK_ERR)
-		return MXF_EINVAL;
-	if (t != want) {
-		lex_error(lx, lx->tok_line, "expected %s, found %s%s%s", what,
-			  t == TOK_WORD ? "'" : "", tok_desc(t, lx), t == TOK_WORD ? "'" : "");
-		return MXF_EINVAL;
-	}
-	return 0;
-}
-
-int
-dns_tsig_key_parse(const char *text, size_t len, const char *fname, const char *want,
-		   struct dns_tsig_key **out, char *err, size_t errlen)
-{
-	struct lexer lx = {.p = text, .end = text + len, .fname = fname, .line = 1,
-			   .err = err, .errlen = errlen};
-	char name[256], secret_b64[TOKEN_MAX];
-	uint8_t *secret = NULL;
-	size_t secret_len = 0;
-	int nkeys = 0, rc = MXF_EINVAL;
-
-	*out = NULL;
-	if (errlen > 0)
-		err[0] = '\0';
-	secret = malloc(DNS_TSIG_MAX_SECRET);
-	if (secret == NULL)
-		return MXF_ENOMEM;
-	for (;;) {
-		enum tok_kind t = lex_next(&lx);
-		enum dns_tsig_alg alg = DNS_TSIG_HMAC_SHA256;
-		int key_line, have_alg = 0, have_secret = 0, secret_line = 0;
-		uint8_t wire[256];
-		size_t wl;
-
-		if (t == TOK_ERR)
-			goto fail;
-		if (t == TOK_EOF)
-			break;
-		if (t != TOK_WORD || strcmp(lx.text, "key") != 0) {
-			lex_error(&lx, lx.tok_line, "expected 'key', found %s%s%s",
-				  t == TOK_WORD ? "'" : "", tok_desc(t, &lx), t == TOK_WORD ? "'" : "");
-			goto fail;
-		}
-		key_line = lx.tok_line;
-		t = lex_next(&lx);
-		if (t == TOK_ERR)
-			goto fail;
-		if (t != TOK_WORD && t != TOK_STRING) {
-			lex_error(&lx, lx.tok_line, "expected a key name, found %s", tok_desc(t, &lx));
-			goto fail;
-		}
-		if (strlen(lx.text) >= sizeof(name) - 1 ||
-		    tsig_name_to_wire(lx.text, wire, &wl) != 0) {
-			lex_error(&lx, lx.tok_line, "invalid key name \"%s\"", lx.text);
-			goto fail;
-		}
-		memcpy(name, lx.text, strlen(lx.text) + 1);
-		if (lex_expect(&lx, TOK_LBRACE, "'{'") != 0)
-			goto fail;
-		for (;;) {
-			const char *stmt;
-			t = lex_next(&lx);
-			if (t == TOK_ERR)
-				goto fail;
-			if (t == TOK_RBRACE)
-				break;
-			if (t != TOK_WORD) {
-				lex_error(&lx, lx.tok_line,
-					  "expected 'algorithm', 'secret' or '}', found %s",
-					  tok_desc(t, &lx));
-				goto fail;
-			}
-			if (strcmp(lx.text, "algorithm") != 0 && strcmp(lx.text, "secret") != 0) {
-				lex_error(&lx, lx.tok_line, "unknown statement '%s' in key \"%s\"",
-					  lx.text, name);
-				goto fail;
-			}
-			stmt = strcmp(lx.text, "algorithm") == 0 ? "algorithm" : "secret";
-			t = lex_next(&lx);
-			if (t == TOK_ERR)
-				goto fail;
-			if (t != TOK_WORD && t != TOK_STRING) {
-				lex_error(&lx, lx.tok_line, "expected a value after '%s', found %s",
-					  stmt, tok_desc(t, &lx));
-				goto fail;
-			}
-			if (strcmp(stmt, "algorithm") == 0) {
-				if (dns_tsig_alg_parse(lx.text, &alg) != 0) {
-					lex_error(&lx, lx.tok_line,
-						  "unknown algorithm '%s' (use hmac-md5, hmac-sha1, "
-						  "hmac-sha224, hmac-sha256, hmac-sha384 or "
-						  "hmac-sha512)", lx.text);
-					goto fail;
-				}
-				have_alg = 1;
-			} else {
-				memcpy(secret_b64, lx.text, strlen(lx.text) + 1);
-				secret_line = lx.tok_line;
-				have_secret = 1;
-			}
-			if (lex_expect(&lx, TOK_SEMI, "';'") != 0)
-				goto fail;
-		}
-		if (lex_expect(&lx, TOK_SEMI, "';' after '}'") != 0)
-			goto fail;
-		if (!have_alg) {
-			lex_error(&lx, key_line, "key \"%s\" has no algorithm", name);
-			goto fail;
-		}
-		if (!have_secret) {
-			lex_error(&lx, key_line, "key \"%s\" has no secret", name);
-			goto fail;
-		}
-		if (b64_decode(secret_b64, secret, DNS_TSIG_MAX_SECRET, &secret_len) != 0) {
-			/* Never quote the secret itself. */
-			lex_error(&lx, secret_line, "the secret of key \"%s\" is not valid base64",
-				  name);
-			goto fail;
-		}
-		nkeys++;
-		if (*out == NULL) {
-			size_t wn = want != NULL ? strlen(want) : 0;
-			size_t kn = strlen(name);
-			if (wn > 0 && want[wn - 1] == '.')
-				wn--;
-			if (kn > 0 && name[kn - 1] == '.')
-				kn--;
-			if (want == NULL || (wn == kn && strncasecmp(want, name, kn) == 0)) {
-				rc = dns_tsig_key_new(name, alg, secret, secret_len, out);
-				if (rc != 0)
-					goto fail;
-			}
-		}
-		OPENSSL_cleanse(secret_b64, sizeof(secret_b64));
-	}
-	if (*out == NULL) {
-		if (nkeys == 0)
-			snprintf(err, errlen, "%s: no key in the file", fname);
-		else
-			snprintf(err, errlen, "%s: no key named \"%s\" in the file", fname,
-				 want != NULL ? want : "");
-		rc = MXF_EINVAL;
-		goto fail;
-	}
-	OPENSSL_cleanse(secret, DNS_TSIG_MAX_SECRET);
-	free(secret);
-	return 0;
-fail:
-	OPENSSL_cleanse(secret_b64, sizeof(secret_b64));
-	OPENSSL_cleanse(secret, DNS_TSIG_MAX_SECRET);
-	free(secret);
-	dns_tsig_key_free(*out);
-	*out = NULL;
-	return rc == 0 ? MXF_EINVAL : rc;
-}
-
-int
-dns_tsig_key_load(const char *path, const char *want, struct dns_tsig_key **out, char *err,
-		  size_t errlen)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	int fd, rc;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open key file: %s", path, strerror(errno));
-		return MXF_EIO;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		rc = MXF_EIO;
-		goto fail;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-			 "%s: key file is accessible by group or others (mode %04o); it holds a "
-			 "secret, so it is refused: run 'chmod 600 %s'",
-			 path, (unsigned)(st.st_mode & 07777), path);
-		rc = MXF_EPERM;
-		goto fail;
-	}
-	if (st.st_size > KEYFILE_MAX) {
-		snprintf(err, errlen, "%s: key file is larger than %d bytes", path, KEYFILE_MAX);
-		rc = MXF_ETOOBIG;
-		goto fail;
-	}
-	buf = malloc(KEYFILE_MAX + 1);
-	if (buf == NULL) {
-		rc = MXF_ENOMEM;
-		goto fail;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, KEYFILE_MAX + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-			rc = MXF_EIO;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > KEYFILE_MAX) {
-			snprintf(err, errlen, "%s: key file is larger than %d bytes", path,
-				 KEYFILE_MAX);
-			rc = MXF_ETOOBIG;
-			goto fail;
-		}
-	}
-	rc = dns_tsig_key_parse(buf, n, path, want, out, err, errlen);
-fail:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, n);
-		free(buf);
-	}
-	close(fd);
-	return rc;
 }

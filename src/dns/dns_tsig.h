@@ -1,11 +1,7 @@
 /*
- * dns_tsig.h -- TSIG keys (BIND key files) and TSIG signing and verification
- * of DNS messages in wire form (RFC 8945).
- *
- * Key files are read in the format `tsig-keygen` writes and BIND keeps in
- * session.key:  key "NAME" { algorithm hmac-sha256; secret "BASE64"; };
- * with //, # and C comments.  A key file that group or others may access is
- * refused, as ssh refuses a private key with an open mode.
+ * dns_tsig.h -- TSIG keys and TSIG signing and verification of DNS messages
+ * in wire form (RFC 8945).  Keys come from BIND key files (dns_keyfile.h)
+ * or from their parts (dns_tsig_key_new).
  *
  * Signing and verification are done here with OpenSSL's HMAC, not with ldns,
  * because ldns 1.8 lacks hmac-sha224 and misspells hmac-sha384.  The module
@@ -79,26 +75,13 @@ const char *dns_tsig_alg_name(enum dns_tsig_alg alg);
 int dns_tsig_alg_parse(const char *name, enum dns_tsig_alg *out);
 
 /*
- * dns_tsig_key_load -- read a BIND key file.
- * @path    the file; it must not be accessible by group or others.
- * @want    the key name to pick (with or without trailing dot), or NULL for
- *          the first key of the file.
- * @out     on success a new key the caller frees with dns_tsig_key_free().
- * @err     receives a message for the user on failure: "PATH:LINE: ..."
- *          for syntax errors, the path and a chmod hint for an open mode.
- * @return 0, MXF_EIO (unreadable), MXF_EPERM (mode & 077), MXF_EINVAL
- *         (malformed, unknown algorithm, bad base64, key not found),
- *         MXF_ETOOBIG (file over 64 KiB), MXF_ENOMEM.
+ * dns_tsig_name_to_wire -- a key name ("k.example." or without the dot) in
+ * lower-case uncompressed wire form.  Escapes are not supported: key names
+ * are plain host-name-like labels.
+ * @out     at least 256 bytes.
+ * @return 0 with *outlen set, or MXF_EINVAL for a name that is not one.
  */
-int dns_tsig_key_load(const char *path, const char *want, struct dns_tsig_key **out,
-		      char *err, size_t errlen);
-
-/*
- * dns_tsig_key_parse -- as dns_tsig_key_load, from text in memory, without
- * the permission check; @fname labels error messages.
- */
-int dns_tsig_key_parse(const char *text, size_t len, const char *fname, const char *want,
-		       struct dns_tsig_key **out, char *err, size_t errlen);
+int dns_tsig_name_to_wire(const char *name, uint8_t *out, size_t *outlen);
 
 /*
  * dns_tsig_key_new -- a key from its parts (tests, other key sources).

@@ -442,29 +442,53 @@ dns_update_rrset_from_pkt(const ldns_pkt *pkt, ldns_pkt_section sec, const ldns_
 	return out;
 }
 
+/* The RDATA fields of @rr in zone-file form, joined by one space. */
+static void
+rdata_to_buffer(ldns_buffer *b, const ldns_rr *rr)
+{
+	for (size_t j = 0; j < ldns_rr_rd_count(rr); j++) {
+		if (j > 0)
+			ldns_buffer_printf(b, " ");
+		ldns_rdf2buffer_str(b, ldns_rr_rdf(rr, j));
+	}
+}
+
+/* The text of @b, which this frees.  @return a malloc'ed string, or NULL. */
+static char *
+buffer_finish(ldns_buffer *b)
+{
+	char *s = ldns_buffer_export2str(b);
+
+	ldns_buffer_free(b);
+	return s;
+}
+
+char *
+dns_update_rr_rdata_str(const ldns_rr *rr)
+{
+	ldns_buffer *b = ldns_buffer_new(256);
+
+	if (b == NULL)
+		return NULL;
+	rdata_to_buffer(b, rr);
+	return buffer_finish(b);
+}
+
 char *
 dns_update_rdata_str(const ldns_rr_list *rrs)
 {
 	ldns_buffer *b = ldns_buffer_new(256);
-	char *s;
 
 	if (b == NULL)
 		return NULL;
 	if (rrs == NULL || ldns_rr_list_rr_count(rrs) == 0)
 		ldns_buffer_printf(b, "(none)");
 	for (size_t i = 0; rrs != NULL && i < ldns_rr_list_rr_count(rrs); i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(rrs, i);
 		if (i > 0)
 			ldns_buffer_printf(b, ", ");
-		for (size_t j = 0; j < ldns_rr_rd_count(rr); j++) {
-			if (j > 0)
-				ldns_buffer_printf(b, " ");
-			ldns_rdf2buffer_str(b, ldns_rr_rdf(rr, j));
-		}
+		rdata_to_buffer(b, ldns_rr_list_rr(rrs, i));
 	}
-	s = ldns_buffer_export2str(b);
-	ldns_buffer_free(b);
-	return s;
+	return buffer_finish(b);
 }
 
 char *

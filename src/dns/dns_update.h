@@ -21,6 +21,13 @@
 
 #include <ldns/ldns.h>
 
+/*
+ * The TTL of a record set that is created where nobody said which: `dns set`
+ * and `dns apply` without a TTL, no [dns] ttl, and no current record whose
+ * TTL could be kept (mxfailover(8) documents it).
+ */
+#define DNS_UPDATE_DEFAULT_TTL 3600
+
 enum dns_prereq { DNS_PREREQ_NONE, DNS_PREREQ_EXACT, DNS_PREREQ_NXRRSET };
 
 struct dns_change {
@@ -137,6 +144,13 @@ ldns_rr_list *dns_update_rrset_from_pkt(const ldns_pkt *pkt, ldns_pkt_section se
  * caller frees, or NULL on ENOMEM.
  */
 char *dns_update_rdata_str(const ldns_rr_list *rrs);
+
+/*
+ * dns_update_rr_rdata_str -- the RDATA of one record in zone-file form, its
+ * fields joined by one space ("10 mx1.example.com.").  @return a malloc'ed
+ * string the caller frees, or NULL on ENOMEM.
+ */
+char *dns_update_rr_rdata_str(const ldns_rr *rr);
 
 /*
  * dns_update_rr_str -- one record as "name. TTL IN TYPE rdata" (spaces, no

@@ -19,7 +19,9 @@
 #include <event2/event.h>
 #include <ldns/ldns.h>
 
+#include "dns_apply.h"
 #include "dns_ops.h"
+#include "dns_zone.h"
 #include "mxf.h"
 
 static int callbacks;
@@ -75,7 +77,7 @@ test_free_while_running(void **state)
 {
 	struct event_base *base = event_base_new();
 	struct dns_ops *ops = NULL;
-	struct dns_ops_item item;
+	struct dns_apply_item item;
 	ldns_rdf *name = ldns_dname_new_frm_str("mx.example.test.");
 	ldns_rr *rr = NULL;
 	uint16_t port;
@@ -86,23 +88,23 @@ test_free_while_running(void **state)
 	assert_int_equal(dns_ops_new(base, "127.0.0.1", port, NULL, 1000, &ops), 0);
 	/* A read, a zone walk and an apply, all waiting on the silent server. */
 	assert_int_equal(dns_ops_read(ops, name, LDNS_RR_TYPE_CNAME, read_cb, NULL), 0);
-	assert_int_equal(dns_ops_find_zone(ops, NULL, name, zone_cb, NULL), 0);
+	assert_int_equal(dns_zone_find(ops, NULL, name, zone_cb, NULL), 0);
 	memset(&item, 0, sizeof(item));
 	item.owner = ldns_rdf_clone(name);
 	item.type = LDNS_RR_TYPE_CNAME;
 	item.ttl = 300;
-	item.expect = DNS_OPS_EXPECT_CURRENT;
+	item.expect = DNS_APPLY_EXPECT_CURRENT;
 	assert_int_equal(ldns_rr_new_frm_str(&rr, "mx.example.test. 300 IN CNAME mx2.example.test.",
 					     0, NULL, NULL), LDNS_STATUS_OK);
 	item.new_rrs = ldns_rr_list_new();
 	ldns_rr_list_push_rr(item.new_rrs, rr);
-	assert_int_equal(dns_ops_apply(ops, NULL, &item, 1, 300, apply_cb, NULL), 0);
+	assert_int_equal(dns_apply_start(ops, NULL, &item, 1, 300, apply_cb, NULL), 0);
 	run_loop_ms(base, 150);              /* queries are on the wire now */
 	assert_int_equal(callbacks, 0);
 	dns_ops_free(ops);
 	run_loop_ms(base, 1500);             /* past the whole deadline */
 	assert_int_equal(callbacks, 0);
-	dns_ops_item_clear(&item);
+	dns_apply_item_clear(&item);
 	ldns_rdf_deep_free(name);
 	event_base_free(base);
 	close(fd);

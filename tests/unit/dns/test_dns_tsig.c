@@ -17,6 +17,7 @@
 
 #include <ldns/ldns.h>
 
+#include "dns_keyfile.h"
 #include "dns_tsig.h"
 #include "mxf.h"
 
@@ -30,7 +31,7 @@ static const char *const alg_names[] = {
 static int
 parse(const char *text, const char *want, struct dns_tsig_key **key, char *err, size_t n)
 {
-	return dns_tsig_key_parse(text, strlen(text), "t.key", want, key, err, n);
+	return dns_keyfile_parse(text, strlen(text), "t.key", want, key, err, n);
 }
 
 static void
@@ -170,18 +171,18 @@ test_file_modes(void **state)
 
 	(void)state;
 	path = write_key_file(0644);
-	assert_int_equal(dns_tsig_key_load(path, NULL, &k, err, sizeof(err)), MXF_EPERM);
+	assert_int_equal(dns_keyfile_load(path, NULL, &k, err, sizeof(err)), MXF_EPERM);
 	assert_null(k);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "chmod 600"));
 	assert_int_equal(chmod(path, 0640), 0);
-	assert_int_equal(dns_tsig_key_load(path, NULL, &k, err, sizeof(err)), MXF_EPERM);
+	assert_int_equal(dns_keyfile_load(path, NULL, &k, err, sizeof(err)), MXF_EPERM);
 	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(dns_tsig_key_load(path, NULL, &k, err, sizeof(err)), 0);
+	assert_int_equal(dns_keyfile_load(path, NULL, &k, err, sizeof(err)), 0);
 	assert_string_equal(k->name, "file-key.");
 	dns_tsig_key_free(k);
 	unlink(path);
-	assert_int_equal(dns_tsig_key_load(path, NULL, &k, err, sizeof(err)), MXF_EIO);
+	assert_int_equal(dns_keyfile_load(path, NULL, &k, err, sizeof(err)), MXF_EIO);
 	assert_non_null(strstr(err, path));
 	free(path);
 }
@@ -208,7 +209,7 @@ test_data_files(void **state)
 		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, tmp);
 		assert_int_equal(system(cmd), 0);
 		assert_int_equal(chmod(tmp, 0600), 0);
-		if (dns_tsig_key_load(tmp, NULL, &k, err, sizeof(err)) != 0)
+		if (dns_keyfile_load(tmp, NULL, &k, err, sizeof(err)) != 0)
 			fail_msg("%s: %s", files[i], err);
 		assert_true(k->secret_len >= 16);
 		dns_tsig_key_free(k);

@@ -1,0 +1,30 @@
+/*
+ * dns_zone.h -- the zone of a name, as the configured primary serves it.
+ */
+#ifndef MXF_DNS_ZONE_H
+#define MXF_DNS_ZONE_H
+
+#include <ldns/ldns.h>
+
+#include "config.h"
+#include "dns_ops.h"
+
+/*
+ * Result of a zone lookup: @zone valid during the call (copy it), or NULL
+ * with @status (MXF_ENOTFOUND, a read's MXF_E*) and @msg naming the server.
+ */
+typedef void (*dns_zone_cb)(int status, const ldns_rdf *zone, const char *msg, void *arg);
+
+/*
+ * dns_zone_find -- the zone of @name: the longest zone of cfg->groups
+ * that contains it (cfg may be NULL), else the one SOA queries find,
+ * walking up from the name (a CNAME at a name is skipped over).
+ * @ops   the context; the lookup is cancelled when it is freed.
+ * @name  copied.
+ * @return 0 (the callback will run once, from the loop) or MXF_ENOMEM (it
+ *         will not).
+ */
+int dns_zone_find(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *name,
+		  dns_zone_cb cb, void *arg);
+
+#endif
