@@ -39,9 +39,7 @@ announce_log_event(const struct failover_event *e)
 	case FAILOVER_EV_SWITCH_FAILED:
 		log_err("%s: %s", failover_event_name(e->type), e->detail);
 		break;
-	default:
-		log_info("%s: %s", failover_event_name(e->type), e->detail);
-		break;
+	default: log_info("%s: %s", failover_event_name(e->type), e->detail); break;
 	}
 }
 
@@ -74,7 +72,8 @@ announce_etrn_done(const struct etrn_result *res, void *arg)
 
 	if (res->err != 0) {
 		snprintf(reason, sizeof(reason), "%s: %s", res->server, res->reason);
-		log_err("group %s: queue flush at %s failed: %s", job->group, res->server, res->reason);
+		log_err("group %s: queue flush at %s failed: %s", job->group, res->server,
+			res->reason);
 	}
 	for (size_t i = 0; i < res->nzones; i++) {
 		const struct etrn_zone_result *z = &res->zones[i];
@@ -87,8 +86,8 @@ announce_etrn_done(const struct etrn_result *res, void *arg)
 		if (res->err != 0)
 			continue;
 		if (z->accepted)
-			log_info("group %s: queue flush at %s: ETRN %s: %s", job->group, res->server,
-				 z->zone, z->reply);
+			log_info("group %s: queue flush at %s: ETRN %s: %s", job->group,
+				 res->server, z->zone, z->reply);
 		else
 			log_err("group %s: queue flush at %s: ETRN %s refused: %s", job->group,
 				res->server, z->zone, z->reply);
@@ -162,12 +161,13 @@ announce_etrn(struct announce *a, const struct config *cfg, size_t g, long to)
 				    (const char *const *)gr->zones, gr->nzones, &opts,
 				    announce_etrn_done, job, err, sizeof(err));
 		if (job->t == NULL) {
-			log_err("group %s: cannot ask %s to flush its queue: %s", gr->id, s->id, err);
+			log_err("group %s: cannot ask %s to flush its queue: %s", gr->id, s->id,
+				err);
 			announce_etrn_free(job);
 			continue;
 		}
-		log_info("group %s: asking %s (%s) to flush its queue for %zu zone%s", gr->id, s->id,
-			 s->address, gr->nzones, gr->nzones == 1 ? "" : "s");
+		log_info("group %s: asking %s (%s) to flush its queue for %zu zone%s", gr->id,
+			 s->id, s->address, gr->nzones, gr->nzones == 1 ? "" : "s");
 		job->next = a->etrn;
 		a->etrn = job;
 	}
@@ -243,7 +243,8 @@ announce_reminders(struct announce *a, const struct config *cfg, const struct he
 			continue;
 		}
 		if (a->reminder_next[s] == 0) {
-			a->reminder_next[s] = notify_reminder_next(since, now, cfg->notify.reminder_ms);
+			a->reminder_next[s] =
+				notify_reminder_next(since, now, cfg->notify.reminder_ms);
 			continue;
 		}
 		if (now < a->reminder_next[s])
@@ -323,11 +324,13 @@ announce_streq(const char *a, const char *b)
 bool
 announce_notify_same(const struct config_notify *a, const struct config_notify *b)
 {
-	return announce_streq(a->mail_to, b->mail_to) && announce_streq(a->mail_from, b->mail_from) &&
-	       announce_streq(a->smtp_url, b->smtp_url) && announce_streq(a->smtp_user, b->smtp_user) &&
+	return announce_streq(a->mail_to, b->mail_to) &&
+	       announce_streq(a->mail_from, b->mail_from) &&
+	       announce_streq(a->smtp_url, b->smtp_url) &&
+	       announce_streq(a->smtp_user, b->smtp_user) &&
 	       announce_streq(a->smtp_password_file, b->smtp_password_file) &&
-	       announce_streq(a->smtp_password, b->smtp_password) && a->via_active == b->via_active &&
-	       a->via_active_port == b->via_active_port &&
+	       announce_streq(a->smtp_password, b->smtp_password) &&
+	       a->via_active == b->via_active && a->via_active_port == b->via_active_port &&
 	       a->via_active_starttls == b->via_active_starttls &&
 	       announce_streq(a->webhook, b->webhook) && announce_streq(a->exec, b->exec);
 }

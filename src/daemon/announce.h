@@ -32,11 +32,11 @@ struct announce_etrn;
  * and @reminder_next itself on a reload.
  */
 struct announce {
-	struct event_base *base;     /* borrowed */
-	struct notify *notify;       /* owned; NULL when [notify] sets no channel */
-	uint64_t *reminder_next;     /* owned, [nservers]: next reminder of a down
-					server, 0 when none is due */
-	struct announce_etrn *etrn;  /* queue flushes running */
+	struct event_base *base;    /* borrowed */
+	struct notify *notify;	    /* owned; NULL when [notify] sets no channel */
+	uint64_t *reminder_next;    /* owned, [nservers]: next reminder of a down
+				       server, 0 when none is due */
+	struct announce_etrn *etrn; /* queue flushes running */
 };
 
 /*
@@ -46,9 +46,8 @@ struct announce {
  * shorter tries, so a cron pass ends.
  * @return 0, or MXF_EXIT_USAGE after logging why.
  */
-int announce_build_notify(struct event_base *base, enum daemon_mode mode,
-			  const struct config *cfg, const struct dns_tsig_key *key,
-			  struct notify **out);
+int announce_build_notify(struct event_base *base, enum daemon_mode mode, const struct config *cfg,
+			  const struct dns_tsig_key *key, struct notify **out);
 
 /* Whether two [notify] sections would build the same notifier. */
 bool announce_notify_same(const struct config_notify *a, const struct config_notify *b);

@@ -42,25 +42,25 @@
 
 struct daemon {
 	const char *cfg_path;
-	struct config *cfg;       /* the one in use */
-	struct config *own_cfg;   /* a reloaded one, ours to free */
+	struct config *cfg;	/* the one in use */
+	struct config *own_cfg; /* a reloaded one, ours to free */
 	enum daemon_mode mode;
 	struct event_base *base;
 	struct check_engine *eng;
 	struct dns_tsig_key *key;
 	struct dns_ops *ops;
 	struct state *st;
-	struct round *round;      /* the round running, or NULL */
+	struct round *round; /* the round running, or NULL */
 	struct event *timer, *sigterm, *sigint, *sighup;
 	bool stopping, reload;
 	int lock_fd;
 	int exit_code;
-	struct status_http *http;  /* [general] status_listen, run mode only */
+	struct status_http *http; /* [general] status_listen, run mode only */
 	struct status_counters ctr;
-	struct announce an;        /* notices, queue flushes, reminders */
-	struct event *drain_ev;    /* once/plan: wait for notices and ETRN */
-	bool pins_warned;          /* the pins file was unreadable, said once */
-	uint64_t drain_until_ms;   /* once: clock_mono_ms() to give up waiting */
+	struct announce an;	 /* notices, queue flushes, reminders */
+	struct event *drain_ev;	 /* once/plan: wait for notices and ETRN */
+	bool pins_warned;	 /* the pins file was unreadable, said once */
+	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
 };
 
 /* ---- the lock file ------------------------------------------------- */
@@ -320,8 +320,7 @@ daemon_reload(struct daemon *d)
 		goto refuse;
 	}
 	notify_new_one = !announce_notify_same(&old->notify, &ncfg->notify);
-	if (notify_new_one &&
-	    announce_build_notify(d->base, d->mode, ncfg, nkey, &nnotify) != 0) {
+	if (notify_new_one && announce_build_notify(d->base, d->mode, ncfg, nkey, &nnotify) != 0) {
 		log_err("reload refused: the new [notify] cannot be used");
 		goto refuse;
 	}

@@ -30,7 +30,7 @@
 
 struct check_slot {
 	struct round *r;
-	size_t server;    /* SIZE_MAX for a witness */
+	size_t server; /* SIZE_MAX for a witness */
 	size_t check;
 	bool done;
 	struct check_result res;
@@ -56,7 +56,7 @@ struct round {
 	size_t nslots, pending;
 	struct read_slot *reads;
 	size_t nreads, reads_pending;
-	struct failover_dns **dns;   /* [ngroups] */
+	struct failover_dns **dns;    /* [ngroups] */
 	struct failover_plan **plans; /* [ngroups] */
 	struct dns_apply_item *items;
 	struct item_ref *refs;
@@ -73,7 +73,7 @@ round_drain_health(struct round *r)
 	struct health_change c;
 
 	while (health_next_change(r->env.st->health, &c)) {
-	const struct config_server *s = &cfg->servers[c.server];
+		const struct config_server *s = &cfg->servers[c.server];
 
 		if (c.kind == HEALTH_CHANGE_CHECK) {
 			log_info("server %s: check %s: %s -> %s (%s)", s->id, s->checks[c.check],
@@ -82,7 +82,8 @@ round_drain_health(struct round *r)
 		}
 		if (c.from != c.to || c.kind == HEALTH_CHANGE_PIN)
 			log_info("server %s: %s -> %s%s%s (%s)", s->id, health_state_name(c.from),
-				 health_state_name(c.to), c.pin != HEALTH_PIN_NONE ? ", pinned " : "",
+				 health_state_name(c.to),
+				 c.pin != HEALTH_PIN_NONE ? ", pinned " : "",
 				 c.pin != HEALTH_PIN_NONE ? health_pin_name(c.pin) : "", c.reason);
 		if (failover_event_from_health(cfg, &c, &r->ev) < 0)
 			log_err("out of memory recording an event");
@@ -164,8 +165,10 @@ round_checks_done(struct round *r)
 			if (res[c].outcome == HEALTH_FAIL)
 				r->sum.any_check_failed = true;
 			log_debug("server %s: %s: %s in %llu ms: %s", cfg->servers[s].id,
-				  cfg->servers[s].checks[c], check_state_name(r->slots[k].res.state),
-				  (unsigned long long)r->slots[k].res.elapsed_ms, r->slots[k].res.reason);
+				  cfg->servers[s].checks[c],
+				  check_state_name(r->slots[k].res.state),
+				  (unsigned long long)r->slots[k].res.elapsed_ms,
+				  r->slots[k].res.reason);
 		}
 		if (health_feed(r->env.st->health, s, res, n, r->now_ms) < 0)
 			log_err("server %s: cannot record the round", cfg->servers[s].id);
@@ -219,8 +222,8 @@ round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, voi
 
 	(void)rcode; /* the view reads it from the reply */
 	if (status == 0 &&
-	    dns_view_answer(reply, rs->owner,
-			    round_rr_type(r->env.cfg->groups[rs->group].type), &dv) != 0) {
+	    dns_view_answer(reply, rs->owner, round_rr_type(r->env.cfg->groups[rs->group].type),
+			    &dv) != 0) {
 		status = MXF_ENOMEM;
 		msg = "out of memory";
 	}
@@ -287,8 +290,8 @@ round_reads_start(struct round *r)
 						 round_read_cb, rs) == 0) {
 					r->reads_pending++;
 				} else {
-					failover_dns_set(r->dns[g], z, rec, FAILOVER_REC_FAILED, NULL, 0,
-							 -1, "cannot start the query");
+					failover_dns_set(r->dns[g], z, rec, FAILOVER_REC_FAILED,
+							 NULL, 0, -1, "cannot start the query");
 					r->sum.dns_failed = true;
 				}
 				free(name);
@@ -357,6 +360,43 @@ round_read_slot(struct round *r, size_t g, size_t z, size_t rec)
 	return &r->reads[k + z * r->env.cfg->groups[g].nrecords + rec];
 }
 
+/* Whether zone @z of group @g has changes to send this round (a zone whose
+ * update failed waits for its backoff, failover_zone_due). */
+static bool
+round_zone_sends(const struct round *r, size_t g, size_t z)
+{
+	return r->plans[g]->zones[z].nchanges > 0 &&
+	       failover_zone_due(r->env.st->failover, g, z, r->now_ms);
+}
+
+/*
+ * The update of one record the plan changes: its new RRset from the plan's
+ * values, and as the compare-and-swap prerequisite the RRset exactly as it
+ * was read (taken from the read slot).  What cannot be built stays NULL.
+ */
+static void
+round_item(struct round *r, const struct item_ref *ref, const struct failover_record_plan *rp,
+	   struct dns_apply_item *it)
+{
+	struct read_slot *rs = round_read_slot(r, ref->group, ref->zone, ref->rec);
+	const struct config_group *gr = &r->env.cfg->groups[ref->group];
+	uint32_t ttl = rp->ttl >= 0 ? (uint32_t)rp->ttl : ROUND_DEFAULT_TTL;
+	char err[256];
+
+	it->owner = rs->owner != NULL ? ldns_rdf_clone(rs->owner) : NULL;
+	it->zone = ldns_dname_new_frm_str(gr->zones[ref->zone]);
+	it->type = round_rr_type(gr->type);
+	it->ttl = rp->ttl;
+	if (it->owner != NULL &&
+	    dns_update_rrs_from_text(it->owner, it->type, ttl, (const char *const *)rp->new_values,
+				     rp->nnew, &it->new_rrs, err, sizeof(err)) != 0)
+		it->new_rrs = NULL;
+	it->expect = DNS_APPLY_EXPECT_GIVEN;
+	it->expected = rs->rrs;
+	rs->rrs = NULL;
+	it->rcode = -1;
+}
+
 /* Reads are in: plan every group, then send the updates. */
 static void
 round_act(struct round *r)
@@ -370,7 +410,8 @@ round_act(struct round *r)
 
 		round_log_reads(r, g);
 		state_update_seen(r->env.st, r->dns[g]);
-		if (failover_plan(r->env.st->failover, cfg, g, r->env.st->health, r->dns[g], r->now_ms, &p) != 0) {
+		if (failover_plan(r->env.st->failover, cfg, g, r->env.st->health, r->dns[g],
+				  r->now_ms, &p) != 0) {
 			log_err("group %s: cannot plan", cfg->groups[g].id);
 			continue;
 		}
@@ -379,13 +420,9 @@ round_act(struct round *r)
 			r->sum.all_down = true;
 		if (r->env.mode == DAEMON_PLAN)
 			continue;
-		for (size_t z = 0; z < p->nzones; z++) {
-			const struct failover_zone_plan *zp = &p->zones[z];
-
-			if (zp->nchanges == 0 || !failover_zone_due(r->env.st->failover, g, z, r->now_ms))
-				continue;
-			nitems += zp->nchanges;
-		}
+		for (size_t z = 0; z < p->nzones; z++)
+			if (round_zone_sends(r, g, z))
+				nitems += p->zones[z].nchanges;
 	}
 	if (r->env.mode == DAEMON_PLAN || nitems == 0) {
 		round_apply_done(r);
@@ -406,37 +443,13 @@ round_act(struct round *r)
 		for (size_t z = 0; z < p->nzones; z++) {
 			const struct failover_zone_plan *zp = &p->zones[z];
 
-			if (zp->nchanges == 0 || !failover_zone_due(r->env.st->failover, g, z, r->now_ms))
+			if (!round_zone_sends(r, g, z))
 				continue;
 			for (size_t i = 0; i < zp->nrecs; i++) {
-				const struct failover_record_plan *rp = &zp->recs[i];
-				struct dns_apply_item *it = &r->items[k];
-				struct read_slot *rs;
-				char err[256];
-
-				if (rp->verdict != FAILOVER_R_CHANGE)
+				if (zp->recs[i].verdict != FAILOVER_R_CHANGE)
 					continue;
-				rs = round_read_slot(r, g, z, rp->record);
-				r->refs[k].group = g;
-				r->refs[k].zone = z;
-				r->refs[k].rec = rp->record;
-				it->owner = rs->owner != NULL ? ldns_rdf_clone(rs->owner) : NULL;
-				it->zone = ldns_dname_new_frm_str(cfg->groups[g].zones[z]);
-				it->type = round_rr_type(p->type);
-				it->ttl = rp->ttl;
-				if (it->owner != NULL &&
-				    dns_update_rrs_from_text(it->owner, it->type,
-							     rp->ttl >= 0 ? (uint32_t)rp->ttl
-									  : ROUND_DEFAULT_TTL,
-							     (const char *const *)rp->new_values,
-							     rp->nnew, &it->new_rrs, err,
-							     sizeof(err)) != 0)
-					it->new_rrs = NULL;
-				/* The prerequisite is the RRset exactly as read. */
-				it->expect = DNS_APPLY_EXPECT_GIVEN;
-				it->expected = rs->rrs;
-				rs->rrs = NULL;
-				it->rcode = -1;
+				r->refs[k] = (struct item_ref){g, z, zp->recs[i].record};
+				round_item(r, &r->refs[k], &zp->recs[i], &r->items[k]);
 				k++;
 			}
 		}
@@ -447,7 +460,8 @@ round_act(struct round *r)
 
 		if (it->owner == NULL || it->zone == NULL || it->new_rrs == NULL ||
 		    it->expected == NULL) {
-			round_fail_items(r, MXF_ENOMEM, "cannot build the update: nothing was sent");
+			round_fail_items(r, MXF_ENOMEM,
+					 "cannot build the update: nothing was sent");
 			round_apply_done(r);
 			return;
 		}
@@ -485,8 +499,9 @@ round_zone_status(struct round *r, size_t g, int *zs)
 
 		if (zs[z] == FAILOVER_ZONE_NOT_TRIED) {
 			if (p->zones[z].nchanges > 0)
-				log_info("group %s: zone %s: next try in %llu s", r->env.cfg->groups[g].id,
-					 zone, (unsigned long long)((next - r->now_ms) / 1000));
+				log_info("group %s: zone %s: next try in %llu s",
+					 r->env.cfg->groups[g].id, zone,
+					 (unsigned long long)((next - r->now_ms) / 1000));
 			continue;
 		}
 		if (zs[z] == 0) {
@@ -521,7 +536,8 @@ round_apply_done(void *arg)
 		if (i > 0 && r->refs[i - 1].group == ref->group && r->refs[i - 1].zone == ref->zone)
 			continue; /* items of one zone are adjacent; the first logs */
 		for (size_t j = i; j < r->nitems && r->refs[j].group == ref->group &&
-				   r->refs[j].zone == ref->zone; j++) {
+				   r->refs[j].zone == ref->zone;
+		     j++) {
 			const struct dns_apply_item *it = &r->items[j];
 
 			for (size_t k = 0; k < zp->nrecs; k++) {
@@ -539,19 +555,21 @@ round_apply_done(void *arg)
 					to = rp->nnew > 0 ? rp->new_values[0] : "?";
 				}
 				if (len < sizeof(names) - 1)
-					len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
-								len > 0 ? " " : "",
+					len += (size_t)snprintf(names + len, sizeof(names) - len,
+								"%s%s", len > 0 ? " " : "",
 								g->records[rp->record]);
 				log_debug("group %s: %s %s %s -> %s (%s)", g->id, rp->owner,
 					  config_rtype_name(g->type), from, to,
 					  it->unchanged ? "already set" : "verified");
 				failover_dns_set(r->dns[ref->group], ref->zone, rp->record,
-						 FAILOVER_REC_PRESENT, (const char *const *)rp->new_values,
-						 rp->nnew, rp->ttl, NULL);
+						 FAILOVER_REC_PRESENT,
+						 (const char *const *)rp->new_values, rp->nnew,
+						 rp->ttl, NULL);
 			}
 		}
 		if (fail != NULL)
-			log_err("group %s: zone %s not changed: %s", g->id, g->zones[ref->zone], fail);
+			log_err("group %s: zone %s not changed: %s", g->id, g->zones[ref->zone],
+				fail);
 		else
 			log_info("group %s: zone %s: %s %s %s -> %s (verified)", g->id,
 				 g->zones[ref->zone], names, config_rtype_name(g->type), from, to);
@@ -565,7 +583,8 @@ round_apply_done(void *arg)
 		if (r->env.mode == DAEMON_PLAN) {
 			char *text = NULL;
 
-			if (failover_plan_format(p, cfg, r->env.st->health, r->now_ms, &text) == 0) {
+			if (failover_plan_format(p, cfg, r->env.st->health, r->now_ms, &text) ==
+			    0) {
 				fputs(text, stdout);
 				if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
 					fputc('\n', stdout);
@@ -670,8 +689,8 @@ round_finish(struct round *r)
 	for (size_t s = 0; s < cfg->nservers; s++)
 		if (health_effective(env.st->health, s, r->now_ms) == HEALTH_DOWN)
 			r->sum.any_down = true;
-	if (env.mode != DAEMON_PLAN &&
-	    state_save(cfg->general.state_file, cfg, env.st, clock_wall_ms(), err, sizeof(err)) != 0)
+	if (env.mode != DAEMON_PLAN && state_save(cfg->general.state_file, cfg, env.st,
+						  clock_wall_ms(), err, sizeof(err)) != 0)
 		log_err("%s", err);
 
 	code = round_rules_exit_code(&r->sum);
@@ -730,8 +749,8 @@ round_run(struct round *r)
 			slot->server = s < cfg->nservers ? s : SIZE_MAX;
 			slot->check = c;
 			r->pending++;
-			if (check_engine_start(r->env.eng, url, cfg->general.timeout_ms, round_check_cb,
-					       slot, errbuf, sizeof(errbuf)) != 0) {
+			if (check_engine_start(r->env.eng, url, cfg->general.timeout_ms,
+					       round_check_cb, slot, errbuf, sizeof(errbuf)) != 0) {
 				r->pending--;
 				slot->done = true;
 				slot->res.state = CHECK_STATE_DOWN;

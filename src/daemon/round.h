@@ -43,7 +43,7 @@ struct round_env {
 	struct state *st;
 	struct announce *an;
 	struct status_counters *ctr; /* rounds, durations, updates counted here */
-	bool *pins_warned;           /* the pins file was unreadable, said once */
+	bool *pins_warned;	     /* the pins file was unreadable, said once */
 	/* Called once when the round is over, after it was freed, with the
 	 * round's exit code (enum mxf_exit) and when it started. */
 	void (*done)(void *arg, int exit_code, uint64_t started_ms);

@@ -22,9 +22,9 @@
 
 /* What a round found, filled in by the round as it goes. */
 struct round_summary {
-	bool all_down;         /* some group has every server down */
+	bool all_down;	       /* some group has every server down */
 	bool dns_failed;       /* a DNS read or update failed this round */
-	bool any_down;         /* some server is DOWN (effective, pins included) */
+	bool any_down;	       /* some server is DOWN (effective, pins included) */
 	bool any_check_failed; /* some check of some server failed this round */
 };
 

@@ -48,10 +48,10 @@ test_exit_code_all(void **state)
 	(void)state;
 	for (unsigned m = 0; m < 16; m++) {
 		bool all_down = m & 8, dns = m & 4, down = m & 2, failed = m & 1;
-		int want = all_down ? MXF_EXIT_ALLDOWN
-			 : dns	    ? MXF_EXIT_DNS
-			 : down || failed ? MXF_EXIT_DEGRADED
-					  : MXF_EXIT_OK;
+		int want = all_down	    ? MXF_EXIT_ALLDOWN
+			   : dns	    ? MXF_EXIT_DNS
+			   : down || failed ? MXF_EXIT_DEGRADED
+					    : MXF_EXIT_OK;
 
 		assert_int_equal(code(all_down, dns, down, failed), want);
 	}
@@ -102,18 +102,15 @@ test_notify_kind(void **state)
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(map); i++)
 		assert_int_equal(round_rules_notify_kind(map[i].ev), map[i].kind);
 	/* Not a known event: a server-down notice, never nothing. */
-	assert_int_equal(round_rules_notify_kind((enum failover_event_type)99),
-			 NOTIFY_SERVER_DOWN);
+	assert_int_equal(round_rules_notify_kind((enum failover_event_type)99), NOTIFY_SERVER_DOWN);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exit_code),
-		cmocka_unit_test(test_exit_code_all),
-		cmocka_unit_test(test_witness),
-		cmocka_unit_test(test_outcome),
+		cmocka_unit_test(test_exit_code),   cmocka_unit_test(test_exit_code_all),
+		cmocka_unit_test(test_witness),	    cmocka_unit_test(test_outcome),
 		cmocka_unit_test(test_notify_kind),
 	};
 
