@@ -137,8 +137,9 @@ void check_url_free(struct check_url *u);
  * options given in the URL in a fixed order (timeout, sni, verify,
  * cert_days, ca, helo, limit, script, expect), durations in their largest exact unit.
  * Parsing the result gives an equal struct.
- * @return 0, MXF_ETOOBIG when @len is too small (@buf holds a cut string),
- *         MXF_EINVAL when an exec word cannot be quoted.
+ * @return 0, MXF_ETOOBIG when @len is too small (@buf then holds the part
+ *         that fitted), MXF_EINVAL when an exec word cannot be quoted,
+ *         MXF_ENOMEM.
  */
 int check_url_format(const struct check_url *u, char *buf, size_t len);
 

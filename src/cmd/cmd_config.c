@@ -14,20 +14,14 @@
 #include "dns_keyfile.h"
 #include "dns_tsig.h"
 #include "mxf.h"
+#include "value.h"
 
 static void
 print_duration(FILE *out, uint64_t ms)
 {
-	if (ms == 0)
-		fprintf(out, "0");
-	else if (ms % 3600000 == 0)
-		fprintf(out, "%lluh", (unsigned long long)(ms / 3600000));
-	else if (ms % 60000 == 0)
-		fprintf(out, "%llum", (unsigned long long)(ms / 60000));
-	else if (ms % 1000 == 0)
-		fprintf(out, "%llus", (unsigned long long)(ms / 1000));
-	else
-		fprintf(out, "%llums", (unsigned long long)ms);
+	char b[VALUE_DURATION_BUF];
+
+	fputs(value_format_duration(ms, b, sizeof(b)), out);
 }
 
 static void

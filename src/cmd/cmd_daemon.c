@@ -228,7 +228,7 @@ cmd_pin(struct mxf_ctx *ctx, int argc, char **argv)
 	if (health_pin_parse(how, &pin) != 0 || pin == HEALTH_PIN_NONE)
 		return cmd_usage_error("pin", "'%s': expected down or up", how);
 	if (argc == 5) {
-		if (config_parse_duration(argv[4], &dur) != 0 || dur == 0)
+		if (value_parse_duration(argv[4], &dur) != 0 || dur == 0)
 			return cmd_usage_error("pin", "'%s' is not a duration (e.g. 30m, 2h)", argv[4]);
 		until = clock_wall_ms() + dur;
 	}

@@ -25,6 +25,7 @@
 #include "dns_zone.h"
 #include "log.h"
 #include "mxf.h"
+#include "value.h"
 
 #define APPLY_MAX_BYTES (16 * 1024 * 1024)
 #define APPLY_MAX_LINE 4096
@@ -101,14 +102,9 @@ parse_type(const char *s, ldns_rr_type *out)
 static int
 parse_ttl(const char *s, int64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	unsigned long v;
 
-	if (s[0] == '\0' || !isdigit((unsigned char)s[0]))
-		return MXF_EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > 2147483647ULL)
+	if (value_parse_uint(s, 0, 2147483647UL, &v) != 0)
 		return MXF_EINVAL;
 	*out = (int64_t)v;
 	return 0;

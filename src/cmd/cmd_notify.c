@@ -29,6 +29,7 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include "argv.h"
 #include "cmd.h"
 #include "config.h"
 #include "dns_keyfile.h"
@@ -138,19 +139,19 @@ cmd_notify_test(struct mxf_ctx *ctx, int argc, char **argv)
 			server_id = optarg;
 			break;
 		case 't':
-			if (config_parse_duration(optarg, &opts.timeout_ms) != 0 || opts.timeout_ms == 0)
+			if (value_parse_duration(optarg, &opts.timeout_ms) != 0 || opts.timeout_ms == 0)
 				return ntest_usage("--timeout: '%s' is not a duration", optarg);
 			opts.exec_timeout_ms = opts.timeout_ms;
 			if (opts.timeout_ms < 10000)
 				opts.connect_timeout_ms = opts.timeout_ms;
 			break;
 		case 'a':
-			if (config_parse_uint(optarg, 1, 20, &ul) != 0)
+			if (value_parse_uint(optarg, 1, 20, &ul) != 0)
 				return ntest_usage("--attempts: '%s' is not a number from 1 to 20", optarg);
 			opts.attempts = (unsigned)ul;
 			break;
 		case 'b':
-			if (config_parse_duration(optarg, &opts.backoff_ms) != 0 || opts.backoff_ms == 0)
+			if (value_parse_duration(optarg, &opts.backoff_ms) != 0 || opts.backoff_ms == 0)
 				return ntest_usage("--backoff: '%s' is not a duration", optarg);
 			break;
 		default:
@@ -279,8 +280,8 @@ out:
 	notify_free(n);
 	if (base != NULL)
 		event_base_free(base);
-	notify_strv_free(records);
-	notify_strv_free(zones);
+	argv_free(records);
+	argv_free(zones);
 	free(from);
 	free(to);
 	free(server);
@@ -344,7 +345,7 @@ cmd_etrn(struct mxf_ctx *ctx, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+t:H:n:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
-			if (config_parse_duration(optarg, &opts.timeout_ms) != 0 || opts.timeout_ms == 0)
+			if (value_parse_duration(optarg, &opts.timeout_ms) != 0 || opts.timeout_ms == 0)
 				return cmd_usage_error("etrn", "--timeout: '%s' is not a duration", optarg);
 			break;
 		case 'H':
@@ -359,9 +360,9 @@ cmd_etrn(struct mxf_ctx *ctx, int argc, char **argv)
 	}
 	if (argc - optind < 2)
 		return cmd_usage_error("etrn", "usage: etrn SERVER[:PORT] ZONE...");
-	if (config_parse_hostport(argv[optind], &host, &port, ETRN_DEFAULT_PORT) != 0)
+	if (value_parse_hostport(argv[optind], &host, &port, ETRN_DEFAULT_PORT) != 0)
 		return cmd_usage_error("etrn", "'%s' is not HOST or HOST:PORT", argv[optind]);
-	if (config_is_ip(host) != 0) {
+	if (value_is_ip(host) != 0) {
 		snprintf(addr, sizeof(addr), "%s", host);
 	} else {
 		/* A name: resolve it here (a one-shot command may block). */

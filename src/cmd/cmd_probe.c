@@ -21,6 +21,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "mxf.h"
+#include "value.h"
 
 struct probe_item {
 	const char *url;
@@ -59,23 +60,19 @@ raise_nofile(size_t want)
 	}
 }
 
-static int
-parse_duration_ms(const char *s, uint64_t *ms)
-{
-	char *end;
-	double v = strtod(s, &end);
+/*
+ * The longest --timeout: "86400m", the largest that probe's own parser
+ * (which took at most 86400 of any unit) accepted before durations had one
+ * grammar (value_parse_duration).
+ */
+#define PROBE_TIMEOUT_MAX_MS (86400ULL * 60000)
 
-	if (end == s || v <= 0 || v > 86400)
+static int
+parse_timeout(const char *s, uint64_t *ms)
+{
+	if (value_parse_duration(s, ms) != 0 || *ms == 0 || *ms > PROBE_TIMEOUT_MAX_MS)
 		return MXF_EINVAL;
-	if (strcmp(end, "ms") == 0)
-		*ms = (uint64_t)v;
-	else if (*end == '\0' || strcmp(end, "s") == 0)
-		*ms = (uint64_t)(v * 1000);
-	else if (strcmp(end, "m") == 0)
-		*ms = (uint64_t)(v * 60000);
-	else
-		return MXF_EINVAL;
-	return *ms == 0 ? MXF_EINVAL : 0;
+	return 0;
 }
 
 static void
@@ -91,10 +88,10 @@ print_text(const struct probe_item *items, size_t n)
 	if (w > 60)
 		w = 60;
 	for (size_t i = 0; i < n; i++) {
-		char dur[32];
+		char dur[VALUE_DURATION_BUF];
 
 		printf("%-*s  %-7s  %8s  %s\n", w, items[i].url, check_state_name(items[i].res.state),
-		       check_format_duration(items[i].res.elapsed_ms, dur, sizeof(dur)),
+		       value_format_duration_elapsed(items[i].res.elapsed_ms, dur, sizeof(dur)),
 		       items[i].res.reason);
 	}
 }
@@ -186,7 +183,7 @@ cmd_probe(struct mxf_ctx *ctx, int argc, char **argv)
 			json = true;
 			break;
 		case 't':
-			if (parse_duration_ms(optarg, &timeout_ms) != 0) {
+			if (parse_timeout(optarg, &timeout_ms) != 0) {
 				rc = cmd_usage_error("probe", "bad --timeout '%s' (e.g. 5s, 500ms)", optarg);
 				goto out;
 			}

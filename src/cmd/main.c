@@ -284,7 +284,7 @@ main(int argc, char **argv)
 	}
 	log_set_verbosity(ctx.verbosity);
 	if (ctx.config_path == NULL)
-		ctx.config_path = config_find_path();
+		ctx.config_path = config_load_path();
 
 	if (strcmp(argv[0], "help") == 0) {
 		if (argc == 1) {

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config_impl.h"
 #include "mxf.h"
+#include "value.h"
 
 struct seedconf_entry {
 	char section[16];
@@ -47,18 +49,12 @@ static char *
 seedconf_reader(char *str, int num, void *stream)
 {
 	struct seedconf_parse *p = stream;
-	const char *line, *eol;
+	const char *line;
 	size_t l;
 
-	if (p->pos >= p->len || num < 8)
+	if (num < 8 || (line = config_text_line(p->text, p->len, &p->pos, &l)) == NULL)
 		return NULL;
-	line = p->text + p->pos;
-	eol = memchr(line, '\n', p->len - p->pos);
-	l = eol != NULL ? (size_t)(eol - line) : p->len - p->pos;
-	p->pos += l + (eol != NULL);
 	p->lineno++;
-	if (l > 0 && line[l - 1] == '\r')
-		l--;
 	if (l > (size_t)num - 3) {
 		/* A comment may be long; a setting may not. */
 		if (line[0] != '#' && line[0] != ';')
@@ -193,7 +189,7 @@ seedconf_port(struct seedconf_parse *p, const char *section, const char *key, in
 
 	if (s == NULL)
 		return required ? -1 : (*out = (uint16_t)def, 0);
-	if (config_parse_uint(s, 1, 65535, &v) != 0) {
+	if (value_parse_uint(s, 1, 65535, &v) != 0) {
 		config_errors_add(p->errs, p->file, line, "[%s] %s: '%s' is not a port (1-65535)", section,
 				  key, s);
 		return -1;
@@ -211,44 +207,11 @@ seedconf_name(struct seedconf_parse *p, const char *section, const char *key)
 
 	if (s == NULL)
 		return NULL;
-	n = config_normalize_name(s);
+	n = value_normalize_name(s);
 	if (n == NULL)
 		config_errors_add(p->errs, p->file, line, "[%s] %s: '%s' is not a domain name", section,
 				  key, s);
 	return n;
-}
-
-static int
-seedconf_push(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (s == NULL)
-		return MXF_ENOMEM;
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (nv == NULL) {
-		free(s);
-		return MXF_ENOMEM;
-	}
-	*v = nv;
-	(*v)[(*n)++] = s;
-	return 0;
-}
-
-static char *
-seedconf_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-seedconf_fmt(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
 }
 
 struct seedconf_ports {
@@ -271,21 +234,21 @@ seedconf_server(struct config *cfg, size_t i, const char *id, const char *addr, 
 	s->line = 0;
 	if (s->id == NULL || s->address == NULL)
 		return MXF_ENOMEM;
-	snprintf(host, sizeof(host), config_is_ip(addr) == 6 ? "[%s]" : "%s", addr);
+	snprintf(host, sizeof(host), value_is_ip(addr) == 6 ? "[%s]" : "%s", addr);
 	/* DNS_Failover's checks: TCP connects to four ports, three over SSH. */
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->smtp));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->imaps));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->https));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks, seedconf_fmt("tcp://%s:%u", host, pt->mysql));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks,
-				  seedconf_fmt("ssh-socket://%s@%s:%u%s", user, host, pt->ssh[i],
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->smtp));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->imaps));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->https));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->mysql));
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks,
+				  config_fmt("ssh-socket://%s@%s:%u%s", user, host, pt->ssh[i],
 					       SEEDCONF_MYSQL_SOCKET));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks,
-				  seedconf_fmt("ssh-disk://%s@%s:%u%s%s?limit=%lu", user, host,
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks,
+				  config_fmt("ssh-disk://%s@%s:%u%s%s?limit=%lu", user, host,
 					       pt->ssh[i], partition[0] == '/' ? "" : "/", partition,
 					       limit));
-	e = e ? e : seedconf_push(&s->checks, &s->nchecks,
-				  seedconf_fmt("ssh-fsck://%s@%s:%u/?script=%s", user, host, pt->ssh[i],
+	e = e ? e : config_strlist_add(&s->checks, &s->nchecks,
+				  config_fmt("ssh-fsck://%s@%s:%u/?script=%s", user, host, pt->ssh[i],
 					       SEEDCONF_FSCK_SCRIPT));
 	return e;
 }
@@ -320,7 +283,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 
 		snprintf(key, sizeof(key), "mxip%d", i + 1);
 		ip[i] = seedconf_get(p, "MX", key, 1, &line);
-		if (ip[i] != NULL && config_is_ip(ip[i]) == 0) {
+		if (ip[i] != NULL && value_is_ip(ip[i]) == 0) {
 			config_errors_add(p->errs, p->file, line, "[MX] %s: '%s' is not an IP address", key,
 					  ip[i]);
 			ip[i] = NULL;
@@ -334,7 +297,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	seedconf_port(p, "PORTS", "port2", 1, 22, &pt.ssh[1]);
 
 	if ((s = seedconf_get(p, "SETTINGS", "ttl", 1, &line)) != NULL &&
-	    config_parse_uint(s, 0, 2147483647UL, &ttl) != 0)
+	    value_parse_uint(s, 0, 2147483647UL, &ttl) != 0)
 		config_errors_add(p->errs, p->file, line, "[SETTINGS] ttl: '%s' is not a number of seconds", s);
 	ns = seedconf_get(p, "SETTINGS", "ns", 1, &line);
 	if (ns != NULL) {
@@ -342,14 +305,14 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 
 		free(cfg->dns.server);
 		cfg->dns.server = NULL;
-		if (config_parse_hostport(ns, &cfg->dns.server, &port, 53) != 0)
+		if (value_parse_hostport(ns, &cfg->dns.server, &port, 53) != 0)
 			config_errors_add(p->errs, p->file, line, "[SETTINGS] ns: '%s' is not an address", ns);
 		else
 			cfg->dns.port = port;
 	}
 	logfile = seedconf_get(p, "SETTINGS", "logfile", 1, &line);
 	if ((s = seedconf_get(p, "SETTINGS", "space_limit", 1, &line)) != NULL &&
-	    config_parse_uint(s, 1, 100, &limit) != 0)
+	    value_parse_uint(s, 1, 100, &limit) != 0)
 		config_errors_add(p->errs, p->file, line, "[SETTINGS] space_limit: '%s' must be a percentage from 1 to 100",
 				  s);
 	partition = seedconf_get(p, "SETTINGS", "partition", 1, &line);
@@ -389,9 +352,9 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 			e = MXF_ENOMEM;
 		relay = seedconf_get(p, "MAIL", "mx_server", 0, NULL);
 		if (relay != NULL && *relay != '\0') {
-			n->smtp_url = seedconf_fmt("%s://%s%s%s:%u", "smtp",
-						   config_is_ip(relay) == 6 ? "[" : "", relay,
-						   config_is_ip(relay) == 6 ? "]" : "", mport);
+			n->smtp_url = config_fmt("%s://%s%s%s:%u", "smtp",
+						   value_is_ip(relay) == 6 ? "[" : "", relay,
+						   value_is_ip(relay) == 6 ? "]" : "", mport);
 			if (n->smtp_url == NULL)
 				e = MXF_ENOMEM;
 		} else {
@@ -414,12 +377,10 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	cfg->dnsfailover_logfile = strdup(logfile);
 	free(cfg->general.log);
 	cfg->general.log = strdup(logfile[0] == '\0' ? "stderr" : logfile);
-	if (cfg->dnsfailover_logfile == NULL || cfg->general.log == NULL) {
-		e = MXF_ENOMEM;
-		goto out;
-	}
 	cfg->servers = calloc(2, sizeof(*cfg->servers));
-	if (cfg->servers == NULL) {
+	cfg->groups = calloc(1, sizeof(*cfg->groups));
+	if (cfg->dnsfailover_logfile == NULL || cfg->general.log == NULL || cfg->servers == NULL ||
+	    cfg->groups == NULL) {
 		e = MXF_ENOMEM;
 		goto out;
 	}
@@ -431,11 +392,6 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	}
 	if (e != 0)
 		goto out;
-	cfg->groups = calloc(1, sizeof(*cfg->groups));
-	if (cfg->groups == NULL) {
-		e = MXF_ENOMEM;
-		goto out;
-	}
 	cfg->ngroups = 1;
 	g = &cfg->groups[0];
 	g->id = strdup("mail");
@@ -452,12 +408,12 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	g->hold_down_ms = 0;
 	g->etrn = false;
 	for (size_t i = 0; i < 2 && e == 0; i++) {
-		e = seedconf_push(&g->zones, &g->nzones, zone[i]);
+		e = config_strlist_add(&g->zones, &g->nzones, zone[i]);
 		zone[i] = NULL;
 	}
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(record_keys) && e == 0; i++) {
 		const char *r = seedconf_get(p, "RECORDS", record_keys[i], 1, &line);
-		char *n = r != NULL ? config_normalize_name(r) : NULL;
+		char *n = r != NULL ? value_normalize_name(r) : NULL;
 
 		if (n == NULL) {
 			config_errors_add(p->errs, p->file, line, "[RECORDS] %s: '%s' is not a valid name",
@@ -473,7 +429,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 			}
 		}
 		if (n != NULL)
-			e = seedconf_push(&g->records, &g->nrecords, n);
+			e = config_strlist_add(&g->records, &g->nrecords, n);
 	}
 out:
 	for (int i = 0; i < 2; i++) {
@@ -481,6 +437,48 @@ out:
 		free(mxname[i]);
 	}
 	return e;
+}
+
+static const char *const dnsfailover_sections[] = {
+	"ZONES", "MX", "RECORDS", "PORTS", "SETTINGS", "MAIL",
+};
+
+bool
+seedconf_is_section(const char *name)
+{
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(dnsfailover_sections); i++)
+		if (strcmp(name, dnsfailover_sections[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+seedconf_detect(const char *text, size_t len)
+{
+	size_t pos = 0;
+	bool seed = false, native = false;
+
+	while (pos < len) {
+		const char *line = text + pos, *eol = memchr(line, '\n', len - pos);
+		size_t l = eol != NULL ? (size_t)(eol - line) : len - pos;
+		const char *close;
+
+		pos += l + 1;
+		if (l > 2 && line[0] == '[' && (close = memchr(line, ']', l)) != NULL) {
+			char name[64];
+			size_t nl = (size_t)(close - line - 1);
+
+			if (nl >= sizeof(name))
+				continue;
+			memcpy(name, line + 1, nl);
+			name[nl] = '\0';
+			if (seedconf_is_section(name))
+				seed = true;
+			else
+				native = true;
+		}
+	}
+	return seed && !native;
 }
 
 int

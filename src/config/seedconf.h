@@ -16,6 +16,7 @@
 #ifndef MXF_SEEDCONF_H
 #define MXF_SEEDCONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -23,6 +24,15 @@
 /* Where DNS_Failover's checks expect the MySQL socket and the fsck script. */
 #define SEEDCONF_MYSQL_SOCKET "/var/run/mysqld/mysqld.sock"
 #define SEEDCONF_FSCK_SCRIPT "/usr/local/bin/HD_fsck.sh"
+
+/* @return whether @name is one of DNS_Failover's section names (ZONES ...). */
+bool seedconf_is_section(const char *name);
+
+/*
+ * seedconf_detect -- whether @text (@len bytes) is a DNS_Failover config.cfg:
+ * it has a section of DNS_Failover's and none of any other name.
+ */
+bool seedconf_detect(const char *text, size_t len);
 
 /*
  * seedconf_load -- parse DNS_Failover's config.cfg text into @cfg (already

@@ -18,11 +18,11 @@
 /* Why argv_split_why refused a line. */
 enum argv_why {
 	ARGV_OK,
-	ARGV_EMPTY,          /* no words at all */
-	ARGV_TOO_MANY,       /* more than @max words */
-	ARGV_UNTERMINATED,   /* a quote without its closing quote */
-	ARGV_QUOTE_END,      /* text right after a closing quote */
-	ARGV_QUOTE_MID,      /* a quote inside an unquoted word */
+	ARGV_EMPTY,	   /* no words at all */
+	ARGV_TOO_MANY,	   /* more than @max words */
+	ARGV_UNTERMINATED, /* a quote without its closing quote */
+	ARGV_QUOTE_END,	   /* text right after a closing quote */
+	ARGV_QUOTE_MID,	   /* a quote inside an unquoted word */
 	ARGV_NOMEM,
 };
 

@@ -53,8 +53,8 @@ buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	if (b->err != 0)
 		return;
 	va_copy(aq, ap);
-	n = vsnprintf(b->s != NULL ? b->s + b->len : NULL, b->s != NULL ? b->cap - b->len : 0,
-		      fmt, aq);
+	n = vsnprintf(b->s != NULL ? b->s + b->len : NULL, b->s != NULL ? b->cap - b->len : 0, fmt,
+		      aq);
 	va_end(aq);
 	if (n < 0) {
 		b->err = MXF_ENOMEM;

@@ -25,15 +25,15 @@
 #define BUF_MAX_DEFAULT (16u * 1024 * 1024)
 
 struct buf {
-	char *s;        /* NUL-terminated once anything was appended, else NULL */
-	size_t len;     /* bytes in s, without the NUL */
-	size_t cap;     /* bytes allocated */
-	size_t max;     /* most bytes len may reach; 0 means BUF_MAX_DEFAULT */
-	int err;        /* 0, MXF_ENOMEM or MXF_ETOOBIG; sticky */
+	char *s;    /* NUL-terminated once anything was appended, else NULL */
+	size_t len; /* bytes in s, without the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* most bytes len may reach; 0 means BUF_MAX_DEFAULT */
+	int err;    /* 0, MXF_ENOMEM or MXF_ETOOBIG; sticky */
 };
 
 /* An empty buffer that holds at most @max bytes of text. */
-#define BUF_INIT(maxlen) ((struct buf){ .max = (maxlen) })
+#define BUF_INIT(maxlen) ((struct buf){.max = (maxlen)})
 
 /*
  * buf_printf -- append printf-formatted text.  On failure sets the sticky

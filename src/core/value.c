@@ -24,8 +24,8 @@ value_parse_duration(const char *s, uint64_t *ms)
 		const char *unit;
 		uint64_t ms;
 	} units[] = {
-		{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"min", 60000},
-		{"h", 3600000}, {"d", 86400000},
+		{"ms", 1},	{"s", 1000},	{"", 1000},	 {"m", 60000},
+		{"min", 60000}, {"h", 3600000}, {"d", 86400000},
 	};
 	uint64_t whole = 0, frac = 0, scale = 1;
 	bool digits = false, overflow = false;
@@ -70,7 +70,7 @@ value_format_duration(uint64_t ms, char *buf, size_t size)
 	static const struct {
 		const char *unit;
 		uint64_t ms;
-	} units[] = { { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 } };
+	} units[] = {{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
 
 	if (size == 0)
 		return buf;
@@ -165,33 +165,55 @@ value_is_ip(const char *s)
 	return 0;
 }
 
+/*
+ * Check a domain name of @n bytes (trailing dot excluded by the caller).
+ * @strict: no label may start with '-', and the name may not end in a dot.
+ */
+static bool
+value_name_ok(const char *s, size_t n, bool strict)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum(c) && c != '-' && c != '_')
+			return false;
+		if (strict && label == 0 && c == '-')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return !strict || label > 0;
+}
+
+bool
+value_is_hostname(const char *s, size_t n)
+{
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	return value_name_ok(s, n, true);
+}
+
 char *
 value_normalize_name(const char *s)
 {
-	size_t len = strlen(s), label = 0;
+	size_t len = strlen(s);
 	char *out;
 
 	if (len > 0 && s[len - 1] == '.')
 		len--;
-	if (len == 0 || len > 253) {
+	if (!value_name_ok(s, len, false)) {
 		errno = EINVAL;
 		return NULL;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '.') {
-			if (label == 0) {
-				errno = EINVAL;
-				return NULL;
-			}
-			label = 0;
-			continue;
-		}
-		if ((!isalnum(c) && c != '-' && c != '_') || ++label > 63) {
-			errno = EINVAL;
-			return NULL;
-		}
 	}
 	out = malloc(len + 2);
 	if (out == NULL)

@@ -71,6 +71,14 @@ int value_parse_bool(const char *s, bool *out);
 int value_is_ip(const char *s);
 
 /*
+ * value_is_hostname -- whether the @n bytes at @s are a host name: labels of
+ * 1..63 letters, digits, '-' and '_', none starting with '-', 253 bytes in
+ * all not counting an optional trailing dot.  (A name given to a check must
+ * not look like an option to a program it is handed to.)
+ */
+bool value_is_hostname(const char *s, size_t n);
+
+/*
  * value_normalize_name -- validate a domain name (LDH and '_' labels of 1..63
  * characters, 253 in all, optional trailing dot).
  * @return a malloc'ed lower-case absolute copy (trailing dot) the caller

@@ -368,7 +368,7 @@ status_http_new(struct event_base *base, const char *listen, status_http_view_fn
 	uint16_t port = 0;
 
 	*out = NULL;
-	if (config_parse_hostport(listen, &host, &port, 0) != 0 || port == 0) {
+	if (value_parse_hostport(listen, &host, &port, 0) != 0 || port == 0) {
 		snprintf(err, errlen, "status_listen '%s' is not ADDRESS:PORT", listen);
 		free(host);
 		return MXF_EINVAL;

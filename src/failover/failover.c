@@ -428,9 +428,9 @@ const char *failover_server_value(const struct config *cfg, size_t server, enum 
 	case CONFIG_RTYPE_MX:
 		return s->name;
 	case CONFIG_RTYPE_A:
-		return s->address && config_is_ip(s->address) == 4 ? s->address : NULL;
+		return s->address && value_is_ip(s->address) == 4 ? s->address : NULL;
 	case CONFIG_RTYPE_AAAA:
-		return s->address && config_is_ip(s->address) == 6 ? s->address : NULL;
+		return s->address && value_is_ip(s->address) == 6 ? s->address : NULL;
 	}
 	return NULL;
 }

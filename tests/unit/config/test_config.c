@@ -194,56 +194,6 @@ test_good_native(void **state)
 	config_free(cfg);
 }
 
-static void
-test_durations(void **state)
-{
-	uint64_t ms = 0;
-
-	(void)state;
-	assert_int_equal(config_parse_duration("500ms", &ms), 0);
-	assert_int_equal(ms, 500);
-	assert_int_equal(config_parse_duration("10s", &ms), 0);
-	assert_int_equal(ms, 10000);
-	assert_int_equal(config_parse_duration("5m", &ms), 0);
-	assert_int_equal(ms, 300000);
-	assert_int_equal(config_parse_duration("1h", &ms), 0);
-	assert_int_equal(ms, 3600000);
-	assert_int_equal(config_parse_duration("7", &ms), 0);
-	assert_int_equal(ms, 7000);
-	assert_int_equal(config_parse_duration("-1s", &ms), MXF_EINVAL);
-	assert_int_equal(config_parse_duration("10 s", &ms), MXF_EINVAL);
-	assert_int_equal(config_parse_duration("10x", &ms), MXF_EINVAL);
-	assert_int_equal(config_parse_duration("", &ms), MXF_EINVAL);
-	assert_int_equal(config_parse_duration("99999999999999999999s", &ms), MXF_EINVAL);
-	assert_int_equal(config_parse_duration("9999999999999999d", &ms), MXF_EINVAL);
-}
-
-static void
-test_hostport(void **state)
-{
-	char *h = NULL;
-	uint16_t port = 0;
-
-	(void)state;
-	assert_int_equal(config_parse_hostport("192.0.2.1:5353", &h, &port, 53), 0);
-	assert_string_equal(h, "192.0.2.1");
-	assert_int_equal(port, 5353);
-	free(h);
-	assert_int_equal(config_parse_hostport("[::1]:54", &h, &port, 53), 0);
-	assert_string_equal(h, "::1");
-	assert_int_equal(port, 54);
-	free(h);
-	assert_int_equal(config_parse_hostport("2001:db8::1", &h, &port, 53), 0);
-	assert_int_equal(port, 53);
-	free(h);
-	assert_int_equal(config_parse_hostport("ns.example.com", &h, &port, 53), 0);
-	free(h);
-	assert_int_equal(config_parse_hostport("1.2.3.4:0", &h, &port, 53), MXF_EINVAL);
-	assert_int_equal(config_parse_hostport("1.2.3.4:70000", &h, &port, 53), MXF_EINVAL);
-	assert_int_equal(config_parse_hostport("[::1", &h, &port, 53), MXF_EINVAL);
-	assert_int_equal(config_parse_hostport("bad host!", &h, &port, 53), MXF_EINVAL);
-}
-
 #define MIN_SERVERS                                                                              \
 	"[dns]\nserver = 192.0.2.53\n"                                                           \
 	"[server mx1]\naddress = 192.0.2.10\nname = mx1.example.com\nchecks = smtp\n"
@@ -579,11 +529,11 @@ test_find_path(void **state)
 	(void)state;
 	setenv("MXFAILOVER_CONFIG", "/a.conf", 1);
 	setenv("DNSFAILOVER_CONFIG", "/b.cfg", 1);
-	assert_string_equal(config_find_path(), "/a.conf");
+	assert_string_equal(config_load_path(), "/a.conf");
 	unsetenv("MXFAILOVER_CONFIG");
-	assert_string_equal(config_find_path(), "/b.cfg");
+	assert_string_equal(config_load_path(), "/b.cfg");
 	unsetenv("DNSFAILOVER_CONFIG");
-	assert_non_null(config_find_path());
+	assert_non_null(config_load_path());
 }
 
 int
@@ -591,8 +541,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_good_native, teardown),
-		cmocka_unit_test_teardown(test_durations, teardown),
-		cmocka_unit_test_teardown(test_hostport, teardown),
 		cmocka_unit_test_teardown(test_error_lines, teardown),
 		cmocka_unit_test_teardown(test_error_values, teardown),
 		cmocka_unit_test_teardown(test_error_whole_file, teardown),

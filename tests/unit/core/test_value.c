@@ -81,7 +81,8 @@ test_format_duration(void **state)
 	assert_string_equal(value_format_duration(5400000, b, sizeof(b)), "90m");
 	/* It reads back. */
 	for (uint64_t v = 1; v < 200000000; v = v * 7 + 3) {
-		assert_int_equal(value_parse_duration(value_format_duration(v, b, sizeof(b)), &ms), 0);
+		assert_int_equal(value_parse_duration(value_format_duration(v, b, sizeof(b)), &ms),
+				 0);
 		assert_int_equal(ms, v);
 	}
 	assert_string_equal(value_format_duration(3600000, b, 2), "1");
@@ -95,8 +96,10 @@ test_format_duration(void **state)
 	assert_string_equal(value_format_duration_span(45, b, sizeof(b)), "45 s");
 	assert_string_equal(value_format_duration_span(60, b, sizeof(b)), "1 min");
 	assert_string_equal(value_format_duration_span(12 * 60 + 59, b, sizeof(b)), "12 min");
-	assert_string_equal(value_format_duration_span(2 * 3600 + 10 * 60, b, sizeof(b)), "2 h 10 min");
-	assert_string_equal(value_format_duration_span(3 * 86400 + 4 * 3600 + 5, b, sizeof(b)), "3 d 4 h");
+	assert_string_equal(value_format_duration_span(2 * 3600 + 10 * 60, b, sizeof(b)),
+			    "2 h 10 min");
+	assert_string_equal(value_format_duration_span(3 * 86400 + 4 * 3600 + 5, b, sizeof(b)),
+			    "3 d 4 h");
 }
 
 static void
@@ -176,6 +179,30 @@ test_ip_name(void **state)
 }
 
 static void
+test_hostname(void **state)
+{
+	(void)state;
+	assert_true(value_is_hostname("mx1.example.com", 15));
+	assert_true(value_is_hostname("mx1.example.com.", 16));
+	assert_true(value_is_hostname("mx1.example.com-and-more", 15));
+	assert_true(value_is_hostname("_x.a-b", 6));
+	assert_false(value_is_hostname("-x.example.com", 14));
+	assert_false(value_is_hostname("a.-x", 4));
+	assert_false(value_is_hostname("a..", 3));
+	assert_false(value_is_hostname("a..b", 4));
+	assert_false(value_is_hostname("", 0));
+	assert_false(value_is_hostname(".", 1));
+	assert_false(value_is_hostname("a b", 3));
+	/* value_normalize_name is the laxer of the two, as it always was. */
+	{
+		char *n = value_normalize_name("-x.example.com");
+
+		assert_string_equal(n, "-x.example.com.");
+		free(n);
+	}
+}
+
+static void
 test_hostport(void **state)
 {
 	char *h = NULL;
@@ -214,11 +241,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_format_duration),
-		cmocka_unit_test(test_uint_bool),
-		cmocka_unit_test(test_ip_name),
-		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_duration),  cmocka_unit_test(test_format_duration),
+		cmocka_unit_test(test_uint_bool), cmocka_unit_test(test_ip_name),
+		cmocka_unit_test(test_hostname),  cmocka_unit_test(test_hostport),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,452 @@
+/*
+ * config_key.c -- what each key of the native format means: its value is
+ * checked and stored in the model, a bad one reported at its line.  The
+ * INI syntax around it is config_ini.c's.
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "config_impl.h"
+#include "mxf.h"
+#include "value.h"
+
+/* Append a copy of the @l bytes at @s to the list *@v of *@n words. */
+static int
+config_list_push(char ***v, size_t *n, const char *s, size_t l)
+{
+	if (*n >= CONFIG_MAX_LIST)
+		return MXF_ETOOBIG;
+	return config_strlist_add(v, n, strndup(s, l));
+}
+
+/* Split a list value on white space and commas; appends to *v. */
+static int
+config_list_append(char ***v, size_t *n, const char *value)
+{
+	const char *s = value;
+
+	while (*s != '\0') {
+		size_t l;
+		int e;
+
+		while (*s != '\0' && (isspace((unsigned char)*s) || *s == ','))
+			s++;
+		if (*s == '\0')
+			break;
+		l = 0;
+		while (s[l] != '\0' && !isspace((unsigned char)s[l]) && s[l] != ',')
+			l++;
+		e = config_list_push(v, n, s, l);
+		if (e != 0)
+			return e;
+		s += l;
+	}
+	return 0;
+}
+
+/*
+ * As config_list_append, for check URLs: an "exec:" word takes the rest of
+ * the line as its arguments ("exec:/usr/lib/nagios/plugins/check_disk -w
+ * 10%"), since plugins need them; other URLs contain no spaces.
+ */
+static int
+config_checks_append(char ***v, size_t *n, const char *value)
+{
+	const char *s = value;
+
+	while (*s != '\0') {
+		const char *exec;
+		char *head;
+		int e;
+
+		while (*s != '\0' && (isspace((unsigned char)*s) || *s == ','))
+			s++;
+		if (strncmp(s, "exec:", 5) != 0) {
+			exec = strstr(s, " exec:");
+			if (exec == NULL)
+				return config_list_append(v, n, s);
+			head = strndup(s, (size_t)(exec - s));
+			if (head == NULL)
+				return MXF_ENOMEM;
+			e = config_list_append(v, n, head);
+			free(head);
+			if (e != 0)
+				return e;
+			s = exec + 1;
+			continue;
+		}
+		{
+			size_t l = strlen(s);
+
+			while (l > 0 && isspace((unsigned char)s[l - 1]))
+				l--;
+			return config_list_push(v, n, s, l);
+		}
+	}
+	return 0;
+}
+
+static int
+config_set_str(struct config_parse *p, char **dst, const char *value)
+{
+	free(*dst);
+	*dst = strdup(value);
+	if (*dst == NULL)
+		p->oom = 1;
+	return 0;
+}
+
+/* What a string value must look like; each rule has its message. */
+enum config_str_rule {
+	CONFIG_STR_ANY,
+	CONFIG_STR_ABS_PATH,
+	CONFIG_STR_PROGRAM,
+	CONFIG_STR_MAIL,
+	CONFIG_STR_SMTP_URL,
+	CONFIG_STR_HTTP_URL,
+};
+
+/* @return whether @value of @key follows @rule; if not, says why at @line. */
+static bool
+config_str_ok(struct config_parse *p, int line, const char *key, const char *value,
+	      enum config_str_rule rule)
+{
+	switch (rule) {
+	case CONFIG_STR_ANY:
+		return true;
+	case CONFIG_STR_ABS_PATH:
+		if (value[0] == '/')
+			return true;
+		config_err(p, line, "%s must be an absolute path", key);
+		return false;
+	case CONFIG_STR_PROGRAM:
+		if (value[0] == '/')
+			return true;
+		config_err(p, line, "%s must be an absolute path to a program", key);
+		return false;
+	case CONFIG_STR_MAIL:
+		if (strchr(value, '@') != NULL && strchr(value, ' ') == NULL)
+			return true;
+		config_err(p, line, "%s: '%s' is not a mail address", key, value);
+		return false;
+	case CONFIG_STR_SMTP_URL:
+		if (strncmp(value, "smtp://", 7) == 0 || strncmp(value, "smtps://", 8) == 0)
+			return true;
+		config_err(p, line, "%s: '%s' must start with smtp:// or smtps://", key, value);
+		return false;
+	case CONFIG_STR_HTTP_URL:
+		if (strncmp(value, "https://", 8) == 0 || strncmp(value, "http://", 7) == 0)
+			return true;
+		config_err(p, line, "%s: '%s' must be an http:// or https:// URL", key, value);
+		return false;
+	}
+	return false;
+}
+
+static void
+config_set_duration(struct config_parse *p, int line, const char *key, const char *value,
+		    uint64_t *dst, int allow_zero)
+{
+	uint64_t ms;
+
+	if (value_parse_duration(value, &ms) != 0) {
+		config_err(p, line, "%s: '%s' is not a duration (e.g. 500ms, 10s, 5m, 1h)", key, value);
+		return;
+	}
+	if (ms == 0 && !allow_zero) {
+		config_err(p, line, "%s must be greater than zero", key);
+		return;
+	}
+	*dst = ms;
+}
+
+static void
+config_set_count(struct config_parse *p, int line, const char *key, const char *value,
+		 unsigned *dst)
+{
+	unsigned long v;
+
+	if (value_parse_uint(value, 1, 1000, &v) != 0) {
+		config_err(p, line, "%s: '%s' must be a whole number from 1 to 1000", key, value);
+		return;
+	}
+	*dst = (unsigned)v;
+}
+
+static void
+config_key_general(struct config_parse *p, int line, const char *key, const char *value)
+{
+	struct config_general *g = &p->cfg->general;
+
+	if (strcmp(key, "interval") == 0) {
+		config_set_duration(p, line, key, value, &g->interval_ms, 0);
+	} else if (strcmp(key, "timeout") == 0) {
+		config_set_duration(p, line, key, value, &g->timeout_ms, 0);
+	} else if (strcmp(key, "fall") == 0) {
+		config_set_count(p, line, key, value, &g->fall);
+	} else if (strcmp(key, "rise") == 0) {
+		config_set_count(p, line, key, value, &g->rise);
+	} else if (strcmp(key, "state_file") == 0 || strcmp(key, "lock_file") == 0) {
+		if (config_str_ok(p, line, key, value, CONFIG_STR_ABS_PATH))
+			config_set_str(p, key[0] == 's' ? &g->state_file : &g->lock_file, value);
+	} else if (strcmp(key, "log") == 0) {
+		if (strcmp(value, "syslog") != 0 && strcmp(value, "stderr") != 0 && value[0] != '/')
+			config_err(p, line, "log must be syslog, stderr or an absolute path, not '%s'",
+				   value);
+		else
+			config_set_str(p, &g->log, value);
+	} else if (strcmp(key, "witness") == 0) {
+		int e = config_checks_append(&g->witness, &g->nwitness, value);
+
+		if (p->witness_line == 0)
+			p->witness_line = line;
+
+		if (e == MXF_ENOMEM)
+			p->oom = 1;
+		else if (e != 0)
+			config_err(p, line, "too many witnesses");
+	} else if (strcmp(key, "status_listen") == 0) {
+		char *host = NULL;
+		uint16_t port = 0;
+
+		if (value_parse_hostport(value, &host, &port, 0) != 0 || port == 0)
+			config_err(p, line, "status_listen: '%s' is not ADDRESS:PORT", value);
+		else
+			config_set_str(p, &g->status_listen, value);
+		free(host);
+	} else {
+		config_err(p, line, "unknown key '%s' in [general]", key);
+	}
+}
+
+static void
+config_key_dns(struct config_parse *p, int line, const char *key, const char *value)
+{
+	struct config_dns *d = &p->cfg->dns;
+
+	if (strcmp(key, "server") == 0) {
+		p->dns_server_given = true;
+		free(d->server);
+		d->server = NULL;
+		if (value_parse_hostport(value, &d->server, &d->port, 53) != 0)
+			config_err(p, line, "server: '%s' is not HOST[:PORT] ([IPv6]:PORT for IPv6 with a port)",
+				   value);
+	} else if (strcmp(key, "key_file") == 0) {
+		if (config_str_ok(p, line, key, value, CONFIG_STR_ABS_PATH)) {
+			config_set_str(p, &d->key_file, value);
+			d->line_key_file = line;
+		}
+	} else if (strcmp(key, "ttl") == 0) {
+		unsigned long v;
+
+		if (strcmp(value, "keep") == 0)
+			d->ttl = -1;
+		else if (value_parse_uint(value, 0, 2147483647UL, &v) != 0)
+			config_err(p, line, "ttl: '%s' must be seconds from 0 to 2147483647, or keep", value);
+		else
+			d->ttl = (int64_t)v;
+	} else if (strcmp(key, "timeout") == 0) {
+		config_set_duration(p, line, key, value, &d->timeout_ms, 0);
+	} else {
+		config_err(p, line, "unknown key '%s' in [dns]", key);
+	}
+}
+
+static void
+config_key_server(struct config_parse *p, int line, const char *key, const char *value)
+{
+	struct config_server *s = &p->cfg->servers[p->cur];
+
+	if (strcmp(key, "address") == 0) {
+		p->server_address_given[p->cur] = true;
+		if (value_is_ip(value) == 0)
+			config_err(p, line, "address: '%s' is not an IPv4 or IPv6 address", value);
+		else
+			config_set_str(p, &s->address, value);
+	} else if (strcmp(key, "name") == 0) {
+		char *n = value_normalize_name(value);
+
+		if (n == NULL) {
+			config_err(p, line, "name: '%s' is not a domain name", value);
+			return;
+		}
+		free(s->name);
+		s->name = n;
+	} else if (strcmp(key, "checks") == 0) {
+		/* Kept as written; expanded once the address is known. */
+		int e = config_checks_append(&s->checks, &s->nchecks, value);
+
+		if (e == MXF_ENOMEM)
+			p->oom = 1;
+		else if (e != 0)
+			config_err(p, line, "too many checks");
+		if (p->server_checks_line[p->cur] == 0)
+			p->server_checks_line[p->cur] = line;
+	} else {
+		config_err(p, line, "unknown key '%s' in [server %s]", key, s->id);
+	}
+}
+
+static void
+config_key_group(struct config_parse *p, int line, const char *key, const char *value)
+{
+	struct config_group *g = &p->cfg->groups[p->cur];
+	struct config_group_lines *gl = &p->glines[p->cur];
+	int e = 0;
+
+	if (strcmp(key, "servers") == 0) {
+		/* Resolved to indices after the whole file is read. */
+		e = config_list_append(&gl->server_names, &gl->nserver_names, value);
+		if (gl->servers == 0)
+			gl->servers = line;
+	} else if (strcmp(key, "zones") == 0) {
+		char **v = NULL;
+		size_t n = 0;
+
+		e = config_list_append(&v, &n, value);
+		if (gl->zones == 0)
+			gl->zones = line;
+		for (size_t i = 0; e == 0 && i < n; i++) {
+			char *z = value_normalize_name(v[i]);
+
+			if (z == NULL) {
+				config_err(p, line, "zones: '%s' is not a domain name", v[i]);
+				continue;
+			}
+			for (size_t j = 0; j < g->nzones; j++) {
+				if (strcmp(g->zones[j], z) == 0) {
+					config_err(p, line, "zones: '%s' is listed twice", v[i]);
+					free(z);
+					z = NULL;
+					break;
+				}
+			}
+			if (z != NULL)
+				e = config_strlist_add(&g->zones, &g->nzones, z);
+		}
+		config_strlist_free(v, n);
+	} else if (strcmp(key, "records") == 0) {
+		size_t before = g->nrecords;
+
+		e = config_list_append(&g->records, &g->nrecords, value);
+		if (gl->records == 0)
+			gl->records = line;
+		for (size_t i = before; e == 0 && i < g->nrecords; i++) {
+			const char *r = g->records[i];
+			char *n;
+
+			if (strcmp(r, "@") == 0)
+				continue;
+			if (r[strlen(r) - 1] == '.') {
+				config_err(p, line, "records: '%s' must be relative to each zone (no trailing dot; @ for the apex)",
+					   r);
+				continue;
+			}
+			n = value_normalize_name(r);
+			if (n == NULL) {
+				config_err(p, line, "records: '%s' is not a valid owner name", r);
+				continue;
+			}
+			n[strlen(n) - 1] = '\0';
+			free(g->records[i]);
+			g->records[i] = n;
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(g->records[j], n) == 0)
+					config_err(p, line, "records: '%s' is listed twice", n);
+		}
+	} else if (strcmp(key, "type") == 0) {
+		if (config_parse_rtype(value, &g->type) != 0)
+			config_err(p, line, "type: '%s' must be CNAME, A, AAAA or MX", value);
+		gl->type = line;
+	} else if (strcmp(key, "failback") == 0) {
+		if (strcmp(value, "auto") == 0)
+			g->failback = CONFIG_FAILBACK_AUTO;
+		else if (strcmp(value, "manual") == 0)
+			g->failback = CONFIG_FAILBACK_MANUAL;
+		else
+			config_err(p, line, "failback: '%s' must be auto or manual", value);
+	} else if (strcmp(key, "hold_down") == 0) {
+		config_set_duration(p, line, key, value, &g->hold_down_ms, 1);
+	} else if (strcmp(key, "etrn") == 0) {
+		if (value_parse_bool(value, &g->etrn) != 0)
+			config_err(p, line, "etrn: '%s' must be yes or no", value);
+	} else {
+		config_err(p, line, "unknown key '%s' in [group %s]", key, g->id);
+	}
+	if (e == MXF_ENOMEM)
+		p->oom = 1;
+	else if (e != 0)
+		config_err(p, line, "%s: too many entries", key);
+}
+
+/* The strings of [notify], and what each must look like. */
+static const struct {
+	const char *key;
+	enum config_str_rule rule;
+	size_t off;
+} config_notify_strs[] = {
+	{ "mail_to", CONFIG_STR_MAIL, offsetof(struct config_notify, mail_to) },
+	{ "mail_from", CONFIG_STR_MAIL, offsetof(struct config_notify, mail_from) },
+	{ "smtp_url", CONFIG_STR_SMTP_URL, offsetof(struct config_notify, smtp_url) },
+	{ "smtp_user", CONFIG_STR_ANY, offsetof(struct config_notify, smtp_user) },
+	{ "smtp_password_file", CONFIG_STR_ABS_PATH, offsetof(struct config_notify, smtp_password_file) },
+	{ "webhook", CONFIG_STR_HTTP_URL, offsetof(struct config_notify, webhook) },
+	{ "exec", CONFIG_STR_PROGRAM, offsetof(struct config_notify, exec) },
+};
+
+static void
+config_key_notify(struct config_parse *p, int line, const char *key, const char *value)
+{
+	struct config_notify *n = &p->cfg->notify;
+
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(config_notify_strs); i++) {
+		if (strcmp(key, config_notify_strs[i].key) != 0)
+			continue;
+		if (config_str_ok(p, line, key, value, config_notify_strs[i].rule))
+			config_set_str(p, (char **)((char *)n + config_notify_strs[i].off), value);
+		return;
+	}
+	if (strcmp(key, "reminder") == 0)
+		config_set_duration(p, line, key, value, &n->reminder_ms, 1);
+	else
+		config_err(p, line, "unknown key '%s' in [notify]", key);
+}
+
+/* Keys whose value is a list and may continue on indented lines. */
+bool
+config_key_is_list(enum config_section_kind kind, const char *key)
+{
+	if (kind == SEC_GENERAL)
+		return strcmp(key, "witness") == 0;
+	if (kind == SEC_SERVER)
+		return strcmp(key, "checks") == 0;
+	if (kind == SEC_GROUP)
+		return strcmp(key, "servers") == 0 || strcmp(key, "zones") == 0 ||
+		       strcmp(key, "records") == 0;
+	return 0;
+}
+
+/* The key handler of each kind of section; NULL where the section itself
+ * was refused (and reported), so its keys are skipped. */
+static void (*const config_key_fns[])(struct config_parse *p, int line, const char *key,
+				      const char *value) = {
+	[SEC_GENERAL] = config_key_general,
+	[SEC_DNS] = config_key_dns,
+	[SEC_NOTIFY] = config_key_notify,
+	[SEC_SERVER] = config_key_server,
+	[SEC_GROUP] = config_key_group,
+	[SEC_UNKNOWN] = NULL,
+};
+
+void
+config_key(struct config_parse *p, int line, const char *key, const char *value)
+{
+	if ((size_t)p->kind < MXF_ARRAY_SIZE(config_key_fns) && config_key_fns[p->kind] != NULL)
+		config_key_fns[p->kind](p, line, key, value);
+}
+
