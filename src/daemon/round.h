@@ -67,7 +67,11 @@ void round_run(struct round *r);
 /* Whether the round is still waiting for checks (nothing decided yet). */
 bool round_checking(const struct round *r);
 
-/* round_free -- abandon a round (cancel its checks first); NULL is allowed. */
+/*
+ * round_free -- abandon a round that is still running (on SIGTERM); the
+ * caller cancels its checks first (check_engine_free) so that no callback
+ * reaches it.  env->done is not called.  NULL is allowed.
+ */
 void round_free(struct round *r);
 
 #endif
