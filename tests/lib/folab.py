@@ -9,7 +9,6 @@ test_dnsfailover_compat.py and bench/failover.
                happened
   SlowProxy    UDP+TCP in front of named that delays (or refuses) replies
   write_fo_config  a native config with short intervals for the lab
-  wait_until   a bounded poll
 
 Every loop here is bounded in count and time; nothing touches an address
 outside loopback except the namespaces DeadHost itself creates.
@@ -25,30 +24,11 @@ import threading
 import time
 
 import mxflab
+import net
 
 MX1 = mxflab.MX1
 MX2 = mxflab.MX2
 MAX_LIFETIME = 900.0  # no helper thread outlives this
-
-
-def wait_until(pred, timeout, step=0.05):
-    """Poll @pred until it returns a true value or @timeout seconds pass.
-    @return the last value of @pred."""
-    deadline = time.monotonic() + timeout
-    v = pred()
-    while not v and time.monotonic() < deadline:
-        time.sleep(step)
-        v = pred()
-    return v
-
-
-def free_port_on(host):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
 
 
 class MailServer:
@@ -56,7 +36,7 @@ class MailServer:
 
     def __init__(self, host="127.0.0.1", port=None):
         self.host = host
-        self.port = port or free_port_on(host)
+        self.port = port or net.free_port(host)
         self.sock = None
         self.thread = None
         self.accepted = 0
@@ -246,7 +226,7 @@ class SlowProxy:
 
     def __init__(self, upstream_port):
         self.upstream = ("127.0.0.1", upstream_port)
-        self.port = mxflab.free_port()
+        self.port = net.free_port(udp=True)
         self.delay = 0.0      # before an UPDATE's reply is passed back
         self.pre_delay = 0.0  # before an UPDATE is passed on to named
         self.drop_updates = False  # UPDATEs counted, then lost

@@ -1,5 +1,5 @@
-"""mailservers -- real Postfix, Dovecot and MariaDB on loopback for the
-system tests of mxfailover's protocol checks.
+"""mailservers -- real Postfix, Dovecot, MariaDB and OpenSSH on loopback for
+the system tests of mxfailover's protocol checks.
 
 Each server runs in its own temporary directory with its own configuration,
 queue, state and data directories, listens only on a loopback address at a
@@ -23,7 +23,13 @@ Usage:
             ...
     with SmtpSink() as primary, Postfix(ca=ca, relay_domain="lab.test",
                                         relay_to=(primary.host, primary.port)):
-        ...                                    # a backup MX (issue 5)
+        ...                                    # a backup MX (issue 5); the
+                                               # sink is tests/fakes/smtpsink.py
+    with Sshd(directory, forced_command) as sshd:   # OpenSSH, for ssh-* checks
+        sshd.port, sshd.port2, sshd.home
+
+All of them are Servers: the same open / start / ready / stop / close, with
+the same bounded retry on fresh ports (class Server below).
 
 Why things are done as they are:
   - Postfix binds only to addresses configured on an interface, so each
@@ -58,11 +64,12 @@ import select
 import shutil
 import signal
 import socket
-import socketserver
 import subprocess
 import tempfile
 import threading
 import time
+
+import net
 
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
 POSTFIX_DAEMON_DIR = "/usr/lib/postfix/sbin"
@@ -106,42 +113,10 @@ def have_programs():
     return [p for p in need if not os.access(p, os.X_OK)]
 
 
-def free_port(host="127.0.0.1", tries=50):
-    """A TCP port free on @host right now (the kernel picks it).  There is a
-    window before the server binds it; starts retry a bounded number of
-    times to cover it."""
-    for _ in range(tries):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.bind((host, 0))
-            return s.getsockname()[1]
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise LabError("no free TCP port on %s" % host)
-
-
-def port_open(host, port, timeout=0.5):
-    """Whether a TCP connection to @host:@port is accepted now."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_until(pred, timeout, interval=0.05, what="condition"):
-    """Call @pred until it returns true or @timeout seconds pass.
-    @raise LabError on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if pred():
-            return
-        if time.monotonic() >= deadline:
-            raise LabError("timed out after %.1f s waiting for %s"
-                           % (timeout, what))
-        time.sleep(interval)
+def _wait(pred, timeout, what, step=0.05):
+    """net.wait_until, raising LabError on timeout (a server that does not
+    come up is a lab failure, which open() may retry)."""
+    return net.wait_until(pred, timeout, what, step=step, error=LabError)
 
 
 def read_line(sock, limit=4096):
@@ -304,7 +279,7 @@ def _stop_session(sid, leader, timeout=10.0):
     for pid in killed:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: not _session_pids(sid), 5, what="killed processes")
+    _wait(lambda: not _session_pids(sid), 5, "killed processes")
     return killed
 
 
@@ -437,6 +412,191 @@ class LoopbackAddress:
 
 
 # ---------------------------------------------------------------------------
+# what every server of the lab shares
+
+
+class ServerExited(LabError):
+    """The server's process exited while it was starting."""
+
+
+class Server:
+    """The life cycle Postfix, Dovecot, MariaDB and Sshd share.
+
+    open() makes the work directory (unless one was given), lets the
+    subclass prepare it (_prepare: certificates, users, data) and starts
+    the server on port_count distinct free ports, again with other ports
+    when a start fails (a port taken between free_port() and the bind), at
+    most three times.  start() launches the server (_launch: _spawn(), or
+    whatever the server needs), then returns once ready() says it answers,
+    or raises ServerExited / LabError with the end of its log.  stop() ends
+    every process of the server's session, bounded; close() stops and
+    removes what open() made.  As a context manager it opens, and closes
+    again when open() failed.
+
+    Subclasses set name, workdir_prefix, port_count, ready_what and define
+    _configure(ports) (write the configuration for these ports), ready();
+    optionally _prepare(), _launch(), _cleanup() and log_path."""
+
+    name = "server"
+    workdir_prefix = "mxf-lab-"
+    port_count = 1
+    ready_what = "its port"
+    ready_step = 0.05
+    stop_timeout = 10.0
+
+    def __init__(self, host="127.0.0.1", start_timeout=20.0, directory=None):
+        self.host = host
+        self.start_timeout = start_timeout
+        self.dir = directory
+        self._own_dir = directory is None
+        self.ports_in_use = []
+        self.proc = None        # the process _spawn() started, if any
+        self.leader = None      # the pid whose session holds the server
+        self.start_seconds = None
+
+    def __enter__(self):
+        try:
+            self.open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def stderr_path(self):
+        """Where _spawn() sends the server's stdout and stderr."""
+        return os.path.join(self.dir, "stderr")
+
+    @property
+    def log_path(self):
+        return self.stderr_path
+
+    def log_tail(self, n=30):
+        """The end of the server's log (and of what it printed)."""
+        paths = [self.log_path]
+        if self.stderr_path != self.log_path:
+            paths.append(self.stderr_path)
+        return "".join(_tail(p, n) for p in paths)
+
+    # ---- for subclasses ----
+
+    def _prepare(self):
+        """Fill the fresh work directory, once per open()."""
+
+    def _configure(self, ports):
+        raise NotImplementedError
+
+    def ready(self):
+        """Whether the server answers now."""
+        raise NotImplementedError
+
+    def _launch(self):
+        raise NotImplementedError
+
+    def _cleanup(self):
+        """Undo what _prepare() made outside the work directory."""
+
+    def _certificate(self, ca, directory, cn, ips, days):
+        """Set cert_file, key_file and ca_file: a certificate for @cn,
+        localhost and @ips, valid @days days, issued by @ca into @directory,
+        or self-signed (and then its own ca_file) without a CA."""
+        if ca is not None:
+            self.cert_file, self.key_file = ca.issue(
+                directory, cn=cn, dns=("localhost",), ips=ips, days=days)
+            self.ca_file = ca.ca_file
+        else:
+            self.cert_file = os.path.join(directory, "lab_cert.pem")
+            self.key_file = os.path.join(directory, "lab_key.pem")
+            _self_signed(self.cert_file, self.key_file, cn, ips=ips, days=days)
+            self.ca_file = self.cert_file
+
+    def _spawn(self, argv, env=None):
+        """Start @argv in a session of its own, output to stderr_path."""
+        with open(self.stderr_path, "ab") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                         stdout=err, stderr=err, env=env,
+                                         start_new_session=True)
+        self._session_started(self.proc.pid)
+
+    def _session_started(self, leader):
+        """Record @leader's session as this server's (leaked_processes())."""
+        self.leader = leader
+        _started(leader, "%s %s:%d (pid %d)"
+                 % (self.name, self.host, self.ports_in_use[0], leader))
+
+    # ---- life cycle ----
+
+    def open(self):
+        _live.add(self)
+        if self.dir is None:
+            self.dir = _make_workdir(self.workdir_prefix)
+        self._prepare()
+        last = None
+        for _ in range(3):
+            ports = [net.free_port(self.host) for _ in range(self.port_count)]
+            if len(set(ports)) < len(ports):
+                continue
+            self.ports_in_use = ports
+            self._configure(ports)
+            try:
+                self.start()
+                return self
+            except LabError as e:
+                last = e
+                self.stop()
+        raise last or LabError("%s: no distinct free ports" % self.name)
+
+    def start(self):
+        """Start (or restart) the server; returns once it answers.
+        @raise ServerExited or LabError with the end of its log."""
+        t0 = time.monotonic()
+        self._launch()
+
+        def ready():
+            if self.proc is not None and self.proc.poll() is not None:
+                raise ServerExited("%s exited with %d:\n%s"
+                                   % (self.name, self.proc.returncode,
+                                      self.log_tail()))
+            return self.ready()
+
+        try:
+            _wait(ready, self.start_timeout,
+                  "%s's %s" % (self.name, self.ready_what), step=self.ready_step)
+        except LabError as e:
+            raise type(e)("%s\n%s" % (e, self.log_tail()))
+        self.start_seconds = time.monotonic() - t0
+
+    def running(self):
+        return (self.leader is not None
+                and _proc_state(self.leader) not in (None, "Z", "X"))
+
+    def stop(self):
+        """Stop the server and every process of its session (bounded); the
+        work directory stays, so start() can run again."""
+        if self.leader is None:
+            return
+        _stop_session(self.leader, self.leader, timeout=self.stop_timeout)
+        _stopped(self.leader)
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        self.proc = self.leader = None
+
+    def close(self):
+        """stop(), then remove what open() made."""
+        _live.discard(self)
+        try:
+            self.stop()
+        finally:
+            self._cleanup()
+            if self.dir and self._own_dir:
+                _remove_workdir(self.dir)
+
+
+# ---------------------------------------------------------------------------
 # Postfix
 
 _MASTER_CF = """\
@@ -473,7 +633,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
-class Postfix:
+class Postfix(Server):
     """A real Postfix on 127.0.0.N: smtpd with STARTTLS on `port`, a
     submission smtpd that requires STARTTLS on `submission_port`, and an
     implicit-TLS smtpd on `smtps_port`.
@@ -498,9 +658,15 @@ class Postfix:
     never sends anything off the machine.
     """
 
+    name = "postfix"
+    workdir_prefix = "mxf-lab-postfix-"
+    port_count = 3
+    ready_what = "ports"
+
     def __init__(self, ca=None, relay_domain=None, relay_to=None, main=None,
                  starttls=True, cert_days=30, hostname=LAB_HOSTNAME,
                  start_timeout=30.0):
+        super().__init__(host=None, start_timeout=start_timeout)
         self.ca = ca
         self.starttls = starttls
         self.relay_domain = relay_domain
@@ -508,14 +674,9 @@ class Postfix:
         self.extra_main = dict(main or {})
         self.cert_days = cert_days
         self.hostname = hostname
-        self.start_timeout = start_timeout
-        self.dir = None
         self.loopback = LoopbackAddress()
-        self.host = None
         self.port = self.submission_port = self.smtps_port = None
         self.ca_file = self.cert_file = self.key_file = None
-        self.master_pid = None
-        self.start_seconds = None
 
     # paths
     @property
@@ -533,54 +694,19 @@ class Postfix:
     def log_tail(self, n=30):
         return _tail(self.log_path, n)
 
-    def __enter__(self):
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def open(self):
-        """Make the directory, address, certificate and configuration, and
-        start Postfix."""
-        _live.add(self)
-        self.dir = _make_workdir("mxf-lab-postfix-")
+    def _prepare(self):
+        """The directories, the address and the certificate."""
         for d in ("conf", "queue", "data"):
             os.mkdir(os.path.join(self.dir, d), 0o755)
         pw = pwd.getpwnam("postfix")
         os.chown(os.path.join(self.dir, "data"), pw.pw_uid, pw.pw_gid)
         self.host = self.loopback.open()
-        if self.ca is not None:
-            self.cert_file, self.key_file = self.ca.issue(
-                self.config_dir, cn=self.hostname, dns=("localhost",),
-                ips=sorted({"127.0.0.1", self.host}), days=self.cert_days)
-            self.ca_file = self.ca.ca_file
-        else:
-            self.cert_file = os.path.join(self.config_dir, "lab_cert.pem")
-            self.key_file = os.path.join(self.config_dir, "lab_key.pem")
-            _self_signed(self.cert_file, self.key_file, self.hostname,
-                         ips=sorted({"127.0.0.1", self.host}),
-                         days=self.cert_days)
-            self.ca_file = self.cert_file
-        last = None
-        for _ in range(3):  # a port taken between free_port() and bind
-            self.port = free_port(self.host)
-            self.submission_port = free_port(self.host)
-            self.smtps_port = free_port(self.host)
-            if len({self.port, self.submission_port, self.smtps_port}) < 3:
-                continue
-            self._write_config()
-            try:
-                self.start()
-                return
-            except LabError as e:
-                last = e
-                self.stop()
-        raise last or LabError("postfix: no distinct free ports")
+        self._certificate(self.ca, self.config_dir, self.hostname,
+                          sorted({"127.0.0.1", self.host}), self.cert_days)
+
+    def _configure(self, ports):
+        self.port, self.submission_port, self.smtps_port = ports
+        self._write_config()
 
     def _main_cf(self):
         d = self.dir
@@ -667,10 +793,9 @@ class Postfix:
             os.chown(path, pw.pw_uid, gid)
             os.chmod(path, mode)
 
-    def start(self):
-        """Start (or restart) master; returns once smtpd accepts
-        connections.  @raise LabError with Postfix's own message."""
-        t0 = time.monotonic()
+    def _launch(self):
+        """Run master -w (it daemonizes once it is up) and take its session.
+        @raise LabError with Postfix's own message."""
         env = dict(os.environ, MAIL_CONFIG=self.config_dir)
         self._make_queue()
         rc, out = run_on_tty([os.path.join(POSTFIX_DAEMON_DIR, "master"),
@@ -680,43 +805,17 @@ class Postfix:
             raise LabError("postfix master did not start (rc %d): %s\n%s"
                            % (rc, out.strip(), self.log_tail()))
         pidfile = os.path.join(self.queue_dir, "pid", "master.pid")
-        wait_until(lambda: os.path.exists(pidfile), 5, what="master.pid")
+        _wait(lambda: os.path.exists(pidfile), 5, "master.pid")
         with open(pidfile) as f:
-            self.master_pid = int(f.read().split()[0])
-        # master calls setsid(): its session holds all its children.
-        _started(self.master_pid, "postfix %s:%d (master %d)"
-                 % (self.host, self.port, self.master_pid))
-        try:
-            wait_until(lambda: all(port_open(self.host, p) for p in
-                                   (self.port, self.submission_port,
-                                    self.smtps_port)),
-                       self.start_timeout, what="postfix's ports")
-        except LabError as e:
-            raise LabError("%s\n%s" % (e, self.log_tail()))
-        self.start_seconds = time.monotonic() - t0
+            # master calls setsid(): its session holds all its children.
+            self._session_started(int(f.read().split()[0]))
 
-    def running(self):
-        return (self.master_pid is not None
-                and _proc_state(self.master_pid) not in (None, "Z", "X"))
+    def ready(self):
+        return all(net.port_open(self.host, p) for p in
+                   (self.port, self.submission_port, self.smtps_port))
 
-    def stop(self):
-        """Stop master and every process of its session (bounded); the
-        configuration, queue and address stay, so start() can run again."""
-        if self.master_pid is None:
-            return
-        _stop_session(self.master_pid, self.master_pid)
-        _stopped(self.master_pid)
-        self.master_pid = None
-
-    def close(self):
-        """stop(), remove the loopback address and the directory."""
-        _live.discard(self)
-        try:
-            self.stop()
-        finally:
-            self.loopback.close()
-            if self.dir:
-                _remove_workdir(self.dir)
+    def _cleanup(self):
+        self.loopback.close()
 
     # queue helpers (backup MX)
     def queue_count(self, subdirs=("incoming", "active", "deferred", "hold",
@@ -793,26 +892,26 @@ service pop3-login {{
 """
 
 
-class Dovecot:
+class Dovecot(Server):
     """A real Dovecot on @host (127.0.0.1): IMAP with STARTTLS on
     imap_port, IMAPS on imaps_port, POP3 with STLS on pop3_port, POP3S on
     pop3s_port.  One user (user/password) so that it is a working server,
     not just a listener."""
 
+    name = "dovecot"
+    workdir_prefix = "mxf-lab-dovecot-"
+    port_count = 4
+    ready_what = "ports"
     user = "lab"
     password = "lab-secret"
 
     def __init__(self, ca=None, host="127.0.0.1", cert_days=30,
                  start_timeout=20.0):
+        super().__init__(host=host, start_timeout=start_timeout)
         self.ca = ca
-        self.host = host
         self.cert_days = cert_days
-        self.start_timeout = start_timeout
-        self.dir = None
-        self.proc = None
         self.imap_port = self.imaps_port = self.pop3_port = self.pop3s_port = None
         self.ca_file = self.cert_file = self.key_file = None
-        self.start_seconds = None
 
     @property
     def config_file(self):
@@ -822,26 +921,10 @@ class Dovecot:
     def log_path(self):
         return os.path.join(self.dir, "dovecot.log")
 
-    def log_tail(self, n=30):
-        return _tail(self.log_path, n) + _tail(os.path.join(self.dir, "stderr"), n)
-
     def ports(self):
         return (self.imap_port, self.imaps_port, self.pop3_port, self.pop3s_port)
 
-    def __enter__(self):
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def open(self):
-        _live.add(self)
-        self.dir = _make_workdir("mxf-lab-dovecot-")
+    def _prepare(self):
         for d in ("run", "state", "mail"):
             os.mkdir(os.path.join(self.dir, d), 0o755)
         nobody = pwd.getpwnam("nobody")
@@ -850,74 +933,23 @@ class Dovecot:
             f.write("%s:{PLAIN}%s:%d:%d::%s/mail/%s\n"
                     % (self.user, self.password, nobody.pw_uid, nobody.pw_gid,
                        self.dir, self.user))
-        if self.ca is not None:
-            self.cert_file, self.key_file = self.ca.issue(
-                self.dir, cn=LAB_HOSTNAME, dns=("localhost",), ips=(self.host,),
-                days=self.cert_days)
-            self.ca_file = self.ca.ca_file
-        else:
-            self.cert_file = os.path.join(self.dir, "lab_cert.pem")
-            self.key_file = os.path.join(self.dir, "lab_key.pem")
-            _self_signed(self.cert_file, self.key_file, LAB_HOSTNAME,
-                         ips=(self.host,), days=self.cert_days)
-            self.ca_file = self.cert_file
-        last = None
-        for _ in range(3):
-            ports = [free_port(self.host) for _ in range(4)]
-            if len(set(ports)) < 4:
-                continue
-            self.imap_port, self.imaps_port, self.pop3_port, self.pop3s_port = ports
-            with open(self.config_file, "w") as f:
-                f.write(_DOVECOT_CONF.format(
-                    dir=self.dir, host=self.host, cert=self.cert_file,
-                    key=self.key_file, imap=ports[0], imaps=ports[1],
-                    pop3=ports[2], pop3s=ports[3],
-                    instance="mxf-lab-%s" % os.path.basename(self.dir)[-8:]))
-            try:
-                self.start()
-                return
-            except LabError as e:
-                last = e
-                self.stop()
-        raise last or LabError("dovecot: no distinct free ports")
+        self._certificate(self.ca, self.dir, LAB_HOSTNAME, (self.host,),
+                          self.cert_days)
 
-    def start(self):
-        t0 = time.monotonic()
-        with open(os.path.join(self.dir, "stderr"), "ab") as err:
-            self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.config_file],
-                                         stdin=subprocess.DEVNULL, stdout=err,
-                                         stderr=err, start_new_session=True)
-        _started(self.proc.pid, "dovecot %s:%d (pid %d)"
-                 % (self.host, self.imap_port, self.proc.pid))
+    def _configure(self, ports):
+        self.imap_port, self.imaps_port, self.pop3_port, self.pop3s_port = ports
+        with open(self.config_file, "w") as f:
+            f.write(_DOVECOT_CONF.format(
+                dir=self.dir, host=self.host, cert=self.cert_file,
+                key=self.key_file, imap=ports[0], imaps=ports[1],
+                pop3=ports[2], pop3s=ports[3],
+                instance="mxf-lab-%s" % os.path.basename(self.dir)[-8:]))
 
-        def ready():
-            if self.proc.poll() is not None:
-                raise LabError("dovecot exited with %d:\n%s"
-                               % (self.proc.returncode, self.log_tail()))
-            return all(port_open(self.host, p) for p in self.ports())
+    def _launch(self):
+        self._spawn([DOVECOT, "-F", "-c", self.config_file])
 
-        try:
-            wait_until(ready, self.start_timeout, what="dovecot's ports")
-        except LabError as e:
-            raise LabError("%s\n%s" % (e, self.log_tail()))
-        self.start_seconds = time.monotonic() - t0
-
-    def stop(self):
-        if self.proc is None:
-            return
-        _stop_session(self.proc.pid, self.proc.pid)
-        _stopped(self.proc.pid)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        self.proc = None
-
-    def close(self):
-        _live.discard(self)
-        try:
-            self.stop()
-        finally:
-            if self.dir:
-                _remove_workdir(self.dir)
+    def ready(self):
+        return all(net.port_open(self.host, p) for p in self.ports())
 
 
 # ---------------------------------------------------------------------------
@@ -963,20 +995,22 @@ def _decode_first(body):
             "version": body[1:body.index(b"\0", 1)].decode("ascii", "replace")}
 
 
-class MariaDB:
+class MariaDB(Server):
     """A real MariaDB server (mariadbd) with a fresh data directory made by
     mariadb-install-db, listening on @host:port and on a socket in its
     directory.  max_connections is MariaDB's minimum, 10, so exhausted() can
     use the server up quickly; connect_timeout is long enough for the
     connections it holds to outlive a test."""
 
+    name = "mariadbd"
+    workdir_prefix = "mxf-lab-mariadb-"
+    ready_what = "greeting"
+    ready_step = 0.1
+    stop_timeout = 20.0
+
     def __init__(self, host="127.0.0.1", start_timeout=60.0):
-        self.host = host
-        self.start_timeout = start_timeout
-        self.dir = None
-        self.proc = None
+        super().__init__(host=host, start_timeout=start_timeout)
         self.port = None
-        self.start_seconds = None
         self.install_seconds = None
 
     @property
@@ -991,29 +1025,13 @@ class MariaDB:
     def log_path(self):
         return os.path.join(self.dir, "error.log")
 
-    def log_tail(self, n=30):
-        return _tail(self.log_path, n) + _tail(os.path.join(self.dir, "stderr"), n)
-
-    def __enter__(self):
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     # Settings both the bootstrap and the server use.
     def _common(self):
         return ["--datadir=" + self.datadir, "--tmpdir=" + self.dir,
                 "--user=root", "--innodb-log-file-size=4M",
                 "--innodb-buffer-pool-size=16M", "--skip-log-bin"]
 
-    def open(self):
-        _live.add(self)
-        self.dir = _make_workdir("mxf-lab-mariadb-")
+    def _prepare(self):
         t0 = time.monotonic()
         p = subprocess.run(
             [MARIADB_INSTALL_DB, "--no-defaults", "--auth-root-authentication-method=normal",
@@ -1024,65 +1042,24 @@ class MariaDB:
             raise LabError("mariadb-install-db failed (rc %d):\n%s%s"
                            % (p.returncode, p.stdout[-2000:], p.stderr[-2000:]))
         self.install_seconds = time.monotonic() - t0
-        last = None
-        for _ in range(3):
-            self.port = free_port(self.host)
-            try:
-                self.start()
-                return
-            except LabError as e:
-                last = e
-                self.stop()
-        raise last
 
-    def start(self):
-        t0 = time.monotonic()
-        argv = [MARIADBD, "--no-defaults"] + self._common() + [
+    def _configure(self, ports):
+        self.port = ports[0]
+
+    def _launch(self):
+        self._spawn([MARIADBD, "--no-defaults"] + self._common() + [
             "--port=%d" % self.port, "--bind-address=" + self.host,
             "--socket=" + self.socket_path,
             "--pid-file=" + os.path.join(self.dir, "mariadbd.pid"),
             "--log-error=" + self.log_path, "--skip-name-resolve",
             "--max-connections=10", "--connect-timeout=120",
-            ]
-        with open(os.path.join(self.dir, "stderr"), "ab") as err:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                         stdout=err, stderr=err,
-                                         start_new_session=True)
-        _started(self.proc.pid, "mariadbd %s:%d (pid %d)"
-                 % (self.host, self.port, self.proc.pid))
+            ])
 
-        def ready():
-            if self.proc.poll() is not None:
-                raise LabError("mariadbd exited with %d:\n%s"
-                               % (self.proc.returncode, self.log_tail()))
-            try:
-                return mysql_greeting(self.host, self.port, 1.0).get("protocol") == 10
-            except (OSError, LabError):
-                return False
-
+    def ready(self):
         try:
-            wait_until(ready, self.start_timeout, interval=0.1,
-                       what="mariadbd's greeting")
-        except LabError as e:
-            raise LabError("%s\n%s" % (e, self.log_tail()))
-        self.start_seconds = time.monotonic() - t0
-
-    def stop(self):
-        if self.proc is None:
-            return
-        _stop_session(self.proc.pid, self.proc.pid, timeout=20)
-        _stopped(self.proc.pid)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        self.proc = None
-
-    def close(self):
-        _live.discard(self)
-        try:
-            self.stop()
-        finally:
-            if self.dir:
-                _remove_workdir(self.dir)
+            return mysql_greeting(self.host, self.port, 1.0).get("protocol") == 10
+        except (OSError, LabError):
+            return False
 
     @contextlib.contextmanager
     def exhausted(self, most=64):
@@ -1112,118 +1089,78 @@ class MariaDB:
 
 
 # ---------------------------------------------------------------------------
-# a primary for the backup MX
+# OpenSSH
+
+SSHD = "/usr/sbin/sshd"
+SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
 
 
-class SmtpSink:
-    """A minimal SMTP receiver on @host:port that keeps what it receives:
-    the "primary" a backup-MX Postfix relays to.  stop() closes the
-    listening socket (the primary is down: connection refused) and start()
-    opens it again on the same port.  messages is a list of
-    (mail_from, [rcpt], data bytes); each connection has a 30 s limit and
-    lines are at most 1000 bytes (RFC 5321), messages 1 MiB."""
+class Sshd(Server):
+    """A real OpenSSH server on 127.0.0.1 at `port` and `port2`, with its
+    own host key, in @directory (a pathlib.Path; kept at close()).
 
-    def __init__(self, host="127.0.0.1", port=None, name="primary.lab.test"):
-        self.host = host
-        self.port = port
-        self.name = name
-        self.messages = []
-        self.lock = threading.Lock()
-        self.server = None
-        self.thread = None
+    A client key, `home`/.ssh/id_ed25519, logs in with an authorized_keys
+    line that forces @forced_command, a script whose "{log}" becomes the
+    file `commands_log` (the commands it was sent).  `home`/.ssh/known_hosts
+    knows the host key for [127.0.0.1]:port, another key ("wrong") for
+    [localhost]:port and nothing for port2.  sshd needs root for its
+    privilege separation (/run/sshd is made if missing)."""
 
-    def __enter__(self):
-        self.start()
-        return self
+    name = "sshd"
+    port_count = 2
+    ready_what = "port"
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __init__(self, directory, forced_command, start_timeout=10.0):
+        super().__init__(host="127.0.0.1", start_timeout=start_timeout,
+                         directory=directory)
+        self.forced_command = forced_command
+        self.home = directory / "home"
+        self.commands_log = directory / "commands"
+        self.port = self.port2 = None
 
-    def start(self):
-        sink = self
+    @property
+    def stderr_path(self):
+        return str(self.dir / "sshd.log")
 
-        class Handler(socketserver.StreamRequestHandler):
-            timeout = 30
+    def _prepare(self):
+        d = self.dir
+        for key in ("host", "client", "wrong"):
+            subprocess.run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", key,
+                            "-f", str(d / key)], check=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        forced = d / "monitor.sh"
+        forced.write_text(self.forced_command.format(log=self.commands_log))
+        forced.chmod(0o755)
+        (d / "authorized_keys").write_text(
+            'command="%s",no-pty,no-port-forwarding,no-agent-forwarding,'
+            'no-X11-forwarding %s' % (forced, (d / "client.pub").read_text()))
+        (d / "sshd_config").write_text(f"""ListenAddress 127.0.0.1
+HostKey {d / "host"}
+AuthorizedKeysFile {d / "authorized_keys"}
+PidFile none
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+LogLevel VERBOSE
+""")
+        os.makedirs("/run/sshd", exist_ok=True)  # privilege separation
+        (self.home / ".ssh").mkdir(parents=True, exist_ok=True)
+        idfile = self.home / ".ssh" / "id_ed25519"
+        idfile.write_bytes((d / "client").read_bytes())
+        idfile.chmod(0o600)
 
-            def handle(self):
-                sink._session(self.rfile, self.wfile)
+    def _configure(self, ports):
+        self.port, self.port2 = ports
+        d = self.dir
+        hostkey = " ".join((d / "host.pub").read_text().split()[:2])
+        wrongkey = " ".join((d / "wrong.pub").read_text().split()[:2])
+        (self.home / ".ssh" / "known_hosts").write_text(
+            f"[127.0.0.1]:{self.port} {hostkey}\n[localhost]:{self.port} {wrongkey}\n")
 
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
+    def _launch(self):
+        self._spawn([SSHD, "-D", "-e", "-f", str(self.dir / "sshd_config"),
+                     "-p", str(self.port), "-p", str(self.port2)])
 
-        if self.port is None:
-            self.port = free_port(self.host)
-        self.server = Server((self.host, self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.1},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        if self.server is None:
-            return
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-        self.server = self.thread = None
-
-    def count(self):
-        with self.lock:
-            return len(self.messages)
-
-    def _session(self, rfile, wfile):
-        def say(line):
-            wfile.write(line.encode() + b"\r\n")
-            wfile.flush()
-
-        say("220 %s ESMTP lab sink" % self.name)
-        mail_from, rcpts = None, []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = rfile.readline(1001)
-            if not line:
-                return
-            cmd = line.decode("utf-8", "replace").strip()
-            verb = cmd[:4].upper()
-            if verb in ("EHLO", "HELO"):
-                say("250-%s\r\n250 8BITMIME" % self.name if verb == "EHLO"
-                    else "250 %s" % self.name)
-            elif verb == "MAIL":
-                mail_from, rcpts = cmd[10:].strip(), []
-                say("250 2.1.0 Ok")
-            elif verb == "RCPT":
-                rcpts.append(cmd[8:].strip())
-                say("250 2.1.5 Ok")
-            elif verb == "DATA":
-                if mail_from is None or not rcpts:
-                    say("503 5.5.1 need MAIL and RCPT")
-                    continue
-                say("354 End data with <CR><LF>.<CR><LF>")
-                data = b""
-                while time.monotonic() < deadline:
-                    l = rfile.readline(1001)
-                    if not l or l in (b".\r\n", b".\n"):
-                        break
-                    if l.startswith(b"."):
-                        l = l[1:]
-                    if len(data) < (1 << 20):
-                        data += l
-                else:
-                    return
-                if not l:
-                    return
-                with self.lock:
-                    self.messages.append((mail_from, list(rcpts), data))
-                mail_from, rcpts = None, []
-                say("250 2.0.0 Ok: queued")
-            elif verb == "RSET":
-                mail_from, rcpts = None, []
-                say("250 2.0.0 Ok")
-            elif verb == "NOOP":
-                say("250 2.0.0 Ok")
-            elif verb == "QUIT":
-                say("221 2.0.0 Bye")
-                return
-            else:
-                say("502 5.5.2 command not recognized")
+    def ready(self):
+        return net.port_open(self.host, self.port, timeout=1)

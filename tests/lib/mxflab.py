@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -39,6 +38,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 import dns.zone
+
+import net
 
 NAMED = shutil.which("named") or "/usr/sbin/named"
 TSIG_KEYGEN = shutil.which("tsig-keygen") or "/usr/sbin/tsig-keygen"
@@ -63,31 +64,6 @@ SANITIZER_MARKS = ("runtime error:", "AddressSanitizer", "LeakSanitizer")
 
 class LabError(Exception):
     """The lab could not be set up (named did not start, a tool failed)."""
-
-
-def free_port(host="127.0.0.1", tries=50):
-    """A port that is free for both UDP and TCP on @host right now.
-
-    The kernel picks a TCP port; it is kept only if the same number can be
-    bound for UDP too.  There is a window between this check and the user's
-    bind, which callers cover by retrying their start a bounded number of
-    times.
-    """
-    for _ in range(tries):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind((host, 0))
-            port = t.getsockname()[1]
-            try:
-                u.bind((host, port))
-            except OSError:
-                continue
-            return port
-        finally:
-            t.close()
-            u.close()
-    raise LabError("no port free for both UDP and TCP on %s" % host)
 
 
 def absname(name):
@@ -264,8 +240,8 @@ class NamedLab:
             raise LabError("named already started")
         last = ""
         for _ in range(attempts):
-            self.port = free_port()
-            self.stats_port = free_port()
+            self.port = net.free_port(udp=True)
+            self.stats_port = net.free_port()
             conf = self._write_conf()
             logf = open(self.log_path, "ab")
             try:
@@ -519,27 +495,3 @@ def run_mxf(binary, args, config=None, timeout=30.0, env=None, input=None):
                        env=sanitizer_env(env), input=input,
                        stdin=None if input is not None else subprocess.DEVNULL)
     return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
-
-
-def tcp_listener(port=0, host="127.0.0.1", backlog=64):
-    """A listening TCP socket on @host (a free port unless @port): a mail
-    server that is up as far as a tcp:// check can tell; close() it to make
-    that server "die"."""
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, port))
-    s.listen(backlog)
-    return s
-
-
-def wait_for(pred, timeout, what, step=0.1):
-    """Poll @pred every @step seconds until it returns something true, which
-    is returned, or until @timeout seconds pass (AssertionError naming
-    @what)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("timed out waiting for " + what)

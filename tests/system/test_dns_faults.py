@@ -13,6 +13,7 @@ import threading
 import pytest
 
 import mxflab
+import net
 
 MX1, MX2 = mxflab.MX1, mxflab.MX2
 ZONE = "faults.test."
@@ -26,7 +27,7 @@ class Proxy:
     def __init__(self, upstream_port, mangle=None):
         self.upstream = ("127.0.0.1", upstream_port)
         self.mangle = mangle or (lambda reply, query, n: reply)
-        self.port = mxflab.free_port()
+        self.port = net.free_port(udp=True)
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind(("127.0.0.1", self.port))
         self.udp.settimeout(0.2)

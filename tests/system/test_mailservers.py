@@ -21,8 +21,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "lib"))
 
 import mailservers  # noqa: E402
-from mailservers import (CertAuthority, Dovecot, MariaDB, Postfix,  # noqa: E402
-                         SmtpSink)
+import net  # noqa: E402
+from mailservers import CertAuthority, Dovecot, MariaDB, Postfix  # noqa: E402
+from smtpsink import SmtpSink  # noqa: E402
 
 _missing = mailservers.have_programs()
 pytestmark = [
@@ -186,7 +187,7 @@ def test_postfix_backup_mx_queues_and_etrn_flushes(ca):
                 with pytest.raises(smtplib.SMTPRecipientsRefused):
                     s.sendmail("sender@example.test", ["x@elsewhere.test"],
                                "Subject: no\r\n\r\nno\r\n")
-            mailservers.wait_until(
+            net.wait_until(
                 lambda: backup.queue_count(("deferred",)) == 5
                 and backup.queue_count() == 5, 20, what="5 deferred messages")
             assert "Connection refused" in backup.log_tail(50)
@@ -197,12 +198,12 @@ def test_postfix_backup_mx_queues_and_etrn_flushes(ca):
                 s.ehlo()
                 code, msg = s.docmd("ETRN", "lab.test")
                 assert code == 250, msg
-            mailservers.wait_until(lambda: primary.count() == 5, 20,
+            net.wait_until(lambda: primary.count() == 5, 20,
                                    what="the flushed mail at the primary")
             flush_s = time.monotonic() - t0
-            mailservers.wait_until(lambda: backup.queue_count() == 0, 10,
+            net.wait_until(lambda: backup.queue_count() == 0, 10,
                                    what="an empty queue")
-            rcpts = sorted(r for _, rs, _ in primary.messages for r in rs)
+            rcpts = sorted(r for m in primary.messages for r in m.rcpts)
             assert rcpts == ["<user%d@lab.test>" % i for i in range(5)]
             assert flush_s < 20
     finally:
@@ -274,7 +275,7 @@ def test_mariadb_too_many_connections(mariadb):
         assert err == {"error": 1040, "message": "Too many connections"}
         assert mailservers.mysql_greeting(mariadb.host, mariadb.port) == err
     # Connections given back: it greets again.
-    mailservers.wait_until(
+    net.wait_until(
         lambda: mailservers.mysql_greeting(mariadb.host, mariadb.port)
         .get("protocol") == 10, 10, what="the greeting again")
 
@@ -295,7 +296,7 @@ def test_sink_refuses_when_stopped():
     with smtplib.SMTP(sink.host, port, timeout=TIMEOUT) as s:
         assert s.ehlo()[0] == 250
         s.sendmail("a@x.test", ["b@lab.test"], "Subject: t\r\n\r\n.dot\r\n")
-    assert sink.messages[0][2] == b"Subject: t\r\n\r\n.dot\r\n"
+    assert sink.messages[0].raw == b"Subject: t\r\n\r\n.dot\r\n"
     sink.stop()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((sink.host, port), timeout=TIMEOUT)

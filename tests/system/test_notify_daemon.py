@@ -6,7 +6,6 @@ the HTTP sink of tests/fakes as the webhook."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import time
 import pytest
 
 import mxflab
+import net
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fakes"))
@@ -98,7 +98,7 @@ def events(sink):
 def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
     lab, key = nlab
     reset(lab, key)
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     p1 = mx1.getsockname()[1]
     with HttpSink(mode="200") as h:
         d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, p1, mx2.getsockname()[1], h.port),
@@ -107,7 +107,7 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
             time.sleep(2.5)                       # healthy rounds: no notice
             assert events(h) == []
             mx1.close()
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 15, "failover")
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 15, "failover")
             time.sleep(4)                         # four more rounds, mx1 still down
             kinds = [e["event"] for e in events(h)]
             assert kinds.count("server_down") == 1, kinds
@@ -116,8 +116,8 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
             assert (sw["group"], sw["from"], sw["to"]) == ("mail", "mx1", "mx2"), sw
             assert "mx.%s CNAME %s" % (ZONE, MX2) in sw["records"], sw
             assert sw["zones"] == [ZONE]
-            mx1 = mxflab.tcp_listener(p1)
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX1, 15, "failback")
+            mx1 = net.tcp_listener(p1)
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX1, 15, "failback")
             time.sleep(3)
             kinds = [e["event"] for e in events(h)]
             assert kinds.count("server_up") == 1, kinds
@@ -134,14 +134,14 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
 def test_reminders_while_down(mxf_bin, nlab, tmp_path):
     lab, key = nlab
     reset(lab, key)
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     with HttpSink(mode="200") as h:
         cfg = write_cfg(tmp_path, lab, key, mx1.getsockname()[1], mx2.getsockname()[1],
                         h.port, "reminder = 2s\n")
         mx1.close()                               # down from the start
         d = Daemon(mxf_bin, cfg, tmp_path / "d.log")
         try:
-            mxflab.wait_for(lambda: [e for e in events(h) if e["event"] == "reminder"], 15,
+            net.wait_until(lambda: [e for e in events(h) if e["event"] == "reminder"], 15,
                      "a reminder")
             time.sleep(4.5)
             rem = [e for e in events(h) if e["event"] == "reminder"]
@@ -158,7 +158,7 @@ def test_reminders_while_down(mxf_bin, nlab, tmp_path):
 def test_hanging_webhook_does_not_delay_failover(mxf_bin, nlab, tmp_path):
     lab, key = nlab
     reset(lab, key)
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     with HttpSink(mode="hangs") as h:
         d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, mx1.getsockname()[1],
                                       mx2.getsockname()[1], h.port), tmp_path / "d.log")
@@ -166,7 +166,7 @@ def test_hanging_webhook_does_not_delay_failover(mxf_bin, nlab, tmp_path):
             time.sleep(1.5)
             t0 = time.monotonic()
             mx1.close()
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover")
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover")
             took = time.monotonic() - t0
             assert took < 5, took                 # fall 1, interval 1 s: not the webhook's 30 s
         finally:

@@ -773,8 +773,6 @@ def test_dns_server_by_name(probe):
 # runs in a private mount namespace (unshare -m) where that directory is a
 # bind mount of the test's own: nothing outside the test is read or changed.
 
-SSHD = "/usr/sbin/sshd"
-
 FORCED_COMMAND = """#!/bin/sh
 # The forced command of the monitoring key: log, then run only what the
 # ssh-* checks send.
@@ -786,86 +784,34 @@ esac
 """
 
 
-def _free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture(scope="module")
 def real_sshd(tmp_path_factory):
     import pwd
-    import socket
-    import time
 
-    if not os.access(SSHD, os.X_OK):
-        pytest.skip("openssh-server is not installed (no %s)" % SSHD)
+    import mailservers
+
+    if not os.access(mailservers.SSHD, os.X_OK):
+        pytest.skip("openssh-server is not installed (no %s)" % mailservers.SSHD)
     if os.geteuid() != 0:
         pytest.skip("needs root: sshd's privilege separation and a private mount namespace")
     if subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=10).returncode != 0:
         pytest.skip("unshare -m (a private mount namespace) is not available")
     d = tmp_path_factory.mktemp("sshd")
-    for key in ("host", "client", "wrong"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key,
-                        "-f", str(d / key)], check=True, timeout=30)
-    forced = d / "monitor.sh"
-    forced.write_text(FORCED_COMMAND.format(log=d / "commands"))
-    forced.chmod(0o755)
-    (d / "authorized_keys").write_text(
-        'command="%s",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding %s'
-        % (forced, (d / "client.pub").read_text()))
-    (d / "sshd_config").write_text(f"""ListenAddress 127.0.0.1
-HostKey {d / "host"}
-AuthorizedKeysFile {d / "authorized_keys"}
-PidFile none
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-LogLevel VERBOSE
-""")
-    port, port2 = _free_port(), _free_port()
-    os.makedirs("/run/sshd", exist_ok=True)   # sshd's privilege separation directory
-    home = d / "home"
-    (home / ".ssh").mkdir(parents=True)
-    idfile = home / ".ssh" / "id_ed25519"
-    idfile.write_bytes((d / "client").read_bytes())
-    idfile.chmod(0o600)
-    hostkey = " ".join((d / "host.pub").read_text().split()[:2])
-    wrongkey = " ".join((d / "wrong.pub").read_text().split()[:2])
-    # port: the right key.  port2: no key known.  localhost:port: another key.
-    (home / ".ssh" / "known_hosts").write_text(
-        f"[127.0.0.1]:{port} {hostkey}\n[localhost]:{port} {wrongkey}\n")
-    log = open(d / "sshd.log", "w")
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config"),
-                             "-p", str(port), "-p", str(port2)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    sshd = mailservers.Sshd(d, FORCED_COMMAND)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            if proc.poll() is not None:
-                pytest.skip("sshd exited at start: " + (d / "sshd.log").read_text()[-500:])
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("sshd did not listen within 10 s: "
-                                + (d / "sshd.log").read_text()[-500:])
-                time.sleep(0.05)
-        yield {"dir": d, "home": str(home), "port": port, "port2": port2,
+        sshd.open()
+    except mailservers.ServerExited as e:
+        sshd.close()
+        pytest.skip("sshd exited at start: %s" % str(e)[-500:])
+    except mailservers.LabError as e:
+        sshd.close()
+        pytest.fail("sshd did not listen within 10 s: %s" % str(e)[-500:])
+    try:
+        # port: the right key.  port2: no key known.  localhost:port: another key.
+        yield {"dir": d, "home": str(sshd.home), "port": sshd.port, "port2": sshd.port2,
                "pw_dir": pwd.getpwuid(os.getuid()).pw_dir}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
+        sshd.close()
 
 
 def _probe_with_ssh_home(mxf_bin, sshd, urls, timeout=90):

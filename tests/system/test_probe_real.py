@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "lib"))
 
 import mailservers  # noqa: E402
+import net  # noqa: E402
 from mailservers import CertAuthority, Dovecot, MariaDB, Postfix  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -351,7 +352,7 @@ def test_mysql_err_packet_is_down_with_its_text(probe, mariadb):
     assert "Too many connections" in r["reason"], r
     assert r["phase"] != "connect", r
     # The held connections are gone: up again.
-    mailservers.wait_until(
+    net.wait_until(
         lambda: mailservers.mysql_greeting(mariadb.host, mariadb.port)
         .get("protocol") == 10, 10, what="the greeting again")
     rc, res, _ = probe(url)
@@ -373,7 +374,7 @@ def test_everything_at_once(probe, postfix, dovecot, mariadb):
 
 
 def test_one_down_makes_exit_1(probe, postfix):
-    closed = mailservers.free_port(postfix.host)
+    closed = net.free_port(postfix.host)
     rc, res, _ = probe(smtp_url(postfix),
                        "smtp://%s:%d" % (postfix.host, closed))
     assert rc == 1

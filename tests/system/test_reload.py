@@ -5,13 +5,13 @@ silence.  A real named; TCP listeners as the mail servers."""
 
 import os
 import signal
-import socket
 import subprocess
 import time
 
 import pytest
 
 import mxflab
+import net
 
 ZONE = "reload.test."
 MX1, MX2 = mxflab.MX1, mxflab.MX2
@@ -64,7 +64,7 @@ def test_unusable_reload_is_refused(mxf_bin, rlab, tmp_path, breakage):
     # A key file of our own, so the test may make it too open.
     kpath = str(tmp_path / "k.key")
     mxflab.write_key_file(kpath, key.name, key.algorithm, key.secret)
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     cfg = tmp_path / "mxf.conf"
     cfg.write_text(config_text(tmp_path, "127.0.0.1:%d" % lab.port, kpath,
                                mx1.getsockname()[1], mx2.getsockname()[1]))
@@ -79,11 +79,11 @@ def test_unusable_reload_is_refused(mxf_bin, rlab, tmp_path, breakage):
             cfg.write_text(config_text(tmp_path, "nxhost.invalid:53", kpath,
                                        mx1.getsockname()[1], mx2.getsockname()[1]))
         proc.send_signal(signal.SIGHUP)
-        mxflab.wait_for(lambda: "reload refused" in open(tmp_path / "d.log").read(), 10,
+        net.wait_until(lambda: "reload refused" in open(tmp_path / "d.log").read(), 10,
                  "the reload to be refused")
         # Still working, with the old key and server: a failover goes through.
         mx1.close()
-        mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover after the refusal")
+        net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover after the refusal")
         assert proc.poll() is None, "the daemon died"
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -107,7 +107,7 @@ def test_refused_zone_is_reported(run, rlab, tmp_path):
     """The primary does not serve the configured zone: `once` says which
     zone and why, and exits 3."""
     lab, key = rlab
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     cfg = tmp_path / "mxf.conf"
     cfg.write_text(config_text(tmp_path, "127.0.0.1:%d" % lab.port, key.path,
                                mx1.getsockname()[1], mx2.getsockname()[1],

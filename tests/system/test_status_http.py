@@ -4,16 +4,15 @@ named and TCP/SMTP listeners standing in for the mail servers."""
 
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
 import threading
-import time
 
 import pytest
 
 import mxflab
+import net
 
 MX1, MX2 = mxflab.MX1, mxflab.MX2
 ZONE = "status.test."
@@ -23,7 +22,7 @@ class HostileSmtp:
     """Answers every connection with a 421 banner carrying HTML."""
 
     def __init__(self):
-        self.sock = mxflab.tcp_listener()
+        self.sock = net.tcp_listener()
         self.port = self.sock.getsockname()[1]
         self.sock.settimeout(0.2)
         self.stop = threading.Event()
@@ -73,9 +72,9 @@ def get(port, path, method="GET"):
 
 def test_status_endpoint(mxf_bin, slab, tmp_path):
     lab, key = slab
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     bad = HostileSmtp()
-    http_port = mxflab.free_port()
+    http_port = net.free_port(udp=True)
     cfg = tmp_path / "mxf.conf"
     cfg.write_text(f"""[general]
 interval = 1s
@@ -120,7 +119,7 @@ hold_down = 0
             d = json.loads(body)
             return d if d.get("daemon", {}).get("rounds", 0) >= 1 else None
 
-        d = mxflab.wait_for(live, 20, "an /api/status answer")
+        d = net.wait_until(live, 20, "an /api/status answer")
         assert d is not None, "no /api/status answer"
         assert d["live"] is True
         st, ctype, metrics = get(http_port, "/metrics")
@@ -132,12 +131,12 @@ hold_down = 0
 
         # mx1 dies: the records move, and the endpoint says so.
         mx1.close()
-        mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover")
+        net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover")
         def moved():
             m = get(http_port, "/metrics")[2]
             return ('mxfailover_group_active{group="mail",server="mx2"} 1' in m and
                     'mxfailover_server_up{server="mx1"} 0' in m) and m
-        metrics = mxflab.wait_for(moved, 10, "the metrics to show the failover")
+        metrics = net.wait_until(moved, 10, "the metrics to show the failover")
         assert metrics, get(http_port, "/metrics")[2]
         assert 'mxfailover_dns_updates_total{result="ok"} 1' in metrics
 
@@ -167,7 +166,7 @@ hold_down = 0
 
 def test_status_listen_busy_port_exits_2(mxf_bin, slab, tmp_path):
     lab, key = slab
-    busy = mxflab.tcp_listener()
+    busy = net.tcp_listener()
     cfg = tmp_path / "mxf.conf"
     cfg.write_text(mxflab.write_config(str(tmp_path / "base.conf"), lab.port,
                                        key_file=key.path, zones=[ZONE]) and

@@ -17,6 +17,8 @@ import time
 import pytest
 
 import mxflab
+import net
+from smtpsink import SmtpSink
 
 try:
     import mailservers
@@ -46,7 +48,7 @@ def test_zero_loss_failover_and_etrn_flush(mxf_bin, tmp_path):
     key = lab.add_key("k-zl", "hmac-sha256")
     lab.add_zone(ZONE, update_keys=[key])
     ca = mailservers.CertAuthority(str(tmp_path / "ca"))
-    primary = mailservers.SmtpSink()
+    primary = SmtpSink()
     daemon = None
     lab.start()
     try:
@@ -87,7 +89,7 @@ etrn = yes
 
             # The primary dies: records move to the backup.
             primary.stop()
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover to mx2")
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover to mx2")
 
             # Mail arrives at the backup (as senders now would) and queues.
             with smtplib.SMTP(backup.host, backup.port, timeout=10) as s:
@@ -96,23 +98,23 @@ etrn = yes
                     s.sendmail("sender@example.test", ["user%d@%s" % (i, DOMAIN)],
                                "Subject: zl %d\r\nMessage-ID: <zl%d@test>\r\n\r\n"
                                "message %d\r\n" % (i, i, i))
-            mxflab.wait_for(lambda: backup.queue_count(("deferred",)) == COUNT, 30,
+            net.wait_until(lambda: backup.queue_count(("deferred",)) == COUNT, 30,
                      "%d deferred messages at the backup" % COUNT)
             assert primary.count() == 0
 
             # The primary returns: failback, ETRN, and the queue drains.
             primary.start()
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX1, 20, "failback to mx1",
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX1, 20, "failback to mx1",
                             step=0.05)
             t_back = time.monotonic()
-            mxflab.wait_for(lambda: primary.count() >= COUNT, 30,
+            net.wait_until(lambda: primary.count() >= COUNT, 30,
                             "all %d messages at the primary" % COUNT, step=0.05)
             t_all = time.monotonic()
             time.sleep(1.0)  # a duplicate would arrive in this second
             flush = t_all - t_back
             print("zero-loss: %d messages flushed %.2f s after failback" % (COUNT, flush))
 
-            rcpts = sorted(r for _, rs, _ in primary.messages for r in rs)
+            rcpts = sorted(r for m in primary.messages for r in m.rcpts)
             assert len(primary.messages) == COUNT, "duplicates or losses: %d received" \
                 % len(primary.messages)
             assert rcpts == sorted("<user%d@%s>" % (i, DOMAIN) for i in range(COUNT))
