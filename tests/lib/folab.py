@@ -233,23 +233,11 @@ class SlowProxy:
         self.updates = 0
         self.down = False
         self.stop_ev = threading.Event()
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.udp.settimeout(0.1)
-        self.tcp = None
-        self._open_tcp()
+        self.udp, self.tcp, _ = net.udp_and_tcp(port=self.port, timeout=0.1)
         self.threads = [threading.Thread(target=self._udp_loop, daemon=True),
                         threading.Thread(target=self._tcp_loop, daemon=True)]
         for t in self.threads:
             t.start()
-
-    def _open_tcp(self):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        t.bind(("127.0.0.1", self.port))
-        t.listen(32)
-        t.settimeout(0.1)
-        self.tcp = t
 
     def set_down(self, down):
         """Down: UDP queries are dropped, TCP connections refused."""
@@ -295,23 +283,19 @@ class SlowProxy:
         with conn:
             conn.settimeout(5)
             try:
-                hdr = self._recv(conn, 2)
-                query = self._recv(conn, struct.unpack("!H", hdr)[0])
+                query = net.recv_dns_tcp(conn)
                 if self._is_update(query):
                     self.updates += 1
                     if self.pre_delay > 0:
                         time.sleep(self.pre_delay)
                     if self.drop_updates:
                         return
-                with socket.create_connection(self.upstream, timeout=5) as up:
-                    up.sendall(hdr + query)
-                    rhdr = self._recv(up, 2)
-                    reply = self._recv(up, struct.unpack("!H", rhdr)[0])
+                reply = net.dns_tcp_exchange(self.upstream, query)
                 if self._is_update(query) and self.delay > 0:
                     time.sleep(self.delay)
                 if not self.down:
-                    conn.sendall(rhdr + reply)
-            except (OSError, struct.error):
+                    conn.sendall(net.dns_tcp_frame(reply))
+            except OSError:
                 pass
 
     def _tcp_loop(self):
@@ -326,16 +310,6 @@ class SlowProxy:
                 conn.close()
                 continue
             threading.Thread(target=self._tcp_one, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _recv(sock, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise OSError("closed")
-            buf += chunk
-        return buf
 
     def close(self):
         self.stop_ev.set()

@@ -958,22 +958,14 @@ class Dovecot(Server):
 
 def mysql_read_packet(sock, limit=1 << 16):
     """(sequence, payload) of one MySQL protocol packet from @sock."""
-    hdr = b""
-    while len(hdr) < 4:
-        b = sock.recv(4 - len(hdr))
-        if not b:
-            raise LabError("connection closed in a packet header")
-        hdr += b
-    n = hdr[0] | hdr[1] << 8 | hdr[2] << 16
-    if n > limit:
-        raise LabError("packet of %d bytes" % n)
-    body = b""
-    while len(body) < n:
-        b = sock.recv(n - len(body))
-        if not b:
-            raise LabError("connection closed in a packet")
-        body += b
-    return hdr[3], body
+    try:
+        hdr = net.recv_exact(sock, 4)
+        n = hdr[0] | hdr[1] << 8 | hdr[2] << 16
+        if n > limit:
+            raise LabError("packet of %d bytes" % n)
+        return hdr[3], net.recv_exact(sock, n)
+    except net.Closed as e:
+        raise LabError("connection closed in a packet: %s" % e)
 
 
 def mysql_greeting(host, port, timeout=5.0):

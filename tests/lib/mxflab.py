@@ -21,6 +21,7 @@ Every wait here is bounded in time; nothing here touches a non-loopback
 address.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -321,6 +322,16 @@ class NamedLab:
     def __exit__(self, *exc):
         self.stop()
 
+    @contextlib.contextmanager
+    def running(self, **start_args):
+        """start(**@start_args) now, stop() when the with-block ends:
+        `with lab.running(): yield lab` in a fixture."""
+        self.start(**start_args)
+        try:
+            yield self
+        finally:
+            self.stop()
+
     def log_tail(self, lines=40):
         try:
             with open(self.log_path, errors="replace") as f:
@@ -415,6 +426,17 @@ class NamedLab:
                               timeout=timeout)
 
 
+def keyed_lab(directory, key_name, zones, algorithm="hmac-sha256"):
+    """A NamedLab in @directory (not started) with one key @key_name that
+    alone may update each of @zones (mail_records()).
+    @return (lab, key)."""
+    lab = NamedLab(directory)
+    key = lab.add_key(key_name, algorithm)
+    for z in zones:
+        lab.add_zone(z, update_keys=[key])
+    return lab, key
+
+
 def write_config(path, port, key_file=None, timeout="2s", zones=(),
                  ttl=None, records=MAIL_RECORDS, extra="", server="127.0.0.1"):
     """Write a native mxfailover config for the lab: [general] with the state
@@ -463,6 +485,20 @@ def write_config(path, port, key_file=None, timeout="2s", zones=(),
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+def release_binary(root, build_dir):
+    """mxfailover from a release build in @root/@build_dir, set up with
+    meson when missing and brought up to date with ninja (the benchmarks'
+    binary).  @return its path.  @raise subprocess.CalledProcessError."""
+    bdir = os.path.join(root, build_dir)
+    if not os.path.exists(os.path.join(bdir, "build.ninja")):
+        subprocess.run(["meson", "setup", bdir, "--buildtype=release"],
+                       cwd=root, check=True, stdout=subprocess.DEVNULL,
+                       timeout=300)
+    subprocess.run(["ninja", "-C", bdir, "src/mxfailover"], cwd=root,
+                   check=True, stdout=subprocess.DEVNULL, timeout=600)
+    return os.path.join(bdir, "src", "mxfailover")
 
 
 def sanitizer_env(env=None):

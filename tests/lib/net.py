@@ -4,6 +4,9 @@
   wait_until    a bounded poll, returning the value or raising on timeout
   tcp_listener  a listening TCP socket: a server that is "up" for tcp://
   port_open     whether a TCP connection is accepted now
+  udp_and_tcp   a UDP and a TCP socket on one port (a DNS server's pair)
+  recv_exact, recv_dns_tcp, dns_tcp_frame, dns_tcp_exchange
+                DNS over TCP: reading, framing, one query to a server
   ThreadedServer  a socketserver on its own thread (the fakes' base class)
   serve_from_shell  run such a fake from a shell, printing its port
 
@@ -83,6 +86,58 @@ def port_open(host, port, timeout=0.5):
             return True
     except OSError:
         return False
+
+
+def udp_and_tcp(host="127.0.0.1", port=None, timeout=0.2, backlog=32):
+    """A UDP socket and a listening TCP socket on the same port of @host (a
+    port free for both unless @port), each with @timeout: a DNS server's
+    pair.  @return (udp, tcp, port)."""
+    port = port or free_port(host, udp=True)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((host, port))
+    u.settimeout(timeout)
+    try:
+        t = tcp_listener(port, host, backlog)
+    except OSError:
+        u.close()
+        raise
+    t.settimeout(timeout)
+    return u, t, port
+
+
+class Closed(OSError):
+    """The peer closed the connection before all that was awaited came."""
+
+
+def recv_exact(sock, n):
+    """Exactly @n bytes from @sock (its timeout applies).
+    @raise Closed (an OSError) when the peer closes first."""
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise Closed("closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def recv_dns_tcp(sock):
+    """One DNS message over TCP (RFC 1035 4.2.2: a two-byte length, then
+    the message), without its length.  @raise OSError when cut short."""
+    return recv_exact(sock, int.from_bytes(recv_exact(sock, 2), "big"))
+
+
+def dns_tcp_frame(msg):
+    """@msg with the two-byte length DNS over TCP puts in front."""
+    return len(msg).to_bytes(2, "big") + msg
+
+
+def dns_tcp_exchange(addr, msg, timeout=5):
+    """Send the DNS message @msg to @addr over a new TCP connection and
+    @return the reply message.  @raise OSError."""
+    with socket.create_connection(addr, timeout=timeout) as up:
+        up.sendall(dns_tcp_frame(msg))
+        return recv_dns_tcp(up)
 
 
 class ThreadedServer:

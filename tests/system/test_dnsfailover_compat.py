@@ -73,11 +73,8 @@ def named(tmp_path_factory):
                  update_addresses=["127.0.0.1"])
     lab.add_zone(Z2, records=[(r, "CNAME", MX1_FQDN, 300) for r in Z2_RECS],
                  update_addresses=["127.0.0.1"])
-    lab.start()
-    try:
+    with lab.running():
         yield lab
-    finally:
-        lab.stop()
 
 
 class Site:

@@ -38,15 +38,11 @@ except ImportError:
 pytestmark = [
     pytest.mark.skipif(_why is not None, reason=_why or ""),
     pytest.mark.skipif(os.geteuid() != 0, reason="Postfix needs root to start"),
+    pytest.mark.usefixtures("no_leaks"),  # conftest.py, with ca
 ]
 
 DOMAIN = "lab.test"
 COUNT = 5
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    return mailservers.CertAuthority(str(tmp_path_factory.mktemp("etrn_ca")))
 
 
 def _send(host, port, n):

@@ -36,11 +36,8 @@ def zname(short):
 
 @pytest.fixture(scope="module")
 def named(tmp_path_factory):
-    d = tmp_path_factory.mktemp("named-fo")
-    lab = mxflab.NamedLab(str(d))
-    key = lab.add_key("k-fo", "hmac-sha256")
-    for z in CNAME_ZONES:
-        lab.add_zone(zname(z), update_keys=[key])
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-fo")), "k-fo",
+                                [zname(z) for z in CNAME_ZONES])
     lab.add_zone(zname("at-mx2"), records=[(r, "CNAME", MX2, 300) for r in RECS],
                  update_keys=[key])
     lab.add_zone(zname("a"), records=[("mail", "A", "127.0.0.11", 300),
@@ -53,11 +50,8 @@ def named(tmp_path_factory):
     lab.add_zone(zname("mx"), records=[("@", "MX", "10 " + MX1, 300),
                                        ("@", "MX", "20 backup.example.net.", 300)],
                  update_keys=[key])
-    lab.start()
-    try:
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
 @pytest.fixture

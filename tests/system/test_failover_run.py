@@ -31,16 +31,10 @@ def zname(short):
 
 @pytest.fixture(scope="module")
 def named(tmp_path_factory):
-    d = tmp_path_factory.mktemp("named-fo-run")
-    lab = mxflab.NamedLab(str(d))
-    key = lab.add_key("k-fo-run", "hmac-sha256")
-    for z in ZONES:
-        lab.add_zone(zname(z), update_keys=[key])
-    lab.start()
-    try:
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-fo-run")), "k-fo-run",
+                                [zname(z) for z in ZONES])
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
 @pytest.fixture

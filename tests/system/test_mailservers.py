@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
 
 import mailservers  # noqa: E402
 import net  # noqa: E402
-from mailservers import CertAuthority, Dovecot, MariaDB, Postfix  # noqa: E402
+from mailservers import Postfix  # noqa: E402
 from smtpsink import SmtpSink  # noqa: E402
 
 _missing = mailservers.have_programs()
@@ -31,45 +31,10 @@ pytestmark = [
                        % " ".join(_missing)),
     pytest.mark.skipif(os.geteuid() != 0,
                        reason="Postfix and Dovecot need root to start"),
+    pytest.mark.usefixtures("no_leaks"),  # conftest.py, with the servers
 ]
 
 TIMEOUT = 10  # seconds for any one client operation
-
-
-# Declared first and autouse, so it is set up before and torn down after
-# every server fixture of the module: its teardown sees what they left.
-@pytest.fixture(scope="module", autouse=True)
-def no_leaks():
-    yield
-    servers = mailservers.running_servers()
-    procs = mailservers.leaked_processes()
-    addrs = mailservers.leaked_addresses()
-    assert not servers, "servers never stopped: %r" % servers
-    assert not procs, "server processes left running: %r" % procs
-    assert not addrs, "loopback addresses left configured: %r" % addrs
-
-
-@pytest.fixture(scope="module")
-def ca(no_leaks, tmp_path_factory):
-    return CertAuthority(str(tmp_path_factory.mktemp("lab_ca")))
-
-
-@pytest.fixture(scope="module")
-def postfix(ca):
-    with Postfix(ca=ca) as pf:
-        yield pf
-
-
-@pytest.fixture(scope="module")
-def dovecot(ca):
-    with Dovecot(ca=ca) as dv:
-        yield dv
-
-
-@pytest.fixture(scope="module")
-def mariadb(no_leaks):
-    with MariaDB() as db:
-        yield db
 
 
 def tls_context(ca_file):

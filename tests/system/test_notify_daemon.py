@@ -25,14 +25,10 @@ MX1, MX2 = mxflab.MX1, mxflab.MX2
 
 @pytest.fixture(scope="module")
 def nlab(tmp_path_factory):
-    lab = mxflab.NamedLab(str(tmp_path_factory.mktemp("named-notify")))
-    key = lab.add_key("k-notify", "hmac-sha256")
-    lab.add_zone(ZONE, update_keys=[key])
-    lab.start()
-    try:
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-notify")), "k-notify",
+                                [ZONE])
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
 class Daemon:

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
 
 import mailservers  # noqa: E402
 import net  # noqa: E402
-from mailservers import CertAuthority, Dovecot, MariaDB, Postfix  # noqa: E402
+from mailservers import Postfix  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -65,6 +65,7 @@ pytestmark = [
                        % " ".join(_missing)),
     pytest.mark.skipif(os.geteuid() != 0,
                        reason="Postfix and Dovecot need root to start"),
+    pytest.mark.usefixtures("no_leaks"),  # conftest.py, with the servers
     pytest.mark.skipif(_PROBE_MISSING is not None,
                        reason=_PROBE_MISSING or "probe available"),
 ]
@@ -72,42 +73,6 @@ pytestmark = [
 # A probe line: URL, state, time ("12 ms" or "5.0 s"), reason.
 LINE = re.compile(r"^(\S+)\s+(up|down|warning)\s+(\d+ ms|\d+(?:\.\d+)? s)\s+(.*)$")
 FIELDS = {"url", "state", "ms", "phase", "reason"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_leaks():
-    """Set up before and torn down after every server fixture (they depend
-    on it): fails the module when a server process or address outlived it."""
-    yield
-    servers = mailservers.running_servers()
-    procs = mailservers.leaked_processes()
-    addrs = mailservers.leaked_addresses()
-    assert not servers, "servers never stopped: %r" % servers
-    assert not procs, "server processes left running: %r" % procs
-    assert not addrs, "loopback addresses left configured: %r" % addrs
-
-
-@pytest.fixture(scope="module")
-def ca(no_leaks, tmp_path_factory):
-    return CertAuthority(str(tmp_path_factory.mktemp("lab_ca")))
-
-
-@pytest.fixture(scope="module")
-def postfix(ca):
-    with Postfix(ca=ca) as pf:
-        yield pf
-
-
-@pytest.fixture(scope="module")
-def dovecot(ca):
-    with Dovecot(ca=ca) as dv:
-        yield dv
-
-
-@pytest.fixture(scope="module")
-def mariadb(no_leaks):
-    with MariaDB() as db:
-        yield db
 
 
 @pytest.fixture

@@ -19,14 +19,10 @@ MX1, MX2 = mxflab.MX1, mxflab.MX2
 
 @pytest.fixture(scope="module")
 def rlab(tmp_path_factory):
-    lab = mxflab.NamedLab(str(tmp_path_factory.mktemp("named-reload")))
-    key = lab.add_key("k-reload", "hmac-sha256")
-    lab.add_zone(ZONE, update_keys=[key])
-    lab.start()
-    try:
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-reload")), "k-reload",
+                                [ZONE])
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
 def config_text(tmp_path, server, key_path, p1, p2, zone=ZONE):

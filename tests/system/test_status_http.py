@@ -49,15 +49,10 @@ class HostileSmtp:
 
 @pytest.fixture(scope="module")
 def slab(tmp_path_factory):
-    d = tmp_path_factory.mktemp("named-status")
-    lab = mxflab.NamedLab(str(d))
-    key = lab.add_key("k-status", "hmac-sha256")
-    lab.add_zone(ZONE, update_keys=[key])
-    lab.start()
-    try:
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-status")), "k-status",
+                                [ZONE])
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
 def get(port, path, method="GET"):

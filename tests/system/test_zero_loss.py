@@ -44,9 +44,7 @@ COUNT = 25
 def test_zero_loss_failover_and_etrn_flush(mxf_bin, tmp_path):
     d = tmp_path / "named"
     d.mkdir()
-    lab = mxflab.NamedLab(str(d))
-    key = lab.add_key("k-zl", "hmac-sha256")
-    lab.add_zone(ZONE, update_keys=[key])
+    lab, key = mxflab.keyed_lab(str(d), "k-zl", [ZONE])
     ca = mailservers.CertAuthority(str(tmp_path / "ca"))
     primary = SmtpSink()
     daemon = None
