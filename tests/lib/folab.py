@@ -217,6 +217,11 @@ class Daemon:
 
     close = stop
 
+    def finish(self, timeout=10.0):
+        """stop(@timeout); @return (its exit code, None when it had to be
+        killed, and the whole log)."""
+        return self.stop(timeout), self.log()
+
 
 class SlowProxy:
     """UDP and TCP on one free port, forwarding to 127.0.0.1:@upstream_port.
@@ -319,12 +324,24 @@ class SlowProxy:
         self.tcp.close()
 
 
+def tcp_servers(*ports, host="127.0.0.1"):
+    """@servers for write_fo_config: mx1, mx2... at @host, MX1, MX2... as
+    names (mx3.example.com. and so on after those), each checked by
+    tcp://@host:PORT with its port of @ports."""
+    names = [MX1, MX2] + ["mx%d.example.com." % i for i in range(3, len(ports) + 1)]
+    return [("mx%d" % (i + 1), host, names[i], ["tcp://%s:%d" % (host, p)])
+            for i, p in enumerate(ports)]
+
+
 def write_fo_config(path, dns_port, key_file, servers, zones, records=mxflab.MAIL_RECORDS,
-                    rtype="CNAME", general=None, group=None, extra="", dns_timeout="1s"):
+                    rtype="CNAME", general=None, group=None, extra="", dns_timeout="1s",
+                    dns_server=None):
     """A native config for the failover lab.
     @servers  [(id, address, name, [check urls])] in preference order.
     @general  extra [general] keys (override the short defaults).
     @group    extra [group mail] keys (failback, hold_down...).
+    A key (or @rtype, @dns_timeout) given as None is left out, so the
+    daemon's default applies.  @dns_server replaces 127.0.0.1:@dns_port.
     @return @path."""
     d = os.path.dirname(os.path.abspath(path))
     gen = {"interval": "1s", "timeout": "1s", "fall": "1", "rise": "1",
@@ -336,8 +353,9 @@ def write_fo_config(path, dns_port, key_file, servers, zones, records=mxflab.MAI
            "hold_down": "0s"}
     grp.update(group or {})
     lines = ["[general]"] + ["%s = %s" % kv for kv in gen.items() if kv[1] is not None]
-    lines += ["", "[dns]", "server = 127.0.0.1:%d" % dns_port,
-              "timeout = %s" % dns_timeout]
+    lines += ["", "[dns]", "server = %s" % (dns_server or "127.0.0.1:%d" % dns_port)]
+    if dns_timeout is not None:
+        lines.append("timeout = %s" % dns_timeout)
     if key_file is not None:
         lines.append("key_file = %s" % key_file)
     for sid, addr, name, checks in servers:

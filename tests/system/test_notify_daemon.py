@@ -4,20 +4,14 @@ never delays a failover.  A real named, TCP listeners as mail servers, and
 the HTTP sink of tests/fakes as the webhook."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
+import folab
 import mxflab
 import net
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fakes"))
-from httpsink import HttpSink  # noqa: E402
+from httpsink import HttpSink  # tests/fakes, on the path by conftest.py
 
 ZONE = "notify.test."
 MX1, MX2 = mxflab.MX1, mxflab.MX2
@@ -31,52 +25,16 @@ def nlab(tmp_path_factory):
         yield lab, key
 
 
-class Daemon:
-    def __init__(self, mxf_bin, cfg, logpath):
-        self.log = open(logpath, "w+")
-        self.proc = subprocess.Popen([mxf_bin, "-c", str(cfg), "run"], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=mxflab.sanitizer_env())
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.seek(0)
-        return self.proc.returncode, self.log.read()
-
-
 def write_cfg(tmp_path, lab, key, p1, p2, hook, extra_notify=""):
-    cfg = tmp_path / "mxf.conf"
-    cfg.write_text(f"""[general]
-interval = 1s
-timeout = 1s
-fall = 1
-rise = 1
-state_file = {tmp_path}/state.json
-log = stderr
-[dns]
-server = 127.0.0.1:{lab.port}
-key_file = {key.path}
-[server mx1]
-address = 127.0.0.1
-name = {MX1}
-checks = tcp://127.0.0.1:{p1}
-[server mx2]
-address = 127.0.0.1
-name = {MX2}
-checks = tcp://127.0.0.1:{p2}
-[group mail]
-servers = mx1 mx2
-zones = {ZONE.rstrip('.')}
-records = mx smtp
-hold_down = 0
-[notify]
-webhook = http://127.0.0.1:{hook}/hook
-{extra_notify}""")
-    return cfg
+    return folab.write_fo_config(
+        str(tmp_path / "mxf.conf"), lab.port, key.path, folab.tcp_servers(p1, p2), [ZONE],
+        records=("mx", "smtp"), rtype=None, group={"failback": None, "hold_down": "0"},
+        dns_timeout=None,
+        extra="[notify]\nwebhook = http://127.0.0.1:%d/hook\n%s" % (hook, extra_notify))
+
+
+def start_daemon(mxf_bin, cfg, logpath):
+    return folab.Daemon(mxf_bin, cfg, str(logpath)).start()
 
 
 def reset(lab, key):
@@ -97,7 +55,7 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
     mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     p1 = mx1.getsockname()[1]
     with HttpSink(mode="200") as h:
-        d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, p1, mx2.getsockname()[1], h.port),
+        d = start_daemon(mxf_bin, write_cfg(tmp_path, lab, key, p1, mx2.getsockname()[1], h.port),
                    tmp_path / "d.log")
         try:
             time.sleep(2.5)                       # healthy rounds: no notice
@@ -120,7 +78,7 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
             assert kinds.count("switched") == 2, kinds
             assert len(kinds) == 4, kinds
         finally:
-            rc, log = d.stop()
+            rc, log = d.finish()
             mx1.close()
             mx2.close()
     assert rc == 0, log
@@ -135,7 +93,7 @@ def test_reminders_while_down(mxf_bin, nlab, tmp_path):
         cfg = write_cfg(tmp_path, lab, key, mx1.getsockname()[1], mx2.getsockname()[1],
                         h.port, "reminder = 2s\n")
         mx1.close()                               # down from the start
-        d = Daemon(mxf_bin, cfg, tmp_path / "d.log")
+        d = start_daemon(mxf_bin, cfg, tmp_path / "d.log")
         try:
             net.wait_until(lambda: [e for e in events(h) if e["event"] == "reminder"], 15,
                      "a reminder")
@@ -146,7 +104,7 @@ def test_reminders_while_down(mxf_bin, nlab, tmp_path):
             assert all(e["about"] == "server_down" for e in rem), rem
             assert [e["event"] for e in events(h)].count("server_down") == 1
         finally:
-            rc, log = d.stop()
+            rc, log = d.finish()
             mx2.close()
     assert rc == 0, log
 
@@ -156,7 +114,7 @@ def test_hanging_webhook_does_not_delay_failover(mxf_bin, nlab, tmp_path):
     reset(lab, key)
     mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     with HttpSink(mode="hangs") as h:
-        d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, mx1.getsockname()[1],
+        d = start_daemon(mxf_bin, write_cfg(tmp_path, lab, key, mx1.getsockname()[1],
                                       mx2.getsockname()[1], h.port), tmp_path / "d.log")
         try:
             time.sleep(1.5)
@@ -166,7 +124,7 @@ def test_hanging_webhook_does_not_delay_failover(mxf_bin, nlab, tmp_path):
             took = time.monotonic() - t0
             assert took < 5, took                 # fall 1, interval 1 s: not the webhook's 30 s
         finally:
-            rc, log = d.stop()
+            rc, log = d.finish()
             mx2.close()
     assert rc == 0, log
     assert not mxflab.sanitizer_report(log), log

@@ -4,13 +4,13 @@ named and TCP/SMTP listeners standing in for the mail servers."""
 
 import http.client
 import json
-import signal
 import socket
 import subprocess
 import threading
 
 import pytest
 
+import folab
 import mxflab
 import net
 
@@ -70,39 +70,13 @@ def test_status_endpoint(mxf_bin, slab, tmp_path):
     mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     bad = HostileSmtp()
     http_port = net.free_port(udp=True)
-    cfg = tmp_path / "mxf.conf"
-    cfg.write_text(f"""[general]
-interval = 1s
-timeout = 1s
-fall = 1
-rise = 1
-state_file = {tmp_path}/state.json
-log = stderr
-status_listen = 127.0.0.1:{http_port}
-[dns]
-server = 127.0.0.1:{lab.port}
-key_file = {key.path}
-[server mx1]
-address = 127.0.0.1
-name = {MX1}
-checks = tcp://127.0.0.1:{mx1.getsockname()[1]}
-[server mx2]
-address = 127.0.0.1
-name = {MX2}
-checks = tcp://127.0.0.1:{mx2.getsockname()[1]}
-[server mx3]
-address = 127.0.0.1
-name = mx3.example.com
-checks = smtp://127.0.0.1:{bad.port}
-[group mail]
-servers = mx1 mx2 mx3
-zones = {ZONE.rstrip('.')}
-records = mx smtp
-hold_down = 0
-""")
-    env = mxflab.sanitizer_env()
-    proc = subprocess.Popen([mxf_bin, "-c", str(cfg), "run"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    servers = folab.tcp_servers(mx1.getsockname()[1], mx2.getsockname()[1]) + [
+        ("mx3", "127.0.0.1", "mx3.example.com", ["smtp://127.0.0.1:%d" % bad.port])]
+    cfg = folab.write_fo_config(
+        str(tmp_path / "mxf.conf"), lab.port, key.path, servers, [ZONE],
+        records=("mx", "smtp"), rtype=None, group={"failback": None, "hold_down": "0"},
+        dns_timeout=None, general={"status_listen": "127.0.0.1:%d" % http_port})
+    daemon = folab.Daemon(mxf_bin, cfg, str(tmp_path / "d.log")).start()
     try:
         def live():
             try:
@@ -146,15 +120,10 @@ hold_down = 0
         assert get(http_port, "/metrics", method="POST")[0] == 405
         assert get(http_port, "/metrics", method="HEAD")[0] == 200
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, err = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
+        rc, err = daemon.finish()
         bad.close()
         mx2.close()
-    assert proc.returncode == 0, err
+    assert rc == 0, err
     assert not mxflab.sanitizer_report(err), err
     assert "status on http://127.0.0.1:%d/" % http_port in err
 

@@ -9,13 +9,12 @@ lab.  Sent and received are counted: none lost, none duplicated.
 """
 
 import os
-import signal
 import smtplib
-import subprocess
 import time
 
 import pytest
 
+import folab
 import mxflab
 import net
 from smtpsink import SmtpSink
@@ -53,36 +52,14 @@ def test_zero_loss_failover_and_etrn_flush(mxf_bin, tmp_path):
         primary.start()
         with mailservers.Postfix(ca=ca, relay_domain=DOMAIN,
                                  relay_to=(primary.host, primary.port)) as backup:
-            cfg = tmp_path / "mxf.conf"
-            cfg.write_text(f"""[general]
-interval = 1s
-timeout = 2s
-fall = 1
-rise = 1
-state_file = {tmp_path}/state.json
-log = stderr
-[dns]
-server = 127.0.0.1:{lab.port}
-key_file = {key.path}
-[server mx1]
-address = {primary.host}
-name = {MX1}
-checks = smtp://{primary.host}:{primary.port}
-[server mx2]
-address = {backup.host}
-name = {MX2}
-checks = smtp://{backup.host}:{backup.port}
-[group mail]
-servers = mx1 mx2
-zones = {DOMAIN}
-records = mx smtp
-hold_down = 0
-etrn = yes
-""")
-            env = mxflab.sanitizer_env(dict(os.environ, MXF_CA_FILE=ca.ca_file))
-            log = open(tmp_path / "daemon.log", "w+")
-            daemon = subprocess.Popen([mxf_bin, "-c", str(cfg), "run"], stdout=log,
-                                      stderr=subprocess.STDOUT, env=env)
+            servers = [("mx1", primary.host, MX1, ["smtp://%s:%d" % (primary.host, primary.port)]),
+                       ("mx2", backup.host, MX2, ["smtp://%s:%d" % (backup.host, backup.port)])]
+            cfg = folab.write_fo_config(
+                str(tmp_path / "mxf.conf"), lab.port, key.path, servers, [ZONE],
+                records=("mx", "smtp"), rtype=None, general={"timeout": "2s"},
+                group={"failback": None, "hold_down": "0", "etrn": "yes"}, dns_timeout=None)
+            daemon = folab.Daemon(mxf_bin, cfg, str(tmp_path / "daemon.log"),
+                                  env=dict(os.environ, MXF_CA_FILE=ca.ca_file)).start()
             assert lab.cname("mx." + ZONE) == MX1
 
             # The primary dies: records move to the backup.
@@ -119,20 +96,12 @@ etrn = yes
             assert backup.queue_count() == 0
             # Postfix's own retry is minutes away: only ETRN explains seconds.
             assert flush < 15, flush
-            log.seek(0)
-            text = log.read()
+            text = daemon.log()
             assert "queue flush at %s:%d: ETRN %s: 250" % (backup.host, backup.port, DOMAIN) \
                 in text, text[-3000:]
     finally:
-        if daemon is not None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
+        rc = daemon.stop(10) if daemon is not None else None
         primary.stop()
         lab.stop()
-    assert daemon.returncode == 0
-    log.seek(0)
-    assert not mxflab.sanitizer_report(log.read())
+    assert rc == 0
+    assert not mxflab.sanitizer_report(daemon.log())
