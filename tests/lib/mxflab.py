@@ -531,3 +531,11 @@ def run_mxf(binary, args, config=None, timeout=30.0, env=None, input=None):
                        env=sanitizer_env(env), input=input,
                        stdin=None if input is not None else subprocess.DEVNULL)
     return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
+
+
+def assert_down(r, phase, reason_part):
+    """Assert that @r, one result of `mxfailover probe --json`, is down in
+    @phase with @reason_part in its reason."""
+    assert r["state"] == "down", r
+    assert r["phase"] == phase, r
+    assert reason_part in r["reason"], r
