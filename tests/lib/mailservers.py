@@ -81,10 +81,24 @@ MARIADB_INSTALL_DB = (shutil.which("mariadb-install-db")
                       or "/usr/bin/mariadb-install-db")
 
 
-def have_programs():
-    """The names of the programs this module needs that are missing."""
-    need = [POSTFIX, DOVECOT, MARIADBD, MARIADB_INSTALL_DB, OPENSSL, IP]
+def have_programs(need=None):
+    """The names of the programs this module needs (or of @need) that are
+    missing."""
+    if need is None:
+        need = [POSTFIX, DOVECOT, MARIADBD, MARIADB_INSTALL_DB, OPENSSL, IP]
     return [p for p in need if not os.access(p, os.X_OK)]
+
+
+def why_not(need=None, not_root="Postfix and Dovecot need root to start"):
+    """Why the lab's servers cannot run here, or None: a program of @need
+    (default: all of them, see have_programs) is missing, or we are not
+    root (then @not_root).  For a module's skipif."""
+    missing = have_programs(need)
+    if missing:
+        return "not installed: %s (./dev deps)" % " ".join(missing)
+    if os.geteuid() != 0:
+        return not_root
+    return None
 
 
 # ---------------------------------------------------------------------------

@@ -18,26 +18,14 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 LIB = os.path.join(ROOT, "tests", "lib")
 sys.path.insert(0, LIB)
 
+import mailservers  # noqa: E402
 import net  # noqa: E402
 from smtpsink import SmtpSink  # noqa: E402
 
-try:
-    import mailservers  # noqa: E402
-    _why = None
-    if not hasattr(mailservers, "Postfix"):
-        _why = "tests/lib/mailservers.py offers no Postfix backup MX"
-    else:
-        _miss = [p for p in (mailservers.POSTFIX, mailservers.OPENSSL)
-                 if not os.access(p, os.X_OK)]
-        if _miss:
-            _why = "not installed: %s" % " ".join(_miss)
-except ImportError:
-    mailservers = None
-    _why = "tests/lib/mailservers.py (the real mail server fixture) is absent"
-
+_WHY_NOT = mailservers.why_not((mailservers.POSTFIX, mailservers.OPENSSL),
+                               "Postfix needs root to start")
 pytestmark = [
-    pytest.mark.skipif(_why is not None, reason=_why or ""),
-    pytest.mark.skipif(os.geteuid() != 0, reason="Postfix needs root to start"),
+    pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or ""),
     pytest.mark.usefixtures("no_leaks"),  # conftest.py, with ca
 ]
 

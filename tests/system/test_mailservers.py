@@ -25,12 +25,9 @@ import net  # noqa: E402
 from mailservers import Postfix  # noqa: E402
 from smtpsink import SmtpSink  # noqa: E402
 
-_missing = mailservers.have_programs()
+_WHY_NOT = mailservers.why_not()
 pytestmark = [
-    pytest.mark.skipif(bool(_missing), reason="not installed: %s (./dev deps)"
-                       % " ".join(_missing)),
-    pytest.mark.skipif(os.geteuid() != 0,
-                       reason="Postfix and Dovecot need root to start"),
+    pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or ""),
     pytest.mark.usefixtures("no_leaks"),  # conftest.py, with the servers
 ]
 

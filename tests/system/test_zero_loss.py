@@ -15,23 +15,15 @@ import time
 import pytest
 
 import folab
+import mailservers
 import mxflab
 import net
 from smtpsink import SmtpSink
 
-try:
-    import mailservers
-    _why = None
-    _miss = [p for p in (mailservers.POSTFIX, mailservers.OPENSSL) if not os.access(p, os.X_OK)]
-    if _miss:
-        _why = "not installed: %s" % " ".join(_miss)
-except ImportError:
-    mailservers = None
-    _why = "tests/lib/mailservers.py is absent"
-
+_WHY_NOT = mailservers.why_not((mailservers.POSTFIX, mailservers.OPENSSL),
+                               "Postfix needs root to start")
 pytestmark = [
-    pytest.mark.skipif(_why is not None, reason=_why or ""),
-    pytest.mark.skipif(os.geteuid() != 0, reason="Postfix needs root to start"),
+    pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or ""),
 ]
 
 DOMAIN = "lab.test"
