@@ -45,8 +45,12 @@ import socketserver
 import ssl
 import struct
 import sys
-import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "lib"))
+
+import net  # noqa: E402
 
 MAX_SECONDS = 30.0
 
@@ -90,7 +94,7 @@ class _Conn:
 
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self):
-        srv = self.server.fake
+        srv = self.server.owner
         srv.connections += 1
         conn = _Conn(self.request, srv)
         try:
@@ -106,53 +110,21 @@ class _Handler(socketserver.BaseRequestHandler):
                 pass
 
 
-class _TCPServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class FakeServer:
+class FakeServer(net.ThreadedServer):
     """A fake server on 127.0.0.1; a context manager; .port is its port,
     .log the lines clients sent, .connections how many connected."""
 
+    handler = _Handler
+    refuses = "closed"
+    poll_interval = 0.05
+
     def __init__(self, mode, **opts):
-        self.mode = mode
+        super().__init__(mode=mode, host=opts.get("host", "127.0.0.1"),
+                         port=int(opts.get("port", 0)) or None)
         self.opts = opts
         self.log = []
         self.connections = 0
-        self._server = None
-        self._thread = None
         self._ctx = None
-        self.port = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def start(self):
-        if self.mode == "closed":
-            # Bind and close: the port is then very likely unused.
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-            s.close()
-            return
-        self._server = _TCPServer((self.opts.get("host", "127.0.0.1"),
-                                   int(self.opts.get("port", 0))), _Handler)
-        self._server.fake = self
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def tls_context(self):
         if self._ctx is None:
@@ -330,9 +302,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=MAX_SECONDS)
     a = ap.parse_args()
     opts = {k: v for k, v in vars(a).items() if v not in (None, False) and k not in ("mode", "seconds")}
-    with FakeServer(a.mode, **opts) as srv:
-        print(srv.port, flush=True)
-        time.sleep(min(a.seconds, 3600))
+    net.serve_from_shell(FakeServer(a.mode, **opts), min(a.seconds, 3600))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""smtpsink.py -- a scriptable SMTP receiver for the notify and ETRN tests.
+"""smtpsink.py -- the lab's SMTP receiver: for the notify and ETRN tests, and
+the primary a backup-MX Postfix (tests/lib/mailservers.py) relays to.
 
 It listens on 127.0.0.1 on a free port, offers STARTTLS (when given a
 certificate) and AUTH PLAIN/LOGIN, and records everything: each command line
@@ -11,9 +12,13 @@ Use from a test:
 
     with SmtpSink(certfile=c, keyfile=k, mode="normal") as s:
         ... smtp://127.0.0.1:{s.port} ...
-        s.messages      # [Message(mail_from, rcpts, data, tls, auth_user)]
+        s.messages      # [Message(mail_from, rcpts, data, tls, auth_user, raw)]
         s.commands      # [(tls, line)]
         s.etrn          # ["example.com", ...] arguments received
+        s.count()       # len(s.messages)
+
+stop() closes the listening socket (the primary is down: connection
+refused); start() opens it again on the same port.
 
 or from a shell (prints the port on the first line, serves until killed or
 MAX_SECONDS):
@@ -39,24 +44,24 @@ import argparse
 import base64
 import collections
 import os
-import socket
 import socketserver
 import ssl
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "lib"))
+
+import net  # noqa: E402
+
 MAX_SECONDS = 60.0
 MAX_LINE = 4096
 MAX_MESSAGE = 1 << 20
 
-Message = collections.namedtuple("Message", "mail_from rcpts data tls auth_user")
-
-
-def free_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+# data: the text, lines joined by "\n"; raw: the bytes as sent, line ends
+# kept, dots unstuffed.
+Message = collections.namedtuple("Message", "mail_from rcpts data tls auth_user raw")
 
 
 class _Closed(Exception):
@@ -76,6 +81,11 @@ class _Conn:
         self.sock.sendall(line.encode() + b"\r\n")
 
     def readline(self):
+        """The next line, decoded, without its line end."""
+        return self.readline_raw().rstrip(b"\n").rstrip(b"\r").decode("utf-8", "replace")
+
+    def readline_raw(self):
+        """The next line as bytes, with its line end."""
         while b"\n" not in self.buf:
             if len(self.buf) > MAX_LINE or time.monotonic() > self.deadline:
                 raise _Closed()
@@ -87,7 +97,7 @@ class _Conn:
                 raise _Closed()
             self.buf += data
         line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode("utf-8", "replace")
+        return line + b"\n"
 
     def starttls(self):
         if self.buf:
@@ -98,12 +108,26 @@ class _Conn:
         self.tls = True
 
 
-class SmtpSink:
+class _Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        sink = self.server.owner
+        with sink.lock:
+            sink.connections += 1
+        try:
+            sink._session(self.request)
+        except (_Closed, OSError, ssl.SSLError):
+            pass
+
+
+class SmtpSink(net.ThreadedServer):
+    handler = _Handler
+    refuses = "refuses"
+
     def __init__(self, mode="normal", certfile=None, keyfile=None, starttls=True,
                  implicit_tls=False, require_tls=False, auth_plain=False,
                  etrn_reply="250 Queuing started", users=None,
-                 host="127.0.0.1", name="sink.lab.test"):
-        self.mode = mode
+                 host="127.0.0.1", port=None, name="sink.lab.test"):
+        super().__init__(mode=mode, host=host, port=port)
         self.certfile = certfile
         self.keyfile = keyfile
         self.starttls = starttls and certfile is not None
@@ -112,62 +136,20 @@ class SmtpSink:
         self.auth_plain = auth_plain
         self.etrn_reply = etrn_reply
         self.users = users
-        self.host = host
         self.name = name
-        self.port = None
         self.messages = []
         self.commands = []
         self.auths = []        # (tls, user, password, ok)
         self.etrn = []
         self.connections = 0
         self.lock = threading.Lock()
-        self.stop_event = threading.Event()
-        self.server = None
-        self.thread = None
-
-    # context manager
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def start(self):
-        if self.mode == "refuses":
-            self.port = free_port(self.host)
-            return
-        sink = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self):
-                with sink.lock:
-                    sink.connections += 1
-                try:
-                    sink._session(self.request)
-                except (_Closed, OSError, ssl.SSLError):
-                    pass
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server((self.host, 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.1}, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.stop_event.set()
-        if self.server is None:
-            return
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-        self.server = self.thread = None
 
     # what was said
+    def count(self):
+        """How many messages were received."""
+        with self.lock:
+            return len(self.messages)
+
     def command_lines(self):
         with self.lock:
             return list(self.commands)
@@ -229,28 +211,36 @@ class SmtpSink:
                 rcpts.append(arg.split(":", 1)[1].strip() if ":" in arg else arg)
                 conn.send("250 2.1.5 Ok")
             elif verb == "DATA":
+                if mail_from is None or not rcpts:
+                    conn.send("503 5.5.1 Error: need MAIL and RCPT")
+                    continue
                 conn.send("354 End data with <CR><LF>.<CR><LF>")
                 data = []
-                size = 0
+                raw = b""
                 while True:
-                    dl = conn.readline()
+                    rl = conn.readline_raw()
+                    dl = rl.rstrip(b"\n").rstrip(b"\r").decode("utf-8", "replace")
                     if dl == ".":
                         break
                     if dl.startswith("."):
-                        dl = dl[1:]
-                    size += len(dl)
-                    if size > MAX_MESSAGE:
+                        dl, rl = dl[1:], rl[1:]
+                    raw += rl
+                    if len(raw) > MAX_MESSAGE:
                         raise _Closed()
                     data.append(dl)
                 with self.lock:
                     self.messages.append(Message(mail_from, rcpts, "\n".join(data),
-                                                 conn.tls, auth_user))
+                                                 conn.tls, auth_user, raw))
+                mail_from, rcpts = None, []
                 conn.send("250 2.0.0 Ok: queued as %d" % len(self.messages))
             elif verb == "ETRN":
                 with self.lock:
                     self.etrn.append(arg)
                 conn.send(self._etrn_reply(arg))
-            elif verb == "RSET" or verb == "NOOP":
+            elif verb == "RSET":
+                mail_from, rcpts = None, []
+                conn.send("250 2.0.0 Ok")
+            elif verb == "NOOP":
                 conn.send("250 2.0.0 Ok")
             elif verb == "QUIT":
                 conn.send("221 2.0.0 Bye")
@@ -309,13 +299,9 @@ def main():
     ap.add_argument("--implicit-tls", action="store_true")
     ap.add_argument("--etrn-reply", default="250 Queuing started")
     args = ap.parse_args()
-    with SmtpSink(mode=args.mode, certfile=args.cert, keyfile=args.key,
-                  implicit_tls=args.implicit_tls, etrn_reply=args.etrn_reply) as s:
-        print(s.port, flush=True)
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < MAX_SECONDS:
-            time.sleep(0.5)
-    return 0
+    return net.serve_from_shell(SmtpSink(
+        mode=args.mode, certfile=args.cert, keyfile=args.key,
+        implicit_tls=args.implicit_tls, etrn_reply=args.etrn_reply), MAX_SECONDS)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ test_dnsfailover_compat.py and bench/failover.
                happened
   SlowProxy    UDP+TCP in front of named that delays (or refuses) replies
   write_fo_config  a native config with short intervals for the lab
-  wait_until   a bounded poll
 
 Every loop here is bounded in count and time; nothing touches an address
 outside loopback except the namespaces DeadHost itself creates.
@@ -25,30 +24,11 @@ import threading
 import time
 
 import mxflab
+import net
 
 MX1 = mxflab.MX1
 MX2 = mxflab.MX2
 MAX_LIFETIME = 900.0  # no helper thread outlives this
-
-
-def wait_until(pred, timeout, step=0.05):
-    """Poll @pred until it returns a true value or @timeout seconds pass.
-    @return the last value of @pred."""
-    deadline = time.monotonic() + timeout
-    v = pred()
-    while not v and time.monotonic() < deadline:
-        time.sleep(step)
-        v = pred()
-    return v
-
-
-def free_port_on(host):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
 
 
 class MailServer:
@@ -56,7 +36,7 @@ class MailServer:
 
     def __init__(self, host="127.0.0.1", port=None):
         self.host = host
-        self.port = port or free_port_on(host)
+        self.port = port or net.free_port(host)
         self.sock = None
         self.thread = None
         self.accepted = 0
@@ -237,6 +217,11 @@ class Daemon:
 
     close = stop
 
+    def finish(self, timeout=10.0):
+        """stop(@timeout); @return (its exit code, None when it had to be
+        killed, and the whole log)."""
+        return self.stop(timeout), self.log()
+
 
 class SlowProxy:
     """UDP and TCP on one free port, forwarding to 127.0.0.1:@upstream_port.
@@ -246,30 +231,18 @@ class SlowProxy:
 
     def __init__(self, upstream_port):
         self.upstream = ("127.0.0.1", upstream_port)
-        self.port = mxflab.free_port()
+        self.port = net.free_port(udp=True)
         self.delay = 0.0      # before an UPDATE's reply is passed back
         self.pre_delay = 0.0  # before an UPDATE is passed on to named
         self.drop_updates = False  # UPDATEs counted, then lost
         self.updates = 0
         self.down = False
         self.stop_ev = threading.Event()
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.udp.settimeout(0.1)
-        self.tcp = None
-        self._open_tcp()
+        self.udp, self.tcp, _ = net.udp_and_tcp(port=self.port, timeout=0.1)
         self.threads = [threading.Thread(target=self._udp_loop, daemon=True),
                         threading.Thread(target=self._tcp_loop, daemon=True)]
         for t in self.threads:
             t.start()
-
-    def _open_tcp(self):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        t.bind(("127.0.0.1", self.port))
-        t.listen(32)
-        t.settimeout(0.1)
-        self.tcp = t
 
     def set_down(self, down):
         """Down: UDP queries are dropped, TCP connections refused."""
@@ -315,23 +288,19 @@ class SlowProxy:
         with conn:
             conn.settimeout(5)
             try:
-                hdr = self._recv(conn, 2)
-                query = self._recv(conn, struct.unpack("!H", hdr)[0])
+                query = net.recv_dns_tcp(conn)
                 if self._is_update(query):
                     self.updates += 1
                     if self.pre_delay > 0:
                         time.sleep(self.pre_delay)
                     if self.drop_updates:
                         return
-                with socket.create_connection(self.upstream, timeout=5) as up:
-                    up.sendall(hdr + query)
-                    rhdr = self._recv(up, 2)
-                    reply = self._recv(up, struct.unpack("!H", rhdr)[0])
+                reply = net.dns_tcp_exchange(self.upstream, query)
                 if self._is_update(query) and self.delay > 0:
                     time.sleep(self.delay)
                 if not self.down:
-                    conn.sendall(rhdr + reply)
-            except (OSError, struct.error):
+                    conn.sendall(net.dns_tcp_frame(reply))
+            except OSError:
                 pass
 
     def _tcp_loop(self):
@@ -347,16 +316,6 @@ class SlowProxy:
                 continue
             threading.Thread(target=self._tcp_one, args=(conn,), daemon=True).start()
 
-    @staticmethod
-    def _recv(sock, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise OSError("closed")
-            buf += chunk
-        return buf
-
     def close(self):
         self.stop_ev.set()
         for t in self.threads:
@@ -365,12 +324,24 @@ class SlowProxy:
         self.tcp.close()
 
 
+def tcp_servers(*ports, host="127.0.0.1"):
+    """@servers for write_fo_config: mx1, mx2... at @host, MX1, MX2... as
+    names (mx3.example.com. and so on after those), each checked by
+    tcp://@host:PORT with its port of @ports."""
+    names = [MX1, MX2] + ["mx%d.example.com." % i for i in range(3, len(ports) + 1)]
+    return [("mx%d" % (i + 1), host, names[i], ["tcp://%s:%d" % (host, p)])
+            for i, p in enumerate(ports)]
+
+
 def write_fo_config(path, dns_port, key_file, servers, zones, records=mxflab.MAIL_RECORDS,
-                    rtype="CNAME", general=None, group=None, extra="", dns_timeout="1s"):
+                    rtype="CNAME", general=None, group=None, extra="", dns_timeout="1s",
+                    dns_server=None):
     """A native config for the failover lab.
     @servers  [(id, address, name, [check urls])] in preference order.
     @general  extra [general] keys (override the short defaults).
     @group    extra [group mail] keys (failback, hold_down...).
+    A key (or @rtype, @dns_timeout) given as None is left out, so the
+    daemon's default applies.  @dns_server replaces 127.0.0.1:@dns_port.
     @return @path."""
     d = os.path.dirname(os.path.abspath(path))
     gen = {"interval": "1s", "timeout": "1s", "fall": "1", "rise": "1",
@@ -382,8 +353,9 @@ def write_fo_config(path, dns_port, key_file, servers, zones, records=mxflab.MAI
            "hold_down": "0s"}
     grp.update(group or {})
     lines = ["[general]"] + ["%s = %s" % kv for kv in gen.items() if kv[1] is not None]
-    lines += ["", "[dns]", "server = 127.0.0.1:%d" % dns_port,
-              "timeout = %s" % dns_timeout]
+    lines += ["", "[dns]", "server = %s" % (dns_server or "127.0.0.1:%d" % dns_port)]
+    if dns_timeout is not None:
+        lines.append("timeout = %s" % dns_timeout)
     if key_file is not None:
         lines.append("key_file = %s" % key_file)
     for sid, addr, name, checks in servers:

@@ -1,5 +1,5 @@
-"""mailservers -- real Postfix, Dovecot and MariaDB on loopback for the
-system tests of mxfailover's protocol checks.
+"""mailservers -- real Postfix, Dovecot, MariaDB and OpenSSH on loopback for
+the system tests of mxfailover's protocol checks.
 
 Each server runs in its own temporary directory with its own configuration,
 queue, state and data directories, listens only on a loopback address at a
@@ -23,7 +23,13 @@ Usage:
             ...
     with SmtpSink() as primary, Postfix(ca=ca, relay_domain="lab.test",
                                         relay_to=(primary.host, primary.port)):
-        ...                                    # a backup MX (issue 5)
+        ...                                    # a backup MX (issue 5); the
+                                               # sink is tests/fakes/smtpsink.py
+    with Sshd(directory, forced_command) as sshd:   # OpenSSH, for ssh-* checks
+        sshd.port, sshd.port2, sshd.home
+
+All of them are Servers: the same open / start / ready / stop / close, with
+the same bounded retry on fresh ports (labserver.Server).
 
 Why things are done as they are:
   - Postfix binds only to addresses configured on an interface, so each
@@ -48,21 +54,22 @@ Every wait here is bounded in time and count; nothing connects to anything
 but loopback.  Python standard library only, plus the servers' own tools.
 """
 
-import atexit
 import contextlib
 import grp
 import os
-import pty
 import pwd
-import select
 import shutil
-import signal
 import socket
-import socketserver
 import subprocess
-import tempfile
-import threading
 import time
+
+import net
+# The tests reach the lab's shared pieces through this module too
+# (mailservers.CertAuthority, mailservers.leaked_processes(), ...).
+from labserver import (IP, LAB_HOSTNAME, OPENSSL, CertAuthority,  # noqa: F401
+                       LabError, LoopbackAddress, Server, ServerExited,
+                       leaked_addresses, leaked_processes, read_line,
+                       run_on_tty, running_servers, tail, wait_for_lab)
 
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
 POSTFIX_DAEMON_DIR = "/usr/lib/postfix/sbin"
@@ -72,368 +79,26 @@ MARIADBD = shutil.which("mariadbd") or shutil.which("mysqld") or "/usr/sbin/mari
 MARIADB_INSTALL_DB = (shutil.which("mariadb-install-db")
                       or shutil.which("mysql_install_db")
                       or "/usr/bin/mariadb-install-db")
-OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
-IP = shutil.which("ip") or "/usr/sbin/ip"
-
-# Loopback addresses handed to Postfix instances: 127.0.0.N for N in this
-# range, skipping any already configured.  Kept away from .1 and the low
-# numbers other tools like to use.
-LOOPBACK_FIRST = 140
-LOOPBACK_LAST = 239
-
-LAB_HOSTNAME = "mx-lab.test"
-
-# Sessions (setsid) of every server process started by this module, those
-# of servers not stopped yet, and the loopback addresses it added; see
-# leaked_processes(), running_servers(), leaked_addresses().
-_sessions = set()
-_running = {}
-_addresses = set()
-_lock = threading.Lock()
 
 
-class LabError(Exception):
-    """A server could not be set up; the message says what it printed."""
-
-
-# ---------------------------------------------------------------------------
-# small helpers
-
-
-def have_programs():
-    """The names of the programs this module needs that are missing."""
-    need = [POSTFIX, DOVECOT, MARIADBD, MARIADB_INSTALL_DB, OPENSSL, IP]
+def have_programs(need=None):
+    """The names of the programs this module needs (or of @need) that are
+    missing."""
+    if need is None:
+        need = [POSTFIX, DOVECOT, MARIADBD, MARIADB_INSTALL_DB, OPENSSL, IP]
     return [p for p in need if not os.access(p, os.X_OK)]
 
 
-def free_port(host="127.0.0.1", tries=50):
-    """A TCP port free on @host right now (the kernel picks it).  There is a
-    window before the server binds it; starts retry a bounded number of
-    times to cover it."""
-    for _ in range(tries):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.bind((host, 0))
-            return s.getsockname()[1]
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise LabError("no free TCP port on %s" % host)
-
-
-def port_open(host, port, timeout=0.5):
-    """Whether a TCP connection to @host:@port is accepted now."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_until(pred, timeout, interval=0.05, what="condition"):
-    """Call @pred until it returns true or @timeout seconds pass.
-    @raise LabError on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if pred():
-            return
-        if time.monotonic() >= deadline:
-            raise LabError("timed out after %.1f s waiting for %s"
-                           % (timeout, what))
-        time.sleep(interval)
-
-
-def read_line(sock, limit=4096):
-    """One CRLF- or LF-terminated line from a blocking socket (its timeout
-    applies), at most @limit bytes."""
-    buf = b""
-    while not buf.endswith(b"\n"):
-        if len(buf) >= limit:
-            raise LabError("line too long")
-        b = sock.recv(1)
-        if not b:
-            break
-        buf += b
-    return buf
-
-
-def run_on_tty(argv, timeout=30.0, env=None):
-    """Run @argv with stdout and stderr on a pseudo-terminal (Postfix's
-    commands print their errors only to a terminal) and @return (rc, output).
-    @raise LabError when it does not finish within @timeout seconds."""
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave,
-                             stderr=slave, env=env, start_new_session=True)
-    finally:
-        os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            r, _, _ = select.select([master], [], [], min(left, 0.2))
-            if r:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # EIO: every writer has closed the slave
-                    chunk = b""
-                if not chunk:
-                    break
-                if len(out) < 65536:
-                    out += chunk
-            elif p.poll() is not None:
-                break
-        try:
-            rc = p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=5)
-            raise LabError("%s did not finish within %.0f s: %s"
-                           % (" ".join(argv), timeout,
-                              out.decode("utf-8", "replace")))
-    finally:
-        os.close(master)
-    return rc, out.decode("utf-8", "replace").replace("\r\n", "\n")
-
-
-def _proc_state(pid):
-    """The state letter of /proc/@pid/stat, or None when it is gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except OSError:
-        return None
-    # "pid (comm) S ...": comm may hold spaces and parentheses.
-    return stat[stat.rfind(")") + 2:][:1]
-
-
-def _proc_session(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-        return int(stat[stat.rfind(")") + 2:].split()[4])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _session_pids(sid):
-    """Live (not zombie) processes of session @sid, via pgrep -s."""
-    try:
-        p = subprocess.run(["pgrep", "-s", str(sid)], capture_output=True,
-                           text=True, timeout=10)
-        pids = [int(x) for x in p.stdout.split()]
-    except (OSError, subprocess.TimeoutExpired, ValueError):
-        # No pgrep: scan /proc ourselves.
-        pids = [int(d) for d in os.listdir("/proc") if d.isdigit()
-                and _proc_session(int(d)) == sid]
-    return [pid for pid in pids if _proc_state(pid) not in (None, "Z", "X")]
-
-
-def _cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-    except OSError:
-        return "?"
-
-
-# Servers opened and not closed yet: closed at interpreter exit, so that even
-# a test run that ends abnormally (but not by SIGKILL) leaves nothing behind.
-_live = set()
-
-
-@atexit.register
-def _close_all():
-    for server in list(_live):
-        with contextlib.suppress(Exception):
-            server.close()
-
-
-def _started(sid, what):
-    with _lock:
-        _sessions.add(sid)
-        _running[sid] = what
-
-
-def _stopped(sid):
-    with _lock:
-        _running.pop(sid, None)
-
-
-def running_servers():
-    """Descriptions of the servers started here and not stopped yet."""
-    with _lock:
-        return sorted(_running.values())
-
-
-def leaked_processes():
-    """[(pid, cmdline)] of processes still alive in the session of a server
-    this module started and has since stopped."""
-    with _lock:
-        sids = [sid for sid in _sessions if sid not in _running]
-    out = []
-    for sid in sids:
-        out += [(pid, _cmdline(pid)) for pid in _session_pids(sid)]
-    return out
-
-
-def leaked_addresses():
-    """Loopback addresses this module added and has not removed."""
-    with _lock:
-        return sorted(_addresses)
-
-
-def _stop_session(sid, leader, timeout=10.0):
-    """SIGTERM @leader (when given), wait up to @timeout seconds for every
-    process of session @sid to end, then SIGKILL what is left.  @return the
-    list of pids that had to be killed."""
-    if leader is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(leader, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _session_pids(sid):
-            return []
-        time.sleep(0.05)
-    killed = _session_pids(sid)
-    for pid in killed:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: not _session_pids(sid), 5, what="killed processes")
-    return killed
-
-
-def _make_workdir(prefix):
-    """A fresh directory under /tmp (or $MXF_LAB_TMP), mode 0755."""
-    base = os.environ.get("MXF_LAB_TMP", "/tmp")
-    d = tempfile.mkdtemp(prefix=prefix, dir=base)
-    os.chmod(d, 0o755)
-    return d
-
-
-def _remove_workdir(d):
-    if os.environ.get("MXF_LAB_KEEP"):
-        return
-    shutil.rmtree(d, ignore_errors=True)
-
-
-def _tail(path, n=30):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError:
-        return ""
-
-
-# ---------------------------------------------------------------------------
-# certificates
-
-
-class CertAuthority:
-    """A throw-away CA made with `openssl` in @directory, and server
-    certificates it signs.  ca_file is the PEM a client is told to trust
-    (mxfailover: MXF_CA_FILE)."""
-
-    def __init__(self, directory, name="mxfailover lab CA"):
-        self.dir = directory
-        os.makedirs(directory, exist_ok=True)
-        self.ca_file = os.path.join(directory, "lab_ca.pem")
-        self.ca_key = os.path.join(directory, "lab_ca.key")
-        self._serial = 0
-        _openssl(["req", "-x509", "-new", "-newkey", "ec",
-                  "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                  "-keyout", self.ca_key, "-out", self.ca_file,
-                  "-days", "60", "-subj", "/CN=" + name,
-                  "-addext", "basicConstraints=critical,CA:TRUE",
-                  "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-
-    def issue(self, directory, cn=LAB_HOSTNAME, dns=(), ips=(), days=30):
-        """A server certificate for @cn with subjectAltNames @dns and @ips,
-        valid @days days, signed by this CA; written into @directory.
-        @return (cert_file, key_file); the key file is 0600."""
-        with _lock:
-            self._serial += 1
-            n = self._serial
-        cert = os.path.join(directory, "lab_cert%d.pem" % n)
-        key = os.path.join(directory, "lab_key%d.pem" % n)
-        san = ",".join(["DNS:" + d for d in (cn,) + tuple(dns)]
-                       + ["IP:" + i for i in ips])
-        _openssl(["req", "-x509", "-new", "-newkey", "ec",
-                  "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                  "-keyout", key, "-out", cert, "-days", str(days),
-                  "-subj", "/CN=" + cn, "-CA", self.ca_file,
-                  "-CAkey", self.ca_key,
-                  "-addext", "subjectAltName=" + san,
-                  "-addext", "basicConstraints=critical,CA:FALSE",
-                  "-addext", "extendedKeyUsage=serverAuth"])
-        os.chmod(key, 0o600)
-        return cert, key
-
-
-def _openssl(args, timeout=30):
-    p = subprocess.run([OPENSSL] + args, capture_output=True, text=True,
-                       timeout=timeout, stdin=subprocess.DEVNULL)
-    if p.returncode != 0:
-        raise LabError("openssl %s failed: %s" % (args[0], p.stderr.strip()))
-
-
-# ---------------------------------------------------------------------------
-# loopback addresses
-
-
-class LoopbackAddress:
-    """A 127.0.0.N of our own on lo for as long as the object is open.
-
-    The address is taken with `ip addr add`, which fails when another
-    process took the same N first, so two labs never share one.  When
-    addresses cannot be added (not root, no CAP_NET_ADMIN) the address is
-    127.0.0.1 and nothing is added."""
-
-    def __init__(self):
-        self.address = None
-        self.added = False
-
-    def open(self):
-        _live.add(self)
-        if os.geteuid() != 0 or not os.access(IP, os.X_OK):
-            self.address = "127.0.0.1"
-            return self.address
-        p = subprocess.run([IP, "-o", "-4", "addr", "show"], capture_output=True,
-                           text=True, timeout=10)
-        used = p.stdout
-        last = ""
-        for n in range(LOOPBACK_FIRST, LOOPBACK_LAST + 1):
-            addr = "127.0.0.%d" % n
-            if (" %s/" % addr) in used:
-                continue
-            p = subprocess.run([IP, "addr", "add", addr + "/8", "dev", "lo"],
-                               capture_output=True, text=True, timeout=10)
-            if p.returncode == 0:
-                with _lock:
-                    _addresses.add(addr)
-                self.address, self.added = addr, True
-                return addr
-            last = p.stderr.strip()
-            if "exists" in last or "assigned" in last:
-                continue  # raced with another lab: try the next one
-            break
-        # Not allowed (or no address left): Postfix can still use 127.0.0.1.
-        self.address = "127.0.0.1"
-        return self.address
-
-    def close(self):
-        _live.discard(self)
-        if self.added:
-            subprocess.run([IP, "addr", "del", self.address + "/8", "dev", "lo"],
-                           capture_output=True, timeout=10)
-            with _lock:
-                _addresses.discard(self.address)
-            self.added = False
+def why_not(need=None, not_root="Postfix and Dovecot need root to start"):
+    """Why the lab's servers cannot run here, or None: a program of @need
+    (default: all of them, see have_programs) is missing, or we are not
+    root (then @not_root).  For a module's skipif."""
+    missing = have_programs(need)
+    if missing:
+        return "not installed: %s (./dev deps)" % " ".join(missing)
+    if os.geteuid() != 0:
+        return not_root
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -473,7 +138,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
-class Postfix:
+class Postfix(Server):
     """A real Postfix on 127.0.0.N: smtpd with STARTTLS on `port`, a
     submission smtpd that requires STARTTLS on `submission_port`, and an
     implicit-TLS smtpd on `smtps_port`.
@@ -498,9 +163,15 @@ class Postfix:
     never sends anything off the machine.
     """
 
+    name = "postfix"
+    workdir_prefix = "mxf-lab-postfix-"
+    port_count = 3
+    ready_what = "ports"
+
     def __init__(self, ca=None, relay_domain=None, relay_to=None, main=None,
                  starttls=True, cert_days=30, hostname=LAB_HOSTNAME,
                  start_timeout=30.0):
+        super().__init__(host=None, start_timeout=start_timeout)
         self.ca = ca
         self.starttls = starttls
         self.relay_domain = relay_domain
@@ -508,14 +179,9 @@ class Postfix:
         self.extra_main = dict(main or {})
         self.cert_days = cert_days
         self.hostname = hostname
-        self.start_timeout = start_timeout
-        self.dir = None
         self.loopback = LoopbackAddress()
-        self.host = None
         self.port = self.submission_port = self.smtps_port = None
         self.ca_file = self.cert_file = self.key_file = None
-        self.master_pid = None
-        self.start_seconds = None
 
     # paths
     @property
@@ -531,56 +197,21 @@ class Postfix:
         return os.path.join(self.dir, "maillog")
 
     def log_tail(self, n=30):
-        return _tail(self.log_path, n)
+        return tail(self.log_path, n)
 
-    def __enter__(self):
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def open(self):
-        """Make the directory, address, certificate and configuration, and
-        start Postfix."""
-        _live.add(self)
-        self.dir = _make_workdir("mxf-lab-postfix-")
+    def _prepare(self):
+        """The directories, the address and the certificate."""
         for d in ("conf", "queue", "data"):
             os.mkdir(os.path.join(self.dir, d), 0o755)
         pw = pwd.getpwnam("postfix")
         os.chown(os.path.join(self.dir, "data"), pw.pw_uid, pw.pw_gid)
         self.host = self.loopback.open()
-        if self.ca is not None:
-            self.cert_file, self.key_file = self.ca.issue(
-                self.config_dir, cn=self.hostname, dns=("localhost",),
-                ips=sorted({"127.0.0.1", self.host}), days=self.cert_days)
-            self.ca_file = self.ca.ca_file
-        else:
-            self.cert_file = os.path.join(self.config_dir, "lab_cert.pem")
-            self.key_file = os.path.join(self.config_dir, "lab_key.pem")
-            _self_signed(self.cert_file, self.key_file, self.hostname,
-                         ips=sorted({"127.0.0.1", self.host}),
-                         days=self.cert_days)
-            self.ca_file = self.cert_file
-        last = None
-        for _ in range(3):  # a port taken between free_port() and bind
-            self.port = free_port(self.host)
-            self.submission_port = free_port(self.host)
-            self.smtps_port = free_port(self.host)
-            if len({self.port, self.submission_port, self.smtps_port}) < 3:
-                continue
-            self._write_config()
-            try:
-                self.start()
-                return
-            except LabError as e:
-                last = e
-                self.stop()
-        raise last or LabError("postfix: no distinct free ports")
+        self._certificate(self.ca, self.config_dir, self.hostname,
+                          sorted({"127.0.0.1", self.host}), self.cert_days)
+
+    def _configure(self, ports):
+        self.port, self.submission_port, self.smtps_port = ports
+        self._write_config()
 
     def _main_cf(self):
         d = self.dir
@@ -667,10 +298,9 @@ class Postfix:
             os.chown(path, pw.pw_uid, gid)
             os.chmod(path, mode)
 
-    def start(self):
-        """Start (or restart) master; returns once smtpd accepts
-        connections.  @raise LabError with Postfix's own message."""
-        t0 = time.monotonic()
+    def _launch(self):
+        """Run master -w (it daemonizes once it is up) and take its session.
+        @raise LabError with Postfix's own message."""
         env = dict(os.environ, MAIL_CONFIG=self.config_dir)
         self._make_queue()
         rc, out = run_on_tty([os.path.join(POSTFIX_DAEMON_DIR, "master"),
@@ -680,43 +310,17 @@ class Postfix:
             raise LabError("postfix master did not start (rc %d): %s\n%s"
                            % (rc, out.strip(), self.log_tail()))
         pidfile = os.path.join(self.queue_dir, "pid", "master.pid")
-        wait_until(lambda: os.path.exists(pidfile), 5, what="master.pid")
+        wait_for_lab(lambda: os.path.exists(pidfile), 5, "master.pid")
         with open(pidfile) as f:
-            self.master_pid = int(f.read().split()[0])
-        # master calls setsid(): its session holds all its children.
-        _started(self.master_pid, "postfix %s:%d (master %d)"
-                 % (self.host, self.port, self.master_pid))
-        try:
-            wait_until(lambda: all(port_open(self.host, p) for p in
-                                   (self.port, self.submission_port,
-                                    self.smtps_port)),
-                       self.start_timeout, what="postfix's ports")
-        except LabError as e:
-            raise LabError("%s\n%s" % (e, self.log_tail()))
-        self.start_seconds = time.monotonic() - t0
+            # master calls setsid(): its session holds all its children.
+            self._session_started(int(f.read().split()[0]))
 
-    def running(self):
-        return (self.master_pid is not None
-                and _proc_state(self.master_pid) not in (None, "Z", "X"))
+    def ready(self):
+        return all(net.port_open(self.host, p) for p in
+                   (self.port, self.submission_port, self.smtps_port))
 
-    def stop(self):
-        """Stop master and every process of its session (bounded); the
-        configuration, queue and address stay, so start() can run again."""
-        if self.master_pid is None:
-            return
-        _stop_session(self.master_pid, self.master_pid)
-        _stopped(self.master_pid)
-        self.master_pid = None
-
-    def close(self):
-        """stop(), remove the loopback address and the directory."""
-        _live.discard(self)
-        try:
-            self.stop()
-        finally:
-            self.loopback.close()
-            if self.dir:
-                _remove_workdir(self.dir)
+    def _cleanup(self):
+        self.loopback.close()
 
     # queue helpers (backup MX)
     def queue_count(self, subdirs=("incoming", "active", "deferred", "hold",
@@ -737,15 +341,6 @@ class Postfix:
                            capture_output=True, text=True, timeout=timeout)
         if p.returncode != 0:
             raise LabError("postqueue -s: %s" % p.stderr.strip())
-
-
-def _self_signed(cert, key, cn, ips=(), days=30):
-    san = ",".join(["DNS:" + cn, "DNS:localhost"] + ["IP:" + i for i in ips])
-    _openssl(["req", "-x509", "-new", "-newkey", "ec",
-              "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-              "-keyout", key, "-out", cert, "-days", str(days),
-              "-subj", "/CN=" + cn, "-addext", "subjectAltName=" + san])
-    os.chmod(key, 0o600)
 
 
 # ---------------------------------------------------------------------------
@@ -793,26 +388,26 @@ service pop3-login {{
 """
 
 
-class Dovecot:
+class Dovecot(Server):
     """A real Dovecot on @host (127.0.0.1): IMAP with STARTTLS on
     imap_port, IMAPS on imaps_port, POP3 with STLS on pop3_port, POP3S on
     pop3s_port.  One user (user/password) so that it is a working server,
     not just a listener."""
 
+    name = "dovecot"
+    workdir_prefix = "mxf-lab-dovecot-"
+    port_count = 4
+    ready_what = "ports"
     user = "lab"
     password = "lab-secret"
 
     def __init__(self, ca=None, host="127.0.0.1", cert_days=30,
                  start_timeout=20.0):
+        super().__init__(host=host, start_timeout=start_timeout)
         self.ca = ca
-        self.host = host
         self.cert_days = cert_days
-        self.start_timeout = start_timeout
-        self.dir = None
-        self.proc = None
         self.imap_port = self.imaps_port = self.pop3_port = self.pop3s_port = None
         self.ca_file = self.cert_file = self.key_file = None
-        self.start_seconds = None
 
     @property
     def config_file(self):
@@ -822,26 +417,10 @@ class Dovecot:
     def log_path(self):
         return os.path.join(self.dir, "dovecot.log")
 
-    def log_tail(self, n=30):
-        return _tail(self.log_path, n) + _tail(os.path.join(self.dir, "stderr"), n)
-
     def ports(self):
         return (self.imap_port, self.imaps_port, self.pop3_port, self.pop3s_port)
 
-    def __enter__(self):
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def open(self):
-        _live.add(self)
-        self.dir = _make_workdir("mxf-lab-dovecot-")
+    def _prepare(self):
         for d in ("run", "state", "mail"):
             os.mkdir(os.path.join(self.dir, d), 0o755)
         nobody = pwd.getpwnam("nobody")
@@ -850,74 +429,23 @@ class Dovecot:
             f.write("%s:{PLAIN}%s:%d:%d::%s/mail/%s\n"
                     % (self.user, self.password, nobody.pw_uid, nobody.pw_gid,
                        self.dir, self.user))
-        if self.ca is not None:
-            self.cert_file, self.key_file = self.ca.issue(
-                self.dir, cn=LAB_HOSTNAME, dns=("localhost",), ips=(self.host,),
-                days=self.cert_days)
-            self.ca_file = self.ca.ca_file
-        else:
-            self.cert_file = os.path.join(self.dir, "lab_cert.pem")
-            self.key_file = os.path.join(self.dir, "lab_key.pem")
-            _self_signed(self.cert_file, self.key_file, LAB_HOSTNAME,
-                         ips=(self.host,), days=self.cert_days)
-            self.ca_file = self.cert_file
-        last = None
-        for _ in range(3):
-            ports = [free_port(self.host) for _ in range(4)]
-            if len(set(ports)) < 4:
-                continue
-            self.imap_port, self.imaps_port, self.pop3_port, self.pop3s_port = ports
-            with open(self.config_file, "w") as f:
-                f.write(_DOVECOT_CONF.format(
-                    dir=self.dir, host=self.host, cert=self.cert_file,
-                    key=self.key_file, imap=ports[0], imaps=ports[1],
-                    pop3=ports[2], pop3s=ports[3],
-                    instance="mxf-lab-%s" % os.path.basename(self.dir)[-8:]))
-            try:
-                self.start()
-                return
-            except LabError as e:
-                last = e
-                self.stop()
-        raise last or LabError("dovecot: no distinct free ports")
+        self._certificate(self.ca, self.dir, LAB_HOSTNAME, (self.host,),
+                          self.cert_days)
 
-    def start(self):
-        t0 = time.monotonic()
-        with open(os.path.join(self.dir, "stderr"), "ab") as err:
-            self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.config_file],
-                                         stdin=subprocess.DEVNULL, stdout=err,
-                                         stderr=err, start_new_session=True)
-        _started(self.proc.pid, "dovecot %s:%d (pid %d)"
-                 % (self.host, self.imap_port, self.proc.pid))
+    def _configure(self, ports):
+        self.imap_port, self.imaps_port, self.pop3_port, self.pop3s_port = ports
+        with open(self.config_file, "w") as f:
+            f.write(_DOVECOT_CONF.format(
+                dir=self.dir, host=self.host, cert=self.cert_file,
+                key=self.key_file, imap=ports[0], imaps=ports[1],
+                pop3=ports[2], pop3s=ports[3],
+                instance="mxf-lab-%s" % os.path.basename(self.dir)[-8:]))
 
-        def ready():
-            if self.proc.poll() is not None:
-                raise LabError("dovecot exited with %d:\n%s"
-                               % (self.proc.returncode, self.log_tail()))
-            return all(port_open(self.host, p) for p in self.ports())
+    def _launch(self):
+        self._spawn([DOVECOT, "-F", "-c", self.config_file])
 
-        try:
-            wait_until(ready, self.start_timeout, what="dovecot's ports")
-        except LabError as e:
-            raise LabError("%s\n%s" % (e, self.log_tail()))
-        self.start_seconds = time.monotonic() - t0
-
-    def stop(self):
-        if self.proc is None:
-            return
-        _stop_session(self.proc.pid, self.proc.pid)
-        _stopped(self.proc.pid)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        self.proc = None
-
-    def close(self):
-        _live.discard(self)
-        try:
-            self.stop()
-        finally:
-            if self.dir:
-                _remove_workdir(self.dir)
+    def ready(self):
+        return all(net.port_open(self.host, p) for p in self.ports())
 
 
 # ---------------------------------------------------------------------------
@@ -926,22 +454,14 @@ class Dovecot:
 
 def mysql_read_packet(sock, limit=1 << 16):
     """(sequence, payload) of one MySQL protocol packet from @sock."""
-    hdr = b""
-    while len(hdr) < 4:
-        b = sock.recv(4 - len(hdr))
-        if not b:
-            raise LabError("connection closed in a packet header")
-        hdr += b
-    n = hdr[0] | hdr[1] << 8 | hdr[2] << 16
-    if n > limit:
-        raise LabError("packet of %d bytes" % n)
-    body = b""
-    while len(body) < n:
-        b = sock.recv(n - len(body))
-        if not b:
-            raise LabError("connection closed in a packet")
-        body += b
-    return hdr[3], body
+    try:
+        hdr = net.recv_exact(sock, 4)
+        n = hdr[0] | hdr[1] << 8 | hdr[2] << 16
+        if n > limit:
+            raise LabError("packet of %d bytes" % n)
+        return hdr[3], net.recv_exact(sock, n)
+    except net.Closed as e:
+        raise LabError("connection closed in a packet: %s" % e)
 
 
 def mysql_greeting(host, port, timeout=5.0):
@@ -963,20 +483,22 @@ def _decode_first(body):
             "version": body[1:body.index(b"\0", 1)].decode("ascii", "replace")}
 
 
-class MariaDB:
+class MariaDB(Server):
     """A real MariaDB server (mariadbd) with a fresh data directory made by
     mariadb-install-db, listening on @host:port and on a socket in its
     directory.  max_connections is MariaDB's minimum, 10, so exhausted() can
     use the server up quickly; connect_timeout is long enough for the
     connections it holds to outlive a test."""
 
+    name = "mariadbd"
+    workdir_prefix = "mxf-lab-mariadb-"
+    ready_what = "greeting"
+    ready_step = 0.1
+    stop_timeout = 20.0
+
     def __init__(self, host="127.0.0.1", start_timeout=60.0):
-        self.host = host
-        self.start_timeout = start_timeout
-        self.dir = None
-        self.proc = None
+        super().__init__(host=host, start_timeout=start_timeout)
         self.port = None
-        self.start_seconds = None
         self.install_seconds = None
 
     @property
@@ -991,29 +513,13 @@ class MariaDB:
     def log_path(self):
         return os.path.join(self.dir, "error.log")
 
-    def log_tail(self, n=30):
-        return _tail(self.log_path, n) + _tail(os.path.join(self.dir, "stderr"), n)
-
-    def __enter__(self):
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     # Settings both the bootstrap and the server use.
     def _common(self):
         return ["--datadir=" + self.datadir, "--tmpdir=" + self.dir,
                 "--user=root", "--innodb-log-file-size=4M",
                 "--innodb-buffer-pool-size=16M", "--skip-log-bin"]
 
-    def open(self):
-        _live.add(self)
-        self.dir = _make_workdir("mxf-lab-mariadb-")
+    def _prepare(self):
         t0 = time.monotonic()
         p = subprocess.run(
             [MARIADB_INSTALL_DB, "--no-defaults", "--auth-root-authentication-method=normal",
@@ -1024,65 +530,24 @@ class MariaDB:
             raise LabError("mariadb-install-db failed (rc %d):\n%s%s"
                            % (p.returncode, p.stdout[-2000:], p.stderr[-2000:]))
         self.install_seconds = time.monotonic() - t0
-        last = None
-        for _ in range(3):
-            self.port = free_port(self.host)
-            try:
-                self.start()
-                return
-            except LabError as e:
-                last = e
-                self.stop()
-        raise last
 
-    def start(self):
-        t0 = time.monotonic()
-        argv = [MARIADBD, "--no-defaults"] + self._common() + [
+    def _configure(self, ports):
+        self.port = ports[0]
+
+    def _launch(self):
+        self._spawn([MARIADBD, "--no-defaults"] + self._common() + [
             "--port=%d" % self.port, "--bind-address=" + self.host,
             "--socket=" + self.socket_path,
             "--pid-file=" + os.path.join(self.dir, "mariadbd.pid"),
             "--log-error=" + self.log_path, "--skip-name-resolve",
             "--max-connections=10", "--connect-timeout=120",
-            ]
-        with open(os.path.join(self.dir, "stderr"), "ab") as err:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                         stdout=err, stderr=err,
-                                         start_new_session=True)
-        _started(self.proc.pid, "mariadbd %s:%d (pid %d)"
-                 % (self.host, self.port, self.proc.pid))
+            ])
 
-        def ready():
-            if self.proc.poll() is not None:
-                raise LabError("mariadbd exited with %d:\n%s"
-                               % (self.proc.returncode, self.log_tail()))
-            try:
-                return mysql_greeting(self.host, self.port, 1.0).get("protocol") == 10
-            except (OSError, LabError):
-                return False
-
+    def ready(self):
         try:
-            wait_until(ready, self.start_timeout, interval=0.1,
-                       what="mariadbd's greeting")
-        except LabError as e:
-            raise LabError("%s\n%s" % (e, self.log_tail()))
-        self.start_seconds = time.monotonic() - t0
-
-    def stop(self):
-        if self.proc is None:
-            return
-        _stop_session(self.proc.pid, self.proc.pid, timeout=20)
-        _stopped(self.proc.pid)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        self.proc = None
-
-    def close(self):
-        _live.discard(self)
-        try:
-            self.stop()
-        finally:
-            if self.dir:
-                _remove_workdir(self.dir)
+            return mysql_greeting(self.host, self.port, 1.0).get("protocol") == 10
+        except (OSError, LabError):
+            return False
 
     @contextlib.contextmanager
     def exhausted(self, most=64):
@@ -1112,118 +577,78 @@ class MariaDB:
 
 
 # ---------------------------------------------------------------------------
-# a primary for the backup MX
+# OpenSSH
+
+SSHD = "/usr/sbin/sshd"
+SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
 
 
-class SmtpSink:
-    """A minimal SMTP receiver on @host:port that keeps what it receives:
-    the "primary" a backup-MX Postfix relays to.  stop() closes the
-    listening socket (the primary is down: connection refused) and start()
-    opens it again on the same port.  messages is a list of
-    (mail_from, [rcpt], data bytes); each connection has a 30 s limit and
-    lines are at most 1000 bytes (RFC 5321), messages 1 MiB."""
+class Sshd(Server):
+    """A real OpenSSH server on 127.0.0.1 at `port` and `port2`, with its
+    own host key, in @directory (a pathlib.Path; kept at close()).
 
-    def __init__(self, host="127.0.0.1", port=None, name="primary.lab.test"):
-        self.host = host
-        self.port = port
-        self.name = name
-        self.messages = []
-        self.lock = threading.Lock()
-        self.server = None
-        self.thread = None
+    A client key, `home`/.ssh/id_ed25519, logs in with an authorized_keys
+    line that forces @forced_command, a script whose "{log}" becomes the
+    file `commands_log` (the commands it was sent).  `home`/.ssh/known_hosts
+    knows the host key for [127.0.0.1]:port, another key ("wrong") for
+    [localhost]:port and nothing for port2.  sshd needs root for its
+    privilege separation (/run/sshd is made if missing)."""
 
-    def __enter__(self):
-        self.start()
-        return self
+    name = "sshd"
+    port_count = 2
+    ready_what = "port"
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __init__(self, directory, forced_command, start_timeout=10.0):
+        super().__init__(host="127.0.0.1", start_timeout=start_timeout,
+                         directory=directory)
+        self.forced_command = forced_command
+        self.home = directory / "home"
+        self.commands_log = directory / "commands"
+        self.port = self.port2 = None
 
-    def start(self):
-        sink = self
+    @property
+    def stderr_path(self):
+        return str(self.dir / "sshd.log")
 
-        class Handler(socketserver.StreamRequestHandler):
-            timeout = 30
+    def _prepare(self):
+        d = self.dir
+        for key in ("host", "client", "wrong"):
+            subprocess.run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", key,
+                            "-f", str(d / key)], check=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        forced = d / "monitor.sh"
+        forced.write_text(self.forced_command.format(log=self.commands_log))
+        forced.chmod(0o755)
+        (d / "authorized_keys").write_text(
+            'command="%s",no-pty,no-port-forwarding,no-agent-forwarding,'
+            'no-X11-forwarding %s' % (forced, (d / "client.pub").read_text()))
+        (d / "sshd_config").write_text(f"""ListenAddress 127.0.0.1
+HostKey {d / "host"}
+AuthorizedKeysFile {d / "authorized_keys"}
+PidFile none
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+LogLevel VERBOSE
+""")
+        os.makedirs("/run/sshd", exist_ok=True)  # privilege separation
+        (self.home / ".ssh").mkdir(parents=True, exist_ok=True)
+        idfile = self.home / ".ssh" / "id_ed25519"
+        idfile.write_bytes((d / "client").read_bytes())
+        idfile.chmod(0o600)
 
-            def handle(self):
-                sink._session(self.rfile, self.wfile)
+    def _configure(self, ports):
+        self.port, self.port2 = ports
+        d = self.dir
+        hostkey = " ".join((d / "host.pub").read_text().split()[:2])
+        wrongkey = " ".join((d / "wrong.pub").read_text().split()[:2])
+        (self.home / ".ssh" / "known_hosts").write_text(
+            f"[127.0.0.1]:{self.port} {hostkey}\n[localhost]:{self.port} {wrongkey}\n")
 
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
+    def _launch(self):
+        self._spawn([SSHD, "-D", "-e", "-f", str(self.dir / "sshd_config"),
+                     "-p", str(self.port), "-p", str(self.port2)])
 
-        if self.port is None:
-            self.port = free_port(self.host)
-        self.server = Server((self.host, self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.1},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        if self.server is None:
-            return
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-        self.server = self.thread = None
-
-    def count(self):
-        with self.lock:
-            return len(self.messages)
-
-    def _session(self, rfile, wfile):
-        def say(line):
-            wfile.write(line.encode() + b"\r\n")
-            wfile.flush()
-
-        say("220 %s ESMTP lab sink" % self.name)
-        mail_from, rcpts = None, []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = rfile.readline(1001)
-            if not line:
-                return
-            cmd = line.decode("utf-8", "replace").strip()
-            verb = cmd[:4].upper()
-            if verb in ("EHLO", "HELO"):
-                say("250-%s\r\n250 8BITMIME" % self.name if verb == "EHLO"
-                    else "250 %s" % self.name)
-            elif verb == "MAIL":
-                mail_from, rcpts = cmd[10:].strip(), []
-                say("250 2.1.0 Ok")
-            elif verb == "RCPT":
-                rcpts.append(cmd[8:].strip())
-                say("250 2.1.5 Ok")
-            elif verb == "DATA":
-                if mail_from is None or not rcpts:
-                    say("503 5.5.1 need MAIL and RCPT")
-                    continue
-                say("354 End data with <CR><LF>.<CR><LF>")
-                data = b""
-                while time.monotonic() < deadline:
-                    l = rfile.readline(1001)
-                    if not l or l in (b".\r\n", b".\n"):
-                        break
-                    if l.startswith(b"."):
-                        l = l[1:]
-                    if len(data) < (1 << 20):
-                        data += l
-                else:
-                    return
-                if not l:
-                    return
-                with self.lock:
-                    self.messages.append((mail_from, list(rcpts), data))
-                mail_from, rcpts = None, []
-                say("250 2.0.0 Ok: queued")
-            elif verb == "RSET":
-                mail_from, rcpts = None, []
-                say("250 2.0.0 Ok")
-            elif verb == "NOOP":
-                say("250 2.0.0 Ok")
-            elif verb == "QUIT":
-                say("221 2.0.0 Bye")
-                return
-            else:
-                say("502 5.5.2 command not recognized")
+    def ready(self):
+        return net.port_open(self.host, self.port, timeout=1)

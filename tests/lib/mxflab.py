@@ -21,11 +21,11 @@ Every wait here is bounded in time; nothing here touches a non-loopback
 address.
 """
 
+import contextlib
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -39,6 +39,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 import dns.zone
+
+import net
 
 NAMED = shutil.which("named") or "/usr/sbin/named"
 TSIG_KEYGEN = shutil.which("tsig-keygen") or "/usr/sbin/tsig-keygen"
@@ -63,31 +65,6 @@ SANITIZER_MARKS = ("runtime error:", "AddressSanitizer", "LeakSanitizer")
 
 class LabError(Exception):
     """The lab could not be set up (named did not start, a tool failed)."""
-
-
-def free_port(host="127.0.0.1", tries=50):
-    """A port that is free for both UDP and TCP on @host right now.
-
-    The kernel picks a TCP port; it is kept only if the same number can be
-    bound for UDP too.  There is a window between this check and the user's
-    bind, which callers cover by retrying their start a bounded number of
-    times.
-    """
-    for _ in range(tries):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind((host, 0))
-            port = t.getsockname()[1]
-            try:
-                u.bind((host, port))
-            except OSError:
-                continue
-            return port
-        finally:
-            t.close()
-            u.close()
-    raise LabError("no port free for both UDP and TCP on %s" % host)
 
 
 def absname(name):
@@ -264,8 +241,8 @@ class NamedLab:
             raise LabError("named already started")
         last = ""
         for _ in range(attempts):
-            self.port = free_port()
-            self.stats_port = free_port()
+            self.port = net.free_port(udp=True)
+            self.stats_port = net.free_port()
             conf = self._write_conf()
             logf = open(self.log_path, "ab")
             try:
@@ -344,6 +321,16 @@ class NamedLab:
 
     def __exit__(self, *exc):
         self.stop()
+
+    @contextlib.contextmanager
+    def running(self, **start_args):
+        """start(**@start_args) now, stop() when the with-block ends:
+        `with lab.running(): yield lab` in a fixture."""
+        self.start(**start_args)
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def log_tail(self, lines=40):
         try:
@@ -439,6 +426,17 @@ class NamedLab:
                               timeout=timeout)
 
 
+def keyed_lab(directory, key_name, zones, algorithm="hmac-sha256"):
+    """A NamedLab in @directory (not started) with one key @key_name that
+    alone may update each of @zones (mail_records()).
+    @return (lab, key)."""
+    lab = NamedLab(directory)
+    key = lab.add_key(key_name, algorithm)
+    for z in zones:
+        lab.add_zone(z, update_keys=[key])
+    return lab, key
+
+
 def write_config(path, port, key_file=None, timeout="2s", zones=(),
                  ttl=None, records=MAIL_RECORDS, extra="", server="127.0.0.1"):
     """Write a native mxfailover config for the lab: [general] with the state
@@ -489,6 +487,20 @@ def write_config(path, port, key_file=None, timeout="2s", zones=(),
     return path
 
 
+def release_binary(root, build_dir):
+    """mxfailover from a release build in @root/@build_dir, set up with
+    meson when missing and brought up to date with ninja (the benchmarks'
+    binary).  @return its path.  @raise subprocess.CalledProcessError."""
+    bdir = os.path.join(root, build_dir)
+    if not os.path.exists(os.path.join(bdir, "build.ninja")):
+        subprocess.run(["meson", "setup", bdir, "--buildtype=release"],
+                       cwd=root, check=True, stdout=subprocess.DEVNULL,
+                       timeout=300)
+    subprocess.run(["ninja", "-C", bdir, "src/mxfailover"], cwd=root,
+                   check=True, stdout=subprocess.DEVNULL, timeout=600)
+    return os.path.join(bdir, "src", "mxfailover")
+
+
 def sanitizer_env(env=None):
     """@env (default os.environ) with sanitizer options that make a report
     also visible in the exit status, unless the caller set them already."""
@@ -521,25 +533,9 @@ def run_mxf(binary, args, config=None, timeout=30.0, env=None, input=None):
     return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
 
 
-def tcp_listener(port=0, host="127.0.0.1", backlog=64):
-    """A listening TCP socket on @host (a free port unless @port): a mail
-    server that is up as far as a tcp:// check can tell; close() it to make
-    that server "die"."""
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, port))
-    s.listen(backlog)
-    return s
-
-
-def wait_for(pred, timeout, what, step=0.1):
-    """Poll @pred every @step seconds until it returns something true, which
-    is returned, or until @timeout seconds pass (AssertionError naming
-    @what)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("timed out waiting for " + what)
+def assert_down(r, phase, reason_part):
+    """Assert that @r, one result of `mxfailover probe --json`, is down in
+    @phase with @reason_part in its reason."""
+    assert r["state"] == "down", r
+    assert r["phase"] == phase, r
+    assert reason_part in r["reason"], r

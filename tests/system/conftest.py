@@ -16,7 +16,9 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 
+import mailservers  # noqa: E402
 import mxflab  # noqa: E402
 
 DATA = os.path.join(ROOT, "tests", "data")
@@ -129,6 +131,48 @@ def lab_config(lab, tmp_path):
                                    key_file=key, zones=zones, **kw)
 
     return _cfg
+
+
+# ---- the real mail servers of tests/lib/mailservers.py, one set per module
+# (test_mailservers.py, test_probe_real.py).  Such a module lists
+# pytest.mark.usefixtures("no_leaks") in its pytestmark, so no_leaks is set
+# up before and torn down after every server fixture of the module (they
+# depend on it): its teardown sees what they left.
+
+
+@pytest.fixture(scope="module")
+def no_leaks():
+    """Fails the module when a server process or address outlived it."""
+    yield
+    servers = mailservers.running_servers()
+    procs = mailservers.leaked_processes()
+    addrs = mailservers.leaked_addresses()
+    assert not servers, "servers never stopped: %r" % servers
+    assert not procs, "server processes left running: %r" % procs
+    assert not addrs, "loopback addresses left configured: %r" % addrs
+
+
+@pytest.fixture(scope="module")
+def ca(no_leaks, tmp_path_factory):
+    return mailservers.CertAuthority(str(tmp_path_factory.mktemp("lab_ca")))
+
+
+@pytest.fixture(scope="module")
+def postfix(ca):
+    with mailservers.Postfix(ca=ca) as pf:
+        yield pf
+
+
+@pytest.fixture(scope="module")
+def dovecot(ca):
+    with mailservers.Dovecot(ca=ca) as dv:
+        yield dv
+
+
+@pytest.fixture(scope="module")
+def mariadb(no_leaks):
+    with mailservers.MariaDB() as db:
+        yield db
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -24,6 +24,7 @@ import dns.tsigkeyring
 import pytest
 
 import mxflab
+import net
 from conftest import ALG_ZONES, BULK_COUNT
 
 MX1, MX2 = mxflab.MX1, mxflab.MX2
@@ -286,7 +287,7 @@ class SilentServer:
     Runs in a thread for at most @lifetime seconds."""
 
     def __init__(self, lifetime=60.0):
-        self.port = mxflab.free_port()
+        self.port = net.free_port(udp=True)
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind(("127.0.0.1", self.port))
         self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -339,7 +340,7 @@ def _unreachable_config(tmp_path, port, key):
     ["dns", "get", "mx.down.test.", "CNAME"],
 ])
 def test_closed_port_exits_3_quickly(timed_run, lab_keys, tmp_path, args):
-    port = mxflab.free_port()   # nobody listens there
+    port = net.free_port(udp=True)   # nobody listens there
     cfg = _unreachable_config(tmp_path, port, lab_keys["hmac-sha256"])
     rc, out, err, secs = timed_run(args, config=cfg, timeout=60)
     assert rc == 3, (out, err)
@@ -377,7 +378,7 @@ class ForgingServer:
         self.key = key
         self.wrong = dns.tsigkeyring.from_text(
             {key.name: (key.algorithm, _random_secret())})
-        self.port = mxflab.free_port()
+        self.port = net.free_port(udp=True)
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind(("127.0.0.1", self.port))
         self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

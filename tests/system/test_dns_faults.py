@@ -7,12 +7,12 @@ directly; the proxy counts what crossed it.
 
 import os
 import socket
-import struct
 import threading
 
 import pytest
 
 import mxflab
+import net
 
 MX1, MX2 = mxflab.MX1, mxflab.MX2
 ZONE = "faults.test."
@@ -26,15 +26,7 @@ class Proxy:
     def __init__(self, upstream_port, mangle=None):
         self.upstream = ("127.0.0.1", upstream_port)
         self.mangle = mangle or (lambda reply, query, n: reply)
-        self.port = mxflab.free_port()
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.udp.settimeout(0.2)
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(8)
-        self.tcp.settimeout(0.2)
+        self.udp, self.tcp, self.port = net.udp_and_tcp(backlog=8)
         self.counts = {}      # opcode -> UDP queries seen
         self.tcp_queries = 0
         self.stop = threading.Event()
@@ -77,26 +69,12 @@ class Proxy:
             with conn:
                 conn.settimeout(5)
                 try:
-                    hdr = self._recv(conn, 2)
-                    query = self._recv(conn, struct.unpack("!H", hdr)[0])
+                    query = net.recv_dns_tcp(conn)
                     self.tcp_queries += 1
-                    with socket.create_connection(self.upstream, timeout=5) as up:
-                        up.sendall(hdr + query)
-                        rhdr = self._recv(up, 2)
-                        reply = self._recv(up, struct.unpack("!H", rhdr)[0])
-                    conn.sendall(rhdr + reply)
-                except (OSError, struct.error):
+                    conn.sendall(net.dns_tcp_frame(
+                        net.dns_tcp_exchange(self.upstream, query)))
+                except OSError:
                     pass
-
-    @staticmethod
-    def _recv(sock, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise OSError("closed")
-            buf += chunk
-        return buf
 
     def close(self):
         self.stop.set()
@@ -108,15 +86,10 @@ class Proxy:
 
 @pytest.fixture(scope="module")
 def flab(tmp_path_factory):
-    d = tmp_path_factory.mktemp("named-faults")
-    lab = mxflab.NamedLab(str(d))
-    key = lab.add_key("k-faults", "hmac-sha256")
-    lab.add_zone(ZONE, update_keys=[key])
-    lab.start()
-    try:
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-faults")), "k-faults",
+                                [ZONE])
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
 def config_for(tmp_path, port, key, timeout="4s"):

@@ -24,6 +24,7 @@ import pytest
 
 import folab
 import mxflab
+import net
 
 MX1_FQDN, MX2_FQDN = "mx1.example.com.", "mx2.example.com."
 RECS = mxflab.MAIL_RECORDS
@@ -72,11 +73,8 @@ def named(tmp_path_factory):
                  update_addresses=["127.0.0.1"])
     lab.add_zone(Z2, records=[(r, "CNAME", MX1_FQDN, 300) for r in Z2_RECS],
                  update_addresses=["127.0.0.1"])
-    lab.start()
-    try:
+    with lab.running():
         yield lab
-    finally:
-        lab.stop()
 
 
 class Site:
@@ -85,7 +83,7 @@ class Site:
     def __init__(self, addr1="127.0.0.31", addr2="127.0.0.32"):
         self.ports = {}
         for svc in ("smtp", "imaps", "https", "mysql", "ssh"):
-            self.ports[svc] = folab.free_port_on(addr1)
+            self.ports[svc] = net.free_port(addr1)
         self.srv = {}
         for name, addr in (("mx1", addr1), ("mx2", addr2)):
             self.srv[name] = {svc: folab.MailServer(addr, self.ports[svc])

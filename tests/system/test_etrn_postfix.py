@@ -18,32 +18,19 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 LIB = os.path.join(ROOT, "tests", "lib")
 sys.path.insert(0, LIB)
 
-try:
-    import mailservers  # noqa: E402
-    _why = None
-    if not hasattr(mailservers, "Postfix") or not hasattr(mailservers, "SmtpSink"):
-        _why = "tests/lib/mailservers.py offers no Postfix backup MX"
-    else:
-        _miss = [p for p in (mailservers.POSTFIX, mailservers.OPENSSL)
-                 if not os.access(p, os.X_OK)]
-        if _miss:
-            _why = "not installed: %s" % " ".join(_miss)
-except ImportError:
-    mailservers = None
-    _why = "tests/lib/mailservers.py (the real mail server fixture) is absent"
+import mailservers  # noqa: E402
+import net  # noqa: E402
+from smtpsink import SmtpSink  # noqa: E402
 
+_WHY_NOT = mailservers.why_not((mailservers.POSTFIX, mailservers.OPENSSL),
+                               "Postfix needs root to start")
 pytestmark = [
-    pytest.mark.skipif(_why is not None, reason=_why or ""),
-    pytest.mark.skipif(os.geteuid() != 0, reason="Postfix needs root to start"),
+    pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or ""),
+    pytest.mark.usefixtures("no_leaks"),  # conftest.py, with ca
 ]
 
 DOMAIN = "lab.test"
 COUNT = 5
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    return mailservers.CertAuthority(str(tmp_path_factory.mktemp("etrn_ca")))
 
 
 def _send(host, port, n):
@@ -56,14 +43,14 @@ def _send(host, port, n):
 
 
 def test_etrn_flushes_postfix_queue(run, ca):
-    primary = mailservers.SmtpSink()
+    primary = SmtpSink()
     primary.start()
     primary.stop()  # the primary is down: its port refuses
     try:
         with mailservers.Postfix(ca=ca, relay_domain=DOMAIN,
                                  relay_to=(primary.host, primary.port)) as backup:
             _send(backup.host, backup.port, COUNT)
-            mailservers.wait_until(
+            net.wait_until(
                 lambda: backup.queue_count(("deferred",)) == COUNT, 20,
                 what="%d deferred messages" % COUNT)
             primary.start()
@@ -73,10 +60,10 @@ def test_etrn_flushes_postfix_queue(run, ca):
                                env=dict(os.environ, MXF_CA_FILE=ca.ca_file))
             assert rc == 0, err
             assert out.startswith("%s: accepted: 250" % DOMAIN), out
-            mailservers.wait_until(lambda: primary.count() == COUNT, 20,
+            net.wait_until(lambda: primary.count() == COUNT, 20,
                                    what="the flushed mail at the primary")
             flush_s = time.monotonic() - t0
-            rcpts = sorted(r for _, rs, _ in primary.messages for r in rs)
+            rcpts = sorted(r for m in primary.messages for r in m.rcpts)
             assert rcpts == sorted("<user%d@%s>" % (i, DOMAIN) for i in range(COUNT))
             assert flush_s < 20
             print("ETRN flush of %d messages took %.2f s" % (COUNT, flush_s))
@@ -85,7 +72,7 @@ def test_etrn_flushes_postfix_queue(run, ca):
 
 
 def test_etrn_domain_not_flushable(run, ca):
-    primary = mailservers.SmtpSink()
+    primary = SmtpSink()
     primary.start()
     try:
         with mailservers.Postfix(ca=ca, relay_domain=DOMAIN,

@@ -14,12 +14,12 @@ import fcntl
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
 import folab
 import mxflab
+import net
 
 MX1, MX2 = folab.MX1, folab.MX2
 RECS = mxflab.MAIL_RECORDS
@@ -36,11 +36,8 @@ def zname(short):
 
 @pytest.fixture(scope="module")
 def named(tmp_path_factory):
-    d = tmp_path_factory.mktemp("named-fo")
-    lab = mxflab.NamedLab(str(d))
-    key = lab.add_key("k-fo", "hmac-sha256")
-    for z in CNAME_ZONES:
-        lab.add_zone(zname(z), update_keys=[key])
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-fo")), "k-fo",
+                                [zname(z) for z in CNAME_ZONES])
     lab.add_zone(zname("at-mx2"), records=[(r, "CNAME", MX2, 300) for r in RECS],
                  update_keys=[key])
     lab.add_zone(zname("a"), records=[("mail", "A", "127.0.0.11", 300),
@@ -53,11 +50,8 @@ def named(tmp_path_factory):
     lab.add_zone(zname("mx"), records=[("@", "MX", "10 " + MX1, 300),
                                        ("@", "MX", "20 backup.example.net.", 300)],
                  update_keys=[key])
-    lab.start()
-    try:
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
 @pytest.fixture
@@ -193,7 +187,7 @@ def test_exit_codes_all_down_and_dns_failure(named, mx, cfg, run):
     # DNS unreachable (nothing on that port): 3, and no crash.
     mx["mx1"].start()
     mx["mx2"].start()
-    dead = cfg(["codes"], name="dead.conf", dns_port=mxflab.free_port())
+    dead = cfg(["codes"], name="dead.conf", dns_port=net.free_port(udp=True))
     rc, out, err = run(["once"], config=dead)
     assert rc == 3, err
 
@@ -261,7 +255,7 @@ def test_compare_and_swap_race(named, mx, cfg, run, mxf_bin, tmp_path):
         p = subprocess.Popen([mxf_bin, "-c", c, "once"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=mxflab.sanitizer_env())
         try:
-            assert folab.wait_until(lambda: proxy.updates >= 1, 10), "no UPDATE seen"
+            assert net.wait_until(lambda: proxy.updates >= 1, 10), "no UPDATE seen"
             r = lab.nsupdate("update delete smtp.%s CNAME\nupdate add smtp.%s 300 CNAME %s\n"
                              "send\n" % (z, z, HAND), key=key)
             assert r.returncode == 0, r.stderr

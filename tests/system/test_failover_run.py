@@ -7,7 +7,6 @@ Every daemon is killed at teardown whatever happened; every wait is
 bounded.  DNS is read back from named with dnspython.
 """
 
-import os
 import re
 import signal
 import threading
@@ -17,6 +16,7 @@ import pytest
 
 import folab
 import mxflab
+import net
 
 MX1, MX2 = folab.MX1, folab.MX2
 RECS = mxflab.MAIL_RECORDS
@@ -31,16 +31,10 @@ def zname(short):
 
 @pytest.fixture(scope="module")
 def named(tmp_path_factory):
-    d = tmp_path_factory.mktemp("named-fo-run")
-    lab = mxflab.NamedLab(str(d))
-    key = lab.add_key("k-fo-run", "hmac-sha256")
-    for z in ZONES:
-        lab.add_zone(zname(z), update_keys=[key])
-    lab.start()
-    try:
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-fo-run")), "k-fo-run",
+                                [zname(z) for z in ZONES])
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
 @pytest.fixture
@@ -95,11 +89,11 @@ def cnames(lab, short):
 
 
 def wait_points(lab, short, target, timeout):
-    return folab.wait_until(lambda: points(lab, short, target), timeout, step=0.05)
+    return net.wait_until(lambda: points(lab, short, target), timeout, step=0.05)
 
 
 def wait_log(d, text, timeout):
-    return folab.wait_until(lambda: text in d.log(), timeout, step=0.05)
+    return net.wait_until(lambda: text in d.log(), timeout, step=0.05)
 
 
 def test_run_failover_and_failback(named, mx, cfg, daemon):
@@ -140,7 +134,7 @@ def test_run_kill9_mid_switch_then_restart_converges(named, mx, cfg, daemon):
         time.sleep(1.5)
         proxy.delay = 8.0
         mx["mx1"].stop()
-        assert folab.wait_until(lambda: proxy.updates >= 1, 6), d.log()
+        assert net.wait_until(lambda: proxy.updates >= 1, 6), d.log()
         time.sleep(0.3)
         assert d.alive()
         d.kill9()
@@ -171,7 +165,7 @@ def test_run_kill9_before_update_reaches_named(named, mx, cfg, daemon):
         time.sleep(1.2)
         proxy.drop_updates = True           # what is in flight is lost
         mx["mx1"].stop()
-        assert folab.wait_until(lambda: proxy.updates >= 1, 8), d.log()
+        assert net.wait_until(lambda: proxy.updates >= 1, 8), d.log()
         time.sleep(0.3)
         d.kill9()
         assert points(lab, "kill2", MX1)

@@ -21,54 +21,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "lib"))
 
 import mailservers  # noqa: E402
-from mailservers import (CertAuthority, Dovecot, MariaDB, Postfix,  # noqa: E402
-                         SmtpSink)
+import net  # noqa: E402
+from mailservers import Postfix  # noqa: E402
+from smtpsink import SmtpSink  # noqa: E402
 
-_missing = mailservers.have_programs()
+_WHY_NOT = mailservers.why_not()
 pytestmark = [
-    pytest.mark.skipif(bool(_missing), reason="not installed: %s (./dev deps)"
-                       % " ".join(_missing)),
-    pytest.mark.skipif(os.geteuid() != 0,
-                       reason="Postfix and Dovecot need root to start"),
+    pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or ""),
+    pytest.mark.usefixtures("no_leaks"),  # conftest.py, with the servers
 ]
 
 TIMEOUT = 10  # seconds for any one client operation
-
-
-# Declared first and autouse, so it is set up before and torn down after
-# every server fixture of the module: its teardown sees what they left.
-@pytest.fixture(scope="module", autouse=True)
-def no_leaks():
-    yield
-    servers = mailservers.running_servers()
-    procs = mailservers.leaked_processes()
-    addrs = mailservers.leaked_addresses()
-    assert not servers, "servers never stopped: %r" % servers
-    assert not procs, "server processes left running: %r" % procs
-    assert not addrs, "loopback addresses left configured: %r" % addrs
-
-
-@pytest.fixture(scope="module")
-def ca(no_leaks, tmp_path_factory):
-    return CertAuthority(str(tmp_path_factory.mktemp("lab_ca")))
-
-
-@pytest.fixture(scope="module")
-def postfix(ca):
-    with Postfix(ca=ca) as pf:
-        yield pf
-
-
-@pytest.fixture(scope="module")
-def dovecot(ca):
-    with Dovecot(ca=ca) as dv:
-        yield dv
-
-
-@pytest.fixture(scope="module")
-def mariadb(no_leaks):
-    with MariaDB() as db:
-        yield db
 
 
 def tls_context(ca_file):
@@ -186,7 +149,7 @@ def test_postfix_backup_mx_queues_and_etrn_flushes(ca):
                 with pytest.raises(smtplib.SMTPRecipientsRefused):
                     s.sendmail("sender@example.test", ["x@elsewhere.test"],
                                "Subject: no\r\n\r\nno\r\n")
-            mailservers.wait_until(
+            net.wait_until(
                 lambda: backup.queue_count(("deferred",)) == 5
                 and backup.queue_count() == 5, 20, what="5 deferred messages")
             assert "Connection refused" in backup.log_tail(50)
@@ -197,12 +160,12 @@ def test_postfix_backup_mx_queues_and_etrn_flushes(ca):
                 s.ehlo()
                 code, msg = s.docmd("ETRN", "lab.test")
                 assert code == 250, msg
-            mailservers.wait_until(lambda: primary.count() == 5, 20,
+            net.wait_until(lambda: primary.count() == 5, 20,
                                    what="the flushed mail at the primary")
             flush_s = time.monotonic() - t0
-            mailservers.wait_until(lambda: backup.queue_count() == 0, 10,
+            net.wait_until(lambda: backup.queue_count() == 0, 10,
                                    what="an empty queue")
-            rcpts = sorted(r for _, rs, _ in primary.messages for r in rs)
+            rcpts = sorted(r for m in primary.messages for r in m.rcpts)
             assert rcpts == ["<user%d@lab.test>" % i for i in range(5)]
             assert flush_s < 20
     finally:
@@ -274,7 +237,7 @@ def test_mariadb_too_many_connections(mariadb):
         assert err == {"error": 1040, "message": "Too many connections"}
         assert mailservers.mysql_greeting(mariadb.host, mariadb.port) == err
     # Connections given back: it greets again.
-    mailservers.wait_until(
+    net.wait_until(
         lambda: mailservers.mysql_greeting(mariadb.host, mariadb.port)
         .get("protocol") == 10, 10, what="the greeting again")
 
@@ -295,7 +258,7 @@ def test_sink_refuses_when_stopped():
     with smtplib.SMTP(sink.host, port, timeout=TIMEOUT) as s:
         assert s.ehlo()[0] == 250
         s.sendmail("a@x.test", ["b@lab.test"], "Subject: t\r\n\r\n.dot\r\n")
-    assert sink.messages[0][2] == b"Subject: t\r\n\r\n.dot\r\n"
+    assert sink.messages[0].raw == b"Subject: t\r\n\r\n.dot\r\n"
     sink.stop()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((sink.host, port), timeout=TIMEOUT)

@@ -9,7 +9,6 @@ command came back within its own deadline.
 
 import base64
 import os
-import stat
 import subprocess
 import sys
 import time

@@ -4,20 +4,14 @@ never delays a failover.  A real named, TCP listeners as mail servers, and
 the HTTP sink of tests/fakes as the webhook."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
+import folab
 import mxflab
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fakes"))
-from httpsink import HttpSink  # noqa: E402
+import net
+from httpsink import HttpSink  # tests/fakes, on the path by conftest.py
 
 ZONE = "notify.test."
 MX1, MX2 = mxflab.MX1, mxflab.MX2
@@ -25,62 +19,22 @@ MX1, MX2 = mxflab.MX1, mxflab.MX2
 
 @pytest.fixture(scope="module")
 def nlab(tmp_path_factory):
-    lab = mxflab.NamedLab(str(tmp_path_factory.mktemp("named-notify")))
-    key = lab.add_key("k-notify", "hmac-sha256")
-    lab.add_zone(ZONE, update_keys=[key])
-    lab.start()
-    try:
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-notify")), "k-notify",
+                                [ZONE])
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
-
-
-class Daemon:
-    def __init__(self, mxf_bin, cfg, logpath):
-        self.log = open(logpath, "w+")
-        self.proc = subprocess.Popen([mxf_bin, "-c", str(cfg), "run"], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=mxflab.sanitizer_env())
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.seek(0)
-        return self.proc.returncode, self.log.read()
 
 
 def write_cfg(tmp_path, lab, key, p1, p2, hook, extra_notify=""):
-    cfg = tmp_path / "mxf.conf"
-    cfg.write_text(f"""[general]
-interval = 1s
-timeout = 1s
-fall = 1
-rise = 1
-state_file = {tmp_path}/state.json
-log = stderr
-[dns]
-server = 127.0.0.1:{lab.port}
-key_file = {key.path}
-[server mx1]
-address = 127.0.0.1
-name = {MX1}
-checks = tcp://127.0.0.1:{p1}
-[server mx2]
-address = 127.0.0.1
-name = {MX2}
-checks = tcp://127.0.0.1:{p2}
-[group mail]
-servers = mx1 mx2
-zones = {ZONE.rstrip('.')}
-records = mx smtp
-hold_down = 0
-[notify]
-webhook = http://127.0.0.1:{hook}/hook
-{extra_notify}""")
-    return cfg
+    return folab.write_fo_config(
+        str(tmp_path / "mxf.conf"), lab.port, key.path, folab.tcp_servers(p1, p2), [ZONE],
+        records=("mx", "smtp"), rtype=None, group={"failback": None, "hold_down": "0"},
+        dns_timeout=None,
+        extra="[notify]\nwebhook = http://127.0.0.1:%d/hook\n%s" % (hook, extra_notify))
+
+
+def start_daemon(mxf_bin, cfg, logpath):
+    return folab.Daemon(mxf_bin, cfg, str(logpath)).start()
 
 
 def reset(lab, key):
@@ -98,16 +52,16 @@ def events(sink):
 def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
     lab, key = nlab
     reset(lab, key)
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     p1 = mx1.getsockname()[1]
     with HttpSink(mode="200") as h:
-        d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, p1, mx2.getsockname()[1], h.port),
+        d = start_daemon(mxf_bin, write_cfg(tmp_path, lab, key, p1, mx2.getsockname()[1], h.port),
                    tmp_path / "d.log")
         try:
             time.sleep(2.5)                       # healthy rounds: no notice
             assert events(h) == []
             mx1.close()
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 15, "failover")
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 15, "failover")
             time.sleep(4)                         # four more rounds, mx1 still down
             kinds = [e["event"] for e in events(h)]
             assert kinds.count("server_down") == 1, kinds
@@ -116,15 +70,15 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
             assert (sw["group"], sw["from"], sw["to"]) == ("mail", "mx1", "mx2"), sw
             assert "mx.%s CNAME %s" % (ZONE, MX2) in sw["records"], sw
             assert sw["zones"] == [ZONE]
-            mx1 = mxflab.tcp_listener(p1)
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX1, 15, "failback")
+            mx1 = net.tcp_listener(p1)
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX1, 15, "failback")
             time.sleep(3)
             kinds = [e["event"] for e in events(h)]
             assert kinds.count("server_up") == 1, kinds
             assert kinds.count("switched") == 2, kinds
             assert len(kinds) == 4, kinds
         finally:
-            rc, log = d.stop()
+            rc, log = d.finish()
             mx1.close()
             mx2.close()
     assert rc == 0, log
@@ -134,14 +88,14 @@ def test_one_notice_per_event_over_many_rounds(mxf_bin, nlab, tmp_path):
 def test_reminders_while_down(mxf_bin, nlab, tmp_path):
     lab, key = nlab
     reset(lab, key)
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     with HttpSink(mode="200") as h:
         cfg = write_cfg(tmp_path, lab, key, mx1.getsockname()[1], mx2.getsockname()[1],
                         h.port, "reminder = 2s\n")
         mx1.close()                               # down from the start
-        d = Daemon(mxf_bin, cfg, tmp_path / "d.log")
+        d = start_daemon(mxf_bin, cfg, tmp_path / "d.log")
         try:
-            mxflab.wait_for(lambda: [e for e in events(h) if e["event"] == "reminder"], 15,
+            net.wait_until(lambda: [e for e in events(h) if e["event"] == "reminder"], 15,
                      "a reminder")
             time.sleep(4.5)
             rem = [e for e in events(h) if e["event"] == "reminder"]
@@ -150,7 +104,7 @@ def test_reminders_while_down(mxf_bin, nlab, tmp_path):
             assert all(e["about"] == "server_down" for e in rem), rem
             assert [e["event"] for e in events(h)].count("server_down") == 1
         finally:
-            rc, log = d.stop()
+            rc, log = d.finish()
             mx2.close()
     assert rc == 0, log
 
@@ -158,19 +112,19 @@ def test_reminders_while_down(mxf_bin, nlab, tmp_path):
 def test_hanging_webhook_does_not_delay_failover(mxf_bin, nlab, tmp_path):
     lab, key = nlab
     reset(lab, key)
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     with HttpSink(mode="hangs") as h:
-        d = Daemon(mxf_bin, write_cfg(tmp_path, lab, key, mx1.getsockname()[1],
+        d = start_daemon(mxf_bin, write_cfg(tmp_path, lab, key, mx1.getsockname()[1],
                                       mx2.getsockname()[1], h.port), tmp_path / "d.log")
         try:
             time.sleep(1.5)
             t0 = time.monotonic()
             mx1.close()
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover")
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover")
             took = time.monotonic() - t0
             assert took < 5, took                 # fall 1, interval 1 s: not the webhook's 30 s
         finally:
-            rc, log = d.stop()
+            rc, log = d.finish()
             mx2.close()
     assert rc == 0, log
     assert not mxflab.sanitizer_report(log), log

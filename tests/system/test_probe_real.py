@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "lib"))
 
 import mailservers  # noqa: E402
-from mailservers import CertAuthority, Dovecot, MariaDB, Postfix  # noqa: E402
+import net  # noqa: E402
+from mailservers import Postfix  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -58,12 +59,10 @@ def probe_available():
 _PROBE_MISSING = _probe_missing()
 
 
-_missing = mailservers.have_programs()
+_WHY_NOT = mailservers.why_not()
 pytestmark = [
-    pytest.mark.skipif(bool(_missing), reason="not installed: %s (./dev deps)"
-                       % " ".join(_missing)),
-    pytest.mark.skipif(os.geteuid() != 0,
-                       reason="Postfix and Dovecot need root to start"),
+    pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or ""),
+    pytest.mark.usefixtures("no_leaks"),  # conftest.py, with the servers
     pytest.mark.skipif(_PROBE_MISSING is not None,
                        reason=_PROBE_MISSING or "probe available"),
 ]
@@ -71,42 +70,6 @@ pytestmark = [
 # A probe line: URL, state, time ("12 ms" or "5.0 s"), reason.
 LINE = re.compile(r"^(\S+)\s+(up|down|warning)\s+(\d+ ms|\d+(?:\.\d+)? s)\s+(.*)$")
 FIELDS = {"url", "state", "ms", "phase", "reason"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_leaks():
-    """Set up before and torn down after every server fixture (they depend
-    on it): fails the module when a server process or address outlived it."""
-    yield
-    servers = mailservers.running_servers()
-    procs = mailservers.leaked_processes()
-    addrs = mailservers.leaked_addresses()
-    assert not servers, "servers never stopped: %r" % servers
-    assert not procs, "server processes left running: %r" % procs
-    assert not addrs, "loopback addresses left configured: %r" % addrs
-
-
-@pytest.fixture(scope="module")
-def ca(no_leaks, tmp_path_factory):
-    return CertAuthority(str(tmp_path_factory.mktemp("lab_ca")))
-
-
-@pytest.fixture(scope="module")
-def postfix(ca):
-    with Postfix(ca=ca) as pf:
-        yield pf
-
-
-@pytest.fixture(scope="module")
-def dovecot(ca):
-    with Dovecot(ca=ca) as dv:
-        yield dv
-
-
-@pytest.fixture(scope="module")
-def mariadb(no_leaks):
-    with MariaDB() as db:
-        yield db
 
 
 @pytest.fixture
@@ -351,7 +314,7 @@ def test_mysql_err_packet_is_down_with_its_text(probe, mariadb):
     assert "Too many connections" in r["reason"], r
     assert r["phase"] != "connect", r
     # The held connections are gone: up again.
-    mailservers.wait_until(
+    net.wait_until(
         lambda: mailservers.mysql_greeting(mariadb.host, mariadb.port)
         .get("protocol") == 10, 10, what="the greeting again")
     rc, res, _ = probe(url)
@@ -373,7 +336,7 @@ def test_everything_at_once(probe, postfix, dovecot, mariadb):
 
 
 def test_one_down_makes_exit_1(probe, postfix):
-    closed = mailservers.free_port(postfix.host)
+    closed = net.free_port(postfix.host)
     rc, res, _ = probe(smtp_url(postfix),
                        "smtp://%s:%d" % (postfix.host, closed))
     assert rc == 1

@@ -5,13 +5,13 @@ silence.  A real named; TCP listeners as the mail servers."""
 
 import os
 import signal
-import socket
-import subprocess
 import time
 
 import pytest
 
+import folab
 import mxflab
+import net
 
 ZONE = "reload.test."
 MX1, MX2 = mxflab.MX1, mxflab.MX2
@@ -19,41 +19,17 @@ MX1, MX2 = mxflab.MX1, mxflab.MX2
 
 @pytest.fixture(scope="module")
 def rlab(tmp_path_factory):
-    lab = mxflab.NamedLab(str(tmp_path_factory.mktemp("named-reload")))
-    key = lab.add_key("k-reload", "hmac-sha256")
-    lab.add_zone(ZONE, update_keys=[key])
-    lab.start()
-    try:
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-reload")), "k-reload",
+                                [ZONE])
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
-def config_text(tmp_path, server, key_path, p1, p2, zone=ZONE):
-    return f"""[general]
-interval = 1s
-timeout = 1s
-fall = 1
-rise = 1
-state_file = {tmp_path}/state.json
-log = stderr
-[dns]
-server = {server}
-key_file = {key_path}
-[server mx1]
-address = 127.0.0.1
-name = {MX1}
-checks = tcp://127.0.0.1:{p1}
-[server mx2]
-address = 127.0.0.1
-name = {MX2}
-checks = tcp://127.0.0.1:{p2}
-[group mail]
-servers = mx1 mx2
-zones = {zone.rstrip('.')}
-records = mx smtp
-hold_down = 0
-"""
+def write_cfg(tmp_path, server, key_path, p1, p2, zone=ZONE):
+    return folab.write_fo_config(
+        str(tmp_path / "mxf.conf"), None, key_path, folab.tcp_servers(p1, p2), [zone],
+        records=("mx", "smtp"), rtype=None, group={"failback": None, "hold_down": "0"},
+        dns_timeout=None, dns_server=server)
 
 
 @pytest.mark.parametrize("breakage", ["key-too-open", "server-does-not-resolve"])
@@ -64,38 +40,26 @@ def test_unusable_reload_is_refused(mxf_bin, rlab, tmp_path, breakage):
     # A key file of our own, so the test may make it too open.
     kpath = str(tmp_path / "k.key")
     mxflab.write_key_file(kpath, key.name, key.algorithm, key.secret)
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
-    cfg = tmp_path / "mxf.conf"
-    cfg.write_text(config_text(tmp_path, "127.0.0.1:%d" % lab.port, kpath,
-                               mx1.getsockname()[1], mx2.getsockname()[1]))
-    log = open(tmp_path / "d.log", "w+")
-    proc = subprocess.Popen([mxf_bin, "-c", str(cfg), "run"], stdout=log,
-                            stderr=subprocess.STDOUT, env=mxflab.sanitizer_env())
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
+    p1, p2 = mx1.getsockname()[1], mx2.getsockname()[1]
+    cfg = write_cfg(tmp_path, "127.0.0.1:%d" % lab.port, kpath, p1, p2)
+    d = folab.Daemon(mxf_bin, cfg, str(tmp_path / "d.log")).start()
     try:
         time.sleep(1.5)
         if breakage == "key-too-open":
             os.chmod(kpath, 0o644)
         else:
-            cfg.write_text(config_text(tmp_path, "nxhost.invalid:53", kpath,
-                                       mx1.getsockname()[1], mx2.getsockname()[1]))
-        proc.send_signal(signal.SIGHUP)
-        mxflab.wait_for(lambda: "reload refused" in open(tmp_path / "d.log").read(), 10,
-                 "the reload to be refused")
+            write_cfg(tmp_path, "nxhost.invalid:53", kpath, p1, p2)
+        d.signal(signal.SIGHUP)
+        net.wait_until(lambda: "reload refused" in d.log(), 10, "the reload to be refused")
         # Still working, with the old key and server: a failover goes through.
         mx1.close()
-        mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover after the refusal")
-        assert proc.poll() is None, "the daemon died"
+        net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 10, "failover after the refusal")
+        assert d.alive(), "the daemon died"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        rc, text = d.finish()
         mx2.close()
-    log.seek(0)
-    text = log.read()
-    assert proc.returncode == 0, text
+    assert rc == 0, text
     assert not mxflab.sanitizer_report(text), text
     if breakage == "key-too-open":
         assert kpath in text and "chmod" in text, text
@@ -107,12 +71,10 @@ def test_refused_zone_is_reported(run, rlab, tmp_path):
     """The primary does not serve the configured zone: `once` says which
     zone and why, and exits 3."""
     lab, key = rlab
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
-    cfg = tmp_path / "mxf.conf"
-    cfg.write_text(config_text(tmp_path, "127.0.0.1:%d" % lab.port, key.path,
-                               mx1.getsockname()[1], mx2.getsockname()[1],
-                               zone="not-served.test."))
-    rc, out, err = run(["once"], config=str(cfg))
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
+    cfg = write_cfg(tmp_path, "127.0.0.1:%d" % lab.port, key.path,
+                    mx1.getsockname()[1], mx2.getsockname()[1], zone="not-served.test.")
+    rc, out, err = run(["once"], config=cfg)
     mx1.close()
     mx2.close()
     assert rc == 3, err

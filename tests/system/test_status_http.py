@@ -4,16 +4,15 @@ named and TCP/SMTP listeners standing in for the mail servers."""
 
 import http.client
 import json
-import os
-import signal
 import socket
 import subprocess
 import threading
-import time
 
 import pytest
 
+import folab
 import mxflab
+import net
 
 MX1, MX2 = mxflab.MX1, mxflab.MX2
 ZONE = "status.test."
@@ -23,7 +22,7 @@ class HostileSmtp:
     """Answers every connection with a 421 banner carrying HTML."""
 
     def __init__(self):
-        self.sock = mxflab.tcp_listener()
+        self.sock = net.tcp_listener()
         self.port = self.sock.getsockname()[1]
         self.sock.settimeout(0.2)
         self.stop = threading.Event()
@@ -50,15 +49,10 @@ class HostileSmtp:
 
 @pytest.fixture(scope="module")
 def slab(tmp_path_factory):
-    d = tmp_path_factory.mktemp("named-status")
-    lab = mxflab.NamedLab(str(d))
-    key = lab.add_key("k-status", "hmac-sha256")
-    lab.add_zone(ZONE, update_keys=[key])
-    lab.start()
-    try:
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-status")), "k-status",
+                                [ZONE])
+    with lab.running():
         yield lab, key
-    finally:
-        lab.stop()
 
 
 def get(port, path, method="GET"):
@@ -73,42 +67,16 @@ def get(port, path, method="GET"):
 
 def test_status_endpoint(mxf_bin, slab, tmp_path):
     lab, key = slab
-    mx1, mx2 = mxflab.tcp_listener(), mxflab.tcp_listener()
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
     bad = HostileSmtp()
-    http_port = mxflab.free_port()
-    cfg = tmp_path / "mxf.conf"
-    cfg.write_text(f"""[general]
-interval = 1s
-timeout = 1s
-fall = 1
-rise = 1
-state_file = {tmp_path}/state.json
-log = stderr
-status_listen = 127.0.0.1:{http_port}
-[dns]
-server = 127.0.0.1:{lab.port}
-key_file = {key.path}
-[server mx1]
-address = 127.0.0.1
-name = {MX1}
-checks = tcp://127.0.0.1:{mx1.getsockname()[1]}
-[server mx2]
-address = 127.0.0.1
-name = {MX2}
-checks = tcp://127.0.0.1:{mx2.getsockname()[1]}
-[server mx3]
-address = 127.0.0.1
-name = mx3.example.com
-checks = smtp://127.0.0.1:{bad.port}
-[group mail]
-servers = mx1 mx2 mx3
-zones = {ZONE.rstrip('.')}
-records = mx smtp
-hold_down = 0
-""")
-    env = mxflab.sanitizer_env()
-    proc = subprocess.Popen([mxf_bin, "-c", str(cfg), "run"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    http_port = net.free_port(udp=True)
+    servers = folab.tcp_servers(mx1.getsockname()[1], mx2.getsockname()[1]) + [
+        ("mx3", "127.0.0.1", "mx3.example.com", ["smtp://127.0.0.1:%d" % bad.port])]
+    cfg = folab.write_fo_config(
+        str(tmp_path / "mxf.conf"), lab.port, key.path, servers, [ZONE],
+        records=("mx", "smtp"), rtype=None, group={"failback": None, "hold_down": "0"},
+        dns_timeout=None, general={"status_listen": "127.0.0.1:%d" % http_port})
+    daemon = folab.Daemon(mxf_bin, cfg, str(tmp_path / "d.log")).start()
     try:
         def live():
             try:
@@ -120,7 +88,7 @@ hold_down = 0
             d = json.loads(body)
             return d if d.get("daemon", {}).get("rounds", 0) >= 1 else None
 
-        d = mxflab.wait_for(live, 20, "an /api/status answer")
+        d = net.wait_until(live, 20, "an /api/status answer")
         assert d is not None, "no /api/status answer"
         assert d["live"] is True
         st, ctype, metrics = get(http_port, "/metrics")
@@ -132,12 +100,12 @@ hold_down = 0
 
         # mx1 dies: the records move, and the endpoint says so.
         mx1.close()
-        mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover")
+        net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover")
         def moved():
             m = get(http_port, "/metrics")[2]
             return ('mxfailover_group_active{group="mail",server="mx2"} 1' in m and
                     'mxfailover_server_up{server="mx1"} 0' in m) and m
-        metrics = mxflab.wait_for(moved, 10, "the metrics to show the failover")
+        metrics = net.wait_until(moved, 10, "the metrics to show the failover")
         assert metrics, get(http_port, "/metrics")[2]
         assert 'mxfailover_dns_updates_total{result="ok"} 1' in metrics
 
@@ -152,22 +120,17 @@ hold_down = 0
         assert get(http_port, "/metrics", method="POST")[0] == 405
         assert get(http_port, "/metrics", method="HEAD")[0] == 200
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, err = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
+        rc, err = daemon.finish()
         bad.close()
         mx2.close()
-    assert proc.returncode == 0, err
+    assert rc == 0, err
     assert not mxflab.sanitizer_report(err), err
     assert "status on http://127.0.0.1:%d/" % http_port in err
 
 
 def test_status_listen_busy_port_exits_2(mxf_bin, slab, tmp_path):
     lab, key = slab
-    busy = mxflab.tcp_listener()
+    busy = net.tcp_listener()
     cfg = tmp_path / "mxf.conf"
     cfg.write_text(mxflab.write_config(str(tmp_path / "base.conf"), lab.port,
                                        key_file=key.path, zones=[ZONE]) and

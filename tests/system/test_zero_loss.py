@@ -9,28 +9,21 @@ lab.  Sent and received are counted: none lost, none duplicated.
 """
 
 import os
-import signal
 import smtplib
-import subprocess
 import time
 
 import pytest
 
+import folab
+import mailservers
 import mxflab
+import net
+from smtpsink import SmtpSink
 
-try:
-    import mailservers
-    _why = None
-    _miss = [p for p in (mailservers.POSTFIX, mailservers.OPENSSL) if not os.access(p, os.X_OK)]
-    if _miss:
-        _why = "not installed: %s" % " ".join(_miss)
-except ImportError:
-    mailservers = None
-    _why = "tests/lib/mailservers.py is absent"
-
+_WHY_NOT = mailservers.why_not((mailservers.POSTFIX, mailservers.OPENSSL),
+                               "Postfix needs root to start")
 pytestmark = [
-    pytest.mark.skipif(_why is not None, reason=_why or ""),
-    pytest.mark.skipif(os.geteuid() != 0, reason="Postfix needs root to start"),
+    pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or ""),
 ]
 
 DOMAIN = "lab.test"
@@ -42,52 +35,28 @@ COUNT = 25
 def test_zero_loss_failover_and_etrn_flush(mxf_bin, tmp_path):
     d = tmp_path / "named"
     d.mkdir()
-    lab = mxflab.NamedLab(str(d))
-    key = lab.add_key("k-zl", "hmac-sha256")
-    lab.add_zone(ZONE, update_keys=[key])
+    lab, key = mxflab.keyed_lab(str(d), "k-zl", [ZONE])
     ca = mailservers.CertAuthority(str(tmp_path / "ca"))
-    primary = mailservers.SmtpSink()
+    primary = SmtpSink()
     daemon = None
     lab.start()
     try:
         primary.start()
         with mailservers.Postfix(ca=ca, relay_domain=DOMAIN,
                                  relay_to=(primary.host, primary.port)) as backup:
-            cfg = tmp_path / "mxf.conf"
-            cfg.write_text(f"""[general]
-interval = 1s
-timeout = 2s
-fall = 1
-rise = 1
-state_file = {tmp_path}/state.json
-log = stderr
-[dns]
-server = 127.0.0.1:{lab.port}
-key_file = {key.path}
-[server mx1]
-address = {primary.host}
-name = {MX1}
-checks = smtp://{primary.host}:{primary.port}
-[server mx2]
-address = {backup.host}
-name = {MX2}
-checks = smtp://{backup.host}:{backup.port}
-[group mail]
-servers = mx1 mx2
-zones = {DOMAIN}
-records = mx smtp
-hold_down = 0
-etrn = yes
-""")
-            env = mxflab.sanitizer_env(dict(os.environ, MXF_CA_FILE=ca.ca_file))
-            log = open(tmp_path / "daemon.log", "w+")
-            daemon = subprocess.Popen([mxf_bin, "-c", str(cfg), "run"], stdout=log,
-                                      stderr=subprocess.STDOUT, env=env)
+            servers = [("mx1", primary.host, MX1, ["smtp://%s:%d" % (primary.host, primary.port)]),
+                       ("mx2", backup.host, MX2, ["smtp://%s:%d" % (backup.host, backup.port)])]
+            cfg = folab.write_fo_config(
+                str(tmp_path / "mxf.conf"), lab.port, key.path, servers, [ZONE],
+                records=("mx", "smtp"), rtype=None, general={"timeout": "2s"},
+                group={"failback": None, "hold_down": "0", "etrn": "yes"}, dns_timeout=None)
+            daemon = folab.Daemon(mxf_bin, cfg, str(tmp_path / "daemon.log"),
+                                  env=dict(os.environ, MXF_CA_FILE=ca.ca_file)).start()
             assert lab.cname("mx." + ZONE) == MX1
 
             # The primary dies: records move to the backup.
             primary.stop()
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover to mx2")
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 20, "failover to mx2")
 
             # Mail arrives at the backup (as senders now would) and queues.
             with smtplib.SMTP(backup.host, backup.port, timeout=10) as s:
@@ -96,43 +65,35 @@ etrn = yes
                     s.sendmail("sender@example.test", ["user%d@%s" % (i, DOMAIN)],
                                "Subject: zl %d\r\nMessage-ID: <zl%d@test>\r\n\r\n"
                                "message %d\r\n" % (i, i, i))
-            mxflab.wait_for(lambda: backup.queue_count(("deferred",)) == COUNT, 30,
+            net.wait_until(lambda: backup.queue_count(("deferred",)) == COUNT, 30,
                      "%d deferred messages at the backup" % COUNT)
             assert primary.count() == 0
 
             # The primary returns: failback, ETRN, and the queue drains.
             primary.start()
-            mxflab.wait_for(lambda: lab.cname("mx." + ZONE) == MX1, 20, "failback to mx1",
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX1, 20, "failback to mx1",
                             step=0.05)
             t_back = time.monotonic()
-            mxflab.wait_for(lambda: primary.count() >= COUNT, 30,
+            net.wait_until(lambda: primary.count() >= COUNT, 30,
                             "all %d messages at the primary" % COUNT, step=0.05)
             t_all = time.monotonic()
             time.sleep(1.0)  # a duplicate would arrive in this second
             flush = t_all - t_back
             print("zero-loss: %d messages flushed %.2f s after failback" % (COUNT, flush))
 
-            rcpts = sorted(r for _, rs, _ in primary.messages for r in rs)
+            rcpts = sorted(r for m in primary.messages for r in m.rcpts)
             assert len(primary.messages) == COUNT, "duplicates or losses: %d received" \
                 % len(primary.messages)
             assert rcpts == sorted("<user%d@%s>" % (i, DOMAIN) for i in range(COUNT))
             assert backup.queue_count() == 0
             # Postfix's own retry is minutes away: only ETRN explains seconds.
             assert flush < 15, flush
-            log.seek(0)
-            text = log.read()
+            text = daemon.log()
             assert "queue flush at %s:%d: ETRN %s: 250" % (backup.host, backup.port, DOMAIN) \
                 in text, text[-3000:]
     finally:
-        if daemon is not None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
+        rc = daemon.stop(10) if daemon is not None else None
         primary.stop()
         lab.stop()
-    assert daemon.returncode == 0
-    log.seek(0)
-    assert not mxflab.sanitizer_report(log.read())
+    assert rc == 0
+    assert not mxflab.sanitizer_report(daemon.log())
