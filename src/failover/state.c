@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "mxf.h"
 #include "state.h"
 #include "state_file.h"
@@ -710,7 +711,7 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
 	char msg[512] = "";
 	char *buf = NULL;
 	size_t len = 0;
-	int e = state_file_read(path, STATE_FILE_MAX, &buf, &len, err, errlen);
+	int e = file_read(path, STATE_FILE_MAX, 0, &buf, &len, err, errlen);
 	if (e)
 		return e;
 	json_error_t jerr;
