@@ -102,3 +102,15 @@ file_read(const char *path, size_t max, unsigned flags, char **bufp, size_t *len
 	*lenp = len;
 	return 0;
 }
+
+int
+file_read_secret(const char *label, const char *path, size_t max, char **bufp, size_t *lenp,
+		 char *err, size_t errsize)
+{
+	char why[512];
+	int rc = file_read(path, max, FILE_PRIVATE, bufp, lenp, why, sizeof(why));
+
+	if (rc != 0)
+		snprintf(err, errsize, "%s %s", label, why);
+	return rc == MXF_ENOTFOUND ? MXF_EIO : rc;
+}

@@ -33,4 +33,16 @@
 int file_read(const char *path, size_t max, unsigned flags, char **bufp, size_t *lenp,
 	      char *err, size_t errsize);
 
+/*
+ * file_read_secret -- file_read() with FILE_PRIVATE of a file that holds a
+ * secret the configuration names (a key file, a password file).
+ * @label   what the configuration calls the file ("key file"); it starts
+ *          the message: "LABEL PATH: why".
+ * @bufp    as for file_read(); the caller clears it before it frees it.
+ * @return as file_read(), except that a missing file is MXF_EIO like any
+ *         other that cannot be opened: the configuration said it exists.
+ */
+int file_read_secret(const char *label, const char *path, size_t max, char **bufp,
+		     size_t *lenp, char *err, size_t errsize);
+
 #endif

@@ -389,17 +389,14 @@ int
 dns_keyfile_load(const char *path, const char *want, struct dns_tsig_key **out, char *err,
 		  size_t errlen)
 {
-	char why[512];
 	char *buf = NULL;
 	size_t n = 0;
 	int rc;
 
 	*out = NULL;
-	rc = file_read(path, KEYFILE_MAX, FILE_PRIVATE, &buf, &n, why, sizeof(why));
-	if (rc != 0) {
-		snprintf(err, errlen, "key file %s", why);
-		return rc == MXF_ENOTFOUND ? MXF_EIO : rc;
-	}
+	rc = file_read_secret("key file", path, KEYFILE_MAX, &buf, &n, err, errlen);
+	if (rc != 0)
+		return rc;
 	rc = dns_keyfile_parse(buf, n, path, want, out, err, errlen);
 	OPENSSL_cleanse(buf, n);
 	free(buf);

@@ -53,16 +53,14 @@ mail_state_free(void *state)
 static int
 read_password_file(const char *path, char **out, char *err, size_t errsize)
 {
-	char why[512];
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	rc = file_read(path, MAIL_PASSWORD_MAX, FILE_PRIVATE, &buf, &len, why, sizeof(why));
-	if (rc != 0) {
-		snprintf(err, errsize, "smtp_password_file %s", why);
-		return rc == MXF_ENOTFOUND ? MXF_EIO : rc;
-	}
+	rc = file_read_secret("smtp_password_file", path, MAIL_PASSWORD_MAX, &buf, &len, err,
+			      errsize);
+	if (rc != 0)
+		return rc;
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (buf[0] == '\0') {
 		snprintf(err, errsize, "smtp_password_file %s is empty", path);

@@ -117,6 +117,33 @@ test_missing_and_not_regular(void **state)
 	assert_null(buf);
 }
 
+static void
+test_secret_labels_and_missing(void **state)
+{
+	char path[64], err[256] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(file_read_secret("key file", "/nonexistent/k", 64, &buf, &len, err,
+					  sizeof(err)),
+			 MXF_EIO);
+	assert_int_equal(strncmp(err, "key file /nonexistent/k: ", 25), 0);
+	make_file(path, sizeof(path), "pw\n", 0604);
+	assert_int_equal(file_read_secret("smtp_password_file", path, 64, &buf, &len, err,
+					  sizeof(err)),
+			 MXF_EPERM);
+	assert_int_equal(strncmp(err, "smtp_password_file /tmp/", 24), 0);
+	assert_non_null(strstr(err, "(mode 0604)"));
+	assert_int_equal(chmod(path, 0400), 0);
+	assert_int_equal(file_read_secret("smtp_password_file", path, 64, &buf, &len, err,
+					  sizeof(err)),
+			 0);
+	assert_string_equal(buf, "pw\n");
+	free(buf);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -126,6 +153,7 @@ main(void)
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_private_refuses_group_or_other),
 		cmocka_unit_test(test_missing_and_not_regular),
+		cmocka_unit_test(test_secret_labels_and_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
