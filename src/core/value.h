@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* Room for any value_format_duration* output, NUL included. */
 #define VALUE_DURATION_BUF 32
@@ -69,6 +70,16 @@ int value_parse_bool(const char *s, bool *out);
 
 /* @return 4 or 6 when @s is an IPv4 or IPv6 literal, else 0. */
 int value_is_ip(const char *s);
+
+/*
+ * value_ip_sockaddr -- the IPv4 or IPv6 literal @s with @port as a socket
+ * address, without any name lookup.
+ * @ss, @sslen  on success the address (zero-filled around it) and its
+ *              length; untouched when @s is not a literal.
+ * @return 4 or 6 for the family, 0 when @s is not an IP literal.
+ */
+int value_ip_sockaddr(const char *s, uint16_t port, struct sockaddr_storage *ss,
+		      socklen_t *sslen);
 
 /*
  * value_is_hostname -- whether the @n bytes at @s are a host name: labels of

@@ -16,7 +16,6 @@
  */
 #include "etrn.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -39,6 +38,7 @@
 #include "proto.h"
 #include "proto_smtp.h"
 #include "tls.h"
+#include "value.h"
 
 enum etrn_step {
 	ETRN_S_CONNECT,
@@ -512,25 +512,13 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 static int
 parse_address(struct etrn *t, const char *address, uint16_t port)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&t->ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&t->ss;
+	int family = value_ip_sockaddr(address, port, &t->ss, &t->sslen);
 
-	memset(&t->ss, 0, sizeof(t->ss));
-	if (inet_pton(AF_INET, address, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		t->sslen = sizeof(*s4);
-		snprintf(t->server, sizeof(t->server), "%s:%u", address, (unsigned)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, address, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		t->sslen = sizeof(*s6);
-		snprintf(t->server, sizeof(t->server), "[%s]:%u", address, (unsigned)port);
-		return 0;
-	}
-	return MXF_EINVAL;
+	if (family == 0)
+		return MXF_EINVAL;
+	snprintf(t->server, sizeof(t->server), family == 4 ? "%s:%u" : "[%s]:%u", address,
+		 (unsigned)port);
+	return 0;
 }
 
 struct etrn *
