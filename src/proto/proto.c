@@ -142,3 +142,18 @@ proto_keyword_bit(const struct proto_keyword *table, size_t n, const char *s, si
 			return table[i].bit;
 	return 0;
 }
+
+int
+proto_line_check(char *reason, const char *line, size_t *len, size_t max, const char *in)
+{
+	char what[64];
+
+	*len = proto_strip_eol(line, *len);
+	if (*len > max - 2)
+		return proto_fail(reason, "line too long", NULL, 0);
+	if (memchr(line, '\0', *len) != NULL) {
+		snprintf(what, sizeof(what), "NUL byte in %s", in);
+		return proto_fail(reason, what, line, *len);
+	}
+	return 0;
+}

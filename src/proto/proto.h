@@ -90,4 +90,14 @@ uint32_t proto_keyword_bit(const struct proto_keyword *table, size_t n, const ch
  */
 int proto_fail(char *reason, const char *what, const char *line, size_t len);
 
+/*
+ * proto_line_check -- what a line parser checks on every line before it
+ * reads it: without its end of line (@len is updated to that length) the
+ * line fits in @max, a limit that counts the CRLF, and holds no NUL byte.
+ * @in      what the line is part of ("reply"), for "NUL byte in @in: LINE".
+ * @return 0, or PROTO_ERROR with @reason written as by proto_fail(); the
+ *         caller marks its own state failed.
+ */
+int proto_line_check(char *reason, const char *line, size_t *len, size_t max, const char *in);
+
 #endif

@@ -135,11 +135,10 @@ proto_imap_feed_line(struct proto_imap *p, const char *line, size_t len)
 		return PROTO_ERROR;
 	if (p->phase == IMAP_DONE)
 		return imap_fail(p, "line after the end of the exchange", line, proto_strip_eol(line, len));
-	len = proto_strip_eol(line, len);
-	if (len > PROTO_IMAP_LINE_MAX - 2)
-		return imap_fail(p, "line too long", NULL, 0);
-	if (memchr(line, '\0', len) != NULL)
-		return imap_fail(p, "NUL byte in response", line, len);
+	if (proto_line_check(p->reason, line, &len, PROTO_IMAP_LINE_MAX, "response") != 0) {
+		p->phase = IMAP_FAILED;
+		return PROTO_ERROR;
+	}
 	if (ends_in_literal(line, len))
 		return imap_fail(p, "unexpected literal in response", line, len);
 

@@ -74,11 +74,10 @@ proto_pop3_feed_line(struct proto_pop3 *p, const char *line, size_t len)
 		return PROTO_ERROR;
 	if (p->state == POP3_DONE)
 		return pop3_fail(p, "line after the end of the reply", line, proto_strip_eol(line, len));
-	len = proto_strip_eol(line, len);
-	if (len > PROTO_POP3_LINE_MAX - 2)
-		return pop3_fail(p, "line too long", NULL, 0);
-	if (memchr(line, '\0', len) != NULL)
-		return pop3_fail(p, "NUL byte in reply", line, len);
+	if (proto_line_check(p->reason, line, &len, PROTO_POP3_LINE_MAX, "reply") != 0) {
+		p->state = POP3_FAILED;
+		return PROTO_ERROR;
+	}
 
 	if (p->state == POP3_LIST) {
 		if (len == 1 && line[0] == '.') {

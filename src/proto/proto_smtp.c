@@ -121,11 +121,10 @@ proto_smtp_feed_line(struct proto_smtp_reply *r, const char *line, size_t len)
 		return PROTO_ERROR;
 	if (r->complete)
 		return smtp_fail(r, "line after the end of the reply", line, proto_strip_eol(line, len));
-	len = proto_strip_eol(line, len);
-	if (len > PROTO_SMTP_LINE_MAX - 2)
-		return smtp_fail(r, "line too long", NULL, 0);
-	if (memchr(line, '\0', len) != NULL)
-		return smtp_fail(r, "NUL byte in reply", line, len);
+	if (proto_line_check(r->reason, line, &len, PROTO_SMTP_LINE_MAX, "reply") != 0) {
+		r->failed = true;
+		return PROTO_ERROR;
+	}
 	if (len < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]) ||
 	    line[0] < '2' || line[0] > '5' || line[1] > '5' ||
 	    (len > 3 && line[3] != ' ' && line[3] != '-'))
