@@ -165,6 +165,15 @@ value_is_ip(const char *s)
 	return 0;
 }
 
+char *
+value_format_hostport(const char *host, uint16_t port, char *buf, size_t size)
+{
+	bool bare_v6 = strchr(host, ':') != NULL && host[0] != '[';
+
+	snprintf(buf, size, bare_v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
+	return buf;
+}
+
 int
 value_ip_sockaddr(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *sslen)
 {

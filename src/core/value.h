@@ -106,4 +106,12 @@ char *value_normalize_name(const char *s);
  */
 int value_parse_hostport(const char *s, char **host, uint16_t *port, uint16_t defport);
 
+/*
+ * value_format_hostport -- "@host:@port" into @buf (always NUL-terminated),
+ * with an IPv6 literal (a host with a ':' not already in brackets) as
+ * "[@host]:@port", the way people and logs name a server.
+ * @return @buf.
+ */
+char *value_format_hostport(const char *host, uint16_t port, char *buf, size_t size);
+
 #endif

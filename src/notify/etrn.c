@@ -512,12 +512,9 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 static int
 parse_address(struct etrn *t, const char *address, uint16_t port)
 {
-	int family = value_ip_sockaddr(address, port, &t->ss, &t->sslen);
-
-	if (family == 0)
+	if (value_ip_sockaddr(address, port, &t->ss, &t->sslen) == 0)
 		return MXF_EINVAL;
-	snprintf(t->server, sizeof(t->server), family == 4 ? "%s:%u" : "[%s]:%u", address,
-		 (unsigned)port);
+	value_format_hostport(address, port, t->server, sizeof(t->server));
 	return 0;
 }
 

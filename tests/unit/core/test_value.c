@@ -267,13 +267,28 @@ test_ip_sockaddr(void **state)
 	assert_int_equal(len, 0);
 }
 
+static void
+test_format_hostport(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(value_format_hostport("192.0.2.1", 53, buf, sizeof(buf)), "192.0.2.1:53");
+	assert_string_equal(value_format_hostport("ns1.example.com", 53, buf, sizeof(buf)),
+			    "ns1.example.com:53");
+	assert_string_equal(value_format_hostport("2001:db8::1", 25, buf, sizeof(buf)),
+			    "[2001:db8::1]:25");
+	assert_string_equal(value_format_hostport("[2001:db8::1]", 25, buf, sizeof(buf)),
+			    "[2001:db8::1]:25");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration),  cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_uint_bool), cmocka_unit_test(test_ip_name),
-		cmocka_unit_test(test_ip_sockaddr),
+		cmocka_unit_test(test_ip_sockaddr), cmocka_unit_test(test_format_hostport),
 		cmocka_unit_test(test_hostname),  cmocka_unit_test(test_hostport),
 	};
 
