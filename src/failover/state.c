@@ -56,7 +56,7 @@ int state_new(const struct config *cfg, struct state **out)
 		goto fail;
 	e = MXF_ENOMEM;
 	st->ngroups = cfg->ngroups;
-	st->seen = calloc(cfg->ngroups ? cfg->ngroups : 1, sizeof(*st->seen));
+	st->seen = mxf_calloc(cfg->ngroups, sizeof(*st->seen));
 	if (!st->seen)
 		goto fail;
 	for (size_t g = 0; g < cfg->ngroups; g++) {
@@ -529,7 +529,7 @@ static void state_read_record(struct state_rd *rd, const json_t *ro, const char 
 		state_fail(rd, MXF_EINVAL, "%s: present without values", where);
 		return;
 	}
-	const char **v = calloc(n ? n : 1, sizeof(*v));
+	const char **v = mxf_calloc(n, sizeof(*v));
 	if (!v) {
 		state_fail(rd, MXF_ENOMEM, "out of memory");
 		return;
