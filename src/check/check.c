@@ -549,8 +549,7 @@ check_new(struct check_engine *eng, struct check_url *u, const struct check_ops 
 	eng->table[h % CHECK_TABLE_BUCKETS] = c;
 	eng->running++;
 	c->t0 = clock_mono_ms();
-	tv.tv_sec = (time_t)(c->timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(c->timeout_ms % 1000) * 1000;
+	tv = clock_timeval(c->timeout_ms);
 	evtimer_add(c->deadline_ev, &tv);
 	c->phase = CHECK_PHASE_START;
 	return c;

@@ -581,8 +581,7 @@ etrn_start(struct event_base *base, const char *address, uint16_t port,
 	if (t->deadline_ev == NULL || t->report_ev == NULL || t->bev == NULL)
 		goto oom;
 	t->t0 = clock_mono_ms();
-	tv.tv_sec = (time_t)(t->timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(t->timeout_ms % 1000 * 1000);
+	tv = clock_timeval(t->timeout_ms);
 	evtimer_add(t->deadline_ev, &tv);
 	t->step = ETRN_S_CONNECT;
 	bufferevent_setwatermark(t->bev, EV_READ, 0, PROTO_SMTP_LINE_MAX + 4);
