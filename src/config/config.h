@@ -166,16 +166,4 @@ const char *config_rtype_name(enum config_rtype t);
 /* Index of the server with this id, or -1. */
 long config_server_index(const struct config *cfg, const char *id);
 
-/*
- * The names these had before they moved to value.h and config_load.c, kept
- * only so branches written against them still build when merged.  New code
- * uses the new names; once every branch is merged, a sed removes these.
- */
-#define config_parse_duration value_parse_duration
-#define config_parse_uint value_parse_uint
-#define config_is_ip value_is_ip
-#define config_normalize_name value_normalize_name
-#define config_parse_hostport value_parse_hostport
-#define config_find_path config_load_path
-
 #endif

@@ -1,25 +1,16 @@
 /*
- * daemon.h -- the round that `run`, `once` and `plan` share, and the loop
- * of `run`.
+ * daemon.h -- what `run`, `once` and `plan` share: the loop that runs
+ * rounds (round.h has the steps of one), signals and the reload, and the
+ * pins file.
  *
- * A round, on one libevent loop:
- *   1. every check of every server, and every witness, at once (check.h);
- *   2. the results into the rise/fall machine (health.h), each state change
- *      logged once and turned into an event;
- *   3. every managed record read from the primary (dns_ops.h);
- *   4. per group a plan (failover.h): which records of which zone change;
- *   5. one compare-and-swap UPDATE per zone with changes, all zones at once,
- *      each read back; a zone whose update failed is retried in later rounds
- *      with backoff while the others go ahead;
- *   6. the outcome committed to the failover memory, events logged and kept,
- *      the state file written atomically.
- * `plan` stops after 4 and prints; `once` does one round; `run` repeats it
- * every interval until SIGTERM (SIGHUP reloads the configuration between
- * rounds, keeping health; a bad new configuration is refused).
+ * `plan` does one round that stops after planning and prints; `once` does
+ * one round that acts; `run` repeats it every interval until SIGTERM
+ * (SIGHUP reloads the configuration between rounds, keeping health; a bad
+ * new configuration is refused).
  *
  * Pins set with `mxfailover pin` live in a small file next to the state file
- * (pins.h) that the daemon reads at the start of every round, so a running
- * daemon honours them within one interval.
+ * (pins.h) that each round reads at its start, so a running daemon honours
+ * them within one interval.
  */
 #ifndef MXF_DAEMON_H
 #define MXF_DAEMON_H
@@ -43,8 +34,5 @@ enum daemon_mode {
  *         instance holds the lock; for RUN, 0 after SIGTERM.
  */
 int daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode);
-
-/* Wall-clock milliseconds since the epoch. */
-uint64_t daemon_now_ms(void);
 
 #endif

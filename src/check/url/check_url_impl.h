@@ -1,7 +1,7 @@
 /*
  * check_url_impl.h -- what check_url.c (the scheme table, printing,
  * expansion) shares with check_url_parse.c.  Private to the checkurl
- * library; nothing outside src/check/check_url*.c includes it.
+ * library; nothing outside src/check/url/ includes it.
  */
 #ifndef MXF_CHECK_URL_IMPL_H
 #define MXF_CHECK_URL_IMPL_H

@@ -1,0 +1,764 @@
+/*
+ * round.c -- one round: checks -> health -> reads -> plans -> updates ->
+ * commit, as a chain of callbacks on the daemon's loop; see round.h.
+ *
+ * The decisions are made by the pure modules (health.c, failover.c,
+ * round_rules.c); this file only moves data between them and the network,
+ * logs each change once and keeps the state file.
+ */
+#include "round.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "clock.h"
+#include "dns_apply.h"
+#include "dns_update.h"
+#include "dns_view.h"
+#include "failover.h"
+#include "health.h"
+#include "log.h"
+#include "mxf.h"
+#include "pins.h"
+#include "round_rules.h"
+
+/* The TTL of an RRset the plan gives none for (one that does not exist yet). */
+#define ROUND_DEFAULT_TTL 300
+
+struct check_slot {
+	struct round *r;
+	size_t server; /* SIZE_MAX for a witness */
+	size_t check;
+	bool done;
+	struct check_result res;
+};
+
+/* One record being read; what it read stays for the update's prerequisite. */
+struct read_slot {
+	struct round *r;
+	size_t group, zone, rec;
+	ldns_rdf *owner;   /* the record's absolute owner, or NULL */
+	ldns_rr_list *rrs; /* PRESENT: the RRset as read, until an update takes it */
+};
+
+/* Where an update item came from. */
+struct item_ref {
+	size_t group, zone, rec;
+};
+
+struct round {
+	struct round_env env;
+	uint64_t started_ms, now_ms;
+	struct check_slot *slots;
+	size_t nslots, pending;
+	struct read_slot *reads;
+	size_t nreads, reads_pending;
+	struct failover_dns **dns;    /* [ngroups] */
+	struct failover_plan **plans; /* [ngroups] */
+	struct dns_apply_item *items;
+	struct item_ref *refs;
+	size_t nitems;
+	struct failover_events ev;
+	struct round_summary sum;
+};
+
+/* Log the health changes queued since the last drain; collect events. */
+static void
+round_drain_health(struct round *r)
+{
+	const struct config *cfg = r->env.cfg;
+	struct health_change c;
+
+	while (health_next_change(r->env.st->health, &c)) {
+		const struct config_server *s = &cfg->servers[c.server];
+
+		if (c.kind == HEALTH_CHANGE_CHECK) {
+			log_info("server %s: check %s: %s -> %s (%s)", s->id, s->checks[c.check],
+				 health_state_name(c.from), health_state_name(c.to), c.reason);
+			continue;
+		}
+		if (c.from != c.to || c.kind == HEALTH_CHANGE_PIN)
+			log_info("server %s: %s -> %s%s%s (%s)", s->id, health_state_name(c.from),
+				 health_state_name(c.to),
+				 c.pin != HEALTH_PIN_NONE ? ", pinned " : "",
+				 c.pin != HEALTH_PIN_NONE ? health_pin_name(c.pin) : "", c.reason);
+		if (failover_event_from_health(cfg, &c, &r->ev) < 0)
+			log_err("out of memory recording an event");
+	}
+}
+
+static void round_reads_start(struct round *r);
+static void round_act(struct round *r);
+static void round_finish(struct round *r);
+
+void
+round_free(struct round *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t g = 0; r->dns != NULL && g < r->env.cfg->ngroups; g++)
+		failover_dns_free(r->dns[g]);
+	free(r->dns);
+	free(r->slots);
+	for (size_t i = 0; r->reads != NULL && i < r->nreads; i++) {
+		ldns_rdf_deep_free(r->reads[i].owner);
+		ldns_rr_list_deep_free(r->reads[i].rrs);
+	}
+	free(r->reads);
+	for (size_t g = 0; r->plans != NULL && g < r->env.cfg->ngroups; g++)
+		failover_plan_free(r->plans[g]);
+	free(r->plans);
+	for (size_t i = 0; i < r->nitems; i++)
+		dns_apply_item_clear(&r->items[i]);
+	free(r->items);
+	free(r->refs);
+	failover_events_free(&r->ev);
+	free(r);
+}
+
+/* Bring health's pins in line with the pins file; an unreadable file keeps
+ * the pins in force and is said once, and once again when it reads fine. */
+static void
+round_apply_pins(struct round *r)
+{
+	struct pins *pins = NULL;
+	char why[512] = "";
+
+	if (pins_load(r->env.cfg, &pins, why, sizeof(why)) != 0) {
+		if (!*r->env.pins_warned)
+			log_err("%s; keeping the pins in force until it can be read", why);
+		*r->env.pins_warned = true;
+		return;
+	}
+	if (*r->env.pins_warned)
+		log_info("%s is readable again", pins->path);
+	*r->env.pins_warned = false;
+	pins_apply(pins, r->env.st->health, r->now_ms);
+	pins_free(pins);
+}
+
+/* All checks are in: feed health, judge the witnesses, read DNS. */
+static void
+round_checks_done(struct round *r)
+{
+	const struct config *cfg = r->env.cfg;
+	size_t k = 0, nwit = 0, wit_failed = 0;
+
+	r->now_ms = clock_wall_ms();
+	health_expire_pins(r->env.st->health, r->now_ms);
+	round_apply_pins(r);
+	for (size_t s = 0; s < cfg->nservers; s++) {
+		size_t n = cfg->servers[s].nchecks;
+		struct health_result *res = calloc(n + 1, sizeof(*res));
+
+		if (res == NULL) {
+			log_err("out of memory");
+			k += n;
+			continue;
+		}
+		for (size_t c = 0; c < n; c++, k++) {
+			res[c].outcome = round_rules_outcome(r->slots[k].res.state);
+			res[c].reason = r->slots[k].res.reason;
+			if (res[c].outcome == HEALTH_FAIL)
+				r->sum.any_check_failed = true;
+			log_debug("server %s: %s: %s in %llu ms: %s", cfg->servers[s].id,
+				  cfg->servers[s].checks[c],
+				  check_state_name(r->slots[k].res.state),
+				  (unsigned long long)r->slots[k].res.elapsed_ms,
+				  r->slots[k].res.reason);
+		}
+		if (health_feed(r->env.st->health, s, res, n, r->now_ms) < 0)
+			log_err("server %s: cannot record the round", cfg->servers[s].id);
+		free(res);
+	}
+	for (; k < r->nslots; k++, nwit++) {
+		if (r->slots[k].res.state == CHECK_STATE_DOWN) {
+			wit_failed++;
+			log_info("witness %s: down: %s", cfg->general.witness[nwit],
+				 r->slots[k].res.reason);
+		}
+	}
+	round_drain_health(r);
+	failover_set_witness(r->env.st->failover, round_rules_witness(nwit, wit_failed), r->now_ms,
+			     &r->ev);
+	round_reads_start(r);
+}
+
+static void
+round_check_cb(const struct check_result *res, void *arg)
+{
+	struct check_slot *slot = arg;
+	struct round *r = slot->r;
+
+	slot->res = *res;
+	slot->done = true;
+	if (--r->pending == 0)
+		round_checks_done(r);
+}
+
+static ldns_rr_type
+round_rr_type(enum config_rtype t)
+{
+	switch (t) {
+	case CONFIG_RTYPE_A: return LDNS_RR_TYPE_A;
+	case CONFIG_RTYPE_AAAA: return LDNS_RR_TYPE_AAAA;
+	case CONFIG_RTYPE_MX: return LDNS_RR_TYPE_MX;
+	case CONFIG_RTYPE_CNAME: break;
+	}
+	return LDNS_RR_TYPE_CNAME;
+}
+
+/* One read is in: what the answer says (dns_view.h) into the group's view. */
+static void
+round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg)
+{
+	struct read_slot *rs = arg;
+	struct round *r = rs->r;
+	struct failover_dns *view = r->dns[rs->group];
+	struct dns_view dv = {0};
+
+	(void)rcode; /* the view reads it from the reply */
+	if (status == 0 &&
+	    dns_view_answer(reply, rs->owner, round_rr_type(r->env.cfg->groups[rs->group].type),
+			    &dv) != 0) {
+		status = MXF_ENOMEM;
+		msg = "out of memory";
+	}
+	if (status != 0) {
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, msg);
+		r->sum.dns_failed = true;
+	} else if (dv.verdict == DNS_VIEW_RCODE || dv.verdict == DNS_VIEW_NOTAUTH) {
+		char why[DNS_VIEW_MSG + 64];
+
+		snprintf(why, sizeof(why), "%s: %s", dns_ops_server(r->env.ops), dv.msg);
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, why);
+		r->sum.dns_failed = true;
+	} else if (dv.verdict == DNS_VIEW_PRESENT) {
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_PRESENT,
+				 (const char *const *)dv.values, dv.nvalues, dv.ttl, NULL);
+		rs->rrs = dns_view_take_rrs(&dv);
+	} else {
+		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
+	}
+	dns_view_clear(&dv);
+	if (--r->reads_pending == 0)
+		round_act(r);
+}
+
+static void
+round_reads_start(struct round *r)
+{
+	const struct config *cfg = r->env.cfg;
+	size_t total = 0, k = 0;
+
+	for (size_t g = 0; g < cfg->ngroups; g++)
+		total += cfg->groups[g].nzones * cfg->groups[g].nrecords;
+	r->dns = calloc(cfg->ngroups, sizeof(*r->dns));
+	r->plans = calloc(cfg->ngroups, sizeof(*r->plans));
+	r->reads = calloc(total + 1, sizeof(*r->reads));
+	if (r->dns == NULL || r->plans == NULL || r->reads == NULL) {
+		log_err("out of memory");
+		round_finish(r);
+		return;
+	}
+	for (size_t g = 0; g < cfg->ngroups; g++)
+		if (failover_dns_new(cfg, g, &r->dns[g]) != 0) {
+			log_err("out of memory");
+			round_finish(r);
+			return;
+		}
+	r->reads_pending = 1; /* held while starting */
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct config_group *gr = &cfg->groups[g];
+
+		for (size_t z = 0; z < gr->nzones; z++) {
+			for (size_t rec = 0; rec < gr->nrecords; rec++) {
+				struct read_slot *rs = &r->reads[k++];
+				char *name = failover_owner_name(gr->zones[z], gr->records[rec]);
+
+				rs->r = r;
+				rs->group = g;
+				rs->zone = z;
+				rs->rec = rec;
+				rs->owner = name != NULL ? ldns_dname_new_frm_str(name) : NULL;
+				r->nreads = k;
+				if (rs->owner != NULL &&
+				    dns_ops_read(r->env.ops, rs->owner, round_rr_type(gr->type),
+						 round_read_cb, rs) == 0) {
+					r->reads_pending++;
+				} else {
+					failover_dns_set(r->dns[g], z, rec, FAILOVER_REC_FAILED,
+							 NULL, 0, -1, "cannot start the query");
+					r->sum.dns_failed = true;
+				}
+				free(name);
+			}
+		}
+	}
+	r->nreads = k;
+	if (--r->reads_pending == 0)
+		round_act(r);
+}
+
+static void round_apply_done(void *arg);
+
+/* Mark every item of the round failed (nothing of it reached DNS). */
+static void
+round_fail_items(struct round *r, int status, const char *msg)
+{
+	for (size_t i = 0; i < r->nitems; i++) {
+		r->items[i].status = status;
+		snprintf(r->items[i].msg, sizeof(r->items[i].msg), "%s", msg);
+	}
+}
+
+/* A zone whose records could not all be read: said once, and once again
+ * when it reads fine. */
+static void
+round_log_reads(struct round *r, size_t g)
+{
+	const struct config_group *gr = &r->env.cfg->groups[g];
+
+	for (size_t z = 0; z < gr->nzones; z++) {
+		const struct failover_rec_view *bad = NULL;
+		size_t badrec = 0;
+		int news;
+
+		for (size_t rec = 0; rec < gr->nrecords && bad == NULL; rec++) {
+			if (r->dns[g]->zones[z].recs[rec].status == FAILOVER_REC_FAILED) {
+				bad = &r->dns[g]->zones[z].recs[rec];
+				badrec = rec;
+			}
+		}
+		if (r->env.mode == DAEMON_PLAN)
+			continue;
+		news = failover_zone_read(r->env.st->failover, g, z, bad != NULL);
+		if (news > 0) {
+			char *owner = failover_owner_name(gr->zones[z], gr->records[badrec]);
+
+			log_err("group %s: zone %s: cannot read %s: %s; the zone is left alone",
+				gr->id, gr->zones[z], owner != NULL ? owner : "?",
+				bad->error != NULL ? bad->error : "failed");
+			free(owner);
+		} else if (news < 0) {
+			log_info("group %s: zone %s reads fine again", gr->id, gr->zones[z]);
+		}
+	}
+}
+
+/* The read of record @rec of zone @z of group @g (reads are in that order). */
+static struct read_slot *
+round_read_slot(struct round *r, size_t g, size_t z, size_t rec)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < g; i++)
+		k += r->env.cfg->groups[i].nzones * r->env.cfg->groups[i].nrecords;
+	return &r->reads[k + z * r->env.cfg->groups[g].nrecords + rec];
+}
+
+/* Whether zone @z of group @g has changes to send this round (a zone whose
+ * update failed waits for its backoff, failover_zone_due). */
+static bool
+round_zone_sends(const struct round *r, size_t g, size_t z)
+{
+	return r->plans[g]->zones[z].nchanges > 0 &&
+	       failover_zone_due(r->env.st->failover, g, z, r->now_ms);
+}
+
+/*
+ * The update of one record the plan changes: its new RRset from the plan's
+ * values, and as the compare-and-swap prerequisite the RRset exactly as it
+ * was read (taken from the read slot).  What cannot be built stays NULL.
+ */
+static void
+round_item(struct round *r, const struct item_ref *ref, const struct failover_record_plan *rp,
+	   struct dns_apply_item *it)
+{
+	struct read_slot *rs = round_read_slot(r, ref->group, ref->zone, ref->rec);
+	const struct config_group *gr = &r->env.cfg->groups[ref->group];
+	uint32_t ttl = rp->ttl >= 0 ? (uint32_t)rp->ttl : ROUND_DEFAULT_TTL;
+	char err[256];
+
+	it->owner = rs->owner != NULL ? ldns_rdf_clone(rs->owner) : NULL;
+	it->zone = ldns_dname_new_frm_str(gr->zones[ref->zone]);
+	it->type = round_rr_type(gr->type);
+	it->ttl = rp->ttl;
+	if (it->owner != NULL &&
+	    dns_update_rrs_from_text(it->owner, it->type, ttl, (const char *const *)rp->new_values,
+				     rp->nnew, &it->new_rrs, err, sizeof(err)) != 0)
+		it->new_rrs = NULL;
+	it->expect = DNS_APPLY_EXPECT_GIVEN;
+	it->expected = rs->rrs;
+	rs->rrs = NULL;
+	it->rcode = -1;
+}
+
+/* Reads are in: plan every group, then send the updates. */
+static void
+round_act(struct round *r)
+{
+	const struct config *cfg = r->env.cfg;
+	size_t nitems = 0, k = 0;
+	int rc;
+
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		struct failover_plan *p = NULL;
+
+		round_log_reads(r, g);
+		state_update_seen(r->env.st, r->dns[g]);
+		if (failover_plan(r->env.st->failover, cfg, g, r->env.st->health, r->dns[g],
+				  r->now_ms, &p) != 0) {
+			log_err("group %s: cannot plan", cfg->groups[g].id);
+			continue;
+		}
+		r->plans[g] = p;
+		if (p->verdict == FAILOVER_ALL_DOWN)
+			r->sum.all_down = true;
+		if (r->env.mode == DAEMON_PLAN)
+			continue;
+		for (size_t z = 0; z < p->nzones; z++)
+			if (round_zone_sends(r, g, z))
+				nitems += p->zones[z].nchanges;
+	}
+	if (r->env.mode == DAEMON_PLAN || nitems == 0) {
+		round_apply_done(r);
+		return;
+	}
+	r->items = calloc(nitems, sizeof(*r->items));
+	r->refs = calloc(nitems, sizeof(*r->refs));
+	if (r->items == NULL || r->refs == NULL) {
+		log_err("out of memory");
+		round_apply_done(r);
+		return;
+	}
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct failover_plan *p = r->plans[g];
+
+		if (p == NULL)
+			continue;
+		for (size_t z = 0; z < p->nzones; z++) {
+			const struct failover_zone_plan *zp = &p->zones[z];
+
+			if (!round_zone_sends(r, g, z))
+				continue;
+			for (size_t i = 0; i < zp->nrecs; i++) {
+				if (zp->recs[i].verdict != FAILOVER_R_CHANGE)
+					continue;
+				r->refs[k] = (struct item_ref){g, z, zp->recs[i].record};
+				round_item(r, &r->refs[k], &zp->recs[i], &r->items[k]);
+				k++;
+			}
+		}
+	}
+	r->nitems = k;
+	for (size_t i = 0; i < r->nitems; i++) {
+		const struct dns_apply_item *it = &r->items[i];
+
+		if (it->owner == NULL || it->zone == NULL || it->new_rrs == NULL ||
+		    it->expected == NULL) {
+			round_fail_items(r, MXF_ENOMEM,
+					 "cannot build the update: nothing was sent");
+			round_apply_done(r);
+			return;
+		}
+	}
+	rc = dns_apply_start(r->env.ops, cfg, r->items, r->nitems, ROUND_DEFAULT_TTL,
+			     round_apply_done, r);
+	if (rc != 0) {
+		round_fail_items(r, rc, "cannot start the updates: nothing was sent");
+		round_apply_done(r);
+	}
+}
+
+/* Per zone of @p: 0 applied, MXF_E* failed, FAILOVER_ZONE_NOT_TRIED. */
+static void
+round_zone_status(struct round *r, size_t g, int *zs)
+{
+	const struct failover_plan *p = r->plans[g];
+
+	for (size_t z = 0; z < p->nzones; z++)
+		zs[z] = p->zones[z].nchanges > 0 ? FAILOVER_ZONE_NOT_TRIED : 0;
+	for (size_t i = 0; i < r->nitems; i++) {
+		const struct item_ref *ref = &r->refs[i];
+		const struct dns_apply_item *it = &r->items[i];
+
+		if (ref->group != g)
+			continue;
+		if (zs[ref->zone] == FAILOVER_ZONE_NOT_TRIED)
+			zs[ref->zone] = 0;
+		if (it->status != 0 && zs[ref->zone] == 0)
+			zs[ref->zone] = it->status;
+	}
+	for (size_t z = 0; z < p->nzones; z++) {
+		uint64_t next = failover_zone_next_ms(r->env.st->failover, g, z);
+		const char *zone = r->env.cfg->groups[g].zones[z];
+
+		if (zs[z] == FAILOVER_ZONE_NOT_TRIED) {
+			if (p->zones[z].nchanges > 0)
+				log_info("group %s: zone %s: next try in %llu s",
+					 r->env.cfg->groups[g].id, zone,
+					 (unsigned long long)((next - r->now_ms) / 1000));
+			continue;
+		}
+		if (zs[z] == 0) {
+			if (p->zones[z].nchanges > 0)
+				r->env.ctr->updates_ok++;
+			failover_zone_tried(r->env.st->failover, r->env.cfg, g, z, 0, r->now_ms);
+			continue;
+		}
+		r->env.ctr->updates_failed++;
+		/* From now, not from the round's start: a failed update may have
+		 * spent its whole DNS timeout already. */
+		failover_zone_tried(r->env.st->failover, r->env.cfg, g, z, zs[z], clock_wall_ms());
+		r->sum.dns_failed = true;
+	}
+}
+
+static void
+round_apply_done(void *arg)
+{
+	struct round *r = arg;
+	const struct config *cfg = r->env.cfg;
+
+	/* One line per zone: which records moved where, or why the zone did not. */
+	for (size_t i = 0; i < r->nitems; i++) {
+		const struct item_ref *ref = &r->refs[i];
+		const struct config_group *g = &cfg->groups[ref->group];
+		const struct failover_zone_plan *zp = &r->plans[ref->group]->zones[ref->zone];
+		char names[512] = "";
+		const char *from = "?", *to = "?", *fail = NULL;
+		size_t len = 0, n = 0;
+
+		if (i > 0 && r->refs[i - 1].group == ref->group && r->refs[i - 1].zone == ref->zone)
+			continue; /* items of one zone are adjacent; the first logs */
+		for (size_t j = i; j < r->nitems && r->refs[j].group == ref->group &&
+				   r->refs[j].zone == ref->zone;
+		     j++) {
+			const struct dns_apply_item *it = &r->items[j];
+
+			for (size_t k = 0; k < zp->nrecs; k++) {
+				const struct failover_record_plan *rp = &zp->recs[k];
+
+				if (rp->record != r->refs[j].rec)
+					continue;
+				if (it->status != 0) {
+					if (fail == NULL)
+						fail = it->msg;
+					continue;
+				}
+				if (n++ == 0) {
+					from = rp->nold > 0 ? rp->old_values[0] : "?";
+					to = rp->nnew > 0 ? rp->new_values[0] : "?";
+				}
+				if (len < sizeof(names) - 1)
+					len += (size_t)snprintf(names + len, sizeof(names) - len,
+								"%s%s", len > 0 ? " " : "",
+								g->records[rp->record]);
+				log_debug("group %s: %s %s %s -> %s (%s)", g->id, rp->owner,
+					  config_rtype_name(g->type), from, to,
+					  it->unchanged ? "already set" : "verified");
+				failover_dns_set(r->dns[ref->group], ref->zone, rp->record,
+						 FAILOVER_REC_PRESENT,
+						 (const char *const *)rp->new_values, rp->nnew,
+						 rp->ttl, NULL);
+			}
+		}
+		if (fail != NULL)
+			log_err("group %s: zone %s not changed: %s", g->id, g->zones[ref->zone],
+				fail);
+		else
+			log_info("group %s: zone %s: %s %s %s -> %s (verified)", g->id,
+				 g->zones[ref->zone], names, config_rtype_name(g->type), from, to);
+	}
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct failover_plan *p = r->plans[g];
+		int *zs;
+
+		if (p == NULL)
+			continue;
+		if (r->env.mode == DAEMON_PLAN) {
+			char *text = NULL;
+
+			if (failover_plan_format(p, cfg, r->env.st->health, r->now_ms, &text) ==
+			    0) {
+				fputs(text, stdout);
+				if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
+					fputc('\n', stdout);
+			}
+			free(text);
+			continue;
+		}
+		zs = calloc(p->nzones + 1, sizeof(*zs));
+		if (zs == NULL)
+			continue;
+		round_zone_status(r, g, zs);
+		failover_commit(r->env.st->failover, cfg, p, zs, r->now_ms, &r->ev);
+		state_update_seen(r->env.st, r->dns[g]);
+		free(zs);
+	}
+	round_finish(r);
+}
+
+/* "owner TYPE value" of every record of group @g this round moved. */
+static char **
+round_moved_records(const struct round *r, size_t g, size_t *n)
+{
+	const struct config_group *gr = &r->env.cfg->groups[g];
+	char **v = calloc(r->nitems + 1, sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; v != NULL && i < r->nitems; i++) {
+		const struct item_ref *ref = &r->refs[i];
+		const struct failover_zone_plan *zp;
+
+		if (ref->group != g || r->items[i].status != 0)
+			continue;
+		zp = &r->plans[g]->zones[ref->zone];
+		for (size_t k = 0; k < zp->nrecs; k++) {
+			const struct failover_record_plan *rp = &zp->recs[k];
+
+			if (rp->record == ref->rec && rp->nnew > 0 &&
+			    asprintf(&v[*n], "%s %s %s", rp->owner, config_rtype_name(gr->type),
+				     rp->new_values[0]) >= 0)
+				(*n)++;
+		}
+	}
+	return v;
+}
+
+/* Announce @e, with the records it moved when it is a switch. */
+static void
+round_announce(struct round *r, const struct failover_event *e)
+{
+	char **recs = NULL;
+	size_t nrecs = 0;
+
+	if (e->group >= 0 && r->plans != NULL && r->plans[e->group] != NULL &&
+	    (e->type == FAILOVER_EV_SWITCHED || e->type == FAILOVER_EV_SWITCHED_BACK))
+		recs = round_moved_records(r, (size_t)e->group, &nrecs);
+	announce_event(r->env.an, r->env.cfg, e, (const char *const *)recs, nrecs);
+	for (size_t i = 0; recs != NULL && i < nrecs; i++)
+		free(recs[i]);
+	free(recs);
+}
+
+/*
+ * The server notices go through (via_active): the one failover points the
+ * first group at this round, else where its records point, else the one
+ * its memory holds.
+ */
+static long
+round_active(const struct round *r)
+{
+	const struct failover_plan *p;
+
+	if (r->env.cfg->ngroups == 0)
+		return -1;
+	p = r->plans != NULL ? r->plans[0] : NULL;
+	if (p != NULL && p->wanted >= 0)
+		return p->wanted;
+	if (p != NULL && p->current >= 0)
+		return p->current;
+	return r->env.st->failover->groups[0].active;
+}
+
+/* Announce and keep the round's events, write the state, work out the
+ * exit code; then free the round and tell the daemon. */
+static void
+round_finish(struct round *r)
+{
+	const struct config *cfg = r->env.cfg;
+	struct round_env env = r->env;
+	char err[512] = "";
+	uint64_t started;
+	int code;
+
+	/* `plan` changes nothing and reports no event: its text says it all. */
+	if (env.mode != DAEMON_PLAN) {
+		announce_active(env.an, cfg, round_active(r));
+		for (size_t i = 0; i < r->ev.n; i++) {
+			state_add_event(env.st, cfg, &r->ev.v[i]);
+			round_announce(r, &r->ev.v[i]);
+		}
+		announce_reminders(env.an, cfg, env.st->health, r->now_ms);
+	}
+	for (size_t s = 0; s < cfg->nservers; s++)
+		if (health_effective(env.st->health, s, r->now_ms) == HEALTH_DOWN)
+			r->sum.any_down = true;
+	if (env.mode != DAEMON_PLAN && state_save(cfg->general.state_file, cfg, env.st,
+						  clock_wall_ms(), err, sizeof(err)) != 0)
+		log_err("%s", err);
+
+	code = round_rules_exit_code(&r->sum);
+	env.ctr->rounds++;
+	env.ctr->last_round_ms = clock_wall_ms();
+	env.ctr->round_ms = env.ctr->last_round_ms - r->started_ms;
+	log_debug("round done in %llu ms, exit code %d",
+		  (unsigned long long)(clock_wall_ms() - r->started_ms), code);
+	started = r->started_ms;
+	round_free(r);
+	env.done(env.arg, code, started);
+}
+
+struct round *
+round_new(const struct round_env *env)
+{
+	const struct config *cfg = env->cfg;
+	struct round *r = calloc(1, sizeof(*r));
+	size_t n = cfg->general.nwitness;
+
+	for (size_t s = 0; s < cfg->nservers; s++)
+		n += cfg->servers[s].nchecks;
+	if (r == NULL || (r->slots = calloc(n + 1, sizeof(*r->slots))) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->env = *env;
+	r->nslots = n;
+	r->started_ms = r->now_ms = clock_wall_ms();
+	return r;
+}
+
+bool
+round_checking(const struct round *r)
+{
+	return r->pending > 0;
+}
+
+void
+round_run(struct round *r)
+{
+	const struct config *cfg = r->env.cfg;
+	size_t k = 0;
+
+	r->pending = 1; /* held while starting */
+	for (size_t s = 0; s <= cfg->nservers; s++) {
+		size_t nc = s < cfg->nservers ? cfg->servers[s].nchecks : cfg->general.nwitness;
+
+		for (size_t c = 0; c < nc; c++, k++) {
+			struct check_slot *slot = &r->slots[k];
+			const char *url = s < cfg->nservers ? cfg->servers[s].checks[c]
+							    : cfg->general.witness[c];
+			char errbuf[256] = "";
+
+			slot->r = r;
+			slot->server = s < cfg->nservers ? s : SIZE_MAX;
+			slot->check = c;
+			r->pending++;
+			if (check_engine_start(r->env.eng, url, cfg->general.timeout_ms,
+					       round_check_cb, slot, errbuf, sizeof(errbuf)) != 0) {
+				r->pending--;
+				slot->done = true;
+				slot->res.state = CHECK_STATE_DOWN;
+				snprintf(slot->res.reason, sizeof(slot->res.reason),
+					 "cannot run: %.200s", errbuf);
+			}
+		}
+	}
+	if (--r->pending == 0)
+		round_checks_done(r);
+}

@@ -1,0 +1,118 @@
+/*
+ * test_round.c -- the pure decisions of a round (round_rules.c): the exit
+ * code of every summary, the witness verdict with none, one, some and all
+ * witnesses failing, each check state's outcome and each failover event's
+ * notice kind.  (The backoff of a failing zone is failover's and tested in
+ * test_failover.c; pin reconciliation is pins.c's, in test_pins.c.)
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mxf.h"
+#include "round_rules.h"
+
+static int
+code(bool all_down, bool dns_failed, bool any_down, bool any_check_failed)
+{
+	struct round_summary s = {
+		.all_down = all_down,
+		.dns_failed = dns_failed,
+		.any_down = any_down,
+		.any_check_failed = any_check_failed,
+	};
+
+	return round_rules_exit_code(&s);
+}
+
+static void
+test_exit_code(void **state)
+{
+	(void)state;
+	assert_int_equal(code(false, false, false, false), MXF_EXIT_OK);
+	assert_int_equal(code(false, false, true, false), MXF_EXIT_DEGRADED);
+	assert_int_equal(code(false, false, false, true), MXF_EXIT_DEGRADED);
+	assert_int_equal(code(false, false, true, true), MXF_EXIT_DEGRADED);
+	assert_int_equal(code(false, true, false, false), MXF_EXIT_DNS);
+	assert_int_equal(code(false, true, true, true), MXF_EXIT_DNS);
+	assert_int_equal(code(true, false, false, false), MXF_EXIT_ALLDOWN);
+	assert_int_equal(code(true, true, true, true), MXF_EXIT_ALLDOWN);
+}
+
+/* Every one of the 16 summaries: the most serious finding wins. */
+static void
+test_exit_code_all(void **state)
+{
+	(void)state;
+	for (unsigned m = 0; m < 16; m++) {
+		bool all_down = m & 8, dns = m & 4, down = m & 2, failed = m & 1;
+		int want = all_down	    ? MXF_EXIT_ALLDOWN
+			   : dns	    ? MXF_EXIT_DNS
+			   : down || failed ? MXF_EXIT_DEGRADED
+					    : MXF_EXIT_OK;
+
+		assert_int_equal(code(all_down, dns, down, failed), want);
+	}
+}
+
+static void
+test_witness(void **state)
+{
+	(void)state;
+	assert_int_equal(round_rules_witness(0, 0), FAILOVER_WITNESS_NONE);
+	assert_int_equal(round_rules_witness(1, 0), FAILOVER_WITNESS_OK);
+	assert_int_equal(round_rules_witness(1, 1), FAILOVER_WITNESS_ISOLATED);
+	assert_int_equal(round_rules_witness(3, 0), FAILOVER_WITNESS_OK);
+	assert_int_equal(round_rules_witness(3, 1), FAILOVER_WITNESS_OK);
+	assert_int_equal(round_rules_witness(3, 2), FAILOVER_WITNESS_OK);
+	assert_int_equal(round_rules_witness(3, 3), FAILOVER_WITNESS_ISOLATED);
+}
+
+static void
+test_outcome(void **state)
+{
+	(void)state;
+	assert_int_equal(round_rules_outcome(CHECK_STATE_UP), HEALTH_OK);
+	assert_int_equal(round_rules_outcome(CHECK_STATE_WARNING), HEALTH_WARN);
+	assert_int_equal(round_rules_outcome(CHECK_STATE_DOWN), HEALTH_FAIL);
+	assert_int_equal(round_rules_outcome((enum check_state)99), HEALTH_FAIL);
+}
+
+static void
+test_notify_kind(void **state)
+{
+	static const struct {
+		enum failover_event_type ev;
+		enum notify_kind kind;
+	} map[] = {
+		{FAILOVER_EV_SERVER_DOWN, NOTIFY_SERVER_DOWN},
+		{FAILOVER_EV_SERVER_UP, NOTIFY_SERVER_UP},
+		{FAILOVER_EV_SWITCHED, NOTIFY_SWITCHED},
+		{FAILOVER_EV_SWITCHED_BACK, NOTIFY_SWITCHED},
+		{FAILOVER_EV_SWITCH_FAILED, NOTIFY_SWITCH_FAILED},
+		{FAILOVER_EV_ALL_DOWN, NOTIFY_ALL_DOWN},
+		{FAILOVER_EV_ISOLATED, NOTIFY_ISOLATED},
+		{FAILOVER_EV_ISOLATION_OVER, NOTIFY_ISOLATION_OVER},
+		{FAILOVER_EV_CHANGED_BY_HAND, NOTIFY_CHANGED_BY_HAND},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(map); i++)
+		assert_int_equal(round_rules_notify_kind(map[i].ev), map[i].kind);
+	/* Not a known event: a server-down notice, never nothing. */
+	assert_int_equal(round_rules_notify_kind((enum failover_event_type)99), NOTIFY_SERVER_DOWN);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exit_code),   cmocka_unit_test(test_exit_code_all),
+		cmocka_unit_test(test_witness),	    cmocka_unit_test(test_outcome),
+		cmocka_unit_test(test_notify_kind),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
