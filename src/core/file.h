@@ -30,8 +30,8 @@
  *         MXF_EPERM for a FILE_PRIVATE file with group or other bits;
  *         MXF_ETOOBIG when larger than @max; MXF_ENOMEM.
  */
-int file_read(const char *path, size_t max, unsigned flags, char **bufp, size_t *lenp,
-	      char *err, size_t errsize);
+int file_read(const char *path, size_t max, unsigned flags, char **bufp, size_t *lenp, char *err,
+	      size_t errsize);
 
 /*
  * file_read_secret -- file_read() with FILE_PRIVATE of a file that holds a
@@ -42,7 +42,7 @@ int file_read(const char *path, size_t max, unsigned flags, char **bufp, size_t 
  * @return as file_read(), except that a missing file is MXF_EIO like any
  *         other that cannot be opened: the configuration said it exists.
  */
-int file_read_secret(const char *label, const char *path, size_t max, char **bufp,
-		     size_t *lenp, char *err, size_t errsize);
+int file_read_secret(const char *label, const char *path, size_t max, char **bufp, size_t *lenp,
+		     char *err, size_t errsize);
 
 #endif

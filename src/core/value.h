@@ -78,8 +78,7 @@ int value_is_ip(const char *s);
  *              length; untouched when @s is not a literal.
  * @return 4 or 6 for the family, 0 when @s is not an IP literal.
  */
-int value_ip_sockaddr(const char *s, uint16_t port, struct sockaddr_storage *ss,
-		      socklen_t *sslen);
+int value_ip_sockaddr(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *sslen);
 
 /*
  * value_is_hostname -- whether the @n bytes at @s are a host name: labels of

@@ -125,20 +125,19 @@ test_secret_labels_and_missing(void **state)
 	size_t len = 0;
 
 	(void)state;
-	assert_int_equal(file_read_secret("key file", "/nonexistent/k", 64, &buf, &len, err,
-					  sizeof(err)),
-			 MXF_EIO);
+	assert_int_equal(
+		file_read_secret("key file", "/nonexistent/k", 64, &buf, &len, err, sizeof(err)),
+		MXF_EIO);
 	assert_int_equal(strncmp(err, "key file /nonexistent/k: ", 25), 0);
 	make_file(path, sizeof(path), "pw\n", 0604);
-	assert_int_equal(file_read_secret("smtp_password_file", path, 64, &buf, &len, err,
-					  sizeof(err)),
-			 MXF_EPERM);
+	assert_int_equal(
+		file_read_secret("smtp_password_file", path, 64, &buf, &len, err, sizeof(err)),
+		MXF_EPERM);
 	assert_int_equal(strncmp(err, "smtp_password_file /tmp/", 24), 0);
 	assert_non_null(strstr(err, "(mode 0604)"));
 	assert_int_equal(chmod(path, 0400), 0);
-	assert_int_equal(file_read_secret("smtp_password_file", path, 64, &buf, &len, err,
-					  sizeof(err)),
-			 0);
+	assert_int_equal(
+		file_read_secret("smtp_password_file", path, 64, &buf, &len, err, sizeof(err)), 0);
 	assert_string_equal(buf, "pw\n");
 	free(buf);
 	unlink(path);
