@@ -25,6 +25,7 @@
 #include "check_conn.h"
 #include "check_impl.h"
 #include "check_url.h"
+#include "clock.h"
 #include "mxf.h"
 #include "proto.h"
 #include "tls.h"
@@ -60,7 +61,7 @@ struct check {
 	struct check_conn conn;     /* stream checks: check_conn.c's */
 	bool finished;              /* the verdict is recorded */
 	bool cleaned;               /* ops->cleanup ran */
-	struct timespec t0;
+	uint64_t t0;                /* clock_mono_ms() at the start */
 	uint64_t timeout_ms;
 	enum check_phase phase;
 	struct check_result res;
@@ -239,18 +240,6 @@ check_validate(const char *url, char *errbuf, size_t errsize)
 
 /* ------------------------------------------------------------- engine -- */
 
-static uint64_t
-elapsed_ms(const struct check *c)
-{
-	struct timespec now;
-	int64_t ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (int64_t)(now.tv_sec - c->t0.tv_sec) * 1000 +
-	     (now.tv_nsec - c->t0.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (uint64_t)ms;
-}
-
 static unsigned
 hash_str(const char *s)
 {
@@ -368,6 +357,9 @@ report_cb(evutil_socket_t fd, short what, void *arg)
  * function that cleans peer text in the parsers: no C0 or C1 controls, valid
  * UTF-8 (a JSON string), cut on a character boundary with "..." when long.
  */
+static void check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 static void
 check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
 {
@@ -376,7 +368,7 @@ check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
 	c->finished = true;
 	c->res.state = s;
 	c->res.phase = c->phase;
-	c->res.elapsed_ms = elapsed_ms(c);
+	c->res.elapsed_ms = clock_mono_since_ms(c->t0);
 	c->res.cert_days = check_conn_cert_days(c);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (s == CHECK_STATE_UP && check_conn_cert_warn(c) != NULL) {
@@ -394,6 +386,9 @@ check_report(struct check *c)
 }
 
 /* Both epilogues: record the verdict, then report now or after @bye. */
+static void check_vfinish(struct check *c, const char *bye, enum check_state s, const char *fmt,
+			  va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 check_vfinish(struct check *c, const char *bye, enum check_state s, const char *fmt, va_list ap)
 {
@@ -492,7 +487,7 @@ check_timeout_ms(const struct check *c)
 uint64_t
 check_remaining_ms(const struct check *c)
 {
-	uint64_t e = elapsed_ms(c);
+	uint64_t e = clock_mono_since_ms(c->t0);
 
 	return e >= c->timeout_ms ? 0 : c->timeout_ms - e;
 }
@@ -553,9 +548,8 @@ check_new(struct check_engine *eng, struct check_url *u, const struct check_ops 
 	c->hnext = eng->table[h % CHECK_TABLE_BUCKETS];
 	eng->table[h % CHECK_TABLE_BUCKETS] = c;
 	eng->running++;
-	clock_gettime(CLOCK_MONOTONIC, &c->t0);
-	tv.tv_sec = (time_t)(c->timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(c->timeout_ms % 1000) * 1000;
+	c->t0 = clock_mono_ms();
+	tv = clock_timeval(c->timeout_ms);
 	evtimer_add(c->deadline_ev, &tv);
 	c->phase = CHECK_PHASE_START;
 	return c;

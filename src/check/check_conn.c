@@ -7,7 +7,6 @@
  * Every failure here ends in check_finish() with the reason; the engine
  * (check.c) then releases the connection through check_conn_release().
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -31,6 +30,7 @@
 #include "mxf.h"
 #include "proto.h"
 #include "tls.h"
+#include "value.h"
 
 /* A TLS context made from one ca= file, kept for the engine's life. */
 struct check_conn_ca {
@@ -317,15 +317,6 @@ conn_ssl_ctx(struct check *c, char *why, size_t whylen)
 	return ca->ctx;
 }
 
-static bool
-host_is_literal(const char *host)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
-}
-
 /* The name for SNI and the hostname check: sni=, else a non-literal host. */
 static const char *
 conn_tls_name(const struct check *c)
@@ -334,7 +325,7 @@ conn_tls_name(const struct check *c)
 
 	if (u->sni != NULL)
 		return u->sni;
-	if (u->host != NULL && !host_is_literal(u->host))
+	if (u->host != NULL && value_is_ip(u->host) == 0)
 		return u->host;
 	return NULL;
 }
@@ -661,25 +652,13 @@ check_conn_resolve(struct check *c, int socktype, check_resolved_fn cb)
 	const struct check_url *u = check_get_url(c);
 	struct check_conn_env *env = check_get_env(c);
 	struct check_conn *k = check_get_conn(c);
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in sin;
-		struct sockaddr_in6 sin6;
-	} a;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	struct evutil_addrinfo hints;
 	char portstr[8];
 
-	memset(&a, 0, sizeof(a));
-	if (inet_pton(AF_INET, u->host, &a.sin.sin_addr) == 1) {
-		a.sin.sin_family = AF_INET;
-		a.sin.sin_port = htons(u->port);
-		cb(c, &a.sa, sizeof(a.sin));
-		return;
-	}
-	if (inet_pton(AF_INET6, u->host, &a.sin6.sin6_addr) == 1) {
-		a.sin6.sin6_family = AF_INET6;
-		a.sin6.sin6_port = htons(u->port);
-		cb(c, &a.sa, sizeof(a.sin6));
+	if (value_ip_sockaddr(u->host, u->port, &ss, &sslen) != 0) {
+		cb(c, (struct sockaddr *)&ss, sslen);
 		return;
 	}
 	/* A name: resolve on the loop, never blocking it. */

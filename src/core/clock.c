@@ -34,3 +34,12 @@ clock_mono_since_ms(uint64_t t0)
 
 	return now > t0 ? now - t0 : 0;
 }
+
+struct timeval
+clock_timeval(uint64_t ms)
+{
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+			     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+
+	return tv;
+}

@@ -10,6 +10,7 @@
 #define MXF_CLOCK_H
 
 #include <stdint.h>
+#include <sys/time.h>
 
 /* @return milliseconds since the Unix epoch (CLOCK_REALTIME). */
 uint64_t clock_wall_ms(void);
@@ -22,5 +23,11 @@ uint64_t clock_mono_ms(void);
  * @return clock_mono_ms() - @t0, or 0 when @t0 lies in the future.
  */
 uint64_t clock_mono_since_ms(uint64_t t0);
+
+/*
+ * clock_timeval -- @ms milliseconds as a struct timeval, the form libevent
+ * takes for a timer's delay.
+ */
+struct timeval clock_timeval(uint64_t ms);
 
 #endif

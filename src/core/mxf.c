@@ -1,7 +1,9 @@
 /*
- * mxf.c -- the error-code string table.
+ * mxf.c -- the error-code string table, and the calloc every module uses.
  */
 #include "mxf.h"
+
+#include <stdlib.h>
 
 const char *
 mxf_strerror(int err)
@@ -27,4 +29,10 @@ mxf_strerror(int err)
 	case MXF_EUNSUPPORTED: return "not supported";
 	}
 	return "unknown error";
+}
+
+void *
+mxf_calloc(size_t n, size_t size)
+{
+	return calloc(n > 0 ? n : 1, size);
 }

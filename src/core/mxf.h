@@ -50,6 +50,13 @@ enum mxf_exit {
  */
 const char *mxf_strerror(int err);
 
+/*
+ * mxf_calloc -- calloc(@n, @size), with room for one element when @n is 0,
+ * so that NULL always means out of memory (calloc(0, ...) may return NULL).
+ * @return zeroed memory the caller frees, or NULL.
+ */
+void *mxf_calloc(size_t n, size_t size);
+
 #define MXF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

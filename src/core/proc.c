@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "mxf.h"
 
 /* How often the exit is polled for without a pidfd. */
@@ -244,8 +245,7 @@ proc_set_deadline(struct proc *p, uint64_t ms)
 
 	if (p->kill_ev == NULL)
 		return MXF_ENOMEM;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	tv = clock_timeval(ms);
 	return evtimer_add(p->kill_ev, &tv) == 0 ? 0 : MXF_ENOMEM;
 }
 

@@ -165,6 +165,36 @@ value_is_ip(const char *s)
 	return 0;
 }
 
+char *
+value_format_hostport(const char *host, uint16_t port, char *buf, size_t size)
+{
+	bool bare_v6 = strchr(host, ':') != NULL && host[0] != '[';
+
+	snprintf(buf, size, bare_v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
+	return buf;
+}
+
+int
+value_ip_sockaddr(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+
+	if (inet_pton(AF_INET, s, &s4.sin_addr) == 1) {
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, &s4, sizeof(s4));
+		*sslen = sizeof(s4);
+		return 4;
+	}
+	if (inet_pton(AF_INET6, s, &s6.sin6_addr) == 1) {
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, &s6, sizeof(s6));
+		*sslen = sizeof(s6);
+		return 6;
+	}
+	return 0;
+}
+
 /*
  * Check a domain name of @n bytes (trailing dot excluded by the caller).
  * @strict: no label may start with '-', and the name may not end in a dot.

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* Room for any value_format_duration* output, NUL included. */
 #define VALUE_DURATION_BUF 32
@@ -71,6 +72,15 @@ int value_parse_bool(const char *s, bool *out);
 int value_is_ip(const char *s);
 
 /*
+ * value_ip_sockaddr -- the IPv4 or IPv6 literal @s with @port as a socket
+ * address, without any name lookup.
+ * @ss, @sslen  on success the address (zero-filled around it) and its
+ *              length; untouched when @s is not a literal.
+ * @return 4 or 6 for the family, 0 when @s is not an IP literal.
+ */
+int value_ip_sockaddr(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *sslen);
+
+/*
  * value_is_hostname -- whether the @n bytes at @s are a host name: labels of
  * 1..63 letters, digits, '-' and '_', none starting with '-', 253 bytes in
  * all not counting an optional trailing dot.  (A name given to a check must
@@ -94,5 +104,13 @@ char *value_normalize_name(const char *s);
  * @return 0, MXF_EINVAL (nothing is allocated) or MXF_ENOMEM.
  */
 int value_parse_hostport(const char *s, char **host, uint16_t *port, uint16_t defport);
+
+/*
+ * value_format_hostport -- "@host:@port" into @buf (always NUL-terminated),
+ * with an IPv6 literal (a host with a ':' not already in brackets) as
+ * "[@host]:@port", the way people and logs name a server.
+ * @return @buf.
+ */
+char *value_format_hostport(const char *host, uint16_t port, char *buf, size_t size);
 
 #endif

@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "clock.h"
 #include "dns_update.h"
 #include "mxf.h"
 
@@ -194,8 +195,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 static void
 udp_send(struct dns_client_query *q)
 {
-	struct timeval tv = {.tv_sec = (time_t)(q->try_ms / 1000),
-			     .tv_usec = (suseconds_t)(q->try_ms % 1000) * 1000};
+	struct timeval tv = clock_timeval(q->try_ms);
 
 	q->tries++;
 	if (send(q->fd, q->msg, q->len, 0) < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -331,8 +331,8 @@ start_udp(struct dns_client_query *q)
 		return 0;
 	}
 	{
-		struct timeval tv = {.tv_sec = (time_t)(q->try_ms / 1000),
-				     .tv_usec = (suseconds_t)(q->try_ms % 1000) * 1000};
+		struct timeval tv = clock_timeval(q->try_ms);
+
 		evtimer_add(q->try_ev, &tv);
 	}
 	return 0;
@@ -379,8 +379,7 @@ dns_client_send(struct event_base *base, const struct sockaddr *sa, socklen_t sa
 		rc = MXF_ENOMEM;
 		goto fail;
 	}
-	tv.tv_sec = (time_t)(timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	tv = clock_timeval(timeout_ms);
 	evtimer_add(q->deadline_ev, &tv);
 	q->try_ms = timeout_ms / 4 < UDP_FIRST_TRY_MS ? timeout_ms / 4 : UDP_FIRST_TRY_MS;
 	if (q->try_ms < 100)

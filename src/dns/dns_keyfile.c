@@ -10,18 +10,15 @@
 #include "dns_keyfile.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "file.h"
 #include "mxf.h"
 
 #define KEYFILE_MAX (64 * 1024)
@@ -392,65 +389,16 @@ int
 dns_keyfile_load(const char *path, const char *want, struct dns_tsig_key **out, char *err,
 		  size_t errlen)
 {
-	struct stat st;
 	char *buf = NULL;
 	size_t n = 0;
-	int fd, rc;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open key file: %s", path, strerror(errno));
-		return MXF_EIO;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		rc = MXF_EIO;
-		goto fail;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-			 "%s: key file is accessible by group or others (mode %04o); it holds a "
-			 "secret, so it is refused: run 'chmod 600 %s'",
-			 path, (unsigned)(st.st_mode & 07777), path);
-		rc = MXF_EPERM;
-		goto fail;
-	}
-	if (st.st_size > KEYFILE_MAX) {
-		snprintf(err, errlen, "%s: key file is larger than %d bytes", path, KEYFILE_MAX);
-		rc = MXF_ETOOBIG;
-		goto fail;
-	}
-	buf = malloc(KEYFILE_MAX + 1);
-	if (buf == NULL) {
-		rc = MXF_ENOMEM;
-		goto fail;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, KEYFILE_MAX + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-			rc = MXF_EIO;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > KEYFILE_MAX) {
-			snprintf(err, errlen, "%s: key file is larger than %d bytes", path,
-				 KEYFILE_MAX);
-			rc = MXF_ETOOBIG;
-			goto fail;
-		}
-	}
+	rc = file_read_secret("key file", path, KEYFILE_MAX, &buf, &n, err, errlen);
+	if (rc != 0)
+		return rc;
 	rc = dns_keyfile_parse(buf, n, path, want, out, err, errlen);
-fail:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, n);
-		free(buf);
-	}
-	close(fd);
+	OPENSSL_cleanse(buf, n);
+	free(buf);
 	return rc;
 }

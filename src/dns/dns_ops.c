@@ -23,6 +23,7 @@
 #include "dns_update.h"
 #include "log.h"
 #include "mxf.h"
+#include "value.h"
 
 struct ops_xchg {
 	struct dns_ops_owned own;   /* first: the owned list points here */
@@ -92,10 +93,7 @@ dns_ops_new(struct event_base *base, const char *host, uint16_t port,
 		free(ops);
 		return MXF_EINVAL;
 	}
-	if (strchr(host, ':') != NULL && host[0] != '[')
-		snprintf(ops->server, sizeof(ops->server), "[%s]:%u", host, (unsigned)port);
-	else
-		snprintf(ops->server, sizeof(ops->server), "%s:%u", host, (unsigned)port);
+	value_format_hostport(host, port, ops->server, sizeof(ops->server));
 	ops->base = base;
 	ops->key = key;
 	ops->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;

@@ -39,7 +39,7 @@ view_values(struct dns_view *v)
 {
 	size_t n = ldns_rr_list_rr_count(v->rrs);
 
-	v->values = calloc(n > 0 ? n : 1, sizeof(*v->values));
+	v->values = mxf_calloc(n, sizeof(*v->values));
 	if (v->values == NULL)
 		return MXF_ENOMEM;
 	for (size_t i = 0; i < n; i++) {

@@ -196,7 +196,7 @@ int failover_new(const struct config *cfg, struct failover **out)
 	if (!fo)
 		return MXF_ENOMEM;
 	fo->ngroups = cfg->ngroups;
-	fo->groups = calloc(cfg->ngroups ? cfg->ngroups : 1, sizeof(*fo->groups));
+	fo->groups = mxf_calloc(cfg->ngroups, sizeof(*fo->groups));
 	if (!fo->groups)
 		goto fail;
 	for (size_t i = 0; i < cfg->ngroups; i++) {
@@ -205,9 +205,9 @@ int failover_new(const struct config *cfg, struct failover **out)
 		m->active = -1;
 		m->nzones = g->nzones;
 		m->nrecords = g->nrecords;
-		m->zones = calloc(g->nzones ? g->nzones : 1, sizeof(*m->zones));
+		m->zones = mxf_calloc(g->nzones, sizeof(*m->zones));
 		size_t nflags = g->nzones * g->nrecords;
-		m->hand_changed = calloc(nflags ? nflags : 1, sizeof(bool));
+		m->hand_changed = mxf_calloc(nflags, sizeof(bool));
 		if (!m->zones || !m->hand_changed)
 			goto fail;
 	}

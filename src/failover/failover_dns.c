@@ -29,7 +29,7 @@ void failover_dns_strv_free(char **v, size_t n)
 
 char **failover_dns_strv_dup(const char *const *v, size_t n)
 {
-	char **r = calloc(n ? n : 1, sizeof(*r));
+	char **r = mxf_calloc(n, sizeof(*r));
 	if (!r)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -61,11 +61,11 @@ int failover_dns_new(const struct config *cfg, size_t group, struct failover_dns
 	d->group = group;
 	d->nzones = g->nzones;
 	d->nrecords = g->nrecords;
-	d->zones = calloc(g->nzones ? g->nzones : 1, sizeof(*d->zones));
+	d->zones = mxf_calloc(g->nzones, sizeof(*d->zones));
 	if (!d->zones)
 		goto fail;
 	for (size_t z = 0; z < g->nzones; z++) {
-		d->zones[z].recs = calloc(g->nrecords ? g->nrecords : 1, sizeof(*d->zones[z].recs));
+		d->zones[z].recs = mxf_calloc(g->nrecords, sizeof(*d->zones[z].recs));
 		if (!d->zones[z].recs)
 			goto fail;
 		for (size_t r = 0; r < g->nrecords; r++)

@@ -87,7 +87,7 @@ static int fo_classify(const struct config *cfg, const struct config_group *g,
 		zp->zone = z;
 		zp->name = g->zones[z];
 		zp->nrecs = g->nrecords;
-		zp->recs = calloc(g->nrecords ? g->nrecords : 1, sizeof(*zp->recs));
+		zp->recs = mxf_calloc(g->nrecords, sizeof(*zp->recs));
 		if (!zp->recs)
 			return MXF_ENOMEM;
 		for (size_t r = 0; r < g->nrecords; r++) {
@@ -195,7 +195,7 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 	p->type = g->type;
 	p->current = p->preferred = p->wanted = p->waiting_for = -1;
 	p->nzones = g->nzones;
-	p->zones = calloc(g->nzones ? g->nzones : 1, sizeof(*p->zones));
+	p->zones = mxf_calloc(g->nzones, sizeof(*p->zones));
 	if (!p->zones)
 		goto fail;
 	e = fo_classify(cfg, g, dns, p);

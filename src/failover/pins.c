@@ -70,7 +70,7 @@ int pins_load(const struct config *cfg, struct pins **out, char *why, size_t why
 	json_t *root = NULL;
 	struct pins *p = calloc(1, sizeof(*p));
 	if (!p || !(p->path = pins_path(cfg)) ||
-	    !(p->v = calloc(cfg->nservers ? cfg->nservers : 1, sizeof(*p->v)))) {
+	    !(p->v = mxf_calloc(cfg->nservers, sizeof(*p->v)))) {
 		pins_free(p);
 		snprintf(why, whylen, "out of memory reading the pins");
 		return MXF_ENOMEM;

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "mxf.h"
 #include "state.h"
 #include "state_file.h"
@@ -55,7 +56,7 @@ int state_new(const struct config *cfg, struct state **out)
 		goto fail;
 	e = MXF_ENOMEM;
 	st->ngroups = cfg->ngroups;
-	st->seen = calloc(cfg->ngroups ? cfg->ngroups : 1, sizeof(*st->seen));
+	st->seen = mxf_calloc(cfg->ngroups, sizeof(*st->seen));
 	if (!st->seen)
 		goto fail;
 	for (size_t g = 0; g < cfg->ngroups; g++) {
@@ -528,7 +529,7 @@ static void state_read_record(struct state_rd *rd, const json_t *ro, const char 
 		state_fail(rd, MXF_EINVAL, "%s: present without values", where);
 		return;
 	}
-	const char **v = calloc(n ? n : 1, sizeof(*v));
+	const char **v = mxf_calloc(n, sizeof(*v));
 	if (!v) {
 		state_fail(rd, MXF_ENOMEM, "out of memory");
 		return;
@@ -710,7 +711,7 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
 	char msg[512] = "";
 	char *buf = NULL;
 	size_t len = 0;
-	int e = state_file_read(path, STATE_FILE_MAX, &buf, &len, err, errlen);
+	int e = file_read(path, STATE_FILE_MAX, 0, &buf, &len, err, errlen);
 	if (e)
 		return e;
 	json_error_t jerr;

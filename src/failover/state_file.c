@@ -1,6 +1,6 @@
 /*
- * state_file.c -- bounded reads and atomic replaces of the files kept
- * between runs; see state_file.h.
+ * state_file.c -- atomic replaces of the files kept between runs (they
+ * are read with file_read()); see state_file.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,64 +15,6 @@
 
 #include "mxf.h"
 #include "state_file.h"
-
-int state_file_read(const char *path, size_t max, char **bufp, size_t *lenp, char *err,
-		    size_t errlen)
-{
-	int e = 0;
-	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int en = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(en));
-		return en == ENOENT ? MXF_ENOTFOUND : MXF_EIO;
-	}
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		e = MXF_EIO;
-		goto out;
-	}
-	if ((uint64_t)sb.st_size > max) {
-		snprintf(err, errlen, "%s: larger than %zu bytes, refused", path, max);
-		e = MXF_ETOOBIG;
-		goto out;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf) {
-		e = MXF_ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	size_t len = 0;
-	for (;;) {
-		if (len == (size_t)sb.st_size + 1) {
-			/* Grew while we read: a writer not using rename. */
-			snprintf(err, errlen, "%s: changed while being read", path);
-			e = MXF_EIO;
-			goto out;
-		}
-		ssize_t n = read(fd, buf + len, (size_t)sb.st_size + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: read: %s", path, strerror(errno));
-			e = MXF_EIO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return e;
-}
 
 /* Write all of @data to @fd; @return 0 or an errno value. */
 static int state_file_write_all(int fd, const char *data, size_t len)

@@ -1,7 +1,7 @@
 /*
  * state_file.h -- reading and writing the small files mxfailover keeps
- * between runs (the state file, the pins file): a bounded read of a regular
- * file and an atomic replace, of bytes or of a JSON document.
+ * between runs (the state file, the pins file): an atomic replace, of bytes
+ * or of a JSON document.  They are read with file_read() (core/file.h).
  *
  * An atomic replace writes a temporary file in the same directory, fsyncs
  * it, renames it over the old file and fsyncs the directory, so a crash at
@@ -15,19 +15,6 @@
 #include <stddef.h>
 
 #include <jansson.h>
-
-/*
- * state_file_read -- all of the regular file @path.
- * @max     a larger file is refused (MXF_ETOOBIG).
- * @buf     on success a malloc'ed copy, NUL-terminated, the caller's to
- *          free; @len its length without the NUL.  Untouched on failure.
- * @err     "PATH: why" on failure.
- * @return 0; MXF_ENOTFOUND when @path does not exist; MXF_EIO when it is
- *         not a regular file, cannot be read or grew while being read;
- *         MXF_ETOOBIG; MXF_ENOMEM.
- */
-int state_file_read(const char *path, size_t max, char **buf, size_t *len, char *err,
-		    size_t errlen);
 
 /*
  * state_file_write -- replace @path atomically (see above) with the @len

@@ -16,7 +16,6 @@
  */
 #include "etrn.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -34,10 +33,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "mxf.h"
 #include "proto.h"
 #include "proto_smtp.h"
 #include "tls.h"
+#include "value.h"
 
 enum etrn_step {
 	ETRN_S_CONNECT,
@@ -75,7 +76,7 @@ struct etrn {
 	bool tls;
 	bool ended;                 /* the result is recorded */
 	uint64_t timeout_ms;
-	struct timespec t0;
+	uint64_t t0; /* clock_mono_ms() at the start */
 	char *helo;
 	char *tls_name;
 	char server[INET6_ADDRSTRLEN + 16];
@@ -141,17 +142,6 @@ etrn_zone_arg(const char *zone, char *buf, size_t size)
 	memcpy(buf, zone, l);
 	buf[l] = '\0';
 	return buf;
-}
-
-static uint64_t
-etrn_elapsed(const struct etrn *t)
-{
-	struct timespec now;
-	int64_t ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (int64_t)(now.tv_sec - t->t0.tv_sec) * 1000 + (now.tv_nsec - t->t0.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (uint64_t)ms;
 }
 
 static void
@@ -226,7 +216,7 @@ etrn_end(struct etrn *t, int err, const char *fmt, ...)
 	va_end(ap);
 	t->res.err = err;
 	t->res.all_accepted = false;
-	t->res.elapsed_ms = etrn_elapsed(t);
+	t->res.elapsed_ms = clock_mono_since_ms(t->t0);
 	t->res.tls = t->tls;
 	for (size_t i = 0; i < t->nzones; i++)
 		if (t->zones[i].code == 0 && t->zones[i].reply[0] == '\0')
@@ -240,7 +230,7 @@ etrn_success(struct etrn *t)
 {
 	t->ended = true;
 	t->res.err = 0;
-	t->res.elapsed_ms = etrn_elapsed(t);
+	t->res.elapsed_ms = clock_mono_since_ms(t->t0);
 	t->res.tls = t->tls;
 	t->res.all_accepted = true;
 	for (size_t i = 0; i < t->nzones; i++)
@@ -522,25 +512,10 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 static int
 parse_address(struct etrn *t, const char *address, uint16_t port)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&t->ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&t->ss;
-
-	memset(&t->ss, 0, sizeof(t->ss));
-	if (inet_pton(AF_INET, address, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		t->sslen = sizeof(*s4);
-		snprintf(t->server, sizeof(t->server), "%s:%u", address, (unsigned)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, address, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		t->sslen = sizeof(*s6);
-		snprintf(t->server, sizeof(t->server), "[%s]:%u", address, (unsigned)port);
-		return 0;
-	}
-	return MXF_EINVAL;
+	if (value_ip_sockaddr(address, port, &t->ss, &t->sslen) == 0)
+		return MXF_EINVAL;
+	value_format_hostport(address, port, t->server, sizeof(t->server));
+	return 0;
 }
 
 struct etrn *
@@ -605,9 +580,8 @@ etrn_start(struct event_base *base, const char *address, uint16_t port,
 	t->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (t->deadline_ev == NULL || t->report_ev == NULL || t->bev == NULL)
 		goto oom;
-	clock_gettime(CLOCK_MONOTONIC, &t->t0);
-	tv.tv_sec = (time_t)(t->timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(t->timeout_ms % 1000 * 1000);
+	t->t0 = clock_mono_ms();
+	tv = clock_timeval(t->timeout_ms);
 	evtimer_add(t->deadline_ev, &tv);
 	t->step = ETRN_S_CONNECT;
 	bufferevent_setwatermark(t->bev, EV_READ, 0, PROTO_SMTP_LINE_MAX + 4);

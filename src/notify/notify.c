@@ -261,8 +261,7 @@ notify_attempt_done(struct notify_delivery *d, bool ok, bool retry, const char *
 
 		for (unsigned i = 1; i < d->attempt && ms < NOTIFY_BACKOFF_MAX_MS; i++)
 			ms *= 2;
-		tv.tv_sec = (time_t)(ms / 1000);
-		tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+		tv = clock_timeval(ms);
 		log_warn("notify: %s of %s to %s failed (attempt %u of %u): %s; retrying in %.1f s",
 			 ch, kind, peer, d->attempt, n->o.attempts, why != NULL ? why : "?",
 			 (double)ms / 1000.0);

@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "mxf.h"
 
 struct notify_curl {
@@ -124,8 +125,7 @@ curl_timer_fn(CURLM *multi, long timeout_ms, void *userp)
 		return 0;
 	}
 	/* 0 means "now"; run it from the loop, not inside libcurl's call. */
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	tv = clock_timeval((uint64_t)timeout_ms);
 	return evtimer_add(c->timer, &tv) == 0 ? 0 : -1;
 }
 

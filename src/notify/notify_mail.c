@@ -10,16 +10,14 @@
  * DNS_Failover setting, and is registered as a secret so no notice or log
  * line ever shows it.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "config.h"
+#include "file.h"
 #include "mxf.h"
 #include "notify_impl.h"
 #include "notify_text.h"
@@ -51,64 +49,29 @@ mail_state_free(void *state)
 	free(m);
 }
 
+/* The password is the first line of a file only its owner can read. */
 static int
 read_password_file(const char *path, char **out, char *err, size_t errsize)
 {
-	struct stat st;
-	char buf[MAIL_PASSWORD_MAX + 2];
-	ssize_t r;
+	char *buf = NULL;
 	size_t len = 0;
-	int fd;
+	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errsize, "smtp_password_file %s: %s", path, strerror(errno));
-		return MXF_EIO;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errsize, "smtp_password_file %s: not a regular file", path);
-		close(fd);
-		return MXF_EIO;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, errsize, "smtp_password_file %s is accessible by group or others "
-			 "(mode %04o); refusing to use it: chmod 600 %s", path,
-			 (unsigned)(st.st_mode & 07777), path);
-		close(fd);
-		return MXF_EPERM;
-	}
-	while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errsize, "smtp_password_file %s: %s", path, strerror(errno));
-			close(fd);
-			explicit_bzero(buf, sizeof(buf));
-			return MXF_EIO;
-		}
-		len += (size_t)r;
-	}
-	close(fd);
-	if (len > MAIL_PASSWORD_MAX) {
-		snprintf(err, errsize, "smtp_password_file %s: longer than %d bytes", path,
-			 MAIL_PASSWORD_MAX);
-		explicit_bzero(buf, sizeof(buf));
-		return MXF_ETOOBIG;
-	}
-	/* The password is the first line. */
-	buf[len] = '\0';
+	rc = file_read_secret("smtp_password_file", path, MAIL_PASSWORD_MAX, &buf, &len, err,
+			      errsize);
+	if (rc != 0)
+		return rc;
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (buf[0] == '\0') {
 		snprintf(err, errsize, "smtp_password_file %s is empty", path);
-		return MXF_EINVAL;
-	}
-	*out = strdup(buf);
-	explicit_bzero(buf, sizeof(buf));
-	if (*out == NULL) {
+		rc = MXF_EINVAL;
+	} else if ((*out = strdup(buf)) == NULL) {
 		snprintf(err, errsize, "out of memory");
-		return MXF_ENOMEM;
+		rc = MXF_ENOMEM;
 	}
-	return 0;
+	explicit_bzero(buf, len);
+	free(buf);
+	return rc;
 }
 
 static int

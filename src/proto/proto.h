@@ -17,6 +17,7 @@
 #define MXF_PROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum proto_result {
 	PROTO_ERROR = -1,     /* malformed input or a limit hit; see the reason */
@@ -66,5 +67,37 @@ void proto_printable(char *dst, size_t dstlen, const char *src, size_t len);
  * bytes), LINE being @line made printable and cut at PROTO_QUOTE_MAX.
  */
 void proto_reason_quote(char *reason, const char *what, const char *line, size_t len);
+
+/* One row of a keyword table: a capability or extension name and its bit. */
+struct proto_keyword {
+	const char *name;
+	uint32_t bit;
+};
+
+/*
+ * proto_keyword_bit -- the bit of the keyword @s (@len bytes, not
+ * NUL-terminated) in the @n rows of @table, compared case-insensitively.
+ * @return the bit, or 0 when @s is not in the table.
+ */
+uint32_t proto_keyword_bit(const struct proto_keyword *table, size_t n, const char *s,
+			   size_t len);
+
+/*
+ * proto_fail -- the reason a parser gives up: proto_reason_quote() of
+ * @line, or @what alone when @line is NULL (a limit, not a bad line).
+ * @return PROTO_ERROR, for `return proto_fail(...)` after the parser has
+ *         marked its own state failed.
+ */
+int proto_fail(char *reason, const char *what, const char *line, size_t len);
+
+/*
+ * proto_line_check -- what a line parser checks on every line before it
+ * reads it: without its end of line (@len is updated to that length) the
+ * line fits in @max, a limit that counts the CRLF, and holds no NUL byte.
+ * @in      what the line is part of ("reply"), for "NUL byte in @in: LINE".
+ * @return 0, or PROTO_ERROR with @reason written as by proto_fail(); the
+ *         caller marks its own state failed.
+ */
+int proto_line_check(char *reason, const char *line, size_t *len, size_t max, const char *in);
 
 #endif

@@ -163,11 +163,7 @@ static int
 http_fail(struct proto_http_response *r, const char *what, const char *line, size_t len)
 {
 	r->state = HTTP_FAILED;
-	if (line != NULL)
-		proto_reason_quote(r->reason, what, line, len);
-	else
-		snprintf(r->reason, sizeof(r->reason), "%s", what);
-	return PROTO_ERROR;
+	return proto_fail(r->reason, what, line, len);
 }
 
 static int

@@ -12,10 +12,7 @@
 
 enum { IMAP_GREETING, IMAP_TAGGED, IMAP_DONE, IMAP_FAILED };
 
-static const struct {
-	const char *name;
-	uint32_t bit;
-} imap_caps[] = {
+static const struct proto_keyword imap_caps[] = {
 	{ "IMAP4REV1", PROTO_IMAP_CAP_IMAP4REV1 },
 	{ "IMAP4REV2", PROTO_IMAP_CAP_IMAP4REV2 },
 	{ "STARTTLS", PROTO_IMAP_CAP_STARTTLS },
@@ -65,11 +62,7 @@ static int
 imap_fail(struct proto_imap *p, const char *what, const char *line, size_t len)
 {
 	p->phase = IMAP_FAILED;
-	if (line != NULL)
-		proto_reason_quote(p->reason, what, line, len);
-	else
-		snprintf(p->reason, sizeof(p->reason), "%s", what);
-	return PROTO_ERROR;
+	return proto_fail(p->reason, what, line, len);
 }
 
 /* Whether @s (length @n) starts with the word @w, case-insensitively,
@@ -102,10 +95,7 @@ imap_parse_caps(struct proto_imap *p, const char *s, size_t n)
 			p->caps |= PROTO_IMAP_CAP_AUTH;
 			continue;
 		}
-		for (size_t k = 0; k < MXF_ARRAY_SIZE(imap_caps); k++)
-			if (strlen(imap_caps[k].name) == i - st &&
-			    strncasecmp(s + st, imap_caps[k].name, i - st) == 0)
-				p->caps |= imap_caps[k].bit;
+		p->caps |= proto_keyword_bit(imap_caps, MXF_ARRAY_SIZE(imap_caps), s + st, i - st);
 	}
 }
 
@@ -145,11 +135,10 @@ proto_imap_feed_line(struct proto_imap *p, const char *line, size_t len)
 		return PROTO_ERROR;
 	if (p->phase == IMAP_DONE)
 		return imap_fail(p, "line after the end of the exchange", line, proto_strip_eol(line, len));
-	len = proto_strip_eol(line, len);
-	if (len > PROTO_IMAP_LINE_MAX - 2)
-		return imap_fail(p, "line too long", NULL, 0);
-	if (memchr(line, '\0', len) != NULL)
-		return imap_fail(p, "NUL byte in response", line, len);
+	if (proto_line_check(p->reason, line, &len, PROTO_IMAP_LINE_MAX, "response") != 0) {
+		p->phase = IMAP_FAILED;
+		return PROTO_ERROR;
+	}
 	if (ends_in_literal(line, len))
 		return imap_fail(p, "unexpected literal in response", line, len);
 

@@ -11,10 +11,7 @@
 
 enum { POP3_STATUS_LINE, POP3_LIST, POP3_DONE, POP3_FAILED };
 
-static const struct {
-	const char *name;
-	uint32_t bit;
-} pop3_caps[] = {
+static const struct proto_keyword pop3_caps[] = {
 	{ "STLS", PROTO_POP3_CAP_STLS },
 	{ "USER", PROTO_POP3_CAP_USER },
 	{ "SASL", PROTO_POP3_CAP_SASL },
@@ -44,11 +41,7 @@ static int
 pop3_fail(struct proto_pop3 *p, const char *what, const char *line, size_t len)
 {
 	p->state = POP3_FAILED;
-	if (line != NULL)
-		proto_reason_quote(p->reason, what, line, len);
-	else
-		snprintf(p->reason, sizeof(p->reason), "%s", what);
-	return PROTO_ERROR;
+	return proto_fail(p->reason, what, line, len);
 }
 
 /* "+OK" or "-ERR" followed by a space or the end. @return 1, 0, or -1. */
@@ -69,9 +62,7 @@ pop3_capa_line(struct proto_pop3 *p, const char *s, size_t n)
 
 	while (kw < n && s[kw] != ' ')
 		kw++;
-	for (size_t i = 0; i < MXF_ARRAY_SIZE(pop3_caps); i++)
-		if (strlen(pop3_caps[i].name) == kw && strncasecmp(s, pop3_caps[i].name, kw) == 0)
-			p->caps |= pop3_caps[i].bit;
+	p->caps |= proto_keyword_bit(pop3_caps, MXF_ARRAY_SIZE(pop3_caps), s, kw);
 }
 
 int
@@ -83,11 +74,10 @@ proto_pop3_feed_line(struct proto_pop3 *p, const char *line, size_t len)
 		return PROTO_ERROR;
 	if (p->state == POP3_DONE)
 		return pop3_fail(p, "line after the end of the reply", line, proto_strip_eol(line, len));
-	len = proto_strip_eol(line, len);
-	if (len > PROTO_POP3_LINE_MAX - 2)
-		return pop3_fail(p, "line too long", NULL, 0);
-	if (memchr(line, '\0', len) != NULL)
-		return pop3_fail(p, "NUL byte in reply", line, len);
+	if (proto_line_check(p->reason, line, &len, PROTO_POP3_LINE_MAX, "reply") != 0) {
+		p->state = POP3_FAILED;
+		return PROTO_ERROR;
+	}
 
 	if (p->state == POP3_LIST) {
 		if (len == 1 && line[0] == '.') {

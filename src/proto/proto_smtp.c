@@ -6,14 +6,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "mxf.h"
 
-static const struct {
-	const char *keyword;
-	uint32_t bit;
-} smtp_ext_table[] = {
+static const struct proto_keyword smtp_ext_table[] = {
 	{ "STARTTLS", PROTO_SMTP_EXT_STARTTLS },
 	{ "SIZE", PROTO_SMTP_EXT_SIZE },
 	{ "PIPELINING", PROTO_SMTP_EXT_PIPELINING },
@@ -45,11 +41,7 @@ static int
 smtp_fail(struct proto_smtp_reply *r, const char *what, const char *line, size_t len)
 {
 	r->failed = true;
-	if (line != NULL)
-		proto_reason_quote(r->reason, what, line, len);
-	else
-		snprintf(r->reason, sizeof(r->reason), "%s", what);
-	return PROTO_ERROR;
+	return proto_fail(r->reason, what, line, len);
 }
 
 static bool
@@ -101,26 +93,21 @@ static void
 smtp_parse_ext(struct proto_smtp_reply *r, const char *s, size_t len)
 {
 	size_t kw = 0;
+	uint32_t bit;
 
 	while (kw < len && s[kw] != ' ' && s[kw] != '=')
 		kw++;
-	for (size_t i = 0; i < MXF_ARRAY_SIZE(smtp_ext_table); i++) {
-		const char *k = smtp_ext_table[i].keyword;
+	bit = proto_keyword_bit(smtp_ext_table, MXF_ARRAY_SIZE(smtp_ext_table), s, kw);
+	r->ext |= bit;
+	if (bit == PROTO_SMTP_EXT_SIZE && kw < len) {
+		uint64_t v = 0;
+		size_t p = kw + 1;
 
-		if (strlen(k) != kw || strncasecmp(s, k, kw) != 0)
-			continue;
-		r->ext |= smtp_ext_table[i].bit;
-		if (smtp_ext_table[i].bit == PROTO_SMTP_EXT_SIZE && kw < len) {
-			uint64_t v = 0;
-			size_t p = kw + 1;
-
-			/* A SIZE value longer than 19 digits is ignored, not wrapped. */
-			while (p < len && is_digit(s[p]) && p - kw <= 19)
-				v = v * 10 + (uint64_t)(s[p++] - '0');
-			if (p == len)
-				r->size_max = v;
-		}
-		return;
+		/* A SIZE value longer than 19 digits is ignored, not wrapped. */
+		while (p < len && is_digit(s[p]) && p - kw <= 19)
+			v = v * 10 + (uint64_t)(s[p++] - '0');
+		if (p == len)
+			r->size_max = v;
 	}
 }
 
@@ -134,11 +121,10 @@ proto_smtp_feed_line(struct proto_smtp_reply *r, const char *line, size_t len)
 		return PROTO_ERROR;
 	if (r->complete)
 		return smtp_fail(r, "line after the end of the reply", line, proto_strip_eol(line, len));
-	len = proto_strip_eol(line, len);
-	if (len > PROTO_SMTP_LINE_MAX - 2)
-		return smtp_fail(r, "line too long", NULL, 0);
-	if (memchr(line, '\0', len) != NULL)
-		return smtp_fail(r, "NUL byte in reply", line, len);
+	if (proto_line_check(r->reason, line, &len, PROTO_SMTP_LINE_MAX, "reply") != 0) {
+		r->failed = true;
+		return PROTO_ERROR;
+	}
 	if (len < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]) ||
 	    line[0] < '2' || line[0] > '5' || line[1] > '5' ||
 	    (len > 3 && line[3] != ' ' && line[3] != '-'))

@@ -30,11 +30,28 @@ test_clocks(void **state)
 	assert_int_equal(clock_mono_since_ms(clock_mono_ms() + 100000), 0);
 }
 
+static void
+test_timeval(void **state)
+{
+	struct timeval tv = clock_timeval(2345);
+
+	(void)state;
+	assert_int_equal(tv.tv_sec, 2);
+	assert_int_equal(tv.tv_usec, 345000);
+	tv = clock_timeval(0);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 0);
+	tv = clock_timeval(999);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 999000);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clocks),
+		cmocka_unit_test(test_timeval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

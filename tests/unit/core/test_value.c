@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "mxf.h"
 #include "value.h"
 
@@ -237,12 +240,55 @@ test_hostport(void **state)
 	assert_null(h);
 }
 
+/* An IP literal and a port as a socket address, nothing for a name. */
+static void
+test_ip_sockaddr(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+	char text[INET6_ADDRSTRLEN];
+
+	(void)state;
+	assert_int_equal(value_ip_sockaddr("192.0.2.1", 25, &ss, &len), 4);
+	assert_int_equal(len, sizeof(struct sockaddr_in));
+	assert_int_equal(s4->sin_family, AF_INET);
+	assert_int_equal(ntohs(s4->sin_port), 25);
+	assert_string_equal(inet_ntop(AF_INET, &s4->sin_addr, text, sizeof(text)), "192.0.2.1");
+	assert_int_equal(value_ip_sockaddr("2001:db8::1", 587, &ss, &len), 6);
+	assert_int_equal(len, sizeof(struct sockaddr_in6));
+	assert_int_equal(s6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(s6->sin6_port), 587);
+	assert_string_equal(inet_ntop(AF_INET6, &s6->sin6_addr, text, sizeof(text)), "2001:db8::1");
+	len = 0;
+	assert_int_equal(value_ip_sockaddr("mx1.example.com", 25, &ss, &len), 0);
+	assert_int_equal(value_ip_sockaddr("[2001:db8::1]", 25, &ss, &len), 0);
+	assert_int_equal(len, 0);
+}
+
+static void
+test_format_hostport(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(value_format_hostport("192.0.2.1", 53, buf, sizeof(buf)), "192.0.2.1:53");
+	assert_string_equal(value_format_hostport("ns1.example.com", 53, buf, sizeof(buf)),
+			    "ns1.example.com:53");
+	assert_string_equal(value_format_hostport("2001:db8::1", 25, buf, sizeof(buf)),
+			    "[2001:db8::1]:25");
+	assert_string_equal(value_format_hostport("[2001:db8::1]", 25, buf, sizeof(buf)),
+			    "[2001:db8::1]:25");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration),  cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_uint_bool), cmocka_unit_test(test_ip_name),
+		cmocka_unit_test(test_ip_sockaddr), cmocka_unit_test(test_format_hostport),
 		cmocka_unit_test(test_hostname),  cmocka_unit_test(test_hostport),
 	};
 
