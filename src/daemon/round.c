@@ -662,9 +662,13 @@ round_finish(struct round *r)
 	for (size_t s = 0; s < cfg->nservers; s++)
 		if (health_effective(env.st->health, s, r->now_ms) == HEALTH_DOWN)
 			r->sum.any_down = true;
-	if (env.mode != DAEMON_PLAN && state_save(cfg->general.state_file, cfg, env.st,
-						  clock_wall_ms(), err, sizeof(err)) != 0)
-		log_err("%s", err);
+	if (env.mode != DAEMON_PLAN) {
+		if (state_save(cfg->general.state_file, cfg, env.st, clock_wall_ms(), err,
+			       sizeof(err)) != 0)
+			log_err("%s", err);
+		else if (err[0] != '\0')
+			log_warn("%s", err);
+	}
 
 	code = round_rules_exit_code(&r->sum);
 	env.ctr->rounds++;
