@@ -491,7 +491,8 @@ round_commit(struct round *r, size_t g)
 		if (zs[z] == FAILOVER_ZONE_NOT_TRIED) {
 			if (at > r->now_ms)
 				log_info("group %s: zone %s: next try in %llu s", gr->id,
-					 gr->zones[z], (unsigned long long)((at - r->now_ms) / 1000));
+					 gr->zones[z],
+					 (unsigned long long)((at - r->now_ms) / 1000));
 			else
 				log_info("group %s: zone %s: next try at once", gr->id,
 					 gr->zones[z]);

@@ -82,16 +82,19 @@ test_zone_status(void **state)
 {
 	(void)state;
 	struct failover_zone_plan zones[4] = {
-		{.nchanges = 0}, {.nchanges = 2}, {.nchanges = 1}, {.nchanges = 1},
+		{.nchanges = 0},
+		{.nchanges = 2},
+		{.nchanges = 1},
+		{.nchanges = 1},
 	};
 	struct failover_plan p = {.group = 1, .nzones = 4, .zones = zones};
 	struct round_ref refs[] = {
-		{0, 1, 0, MXF_EIO},	 /* another group: skipped */
-		{1, 1, 0, 0},		 /* zone 1: the first goes through ... */
-		{1, 1, 1, MXF_ERCODE},	 /* ... the second fails */
+		{0, 1, 0, MXF_EIO},	  /* another group: skipped */
+		{1, 1, 0, 0},		  /* zone 1: the first goes through ... */
+		{1, 1, 1, MXF_ERCODE},	  /* ... the second fails */
 		{1, 1, 2, MXF_ETIMEDOUT}, /* the first failure is kept */
-		{1, 2, 0, 0},		 /* zone 2 applied */
-		{1, 9, 0, MXF_EIO},	 /* no such zone: skipped */
+		{1, 2, 0, 0},		  /* zone 2 applied */
+		{1, 9, 0, MXF_EIO},	  /* no such zone: skipped */
 	};
 	int zs[4] = {7, 7, 7, 7};
 
