@@ -240,6 +240,8 @@ cmd_pin(struct mxf_ctx *ctx, int argc, char **argv)
 		config_free(cfg);
 		return cmd_usage_error("pin", "no server '%s' in %s", server, ctx->config_path);
 	}
+	if (rc == 0 && err[0] != '\0')
+		fprintf(stderr, "mxfailover: warning: %s\n", err);
 	if (rc == 0)
 		printf("server %s pinned %s%s%s; a running daemon applies it within one interval\n",
 		       server, how, argc == 5 ? " for " : "", argc == 5 ? argv[4] : "");
@@ -266,6 +268,8 @@ cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv)
 		config_free(cfg);
 		return cmd_usage_error("unpin", "no server '%s' in %s", argv[1], ctx->config_path);
 	}
+	if (rc == 0 && err[0] != '\0')
+		fprintf(stderr, "mxfailover: warning: %s\n", err);
 	if (rc == 0)
 		printf("server %s unpinned\n", argv[1]);
 	else

@@ -46,10 +46,8 @@ announce_log_event(const struct failover_event *e)
 void
 announce_active(struct announce *a, const struct config *cfg, long server)
 {
-	if (a->notify == NULL || cfg->ngroups == 0)
+	if (a->notify == NULL || server < 0 || (size_t)server >= cfg->nservers)
 		return;
-	if (server < 0 || (size_t)server >= cfg->nservers)
-		server = (long)cfg->groups[0].servers[0];
 	notify_set_active(a->notify, cfg->servers[server].name, cfg->servers[server].address);
 }
 
@@ -126,9 +124,8 @@ announce_etrn_port(const struct config_server *s)
 		struct check_url u;
 		uint16_t port = 0;
 
-		if (strncmp(s->checks[c], "smtp://", 7) != 0)
-			continue;
-		if (check_url_parse(s->checks[c], &u, NULL, 0) == 0)
+		if (check_url_parse(s->checks[c], &u, NULL, 0) == 0 &&
+		    u.scheme == CHECK_SCHEME_SMTP)
 			port = u.port;
 		check_url_free(&u);
 		if (port != 0)

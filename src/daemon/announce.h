@@ -53,10 +53,10 @@ int announce_build_notify(struct event_base *base, enum daemon_mode mode, const 
 bool announce_notify_same(const struct config_notify *a, const struct config_notify *b);
 
 /*
- * announce_active -- via_active mode: mail goes through @server (an index
- * into @cfg->servers: the server failover points the first group at), or
- * the first server of the first group when @server is negative.  Nothing
- * when there is no notifier or no group.
+ * announce_active -- via_active mode: mail goes through @server, an index
+ * into @cfg->servers (the first group's active server, failover_active()).
+ * Nothing when there is no notifier or @server is out of range (-1: no
+ * group).
  */
 void announce_active(struct announce *a, const struct config *cfg, long server);
 

@@ -132,8 +132,7 @@ daemon_streq(const char *a, const char *b)
 static void
 daemon_active_from_memory(struct daemon *d)
 {
-	if (d->cfg->ngroups > 0)
-		announce_active(&d->an, d->cfg, d->st->failover->groups[0].active);
+	announce_active(&d->an, d->cfg, failover_active(d->st->failover, d->cfg, 0, NULL));
 }
 
 /* once: the round is over; wait (bounded) for notices and queue flushes. */

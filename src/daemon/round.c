@@ -44,11 +44,6 @@ struct read_slot {
 	ldns_rr_list *rrs; /* PRESENT: the RRset as read, until an update takes it */
 };
 
-/* Where an update item came from. */
-struct item_ref {
-	size_t group, zone, rec;
-};
-
 struct round {
 	struct round_env env;
 	uint64_t started_ms, now_ms;
@@ -59,7 +54,7 @@ struct round {
 	struct failover_dns **dns;    /* [ngroups] */
 	struct failover_plan **plans; /* [ngroups] */
 	struct dns_apply_item *items;
-	struct item_ref *refs;
+	struct round_ref *refs;
 	size_t nitems;
 	struct failover_events ev;
 	struct round_summary sum;
@@ -361,7 +356,7 @@ round_read_slot(struct round *r, size_t g, size_t z, size_t rec)
 }
 
 /* Whether zone @z of group @g has changes to send this round (a zone whose
- * update failed waits for its backoff, failover_zone_due). */
+ * update failed waits out its backoff, failover_zone_due). */
 static bool
 round_zone_sends(const struct round *r, size_t g, size_t z)
 {
@@ -375,7 +370,7 @@ round_zone_sends(const struct round *r, size_t g, size_t z)
  * was read (taken from the read slot).  What cannot be built stays NULL.
  */
 static void
-round_item(struct round *r, const struct item_ref *ref, const struct failover_record_plan *rp,
+round_item(struct round *r, const struct round_ref *ref, const struct failover_record_plan *rp,
 	   struct dns_apply_item *it)
 {
 	struct read_slot *rs = round_read_slot(r, ref->group, ref->zone, ref->rec);
@@ -448,7 +443,7 @@ round_act(struct round *r)
 			for (size_t i = 0; i < zp->nrecs; i++) {
 				if (zp->recs[i].verdict != FAILOVER_R_CHANGE)
 					continue;
-				r->refs[k] = (struct item_ref){g, z, zp->recs[i].record};
+				r->refs[k] = (struct round_ref){g, z, zp->recs[i].record, 0};
 				round_item(r, &r->refs[k], &zp->recs[i], &r->items[k]);
 				k++;
 			}
@@ -474,48 +469,49 @@ round_act(struct round *r)
 	}
 }
 
-/* Per zone of @p: 0 applied, MXF_E* failed, FAILOVER_ZONE_NOT_TRIED. */
+/*
+ * What the round did to each zone of group @g (round_rules_zone_status),
+ * logged and counted, then committed to the failover memory: events, the
+ * switch and each zone's backoff.
+ */
 static void
-round_zone_status(struct round *r, size_t g, int *zs)
+round_commit(struct round *r, size_t g)
 {
 	const struct failover_plan *p = r->plans[g];
+	const struct config_group *gr = &r->env.cfg->groups[g];
+	int *zs = calloc(p->nzones + 1, sizeof(*zs));
+	uint64_t next = 0, tried;
 
-	for (size_t z = 0; z < p->nzones; z++)
-		zs[z] = p->zones[z].nchanges > 0 ? FAILOVER_ZONE_NOT_TRIED : 0;
-	for (size_t i = 0; i < r->nitems; i++) {
-		const struct item_ref *ref = &r->refs[i];
-		const struct dns_apply_item *it = &r->items[i];
-
-		if (ref->group != g)
-			continue;
-		if (zs[ref->zone] == FAILOVER_ZONE_NOT_TRIED)
-			zs[ref->zone] = 0;
-		if (it->status != 0 && zs[ref->zone] == 0)
-			zs[ref->zone] = it->status;
-	}
+	if (zs == NULL)
+		return;
+	round_rules_zone_status(p, r->refs, r->nitems, zs);
 	for (size_t z = 0; z < p->nzones; z++) {
-		uint64_t next = failover_zone_next_ms(r->env.st->failover, g, z);
-		const char *zone = r->env.cfg->groups[g].zones[z];
+		uint64_t at = failover_zone_next_ms(r->env.st->failover, g, z);
 
 		if (zs[z] == FAILOVER_ZONE_NOT_TRIED) {
-			if (p->zones[z].nchanges > 0)
-				log_info("group %s: zone %s: next try in %llu s",
-					 r->env.cfg->groups[g].id, zone,
-					 (unsigned long long)((next - r->now_ms) / 1000));
-			continue;
-		}
-		if (zs[z] == 0) {
+			if (at > r->now_ms)
+				log_info("group %s: zone %s: next try in %llu s", gr->id,
+					 gr->zones[z],
+					 (unsigned long long)((at - r->now_ms) / 1000));
+			else
+				log_info("group %s: zone %s: next try at once", gr->id,
+					 gr->zones[z]);
+		} else if (zs[z] == 0) {
 			if (p->zones[z].nchanges > 0)
 				r->env.ctr->updates_ok++;
-			failover_zone_tried(r->env.st->failover, r->env.cfg, g, z, 0, r->now_ms);
-			continue;
+		} else {
+			r->env.ctr->updates_failed++;
+			r->sum.dns_failed = true;
 		}
-		r->env.ctr->updates_failed++;
-		/* From now, not from the round's start: a failed update may have
-		 * spent its whole DNS timeout already. */
-		failover_zone_tried(r->env.st->failover, r->env.cfg, g, z, zs[z], clock_wall_ms());
-		r->sum.dns_failed = true;
 	}
+	/* The backoff counts from now, not from the round's start: a failed
+	 * update may have spent its whole DNS timeout already. */
+	tried = clock_wall_ms();
+	failover_commit(r->env.st->failover, r->env.cfg, p, zs, r->now_ms, tried, &r->ev, &next);
+	if (next > tried)
+		log_debug("group %s: a failed zone is tried again in %llu s", gr->id,
+			  (unsigned long long)((next - tried) / 1000));
+	free(zs);
 }
 
 static void
@@ -524,9 +520,11 @@ round_apply_done(void *arg)
 	struct round *r = arg;
 	const struct config *cfg = r->env.cfg;
 
+	for (size_t i = 0; i < r->nitems; i++)
+		r->refs[i].status = r->items[i].status;
 	/* One line per zone: which records moved where, or why the zone did not. */
 	for (size_t i = 0; i < r->nitems; i++) {
-		const struct item_ref *ref = &r->refs[i];
+		const struct round_ref *ref = &r->refs[i];
 		const struct config_group *g = &cfg->groups[ref->group];
 		const struct failover_zone_plan *zp = &r->plans[ref->group]->zones[ref->zone];
 		char names[512] = "";
@@ -576,7 +574,6 @@ round_apply_done(void *arg)
 	}
 	for (size_t g = 0; g < cfg->ngroups; g++) {
 		const struct failover_plan *p = r->plans[g];
-		int *zs;
 
 		if (p == NULL)
 			continue;
@@ -592,13 +589,8 @@ round_apply_done(void *arg)
 			free(text);
 			continue;
 		}
-		zs = calloc(p->nzones + 1, sizeof(*zs));
-		if (zs == NULL)
-			continue;
-		round_zone_status(r, g, zs);
-		failover_commit(r->env.st->failover, cfg, p, zs, r->now_ms, &r->ev);
+		round_commit(r, g);
 		state_update_seen(r->env.st, r->dns[g]);
-		free(zs);
 	}
 	round_finish(r);
 }
@@ -612,7 +604,7 @@ round_moved_records(const struct round *r, size_t g, size_t *n)
 
 	*n = 0;
 	for (size_t i = 0; v != NULL && i < r->nitems; i++) {
-		const struct item_ref *ref = &r->refs[i];
+		const struct round_ref *ref = &r->refs[i];
 		const struct failover_zone_plan *zp;
 
 		if (ref->group != g || r->items[i].status != 0)
@@ -646,26 +638,6 @@ round_announce(struct round *r, const struct failover_event *e)
 	free(recs);
 }
 
-/*
- * The server notices go through (via_active): the one failover points the
- * first group at this round, else where its records point, else the one
- * its memory holds.
- */
-static long
-round_active(const struct round *r)
-{
-	const struct failover_plan *p;
-
-	if (r->env.cfg->ngroups == 0)
-		return -1;
-	p = r->plans != NULL ? r->plans[0] : NULL;
-	if (p != NULL && p->wanted >= 0)
-		return p->wanted;
-	if (p != NULL && p->current >= 0)
-		return p->current;
-	return r->env.st->failover->groups[0].active;
-}
-
 /* Announce and keep the round's events, write the state, work out the
  * exit code; then free the round and tell the daemon. */
 static void
@@ -679,7 +651,9 @@ round_finish(struct round *r)
 
 	/* `plan` changes nothing and reports no event: its text says it all. */
 	if (env.mode != DAEMON_PLAN) {
-		announce_active(env.an, cfg, round_active(r));
+		announce_active(env.an, cfg,
+				failover_active(env.st->failover, cfg, 0,
+						r->plans != NULL ? r->plans[0] : NULL));
 		for (size_t i = 0; i < r->ev.n; i++) {
 			state_add_event(env.st, cfg, &r->ev.v[i]);
 			round_announce(r, &r->ev.v[i]);
@@ -689,9 +663,13 @@ round_finish(struct round *r)
 	for (size_t s = 0; s < cfg->nservers; s++)
 		if (health_effective(env.st->health, s, r->now_ms) == HEALTH_DOWN)
 			r->sum.any_down = true;
-	if (env.mode != DAEMON_PLAN && state_save(cfg->general.state_file, cfg, env.st,
-						  clock_wall_ms(), err, sizeof(err)) != 0)
-		log_err("%s", err);
+	if (env.mode != DAEMON_PLAN) {
+		if (state_save(cfg->general.state_file, cfg, env.st, clock_wall_ms(), err,
+			       sizeof(err)) != 0)
+			log_err("%s", err);
+		else if (err[0] != '\0')
+			log_warn("%s", err);
+	}
 
 	code = round_rules_exit_code(&r->sum);
 	env.ctr->rounds++;

@@ -11,7 +11,7 @@
  *      `plan` prints it here and changes nothing;
  *   5. one compare-and-swap UPDATE per zone with changes, all zones at once,
  *      each read back; a zone whose update failed is retried in later rounds
- *      with backoff (the failover memory's failover_zone_*()) while the
+ *      with backoff (kept by failover_commit(), the failover memory) while the
  *      others go ahead;
  *   6. the outcome committed to the failover memory, the events announced
  *      (announce.h) and kept, the state file written atomically, and the

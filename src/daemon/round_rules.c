@@ -51,3 +51,21 @@ round_rules_notify_kind(enum failover_event_type type)
 	}
 	return NOTIFY_SERVER_DOWN;
 }
+
+void
+round_rules_zone_status(const struct failover_plan *p, const struct round_ref *refs, size_t nrefs,
+			int *zs)
+{
+	for (size_t z = 0; z < p->nzones; z++)
+		zs[z] = p->zones[z].nchanges > 0 ? FAILOVER_ZONE_NOT_TRIED : 0;
+	for (size_t i = 0; i < nrefs; i++) {
+		const struct round_ref *ref = &refs[i];
+
+		if (ref->group != p->group || ref->zone >= p->nzones)
+			continue;
+		if (zs[ref->zone] == FAILOVER_ZONE_NOT_TRIED)
+			zs[ref->zone] = 0;
+		if (ref->status != 0 && zs[ref->zone] == 0)
+			zs[ref->zone] = ref->status;
+	}
+}

@@ -1,9 +1,10 @@
 /*
  * round_rules.h -- the decisions a round takes on its own, as pure
  * functions: the exit code, the witness verdict, what a check result means
- * to health and which notice an event makes.  (When a failing zone is
- * tried again is the failover memory's, failover_zone_*(); how pins are
- * reconciled is pins_apply()'s.)
+ * to health, which notice an event makes and what a round's updates did to
+ * each zone.  (When a failing zone is tried again is the failover memory's,
+ * failover_commit(); which server is active is failover_active()'s; how
+ * pins are reconciled is pins_apply()'s.)
  *
  * Pure: no sockets, clocks, files or syslog; times are passed in.  The
  * round (round.c) and announcing (announce.c) call these; the unit test
@@ -47,5 +48,23 @@ enum health_outcome round_rules_outcome(enum check_state state);
 
 /* round_rules_notify_kind -- the notice an event of failover makes. */
 enum notify_kind round_rules_notify_kind(enum failover_event_type type);
+
+/* One record update a round sent, and how it went. */
+struct round_ref {
+	size_t group, zone, rec; /* indices into the config's group, zones, records */
+	int status;		 /* 0 applied, else the MXF_E* of its failure */
+};
+
+/*
+ * round_rules_zone_status -- what a round's updates did to each zone of
+ * plan @p, as failover_commit() takes it: 0 when the zone had no changes or
+ * all of its updates went through, the status of its first failed update,
+ * FAILOVER_ZONE_NOT_TRIED when it had changes but no update was sent
+ * (backoff, nothing could be built).  Updates of other groups are skipped.
+ * @refs/@nrefs  the round's updates, of every group (may be NULL/0).
+ * @zs           [p->nzones], filled.
+ */
+void round_rules_zone_status(const struct failover_plan *p, const struct round_ref *refs,
+			     size_t nrefs, int *zs);
 
 #endif

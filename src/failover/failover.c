@@ -276,12 +276,14 @@ uint64_t failover_zone_next_ms(const struct failover *fo, size_t group, size_t z
 	return zm ? zm->next_ms : 0;
 }
 
-uint64_t failover_zone_tried(struct failover *fo, const struct config *cfg, size_t group,
-			     size_t zone, int status, uint64_t now_ms)
+/*
+ * The outcome of one try to update zone @zm, for its backoff: 0 forgets it,
+ * a failure waits cfg->general.interval_ms times 2^(n-1) after the n-th in
+ * a row (at most FAILOVER_BACKOFF_MAX_MS) from @tried_ms, NOT_TRIED keeps it.
+ */
+static void fo_zone_backoff(struct failover_zone_mem *zm, const struct config *cfg, int status,
+			    uint64_t tried_ms)
 {
-	struct failover_zone_mem *zm = fo_zone(fo, group, zone);
-	if (!zm)
-		return 0;
 	if (status == 0) {
 		zm->failures = 0;
 		zm->next_ms = 0;
@@ -292,9 +294,8 @@ uint64_t failover_zone_tried(struct failover *fo, const struct config *cfg, size
 			wait *= 2;
 		if (wait > FAILOVER_BACKOFF_MAX_MS)
 			wait = FAILOVER_BACKOFF_MAX_MS;
-		zm->next_ms = now_ms + wait;
+		zm->next_ms = tried_ms + wait;
 	}
-	return zm->next_ms;
 }
 
 int failover_zone_read(struct failover *fo, size_t group, size_t zone, bool failed)
@@ -304,6 +305,28 @@ int failover_zone_read(struct failover *fo, size_t group, size_t zone, bool fail
 		return 0;
 	zm->read_bad = failed;
 	return failed ? 1 : -1;
+}
+
+/* ---- the active server ----------------------------------------------- */
+
+long failover_active(const struct failover *fo, const struct config *cfg, size_t group,
+		     const struct failover_plan *p)
+{
+	if (!cfg || group >= cfg->ngroups)
+		return -1;
+	const struct config_group *g = &cfg->groups[group];
+	long cand[3] = { -1, -1, -1 };
+	if (p && p->group == group) {
+		cand[0] = p->wanted;
+		cand[1] = p->current;
+	}
+	if (fo && group < fo->ngroups)
+		cand[2] = fo->groups[group].active;
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(cand); i++) {
+		if (cand[i] >= 0 && (size_t)cand[i] < cfg->nservers)
+			return cand[i];
+	}
+	return g->nservers && g->servers[0] < cfg->nservers ? (long)g->servers[0] : -1;
 }
 
 /* ---- values ---------------------------------------------------------- */
@@ -328,8 +351,11 @@ const char *failover_server_value(const struct config *cfg, size_t server, enum 
 /* ---- commit ---------------------------------------------------------- */
 
 int failover_commit(struct failover *fo, const struct config *cfg, const struct failover_plan *p,
-		    const int *zone_status, uint64_t now_ms, struct failover_events *ev)
+		    const int *zone_status, uint64_t now_ms, uint64_t tried_ms,
+		    struct failover_events *ev, uint64_t *next_ms)
 {
+	if (next_ms)
+		*next_ms = 0;
 	if (!fo || !cfg || !p || !ev || p->group >= fo->ngroups || p->group >= cfg->ngroups)
 		return MXF_EINVAL;
 	struct failover_group_mem *m = &fo->groups[p->group];
@@ -339,6 +365,14 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 	size_t n0 = ev->n;
 	long gi = (long)p->group;
 	int e;
+
+	/* The backoff of every zone, whatever the verdict. */
+	for (size_t z = 0; z < p->nzones; z++) {
+		fo_zone_backoff(&m->zones[z], cfg, zone_status ? zone_status[z] : 0, tried_ms);
+		uint64_t nz = m->zones[z].next_ms;
+		if (next_ms && nz && (!*next_ms || nz < *next_ms))
+			*next_ms = nz;
+	}
 
 	if (p->verdict == FAILOVER_ISOLATED)
 		return 0;

@@ -14,7 +14,7 @@
  *   failover_plan(fo, cfg, g, health, dns, now, &plan);
  *   ... send plan->zones[z] with nchanges > 0 as one UPDATE per zone, each
  *       change's old_values as the compare-and-swap prerequisite ...
- *   failover_commit(fo, cfg, plan, zone_status, now, &ev);
+ *   failover_commit(fo, cfg, plan, zone_status, now, tried, &ev, &next);
  *   ... log / notify / record each event in ev ...
  *
  * `plan` (the command) calls failover_plan() and failover_plan_format() and
@@ -49,15 +49,14 @@
  * active server, last switch time, alert flags; per zone: the backoff of
  * failed updates and whether a read failure was reported; globally:
  * isolation).  It is only changed by failover_set_witness(),
- * failover_commit(), failover_request_failback() and the failover_zone_*()
- * functions; the state file persists it (the backoff and the read flag
+ * failover_commit(), failover_request_failback() and failover_zone_read(); the state file persists it (the backoff and the read flag
  * excepted), so `once` passes report each transition once too.
  *
  * Per zone, after failover_plan() and before sending:
  *   failover_zone_read(fo, g, z, some read failed)  1/-1: log it
  *   failover_zone_due(fo, g, z, now)                false: still backing off
- * and after the updates, with the time they ended:
- *   failover_zone_tried(fo, cfg, g, z, status, end)  the next try time
+ * and after the updates failover_commit() keeps each zone's backoff from
+ * the time they ended and says when the next try is due.
  */
 #ifndef MXF_FAILOVER_H
 #define MXF_FAILOVER_H
@@ -336,13 +335,36 @@ void failover_plan_free(struct failover_plan *p);
  * @zone_status  per plan zone: 0 applied (or nothing to apply), a negative
  *               MXF_E* when its update failed, FAILOVER_ZONE_NOT_TRIED.
  *               NULL means every zone was applied.
+ * @now_ms       the round's time: events, the last switch (hold_down).
+ * @tried_ms     when the updates ended, for the backoff: a failed update
+ *               may have used up its whole DNS timeout.
+ * @next_ms      may be NULL; receives the earliest time some zone of the
+ *               group may be tried again, 0 when none is backing off.
  * The group's active server becomes the plan's wanted one when at least one
  * zone was updated, or no record needed a change; if every attempted zone
  * failed the switch has not happened and the next plan asks again.
- * @return the number of events appended, MXF_EINVAL, MXF_ENOMEM.
+ * The backoff of each zone (whatever the verdict): 0 forgets it; after the
+ * n-th failure in a row the next try waits cfg->general.interval_ms times
+ * 2^(n-1), at most FAILOVER_BACKOFF_MAX_MS, from @tried_ms;
+ * FAILOVER_ZONE_NOT_TRIED leaves it as it was.
+ * @return the number of events appended, MXF_EINVAL (*next_ms then 0),
+ *         MXF_ENOMEM.
  */
 int failover_commit(struct failover *fo, const struct config *cfg, const struct failover_plan *p,
-		    const int *zone_status, uint64_t now_ms, struct failover_events *ev);
+		    const int *zone_status, uint64_t now_ms, uint64_t tried_ms,
+		    struct failover_events *ev, uint64_t *next_ms);
+
+/*
+ * failover_active -- the server of @group that is active for notices (the
+ * via_active relay): @p's wanted server, else @p's current one, else the
+ * one the memory @fo holds, else the group's preferred (first) server.
+ * @p and @fo may be NULL (no plan yet: start-up, reload); a @p of another
+ * group is ignored.  Pure.
+ * @return an index into cfg->servers, -1 only for a bad @group or a group
+ *         without servers.
+ */
+long failover_active(const struct failover *fo, const struct config *cfg, size_t group,
+		     const struct failover_plan *p);
 
 /*
  * failover_zone_due -- may zone @zone of @group be sent an update at @now_ms,
@@ -350,21 +372,6 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
  * @return true when due (also for out-of-range indices: nothing to wait for).
  */
 bool failover_zone_due(const struct failover *fo, size_t group, size_t zone, uint64_t now_ms);
-
-/*
- * failover_zone_tried -- the outcome of one try to update a zone, for the
- * backoff.  @status as for failover_commit(): 0 applied (the backoff is
- * forgotten), a negative MXF_E* (one more failure in a row), or
- * FAILOVER_ZONE_NOT_TRIED (nothing changes).
- * After the n-th failure in a row the next try waits cfg->general.interval_ms
- * times 2^(n-1), at most FAILOVER_BACKOFF_MAX_MS, counted from @now_ms: pass
- * the time the try ended, since a failed update may have used up its whole
- * DNS timeout.
- * @return when the zone may be tried next (0: at once), as
- *         failover_zone_next_ms() returns afterwards; 0 for bad indices.
- */
-uint64_t failover_zone_tried(struct failover *fo, const struct config *cfg, size_t group,
-			     size_t zone, int status, uint64_t now_ms);
 
 /* When zone @zone of @group may be tried next (0: at once, or bad indices). */
 uint64_t failover_zone_next_ms(const struct failover *fo, size_t group, size_t zone);

@@ -94,7 +94,9 @@ int pins_apply(const struct pins *p, struct health *h, uint64_t now_ms);
  * under the file's lock, creating the directory and the file as needed.
  * @pin       HEALTH_PIN_DOWN or HEALTH_PIN_UP; HEALTH_PIN_NONE clears.
  * @until_ms  when the pin expires, 0 for never; ignored when clearing.
- * @err       on failure a one-line message naming the file.
+ * @err       on failure a one-line message naming the file; on success
+ *            empty, or a warning: the pin is written but the directory
+ *            could not be synced (state_file_write()).
  * @return 0; MXF_ENOTFOUND (no such server in @cfg: nothing touched);
  *         MXF_EIO (cannot lock, read or write; the file is unchanged);
  *         MXF_EINVAL (the file is not a JSON object: fix or remove it);

@@ -95,7 +95,9 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
 /*
  * state_save -- write @st atomically to @path (see above), mode 0640.
  * @now_ms  recorded as "saved_ms".
- * @err     a one-line message naming the file and the failing step.
+ * @err     a one-line message naming the file and the failing step; on
+ *          success empty, or a warning when the directory could not be
+ *          synced after the rename (state_file_write()).
  * @return 0, MXF_EIO (the old file, if any, is untouched and no temporary
  *         file is left behind), MXF_ENOMEM.
  */

@@ -35,6 +35,8 @@ static int state_file_write_all(int fd, const char *data, size_t len)
 
 int state_file_write(const char *path, const char *data, size_t len, char *err, size_t errlen)
 {
+	if (errlen)
+		err[0] = '\0';
 	char *tmp = NULL, *dircopy = strdup(path);
 	if (!dircopy || asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
 		free(dircopy);
@@ -77,16 +79,16 @@ int state_file_write(const char *path, const char *data, size_t len, char *err, 
 		goto fail;
 	}
 	created = false;
-	/* The rename is durable only once the directory is synced. */
-	step = "fsync the directory";
+	/* The rename is durable only once the directory is synced.  The new
+	 * data is in place already: a failure here is a warning, not an error. */
 	int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		en = errno;
-		if (dfd >= 0)
-			close(dfd);
-		goto fail;
-	}
-	close(dfd);
+	if (dfd < 0 || fsync(dfd) != 0)
+		snprintf(err, errlen,
+			 "%s: written, but cannot fsync the directory: %s "
+			 "(a crash may bring the old file back)",
+			 path, strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
 	free(tmp);
 	free(dircopy);
 	return 0;

@@ -5,7 +5,8 @@
  *
  * An atomic replace writes a temporary file in the same directory, fsyncs
  * it, renames it over the old file and fsyncs the directory, so a crash at
- * any point leaves either the old or the new file, never a mix.  Nothing
+ * any point leaves either the old or the new file, never a mix (a failed
+ * fsync of the directory comes back as a warning: the file is written).  Nothing
  * here logs: failures come back as MXF_E* with a one-line message that
  * names the file.
  */
@@ -19,9 +20,13 @@
 /*
  * state_file_write -- replace @path atomically (see above) with the @len
  * bytes of @data, mode 0640.
- * @err     "PATH: cannot STEP: why" on failure.
- * @return 0; MXF_EIO (the old file, if any, is untouched and no temporary
- *         file is left behind); MXF_ENOMEM.
+ * @err     "PATH: cannot STEP: why" on failure.  On success it is empty, or
+ *          a warning ("PATH: written, but cannot fsync the directory: ...")
+ *          when the directory could not be synced after the rename: the new
+ *          file is in place, but a crash may still bring the old one back.
+ *          The caller may log it; it is not an error.
+ * @return 0 (see @err for the warning); MXF_EIO (the old file, if any, is
+ *         untouched and no temporary file is left behind); MXF_ENOMEM.
  */
 int state_file_write(const char *path, const char *data, size_t len, char *err, size_t errlen);
 

@@ -2,7 +2,8 @@
  * test_round.c -- the pure decisions of a round (round_rules.c): the exit
  * code of every summary, the witness verdict with none, one, some and all
  * witnesses failing, each check state's outcome and each failover event's
- * notice kind.  (The backoff of a failing zone is failover's and tested in
+ * notice kind, and the status of each zone after a round's updates.  (The
+ * backoff of a failing zone is failover's and tested in
  * test_failover.c; pin reconciliation is pins.c's, in test_pins.c.)
  */
 #include <stdarg.h>
@@ -70,6 +71,52 @@ test_witness(void **state)
 	assert_int_equal(round_rules_witness(3, 3), FAILOVER_WITNESS_ISOLATED);
 }
 
+/*
+ * A plan of group 1 with four zones: 0 has no changes, 1, 2 and 3 have
+ * some; the round sent zone 1 two updates (one failing), zone 2 one that
+ * went through and nothing for zone 3 (backing off).  Updates of group 0
+ * are not this plan's.
+ */
+static void
+test_zone_status(void **state)
+{
+	(void)state;
+	struct failover_zone_plan zones[4] = {
+		{.nchanges = 0},
+		{.nchanges = 2},
+		{.nchanges = 1},
+		{.nchanges = 1},
+	};
+	struct failover_plan p = {.group = 1, .nzones = 4, .zones = zones};
+	struct round_ref refs[] = {
+		{0, 1, 0, MXF_EIO},	  /* another group: skipped */
+		{1, 1, 0, 0},		  /* zone 1: the first goes through ... */
+		{1, 1, 1, MXF_ERCODE},	  /* ... the second fails */
+		{1, 1, 2, MXF_ETIMEDOUT}, /* the first failure is kept */
+		{1, 2, 0, 0},		  /* zone 2 applied */
+		{1, 9, 0, MXF_EIO},	  /* no such zone: skipped */
+	};
+	int zs[4] = {7, 7, 7, 7};
+
+	round_rules_zone_status(&p, refs, sizeof(refs) / sizeof(refs[0]), zs);
+	assert_int_equal(zs[0], 0);
+	assert_int_equal(zs[1], MXF_ERCODE);
+	assert_int_equal(zs[2], 0);
+	assert_int_equal(zs[3], FAILOVER_ZONE_NOT_TRIED);
+
+	/* Nothing sent: zones with changes not tried, the others fine. */
+	round_rules_zone_status(&p, NULL, 0, zs);
+	assert_int_equal(zs[0], 0);
+	assert_int_equal(zs[1], FAILOVER_ZONE_NOT_TRIED);
+	assert_int_equal(zs[2], FAILOVER_ZONE_NOT_TRIED);
+	assert_int_equal(zs[3], FAILOVER_ZONE_NOT_TRIED);
+
+	/* A failure first: that zone failed. */
+	refs[1].status = MXF_EIO;
+	round_rules_zone_status(&p, refs, 3, zs);
+	assert_int_equal(zs[1], MXF_EIO);
+}
+
 static void
 test_outcome(void **state)
 {
@@ -111,7 +158,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_code),   cmocka_unit_test(test_exit_code_all),
 		cmocka_unit_test(test_witness),	    cmocka_unit_test(test_outcome),
-		cmocka_unit_test(test_notify_kind),
+		cmocka_unit_test(test_notify_kind), cmocka_unit_test(test_zone_status),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -202,7 +202,8 @@ static enum failover_verdict sim_step(struct sim *s)
 			sim_set(s, z, r, rp->new_values[0], rp->nnew > 1 ? rp->new_values[1] : NULL);
 		}
 	}
-	assert_true(failover_commit(s->fo, s->cfg, s->plan, status, s->now, &s->ev) >= 0);
+	assert_true(failover_commit(s->fo, s->cfg, s->plan, status, s->now, s->now, &s->ev,
+				     NULL) >= 0);
 	failover_dns_free(d);
 	return s->plan->verdict;
 }
@@ -606,7 +607,7 @@ static void test_nothing_read(void **state)
 	assert_true(p->zones[0].read_failed);
 	/* Nothing confirmed: committing does not make mx2 active. */
 	struct failover_events ev = { 0 };
-	assert_int_equal(failover_commit(s->fo, s->cfg, p, NULL, s->now, &ev), 0);
+	assert_int_equal(failover_commit(s->fo, s->cfg, p, NULL, s->now, s->now, &ev, NULL), 0);
 	assert_int_equal(s->fo->groups[0].active, -1);
 	failover_events_free(&ev);
 	failover_plan_free(p);
@@ -645,6 +646,22 @@ static void test_update_failure(void **state)
 	sim_free(s);
 }
 
+/* failover_commit() of a plan of group 0 (nothing read: no change, no
+ * event) where zone 0 went as @st0 and zone 1 as @st1, the updates having
+ * ended at @tried; @return the earliest next try it reports. */
+static uint64_t backoff_commit(struct sim *s, int st0, int st1, uint64_t tried)
+{
+	struct failover_plan *p;
+	struct failover_events ev = { 0 };
+	int status[NZ] = { st0, st1 };
+	uint64_t next = 1;
+	assert_int_equal(failover_plan(s->fo, s->cfg, 0, s->h, NULL, s->now, &p), 0);
+	assert_true(failover_commit(s->fo, s->cfg, p, status, s->now, tried, &ev, &next) >= 0);
+	failover_events_free(&ev);
+	failover_plan_free(p);
+	return next;
+}
+
 /* The backoff of a zone whose updates keep failing: the interval, doubled
  * on each failure in a row up to FAILOVER_BACKOFF_MAX_MS, counted from the
  * end of the try; forgotten on the first success. */
@@ -653,41 +670,110 @@ static void test_zone_backoff(void **state)
 	(void)state;
 	struct sim *s = sim_default();
 	struct failover *fo = s->fo;
+	const int NT = FAILOVER_ZONE_NOT_TRIED;
 	uint64_t ivl = s->cfg->general.interval_ms, t = T0;
 	assert_true(ivl > 0 && ivl < FAILOVER_BACKOFF_MAX_MS);
 	assert_true(failover_zone_due(fo, 0, 1, t));
 	assert_int_equal(failover_zone_next_ms(fo, 0, 1), 0);
 
-	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, MXF_ETIMEDOUT, t), t + ivl);
+	assert_int_equal(backoff_commit(s, 0, MXF_ETIMEDOUT, t), t + ivl);
+	assert_int_equal(failover_zone_next_ms(fo, 0, 1), t + ivl);
 	assert_false(failover_zone_due(fo, 0, 1, t + ivl - 1));
 	assert_true(failover_zone_due(fo, 0, 1, t + ivl));
 	assert_true(failover_zone_due(fo, 0, 0, t)); /* the other zone goes ahead */
 	t += ivl;
-	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, MXF_ERCODE, t), t + 2 * ivl);
+	assert_int_equal(backoff_commit(s, 0, MXF_ERCODE, t), t + 2 * ivl);
 	t += 2 * ivl;
-	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, MXF_ERCODE, t), t + 4 * ivl);
+	assert_int_equal(backoff_commit(s, NT, MXF_ERCODE, t), t + 4 * ivl);
 	/* Not tried (still backing off, shutdown): nothing changes. */
-	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, FAILOVER_ZONE_NOT_TRIED, t + 1),
-			 t + 4 * ivl);
+	assert_int_equal(backoff_commit(s, NT, NT, t + 1), t + 4 * ivl);
+	assert_int_equal(failover_zone_next_ms(fo, 0, 1), t + 4 * ivl);
+	/* The tried time counts, not the round's: s->now stays T0. */
+	assert_int_equal(s->now, T0);
 	/* The wait grows to the cap and stays there. */
 	uint64_t wait = 0, prev = 4 * ivl;
 	for (int i = 0; i < 40; i++) {
 		t += prev;
-		wait = failover_zone_tried(fo, s->cfg, 0, 1, MXF_ETIMEDOUT, t) - t;
+		wait = backoff_commit(s, 0, MXF_ETIMEDOUT, t) - t;
 		assert_true(wait >= prev || wait == FAILOVER_BACKOFF_MAX_MS);
 		assert_true(wait <= FAILOVER_BACKOFF_MAX_MS);
 		prev = wait;
 	}
 	assert_int_equal(wait, FAILOVER_BACKOFF_MAX_MS);
+	/* The earliest of the zones is reported. */
+	assert_int_equal(backoff_commit(s, MXF_EIO, NT, t), t + ivl);
+	assert_int_equal(failover_zone_next_ms(fo, 0, 1), t + FAILOVER_BACKOFF_MAX_MS);
 	/* A success forgets it all: the next failure waits one interval. */
-	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, 0, t), 0);
+	assert_int_equal(backoff_commit(s, 0, 0, t), 0);
 	assert_true(failover_zone_due(fo, 0, 1, t));
-	assert_int_equal(failover_zone_tried(fo, s->cfg, 0, 1, MXF_EIO, t), t + ivl);
+	assert_true(failover_zone_due(fo, 0, 0, t));
+	assert_int_equal(backoff_commit(s, 0, MXF_EIO, t), t + ivl);
+	/* NULL statuses: every zone applied, the backoff forgotten. */
+	{
+		struct failover_plan *p;
+		struct failover_events ev = { 0 };
+		uint64_t next = 1;
+		assert_int_equal(failover_plan(fo, s->cfg, 0, s->h, NULL, s->now, &p), 0);
+		assert_true(failover_commit(fo, s->cfg, p, NULL, s->now, t, &ev, &next) >= 0);
+		assert_int_equal(next, 0);
+		assert_true(failover_zone_due(fo, 0, 1, t));
+		/* A plan of a group that does not exist: refused, nothing due. */
+		p->group = 1;
+		next = 1;
+		assert_int_equal(failover_commit(fo, s->cfg, p, NULL, s->now, t, &ev, &next),
+				 MXF_EINVAL);
+		assert_int_equal(next, 0);
+		failover_events_free(&ev);
+		failover_plan_free(p);
+	}
 	/* Out of range: nothing to wait for, nothing remembered. */
 	assert_true(failover_zone_due(fo, 0, NZ, t));
 	assert_true(failover_zone_due(fo, 1, 0, t));
-	assert_int_equal(failover_zone_tried(fo, s->cfg, 1, 0, MXF_EIO, t), 0);
+	assert_int_equal(failover_zone_next_ms(fo, 1, 0), 0);
 	assert_int_equal(failover_zone_next_ms(fo, 0, NZ), 0);
+	sim_free(s);
+}
+
+/* The server active for notices: the plan's wanted, else its current, else
+ * the memory's, else the group's first; whatever is out of range skipped. */
+static void test_active(void **state)
+{
+	(void)state;
+	struct sim *s = sim_default();
+	const struct config *cfg = s->cfg;
+	long first = (long)cfg->groups[0].servers[0];
+	struct failover_plan p = { .group = 0, .wanted = -1, .current = -1 };
+	/* Nothing known: the preferred server, with or without memory. */
+	assert_int_equal(failover_active(NULL, cfg, 0, NULL), first);
+	assert_int_equal(failover_active(s->fo, cfg, 0, NULL), first);
+	assert_int_equal(failover_active(s->fo, cfg, 0, &p), first);
+	/* The memory's active server. */
+	s->fo->groups[0].active = 2;
+	assert_int_equal(failover_active(s->fo, cfg, 0, NULL), 2);
+	assert_int_equal(failover_active(s->fo, cfg, 0, &p), 2);
+	/* The plan's current server before the memory's. */
+	p.current = 1;
+	assert_int_equal(failover_active(s->fo, cfg, 0, &p), 1);
+	/* The plan's wanted server before anything. */
+	p.wanted = 0;
+	assert_int_equal(failover_active(s->fo, cfg, 0, &p), 0);
+	p.wanted = 2;
+	assert_int_equal(failover_active(NULL, cfg, 0, &p), 2);
+	/* Out of range values are skipped. */
+	p.wanted = (long)cfg->nservers;
+	assert_int_equal(failover_active(s->fo, cfg, 0, &p), 1);
+	p.current = (long)cfg->nservers + 3;
+	assert_int_equal(failover_active(s->fo, cfg, 0, &p), 2);
+	s->fo->groups[0].active = (long)cfg->nservers;
+	assert_int_equal(failover_active(s->fo, cfg, 0, &p), first);
+	/* A plan of another group is not this group's. */
+	s->fo->groups[0].active = 2;
+	p.wanted = 1;
+	p.group = 1;
+	assert_int_equal(failover_active(s->fo, cfg, 0, &p), 2);
+	/* No such group. */
+	assert_int_equal(failover_active(s->fo, cfg, cfg->ngroups, NULL), -1);
+	assert_int_equal(failover_active(s->fo, NULL, 0, NULL), -1);
 	sim_free(s);
 }
 
@@ -885,6 +971,7 @@ int main(void)
 		cmocka_unit_test(test_nothing_read),
 		cmocka_unit_test(test_update_failure),
 		cmocka_unit_test(test_zone_backoff),
+		cmocka_unit_test(test_active),
 		cmocka_unit_test(test_zone_read_once),
 		cmocka_unit_test(test_switch_failed_once_per_streak),
 		cmocka_unit_test(test_three_servers_order),
