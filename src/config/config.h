@@ -31,6 +31,10 @@
 #define CONFIG_DEFAULT_PATH "/etc/mxfailover/mxfailover.conf"
 #define CONFIG_DNSFAILOVER_PATH "/usr/local/etc/dnsfailover/config.cfg"
 
+/* The most words of [notify] exec, the program and its arguments: config_key
+ * refuses more, the exec notifier splits with this limit. */
+#define CONFIG_NOTIFY_EXEC_ARGS_MAX 32
+
 enum config_format { CONFIG_FORMAT_NATIVE, CONFIG_FORMAT_DNSFAILOVER };
 
 enum config_rtype { CONFIG_RTYPE_CNAME, CONFIG_RTYPE_A, CONFIG_RTYPE_AAAA, CONFIG_RTYPE_MX };
@@ -105,7 +109,7 @@ struct config_notify {
 	uint16_t via_active_port;
 	bool via_active_starttls;
 	char *webhook;
-	char *exec;
+	char *exec;              /* program and arguments, as argv_split splits them */
 	uint64_t reminder_ms;    /* 0: no reminders */
 };
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
 #include "config.h"
 #include "config_impl.h"
 #include "mxf.h"
@@ -111,6 +112,48 @@ enum config_str_rule {
 	CONFIG_STR_HTTP_URL,
 };
 
+/*
+ * @return whether @value of @key is a program with its arguments, split as
+ * the exec notifier splits it (argv_split), so a line it would refuse at
+ * start is refused here, at its @line, with the reason.
+ */
+static bool
+config_program_ok(struct config_parse *p, int line, const char *key, const char *value)
+{
+	enum argv_why why;
+	char **argv = NULL;
+	bool abs;
+
+	argv_split_why(value, CONFIG_NOTIFY_EXEC_ARGS_MAX, &argv, &why);
+	switch (why) {
+	case ARGV_OK:
+		abs = argv[0][0] == '/';
+		argv_free(argv);
+		if (abs)
+			return true;
+		break;
+	case ARGV_EMPTY:
+		break;
+	case ARGV_TOO_MANY:
+		config_err(p, line, "%s: more than %d words", key, CONFIG_NOTIFY_EXEC_ARGS_MAX);
+		return false;
+	case ARGV_UNTERMINATED:
+		config_err(p, line, "%s: a quote is not closed in '%s'", key, value);
+		return false;
+	case ARGV_QUOTE_END:
+		config_err(p, line, "%s: a quoted word must end at a space, in '%s'", key, value);
+		return false;
+	case ARGV_QUOTE_MID:
+		config_err(p, line, "%s: a quote may only start a word, in '%s'", key, value);
+		return false;
+	case ARGV_NOMEM:
+		p->oom = 1;
+		return false;
+	}
+	config_err(p, line, "%s must be an absolute path to a program", key);
+	return false;
+}
+
 /* @return whether @value of @key follows @rule; if not, says why at @line. */
 static bool
 config_str_ok(struct config_parse *p, int line, const char *key, const char *value,
@@ -125,10 +168,7 @@ config_str_ok(struct config_parse *p, int line, const char *key, const char *val
 		config_err(p, line, "%s must be an absolute path", key);
 		return false;
 	case CONFIG_STR_PROGRAM:
-		if (value[0] == '/')
-			return true;
-		config_err(p, line, "%s must be an absolute path to a program", key);
-		return false;
+		return config_program_ok(p, line, key, value);
 	case CONFIG_STR_MAIL:
 		if (strchr(value, '@') != NULL && strchr(value, ' ') == NULL)
 			return true;
