@@ -102,14 +102,11 @@ config_set_str(struct config_parse *p, char **dst, const char *value)
 	return 0;
 }
 
-/* What a string value must look like; each rule has its message. */
-enum config_str_rule {
-	CONFIG_STR_ANY,
-	CONFIG_STR_ABS_PATH,
-	CONFIG_STR_PROGRAM,
-	CONFIG_STR_MAIL,
-	CONFIG_STR_SMTP_URL,
-	CONFIG_STR_HTTP_URL,
+/* Why argv_split refused a command line's quoting, for messages. */
+static const char *const config_argv_quoting[] = {
+	[ARGV_UNTERMINATED] = "a quote is not closed",
+	[ARGV_QUOTE_END] = "a quoted word must end at a space",
+	[ARGV_QUOTE_MID] = "a quote may only start a word",
 };
 
 /*
@@ -122,37 +119,36 @@ config_program_ok(struct config_parse *p, int line, const char *key, const char 
 {
 	enum argv_why why;
 	char **argv = NULL;
-	bool abs;
+	bool abs = false;
 
 	argv_split_why(value, CONFIG_NOTIFY_EXEC_ARGS_MAX, &argv, &why);
-	switch (why) {
-	case ARGV_OK:
+	if (why == ARGV_OK) {
 		abs = argv[0][0] == '/';
 		argv_free(argv);
-		if (abs)
-			return true;
-		break;
-	case ARGV_EMPTY:
-		break;
-	case ARGV_TOO_MANY:
-		config_err(p, line, "%s: more than %d words", key, CONFIG_NOTIFY_EXEC_ARGS_MAX);
-		return false;
-	case ARGV_UNTERMINATED:
-		config_err(p, line, "%s: a quote is not closed in '%s'", key, value);
-		return false;
-	case ARGV_QUOTE_END:
-		config_err(p, line, "%s: a quoted word must end at a space, in '%s'", key, value);
-		return false;
-	case ARGV_QUOTE_MID:
-		config_err(p, line, "%s: a quote may only start a word, in '%s'", key, value);
-		return false;
-	case ARGV_NOMEM:
+	} else if (why == ARGV_NOMEM) {
 		p->oom = 1;
 		return false;
+	} else if (why == ARGV_TOO_MANY) {
+		config_err(p, line, "%s: more than %d words", key, CONFIG_NOTIFY_EXEC_ARGS_MAX);
+		return false;
+	} else if (why != ARGV_EMPTY) {
+		config_err(p, line, "%s: %s, in '%s'", key, config_argv_quoting[why], value);
+		return false;
 	}
-	config_err(p, line, "%s must be an absolute path to a program", key);
-	return false;
+	if (!abs)
+		config_err(p, line, "%s must be an absolute path to a program", key);
+	return abs;
 }
+
+/* What a string value must look like; each rule has its message. */
+enum config_str_rule {
+	CONFIG_STR_ANY,
+	CONFIG_STR_ABS_PATH,
+	CONFIG_STR_PROGRAM,
+	CONFIG_STR_MAIL,
+	CONFIG_STR_SMTP_URL,
+	CONFIG_STR_HTTP_URL,
+};
 
 /* @return whether @value of @key follows @rule; if not, says why at @line. */
 static bool
