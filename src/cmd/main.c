@@ -76,7 +76,7 @@ static const struct command commands[] = {
 	 "    carries a compare-and-swap prerequisite: the record set must still\n"
 	 "    hold what was read just before (or OLD, with --expect; --expect ''\n"
 	 "    demands that no such record exists).  TTL defaults to the record's\n"
-	 "    current TTL, else [dns] ttl, else 3600.  The result is read back and\n"
+	 "    current TTL, else [dns] ttl, else 300.  The result is read back and\n"
 	 "    compared.  Nothing is sent when the record already holds VALUE.\n"
 	 "dns apply FILE|-\n"
 	 "    As set, for every line \"NAME TYPE VALUE [TTL]\" of FILE (- for stdin):\n"

@@ -8,6 +8,12 @@
  * it reads the file and reports every problem as FILE:LINE: message in a
  * config_errors list; it never prints, logs or touches the network.
  *
+ * Two libraries share this header: mxf_config (config.c: the model, errors,
+ * free, lookups), which every layer that reads a configuration links, and
+ * mxf_config_load (the readers: config_load_path, config_load and
+ * config_load_string below), which only the daemon, the commands, the
+ * config tests and the config fuzz target link.
+ *
  * All names stored in the model are lower-case and absolute (trailing dot):
  * server names, zones.  Records are owner labels relative to each zone, "@"
  * standing for the apex.
@@ -24,6 +30,10 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/mxfailover/mxfailover.conf"
 #define CONFIG_DNSFAILOVER_PATH "/usr/local/etc/dnsfailover/config.cfg"
+
+/* The most words of [notify] exec, the program and its arguments: config_key
+ * refuses more, the exec notifier splits with this limit. */
+#define CONFIG_NOTIFY_EXEC_ARGS_MAX 32
 
 enum config_format { CONFIG_FORMAT_NATIVE, CONFIG_FORMAT_DNSFAILOVER };
 
@@ -99,7 +109,7 @@ struct config_notify {
 	uint16_t via_active_port;
 	bool via_active_starttls;
 	char *webhook;
-	char *exec;
+	char *exec;              /* program and arguments, as argv_split splits them */
 	uint64_t reminder_ms;    /* 0: no reminders */
 };
 
@@ -115,6 +125,8 @@ struct config {
 	struct config_notify notify;
 	char *dnsfailover_logfile; /* DNS_Failover's [SETTINGS] logfile, else NULL */
 };
+
+/* ---- the readers (mxf_config_load) ---------------------------------------- */
 
 /*
  * config_load_path -- the file to read when no -c was given: $MXFAILOVER_CONFIG,
@@ -141,6 +153,8 @@ int config_load(const char *path, struct config **out, struct config_errors *err
 /* As config_load, from a string (for tests and fuzzing); @name labels errors. */
 int config_load_string(const char *name, const char *text, struct config **out,
 		       struct config_errors *errs);
+
+/* ---- the model (mxf_config) ------------------------------------------------ */
 
 /* Free @cfg and everything it holds (the SMTP password is wiped first).
  * NULL is a no-op. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
 #include "config.h"
 #include "config_impl.h"
 #include "mxf.h"
@@ -101,6 +102,44 @@ config_set_str(struct config_parse *p, char **dst, const char *value)
 	return 0;
 }
 
+/* Why argv_split refused a command line's quoting, for messages. */
+static const char *const config_argv_quoting[] = {
+	[ARGV_UNTERMINATED] = "a quote is not closed",
+	[ARGV_QUOTE_END] = "a quoted word must end at a space",
+	[ARGV_QUOTE_MID] = "a quote may only start a word",
+};
+
+/*
+ * @return whether @value of @key is a program with its arguments, split as
+ * the exec notifier splits it (argv_split), so a line it would refuse at
+ * start is refused here, at its @line, with the reason.
+ */
+static bool
+config_program_ok(struct config_parse *p, int line, const char *key, const char *value)
+{
+	enum argv_why why;
+	char **argv = NULL;
+	bool abs = false;
+
+	argv_split_why(value, CONFIG_NOTIFY_EXEC_ARGS_MAX, &argv, &why);
+	if (why == ARGV_OK) {
+		abs = argv[0][0] == '/';
+		argv_free(argv);
+	} else if (why == ARGV_NOMEM) {
+		p->oom = 1;
+		return false;
+	} else if (why == ARGV_TOO_MANY) {
+		config_err(p, line, "%s: more than %d words", key, CONFIG_NOTIFY_EXEC_ARGS_MAX);
+		return false;
+	} else if (why != ARGV_EMPTY) {
+		config_err(p, line, "%s: %s, in '%s'", key, config_argv_quoting[why], value);
+		return false;
+	}
+	if (!abs)
+		config_err(p, line, "%s must be an absolute path to a program", key);
+	return abs;
+}
+
 /* What a string value must look like; each rule has its message. */
 enum config_str_rule {
 	CONFIG_STR_ANY,
@@ -125,10 +164,7 @@ config_str_ok(struct config_parse *p, int line, const char *key, const char *val
 		config_err(p, line, "%s must be an absolute path", key);
 		return false;
 	case CONFIG_STR_PROGRAM:
-		if (value[0] == '/')
-			return true;
-		config_err(p, line, "%s must be an absolute path to a program", key);
-		return false;
+		return config_program_ok(p, line, key, value);
 	case CONFIG_STR_MAIL:
 		if (strchr(value, '@') != NULL && strchr(value, ' ') == NULL)
 			return true;

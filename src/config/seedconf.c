@@ -20,6 +20,13 @@
 #include "mxf.h"
 #include "value.h"
 
+/*
+ * DNS_Failover's own default for [SETTINGS] ttl (its config.cfg ships with
+ * ttl = 60): what its records get when the key is not given.  A property of
+ * that format, not mxfailover's default TTL (DNS_UPDATE_DEFAULT_TTL).
+ */
+#define SEEDCONF_DEFAULT_TTL 60
+
 struct seedconf_entry {
 	char section[16];
 	char key[32];
@@ -262,7 +269,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	struct seedconf_ports pt = {0};
 	const char *ip[2], *ns, *user, *partition, *logfile, *s;
 	char *zone[2], *mxname[2];
-	unsigned long ttl = 60, limit = 97;
+	unsigned long ttl = SEEDCONF_DEFAULT_TTL, limit = 97;
 	struct config_group *g;
 	int line = 0, e = 0;
 	size_t before = p->errs->n;

@@ -25,9 +25,6 @@
 #include "pins.h"
 #include "round_rules.h"
 
-/* The TTL of an RRset the plan gives none for (one that does not exist yet). */
-#define ROUND_DEFAULT_TTL 300
-
 struct check_slot {
 	struct round *r;
 	size_t server; /* SIZE_MAX for a witness */
@@ -375,7 +372,7 @@ round_item(struct round *r, const struct round_ref *ref, const struct failover_r
 {
 	struct read_slot *rs = round_read_slot(r, ref->group, ref->zone, ref->rec);
 	const struct config_group *gr = &r->env.cfg->groups[ref->group];
-	uint32_t ttl = rp->ttl >= 0 ? (uint32_t)rp->ttl : ROUND_DEFAULT_TTL;
+	uint32_t ttl = rp->ttl >= 0 ? (uint32_t)rp->ttl : DNS_UPDATE_DEFAULT_TTL;
 	char err[256];
 
 	it->owner = rs->owner != NULL ? ldns_rdf_clone(rs->owner) : NULL;
@@ -461,7 +458,7 @@ round_act(struct round *r)
 			return;
 		}
 	}
-	rc = dns_apply_start(r->env.ops, cfg, r->items, r->nitems, ROUND_DEFAULT_TTL,
+	rc = dns_apply_start(r->env.ops, cfg, r->items, r->nitems, DNS_UPDATE_DEFAULT_TTL,
 			     round_apply_done, r);
 	if (rc != 0) {
 		round_fail_items(r, rc, "cannot start the updates: nothing was sent");

@@ -59,7 +59,7 @@ typedef void (*dns_apply_cb)(void *arg);
  * once.  Freeing @ops cancels the apply without a callback.
  * @items        borrowed until the callback; must not move.
  * @default_ttl  TTL for items with ttl -1 whose RRset does not exist yet
- *               (DNS_UPDATE_DEFAULT_TTL for `dns set`).
+ *               (DNS_UPDATE_DEFAULT_TTL, for `dns set` and the daemon).
  * @return 0 (the callback will run) or MXF_ENOMEM/MXF_EINVAL (it will not).
  */
 int dns_apply_start(struct dns_ops *ops, const struct config *cfg, struct dns_apply_item *items,

@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/rand.h>
 
+#include "clock.h"
 #include "dns_client.h"
 #include "dns_ops_internal.h"
 #include "dns_update.h"
@@ -75,7 +75,7 @@ dns_ops_random_id(void)
 	uint16_t id;
 
 	if (RAND_bytes((unsigned char *)&id, sizeof(id)) != 1)
-		id = (uint16_t)(rand() ^ time(NULL));
+		id = (uint16_t)((uint64_t)rand() ^ clock_wall_ms());
 	return id;
 }
 
@@ -215,7 +215,7 @@ client_done(struct dns_client_result *res, void *arg)
 		if (ops->key != NULL) {
 			struct dns_tsig_verdict v;
 			if (dns_tsig_verify(ops->key, res->wire, res->len, x->mac, x->maclen,
-					    (uint64_t)time(NULL), &v) != 0) {
+					    clock_wall_ms() / 1000, &v) != 0) {
 				dns_tsig_explain(ops->key, &v, msg, sizeof(msg));
 				status = MXF_ETSIG;
 			}
@@ -241,7 +241,7 @@ xchg_send(struct ops_xchg *x)
 		return;
 	}
 	if (ops->key != NULL) {
-		rc = dns_tsig_sign(ops->key, wire, len, (uint64_t)time(NULL), &signed_wire, &slen,
+		rc = dns_tsig_sign(ops->key, wire, len, clock_wall_ms() / 1000, &signed_wire, &slen,
 				   x->mac, &x->maclen);
 		free(wire);
 		if (rc != 0) {

@@ -23,10 +23,13 @@
 
 /*
  * The TTL of a record set that is created where nobody said which: `dns set`
- * and `dns apply` without a TTL, no [dns] ttl, and no current record whose
- * TTL could be kept (mxfailover(8) documents it).
+ * and `dns apply` without a TTL, and the daemon when [dns] ttl is keep; in
+ * both cases only when no current record has a TTL that could be kept
+ * (mxfailover(8) documents it).  The one owner of that decision.  Five
+ * minutes: a failover tool must not create records that resolvers keep for
+ * an hour after the next switch.
  */
-#define DNS_UPDATE_DEFAULT_TTL 3600
+#define DNS_UPDATE_DEFAULT_TTL 300
 
 enum dns_prereq { DNS_PREREQ_NONE, DNS_PREREQ_EXACT, DNS_PREREQ_NXRRSET };
 

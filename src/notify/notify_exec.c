@@ -23,8 +23,6 @@
 #include "proc.h"
 #include "proto.h"
 
-#define EXEC_ARGS_MAX 32
-
 extern char **environ;
 
 /* The state of the channel is the program's argument vector (char **). */
@@ -43,7 +41,7 @@ exec_setup(struct notify *n, const struct config_notify *cfg, void **state, char
 
 	if (cfg->exec == NULL)
 		return 0;
-	rc = argv_split(cfg->exec, EXEC_ARGS_MAX, &argv);
+	rc = argv_split(cfg->exec, CONFIG_NOTIFY_EXEC_ARGS_MAX, &argv);
 	if (rc != 0) {
 		snprintf(err, errsize, rc == MXF_ENOMEM ? "out of memory" :
 			 "exec: '%s' is not a program with arguments", cfg->exec);

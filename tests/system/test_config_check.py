@@ -188,6 +188,19 @@ BAD = [
     ("bad ttl", ("ttl = 60", "ttl = -5"), None, "ttl = -5", ("ttl", "-5")),
     ("not ini", ("rise = 3", "rise = 3\nthis line is not ini"), None,
      "this line is not ini", ("",)),
+    # [notify] exec is split as the exec notifier splits it (core/argv.c):
+    # a line it would refuse at daemon start is refused at load.
+    ("exec unterminated quote", None,
+     "\n[notify]\nexec = /usr/local/bin/page 'on call\n",
+     "exec = /usr/local/bin/page 'on call", ("exec", "quote")),
+    ("exec quote inside a word", None,
+     "\n[notify]\nexec = /usr/local/bin/page --to=\"on call\"\n",
+     'exec = /usr/local/bin/page --to="on call"', ("exec", "quote")),
+    ("exec text after a quote", None,
+     "\n[notify]\nexec = /usr/local/bin/page 'on'call\n",
+     "exec = /usr/local/bin/page 'on'call", ("exec", "quote")),
+    ("exec relative program", None, "\n[notify]\nexec = page oncall\n",
+     "exec = page oncall", ("exec", "absolute")),
 ]
 
 
