@@ -648,9 +648,10 @@ round_finish(struct round *r)
 
 	/* `plan` changes nothing and reports no event: its text says it all. */
 	if (env.mode != DAEMON_PLAN) {
-		announce_active(env.an, cfg,
-				failover_active(env.st->failover, cfg, 0,
-						r->plans != NULL ? r->plans[0] : NULL));
+		announce_active(
+			env.an, cfg,
+			failover_active(env.st->failover, cfg, 0,
+					cfg->ngroups > 0 && r->plans != NULL ? r->plans[0] : NULL));
 		for (size_t i = 0; i < r->ev.n; i++) {
 			state_add_event(env.st, cfg, &r->ev.v[i]);
 			round_announce(r, &r->ev.v[i]);
