@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "health.h"
+#include "fail_fsync.h"
 #include "mxf.h"
 #include "pins.h"
 
@@ -153,20 +153,6 @@ static void test_set_clear_expire(void **state)
 
 	assert_int_equal(pins_set(f->cfg, "nosuch", HEALTH_PIN_DOWN, 0, err, sizeof(err)),
 			 MXF_ENOTFOUND);
-}
-
-/* When set, fsync() of a directory fails with EIO (root cannot be kept out
- * of a directory, so the failure is made here); files sync as ever. */
-static bool fail_dir_fsync;
-
-int fsync(int fd)
-{
-	struct stat sb;
-	if (fail_dir_fsync && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		errno = EIO;
-		return -1;
-	}
-	return (int)syscall(SYS_fsync, fd);
 }
 
 /* `pin` after the rename: the pin is written, so a failed fsync of the

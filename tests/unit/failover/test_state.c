@@ -18,12 +18,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "failover.h"
 #include "health.h"
+#include "fail_fsync.h"
 #include "mxf.h"
 #include "state.h"
 
@@ -384,20 +384,6 @@ static void test_wrong_shapes(void **state)
 	assert_int_equal(ld->health->servers[1].state, HEALTH_UNKNOWN);
 	assert_int_equal(ld->failover->groups[0].active, -1);
 	state_free(ld);
-}
-
-/* When set, fsync() of a directory fails with EIO (root cannot be kept out
- * of a directory, so the failure is made here); files sync as ever. */
-static bool fail_dir_fsync;
-
-int fsync(int fd)
-{
-	struct stat sb;
-	if (fail_dir_fsync && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		errno = EIO;
-		return -1;
-	}
-	return (int)syscall(SYS_fsync, fd);
 }
 
 /* After the rename the new file is in place: a failed fsync of the
