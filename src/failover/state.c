@@ -757,3 +757,10 @@ int state_rebind(const struct state *st, const struct config *oldcfg,
 	/* What we wrote ourselves parses; only memory can fail here. */
 	return e ? MXF_ENOMEM : 0;
 }
+
+uint64_t state_stale_after_ms(const struct config *cfg)
+{
+	unsigned n = cfg->general.fall > cfg->general.rise ? cfg->general.fall : cfg->general.rise;
+	uint64_t ms = 3u * (uint64_t)(n ? n : 1) * cfg->general.interval_ms;
+	return ms ? ms : 1;
+}

@@ -148,4 +148,11 @@ const struct state_event *state_event_get(const struct state *st, size_t i);
  */
 int state_update_seen(struct state *st, const struct failover_dns *dns);
 
+/*
+ * state_stale_after_ms -- how old a state file may be before the health in
+ * it is no longer believed (and `status` says the daemon is not running):
+ * 3 x max(fall, rise) x interval of @cfg's [general].  Never 0.
+ */
+uint64_t state_stale_after_ms(const struct config *cfg);
+
 #endif
