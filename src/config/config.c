@@ -375,6 +375,7 @@ config_validate(struct config_parse *p)
 		config_err(p, 0, "no [group NAME] section");
 	config_finish_servers(p);
 	config_finish_groups(p);
+	config_overlap_check(p);
 	if (cfg->notify.mail_to != NULL && cfg->notify.smtp_url == NULL)
 		config_err(p, 0, "[notify] mail_to is set but smtp_url is not");
 	for (size_t i = 0; i < cfg->general.nwitness; i++) {

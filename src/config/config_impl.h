@@ -99,6 +99,15 @@ bool config_key_is_list(enum config_section_kind kind, const char *key);
  * sections, missing settings, check URLs expanded and validated. */
 void config_validate(struct config_parse *p);
 
+/*
+ * config_overlap_check -- (config_overlap.c) report every record two groups
+ * would both manage: the same absolute owner and type, or a CNAME at an
+ * owner another group manages with any type.  Each is reported at the
+ * records line of the later group, naming the earlier group and its line.
+ * Out of memory sets p->oom.
+ */
+void config_overlap_check(struct config_parse *p);
+
 /* Set the defaults that do not depend on other settings (before reading). */
 void config_defaults(struct config *cfg);
 

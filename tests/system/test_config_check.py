@@ -355,3 +355,58 @@ def test_dnsfailover_bad_value_names_its_line(run, tmp_path):
     rc, out, err = run(["config", "check"], config=path, env=clean_env())
     assert rc == 2
     assert line_of(text, "ttl = sixty") in error_lines(err, path), err
+
+
+# Issue 9 point 4: two groups managing one record flip it every round with
+# no event.  Such a config is refused, naming both groups' lines.
+OVERLAP = BASE + """
+[server mx3]
+address = 192.0.2.12
+name = mx3.example.com.
+checks = smtp
+
+[group backup]
+servers = mx3 mx1
+zones = EXAMPLE.com.
+records = imap pop3
+"""
+
+
+def test_overlapping_groups_refused_with_both_lines(run, tmp_path):
+    path = write(tmp_path, OVERLAP)
+    first = line_of(OVERLAP, "records = mx smtp imap")
+    second = line_of(OVERLAP, "records = imap pop3")
+    for args in (["config", "check"], ["once"], ["run"], ["plan"]):
+        rc, out, err = run(args, config=path, env=clean_env(), timeout=20)
+        assert rc == 2, "%s accepted the overlap:\n%s%s" % (args, out, err)
+        found = error_lines(err, path)
+        assert second in found, err
+        msg = " ".join(found[second])
+        assert ("group backup: record imap.example.com CNAME is also managed by "
+                "group mail (%s:%d)" % (path, first)) in msg, err
+        # pop3 is the backup group's alone; example.net is mail's alone.
+        assert "pop3" not in msg and "example.net" not in msg, err
+
+
+def test_cname_beside_another_groups_record_refused(run, tmp_path):
+    # A CNAME cannot stand beside other data: an MX group at an owner where
+    # group mail keeps a CNAME is refused too; at its own owner it is fine.
+    ok = BASE + """
+[group mxset]
+servers = mx1 mx2
+zones = example.com
+records = @
+type = MX
+"""
+    rc, out, err = run(["config", "check"], config=write(tmp_path, ok), env=clean_env())
+    assert rc == 0, err
+    bad = ok.replace("records = @\ntype = MX", "records = smtp\ntype = MX")
+    path = write(tmp_path, bad)
+    rc, out, err = run(["config", "check"], config=path, env=clean_env())
+    assert rc == 2, out + err
+    found = error_lines(err, path)
+    ln = line_of(bad, "records = smtp")
+    assert ln in found, err
+    assert ("group mxset: record smtp.example.com MX cannot coexist with the CNAME record "
+            "group mail manages there (%s:%d)" % (path, line_of(bad, "records = mx smtp imap"))
+            ) in " ".join(found[ln]), err

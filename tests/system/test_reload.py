@@ -25,14 +25,20 @@ def rlab(tmp_path_factory):
         yield lab, key
 
 
-def write_cfg(tmp_path, server, key_path, p1, p2, zone=ZONE):
+def write_cfg(tmp_path, server, key_path, p1, p2, zone=ZONE, extra=""):
     return folab.write_fo_config(
         str(tmp_path / "mxf.conf"), None, key_path, folab.tcp_servers(p1, p2), [zone],
         records=("mx", "smtp"), rtype=None, group={"failback": None, "hold_down": "0"},
-        dns_timeout=None, dns_server=server)
+        dns_timeout=None, dns_server=server, extra=extra)
 
 
-@pytest.mark.parametrize("breakage", ["key-too-open", "server-does-not-resolve"])
+# A second group on the first group's smtp record (issue 9 point 4): the two
+# would flip it every round, so the new config is refused.
+OVERLAP_GROUP = "\n[group other]\nservers = mx2\nzones = %s\nrecords = smtp\n" % ZONE
+
+
+@pytest.mark.parametrize("breakage", ["key-too-open", "server-does-not-resolve",
+                                      "overlapping-groups"])
 def test_unusable_reload_is_refused(mxf_bin, rlab, tmp_path, breakage):
     lab, key = rlab
     lab.nsupdate("update delete mx.%s CNAME\nupdate add mx.%s 300 CNAME %s\nsend\n"
@@ -48,6 +54,8 @@ def test_unusable_reload_is_refused(mxf_bin, rlab, tmp_path, breakage):
         time.sleep(1.5)
         if breakage == "key-too-open":
             os.chmod(kpath, 0o644)
+        elif breakage == "overlapping-groups":
+            write_cfg(tmp_path, "127.0.0.1:%d" % lab.port, kpath, p1, p2, extra=OVERLAP_GROUP)
         else:
             write_cfg(tmp_path, "nxhost.invalid:53", kpath, p1, p2)
         d.signal(signal.SIGHUP)
@@ -63,6 +71,9 @@ def test_unusable_reload_is_refused(mxf_bin, rlab, tmp_path, breakage):
     assert not mxflab.sanitizer_report(text), text
     if breakage == "key-too-open":
         assert kpath in text and "chmod" in text, text
+    elif breakage == "overlapping-groups":
+        assert ("group other: record smtp.%s CNAME is also managed by group mail"
+                % ZONE.rstrip(".")) in text, text
     else:
         assert "does not resolve" in text, text
 
