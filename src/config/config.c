@@ -417,6 +417,7 @@ config_free(struct config *cfg)
 		free(cfg->groups[i].id);
 		free(cfg->groups[i].servers);
 		config_strlist_free(cfg->groups[i].zones, cfg->groups[i].nzones);
+		free(cfg->groups[i].zone_records_required);
 		config_strlist_free(cfg->groups[i].records, cfg->groups[i].nrecords);
 	}
 	free(cfg->groups);

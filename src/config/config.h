@@ -90,6 +90,11 @@ struct config_group {
 	size_t nservers;
 	char **zones;            /* absolute, lower-case, trailing dot */
 	size_t nzones;
+	bool *zone_records_required; /* [nzones], or NULL for all false: every
+				      * record must exist in that zone, and
+				      * one that does not is reported
+				      * (DNS_Failover's zone1); else an absent
+				      * record is simply not managed there */
 	char **records;          /* relative owner labels, "@" = apex */
 	size_t nrecords;
 	enum config_rtype type;

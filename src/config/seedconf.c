@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "check_url.h"
 #include "config_impl.h"
 #include "mxf.h"
 #include "value.h"
@@ -225,6 +226,13 @@ struct seedconf_ports {
 	uint16_t smtp, imaps, https, mysql, ssh[2];
 };
 
+/* The place of each SSH check in the list seedconf_server makes. */
+enum {
+	SEEDCONF_CHECK_SOCKET = 4, /* after the four TCP connects */
+	SEEDCONF_CHECK_DISK,
+	SEEDCONF_CHECK_FSCK,
+};
+
 static int
 seedconf_server(struct config *cfg, size_t i, const char *id, const char *addr, char *name,
 		const struct seedconf_ports *pt, const char *user, const char *partition,
@@ -242,7 +250,8 @@ seedconf_server(struct config *cfg, size_t i, const char *id, const char *addr, 
 	if (s->id == NULL || s->address == NULL)
 		return MXF_ENOMEM;
 	snprintf(host, sizeof(host), value_is_ip(addr) == 6 ? "[%s]" : "%s", addr);
-	/* DNS_Failover's checks: TCP connects to four ports, three over SSH. */
+	/* DNS_Failover's checks: TCP connects to four ports, three over SSH
+	 * (in the order of SEEDCONF_CHECK_*, which seedconf_check_ssh reads). */
 	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->smtp));
 	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->imaps));
 	e = e ? e : config_strlist_add(&s->checks, &s->nchecks, config_fmt("tcp://%s:%u", host, pt->https));
@@ -260,6 +269,85 @@ seedconf_server(struct config *cfg, size_t i, const char *id, const char *addr, 
 	return e;
 }
 
+/*
+ * One generated ssh check URL of @s (index @c of seedconf_server's list),
+ * validated by the parser every native check URL goes through.
+ * @return 0 with @u filled (the caller frees it), MXF_EINVAL with the
+ *         parser's reason in @err, MXF_ENOMEM.
+ */
+static int
+seedconf_parse_check(const struct config_server *s, size_t c, struct check_url *u, char *err,
+		     size_t errlen)
+{
+	if (c >= s->nchecks) {
+		memset(u, 0, sizeof(*u));
+		snprintf(err, errlen, "no such check");
+		return MXF_EINVAL;
+	}
+	return check_url_parse(s->checks[c], u, err, errlen);
+}
+
+/*
+ * The SSH checks seedconf_server made from [SETTINGS] user and partition
+ * are validated like the checks of a native [server] (check_url_parse), so
+ * a value that would fail every round, or put an option on ssh's command
+ * line ("-oProxyCommand=..."), is a configuration error at the line of the
+ * key it came from.  A value the parser accepts but that lands elsewhere
+ * in the URL ('/' or '?' in a user name, '?' in a partition) is refused
+ * too: the check must test what the key says.  Each key is reported once.
+ * @return 0 (errors are in p->errs) or MXF_ENOMEM.
+ */
+static int
+seedconf_check_ssh(struct seedconf_parse *p, const struct config *cfg, const char *user,
+		   int user_line, const char *partition, int partition_line, unsigned long limit)
+{
+	bool user_bad = false, partition_bad = false;
+	char want_path[512];
+
+	snprintf(want_path, sizeof(want_path), "%s%s", partition[0] == '/' ? "" : "/", partition);
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		const struct config_server *s = &cfg->servers[i];
+		static const size_t user_checks[] = { SEEDCONF_CHECK_SOCKET, SEEDCONF_CHECK_FSCK };
+		char err[CHECK_URL_ERR_MAX] = "";
+		struct check_url u;
+		int e;
+
+		for (size_t k = 0; k < MXF_ARRAY_SIZE(user_checks) && !user_bad; k++) {
+			e = seedconf_parse_check(s, user_checks[k], &u, err, sizeof(err));
+			if (e == 0 && (u.user == NULL || strcmp(u.user, user) != 0)) {
+				snprintf(err, sizeof(err), "it does not fit in a check URL as the user");
+				e = MXF_EINVAL;
+			}
+			check_url_free(&u);
+			if (e == MXF_ENOMEM)
+				return e;
+			if (e != 0) {
+				config_errors_add(p->errs, p->file, user_line,
+						  "[SETTINGS] user: '%s' cannot go into the ssh checks: %s",
+						  user, err);
+				user_bad = true;
+			}
+		}
+		if (user_bad || partition_bad)
+			continue;
+		e = seedconf_parse_check(s, SEEDCONF_CHECK_DISK, &u, err, sizeof(err));
+		if (e == 0 && (u.path == NULL || strcmp(u.path, want_path) != 0 || u.limit != limit)) {
+			snprintf(err, sizeof(err), "it does not fit in a check URL as the path");
+			e = MXF_EINVAL;
+		}
+		check_url_free(&u);
+		if (e == MXF_ENOMEM)
+			return e;
+		if (e != 0) {
+			config_errors_add(p->errs, p->file, partition_line,
+					  "[SETTINGS] partition: '%s' cannot go into the ssh-disk check: %s",
+					  partition, err);
+			partition_bad = true;
+		}
+	}
+	return 0;
+}
+
 static int
 seedconf_map(struct seedconf_parse *p, struct config *cfg)
 {
@@ -271,7 +359,7 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	char *zone[2], *mxname[2];
 	unsigned long ttl = SEEDCONF_DEFAULT_TTL, limit = 97;
 	struct config_group *g;
-	int line = 0, e = 0;
+	int line = 0, e = 0, user_line = 0, partition_line = 0;
 	size_t before = p->errs->n;
 
 	for (size_t i = 0; i < 6; i++) {
@@ -322,10 +410,8 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	    value_parse_uint(s, 1, 100, &limit) != 0)
 		config_errors_add(p->errs, p->file, line, "[SETTINGS] space_limit: '%s' must be a percentage from 1 to 100",
 				  s);
-	partition = seedconf_get(p, "SETTINGS", "partition", 1, &line);
-	user = seedconf_get(p, "SETTINGS", "user", 1, &line);
-	if (user != NULL && (strpbrk(user, "@:/ ") != NULL))
-		config_errors_add(p->errs, p->file, line, "[SETTINGS] user: '%s' is not a user name", user);
+	partition = seedconf_get(p, "SETTINGS", "partition", 1, &partition_line);
+	user = seedconf_get(p, "SETTINGS", "user", 1, &user_line);
 
 	/* [MAIL]: DNS_Failover sends through the surviving server by default. */
 	{
@@ -399,6 +485,9 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 	}
 	if (e != 0)
 		goto out;
+	e = seedconf_check_ssh(p, cfg, user, user_line, partition, partition_line, limit);
+	if (e != 0)
+		goto out;
 	cfg->ngroups = 1;
 	g = &cfg->groups[0];
 	g->id = strdup("mail");
@@ -418,6 +507,12 @@ seedconf_map(struct seedconf_parse *p, struct config *cfg)
 		e = config_strlist_add(&g->zones, &g->nzones, zone[i]);
 		zone[i] = NULL;
 	}
+	/* DNS_Failover switches every record of zone1 and those of zone2 that
+	 * exist: one missing from zone1 is an error to report, not skipped. */
+	if (e == 0 && (g->zone_records_required = calloc(g->nzones, sizeof(bool))) == NULL)
+		e = MXF_ENOMEM;
+	if (e == 0)
+		g->zone_records_required[0] = true;
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(record_keys) && e == 0; i++) {
 		const char *r = seedconf_get(p, "RECORDS", record_keys[i], 1, &line);
 		char *n = r != NULL ? value_normalize_name(r) : NULL;

@@ -7,7 +7,9 @@
  * with DNS_Failover's checks (TCP connects to the smtp, imaps, https and
  * mysql ports; over SSH as `user` on port1/port2 the MySQL socket, the disk
  * usage of `partition` against `space_limit`, and HD_fsck.sh), one group
- * "mail" over zone1 and zone2 with the five records as CNAMEs, failback auto,
+ * "mail" over zone1 and zone2 with the five records as CNAMEs (each must
+ * exist in zone1: zone_records_required; in zone2 those that exist are
+ * switched), failback auto,
  * no hold-down, fall = rise = 1 (DNS_Failover acts on the first failure);
  * [dns] server = ns port 53 with no key (allow-update by address), ttl; mail
  * through the surviving server with the [MAIL] settings; the log to

@@ -32,6 +32,7 @@ announce_log_event(const struct failover_event *e)
 	switch (e->type) {
 	case FAILOVER_EV_SERVER_DOWN:
 	case FAILOVER_EV_CHANGED_BY_HAND:
+	case FAILOVER_EV_RECORD_MISSING:
 	case FAILOVER_EV_ISOLATED:
 		log_warn("%s: %s", failover_event_name(e->type), e->detail);
 		break;

@@ -21,13 +21,13 @@
  */
 static const char *const failover_event_names[] = {
 	"server down", "server up", "switched", "switched back", "switch failed",
-	"all down", "isolated", "isolation over", "changed by hand",
+	"all down", "isolated", "isolation over", "changed by hand", "record missing",
 };
 
 /* The same with '_' for ' ', for JSON and webhooks. */
 static const char *const failover_event_ids[] = {
 	"server_down", "server_up", "switched", "switched_back", "switch_failed",
-	"all_down", "isolated", "isolation_over", "changed_by_hand",
+	"all_down", "isolated", "isolation_over", "changed_by_hand", "record_missing",
 };
 
 static const char *const failover_verdict_names[] = {
@@ -40,8 +40,8 @@ static const char *const failover_rec_verdict_names[] = {
 
 static const char *const failover_rec_status_names[] = { "unread", "absent", "present", "failed" };
 
-_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_CHANGED_BY_HAND + 1 &&
-		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_CHANGED_BY_HAND + 1,
+_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_RECORD_MISSING + 1 &&
+		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_RECORD_MISSING + 1,
 	       "one name and one id per event type");
 _Static_assert(MXF_ARRAY_SIZE(failover_verdict_names) == FAILOVER_WAITING + 1 &&
 		       MXF_ARRAY_SIZE(failover_rec_verdict_names) == FAILOVER_R_NO_VALUE + 1 &&
@@ -208,7 +208,8 @@ int failover_new(const struct config *cfg, struct failover **out)
 		m->zones = mxf_calloc(g->nzones, sizeof(*m->zones));
 		size_t nflags = g->nzones * g->nrecords;
 		m->hand_changed = mxf_calloc(nflags, sizeof(bool));
-		if (!m->zones || !m->hand_changed)
+		m->missing = mxf_calloc(nflags, sizeof(bool));
+		if (!m->zones || !m->hand_changed || !m->missing)
 			goto fail;
 	}
 	*out = fo;
@@ -225,6 +226,7 @@ void failover_free(struct failover *fo)
 	for (size_t i = 0; fo->groups && i < fo->ngroups; i++) {
 		free(fo->groups[i].zones);
 		free(fo->groups[i].hand_changed);
+		free(fo->groups[i].missing);
 	}
 	free(fo->groups);
 	free(fo);
@@ -350,6 +352,39 @@ const char *failover_server_value(const struct config *cfg, size_t server, enum 
 
 /* ---- commit ---------------------------------------------------------- */
 
+/*
+ * Records that must exist (their zone's zone_records_required) and do not:
+ * one RECORD_MISSING event when a record goes missing, forgotten once it
+ * exists again.  A zone that could not be read says nothing either way.
+ */
+static int fo_commit_missing(struct failover_group_mem *m, const struct config_group *g,
+			     const struct failover_plan *p, uint64_t now_ms,
+			     struct failover_events *ev)
+{
+	for (size_t z = 0; g->zone_records_required && z < p->nzones; z++) {
+		const struct failover_zone_plan *zp = &p->zones[z];
+		if (zp->read_failed || zp->zone >= g->nzones || !g->zone_records_required[zp->zone])
+			continue;
+		for (size_t r = 0; r < zp->nrecs; r++) {
+			const struct failover_record_plan *rp = &zp->recs[r];
+			bool *flag = &m->missing[z * m->nrecords + r];
+			bool absent = rp->verdict == FAILOVER_R_ABSENT;
+			if (absent && !*flag) {
+				int e = fo_event_add(ev, FAILOVER_EV_RECORD_MISSING, now_ms, (long)p->group,
+						     "%s %s does not exist in zone %s, where group %s "
+						     "needs every record: it is not switched",
+						     rp->owner, config_rtype_name(g->type), zp->name, g->id);
+				if (e)
+					return e;
+				fo_last(ev)->zone = (long)z;
+				fo_last(ev)->record = (long)r;
+			}
+			*flag = absent;
+		}
+	}
+	return 0;
+}
+
 int failover_commit(struct failover *fo, const struct config *cfg, const struct failover_plan *p,
 		    const int *zone_status, uint64_t now_ms, uint64_t tried_ms,
 		    struct failover_events *ev, uint64_t *next_ms)
@@ -413,6 +448,10 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 			*flag = hand;
 		}
 	}
+
+	e = fo_commit_missing(m, g, p, now_ms, ev);
+	if (e)
+		return e;
 
 	/* Zone updates. */
 	bool any_ok = false;

@@ -40,7 +40,10 @@
  *  - Per record: its current value points at a server of the group (CNAME:
  *    the server's name; A/AAAA: its address; MX: the target of the
  *    lowest-preference MX record of the RRset, preference kept) and that
- *    server is not the wanted one -> it changes.  Absent -> never created.
+ *    server is not the wanted one -> it changes.  Absent -> never created;
+ *    in a zone whose records are required (config zone_records_required,
+ *    DNS_Failover's zone1) also reported, one RECORD_MISSING event per
+ *    streak.
  *    Anything else -> changed by hand: left alone and reported (one
  *    CHANGED_BY_HAND event), the others still switch.  A zone where any
  *    read failed is not acted on at all, and never taken for "elsewhere".
@@ -82,6 +85,8 @@ enum failover_event_type {
 	FAILOVER_EV_ISOLATED,        /* every witness fails: no DNS changes */
 	FAILOVER_EV_ISOLATION_OVER,  /* a witness answers again */
 	FAILOVER_EV_CHANGED_BY_HAND, /* a record points somewhere unexpected */
+	FAILOVER_EV_RECORD_MISSING,  /* a record that must exist does not
+					(zone_records_required), once per streak */
 };
 
 struct failover_event {
@@ -91,8 +96,9 @@ struct failover_event {
 	long server; /* the server concerned (SERVER_*), else -1 */
 	long from;   /* SWITCHED*: previous server, -1 when unknown */
 	long to;     /* SWITCHED*: new server */
-	long zone;   /* SWITCH_FAILED, CHANGED_BY_HAND: index into group zones */
-	long record; /* CHANGED_BY_HAND: index into group records */
+	long zone;   /* SWITCH_FAILED, CHANGED_BY_HAND, RECORD_MISSING: index
+			into group zones */
+	long record; /* CHANGED_BY_HAND, RECORD_MISSING: index into group records */
 	char detail[FAILOVER_DETAIL_MAX]; /* one human-readable line */
 };
 
@@ -103,7 +109,8 @@ struct failover_events {
 };
 
 /* "server down", "server up", "switched", "switched back", "switch failed",
- * "all down", "isolated", "isolation over", "changed by hand". */
+ * "all down", "isolated", "isolation over", "changed by hand",
+ * "record missing". */
 const char *failover_event_name(enum failover_event_type t);
 /* The same names with '_' for ' ' ("server_down"), for JSON and webhooks. */
 const char *failover_event_id(enum failover_event_type t);
@@ -215,6 +222,7 @@ struct failover_group_mem {
 	size_t nzones, nrecords;
 	struct failover_zone_mem *zones; /* [nzones] */
 	bool *hand_changed;       /* [nzones * nrecords]: CHANGED_BY_HAND reported */
+	bool *missing;            /* [nzones * nrecords]: RECORD_MISSING reported */
 };
 
 struct failover {

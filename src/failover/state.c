@@ -17,7 +17,8 @@
  *                     "zones": { ZONE: { "failed": false,
  *                                "records": { LABEL: { "status": "present",
  *                                      "values": [...], "ttl": N,
- *                                      "hand_changed": false } } } } } },
+ *                                      "hand_changed": false,
+ *                                      "missing": false } } } } } },
  *   "events": [ { "at_ms": N, "event": "switched", "group": ID, "server":
  *                 ID, "from": ID, "to": ID, "zone": Z, "record": L,
  *                 "detail": "..." } ] }      -- oldest first
@@ -291,6 +292,7 @@ static json_t *state_group_json(const struct config *cfg, const struct state *st
 			state_set(ro, "ttl", json_integer(v->ttl), bad);
 			state_set(ro, "hand_changed",
 				  json_boolean(m->hand_changed[z * m->nrecords + r]), bad);
+			state_set(ro, "missing", json_boolean(m->missing[z * m->nrecords + r]), bad);
 		}
 		state_set(zo, "records", recs, bad);
 	}
@@ -513,13 +515,15 @@ static void state_read_server(struct state_rd *rd, const json_t *so, const struc
 }
 
 static void state_read_record(struct state_rd *rd, const json_t *ro, const char *where,
-			      struct failover_dns *seen, size_t z, size_t r, bool *hand)
+			      struct failover_dns *seen, size_t z, size_t r, bool *hand,
+			      bool *missing)
 {
 	enum failover_rec_status status = FAILOVER_REC_UNREAD;
 	STATE_GET_ENUM(rd, ro, "status", where, failover_rec_status_parse, &status);
 	const json_t *vals = state_get(rd, ro, "values", JSON_ARRAY, where);
 	const json_t *ttl = state_get(rd, ro, "ttl", JSON_INTEGER, where);
 	state_get_bool(rd, ro, "hand_changed", where, hand);
+	state_get_bool(rd, ro, "missing", where, missing);
 	if (rd->code)
 		return;
 	size_t n = vals ? json_array_size(vals) : 0;
@@ -560,7 +564,8 @@ static void state_read_zone(struct state_rd *rd, const json_t *zo, const char *z
 		char rw[900];
 		const json_t *ro = state_member(rd, recs, rpre, g->records[r], rw, sizeof(rw));
 		if (ro)
-			state_read_record(rd, ro, rw, seen, z, r, &m->hand_changed[z * m->nrecords + r]);
+			state_read_record(rd, ro, rw, seen, z, r, &m->hand_changed[z * m->nrecords + r],
+					  &m->missing[z * m->nrecords + r]);
 	}
 }
 

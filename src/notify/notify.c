@@ -72,6 +72,7 @@ static const char *const notify_kind_names[NOTIFY_KIND_COUNT_] = {
 	[NOTIFY_ISOLATED] = "isolated",
 	[NOTIFY_ISOLATION_OVER] = "isolation_over",
 	[NOTIFY_CHANGED_BY_HAND] = "changed_by_hand",
+	[NOTIFY_RECORD_MISSING] = "record_missing",
 	[NOTIFY_QUEUE_FLUSH] = "queue_flush",
 	[NOTIFY_REMINDER] = "reminder",
 };

@@ -54,6 +54,7 @@ enum notify_kind {
 	NOTIFY_ISOLATED,
 	NOTIFY_ISOLATION_OVER,
 	NOTIFY_CHANGED_BY_HAND,
+	NOTIFY_RECORD_MISSING,
 	NOTIFY_QUEUE_FLUSH,
 	NOTIFY_REMINDER,
 	NOTIFY_KIND_COUNT_
@@ -75,6 +76,7 @@ enum notify_channel {
  *   all_down                    group, server (where records stay), reason
  *   isolated, isolation_over    reason (the witnesses' results)
  *   changed_by_hand             group, zones, records (what DNS holds), reason
+ *   record_missing              group, zones (the zone), reason (the record)
  *   queue_flush                 group, server (the backup MX), zones, reason
  *                               (its reply), failed
  *   reminder                    about, since, plus the fields of the event

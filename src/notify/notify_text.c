@@ -278,6 +278,13 @@ static const struct kind_words kind_words[NOTIFY_KIND_COUNT_] = {
 		"take it out of the configuration.",
 		"Records as DNS holds them:",
 	},
+	[NOTIFY_RECORD_MISSING] = {
+		"$g: a record is missing",
+		"A record that group $g must switch does not exist, so it is not switched.",
+		"mxfailover never creates records. Add the record to the zone, or take it out "
+		"of the configuration; you will not hear again until it has existed once.",
+		"Records as DNS holds them:",
+	},
 	[NOTIFY_QUEUE_FLUSH] = {
 		"$g: queue flush at $s started",
 		"The backup MX $s was asked to deliver its queued mail (ETRN) and accepted.",

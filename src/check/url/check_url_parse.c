@@ -404,7 +404,8 @@ parse_path(struct check_url *u, const char *p, size_t n, char *err, size_t errle
 			u->path = strndup("/", 1);
 			return u->path ? 0 : MXF_ENOMEM;
 		}
-		if (n <= 1) {
+		/* "/" alone is a path only for ssh-disk: the root file system. */
+		if (n == 0 || (n == 1 && u->scheme != CHECK_SCHEME_SSH_DISK)) {
 			seterr(err, errlen, "%s URLs need an absolute path", sname);
 			return MXF_EINVAL;
 		}
