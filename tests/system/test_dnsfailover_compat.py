@@ -14,6 +14,7 @@ namespace with a temporary directory bound over /var/lib, so the host's
 /var/lib is never touched.
 """
 
+import json
 import os
 import re
 import shutil
@@ -106,7 +107,8 @@ def site():
     s.close()
 
 
-def write_cfg(path, lab, site, logfile, mxip1="127.0.0.31", mxip2="127.0.0.32"):
+def write_cfg(path, lab, site, logfile, mxip1="127.0.0.31", mxip2="127.0.0.32",
+              partition="/var/", user="root"):
     text = """# Ini configuration file for the failover program DNS_Failover.py
 [ZONES]
 zone1 = {z1}
@@ -138,8 +140,8 @@ ttl = 60
 ns = 127.0.0.1:{dns}
 logfile = {log}
 space_limit = 97
-partition = /var/
-user = root
+partition = {partition}
+user = {user}
 
 [MAIL]
 sender_email = noreply@example.com
@@ -149,7 +151,7 @@ use_tls = false
 username = user
 password = pass
 """.format(z1=Z1.rstrip("."), z2=Z2.rstrip("."), ip1=mxip1, ip2=mxip2, dns=lab.port,
-           log=logfile, **site.ports)
+           log=logfile, partition=partition, user=user, **site.ports)
     with open(path, "w") as f:
         f.write(text)
     return path
@@ -274,4 +276,85 @@ def test_dnsfailover_mx1_powered_off(named, site, env, mxf_bin):
     write_cfg(env["cfg"], lab, site, env["log"])
     rc, out, err, secs = once(mxf_bin, env)
     assert rc == 0, err + log_text(env)
+    assert (z1(lab), z2(lab)) == expect(MX1_FQDN)
+
+
+# Issue 9 point 11: the SSH checks made from [SETTINGS] are validated like
+# native check URLs, each error at the line of its key, before anything runs.
+@pytest.mark.parametrize("key,value,why", [
+    ("partition", "/var/my data", "space in URL"),
+    ("partition", "/var;reboot", "unsafe on a remote command line"),
+    ("user", "-oProxyCommand=x", "bad user name '-oProxyCommand=x'"),
+], ids=["partition-with-space", "partition-shell", "user-option"])
+def test_dnsfailover_bad_ssh_settings_refused(named, site, env, mxf_bin, key, value, why):
+    lab = named
+    write_cfg(env["cfg"], lab, site, env["log"], **{key: value})
+    text = env["cfg"].read_text()
+    line = text.splitlines().index("%s = %s" % (key, value)) + 1
+    s1, s2 = lab.serial(Z1), lab.serial(Z2)
+    rc, out, err = mxflab.run_mxf(mxf_bin, ["config", "check"], config=str(env["cfg"]),
+                                  timeout=30)[:3]
+    assert rc == 2, "config check accepted %s = %s:\n%s%s" % (key, value, out, err)
+    want = "%s:%d: [SETTINGS] %s: '%s'" % (env["cfg"], line, key, value)
+    msgs = [l for l in err.splitlines() if l.startswith(want)]
+    assert msgs and why in msgs[0], err
+    assert len(msgs) == 1, err            # once, not once per server or check
+    # `once` refuses it too: no check runs (the stand-in ssh is never
+    # called), DNS is untouched.
+    rc, out, err, secs = once(mxf_bin, env)
+    assert rc == 2, err + log_text(env)
+    assert want in err, err
+    assert not (env["bindir"] / "calls").exists()
+    assert (lab.serial(Z1), lab.serial(Z2)) == (s1, s2)
+
+
+def _events(env):
+    path = env["varlib"] / "mxfailover" / "state.json"
+    with open(path) as f:
+        return json.load(f)["events"]
+
+
+def test_dnsfailover_missing_zone1_record_reported_once(named, site, env, mxf_bin):
+    """A record of zone1 that does not exist is reported (DNS_Failover
+    switches all of zone1's): one warning and one record_missing event for
+    the streak, over several `once` passes; the others still switch."""
+    lab = named
+    owner = "mail." + Z1
+    r = lab.nsupdate("update delete %s CNAME\nsend\n" % owner)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert lab.cname(owner) is None
+        write_cfg(env["cfg"], lab, site, env["log"])
+        for _ in range(3):
+            rc, out, err, secs = once(mxf_bin, env)
+            assert rc == 0, err + log_text(env)
+        log = log_text(env)
+        warned = [l for l in log.splitlines() if "does not exist" in l]
+        assert len(warned) == 1, log
+        assert LINE.match(warned[0]) and "WARNING" in warned[0], warned
+        assert owner in warned[0] and Z1 in warned[0], warned
+        missing = [e for e in _events(env) if e["event"] == "record_missing"]
+        assert len(missing) == 1, _events(env)
+        assert missing[0]["zone"] == Z1 and missing[0]["record"] == "mail", missing
+        # zone2 lacks mail and pop3 by design: never reported.
+        assert Z2 not in " ".join(e["detail"] for e in missing)
+        # mx1 fails: the records that exist switch, the missing one is not
+        # created, and is not reported again.
+        site.srv["mx1"]["imaps"].stop()
+        rc, out, err, secs = once(mxf_bin, env)
+        assert rc == 1, err + log_text(env)
+        want1, want2 = expect(MX2_FQDN)
+        want1["mail"] = None
+        assert (z1(lab), z2(lab)) == (want1, want2)
+        assert [e["event"] for e in _events(env)].count("record_missing") == 1
+        site.srv["mx1"]["imaps"].start()
+        rc, out, err, secs = once(mxf_bin, env)
+        assert rc == 0, err + log_text(env)
+    finally:
+        lab.nsupdate("update delete %s CNAME\nupdate add %s 300 CNAME %s\nsend\n"
+                     % (owner, owner, MX1_FQDN))
+    # Back: the streak is over; nothing new is said while it exists.
+    rc, out, err, secs = once(mxf_bin, env)
+    assert rc == 0, err + log_text(env)
+    assert [e["event"] for e in _events(env)].count("record_missing") == 1
     assert (z1(lab), z2(lab)) == expect(MX1_FQDN)
