@@ -364,6 +364,11 @@ test_words_every_kind(void **state)
 		    "A record of group mail was changed by hand: it points at none of the "
 		    "group's servers as mxfailover left it.\n",
 		    "\nNext: mxfailover leaves the record alone.");
+	e.kind = NOTIFY_RECORD_MISSING;
+	check_words(&e, "[mxfailover] mail: a record is missing",
+		    "A record that group mail must switch does not exist, so it is not "
+		    "switched.\n",
+		    "\nNext: mxfailover never creates records.");
 	e.kind = NOTIFY_QUEUE_FLUSH;
 	check_words(&e, "[mxfailover] mail: queue flush at mx1 started",
 		    "The backup MX mx1 was asked to deliver its queued mail (ETRN) and accepted.\n",
