@@ -100,6 +100,29 @@ config_overlap_shown_len(const char *name)
 	return (int)(l > 1 && name[l - 1] == '.' ? l - 1 : l);
 }
 
+/* Report that @later (a record of a later group) clashes with @earlier. */
+static void
+config_overlap_report(struct config_parse *p, const struct config_overlap_owner *later,
+		      const struct config_overlap_owner *earlier)
+{
+	const struct config_group *gl = &p->cfg->groups[later->group];
+	const struct config_group *ge = &p->cfg->groups[earlier->group];
+	int shown = config_overlap_shown_len(later->name);
+	int line = config_overlap_line(p, later->group);
+	int eline = config_overlap_line(p, earlier->group);
+
+	if (gl->type == ge->type)
+		config_err(p, line, "group %s: record %.*s %s is also managed by group %s (%s:%d)",
+			   gl->id, shown, later->name, config_rtype_name(gl->type), ge->id, p->file,
+			   eline);
+	else
+		config_err(p, line,
+			   "group %s: record %.*s %s cannot coexist with the %s record group %s "
+			   "manages there (%s:%d): a CNAME cannot stand beside other data",
+			   gl->id, shown, later->name, config_rtype_name(gl->type),
+			   config_rtype_name(ge->type), ge->id, p->file, eline);
+}
+
 void
 config_overlap_check(struct config_parse *p)
 {
@@ -148,20 +171,10 @@ config_overlap_check(struct config_parse *p)
 			for (size_t k = i; k < j; k++) {
 				const struct config_group *gk = &cfg->groups[v[k].group];
 
-				if (v[k].group == v[j].group || !config_overlap_clash(gk->type, gj->type))
+				if (v[k].group == v[j].group ||
+				    !config_overlap_clash(gk->type, gj->type))
 					continue;
-				if (gk->type == gj->type)
-					config_err(p, config_overlap_line(p, v[j].group),
-						   "group %s: record %.*s %s is also managed by group %s (%s:%d)",
-						   gj->id, config_overlap_shown_len(v[j].name), v[j].name,
-						   config_rtype_name(gj->type), gk->id, p->file,
-						   config_overlap_line(p, v[k].group));
-				else
-					config_err(p, config_overlap_line(p, v[j].group),
-						   "group %s: record %.*s %s cannot coexist with the %s record group %s manages there (%s:%d): a CNAME cannot stand beside other data",
-						   gj->id, config_overlap_shown_len(v[j].name), v[j].name,
-						   config_rtype_name(gj->type), config_rtype_name(gk->type),
-						   gk->id, p->file, config_overlap_line(p, v[k].group));
+				config_overlap_report(p, &v[j], &v[k]);
 				break;
 			}
 		}

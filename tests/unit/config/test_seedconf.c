@@ -17,41 +17,40 @@
 #include "mxf.h"
 
 /* DNS_Failover's sample, with the two keys under test as %s (lines 27, 28). */
-static const char conf_fmt[] =
-	"[ZONES]\n"                             /* 1 */
-	"zone1 = domain1.tld\n"
-	"zone2 = domain2.tld\n"
-	"[MX]\n"                                /* 4 */
-	"mxip1 = 1.2.3.4\n"
-	"mxip2 = 1.2.3.5\n"
-	"mx1 = mx1.example.com\n"
-	"mx2 = mx2.example.com\n"
-	"[RECORDS]\n"                           /* 9 */
-	"record_mx = mx\n"
-	"record_smtp = smtp\n"
-	"record_imap = imap\n"
-	"record_mail = mail\n"
-	"record_pop3 = pop3\n"
-	"[PORTS]\n"                             /* 15 */
-	"smtp = 25\n"
-	"imaps = 993\n"
-	"https = 443\n"
-	"mysql = 3306\n"
-	"port1 = 22\n"
-	"port2 = 22\n"
-	"[SETTINGS]\n"                          /* 22 */
-	"ttl = 60\n"
-	"ns = 192.168.0.2\n"
-	"logfile = /var/log/bind/bind.log\n"
-	"space_limit = 97\n"
-	"partition = %s\n"                      /* 27 */
-	"user = %s\n"                           /* 28 */
-	"[MAIL]\n"
-	"sender_email = noreply@example.com\n"
-	"recipient_email = recipient@domain1.tld\n";
+static const char conf_fmt[] = "[ZONES]\n" /* 1 */
+			       "zone1 = domain1.tld\n"
+			       "zone2 = domain2.tld\n"
+			       "[MX]\n" /* 4 */
+			       "mxip1 = 1.2.3.4\n"
+			       "mxip2 = 1.2.3.5\n"
+			       "mx1 = mx1.example.com\n"
+			       "mx2 = mx2.example.com\n"
+			       "[RECORDS]\n" /* 9 */
+			       "record_mx = mx\n"
+			       "record_smtp = smtp\n"
+			       "record_imap = imap\n"
+			       "record_mail = mail\n"
+			       "record_pop3 = pop3\n"
+			       "[PORTS]\n" /* 15 */
+			       "smtp = 25\n"
+			       "imaps = 993\n"
+			       "https = 443\n"
+			       "mysql = 3306\n"
+			       "port1 = 22\n"
+			       "port2 = 22\n"
+			       "[SETTINGS]\n" /* 22 */
+			       "ttl = 60\n"
+			       "ns = 192.168.0.2\n"
+			       "logfile = /var/log/bind/bind.log\n"
+			       "space_limit = 97\n"
+			       "partition = %s\n" /* 27 */
+			       "user = %s\n"	  /* 28 */
+			       "[MAIL]\n"
+			       "sender_email = noreply@example.com\n"
+			       "recipient_email = recipient@domain1.tld\n";
 
 #define PARTITION_LINE 27
-#define USER_LINE 28
+#define USER_LINE      28
 
 static struct config_errors errs;
 
@@ -113,12 +112,12 @@ test_bad_partition(void **state)
 	static const struct {
 		const char *partition, *why;
 	} bad[] = {
-		{ "/var/my data", "space in URL" },
-		{ "/var;reboot", "unsafe on a remote command line" },
-		{ "/$(reboot)", "unsafe on a remote command line" },
+		{"/var/my data", "space in URL"},
+		{"/var;reboot", "unsafe on a remote command line"},
+		{"/$(reboot)", "unsafe on a remote command line"},
 		/* Would become options of the URL, not a path. */
-		{ "/var?limit=1", "" },
-		{ "/var?timeout=1s&", "" },
+		{"/var?limit=1", ""},
+		{"/var?timeout=1s&", ""},
 	};
 	struct config *cfg;
 
@@ -141,12 +140,12 @@ test_bad_user(void **state)
 	static const struct {
 		const char *user, *why;
 	} bad[] = {
-		{ "-oProxyCommand=x", "bad user name '-oProxyCommand=x'" },
-		{ "ro ot", "space in URL" },
-		{ "a;b", "bad user name" },
+		{"-oProxyCommand=x", "bad user name '-oProxyCommand=x'"},
+		{"ro ot", "space in URL"},
+		{"a;b", "bad user name"},
 		/* Accepted by the parser, but not as the user: refused. */
-		{ "a/b", "does not fit" },
-		{ "a@b", "" },
+		{"a/b", "does not fit"},
+		{"a@b", ""},
 	};
 	struct config *cfg;
 

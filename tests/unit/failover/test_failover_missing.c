@@ -43,7 +43,7 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct config_errors errs = { 0 };
+	struct config_errors errs = {0};
 
 	assert_non_null(f);
 	assert_int_equal(config_load_string("config.cfg", dnsf_conf, &f->cfg, &errs), 0);
@@ -74,7 +74,7 @@ static int
 round_once(struct fx *f, unsigned absent1, unsigned absent2, bool z1_failed)
 {
 	const struct config_group *g = &f->cfg->groups[0];
-	const char *mx1[] = { "mx1.example.com." };
+	const char *mx1[] = {"mx1.example.com."};
 	struct failover_dns *d = NULL;
 	struct failover_plan *p = NULL;
 	int n = 0;
@@ -85,14 +85,17 @@ round_once(struct fx *f, unsigned absent1, unsigned absent2, bool z1_failed)
 			unsigned absent = z == 0 ? absent1 : absent2;
 
 			if (z == 0 && z1_failed)
-				assert_int_equal(failover_dns_set(d, z, r, FAILOVER_REC_FAILED, NULL, 0,
-								  -1, "timed out"), 0);
+				assert_int_equal(failover_dns_set(d, z, r, FAILOVER_REC_FAILED,
+								  NULL, 0, -1, "timed out"),
+						 0);
 			else if (absent & (1u << r))
-				assert_int_equal(failover_dns_set(d, z, r, FAILOVER_REC_ABSENT, NULL, 0,
-								  -1, NULL), 0);
+				assert_int_equal(failover_dns_set(d, z, r, FAILOVER_REC_ABSENT,
+								  NULL, 0, -1, NULL),
+						 0);
 			else
-				assert_int_equal(failover_dns_set(d, z, r, FAILOVER_REC_PRESENT, mx1, 1,
-								  60, NULL), 0);
+				assert_int_equal(failover_dns_set(d, z, r, FAILOVER_REC_PRESENT,
+								  mx1, 1, 60, NULL),
+						 0);
 		}
 	}
 	failover_events_clear(&f->ev);
@@ -191,15 +194,17 @@ static void
 test_native_records_need_not_exist(void **state)
 {
 	struct config *cfg = NULL;
-	struct config_errors errs = { 0 };
+	struct config_errors errs = {0};
 
 	(void)state;
-	assert_int_equal(config_load_string("t.conf",
-					    "[dns]\nserver = 192.0.2.53\n"
-					    "[server mx1]\naddress = 192.0.2.10\nname = mx1.example.com\n"
-					    "checks = smtp\n"
-					    "[group mail]\nservers = mx1\nzones = example.com\nrecords = mx\n",
-					    &cfg, &errs), 0);
+	assert_int_equal(config_load_string(
+				 "t.conf",
+				 "[dns]\nserver = 192.0.2.53\n"
+				 "[server mx1]\naddress = 192.0.2.10\nname = mx1.example.com\n"
+				 "checks = smtp\n"
+				 "[group mail]\nservers = mx1\nzones = example.com\nrecords = mx\n",
+				 &cfg, &errs),
+			 0);
 	assert_null(cfg->groups[0].zone_records_required);
 	config_free(cfg);
 	config_errors_free(&errs);
