@@ -86,14 +86,18 @@ print_summary(FILE *out, const struct config *cfg, const struct dns_tsig_key *ke
 		fprintf(out, ", etrn %s\n", gr->etrn ? "yes" : "no");
 		fprintf(out, "    zones:");
 		for (size_t z = 0; z < gr->nzones; z++)
-			fprintf(out, " %s", gr->zones[z]);
+			fprintf(out, " %s%s", gr->zones[z],
+				gr->zone_records_required != NULL && gr->zone_records_required[z]
+					? " (every record must exist)"
+					: "");
 		fprintf(out, "\n    records:");
 		for (size_t r = 0; r < gr->nrecords; r++)
 			fprintf(out, " %s", gr->records[r]);
 		fprintf(out, "\n    managed: %zu record%s (%s)\n", gr->nzones * gr->nrecords,
 			gr->nzones * gr->nrecords == 1 ? "" : "s",
-			cfg->format == CONFIG_FORMAT_DNSFAILOVER
-				? "those that exist in each zone; none is created"
+			gr->zone_records_required != NULL
+				? "those that exist; one missing where every record must exist is "
+				  "reported; none is created"
 				: "those that exist; none is created");
 		nrecords += gr->nzones * gr->nrecords;
 	}

@@ -297,6 +297,9 @@ def test_dnsfailover_sample_mapping_is_two_servers_one_group(run):
     # each zone is named once in the summary's group, and mx1 precedes mx2.
     assert out.index("mx1.example.com") < out.index("mx2.example.com")
     assert out.index("1.2.3.4") < out.index("1.2.3.5")
+    # Every record must exist in zone1 (a missing one is reported), zone2's
+    # are switched where they exist.
+    assert "domain1.tld. (every record must exist) domain2.tld.\n" in out, out
 
 
 def test_dnsfailover_sample_via_environment(run, tmp_path):
