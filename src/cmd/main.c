@@ -100,7 +100,9 @@ static const struct command commands[] = {
 	 "    Reads the configuration (native mxfailover.conf or DNS_Failover's\n"
 	 "    config.cfg), prints every error as FILE:LINE: message and exits 2, or\n"
 	 "    prints \"configuration OK\" and a summary of servers, checks, groups,\n"
-	 "    zones, records, the DNS server and the TSIG key, and exits 0.\n"},
+	 "    zones, records, the DNS server and the TSIG key, and exits 0.  Every\n"
+	 "    check URL is parsed, those made from DNS_Failover's [SETTINGS] user and\n"
+	 "    partition too; a record two groups would both manage is an error.\n"},
 	{"demo", cmd_demo, "demo [--keep] [--named PATH]", "a throw-away lab on loopback showing failover and failback",
 	 "Starts, in a temporary directory on 127.0.0.1 only: BIND's named (a fresh\n"
 	 "TSIG key, zone demo.test whose mx, smtp, imap, mail and pop3 CNAMEs point at\n"
