@@ -132,19 +132,36 @@ round_apply_pins(struct round *r)
 	pins_free(pins);
 }
 
-/* All checks are in: feed health, judge the witnesses, read DNS. */
+/*
+ * All checks are in: judge the witnesses, feed health, read DNS.  The
+ * witnesses come first because health takes the round differently when
+ * every witness failed (health_feed_isolated: failures do not count).
+ */
 static void
 round_checks_done(struct round *r)
 {
 	const struct config *cfg = r->env.cfg;
 	size_t k = 0, nwit = 0, wit_failed = 0;
+	enum failover_witness wit;
 
 	r->now_ms = clock_wall_ms();
 	health_expire_pins(r->env.st->health, r->now_ms);
 	round_apply_pins(r);
+	for (size_t s = 0; s < cfg->nservers; s++)
+		k += cfg->servers[s].nchecks;
+	for (; k < r->nslots; k++, nwit++) {
+		if (r->slots[k].res.state == CHECK_STATE_DOWN) {
+			wit_failed++;
+			log_info("witness %s: down: %s", cfg->general.witness[nwit],
+				 r->slots[k].res.reason);
+		}
+	}
+	wit = round_rules_witness(nwit, wit_failed);
+	k = 0;
 	for (size_t s = 0; s < cfg->nservers; s++) {
 		size_t n = cfg->servers[s].nchecks;
 		struct health_result *res = calloc(n + 1, sizeof(*res));
+		int fed;
 
 		if (res == NULL) {
 			log_err("out of memory");
@@ -162,20 +179,15 @@ round_checks_done(struct round *r)
 				  (unsigned long long)r->slots[k].res.elapsed_ms,
 				  r->slots[k].res.reason);
 		}
-		if (health_feed(r->env.st->health, s, res, n, r->now_ms) < 0)
+		fed = wit == FAILOVER_WITNESS_ISOLATED
+			      ? health_feed_isolated(r->env.st->health, s, res, n, r->now_ms)
+			      : health_feed(r->env.st->health, s, res, n, r->now_ms);
+		if (fed < 0)
 			log_err("server %s: cannot record the round", cfg->servers[s].id);
 		free(res);
 	}
-	for (; k < r->nslots; k++, nwit++) {
-		if (r->slots[k].res.state == CHECK_STATE_DOWN) {
-			wit_failed++;
-			log_info("witness %s: down: %s", cfg->general.witness[nwit],
-				 r->slots[k].res.reason);
-		}
-	}
 	round_drain_health(r);
-	failover_set_witness(r->env.st->failover, round_rules_witness(nwit, wit_failed), r->now_ms,
-			     &r->ev);
+	failover_set_witness(r->env.st->failover, wit, r->now_ms, &r->ev);
 	round_reads_start(r);
 }
 

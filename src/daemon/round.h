@@ -3,9 +3,10 @@
  * libevent loop, as a chain of callbacks:
  *
  *   1. every check of every server, and every witness, at once (check.h);
- *   2. the operator's pins brought in line with the pins file, the results
- *      into the rise/fall machine (health.h), each state change logged once
- *      and turned into an event, the witness verdict (round_rules.h);
+ *   2. the operator's pins brought in line with the pins file, the witness
+ *      verdict (round_rules.h), the results into the rise/fall machine
+ *      (health.h; in an isolated round, health_feed_isolated: failures do
+ *      not count), each state change logged once and turned into an event;
  *   3. every managed record read from the primary (dns_ops.h);
  *   4. per group a plan (failover.h): which records of which zone change;
  *      `plan` prints it here and changes nothing;

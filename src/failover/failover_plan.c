@@ -243,8 +243,10 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 	} else if (p->waiting_for >= 0) {
 		p->verdict = FAILOVER_WAITING;
 		snprintf(p->why, sizeof(p->why),
-			 "waiting for a full round of checks of %s before deciding",
-			 cfg->servers[p->waiting_for].id);
+			 "waiting: the health of %s is unknown (it needs %u good or %u failed "
+			 "rounds in a row) before deciding",
+			 cfg->servers[p->waiting_for].id, cfg->general.rise ? cfg->general.rise : 1,
+			 cfg->general.fall ? cfg->general.fall : 1);
 	} else if (p->preferred < 0) {
 		/* Not all down, none unknown, none up: cannot happen, but a
 		 * decision without a server changes nothing. */

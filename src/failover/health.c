@@ -229,9 +229,13 @@ static int health_enter_state(struct health *h, enum health_change_kind kind, si
 		c.to = state;
 		break;
 	case HEALTH_CHANGE_SERVER: {
-		struct health_server after = *s;
+		struct health_server before = *s, after = *s;
+		/* Leaving the UNKNOWN of a forgotten state file: the change is
+		 * from what the file said, so that finding it again is no news. */
+		if (s->state == HEALTH_UNKNOWN && s->forgotten != HEALTH_UNKNOWN)
+			before.state = s->forgotten;
 		after.state = state;
-		c.from = health_eff(s, now_ms);
+		c.from = health_eff(&before, now_ms);
 		c.to = health_eff(&after, now_ms);
 		c.raw_to = state;
 		break;
@@ -255,6 +259,7 @@ static int health_enter_state(struct health *h, enum health_change_kind kind, si
 		break;
 	case HEALTH_CHANGE_SERVER:
 		s->state = state;
+		s->forgotten = HEALTH_UNKNOWN;
 		s->since_ms = now_ms;
 		snprintf(s->reason, sizeof(s->reason), "%s", c.reason);
 		break;
@@ -285,7 +290,8 @@ static enum health_state health_next_state(const struct health *h, enum health_s
 {
 	switch (cur) {
 	case HEALTH_UNKNOWN:
-		if (good_run >= 1)
+		/* Nothing is known: the full count either way (health.h). */
+		if (good_run >= h->rise)
 			return HEALTH_UP;
 		return bad_run >= h->fall ? HEALTH_DOWN : HEALTH_UNKNOWN;
 	case HEALTH_UP:
@@ -296,8 +302,13 @@ static enum health_state health_next_state(const struct health *h, enum health_s
 	return cur;
 }
 
-int health_feed(struct health *h, size_t server, const struct health_result *res, size_t nres,
-		uint64_t now_ms)
+/*
+ * One round of one server.  @isolated: every witness failed this round, so
+ * a failure is no evidence (health.h): it clears both streaks and changes
+ * no state; a pass counts as always.
+ */
+static int health_feed_round(struct health *h, size_t server, const struct health_result *res,
+			     size_t nres, uint64_t now_ms, bool isolated)
 {
 	if (!h || server >= h->nservers)
 		return MXF_EINVAL;
@@ -320,6 +331,10 @@ int health_feed(struct health *h, size_t server, const struct health_result *res
 		ck->last = res[c].outcome;
 		ck->last_ms = now_ms;
 		snprintf(ck->reason, sizeof(ck->reason), "%s", res[c].reason ? res[c].reason : "");
+		if (!good && isolated) {
+			ck->good_run = ck->bad_run = 0;
+			continue;
+		}
 		health_count(&ck->good_run, &ck->bad_run, good);
 		enum health_state next = health_next_state(h, ck->state, ck->good_run, ck->bad_run);
 		if (next != ck->state) {
@@ -331,6 +346,10 @@ int health_feed(struct health *h, size_t server, const struct health_result *res
 		}
 	}
 
+	if (first_bad >= 0 && isolated) {
+		s->good_run = s->bad_run = 0;
+		return changes;
+	}
 	health_count(&s->good_run, &s->bad_run, first_bad < 0);
 	enum health_state next = health_next_state(h, s->state, s->good_run, s->bad_run);
 	if (next != s->state) {
@@ -340,8 +359,6 @@ int health_feed(struct health *h, size_t server, const struct health_result *res
 			const struct health_check *ck = &s->checks[first_bad];
 			snprintf(why, sizeof(why), "%s: %s (%u failed rounds)", ck->label,
 				 ck->reason[0] ? ck->reason : "failed", s->bad_run);
-		} else if (s->state == HEALTH_UNKNOWN) {
-			snprintf(why, sizeof(why), "all %zu checks passed", s->nchecks);
 		} else {
 			snprintf(why, sizeof(why), "all %zu checks passed %u rounds in a row",
 				 s->nchecks, s->good_run);
@@ -353,6 +370,35 @@ int health_feed(struct health *h, size_t server, const struct health_result *res
 		changes += e;
 	}
 	return changes;
+}
+
+int health_feed(struct health *h, size_t server, const struct health_result *res, size_t nres,
+		uint64_t now_ms)
+{
+	return health_feed_round(h, server, res, nres, now_ms, false);
+}
+
+int health_feed_isolated(struct health *h, size_t server, const struct health_result *res,
+			 size_t nres, uint64_t now_ms)
+{
+	return health_feed_round(h, server, res, nres, now_ms, true);
+}
+
+void health_forget(struct health *h, const char *reason)
+{
+	for (size_t i = 0; h && i < h->nservers; i++) {
+		struct health_server *s = &h->servers[i];
+		if (s->state != HEALTH_UNKNOWN)
+			s->forgotten = s->state;
+		s->state = HEALTH_UNKNOWN;
+		s->good_run = s->bad_run = 0;
+		if (reason)
+			snprintf(s->reason, sizeof(s->reason), "%s", reason);
+		for (size_t c = 0; c < s->nchecks; c++) {
+			s->checks[c].state = HEALTH_UNKNOWN;
+			s->checks[c].good_run = s->checks[c].bad_run = 0;
+		}
+	}
 }
 
 int health_set_pin(struct health *h, size_t server, enum health_pin pin, uint64_t until_ms,

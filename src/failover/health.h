@@ -14,10 +14,21 @@
  *    counts as OK for failover) and failed when any check FAILs.
  *  - A server is DOWN after `fall` consecutive failed rounds (whichever of its
  *    checks failed in each), UP again after `rise` consecutive good rounds.
- *  - At start a server is UNKNOWN (unless the state file says otherwise).  It
- *    becomes UP after its first good round (there is nothing to recover
- *    from) and DOWN after `fall` failed rounds, as from UP.  Failover derives
- *    no DNS action from UNKNOWN, so a start-up never flips records.
+ *  - At start a server is UNKNOWN (unless the state file says otherwise;
+ *    health in a stale state file is forgotten, health_forget()).  It
+ *    becomes UP after `rise` good rounds and DOWN after `fall` failed
+ *    rounds, the full count either way: nothing is known of it, so losing
+ *    or ageing the state file cannot shorten the anti-flap counts.  Failover
+ *    derives no DNS action from UNKNOWN, so a start-up never flips records.
+ *  - Isolated rounds (every witness failing: the monitor's own link may be
+ *    cut) are fed with health_feed_isolated().  A failure in such a round is
+ *    no evidence against the server: it does not count, and it breaks both
+ *    streaks (the failed one so that, once isolation is over, a server
+ *    needs `fall` fresh failed rounds; the good one because the round was
+ *    not good).  The state never changes on one.  A pass in an isolated
+ *    round counts as in any round: the server did answer.  So a server
+ *    DOWN before isolation stays DOWN until it passes `rise` rounds, and
+ *    one UP stays UP.  The same holds for each check's own counters.
  *  - Each check has the same machine on its own counters, for status output.
  *  - A pin (operator override, optionally expiring) replaces the checked
  *    state: the effective state is the pin when one is set, else the checked
@@ -73,6 +84,8 @@ struct health_check {
 
 struct health_server {
 	enum health_state state;       /* from the checks alone, pins excluded */
+	enum health_state forgotten;   /* UNKNOWN: what health_forget() found; a
+					* first verdict equal to it is no news */
 	unsigned good_run;             /* consecutive rounds with every check good */
 	unsigned bad_run;              /* consecutive rounds with a check failed */
 	uint64_t since_ms;             /* time of the last change of @state, 0 never */
@@ -130,6 +143,26 @@ void health_free(struct health *h);
  */
 int health_feed(struct health *h, size_t server, const struct health_result *res, size_t nres,
 		uint64_t now_ms);
+
+/*
+ * health_feed_isolated -- as health_feed(), for a round in which every
+ * witness failed: the server's and its checks' failures do not count (see
+ * the rules above), their passes do.  Same parameters and return.
+ */
+int health_feed_isolated(struct health *h, size_t server, const struct health_result *res,
+			 size_t nres, uint64_t now_ms);
+
+/*
+ * health_forget -- the checked health of every server and check becomes
+ * UNKNOWN with no streak, as at a start without a state file; pins, the
+ * last results and their reasons are kept.  For health loaded from a state
+ * file too old to be believed (state_forget_stale()).  It is a reset like
+ * health_new(), not a change: nothing is queued.  The state each server was
+ * in is remembered, so that the first verdict after it, when it is the
+ * same state again, is not reported as a change (no repeated "down").
+ * @reason  the servers' new reason (may be NULL).
+ */
+void health_forget(struct health *h, const char *reason);
 
 /*
  * health_set_pin -- set (HEALTH_PIN_DOWN/UP) or clear (HEALTH_PIN_NONE) the

@@ -769,3 +769,28 @@ uint64_t state_stale_after_ms(const struct config *cfg)
 	uint64_t ms = 3u * (uint64_t)(n ? n : 1) * cfg->general.interval_ms;
 	return ms ? ms : 1;
 }
+
+int state_forget_stale(struct state *st, const struct config *cfg, uint64_t now_ms, char *why,
+		       size_t whylen)
+{
+	uint64_t limit = state_stale_after_ms(cfg);
+	char reason[HEALTH_REASON_MAX];
+	if (st->saved_ms > now_ms + limit) {
+		snprintf(reason, sizeof(reason),
+			 "health in the state file was saved %llu s in the future (clock went "
+			 "back?): unknown until checked again",
+			 (unsigned long long)((st->saved_ms - now_ms) / 1000));
+	} else if (st->saved_ms + limit < now_ms) {
+		snprintf(reason, sizeof(reason),
+			 "health in the state file is %llu s old, more than %llu s (3 x max(fall, "
+			 "rise) x interval): unknown until checked again",
+			 (unsigned long long)((now_ms - st->saved_ms) / 1000),
+			 (unsigned long long)(limit / 1000));
+	} else {
+		return 0;
+	}
+	health_forget(st->health, reason);
+	if (why && whylen)
+		snprintf(why, whylen, "%s", reason);
+	return 1;
+}

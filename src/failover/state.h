@@ -155,4 +155,17 @@ int state_update_seen(struct state *st, const struct failover_dns *dns);
  */
 uint64_t state_stale_after_ms(const struct config *cfg);
 
+/*
+ * state_forget_stale -- forget the health loaded in @st (health_forget():
+ * every server UNKNOWN, needing the full `rise` or `fall`) when the file
+ * was saved more than state_stale_after_ms(@cfg) before @now_ms, or more
+ * than that after it (the clock went back: its age is unknown).  Pins and
+ * the rest of the state are kept.  Call it once, right after state_load();
+ * `run`, `once` and `plan` do, so for `once` the passes are the rounds.
+ * @why  on 1, a one-line reason for the log (also the servers' reason).
+ * @return 1 when the health was forgotten, 0 when it is believed.
+ */
+int state_forget_stale(struct state *st, const struct config *cfg, uint64_t now_ms, char *why,
+		       size_t whylen);
+
 #endif

@@ -7,7 +7,8 @@ Use from a test:
     with FakeServer("smtp", starttls=True, certfile=..., keyfile=...) as srv:
         run probe on f"smtp://127.0.0.1:{srv.port}"
 
-or from a shell (prints the port on the first line, serves until killed):
+or from a shell (prints the port on the first line, serves until killed
+or for --seconds; --host and --port choose the address):
 
     python3 tests/fakes/fakeserver.py smtp --banner "421 4.3.2 Service shutting down"
 
@@ -300,6 +301,8 @@ def main():
     ap.add_argument("--status")
     ap.add_argument("--starttls", action="store_true")
     ap.add_argument("--seconds", type=float, default=MAX_SECONDS)
+    ap.add_argument("--host")
+    ap.add_argument("--port", type=int)
     a = ap.parse_args()
     opts = {k: v for k, v in vars(a).items() if v not in (None, False) and k not in ("mode", "seconds")}
     net.serve_from_shell(FakeServer(a.mode, **opts), min(a.seconds, 3600))

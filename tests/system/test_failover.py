@@ -125,13 +125,20 @@ def test_startup_unknown_server_stops_the_walk(named, mx, cfg, run):
     assert lab.serial(zname("start")) == serial + 1
 
 
-def test_startup_first_full_round_reconciles(named, mx, cfg, run):
-    """No state, records on mx2, both healthy: health is known after the
-    first full round (UNKNOWN -> UP after one good round, health.h), so the
-    first pass points the records back at the preferred mx1 -- once."""
+def test_startup_full_rise_reconciles(named, mx, cfg, run):
+    """No state, records on mx2, both healthy: an UNKNOWN server needs the
+    full `rise` good rounds before records move toward it (health.h; the
+    records may be on mx2 because mx1 was down), so the first pass waits and
+    the second (rise 2) points the records back at the preferred mx1 --
+    once."""
     lab, _ = named
     c = cfg(["at-mx2"], general={"fall": "2", "rise": "2"})
     serial = lab.serial(zname("at-mx2"))
+    rc, out, err = run(["once"], config=c)
+    assert rc == 0, err
+    assert all_point(lab, "at-mx2", MX2), cnames(lab, "at-mx2")
+    assert lab.serial(zname("at-mx2")) == serial
+    assert state_json(c)["servers"]["mx1"]["state"] == "unknown"
     rc, out, err = run(["once"], config=c)
     assert rc == 0, err
     assert all_point(lab, "at-mx2", MX1), cnames(lab, "at-mx2")

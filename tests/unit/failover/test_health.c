@@ -1,7 +1,9 @@
 /*
  * test_health.c -- the rise/fall state machine with simulated time:
- * counting, start-up from UNKNOWN, flapping, warnings, pins and their
- * expiry, and that every change is reported exactly once.
+ * counting, start-up from UNKNOWN (the full rise or fall), flapping,
+ * warnings, pins and their expiry, isolated rounds (failures do not
+ * count), forgetting stale health, and that every change is reported
+ * exactly once.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,6 +80,14 @@ static int round1(struct health *h, enum health_outcome a, enum health_outcome b
 	return health_feed(h, 0, r, 2, now);
 }
 
+/* mx1 from UNKNOWN to UP: rise (2) good rounds, at *t and *t + IVL. */
+static void start_up(struct health *h, uint64_t *t)
+{
+	round1(h, HEALTH_OK, HEALTH_OK, *t);
+	round1(h, HEALTH_OK, HEALTH_OK, *t += IVL);
+	assert_int_equal(health_effective(h, 0, *t), HEALTH_UP);
+}
+
 /* Drain the queue; count server-level changes and remember the last. */
 static size_t drain(struct health *h, struct health_change *last_server)
 {
@@ -118,18 +128,30 @@ static void test_start_unknown(void **state)
 	assert_false(health_next_change(f->h, &c));
 }
 
-static void test_first_good_round_up(void **state)
+static void test_unknown_to_up_needs_rise(void **state)
 {
 	struct fixture *f = *state;
 	struct health_change c;
-	assert_true(round1(f->h, HEALTH_OK, HEALTH_OK, T0) > 0);
+	/* Nothing is known of a server at start: one good round is not
+	 * enough, it needs the full rise (2), as from DOWN. */
+	assert_int_equal(round1(f->h, HEALTH_OK, HEALTH_OK, T0), 0);
+	assert_int_equal(health_effective(f->h, 0, T0), HEALTH_UNKNOWN);
+	assert_int_equal(f->h->servers[0].checks[0].state, HEALTH_UNKNOWN);
+	assert_int_equal(drain(f->h, NULL), 0);
+	/* A failed round breaks the streak. */
+	round1(f->h, HEALTH_OK, HEALTH_FAIL, T0 + IVL);
+	round1(f->h, HEALTH_OK, HEALTH_OK, T0 + 2 * IVL);
+	assert_int_equal(health_effective(f->h, 0, T0), HEALTH_UNKNOWN);
+	assert_int_equal(drain(f->h, NULL), 0);
+	assert_true(round1(f->h, HEALTH_OK, HEALTH_OK, T0 + 3 * IVL) > 0);
 	assert_int_equal(drain(f->h, &c), 1);
 	assert_int_equal(c.from, HEALTH_UNKNOWN);
 	assert_int_equal(c.to, HEALTH_UP);
-	assert_int_equal(c.at_ms, T0);
+	assert_int_equal(c.at_ms, T0 + 3 * IVL);
+	assert_non_null(strstr(c.reason, "2 rounds in a row"));
 	assert_int_equal(health_effective(f->h, 0, T0), HEALTH_UP);
 	/* Healthy rounds are silent. */
-	for (int i = 1; i < 10; i++)
+	for (int i = 4; i < 10; i++)
 		assert_int_equal(round1(f->h, HEALTH_OK, HEALTH_OK, T0 + i * IVL), 0);
 }
 
@@ -158,7 +180,7 @@ static void test_fall_and_rise(void **state)
 	struct fixture *f = *state;
 	struct health_change c;
 	uint64_t t = T0;
-	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	start_up(f->h, &t);
 	drain(f->h, NULL);
 	/* Two failed rounds: still UP (fall is 3). */
 	round1(f->h, HEALTH_OK, HEALTH_FAIL, t += IVL);
@@ -190,7 +212,7 @@ static void test_any_check_counts(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t t = T0;
-	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	start_up(f->h, &t);
 	/* Different checks fail in consecutive rounds: each round failed. */
 	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
 	round1(f->h, HEALTH_OK, HEALTH_FAIL, t += IVL);
@@ -234,7 +256,7 @@ static void test_check_level_changes(void **state)
 	struct fixture *f = *state;
 	struct health_change c;
 	uint64_t t = T0;
-	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	start_up(f->h, &t);
 	size_t nchecks = 0;
 	while (health_next_change(f->h, &c))
 		nchecks += c.kind == HEALTH_CHANGE_CHECK;
@@ -252,7 +274,7 @@ static void test_check_level_changes(void **state)
 	}
 	assert_true(saw_check);
 	assert_int_equal(f->h->servers[0].checks[1].bad_run, 3);
-	assert_int_equal(f->h->servers[0].checks[0].good_run, 4);
+	assert_int_equal(f->h->servers[0].checks[0].good_run, 5);
 }
 
 static void test_feed_bad_args(void **state)
@@ -273,7 +295,7 @@ static void test_pin_down_and_expiry(void **state)
 	struct fixture *f = *state;
 	struct health_change c;
 	uint64_t t = T0;
-	round1(f->h, HEALTH_OK, HEALTH_OK, t);
+	start_up(f->h, &t);
 	drain(f->h, NULL);
 	/* Pin down for 60 s: effective DOWN at once, one change. */
 	assert_int_equal(health_set_pin(f->h, 0, HEALTH_PIN_DOWN, t + 60000, t, NULL), 1);
@@ -288,7 +310,7 @@ static void test_pin_down_and_expiry(void **state)
 	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
 	assert_int_equal(health_expire_pins(f->h, t), 0);
 	/* At expiry: back to the checked state, one change. */
-	t = T0 + 60000;
+	t = T0 + IVL + 60000;
 	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UP);
 	assert_int_equal(health_expire_pins(f->h, t), 1);
 	assert_int_equal(drain(f->h, &c), 1);
@@ -343,12 +365,161 @@ static void test_queue_grows(void **state)
 	assert_int_equal(n, 100);
 }
 
+/* Feed mx1 one isolated round (every witness failed). */
+static int iso1(struct health *h, enum health_outcome a, enum health_outcome b, uint64_t now)
+{
+	struct health_result r[2] = { { a, a == HEALTH_FAIL ? "network unreachable" : "220 ok" },
+				      { b, b == HEALTH_FAIL ? "network unreachable" : "OK" } };
+	return health_feed_isolated(h, 0, r, 2, now);
+}
+
+static void test_isolated_failures_do_not_count(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	uint64_t t = T0;
+	start_up(f->h, &t);
+	drain(f->h, NULL);
+	/* Two real failed rounds (fall is 3), then the monitor's link is cut. */
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(iso1(f->h, HEALTH_FAIL, HEALTH_FAIL, t += IVL), 0);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UP);
+	assert_int_equal(f->h->servers[0].bad_run, 0);
+	assert_int_equal(f->h->servers[0].checks[0].state, HEALTH_UP);
+	assert_int_equal(f->h->servers[0].checks[1].state, HEALTH_UP);
+	assert_int_equal(f->h->servers[0].checks[0].bad_run, 0);
+	/* The last result is still shown as it was. */
+	assert_int_equal(f->h->servers[0].checks[1].last, HEALTH_FAIL);
+	assert_string_equal(f->h->servers[0].checks[1].reason, "network unreachable");
+	assert_int_equal(drain(f->h, NULL), 0);
+	/* Isolation over: the streak before it is forgotten, `fall` fresh
+	 * failed rounds are needed. */
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UP);
+	assert_int_equal(drain(f->h, NULL), 0);
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_UP);
+	assert_int_equal(c.to, HEALTH_DOWN);
+	assert_non_null(strstr(c.reason, "(3 failed rounds)"));
+}
+
+static void test_isolated_down_stays_down(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	uint64_t t = T0;
+	for (int i = 0; i < 3; i++)
+		round1(f->h, HEALTH_FAIL, HEALTH_FAIL, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	drain(f->h, NULL);
+	/* Isolated failures change nothing; a DOWN server stays DOWN. */
+	for (int i = 0; i < 5; i++)
+		iso1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	/* A pass in an isolated round is a pass (the server answered), but a
+	 * failed isolated round between two passes breaks the streak. */
+	iso1(f->h, HEALTH_OK, HEALTH_OK, t += IVL);
+	iso1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	round1(f->h, HEALTH_OK, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_DOWN);
+	assert_int_equal(drain(f->h, NULL), 0);
+	assert_true(iso1(f->h, HEALTH_OK, HEALTH_OK, t += IVL) > 0);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_DOWN);
+	assert_int_equal(c.to, HEALTH_UP);
+}
+
+static void test_isolated_unknown_stays_unknown(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	uint64_t t = T0;
+	/* Started while cut off: nothing is learnt from the failures. */
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	for (int i = 0; i < 10; i++)
+		iso1(f->h, HEALTH_FAIL, HEALTH_FAIL, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UNKNOWN);
+	assert_int_equal(drain(f->h, NULL), 0);
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	assert_int_equal(health_effective(f->h, 0, t), HEALTH_UNKNOWN);
+	round1(f->h, HEALTH_FAIL, HEALTH_OK, t += IVL);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_UNKNOWN);
+	assert_int_equal(c.to, HEALTH_DOWN);
+	struct health_result r[1] = { { HEALTH_OK, NULL } };
+	assert_int_equal(health_feed_isolated(f->h, 0, r, 1, t), MXF_EINVAL);
+}
+
+static void test_forget(void **state)
+{
+	struct fixture *f = *state;
+	struct health_change c;
+	uint64_t t = T0;
+	/* mx1 UP and pinned up; mx2 DOWN. */
+	start_up(f->h, &t);
+	struct health_result bad[1] = { { HEALTH_FAIL, "connection refused" } };
+	struct health_result good[1] = { { HEALTH_OK, "220 ok" } };
+	for (int i = 0; i < 3; i++)
+		health_feed(f->h, 1, bad, 1, t + (uint64_t)i);
+	assert_int_equal(health_set_pin(f->h, 0, HEALTH_PIN_UP, 0, t, NULL), 1);
+	drain(f->h, NULL);
+	health_forget(f->h, "too old");
+	for (size_t i = 0; i < 2; i++) {
+		const struct health_server *s = &f->h->servers[i];
+		assert_int_equal(s->state, HEALTH_UNKNOWN);
+		assert_int_equal(s->good_run, 0);
+		assert_int_equal(s->bad_run, 0);
+		assert_string_equal(s->reason, "too old");
+		assert_int_equal(s->checks[0].state, HEALTH_UNKNOWN);
+		assert_int_equal(s->checks[0].good_run + s->checks[0].bad_run, 0);
+	}
+	assert_string_equal(f->h->servers[1].checks[0].reason, "connection refused");
+	assert_int_equal(health_pinned(f->h, 0, t), HEALTH_PIN_UP); /* pins are kept */
+	assert_int_equal(drain(f->h, NULL), 0);                     /* a reset, not a change */
+	/* mx2 fails again: DOWN after the full fall (3), and finding it DOWN
+	 * again is no news (from == to: no event). */
+	health_feed(f->h, 1, bad, 1, t += IVL);
+	health_feed(f->h, 1, bad, 1, t += IVL);
+	assert_int_equal(health_effective(f->h, 1, t), HEALTH_UNKNOWN);
+	health_feed(f->h, 1, bad, 1, t += IVL);
+	assert_int_equal(health_effective(f->h, 1, t), HEALTH_DOWN);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_DOWN);
+	assert_int_equal(c.to, HEALTH_DOWN);
+	assert_int_equal(c.raw_from, HEALTH_UNKNOWN);
+	/* Once out of UNKNOWN the memory is gone: a recovery is news. */
+	health_feed(f->h, 1, good, 1, t += IVL);
+	health_feed(f->h, 1, good, 1, t += IVL);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_DOWN);
+	assert_int_equal(c.to, HEALTH_UP);
+	/* Forgotten DOWN, then good: the full rise, reported as a recovery. */
+	for (int i = 0; i < 3; i++)
+		health_feed(f->h, 1, bad, 1, t += IVL);
+	drain(f->h, NULL);
+	health_forget(f->h, NULL); /* NULL: the reason is kept */
+	assert_non_null(strstr(f->h->servers[1].reason, "(3 failed rounds)"));
+	health_feed(f->h, 1, good, 1, t += IVL);
+	assert_int_equal(health_effective(f->h, 1, t), HEALTH_UNKNOWN);
+	health_feed(f->h, 1, good, 1, t += IVL);
+	assert_int_equal(drain(f->h, &c), 1);
+	assert_int_equal(c.from, HEALTH_DOWN);
+	assert_int_equal(c.to, HEALTH_UP);
+	health_forget(NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test_setup_teardown(test_start_unknown, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_first_good_round_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_to_up_needs_rise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_to_down_needs_fall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fall_and_rise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_any_check_counts, setup, teardown),
@@ -359,6 +530,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pin_down_and_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_up_hides_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolated_failures_do_not_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolated_down_stays_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolated_unknown_stays_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

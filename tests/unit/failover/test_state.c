@@ -158,7 +158,8 @@ static struct state *busy_state(const struct config *cfg)
 	assert_int_equal(state_new(cfg, &st), 0);
 	struct health_result ok2[2] = { { HEALTH_OK, "250 ok" }, { HEALTH_WARN, "cert expires in 9 days" } };
 	struct health_result bad1[1] = { { HEALTH_FAIL, "connection refused" } };
-	health_feed(st->health, 0, ok2, 2, T0);
+	health_feed(st->health, 0, ok2, 2, T0); /* rise 2: mx1 UP */
+	health_feed(st->health, 0, ok2, 2, T0 + 10000);
 	health_feed(st->health, 1, bad1, 1, T0);
 	health_feed(st->health, 1, bad1, 1, T0 + 10000);
 	assert_int_equal(health_set_pin(st->health, 0, HEALTH_PIN_UP, T0 + 3600000, T0, NULL), 1);
@@ -223,7 +224,7 @@ static void test_round_trip(void **state)
 	assert_true(b->checks[0].seen);
 	const struct health_server *m1 = &ld->health->servers[0];
 	assert_int_equal(m1->state, HEALTH_UP);
-	assert_int_equal(m1->good_run, 1);
+	assert_int_equal(m1->good_run, 2);
 	assert_int_equal(m1->checks[1].last, HEALTH_WARN);
 	assert_string_equal(m1->checks[1].reason, "cert expires in 9 days");
 	assert_int_equal(m1->pin, HEALTH_PIN_UP);
