@@ -14,13 +14,15 @@
  *                                    "reason": "..." } ] } },
  *   "groups": { ID: { "active": ID or null, "last_switch_ms": N,
  *                     "all_down": false, "failback_requested": false,
- *                     "zones": { ZONE: { "failed": false,
+ *                     "zones": { ZONE: { "failed": false, "intent": ID or null,
  *                                "records": { LABEL: { "status": "present",
  *                                      "values": [...], "ttl": N,
- *                                      "hand_changed": false } } } } } },
+ *                                      "hand_changed": false,
+ *                                      "written": ID or null } } } } } },
  *   "events": [ { "at_ms": N, "event": "switched", "group": ID, "server":
  *                 ID, "from": ID, "to": ID, "zone": Z, "record": L,
- *                 "detail": "..." } ] }      -- oldest first
+ *                 "zones": [Z...] (only when set), "detail": "..." } ] }
+ *                                            -- oldest first
  *
  * Times are wall-clock milliseconds.  Every field is optional on load
  * (a missing one keeps the fresh value), but a present field of the wrong
@@ -79,6 +81,9 @@ static void state_event_clear(struct state_event *e)
 	free(e->to);
 	free(e->zone);
 	free(e->record);
+	for (size_t i = 0; e->zones && i < e->nzones; i++)
+		free(e->zones[i]);
+	free(e->zones);
 	free(e->detail);
 	memset(e, 0, sizeof(*e));
 }
@@ -159,6 +164,14 @@ int state_add_event(struct state *st, const struct config *cfg, const struct fai
 				     : NULL,
 			     &bad);
 	e.detail = state_dup(ev->detail, &bad);
+	if (g && ev->nzones) {
+		e.zones = calloc(ev->nzones, sizeof(*e.zones));
+		bad = bad || !e.zones;
+		for (size_t i = 0; e.zones && i < ev->nzones; i++) {
+			if (ev->zones[i] < g->nzones)
+				e.zones[e.nzones++] = state_dup(g->zones[ev->zones[i]], &bad);
+		}
+	}
 	if (bad) {
 		state_event_clear(&e);
 		return MXF_ENOMEM;
@@ -273,6 +286,8 @@ static json_t *state_group_json(const struct config *cfg, const struct state *st
 			break;
 		}
 		state_set(zo, "failed", json_boolean(m->zones[z].failed), bad);
+		state_set(zo, "intent", state_str_or_null(state_server_id(cfg, m->zones[z].intent)),
+			  bad);
 		for (size_t r = 0; r < g->nrecords; r++) {
 			const struct failover_rec_view *v = &seen->zones[z].recs[r];
 			json_t *ro = json_object(), *vals = json_array();
@@ -291,6 +306,10 @@ static json_t *state_group_json(const struct config *cfg, const struct state *st
 			state_set(ro, "ttl", json_integer(v->ttl), bad);
 			state_set(ro, "hand_changed",
 				  json_boolean(m->hand_changed[z * m->nrecords + r]), bad);
+			state_set(ro, "written",
+				  state_str_or_null(
+					  state_server_id(cfg, m->written[z * m->nrecords + r])),
+				  bad);
 		}
 		state_set(zo, "records", recs, bad);
 	}
@@ -336,6 +355,13 @@ int state_to_json(const struct state *st, const struct config *cfg, uint64_t now
 		state_set(eo, "to", state_str_or_null(e->to), &bad);
 		state_set(eo, "zone", state_str_or_null(e->zone), &bad);
 		state_set(eo, "record", state_str_or_null(e->record), &bad);
+		if (e->nzones) {
+			json_t *zs = json_array();
+			for (size_t k = 0; zs && k < e->nzones; k++)
+				if (json_array_append_new(zs, json_string(e->zones[k])) != 0)
+					bad = true;
+			state_set(eo, "zones", zs, &bad);
+		}
 		state_set(eo, "detail", json_string(e->detail ? e->detail : ""), &bad);
 	}
 	state_set(root, "events", events, &bad);
@@ -512,9 +538,29 @@ static void state_read_server(struct state_rd *rd, const json_t *so, const struc
 	}
 }
 
-static void state_read_record(struct state_rd *rd, const json_t *ro, const char *where,
-			      struct failover_dns *seen, size_t z, size_t r, bool *hand)
+/* A server of group @g by id, or null: *out is its index, -1 for null or a
+ * server no longer in the group (the next round decides anew). */
+static void state_get_member(struct state_rd *rd, const json_t *obj, const char *key,
+			     const char *where, const struct config *cfg,
+			     const struct config_group *g, long *out)
 {
+	const json_t *v = json_object_get(obj, key);
+	if (v && json_is_string(v)) {
+		long s = config_server_index(cfg, json_string_value(v));
+		bool member = false;
+		for (size_t i = 0; s >= 0 && i < g->nservers; i++)
+			member = member || (long)g->servers[i] == s;
+		*out = member ? s : -1;
+	} else if (v && !json_is_null(v)) {
+		state_fail(rd, MXF_EINVAL, "%s.%s: wrong type", where, key);
+	}
+}
+
+static void state_read_record(struct state_rd *rd, const json_t *ro, const char *where,
+			      const struct config *cfg, const struct config_group *g,
+			      struct failover_dns *seen, size_t z, size_t r, bool *hand, long *written)
+{
+	state_get_member(rd, ro, "written", where, cfg, g, written);
 	enum failover_rec_status status = FAILOVER_REC_UNREAD;
 	STATE_GET_ENUM(rd, ro, "status", where, failover_rec_status_parse, &status);
 	const json_t *vals = state_get(rd, ro, "values", JSON_ARRAY, where);
@@ -549,10 +595,11 @@ static void state_read_record(struct state_rd *rd, const json_t *ro, const char 
 }
 
 static void state_read_zone(struct state_rd *rd, const json_t *zo, const char *zw,
-			    const struct config_group *g, struct failover_group_mem *m,
-			    struct failover_dns *seen, size_t z)
+			    const struct config *cfg, const struct config_group *g,
+			    struct failover_group_mem *m, struct failover_dns *seen, size_t z)
 {
 	state_get_bool(rd, zo, "failed", zw, &m->zones[z].failed);
+	state_get_member(rd, zo, "intent", zw, cfg, g, &m->zones[z].intent);
 	const json_t *recs = state_get(rd, zo, "records", JSON_OBJECT, zw);
 	char rpre[700];
 	snprintf(rpre, sizeof(rpre), "%s.records", zw);
@@ -560,7 +607,9 @@ static void state_read_zone(struct state_rd *rd, const json_t *zo, const char *z
 		char rw[900];
 		const json_t *ro = state_member(rd, recs, rpre, g->records[r], rw, sizeof(rw));
 		if (ro)
-			state_read_record(rd, ro, rw, seen, z, r, &m->hand_changed[z * m->nrecords + r]);
+			state_read_record(rd, ro, rw, cfg, g, seen, z, r,
+					  &m->hand_changed[z * m->nrecords + r],
+					  &m->written[z * m->nrecords + r]);
 	}
 }
 
@@ -571,17 +620,7 @@ static void state_read_group(struct state_rd *rd, const json_t *go, const struct
 	struct failover_group_mem *m = &st->failover->groups[gi];
 	char where[300];
 	snprintf(where, sizeof(where), "groups.%s", g->id);
-	const json_t *active = json_object_get(go, "active");
-	if (active && json_is_string(active)) {
-		long s = config_server_index(cfg, json_string_value(active));
-		bool member = false;
-		for (size_t i = 0; s >= 0 && i < g->nservers; i++)
-			member = member || (long)g->servers[i] == s;
-		/* A server no longer in the group: the next round decides anew. */
-		m->active = member ? s : -1;
-	} else if (active && !json_is_null(active)) {
-		state_fail(rd, MXF_EINVAL, "%s.active: wrong type", where);
-	}
+	state_get_member(rd, go, "active", where, cfg, g, &m->active);
 	state_get_ms(rd, go, "last_switch_ms", where, &m->last_switch_ms);
 	state_get_bool(rd, go, "all_down", where, &m->all_down);
 	state_get_bool(rd, go, "failback_requested", where, &m->failback_requested);
@@ -592,7 +631,7 @@ static void state_read_group(struct state_rd *rd, const json_t *go, const struct
 		char zw[600];
 		const json_t *zo = state_member(rd, zones, zpre, g->zones[z], zw, sizeof(zw));
 		if (zo)
-			state_read_zone(rd, zo, zw, g, m, st->seen[gi], z);
+			state_read_zone(rd, zo, zw, cfg, g, m, st->seen[gi], z);
 	}
 }
 
@@ -609,6 +648,35 @@ static char *state_event_str(struct state_rd *rd, const json_t *eo, const char *
 	if (!s)
 		state_fail(rd, MXF_ENOMEM, "out of memory");
 	return s;
+}
+
+/* An event's "zones": an array of names (taken as they are). */
+static void state_read_event_zones(struct state_rd *rd, const json_t *eo, const char *where,
+				   struct state_event *e)
+{
+	const json_t *zs = state_get(rd, eo, "zones", JSON_ARRAY, where);
+	if (!zs || !json_array_size(zs))
+		return;
+	e->zones = calloc(json_array_size(zs), sizeof(*e->zones));
+	if (!e->zones) {
+		state_fail(rd, MXF_ENOMEM, "out of memory");
+		return;
+	}
+	size_t i;
+	const json_t *z;
+	json_array_foreach(zs, i, z)
+	{
+		if (!json_is_string(z)) {
+			state_fail(rd, MXF_EINVAL, "%s.zones[%zu]: not a string", where, i);
+			return;
+		}
+		e->zones[e->nzones] = strdup(json_string_value(z));
+		if (!e->zones[e->nzones]) {
+			state_fail(rd, MXF_ENOMEM, "out of memory");
+			return;
+		}
+		e->nzones++;
+	}
 }
 
 static void state_read_events(struct state_rd *rd, const json_t *events, struct state *st)
@@ -633,6 +701,7 @@ static void state_read_events(struct state_rd *rd, const json_t *events, struct 
 		e.zone = state_event_str(rd, eo, "zone", i);
 		e.record = state_event_str(rd, eo, "record", i);
 		e.detail = state_event_str(rd, eo, "detail", i);
+		state_read_event_zones(rd, eo, where, &e);
 		if (!e.detail && !rd->code) {
 			e.detail = strdup("");
 			if (!e.detail)

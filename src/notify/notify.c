@@ -74,6 +74,7 @@ static const char *const notify_kind_names[NOTIFY_KIND_COUNT_] = {
 	[NOTIFY_CHANGED_BY_HAND] = "changed_by_hand",
 	[NOTIFY_QUEUE_FLUSH] = "queue_flush",
 	[NOTIFY_REMINDER] = "reminder",
+	[NOTIFY_SWITCH_COMPLETED] = "switch_completed",
 };
 
 const char *
