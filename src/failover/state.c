@@ -42,6 +42,7 @@
 #include "file.h"
 #include "mxf.h"
 #include "state.h"
+#include "state_event.h"
 #include "state_file.h"
 
 /* ---- bundle ---------------------------------------------------------- */
@@ -73,21 +74,6 @@ fail:
 	return e;
 }
 
-static void state_event_clear(struct state_event *e)
-{
-	free(e->group);
-	free(e->server);
-	free(e->from);
-	free(e->to);
-	free(e->zone);
-	free(e->record);
-	for (size_t i = 0; e->zones && i < e->nzones; i++)
-		free(e->zones[i]);
-	free(e->zones);
-	free(e->detail);
-	memset(e, 0, sizeof(*e));
-}
-
 void state_free(struct state *st)
 {
 	if (!st)
@@ -104,18 +90,6 @@ void state_free(struct state *st)
 
 /* ---- events ---------------------------------------------------------- */
 
-size_t state_event_count(const struct state *st)
-{
-	return st ? st->ev_count : 0;
-}
-
-const struct state_event *state_event_get(const struct state *st, size_t i)
-{
-	if (!st || i >= st->ev_count)
-		return NULL;
-	return &st->events[(st->ev_first + i) % STATE_EVENTS_MAX];
-}
-
 /* strdup that keeps NULL; sets *bad on allocation failure. */
 static char *state_dup(const char *s, bool *bad)
 {
@@ -125,20 +99,6 @@ static char *state_dup(const char *s, bool *bad)
 	if (!r)
 		*bad = true;
 	return r;
-}
-
-/* Append a filled event, taking ownership of its strings. */
-static void state_ring_push(struct state *st, struct state_event *e)
-{
-	size_t slot;
-	if (st->ev_count == STATE_EVENTS_MAX) {
-		slot = st->ev_first;
-		state_event_clear(&st->events[slot]);
-		st->ev_first = (st->ev_first + 1) % STATE_EVENTS_MAX;
-	} else {
-		slot = (st->ev_first + st->ev_count++) % STATE_EVENTS_MAX;
-	}
-	st->events[slot] = *e;
 }
 
 static const char *state_server_id(const struct config *cfg, long i)
@@ -176,7 +136,7 @@ int state_add_event(struct state *st, const struct config *cfg, const struct fai
 		state_event_clear(&e);
 		return MXF_ENOMEM;
 	}
-	state_ring_push(st, &e);
+	state_event_push(st, &e);
 	return 0;
 }
 
@@ -341,28 +301,11 @@ int state_to_json(const struct state *st, const struct config *cfg, uint64_t now
 		state_set(groups, cfg->groups[g].id, state_group_json(cfg, st, g, &bad), &bad);
 	state_set(root, "groups", groups, &bad);
 	for (size_t i = 0; i < state_event_count(st); i++) {
-		const struct state_event *e = state_event_get(st, i);
-		json_t *eo = json_object();
+		json_t *eo = state_event_to_json(state_event_get(st, i));
 		if (!eo || json_array_append_new(events, eo) != 0) {
 			bad = true;
 			break;
 		}
-		state_set(eo, "at_ms", state_ms(e->at_ms), &bad);
-		state_set(eo, "event", json_string(failover_event_id(e->type)), &bad);
-		state_set(eo, "group", state_str_or_null(e->group), &bad);
-		state_set(eo, "server", state_str_or_null(e->server), &bad);
-		state_set(eo, "from", state_str_or_null(e->from), &bad);
-		state_set(eo, "to", state_str_or_null(e->to), &bad);
-		state_set(eo, "zone", state_str_or_null(e->zone), &bad);
-		state_set(eo, "record", state_str_or_null(e->record), &bad);
-		if (e->nzones) {
-			json_t *zs = json_array();
-			for (size_t k = 0; zs && k < e->nzones; k++)
-				if (json_array_append_new(zs, json_string(e->zones[k])) != 0)
-					bad = true;
-			state_set(eo, "zones", zs, &bad);
-		}
-		state_set(eo, "detail", json_string(e->detail ? e->detail : ""), &bad);
 	}
 	state_set(root, "events", events, &bad);
 	if (bad) {
@@ -635,83 +578,20 @@ static void state_read_group(struct state_rd *rd, const json_t *go, const struct
 	}
 }
 
-static char *state_event_str(struct state_rd *rd, const json_t *eo, const char *key, size_t i)
-{
-	const json_t *v = json_object_get(eo, key);
-	if (!v || json_is_null(v))
-		return NULL;
-	if (!json_is_string(v)) {
-		state_fail(rd, MXF_EINVAL, "events[%zu].%s: wrong type", i, key);
-		return NULL;
-	}
-	char *s = strdup(json_string_value(v));
-	if (!s)
-		state_fail(rd, MXF_ENOMEM, "out of memory");
-	return s;
-}
-
-/* An event's "zones": an array of names (taken as they are). */
-static void state_read_event_zones(struct state_rd *rd, const json_t *eo, const char *where,
-				   struct state_event *e)
-{
-	const json_t *zs = state_get(rd, eo, "zones", JSON_ARRAY, where);
-	if (!zs || !json_array_size(zs))
-		return;
-	e->zones = calloc(json_array_size(zs), sizeof(*e->zones));
-	if (!e->zones) {
-		state_fail(rd, MXF_ENOMEM, "out of memory");
-		return;
-	}
-	size_t i;
-	const json_t *z;
-	json_array_foreach(zs, i, z)
-	{
-		if (!json_is_string(z)) {
-			state_fail(rd, MXF_EINVAL, "%s.zones[%zu]: not a string", where, i);
-			return;
-		}
-		e->zones[e->nzones] = strdup(json_string_value(z));
-		if (!e->zones[e->nzones]) {
-			state_fail(rd, MXF_ENOMEM, "out of memory");
-			return;
-		}
-		e->nzones++;
-	}
-}
-
 static void state_read_events(struct state_rd *rd, const json_t *events, struct state *st)
 {
 	size_t i;
 	const json_t *eo;
 	json_array_foreach(events, i, eo)
 	{
-		char where[64];
-		snprintf(where, sizeof(where), "events[%zu]", i);
-		if (!json_is_object(eo)) {
-			state_fail(rd, MXF_EINVAL, "%s: not an object", where);
+		struct state_event e;
+		char msg[256];
+		int code = state_event_from_json(eo, i, &e, msg, sizeof(msg));
+		if (code) {
+			state_fail(rd, code, "%s", msg);
 			return;
 		}
-		struct state_event e = { 0 };
-		STATE_GET_ENUM(rd, eo, "event", where, failover_event_parse, &e.type);
-		state_get_ms(rd, eo, "at_ms", where, &e.at_ms);
-		e.group = state_event_str(rd, eo, "group", i);
-		e.server = state_event_str(rd, eo, "server", i);
-		e.from = state_event_str(rd, eo, "from", i);
-		e.to = state_event_str(rd, eo, "to", i);
-		e.zone = state_event_str(rd, eo, "zone", i);
-		e.record = state_event_str(rd, eo, "record", i);
-		e.detail = state_event_str(rd, eo, "detail", i);
-		state_read_event_zones(rd, eo, where, &e);
-		if (!e.detail && !rd->code) {
-			e.detail = strdup("");
-			if (!e.detail)
-				state_fail(rd, MXF_ENOMEM, "out of memory");
-		}
-		if (rd->code) {
-			state_event_clear(&e);
-			return;
-		}
-		state_ring_push(st, &e);
+		state_event_push(st, &e);
 	}
 }
 
