@@ -129,7 +129,8 @@ cmd_notify_test(struct mxf_ctx *ctx, int argc, char **argv)
 			if (notify_kind_parse(optarg, &kind) != 0)
 				return ntest_usage("unknown event kind '%s' (server_down, server_up, "
 						   "switched, switch_failed, all_down, isolated, "
-						   "isolation_over, changed_by_hand, queue_flush, reminder)",
+						   "isolation_over, changed_by_hand, queue_flush, reminder, "
+						   "switch_completed)",
 						   optarg);
 			break;
 		case 'r':
