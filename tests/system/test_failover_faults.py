@@ -248,6 +248,7 @@ def kill9_cycles(lab, key, mx, daemons, tmp_path, proxy, rng):
         d.kill9()
         before = bulk_targets(lab)
         moved_at_kill = sum(1 for v in before.values() if v == target)
+        t_restart = now_ms()
         d = daemons(c, "daemon-%d.log" % (k + 1))
         t_start = time.monotonic()
         assert net.wait_until(lambda: all_at(lab, target), 20, step=0.02), (k, d.log()[-3000:])
@@ -272,19 +273,22 @@ def kill9_cycles(lab, key, mx, daemons, tmp_path, proxy, rng):
         assert not twice, (k, delay, twice, evs)
         assert not [e for e in evs if e["event"] == "changed_by_hand"], evs
         rows.append((k, delay, moved_at_kill, took, n_rounds,
-                     len([e for e in evs if e["event"] in MOVES])))
+                     len([e for e in evs if e["event"] in MOVES]),
+                     len([e for e in evs if e["event"] in MOVES and e["at_ms"] >= t_restart])))
         to_mx2 = not to_mx2
 
-    print(" kill  delay_s  zones_moved_at_kill  converge_s  rounds  move_events")
-    for k, delay, moved, took, n, nev in rows:
-        print(" %4d  %7.2f  %19d  %10.2f  %6d  %11d" % (k, delay, moved, took, n, nev))
+    print(" kill  delay_s  zones_moved_at_kill  converge_s  rounds  move_events  after_restart")
+    for k, delay, moved, took, n, nev, nre in rows:
+        print(" %4d  %7.2f  %19d  %10.2f  %6d  %11d  %13d" % (k, delay, moved, took, n, nev,
+                                                             nre))
     rounds = [r[4] for r in rows]
     secs = [r[3] for r in rows]
     mid = [r for r in rows if 0 < r[2] < NZONES]
     print("rounds to converge after restart: median %.1f, max %d; seconds: median %.2f, "
-          "max %.2f; kills that cut the switch between zones: %d of %d"
+          "max %.2f; kills that cut the switch between zones: %d of %d; switches reported "
+          "by the restarted daemon: %d of %d"
           % (statistics.median(rounds), max(rounds), statistics.median(secs), max(secs),
-             len(mid), len(rows)))
+             len(mid), len(rows), sum(1 for r in rows if r[6]), len(rows)))
     assert max(rounds) <= 3, rows
     assert d.stop() == 0
 
