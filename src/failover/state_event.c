@@ -11,7 +11,8 @@
 #include "mxf.h"
 #include "state_event.h"
 
-void state_event_clear(struct state_event *e)
+void
+state_event_clear(struct state_event *e)
 {
 	free(e->group);
 	free(e->server);
@@ -26,19 +27,22 @@ void state_event_clear(struct state_event *e)
 	memset(e, 0, sizeof(*e));
 }
 
-size_t state_event_count(const struct state *st)
+size_t
+state_event_count(const struct state *st)
 {
 	return st ? st->ev_count : 0;
 }
 
-const struct state_event *state_event_get(const struct state *st, size_t i)
+const struct state_event *
+state_event_get(const struct state *st, size_t i)
 {
 	if (!st || i >= st->ev_count)
 		return NULL;
 	return &st->events[(st->ev_first + i) % STATE_EVENTS_MAX];
 }
 
-void state_event_push(struct state *st, struct state_event *e)
+void
+state_event_push(struct state *st, struct state_event *e)
 {
 	size_t slot;
 	if (st->ev_count == STATE_EVENTS_MAX) {
@@ -54,18 +58,21 @@ void state_event_push(struct state *st, struct state_event *e)
 /* ---- to JSON --------------------------------------------------------- */
 
 /* json_object_set_new that remembers a failure in *bad. */
-static void state_event_set(json_t *obj, const char *key, json_t *v, bool *bad)
+static void
+state_event_set(json_t *obj, const char *key, json_t *v, bool *bad)
 {
 	if (!v || json_object_set_new(obj, key, v) != 0)
 		*bad = true;
 }
 
-static json_t *state_event_str_or_null(const char *s)
+static json_t *
+state_event_str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }
 
-json_t *state_event_to_json(const struct state_event *e)
+json_t *
+state_event_to_json(const struct state_event *e)
 {
 	bool bad = false;
 	json_t *eo = json_object();
@@ -107,7 +114,8 @@ struct state_event_rd {
 static void state_event_fail(struct state_event_rd *rd, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void state_event_fail(struct state_event_rd *rd, int code, const char *fmt, ...)
+static void
+state_event_fail(struct state_event_rd *rd, int code, const char *fmt, ...)
 {
 	if (rd->code)
 		return;
@@ -124,7 +132,8 @@ static void state_event_fail(struct state_event_rd *rd, int code, const char *fm
 }
 
 /* An optional string member (null allowed): a copy, or NULL. */
-static char *state_event_str(struct state_event_rd *rd, const json_t *eo, const char *key)
+static char *
+state_event_str(struct state_event_rd *rd, const json_t *eo, const char *key)
 {
 	const json_t *v = json_object_get(eo, key);
 	if (!v || json_is_null(v))
@@ -140,7 +149,8 @@ static char *state_event_str(struct state_event_rd *rd, const json_t *eo, const 
 }
 
 /* "zones": an array of names, taken as they are. */
-static void state_event_zones(struct state_event_rd *rd, const json_t *eo, struct state_event *e)
+static void
+state_event_zones(struct state_event_rd *rd, const json_t *eo, struct state_event *e)
 {
 	const json_t *zs = json_object_get(eo, "zones");
 	if (!zs)
@@ -173,11 +183,11 @@ static void state_event_zones(struct state_event_rd *rd, const json_t *eo, struc
 	}
 }
 
-int state_event_from_json(const json_t *eo, size_t i, struct state_event *out, char *err,
-			  size_t errlen)
+int
+state_event_from_json(const json_t *eo, size_t i, struct state_event *out, char *err, size_t errlen)
 {
-	struct state_event_rd rd = { .err = err, .errlen = errlen, .i = i };
-	struct state_event e = { 0 };
+	struct state_event_rd rd = {.err = err, .errlen = errlen, .i = i};
+	struct state_event e = {0};
 	if (!json_is_object(eo)) {
 		state_event_fail(&rd, MXF_EINVAL, ": not an object");
 		return rd.code;

@@ -27,13 +27,13 @@
 #include "mxf.h"
 #include "state.h"
 
-#define T0 1700000000000ULL
+#define T0  1700000000000ULL
 #define IVL 10000ULL
 #define MIN 60000ULL
-#define NZ 2
-#define NR 3
+#define NZ  2
+#define NR  3
 
-static const char *const MXV[3] = { "mx1.example.com.", "mx2.example.com.", "mx3.example.com." };
+static const char *const MXV[3] = {"mx1.example.com.", "mx2.example.com.", "mx3.example.com."};
 
 struct sim {
 	struct config *cfg;
@@ -42,14 +42,15 @@ struct sim {
 	struct failover_events ev;
 	struct failover_plan *plan;
 	uint64_t now;
-	char *val[NZ][NR];            /* CNAME target per record, NULL: absent */
-	bool read_fails[NZ];          /* this round, the zone cannot be read */
-	int update_result[NZ];        /* what the next UPDATE of a zone returns */
-	int updates[NZ];              /* UPDATEs applied per zone */
-	bool updated_now[NZ];         /* an UPDATE of the zone applied this round */
+	char *val[NZ][NR];     /* CNAME target per record, NULL: absent */
+	bool read_fails[NZ];   /* this round, the zone cannot be read */
+	int update_result[NZ]; /* what the next UPDATE of a zone returns */
+	int updates[NZ];       /* UPDATEs applied per zone */
+	bool updated_now[NZ];  /* an UPDATE of the zone applied this round */
 };
 
-static struct sim *sim_new(const char *hold)
+static struct sim *
+sim_new(const char *hold)
 {
 	char text[2048];
 	snprintf(text, sizeof(text),
@@ -62,7 +63,7 @@ static struct sim *sim_new(const char *hold)
 		 hold);
 	struct sim *s = calloc(1, sizeof(*s));
 	assert_non_null(s);
-	struct config_errors errs = { 0 };
+	struct config_errors errs = {0};
 	int e = config_load_string("t.conf", text, &s->cfg, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s:%d: %s\n", errs.v[i].file, errs.v[i].line, errs.v[i].msg);
@@ -77,13 +78,15 @@ static struct sim *sim_new(const char *hold)
 	return s;
 }
 
-static void sim_set(struct sim *s, size_t z, size_t r, const char *v)
+static void
+sim_set(struct sim *s, size_t z, size_t r, const char *v)
 {
 	free(s->val[z][r]);
 	s->val[z][r] = v ? strdup(v) : NULL;
 }
 
-static void sim_free(struct sim *s)
+static void
+sim_free(struct sim *s)
 {
 	for (size_t z = 0; z < NZ; z++)
 		for (size_t r = 0; r < NR; r++)
@@ -97,20 +100,22 @@ static void sim_free(struct sim *s)
 }
 
 /* One round of checks: 1 good, 0 failed, -1 none, per server. */
-static void sim_checks(struct sim *s, int up1, int up2, int up3)
+static void
+sim_checks(struct sim *s, int up1, int up2, int up3)
 {
-	int up[3] = { up1, up2, up3 };
+	int up[3] = {up1, up2, up3};
 	for (size_t i = 0; i < 3; i++) {
 		if (up[i] < 0)
 			continue;
-		struct health_result r = { up[i] ? HEALTH_OK : HEALTH_FAIL,
-					   up[i] ? "250 ok" : "connection refused" };
+		struct health_result r = {up[i] ? HEALTH_OK : HEALTH_FAIL,
+					  up[i] ? "250 ok" : "connection refused"};
 		assert_true(health_feed(s->h, i, &r, 1, s->now) >= 0);
 	}
 }
 
 /* Events and the plan of this round, before any update is sent. */
-static void sim_plan(struct sim *s)
+static void
+sim_plan(struct sim *s)
 {
 	failover_events_clear(&s->ev);
 	struct health_change c;
@@ -122,8 +127,8 @@ static void sim_plan(struct sim *s)
 		for (size_t r = 0; r < NR; r++) {
 			const char *v = s->val[z][r];
 			enum failover_rec_status st = s->read_fails[z] ? FAILOVER_REC_FAILED
-						      : v		 ? FAILOVER_REC_PRESENT
-									 : FAILOVER_REC_ABSENT;
+						      : v	       ? FAILOVER_REC_PRESENT
+								       : FAILOVER_REC_ABSENT;
 			assert_int_equal(failover_dns_set(d, z, r, st, &v, 1, 300, "timed out"), 0);
 		}
 	}
@@ -134,7 +139,8 @@ static void sim_plan(struct sim *s)
 }
 
 /* "Send" the updates that are due; statuses into @status. */
-static void sim_send(struct sim *s, int *status)
+static void
+sim_send(struct sim *s, int *status)
 {
 	for (size_t z = 0; z < NZ; z++) {
 		const struct failover_zone_plan *zp = &s->plan->zones[z];
@@ -158,7 +164,8 @@ static void sim_send(struct sim *s, int *status)
 }
 
 /* One whole round: checks, plan, intent, updates, commit; time moves on. */
-static enum failover_verdict sim_round(struct sim *s, int up1, int up2, int up3)
+static enum failover_verdict
+sim_round(struct sim *s, int up1, int up2, int up3)
 {
 	int status[NZ];
 	sim_checks(s, up1, up2, up3);
@@ -166,13 +173,14 @@ static enum failover_verdict sim_round(struct sim *s, int up1, int up2, int up3)
 	if (s->plan->wanted >= 0)
 		assert_true(failover_intent(s->fo, s->plan, NULL) >= 0);
 	sim_send(s, status);
-	assert_true(failover_commit(s->fo, s->cfg, s->plan, status, s->now, s->now, &s->ev,
-				     NULL) >= 0);
+	assert_true(failover_commit(s->fo, s->cfg, s->plan, status, s->now, s->now, &s->ev, NULL) >=
+		    0);
 	s->now += IVL;
 	return s->plan->verdict;
 }
 
-static size_t sim_count(const struct sim *s, enum failover_event_type t)
+static size_t
+sim_count(const struct sim *s, enum failover_event_type t)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < s->ev.n; i++)
@@ -180,7 +188,8 @@ static size_t sim_count(const struct sim *s, enum failover_event_type t)
 	return n;
 }
 
-static bool is_move(enum failover_event_type t)
+static bool
+is_move(enum failover_event_type t)
 {
 	return t == FAILOVER_EV_SWITCHED || t == FAILOVER_EV_SWITCHED_BACK ||
 	       t == FAILOVER_EV_SWITCH_COMPLETED;
@@ -188,9 +197,10 @@ static bool is_move(enum failover_event_type t)
 
 /* The round's events: every zone updated is named by exactly one move
  * event, and there is at most one move event (one per group and round). */
-static void assert_covered(const struct sim *s)
+static void
+assert_covered(const struct sim *s)
 {
-	size_t moves = 0, named[NZ] = { 0 };
+	size_t moves = 0, named[NZ] = {0};
 	for (size_t i = 0; i < s->ev.n; i++) {
 		const struct failover_event *e = &s->ev.v[i];
 		if (!is_move(e->type)) {
@@ -210,7 +220,8 @@ static void assert_covered(const struct sim *s)
 	}
 }
 
-static void assert_all(const struct sim *s, const char *value)
+static void
+assert_all(const struct sim *s, const char *value)
 {
 	for (size_t z = 0; z < NZ; z++)
 		for (size_t r = 0; r < NR; r++)
@@ -219,7 +230,8 @@ static void assert_all(const struct sim *s, const char *value)
 }
 
 /* The state file as it would be saved now (health and failover memory). */
-static json_t *sim_save(struct sim *s)
+static json_t *
+sim_save(struct sim *s)
 {
 	struct state *st;
 	json_t *j;
@@ -236,7 +248,8 @@ static json_t *sim_save(struct sim *s)
 }
 
 /* A restart: memory and health are what @j (a saved state file) holds. */
-static void sim_restart(struct sim *s, json_t *j)
+static void
+sim_restart(struct sim *s, json_t *j)
 {
 	struct state *st;
 	char err[256];
@@ -256,7 +269,8 @@ static void sim_restart(struct sim *s, json_t *j)
 /* The operator puts one record back on mx1 by hand while the group is held
  * on mx2: left alone and reported once, hold_down reverts nothing; after
  * hold_down the failback to mx1 adopts it again. */
-static void test_hand_change_during_hold_down(void **state)
+static void
+test_hand_change_during_hold_down(void **state)
 {
 	(void)state;
 	struct sim *s = sim_new("5m");
@@ -310,7 +324,8 @@ static void test_hand_change_during_hold_down(void **state)
  * else moved it while the daemon was away): nothing moves, each record is
  * reported.  Without what was written (an older state file), the records
  * move to mx1, and that move is an event naming the zones. */
-static void test_stale_active_dns_elsewhere(void **state)
+static void
+test_stale_active_dns_elsewhere(void **state)
 {
 	(void)state;
 	struct sim *s = sim_new("0");
@@ -332,10 +347,9 @@ static void test_stale_active_dns_elsewhere(void **state)
 	/* The same file without "written" (and "intent"). */
 	const char *zk;
 	json_t *zo;
-	json_object_foreach(json_object_get(json_object_get(json_object_get(copy, "groups"),
-							    "mail"),
-					    "zones"),
-			    zk, zo)
+	json_object_foreach(
+		json_object_get(json_object_get(json_object_get(copy, "groups"), "mail"), "zones"),
+		zk, zo)
 	{
 		const char *rk;
 		json_t *ro;
@@ -363,7 +377,8 @@ static void test_stale_active_dns_elsewhere(void **state)
  * file is the one saved with the intent.  @applied[z]: named applied zone
  * z's update.  @up1: mx1's checks after the restart.
  */
-static struct sim *crash_mid_switch(const bool applied[NZ])
+static struct sim *
+crash_mid_switch(const bool applied[NZ])
 {
 	struct sim *s = sim_new("0");
 	sim_round(s, 1, 1, 1);
@@ -383,11 +398,12 @@ static struct sim *crash_mid_switch(const bool applied[NZ])
 	return s;
 }
 
-static void test_intent_resumed_after_crash(void **state)
+static void
+test_intent_resumed_after_crash(void **state)
 {
 	(void)state;
 	/* Both zones applied, mx1 still down: found switched, reported. */
-	bool both[NZ] = { true, true };
+	bool both[NZ] = {true, true};
 	struct sim *s = crash_mid_switch(both);
 	sim_round(s, 0, 1, 1);
 	assert_int_equal(s->updates[0] + s->updates[1], 0);
@@ -405,7 +421,7 @@ static void test_intent_resumed_after_crash(void **state)
 
 	/* Only the first zone applied: one SWITCHED names both, one found,
 	 * one updated now. */
-	bool first[NZ] = { true, false };
+	bool first[NZ] = {true, false};
 	s = crash_mid_switch(first);
 	sim_round(s, 0, 1, 1);
 	assert_int_equal(s->updates[0], 0);
@@ -428,7 +444,7 @@ static void test_intent_resumed_after_crash(void **state)
 	sim_free(s);
 
 	/* Not applied at all, mx1 back: nothing moves, the intent is dropped. */
-	bool none[NZ] = { false, false };
+	bool none[NZ] = {false, false};
 	s = crash_mid_switch(none);
 	sim_round(s, 1, 1, 1);
 	assert_int_equal(s->updates[0] + s->updates[1], 0);
@@ -440,7 +456,8 @@ static void test_intent_resumed_after_crash(void **state)
 /* A zone that converges later -- after failed updates, or unreadable in
  * the switch round -- is named by one SWITCH_COMPLETED (the recovery
  * notice of its SWITCH_FAILED), not by a second SWITCHED. */
-static void test_late_zone_completed(void **state)
+static void
+test_late_zone_completed(void **state)
 {
 	(void)state;
 	struct sim *s = sim_new("0");
@@ -475,7 +492,8 @@ static void test_late_zone_completed(void **state)
 }
 
 /* Point 5: fail, recover without an update, fail again -> two alerts. */
-static void test_switch_failed_rearmed(void **state)
+static void
+test_switch_failed_rearmed(void **state)
 {
 	(void)state;
 	struct sim *s = sim_new("0");
@@ -499,7 +517,8 @@ static void test_switch_failed_rearmed(void **state)
 /* A random run: checks, failed updates, unreadable zones, hand changes to
  * another group server and restarts from the state as saved with the
  * intent; every applied update is covered, once, in its round. */
-static void test_every_update_covered(void **state)
+static void
+test_every_update_covered(void **state)
 {
 	(void)state;
 	struct sim *s = sim_new("30s");
@@ -540,9 +559,10 @@ static void test_every_update_covered(void **state)
 			memset(s->read_fails, 0, sizeof(s->read_fails));
 			sim_round(s, up[0], up[1], up[2]);
 			assert_covered(s);
-			size_t named[NZ] = { 0 };
+			size_t named[NZ] = {0};
 			for (size_t i = 0; i < s->ev.n; i++)
-				for (size_t k = 0; is_move(s->ev.v[i].type) && k < s->ev.v[i].nzones; k++)
+				for (size_t k = 0;
+				     is_move(s->ev.v[i].type) && k < s->ev.v[i].nzones; k++)
 					named[s->ev.v[i].zones[k]]++;
 			for (size_t z = 0; z < NZ; z++)
 				if (lost[z])
@@ -562,7 +582,8 @@ static void test_every_update_covered(void **state)
 	sim_free(s);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hand_change_during_hold_down),
