@@ -437,9 +437,9 @@ static int fo_hand_event(struct failover_events *ev, const struct config *cfg,
  * flag and intent, and whether this round's event must name it (updated, or
  * found moved under a saved intent).  @return 0 or MXF_ENOMEM.
  */
-static int fo_commit_zone(struct failover_group_mem *m, const struct config *cfg,
-			  const struct config_group *g, const struct failover_plan *p, size_t z,
-			  int st, uint64_t now_ms, struct failover_events *ev, struct fo_cover *cov)
+static int fo_commit_zone(struct failover_group_mem *m, const struct config_group *g,
+			  const struct failover_plan *p, size_t z, int st, uint64_t now_ms,
+			  struct failover_events *ev, struct fo_cover *cov)
 {
 	const struct failover_zone_plan *zp = &p->zones[z];
 	struct failover_zone_mem *zm = &m->zones[z];
@@ -486,7 +486,6 @@ static int fo_commit_zone(struct failover_group_mem *m, const struct config *cfg
 		fo_last(ev)->to = p->wanted;
 		zm->failed = true;
 	}
-	(void)cfg;
 	return 0;
 }
 
@@ -586,8 +585,7 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 		return MXF_ENOMEM;
 	bool any_ok = false;
 	for (size_t z = 0; z < p->nzones; z++) {
-		e = fo_commit_zone(m, cfg, g, p, z, zone_status ? zone_status[z] : 0, now_ms, ev,
-				   &cov);
+		e = fo_commit_zone(m, g, p, z, zone_status ? zone_status[z] : 0, now_ms, ev, &cov);
 		if (e)
 			goto out;
 		any_ok = any_ok || (p->zones[z].nchanges && (!zone_status || zone_status[z] == 0));
