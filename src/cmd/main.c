@@ -130,7 +130,7 @@ static const struct command commands[] = {
 	 "    The event is built from the first [group] and is marked as a test.\n"
 	 "  --event KIND    server_down, server_up, switched, switch_failed, all_down,\n"
 	 "                  isolated, isolation_over, changed_by_hand, record_missing,\n"
-	 "                  queue_flush, reminder\n"
+	 "                  queue_flush, reminder, switch_completed\n"
 	 "  --reason TEXT   the event's reason line\n"
 	 "  --server ID     DNS_Failover mode: the server to send through (default mx1)\n"
 	 "  --timeout DUR   one attempt of one channel (default 30s)\n"

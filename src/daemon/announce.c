@@ -183,6 +183,7 @@ announce_notify(struct announce *a, const struct config *cfg, const struct failo
 	};
 	const struct config_group *gr = e->group >= 0 ? &cfg->groups[e->group] : NULL;
 	const char *zone1[1];
+	const char **moved = NULL;
 
 	if (a->notify == NULL)
 		return;
@@ -194,6 +195,13 @@ announce_notify(struct announce *a, const struct config *cfg, const struct failo
 			zone1[0] = gr->zones[e->zone];
 			ev.zones = zone1;
 			ev.nzones = 1;
+		} else if (e->nzones > 0 && (moved = calloc(e->nzones, sizeof(*moved))) != NULL) {
+			/* A switch names the zones it moved, not all of them. */
+			ev.nzones = 0;
+			for (size_t i = 0; i < e->nzones; i++)
+				if (e->zones[i] < gr->nzones)
+					moved[ev.nzones++] = gr->zones[e->zones[i]];
+			ev.zones = moved;
 		}
 	}
 	if (e->server >= 0)
@@ -207,6 +215,7 @@ announce_notify(struct announce *a, const struct config *cfg, const struct failo
 		ev.nrecords = nrecords;
 	}
 	notify_send(a->notify, &ev);
+	free(moved);
 }
 
 void

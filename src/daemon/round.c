@@ -401,6 +401,42 @@ round_item(struct round *r, const struct round_ref *ref, const struct failover_r
 	it->rcode = -1;
 }
 
+/*
+ * Before any update goes out: mark each zone about to be sent with its
+ * target (failover_intent) and, when that is new, save the state file once
+ * now, so that a crash after named applied an update but before the
+ * round's save can neither strand the zone nor hide the change.
+ */
+static void
+round_save_intent(struct round *r)
+{
+	const struct config *cfg = r->env.cfg;
+	bool save = false;
+	char err[512] = "";
+
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct failover_plan *p = r->plans[g];
+		bool *sends;
+
+		if (p == NULL || p->wanted < 0 || p->nchanges == 0)
+			continue;
+		sends = calloc(p->nzones + 1, sizeof(*sends));
+		if (sends == NULL) {
+			log_err("out of memory");
+			continue;
+		}
+		for (size_t z = 0; z < p->nzones; z++)
+			sends[z] = round_zone_sends(r, g, z);
+		save = failover_intent(r->env.st->failover, p, sends) > 0 || save;
+		free(sends);
+	}
+	if (!save)
+		return;
+	if (state_save(cfg->general.state_file, cfg, r->env.st, clock_wall_ms(), err,
+		       sizeof(err)) != 0)
+		log_err("%s (before sending the updates)", err);
+}
+
 /* Reads are in: plan every group, then send the updates. */
 static void
 round_act(struct round *r)
@@ -470,6 +506,7 @@ round_act(struct round *r)
 			return;
 		}
 	}
+	round_save_intent(r);
 	rc = dns_apply_start(r->env.ops, cfg, r->items, r->nitems, DNS_UPDATE_DEFAULT_TTL,
 			     round_apply_done, r);
 	if (rc != 0) {
@@ -639,7 +676,8 @@ round_announce(struct round *r, const struct failover_event *e)
 	size_t nrecs = 0;
 
 	if (e->group >= 0 && r->plans != NULL && r->plans[e->group] != NULL &&
-	    (e->type == FAILOVER_EV_SWITCHED || e->type == FAILOVER_EV_SWITCHED_BACK))
+	    (e->type == FAILOVER_EV_SWITCHED || e->type == FAILOVER_EV_SWITCHED_BACK ||
+	     e->type == FAILOVER_EV_SWITCH_COMPLETED))
 		recs = round_moved_records(r, (size_t)e->group, &nrecs);
 	announce_event(r->env.an, r->env.cfg, e, (const char *const *)recs, nrecs);
 	for (size_t i = 0; recs != NULL && i < nrecs; i++)

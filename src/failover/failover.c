@@ -22,12 +22,14 @@
 static const char *const failover_event_names[] = {
 	"server down", "server up", "switched", "switched back", "switch failed",
 	"all down", "isolated", "isolation over", "changed by hand", "record missing",
+	"switch completed",
 };
 
 /* The same with '_' for ' ', for JSON and webhooks. */
 static const char *const failover_event_ids[] = {
 	"server_down", "server_up", "switched", "switched_back", "switch_failed",
 	"all_down", "isolated", "isolation_over", "changed_by_hand", "record_missing",
+	"switch_completed",
 };
 
 static const char *const failover_verdict_names[] = {
@@ -40,8 +42,8 @@ static const char *const failover_rec_verdict_names[] = {
 
 static const char *const failover_rec_status_names[] = { "unread", "absent", "present", "failed" };
 
-_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_RECORD_MISSING + 1 &&
-		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_RECORD_MISSING + 1,
+_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_SWITCH_COMPLETED + 1 &&
+		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_SWITCH_COMPLETED + 1,
 	       "one name and one id per event type");
 _Static_assert(MXF_ARRAY_SIZE(failover_verdict_names) == FAILOVER_WAITING + 1 &&
 		       MXF_ARRAY_SIZE(failover_rec_verdict_names) == FAILOVER_R_NO_VALUE + 1 &&
@@ -107,14 +109,20 @@ int failover_rec_status_parse(const char *s, enum failover_rec_status *out)
 
 void failover_events_clear(struct failover_events *ev)
 {
-	if (ev)
-		ev->n = 0;
+	if (!ev)
+		return;
+	for (size_t i = 0; i < ev->n; i++) {
+		free(ev->v[i].zones);
+		ev->v[i].zones = NULL;
+	}
+	ev->n = 0;
 }
 
 void failover_events_free(struct failover_events *ev)
 {
 	if (!ev)
 		return;
+	failover_events_clear(ev);
 	free(ev->v);
 	ev->v = NULL;
 	ev->n = ev->cap = 0;
@@ -209,8 +217,13 @@ int failover_new(const struct config *cfg, struct failover **out)
 		size_t nflags = g->nzones * g->nrecords;
 		m->hand_changed = mxf_calloc(nflags, sizeof(bool));
 		m->missing = mxf_calloc(nflags, sizeof(bool));
-		if (!m->zones || !m->hand_changed || !m->missing)
+		m->written = mxf_calloc(nflags, sizeof(*m->written));
+		if (!m->zones || !m->hand_changed || !m->missing || !m->written)
 			goto fail;
+		for (size_t z = 0; z < g->nzones; z++)
+			m->zones[z].intent = -1;
+		for (size_t k = 0; k < nflags; k++)
+			m->written[k] = -1;
 	}
 	*out = fo;
 	return 0;
@@ -227,6 +240,7 @@ void failover_free(struct failover *fo)
 		free(fo->groups[i].zones);
 		free(fo->groups[i].hand_changed);
 		free(fo->groups[i].missing);
+		free(fo->groups[i].written);
 	}
 	free(fo->groups);
 	free(fo);
@@ -350,6 +364,38 @@ const char *failover_server_value(const struct config *cfg, size_t server, enum 
 	return NULL;
 }
 
+/* ---- intent ---------------------------------------------------------- */
+
+int failover_intent(struct failover *fo, const struct failover_plan *p, const bool *sends)
+{
+	if (!fo || !p || p->group >= fo->ngroups || p->wanted < 0)
+		return MXF_EINVAL;
+	struct failover_group_mem *m = &fo->groups[p->group];
+	if (p->nzones != m->nzones || (p->nzones && p->zones[0].nrecs != m->nrecords))
+		return MXF_EINVAL;
+	int changed = 0;
+	for (size_t z = 0; z < p->nzones; z++) {
+		const struct failover_zone_plan *zp = &p->zones[z];
+		if (!zp->nchanges || (sends && !sends[z]))
+			continue;
+		/* The values the update replaces were ours: keep them ours,
+		 * whichever of the two the zone holds after a crash. */
+		for (size_t r = 0; r < zp->nrecs; r++) {
+			const struct failover_record_plan *rp = &zp->recs[r];
+			long *w = &m->written[z * m->nrecords + r];
+			if (rp->verdict != FAILOVER_R_CHANGE || *w == rp->points_to)
+				continue;
+			*w = rp->points_to;
+			changed = 1;
+		}
+		if (m->zones[z].intent != p->wanted) {
+			m->zones[z].intent = p->wanted;
+			changed = 1;
+		}
+	}
+	return changed;
+}
+
 /* ---- commit ---------------------------------------------------------- */
 
 /*
@@ -382,6 +428,131 @@ static int fo_commit_missing(struct failover_group_mem *m, const struct config_g
 			*flag = absent;
 		}
 	}
+	return 0;
+}
+
+/* The zones one event reports moved, while a commit collects them. */
+struct fo_cover {
+	size_t *zones;            /* [plan nzones] */
+	size_t n;
+	long to;                  /* where they point now */
+	bool retried;             /* some had failed before */
+	bool resumed;             /* some were found moved under a saved intent */
+};
+
+/* Hand the collected zones over to event @e (which then owns them). */
+static void fo_cover_give(struct fo_cover *cov, struct failover_event *e)
+{
+	if (!cov->n)
+		return;
+	e->zones = cov->zones;
+	e->nzones = cov->n;
+	cov->zones = NULL;
+	cov->n = 0;
+}
+
+/* CHANGED_BY_HAND for record @rp: where it points, and what was ours. */
+static int fo_hand_event(struct failover_events *ev, const struct config *cfg,
+			 const struct config_group *g, const struct failover_record_plan *rp,
+			 uint64_t now_ms, long gi)
+{
+	const char *val = rp->nold ? rp->old_values[0] : "?";
+	const char *more = rp->nold > 1 ? " ..." : "";
+	if (rp->points_to >= 0 && rp->written >= 0)
+		return fo_event_add(ev, FAILOVER_EV_CHANGED_BY_HAND, now_ms, gi,
+				    "%s %s is %s%s (%s), but mxfailover wrote %s there: "
+				    "changed by hand, left alone",
+				    rp->owner, config_rtype_name(g->type), val, more,
+				    cfg->servers[rp->points_to].id, cfg->servers[rp->written].id);
+	return fo_event_add(ev, FAILOVER_EV_CHANGED_BY_HAND, now_ms, gi,
+			    "%s %s is %s%s, not a server of group %s: changed by hand, left alone",
+			    rp->owner, config_rtype_name(g->type), val, more, g->id);
+}
+
+/*
+ * One zone of a commit: what its records now hold of ours, its SWITCH_FAILED
+ * flag and intent, and whether this round's event must name it (updated, or
+ * found moved under a saved intent).  @return 0 or MXF_ENOMEM.
+ */
+static int fo_commit_zone(struct failover_group_mem *m, const struct config_group *g,
+			  const struct failover_plan *p, size_t z, int st, uint64_t now_ms,
+			  struct failover_events *ev, struct fo_cover *cov)
+{
+	const struct failover_zone_plan *zp = &p->zones[z];
+	struct failover_zone_mem *zm = &m->zones[z];
+	if (zp->read_failed)
+		return 0;
+	bool found = false, updated = zp->nchanges && st == 0;
+	for (size_t r = 0; r < zp->nrecs; r++) {
+		const struct failover_record_plan *rp = &zp->recs[r];
+		long *w = &m->written[z * m->nrecords + r];
+		if (rp->verdict != FAILOVER_R_KEEP && rp->verdict != FAILOVER_R_CHANGE)
+			continue;
+		/* Where a saved intent was moving it, but not where the memory
+		 * says it was written: a run stopped between its update and
+		 * its state save.  Reported now, even if it moves on again. */
+		bool lost = zm->intent >= 0 && rp->points_to == zm->intent && *w != zm->intent;
+		found = found || lost;
+		if (rp->verdict == FAILOVER_R_KEEP || lost)
+			*w = rp->points_to;
+		if (rp->verdict == FAILOVER_R_CHANGE && updated)
+			*w = p->wanted;
+	}
+	if (updated || found) {
+		cov->zones[cov->n++] = z;
+		cov->retried = cov->retried || (updated && zm->failed);
+		cov->resumed = cov->resumed || found;
+		if (cov->to < 0)
+			cov->to = zm->intent;
+	}
+	/* Converged: nothing left to change for a decided server, or done. */
+	if (updated || (!zp->nchanges && p->wanted >= 0)) {
+		zm->failed = false;
+		zm->intent = -1;
+		return 0;
+	}
+	if (found)
+		zm->intent = -1;
+	if (st < 0 && zp->nchanges && !zm->failed) {
+		int e = fo_event_add(ev, FAILOVER_EV_SWITCH_FAILED, now_ms, (long)p->group,
+				     "group %s: update of zone %s failed: %s", g->id, zp->name,
+				     mxf_strerror(st));
+		if (e)
+			return e;
+		fo_last(ev)->zone = (long)z;
+		fo_last(ev)->to = p->wanted;
+		zm->failed = true;
+	}
+	return 0;
+}
+
+/* SWITCH_COMPLETED: zones that moved this round without the group
+ * switching now; their names (as many as fit) and why. */
+static int fo_completed_event(struct failover_events *ev, const struct config *cfg,
+			      const struct config_group *g, const struct failover_plan *p,
+			      struct fo_cover *cov, uint64_t now_ms, long gi)
+{
+	char names[FAILOVER_DETAIL_MAX / 2] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < cov->n && len < sizeof(names); i++) {
+		int w = snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "",
+				 g->zones[cov->zones[i]]);
+		len = w < 0 ? sizeof(names) : len + (size_t)w;
+	}
+	if (len >= sizeof(names) && sizeof(names) > 4)
+		memcpy(names + sizeof(names) - 4, "...", 4);
+	const char *why = cov->resumed ? "found switched: a run stopped before saving its state"
+			  : cov->retried ? "update retried after failing"
+					 : "completing the switch";
+	const char *to = cov->to >= 0 && (size_t)cov->to < cfg->nservers ? cfg->servers[cov->to].id
+									  : "?";
+	int e = fo_event_add(ev, FAILOVER_EV_SWITCH_COMPLETED, now_ms, gi,
+			     "group %s: %zu zone%s now point%s at %s: %s (%s; %s)", g->id, cov->n,
+			     cov->n == 1 ? "" : "s", cov->n == 1 ? "s" : "", to, names, why, p->why);
+	if (e)
+		return e;
+	fo_last(ev)->to = cov->to;
+	fo_cover_give(cov, fo_last(ev));
 	return 0;
 }
 
@@ -434,12 +605,7 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 			bool *flag = &m->hand_changed[z * m->nrecords + r];
 			bool hand = rp->verdict == FAILOVER_R_HAND_CHANGED;
 			if (hand && !*flag) {
-				e = fo_event_add(ev, FAILOVER_EV_CHANGED_BY_HAND, now_ms, gi,
-						 "%s %s is %s%s, not a server of group %s: "
-						 "changed by hand, left alone",
-						 rp->owner, config_rtype_name(g->type),
-						 rp->nold ? rp->old_values[0] : "?",
-						 rp->nold > 1 ? " ..." : "", g->id);
+				e = fo_hand_event(ev, cfg, g, rp, now_ms, gi);
 				if (e)
 					return e;
 				fo_last(ev)->zone = (long)z;
@@ -453,30 +619,21 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 	if (e)
 		return e;
 
-	/* Zone updates. */
+	/* Zone updates, and what is ours now. */
+	struct fo_cover cov = { .to = p->wanted };
+	cov.zones = mxf_calloc(p->nzones, sizeof(*cov.zones));
+	if (!cov.zones)
+		return MXF_ENOMEM;
 	bool any_ok = false;
 	for (size_t z = 0; z < p->nzones; z++) {
-		const struct failover_zone_plan *zp = &p->zones[z];
-		if (!zp->nchanges)
-			continue;
-		int st = zone_status ? zone_status[z] : 0;
-		if (st == 0) {
-			any_ok = true;
-			m->zones[z].failed = false;
-		} else if (st < 0 && !m->zones[z].failed) {
-			e = fo_event_add(ev, FAILOVER_EV_SWITCH_FAILED, now_ms, gi,
-					 "group %s: update of zone %s failed: %s", g->id, zp->name,
-					 mxf_strerror(st));
-			if (e)
-				return e;
-			fo_last(ev)->zone = (long)z;
-			fo_last(ev)->to = p->wanted;
-			m->zones[z].failed = true;
-		}
+		e = fo_commit_zone(m, g, p, z, zone_status ? zone_status[z] : 0, now_ms, ev, &cov);
+		if (e)
+			goto out;
+		any_ok = any_ok || (p->zones[z].nchanges && (!zone_status || zone_status[z] == 0));
 	}
 
 	/* The switch itself. */
-	bool any_read_failed = false;
+	bool any_read_failed = false, covered = false;
 	for (size_t z = 0; z < p->nzones; z++)
 		any_read_failed = any_read_failed || p->zones[z].read_failed;
 	if (p->wanted >= 0 && p->wanted != m->active) {
@@ -489,9 +646,11 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 						 cfg->servers[from].id, cfg->servers[p->wanted].id,
 						 p->why);
 				if (e)
-					return e;
+					goto out;
 				fo_last(ev)->from = from;
 				fo_last(ev)->to = p->wanted;
+				fo_cover_give(&cov, fo_last(ev));
+				covered = true;
 				m->last_switch_ms = now_ms;
 			}
 			m->active = p->wanted;
@@ -503,5 +662,14 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 		/* Nothing decided yet: remember where the records point. */
 		m->active = p->current;
 	}
-	return (int)(ev->n - n0);
+	/* Zones moved without the group switching now: one event for all. */
+	if (!covered && cov.n) {
+		e = fo_completed_event(ev, cfg, g, p, &cov, now_ms, gi);
+		if (e)
+			goto out;
+	}
+	e = (int)(ev->n - n0);
+out:
+	free(cov.zones);
+	return e;
 }

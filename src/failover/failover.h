@@ -12,6 +12,7 @@
  *   failover_set_witness(fo, verdict, now, &ev);     once per round, all groups
  *   failover_dns_new() + failover_dns_set() ...     what DNS holds now
  *   failover_plan(fo, cfg, g, health, dns, now, &plan);
+ *   failover_intent(fo, plan, sends) == 1 -> save the state file first;
  *   ... send plan->zones[z] with nchanges > 0 as one UPDATE per zone, each
  *       change's old_values as the compare-and-swap prerequisite ...
  *   failover_commit(fo, cfg, plan, zone_status, now, tried, &ev, &next);
@@ -39,21 +40,47 @@
  *    event, one ISOLATION_OVER when a witness answers again.
  *  - Per record: its current value points at a server of the group (CNAME:
  *    the server's name; A/AAAA: its address; MX: the target of the
- *    lowest-preference MX record of the RRset, preference kept) and that
- *    server is not the wanted one -> it changes.  Absent -> never created;
- *    in a zone whose records are required (config zone_records_required,
- *    DNS_Failover's zone1) also reported, one RECORD_MISSING event per
- *    streak.
- *    Anything else -> changed by hand: left alone and reported (one
- *    CHANGED_BY_HAND event), the others still switch.  A zone where any
- *    read failed is not acted on at all, and never taken for "elsewhere".
+ *    lowest-preference MX record of the RRset, preference kept), that value
+ *    is ours (below) and that server is not the wanted one -> it changes.
+ *    Absent -> never created; in a zone whose records are required (config
+ *    zone_records_required, DNS_Failover's zone1) also reported, one
+ *    RECORD_MISSING event per streak.  Anything else -> changed by hand: left alone
+ *    and reported (one CHANGED_BY_HAND event until it points at a value of
+ *    ours again), the others still switch; hold_down included: nothing is
+ *    ever reverted.  A zone where any read failed is not acted on at all,
+ *    and never taken for "elsewhere".
+ *  - Ours: the record points at the server mxfailover last wrote or adopted
+ *    for it (failover_group_mem.written, saved in the state file), or at the
+ *    target of its zone's saved intent.  With nothing remembered (first
+ *    start, no state file) a record pointing at any server of the group is
+ *    adopted, and so is a record found pointing at the wanted server (it
+ *    is where mxfailover would put it).  An operator hands a record back by
+ *    pointing it at the value mxfailover last wrote (`plan` names it) or at
+ *    the group's current server.
+ *  - Intent: before the updates of a round are sent, failover_intent()
+ *    marks each zone about to be updated with its target, and the caller
+ *    saves the state file once (synchronously) when that changed anything;
+ *    the mark is cleared when the zone converges.  So a crash between the
+ *    UPDATE and the next state save neither strands a zone (its new value
+ *    is still ours) nor hides the change (it is reported when found).
+ *  - Every zone update that succeeded is covered by one event per group and
+ *    round naming its zones (failover_event.zones): the group's SWITCHED /
+ *    SWITCHED_BACK, else one SWITCH_COMPLETED for the zones that converge
+ *    later (a retry after a failed update -- the recovery of a
+ *    SWITCH_FAILED --, a zone unreadable in the switch round, records found
+ *    away from the remembered server, zones found already switched under a
+ *    saved intent after a crash).
+ *  - SWITCH_FAILED once per streak: a zone's flag is cleared when its update
+ *    succeeds or when a decided plan (a wanted server) needs no change in it,
+ *    so the next failure is reported again.
  *
  * Memory for "once per transition" lives in struct failover (per group: the
  * active server, last switch time, alert flags; per zone: the backoff of
  * failed updates and whether a read failure was reported; globally:
  * isolation).  It is only changed by failover_set_witness(),
- * failover_commit(), failover_request_failback() and failover_zone_read(); the state file persists it (the backoff and the read flag
- * excepted), so `once` passes report each transition once too.
+ * failover_commit(), failover_request_failback(), failover_intent() and
+ * failover_zone_read(); the state file persists it (the backoff and the
+ * read flag excepted), so `once` passes report each transition once too.
  *
  * Per zone, after failover_plan() and before sending:
  *   failover_zone_read(fo, g, z, some read failed)  1/-1: log it
@@ -87,6 +114,7 @@ enum failover_event_type {
 	FAILOVER_EV_CHANGED_BY_HAND, /* a record points somewhere unexpected */
 	FAILOVER_EV_RECORD_MISSING,  /* a record that must exist does not
 					(zone_records_required), once per streak */
+	FAILOVER_EV_SWITCH_COMPLETED, /* zones converged after the group's switch */
 };
 
 struct failover_event {
@@ -99,6 +127,11 @@ struct failover_event {
 	long zone;   /* SWITCH_FAILED, CHANGED_BY_HAND, RECORD_MISSING: index
 			into group zones */
 	long record; /* CHANGED_BY_HAND, RECORD_MISSING: index into group records */
+	/* SWITCHED*, SWITCH_COMPLETED: the zones (indices into the group's
+	 * zones) whose records this event reports moved; owned by the list,
+	 * NULL when none. */
+	size_t *zones;
+	size_t nzones;
 	char detail[FAILOVER_DETAIL_MAX]; /* one human-readable line */
 };
 
@@ -110,14 +143,14 @@ struct failover_events {
 
 /* "server down", "server up", "switched", "switched back", "switch failed",
  * "all down", "isolated", "isolation over", "changed by hand",
- * "record missing". */
+ * "record missing", "switch completed". */
 const char *failover_event_name(enum failover_event_type t);
 /* The same names with '_' for ' ' ("server_down"), for JSON and webhooks. */
 const char *failover_event_id(enum failover_event_type t);
 /* Reverse of failover_event_id().  @return 0 or MXF_EINVAL. */
 int failover_event_parse(const char *id, enum failover_event_type *out);
 
-/* Empty the list (keeps its memory). */
+/* Empty the list (keeps the array, frees each event's zones). */
 void failover_events_clear(struct failover_events *ev);
 /* Free the list's memory; the struct itself is the caller's. */
 void failover_events_free(struct failover_events *ev);
@@ -202,13 +235,15 @@ char *failover_owner_name(const char *zone, const char *record);
 #define FAILOVER_BACKOFF_MAX_MS (5u * 60 * 1000)
 
 /*
- * What is remembered of one zone of a group.  @failed is saved in the state
- * file, so `once` passes report a failing zone once; the rest is not saved:
- * a restart (or a reload) tries every zone at once and says again what it
- * finds.
+ * What is remembered of one zone of a group.  @failed and @intent are saved
+ * in the state file, so `once` passes report a failing zone once and a
+ * crash cannot hide a switch; the rest is not saved: a restart (or a
+ * reload) tries every zone at once and says again what it finds.
  */
 struct failover_zone_mem {
-	bool failed;              /* SWITCH_FAILED reported, no update since */
+	bool failed;              /* SWITCH_FAILED reported, not converged since */
+	long intent;              /* server an update was about to move the zone
+				     to (failover_intent), -1: none pending */
 	bool read_bad;            /* a read of the zone failed; reported once */
 	unsigned failures;        /* updates failed in a row */
 	uint64_t next_ms;         /* no new try of an update before this, 0 */
@@ -223,6 +258,10 @@ struct failover_group_mem {
 	struct failover_zone_mem *zones; /* [nzones] */
 	bool *hand_changed;       /* [nzones * nrecords]: CHANGED_BY_HAND reported */
 	bool *missing;            /* [nzones * nrecords]: RECORD_MISSING reported */
+	long *written;            /* [nzones * nrecords]: the server mxfailover
+				     last wrote or adopted for the record, -1
+				     when nothing is known (any group server
+				     is then adopted) */
 };
 
 struct failover {
@@ -284,6 +323,8 @@ struct failover_record_plan {
 	char *owner;              /* absolute owner name */
 	enum failover_rec_verdict verdict;
 	long points_to;           /* server index the record points at, or -1 */
+	long written;             /* what mxfailover last wrote or adopted
+				     there (memory), or -1 */
 	char **old_values;        /* the RRset as read (CAS prerequisite) */
 	size_t nold;
 	char **new_values;        /* CHANGE: the RRset to write */
@@ -351,6 +392,9 @@ void failover_plan_free(struct failover_plan *p);
  * The group's active server becomes the plan's wanted one when at least one
  * zone was updated, or no record needed a change; if every attempted zone
  * failed the switch has not happened and the next plan asks again.
+ * Each record read is remembered as written where it stays (KEEP) or was
+ * updated; zones updated, and zones found where a saved intent was moving
+ * them, are listed in the round's SWITCHED* or SWITCH_COMPLETED event.
  * The backoff of each zone (whatever the verdict): 0 forgets it; after the
  * n-th failure in a row the next try waits cfg->general.interval_ms times
  * 2^(n-1), at most FAILOVER_BACKOFF_MAX_MS, from @tried_ms;
@@ -361,6 +405,18 @@ void failover_plan_free(struct failover_plan *p);
 int failover_commit(struct failover *fo, const struct config *cfg, const struct failover_plan *p,
 		    const int *zone_status, uint64_t now_ms, uint64_t tried_ms,
 		    struct failover_events *ev, uint64_t *next_ms);
+
+/*
+ * failover_intent -- call before sending the updates of @p: each zone with
+ * @sends[z] (an array of p->nzones; NULL: every zone with changes) is
+ * marked as being moved to p->wanted, and its records' current values
+ * (ours, as the plan found them) are remembered as written, so both the old
+ * and the new value stay ours whatever happens to the update.
+ * @return 1 when the memory changed and must be saved before sending (a
+ *         zone got a new target), 0 when not (retries of the same switch),
+ *         MXF_EINVAL (bad plan, or a plan without a wanted server).
+ */
+int failover_intent(struct failover *fo, const struct failover_plan *p, const bool *sends);
 
 /*
  * failover_active -- the server of @group that is active for notices (the

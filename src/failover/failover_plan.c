@@ -59,7 +59,8 @@ static void fo_server_why(const struct config *cfg, const struct health *h, size
 		snprintf(buf, size, "%s is %s", id, health_state_name(s->state));
 }
 
-/* The server most PRESENT records point at; ties go to the preferred one. */
+/* The server most PRESENT records of ours point at; ties go to the
+ * preferred one. */
 static long fo_current_from_dns(const struct config_group *g, const struct failover_plan *p)
 {
 	long best = -1;
@@ -67,8 +68,11 @@ static long fo_current_from_dns(const struct config_group *g, const struct failo
 	for (size_t i = 0; i < g->nservers; i++) {
 		size_t n = 0;
 		for (size_t z = 0; z < p->nzones; z++) {
-			for (size_t r = 0; r < p->zones[z].nrecs; r++)
-				n += p->zones[z].recs[r].points_to == (long)g->servers[i];
+			for (size_t r = 0; r < p->zones[z].nrecs; r++) {
+				const struct failover_record_plan *rp = &p->zones[z].recs[r];
+				n += rp->points_to == (long)g->servers[i] &&
+				     rp->verdict != FAILOVER_R_HAND_CHANGED;
+			}
 		}
 		if (n > best_n) {
 			best_n = n;
@@ -78,9 +82,19 @@ static long fo_current_from_dns(const struct config_group *g, const struct failo
 	return best;
 }
 
+/* Whether @server is a value of ours for record @r of zone @z (failover.h):
+ * what was last written or adopted there, the zone's intent, or anything
+ * of the group when nothing is known. */
+static bool fo_ours(const struct failover_group_mem *m, size_t z, size_t r, long server)
+{
+	long w = m->written[z * m->nrecords + r];
+	return w < 0 || w == server || m->zones[z].intent == server;
+}
+
 /* Classify every record of every zone as read; no decision yet. */
 static int fo_classify(const struct config *cfg, const struct config_group *g,
-		       const struct failover_dns *dns, struct failover_plan *p)
+		       const struct failover_group_mem *m, const struct failover_dns *dns,
+		       struct failover_plan *p)
 {
 	for (size_t z = 0; z < p->nzones; z++) {
 		struct failover_zone_plan *zp = &p->zones[z];
@@ -94,6 +108,7 @@ static int fo_classify(const struct config *cfg, const struct config_group *g,
 			struct failover_record_plan *rp = &zp->recs[r];
 			rp->record = r;
 			rp->points_to = -1;
+			rp->written = m->written[z * m->nrecords + r];
 			rp->ttl = -1;
 			rp->owner = failover_owner_name(g->zones[z], g->records[r]);
 			if (!rp->owner)
@@ -124,7 +139,9 @@ static int fo_classify(const struct config *cfg, const struct config_group *g,
 				return MXF_ENOMEM;
 			rp->points_to = failover_dns_points_to(cfg, g, rv, primary);
 			free(primary);
-			rp->verdict = rp->points_to < 0 ? FAILOVER_R_HAND_CHANGED : FAILOVER_R_KEEP;
+			rp->verdict = rp->points_to >= 0 && fo_ours(m, z, r, rp->points_to)
+					      ? FAILOVER_R_KEEP
+					      : FAILOVER_R_HAND_CHANGED;
 		}
 		/* One UPDATE per zone: a zone with any unread record is left
 		 * alone entirely, its readable records included. */
@@ -138,7 +155,9 @@ static int fo_classify(const struct config *cfg, const struct config_group *g,
 	return 0;
 }
 
-/* Turn KEEP records pointing at another server into changes to @wanted. */
+/* Turn KEEP records pointing at another server into changes to @wanted.  A
+ * record changed by hand to @wanted itself is where mxfailover would put
+ * it: it is adopted (KEEP), so it is ours again. */
 static int fo_changes(const struct config *cfg, const struct config_group *g,
 		      const struct failover_dns *dns, size_t wanted, struct failover_plan *p)
 {
@@ -146,6 +165,9 @@ static int fo_changes(const struct config *cfg, const struct config_group *g,
 		struct failover_zone_plan *zp = &p->zones[z];
 		for (size_t r = 0; r < zp->nrecs; r++) {
 			struct failover_record_plan *rp = &zp->recs[r];
+			if (rp->verdict == FAILOVER_R_HAND_CHANGED && !zp->read_failed &&
+			    rp->points_to == (long)wanted)
+				rp->verdict = FAILOVER_R_KEEP;
 			if (rp->verdict != FAILOVER_R_KEEP || rp->points_to == (long)wanted)
 				continue;
 			if (!failover_server_value(cfg, wanted, g->type)) {
@@ -198,7 +220,7 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 	p->zones = mxf_calloc(g->nzones, sizeof(*p->zones));
 	if (!p->zones)
 		goto fail;
-	e = fo_classify(cfg, g, dns, p);
+	e = fo_classify(cfg, g, m, dns, p);
 	if (e)
 		goto fail;
 
@@ -373,8 +395,13 @@ int failover_plan_format(const struct failover_plan *p, const struct config *cfg
 			case FAILOVER_R_HAND_CHANGED:
 				fprintf(f, "    hand   %s %s ", rp->owner, type);
 				fo_put_values(f, rp->old_values, rp->nold);
-				fprintf(f, ": not a server of the group (changed by hand), "
-					   "left alone\n");
+				if (rp->points_to >= 0 && rp->written >= 0)
+					fprintf(f, ": mxfailover wrote %s here (changed by hand), "
+						   "left alone\n",
+						cfg->servers[rp->written].id);
+				else
+					fprintf(f, ": not a server of the group (changed by hand), "
+						   "left alone\n");
 				break;
 			case FAILOVER_R_NO_VALUE:
 				fprintf(f, "    novalue %s %s: server %s has no %s value, left alone\n",

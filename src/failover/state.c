@@ -14,14 +14,16 @@
  *                                    "reason": "..." } ] } },
  *   "groups": { ID: { "active": ID or null, "last_switch_ms": N,
  *                     "all_down": false, "failback_requested": false,
- *                     "zones": { ZONE: { "failed": false,
+ *                     "zones": { ZONE: { "failed": false, "intent": ID or null,
  *                                "records": { LABEL: { "status": "present",
  *                                      "values": [...], "ttl": N,
  *                                      "hand_changed": false,
- *                                      "missing": false } } } } } },
+ *                                      "missing": false,
+ *                                      "written": ID or null } } } } } },
  *   "events": [ { "at_ms": N, "event": "switched", "group": ID, "server":
  *                 ID, "from": ID, "to": ID, "zone": Z, "record": L,
- *                 "detail": "..." } ] }      -- oldest first
+ *                 "zones": [Z...] (only when set), "detail": "..." } ] }
+ *                                            -- oldest first
  *
  * Times are wall-clock milliseconds.  Every field is optional on load
  * (a missing one keeps the fresh value), but a present field of the wrong
@@ -41,6 +43,7 @@
 #include "file.h"
 #include "mxf.h"
 #include "state.h"
+#include "state_event.h"
 #include "state_file.h"
 
 /* ---- bundle ---------------------------------------------------------- */
@@ -72,18 +75,6 @@ fail:
 	return e;
 }
 
-static void state_event_clear(struct state_event *e)
-{
-	free(e->group);
-	free(e->server);
-	free(e->from);
-	free(e->to);
-	free(e->zone);
-	free(e->record);
-	free(e->detail);
-	memset(e, 0, sizeof(*e));
-}
-
 void state_free(struct state *st)
 {
 	if (!st)
@@ -100,18 +91,6 @@ void state_free(struct state *st)
 
 /* ---- events ---------------------------------------------------------- */
 
-size_t state_event_count(const struct state *st)
-{
-	return st ? st->ev_count : 0;
-}
-
-const struct state_event *state_event_get(const struct state *st, size_t i)
-{
-	if (!st || i >= st->ev_count)
-		return NULL;
-	return &st->events[(st->ev_first + i) % STATE_EVENTS_MAX];
-}
-
 /* strdup that keeps NULL; sets *bad on allocation failure. */
 static char *state_dup(const char *s, bool *bad)
 {
@@ -121,20 +100,6 @@ static char *state_dup(const char *s, bool *bad)
 	if (!r)
 		*bad = true;
 	return r;
-}
-
-/* Append a filled event, taking ownership of its strings. */
-static void state_ring_push(struct state *st, struct state_event *e)
-{
-	size_t slot;
-	if (st->ev_count == STATE_EVENTS_MAX) {
-		slot = st->ev_first;
-		state_event_clear(&st->events[slot]);
-		st->ev_first = (st->ev_first + 1) % STATE_EVENTS_MAX;
-	} else {
-		slot = (st->ev_first + st->ev_count++) % STATE_EVENTS_MAX;
-	}
-	st->events[slot] = *e;
 }
 
 static const char *state_server_id(const struct config *cfg, long i)
@@ -160,11 +125,19 @@ int state_add_event(struct state *st, const struct config *cfg, const struct fai
 				     : NULL,
 			     &bad);
 	e.detail = state_dup(ev->detail, &bad);
+	if (g && ev->nzones) {
+		e.zones = calloc(ev->nzones, sizeof(*e.zones));
+		bad = bad || !e.zones;
+		for (size_t i = 0; e.zones && i < ev->nzones; i++) {
+			if (ev->zones[i] < g->nzones)
+				e.zones[e.nzones++] = state_dup(g->zones[ev->zones[i]], &bad);
+		}
+	}
 	if (bad) {
 		state_event_clear(&e);
 		return MXF_ENOMEM;
 	}
-	state_ring_push(st, &e);
+	state_event_push(st, &e);
 	return 0;
 }
 
@@ -274,6 +247,8 @@ static json_t *state_group_json(const struct config *cfg, const struct state *st
 			break;
 		}
 		state_set(zo, "failed", json_boolean(m->zones[z].failed), bad);
+		state_set(zo, "intent", state_str_or_null(state_server_id(cfg, m->zones[z].intent)),
+			  bad);
 		for (size_t r = 0; r < g->nrecords; r++) {
 			const struct failover_rec_view *v = &seen->zones[z].recs[r];
 			json_t *ro = json_object(), *vals = json_array();
@@ -293,6 +268,10 @@ static json_t *state_group_json(const struct config *cfg, const struct state *st
 			state_set(ro, "hand_changed",
 				  json_boolean(m->hand_changed[z * m->nrecords + r]), bad);
 			state_set(ro, "missing", json_boolean(m->missing[z * m->nrecords + r]), bad);
+			state_set(ro, "written",
+				  state_str_or_null(
+					  state_server_id(cfg, m->written[z * m->nrecords + r])),
+				  bad);
 		}
 		state_set(zo, "records", recs, bad);
 	}
@@ -324,21 +303,11 @@ int state_to_json(const struct state *st, const struct config *cfg, uint64_t now
 		state_set(groups, cfg->groups[g].id, state_group_json(cfg, st, g, &bad), &bad);
 	state_set(root, "groups", groups, &bad);
 	for (size_t i = 0; i < state_event_count(st); i++) {
-		const struct state_event *e = state_event_get(st, i);
-		json_t *eo = json_object();
+		json_t *eo = state_event_to_json(state_event_get(st, i));
 		if (!eo || json_array_append_new(events, eo) != 0) {
 			bad = true;
 			break;
 		}
-		state_set(eo, "at_ms", state_ms(e->at_ms), &bad);
-		state_set(eo, "event", json_string(failover_event_id(e->type)), &bad);
-		state_set(eo, "group", state_str_or_null(e->group), &bad);
-		state_set(eo, "server", state_str_or_null(e->server), &bad);
-		state_set(eo, "from", state_str_or_null(e->from), &bad);
-		state_set(eo, "to", state_str_or_null(e->to), &bad);
-		state_set(eo, "zone", state_str_or_null(e->zone), &bad);
-		state_set(eo, "record", state_str_or_null(e->record), &bad);
-		state_set(eo, "detail", json_string(e->detail ? e->detail : ""), &bad);
 	}
 	state_set(root, "events", events, &bad);
 	if (bad) {
@@ -514,10 +483,30 @@ static void state_read_server(struct state_rd *rd, const json_t *so, const struc
 	}
 }
 
+/* A server of group @g by id, or null: *out is its index, -1 for null or a
+ * server no longer in the group (the next round decides anew). */
+static void state_get_member(struct state_rd *rd, const json_t *obj, const char *key,
+			     const char *where, const struct config *cfg,
+			     const struct config_group *g, long *out)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (v && json_is_string(v)) {
+		long s = config_server_index(cfg, json_string_value(v));
+		bool member = false;
+		for (size_t i = 0; s >= 0 && i < g->nservers; i++)
+			member = member || (long)g->servers[i] == s;
+		*out = member ? s : -1;
+	} else if (v && !json_is_null(v)) {
+		state_fail(rd, MXF_EINVAL, "%s.%s: wrong type", where, key);
+	}
+}
+
 static void state_read_record(struct state_rd *rd, const json_t *ro, const char *where,
-			      struct failover_dns *seen, size_t z, size_t r, bool *hand,
+			      const struct config *cfg, const struct config_group *g,
+			      struct failover_dns *seen, size_t z, size_t r, bool *hand, long *written,
 			      bool *missing)
 {
+	state_get_member(rd, ro, "written", where, cfg, g, written);
 	enum failover_rec_status status = FAILOVER_REC_UNREAD;
 	STATE_GET_ENUM(rd, ro, "status", where, failover_rec_status_parse, &status);
 	const json_t *vals = state_get(rd, ro, "values", JSON_ARRAY, where);
@@ -553,10 +542,11 @@ static void state_read_record(struct state_rd *rd, const json_t *ro, const char 
 }
 
 static void state_read_zone(struct state_rd *rd, const json_t *zo, const char *zw,
-			    const struct config_group *g, struct failover_group_mem *m,
-			    struct failover_dns *seen, size_t z)
+			    const struct config *cfg, const struct config_group *g,
+			    struct failover_group_mem *m, struct failover_dns *seen, size_t z)
 {
 	state_get_bool(rd, zo, "failed", zw, &m->zones[z].failed);
+	state_get_member(rd, zo, "intent", zw, cfg, g, &m->zones[z].intent);
 	const json_t *recs = state_get(rd, zo, "records", JSON_OBJECT, zw);
 	char rpre[700];
 	snprintf(rpre, sizeof(rpre), "%s.records", zw);
@@ -564,7 +554,9 @@ static void state_read_zone(struct state_rd *rd, const json_t *zo, const char *z
 		char rw[900];
 		const json_t *ro = state_member(rd, recs, rpre, g->records[r], rw, sizeof(rw));
 		if (ro)
-			state_read_record(rd, ro, rw, seen, z, r, &m->hand_changed[z * m->nrecords + r],
+			state_read_record(rd, ro, rw, cfg, g, seen, z, r,
+					  &m->hand_changed[z * m->nrecords + r],
+					  &m->written[z * m->nrecords + r],
 					  &m->missing[z * m->nrecords + r]);
 	}
 }
@@ -576,17 +568,7 @@ static void state_read_group(struct state_rd *rd, const json_t *go, const struct
 	struct failover_group_mem *m = &st->failover->groups[gi];
 	char where[300];
 	snprintf(where, sizeof(where), "groups.%s", g->id);
-	const json_t *active = json_object_get(go, "active");
-	if (active && json_is_string(active)) {
-		long s = config_server_index(cfg, json_string_value(active));
-		bool member = false;
-		for (size_t i = 0; s >= 0 && i < g->nservers; i++)
-			member = member || (long)g->servers[i] == s;
-		/* A server no longer in the group: the next round decides anew. */
-		m->active = member ? s : -1;
-	} else if (active && !json_is_null(active)) {
-		state_fail(rd, MXF_EINVAL, "%s.active: wrong type", where);
-	}
+	state_get_member(rd, go, "active", where, cfg, g, &m->active);
 	state_get_ms(rd, go, "last_switch_ms", where, &m->last_switch_ms);
 	state_get_bool(rd, go, "all_down", where, &m->all_down);
 	state_get_bool(rd, go, "failback_requested", where, &m->failback_requested);
@@ -597,23 +579,8 @@ static void state_read_group(struct state_rd *rd, const json_t *go, const struct
 		char zw[600];
 		const json_t *zo = state_member(rd, zones, zpre, g->zones[z], zw, sizeof(zw));
 		if (zo)
-			state_read_zone(rd, zo, zw, g, m, st->seen[gi], z);
+			state_read_zone(rd, zo, zw, cfg, g, m, st->seen[gi], z);
 	}
-}
-
-static char *state_event_str(struct state_rd *rd, const json_t *eo, const char *key, size_t i)
-{
-	const json_t *v = json_object_get(eo, key);
-	if (!v || json_is_null(v))
-		return NULL;
-	if (!json_is_string(v)) {
-		state_fail(rd, MXF_EINVAL, "events[%zu].%s: wrong type", i, key);
-		return NULL;
-	}
-	char *s = strdup(json_string_value(v));
-	if (!s)
-		state_fail(rd, MXF_ENOMEM, "out of memory");
-	return s;
 }
 
 static void state_read_events(struct state_rd *rd, const json_t *events, struct state *st)
@@ -622,32 +589,14 @@ static void state_read_events(struct state_rd *rd, const json_t *events, struct 
 	const json_t *eo;
 	json_array_foreach(events, i, eo)
 	{
-		char where[64];
-		snprintf(where, sizeof(where), "events[%zu]", i);
-		if (!json_is_object(eo)) {
-			state_fail(rd, MXF_EINVAL, "%s: not an object", where);
+		struct state_event e;
+		char msg[256];
+		int code = state_event_from_json(eo, i, &e, msg, sizeof(msg));
+		if (code) {
+			state_fail(rd, code, "%s", msg);
 			return;
 		}
-		struct state_event e = { 0 };
-		STATE_GET_ENUM(rd, eo, "event", where, failover_event_parse, &e.type);
-		state_get_ms(rd, eo, "at_ms", where, &e.at_ms);
-		e.group = state_event_str(rd, eo, "group", i);
-		e.server = state_event_str(rd, eo, "server", i);
-		e.from = state_event_str(rd, eo, "from", i);
-		e.to = state_event_str(rd, eo, "to", i);
-		e.zone = state_event_str(rd, eo, "zone", i);
-		e.record = state_event_str(rd, eo, "record", i);
-		e.detail = state_event_str(rd, eo, "detail", i);
-		if (!e.detail && !rd->code) {
-			e.detail = strdup("");
-			if (!e.detail)
-				state_fail(rd, MXF_ENOMEM, "out of memory");
-		}
-		if (rd->code) {
-			state_event_clear(&e);
-			return;
-		}
-		state_ring_push(st, &e);
+		state_event_push(st, &e);
 	}
 }
 

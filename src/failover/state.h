@@ -56,6 +56,8 @@ struct state_event {
 	char *to;
 	char *zone;
 	char *record;  /* owner label relative to the zone, as configured */
+	char **zones;  /* the zones a switch moved (failover_event.zones) */
+	size_t nzones;
 	char *detail;  /* never NULL */
 };
 

@@ -75,6 +75,7 @@ static const char *const notify_kind_names[NOTIFY_KIND_COUNT_] = {
 	[NOTIFY_RECORD_MISSING] = "record_missing",
 	[NOTIFY_QUEUE_FLUSH] = "queue_flush",
 	[NOTIFY_REMINDER] = "reminder",
+	[NOTIFY_SWITCH_COMPLETED] = "switch_completed",
 };
 
 const char *

@@ -57,6 +57,7 @@ enum notify_kind {
 	NOTIFY_RECORD_MISSING,
 	NOTIFY_QUEUE_FLUSH,
 	NOTIFY_REMINDER,
+	NOTIFY_SWITCH_COMPLETED,
 	NOTIFY_KIND_COUNT_
 };
 
@@ -73,6 +74,8 @@ enum notify_channel {
  *   server_down, server_up      group, server, reason (the failing check)
  *   switched                    group, from, to, zones, records, reason
  *   switch_failed               group, from, to, zones (the failed ones), reason
+ *   switch_completed            group, to, zones and records (those that moved
+ *                               later: a retry, a restart), reason
  *   all_down                    group, server (where records stay), reason
  *   isolated, isolation_over    reason (the witnesses' results)
  *   changed_by_hand             group, zones, records (what DNS holds), reason

@@ -285,6 +285,13 @@ static const struct kind_words kind_words[NOTIFY_KIND_COUNT_] = {
 		"of the configuration; you will not hear again until it has existed once.",
 		"Records as DNS holds them:",
 	},
+	[NOTIFY_SWITCH_COMPLETED] = {
+		"$g: switch to $t completed",
+		"More zones of group $g now point at $t: their update went through later "
+		"(a retry after a failed update, or after a restart).",
+		"Nothing to do. The zones named here have converged.",
+		RECORDS_NOW,
+	},
 	[NOTIFY_QUEUE_FLUSH] = {
 		"$g: queue flush at $s started",
 		"The backup MX $s was asked to deliver its queued mail (ETRN) and accepted.",

@@ -172,6 +172,8 @@ static struct state *busy_state(const struct config *cfg)
 	st->failover->groups[0].all_down = true;
 	st->failover->groups[0].zones[1].failed = true;
 	st->failover->groups[0].hand_changed[1] = true; /* example.com smtp */
+	st->failover->groups[0].written[0] = 1;         /* example.com mx: mx2 */
+	st->failover->groups[0].zones[1].intent = 1;    /* example.net -> mx2 */
 
 	struct failover_dns *d;
 	assert_int_equal(failover_dns_new(cfg, 0, &d), 0);
@@ -184,8 +186,10 @@ static struct state *busy_state(const struct config *cfg)
 	assert_int_equal(state_update_seen(st, d), 0);
 	failover_dns_free(d);
 
+	size_t moved[2] = { 1, 0 };
 	struct failover_event ev = { .type = FAILOVER_EV_SWITCHED, .at_ms = T0 + 5000, .group = 0,
-				     .server = -1, .from = 0, .to = 1, .zone = -1, .record = -1 };
+				     .server = -1, .from = 0, .to = 1, .zone = -1, .record = -1,
+				     .zones = moved, .nzones = 2 };
 	snprintf(ev.detail, sizeof(ev.detail), "group mail: mx1 -> mx2 (\"quoted\" \\ text)");
 	assert_int_equal(state_add_event(st, cfg, &ev), 0);
 	struct failover_event ev2 = { .type = FAILOVER_EV_CHANGED_BY_HAND, .at_ms = T0 + 6000,
@@ -238,6 +242,11 @@ static void test_round_trip(void **state)
 	assert_false(ld->failover->groups[0].zones[0].failed);
 	assert_true(ld->failover->groups[0].hand_changed[1]);
 	assert_false(ld->failover->groups[0].hand_changed[0]);
+	/* What was written, and a saved intent. */
+	assert_int_equal(ld->failover->groups[0].written[0], 1);
+	assert_int_equal(ld->failover->groups[0].written[1], -1);
+	assert_int_equal(ld->failover->groups[0].zones[1].intent, 1);
+	assert_int_equal(ld->failover->groups[0].zones[0].intent, -1);
 	/* Seen values: FAILED was never remembered, so it stays unread. */
 	const struct failover_dns *sd = ld->seen[0];
 	assert_int_equal(sd->zones[0].recs[0].status, FAILOVER_REC_PRESENT);
@@ -255,6 +264,9 @@ static void test_round_trip(void **state)
 	assert_string_equal(e0->to, "mx2");
 	assert_null(e0->server);
 	assert_string_equal(e0->detail, "group mail: mx1 -> mx2 (\"quoted\" \\ text)");
+	assert_int_equal(e0->nzones, 2);
+	assert_string_equal(e0->zones[0], "example.net.");
+	assert_string_equal(e0->zones[1], "example.com.");
 	assert_int_equal(e1->type, FAILOVER_EV_CHANGED_BY_HAND);
 	assert_string_equal(e1->zone, "example.com.");
 	assert_string_equal(e1->record, "smtp");
@@ -359,6 +371,11 @@ static void test_wrong_shapes(void **state)
 		{ "{\"version\": 1, \"events\": [{\"event\": \"isolated\", \"at_ms\": 1.5}]}",
 		  MXF_EINVAL, "events[0].at_ms" },
 		{ "{\"version\": 1, \"version\": 1}", MXF_EINVAL, "duplicate" },
+		{ "{\"version\": 1, \"events\": [{\"event\": \"switched\", \"zones\": [3]}]}",
+		  MXF_EINVAL, "events[0].zones[0]" },
+		{ "{\"version\": 1, \"groups\": {\"mail\": {\"zones\": {\"example.com.\": "
+		  "{\"intent\": 1}}}}}",
+		  MXF_EINVAL, "example.com..intent" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[512] = "";

@@ -1,0 +1,223 @@
+/*
+ * state_event.c -- the ring of recent events in a struct state, and each
+ * event's JSON object in the state file; see state_event.h, and state.c
+ * for the file format.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mxf.h"
+#include "state_event.h"
+
+void
+state_event_clear(struct state_event *e)
+{
+	free(e->group);
+	free(e->server);
+	free(e->from);
+	free(e->to);
+	free(e->zone);
+	free(e->record);
+	for (size_t i = 0; e->zones && i < e->nzones; i++)
+		free(e->zones[i]);
+	free(e->zones);
+	free(e->detail);
+	memset(e, 0, sizeof(*e));
+}
+
+size_t
+state_event_count(const struct state *st)
+{
+	return st ? st->ev_count : 0;
+}
+
+const struct state_event *
+state_event_get(const struct state *st, size_t i)
+{
+	if (!st || i >= st->ev_count)
+		return NULL;
+	return &st->events[(st->ev_first + i) % STATE_EVENTS_MAX];
+}
+
+void
+state_event_push(struct state *st, struct state_event *e)
+{
+	size_t slot;
+	if (st->ev_count == STATE_EVENTS_MAX) {
+		slot = st->ev_first;
+		state_event_clear(&st->events[slot]);
+		st->ev_first = (st->ev_first + 1) % STATE_EVENTS_MAX;
+	} else {
+		slot = (st->ev_first + st->ev_count++) % STATE_EVENTS_MAX;
+	}
+	st->events[slot] = *e;
+}
+
+/* ---- to JSON --------------------------------------------------------- */
+
+/* json_object_set_new that remembers a failure in *bad. */
+static void
+state_event_set(json_t *obj, const char *key, json_t *v, bool *bad)
+{
+	if (!v || json_object_set_new(obj, key, v) != 0)
+		*bad = true;
+}
+
+static json_t *
+state_event_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *
+state_event_to_json(const struct state_event *e)
+{
+	bool bad = false;
+	json_t *eo = json_object();
+	if (!eo)
+		return NULL;
+	state_event_set(eo, "at_ms", json_integer((json_int_t)e->at_ms), &bad);
+	state_event_set(eo, "event", json_string(failover_event_id(e->type)), &bad);
+	state_event_set(eo, "group", state_event_str_or_null(e->group), &bad);
+	state_event_set(eo, "server", state_event_str_or_null(e->server), &bad);
+	state_event_set(eo, "from", state_event_str_or_null(e->from), &bad);
+	state_event_set(eo, "to", state_event_str_or_null(e->to), &bad);
+	state_event_set(eo, "zone", state_event_str_or_null(e->zone), &bad);
+	state_event_set(eo, "record", state_event_str_or_null(e->record), &bad);
+	if (e->nzones) {
+		json_t *zs = json_array();
+		for (size_t k = 0; zs && k < e->nzones; k++)
+			if (json_array_append_new(zs, json_string(e->zones[k])) != 0)
+				bad = true;
+		state_event_set(eo, "zones", zs, &bad);
+	}
+	state_event_set(eo, "detail", json_string(e->detail ? e->detail : ""), &bad);
+	if (bad) {
+		json_decref(eo);
+		return NULL;
+	}
+	return eo;
+}
+
+/* ---- from JSON ------------------------------------------------------- */
+
+/* The first failure of one event's parse. */
+struct state_event_rd {
+	char *err;
+	size_t errlen;
+	size_t i;
+	int code;
+};
+
+static void state_event_fail(struct state_event_rd *rd, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+state_event_fail(struct state_event_rd *rd, int code, const char *fmt, ...)
+{
+	if (rd->code)
+		return;
+	rd->code = code;
+	if (rd->err && rd->errlen) {
+		int n = snprintf(rd->err, rd->errlen, "events[%zu]", rd->i);
+		if (n >= 0 && (size_t)n < rd->errlen) {
+			va_list ap;
+			va_start(ap, fmt);
+			vsnprintf(rd->err + n, rd->errlen - (size_t)n, fmt, ap);
+			va_end(ap);
+		}
+	}
+}
+
+/* An optional string member (null allowed): a copy, or NULL. */
+static char *
+state_event_str(struct state_event_rd *rd, const json_t *eo, const char *key)
+{
+	const json_t *v = json_object_get(eo, key);
+	if (!v || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v)) {
+		state_event_fail(rd, MXF_EINVAL, ".%s: wrong type", key);
+		return NULL;
+	}
+	char *s = strdup(json_string_value(v));
+	if (!s)
+		state_event_fail(rd, MXF_ENOMEM, ": out of memory");
+	return s;
+}
+
+/* "zones": an array of names, taken as they are. */
+static void
+state_event_zones(struct state_event_rd *rd, const json_t *eo, struct state_event *e)
+{
+	const json_t *zs = json_object_get(eo, "zones");
+	if (!zs)
+		return;
+	if (!json_is_array(zs)) {
+		state_event_fail(rd, MXF_EINVAL, ".zones: wrong type");
+		return;
+	}
+	if (!json_array_size(zs))
+		return;
+	e->zones = calloc(json_array_size(zs), sizeof(*e->zones));
+	if (!e->zones) {
+		state_event_fail(rd, MXF_ENOMEM, ": out of memory");
+		return;
+	}
+	size_t k;
+	const json_t *z;
+	json_array_foreach(zs, k, z)
+	{
+		if (!json_is_string(z)) {
+			state_event_fail(rd, MXF_EINVAL, ".zones[%zu]: not a string", k);
+			return;
+		}
+		e->zones[e->nzones] = strdup(json_string_value(z));
+		if (!e->zones[e->nzones]) {
+			state_event_fail(rd, MXF_ENOMEM, ": out of memory");
+			return;
+		}
+		e->nzones++;
+	}
+}
+
+int
+state_event_from_json(const json_t *eo, size_t i, struct state_event *out, char *err, size_t errlen)
+{
+	struct state_event_rd rd = {.err = err, .errlen = errlen, .i = i};
+	struct state_event e = {0};
+	if (!json_is_object(eo)) {
+		state_event_fail(&rd, MXF_EINVAL, ": not an object");
+		return rd.code;
+	}
+	const json_t *v = json_object_get(eo, "event");
+	if (v && (!json_is_string(v) || failover_event_parse(json_string_value(v), &e.type) != 0))
+		state_event_fail(&rd, MXF_EINVAL, ".event: unknown value '%s'",
+				 json_is_string(v) ? json_string_value(v) : "?");
+	v = json_object_get(eo, "at_ms");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
+		state_event_fail(&rd, MXF_EINVAL, ".at_ms: wrong type or negative");
+	else if (v)
+		e.at_ms = (uint64_t)json_integer_value(v);
+	e.group = state_event_str(&rd, eo, "group");
+	e.server = state_event_str(&rd, eo, "server");
+	e.from = state_event_str(&rd, eo, "from");
+	e.to = state_event_str(&rd, eo, "to");
+	e.zone = state_event_str(&rd, eo, "zone");
+	e.record = state_event_str(&rd, eo, "record");
+	e.detail = state_event_str(&rd, eo, "detail");
+	state_event_zones(&rd, eo, &e);
+	if (!e.detail && !rd.code) {
+		e.detail = strdup("");
+		if (!e.detail)
+			state_event_fail(&rd, MXF_ENOMEM, ": out of memory");
+	}
+	if (rd.code) {
+		state_event_clear(&e);
+		return rd.code;
+	}
+	*out = e;
+	return 0;
+}
