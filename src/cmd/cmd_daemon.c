@@ -203,10 +203,13 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 				 "write its state: %s",
 				 (unsigned long long)v->age_s, v->pid, v->note);
 		else if (held == 1)
+			/* pid 0: a holder that wrote no record (an older version). */
 			snprintf(v->msg, sizeof(v->msg),
-				 "state %llu s old: mxfailover (pid %ld) holds the lock %s but has "
-				 "not written the state for longer than %llu s: is it stuck?",
-				 (unsigned long long)v->age_s, v->pid, cfg->general.lock_file,
+				 "state %llu s old: %s%.0ld%s holds the lock %s but has not "
+				 "written the state for longer than %llu s: is it stuck?",
+				 (unsigned long long)v->age_s,
+				 v->pid > 0 ? "mxfailover (pid " : "a process", v->pid,
+				 v->pid > 0 ? ")" : "", cfg->general.lock_file,
 				 (unsigned long long)(stale_ms / 1000));
 		else
 			snprintf(v->msg, sizeof(v->msg), "state %llu s old: is the daemon running?%s%s",
