@@ -159,11 +159,11 @@ status_print(const struct config *cfg, const struct state *st, uint64_t now)
 
 /* What `status` concludes, in words and as its exit code. */
 struct status_verdict {
-	int code;	   /* enum mxf_exit */
-	const char *word;  /* "ok", "degraded", "isolated", "all_down", "stale" */
-	char msg[1024];	   /* one line, "" when all is well */
-	uint64_t age_s;	   /* of the state file */
-	long pid;	   /* of the process holding the lock, 0 when none */
+	int code;			   /* enum mxf_exit */
+	const char *word;		   /* "ok", "degraded", "isolated", "all_down", "stale" */
+	char msg[1024];			   /* one line, "" when all is well */
+	uint64_t age_s;			   /* of the state file */
+	long pid;			   /* of the process holding the lock, 0 when none */
 	char note[STATE_FILE_LOCK_RECORD]; /* the holder's note: why it cannot write */
 };
 
@@ -212,7 +212,8 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 				 v->pid > 0 ? ")" : "", cfg->general.lock_file,
 				 (unsigned long long)(stale_ms / 1000));
 		else
-			snprintf(v->msg, sizeof(v->msg), "state %llu s old: is the daemon running?%s%s",
+			snprintf(v->msg, sizeof(v->msg),
+				 "state %llu s old: is the daemon running?%s%s",
 				 (unsigned long long)v->age_s, held < 0 ? " (" : "",
 				 held < 0 ? v->note : "");
 		if (held < 0 && strlen(v->msg) + 2 <= sizeof(v->msg))
@@ -228,10 +229,12 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 		bool all = gr->nservers > 0;
 
 		for (size_t i = 0; i < gr->nservers; i++)
-			all = all && health_effective(st->health, gr->servers[i], now) == HEALTH_DOWN;
+			all = all &&
+			      health_effective(st->health, gr->servers[i], now) == HEALTH_DOWN;
 		if (all) {
 			status_set(v, MXF_EXIT_ALLDOWN, "all_down");
-			snprintf(v->msg, sizeof(v->msg), "every server of group %s is down", gr->id);
+			snprintf(v->msg, sizeof(v->msg), "every server of group %s is down",
+				 gr->id);
 			return;
 		}
 	}
@@ -246,14 +249,16 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 		bool failing = false;
 
 		for (size_t c = 0; c < hs->nchecks; c++)
-			failing = failing || (hs->checks[c].seen && hs->checks[c].last == HEALTH_FAIL);
+			failing = failing ||
+				  (hs->checks[c].seen && hs->checks[c].last == HEALTH_FAIL);
 		if (health_effective(st->health, s, now) == HEALTH_DOWN || failing) {
-			m += (size_t)snprintf(v->msg + m, m < sizeof(v->msg) ? sizeof(v->msg) - m : 0,
-					      "%s%s %s", m == 0 ? "degraded: " : ", ",
-					      cfg->servers[s].id,
-					      health_effective(st->health, s, now) == HEALTH_DOWN
-						      ? "down"
-						      : "has a failing check");
+			m += (size_t)snprintf(
+				v->msg + m, sizeof(v->msg) - m, "%s%s %s",
+				m == 0 ? "degraded: " : ", ", cfg->servers[s].id,
+				health_effective(st->health, s, now) == HEALTH_DOWN
+					? "down"
+					: "has a failing check");
+			m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1; /* cut: stay inside */
 			status_set(v, MXF_EXIT_DEGRADED, "degraded");
 		}
 	}
@@ -262,10 +267,11 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 
 		if (a >= 0 && health_effective(st->health, (size_t)a, now) == HEALTH_UP)
 			continue;
-		m += (size_t)snprintf(v->msg + m, m < sizeof(v->msg) ? sizeof(v->msg) - m : 0,
+		m += (size_t)snprintf(v->msg + m, sizeof(v->msg) - m,
 				      "%sgroup %s: %s", m == 0 ? "degraded: " : ", ",
 				      cfg->groups[g].id,
 				      a < 0 ? "no active server known" : "active server not up");
+		m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1;
 		status_set(v, MXF_EXIT_DEGRADED, "degraded");
 	}
 	if (v->note[0] != '\0' && v->code == MXF_EXIT_OK) {

@@ -352,7 +352,8 @@ daemon_reload(struct daemon *d)
 			int k = notify_adopt(nnotify, d->an.notify); /* and the secrets */
 
 			if (k > 0)
-				log_info("notify: %d pending notice%s carried over to the new [notify]",
+				log_info("notify: %d pending notice%s carried over to the new "
+					 "[notify]",
 					 k, k == 1 ? "" : "s");
 		}
 		notify_free(d->an.notify);

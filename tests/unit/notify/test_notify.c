@@ -341,7 +341,9 @@ test_adopt_pending(void **state)
 	(void)state;
 	assert_int_equal(notify_add_secret(a, "old-secret-1234"), 0);
 	assert_int_equal(notify_send(a, &(struct notify_event){.kind = NOTIFY_SERVER_DOWN,
-				     .server = "mx1", .reason = "refused"}), 1);
+							       .server = "mx1",
+							       .reason = "refused"}),
+			 1);
 	/* The first attempt fails; the retry is a minute away. */
 	run_until_idle(base, a, 500);
 	assert_int_equal(notify_pending(a), 1);
@@ -355,7 +357,8 @@ test_adopt_pending(void **state)
 	assert_string_equal(rb.event_reason, "refused");
 	/* The secret a knew is redacted by b too. */
 	assert_int_equal(notify_send(b, &(struct notify_event){.kind = NOTIFY_ISOLATED,
-				     .reason = "x old-secret-1234 y"}), 1);
+							       .reason = "x old-secret-1234 y"}),
+			 1);
 	run_until_idle(base, b, 5000);
 	assert_int_equal(rb.delivered, 2);
 	assert_null(strstr(rb.event_reason, "old-secret-1234"));
