@@ -661,6 +661,9 @@ round_note_save(const struct round_env *env, bool failed, const char *err)
 			log_warn("%s", err);
 		break;
 	}
+	if (env->ctr != NULL)
+		snprintf(env->ctr->state_error, sizeof(env->ctr->state_error), "%s",
+			 failed ? err : "");
 	if (env->lock_fd >= 0 && (failed || was) &&
 	    state_file_lock_note(env->lock_fd, failed ? err : NULL) != 0 && !was)
 		log_warn("cannot note the failure in the lock file: %s", strerror(errno));

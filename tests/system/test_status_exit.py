@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -54,8 +55,10 @@ def reset(lab, key):
                      % (r, ZONE, r, ZONE, MX1), key=key)
 
 
-def write_cfg(path, lab, key, servers, witness=False, state_dir=None):
+def write_cfg(path, lab, key, servers, witness=False, state_dir=None, http_port=None):
     general = {}
+    if http_port is not None:
+        general["status_listen"] = "127.0.0.1:%d" % http_port
     if witness:
         general["witness"] = "tcp://127.0.0.1:%d" % port(servers["witness"])
     if state_dir is not None:
@@ -178,7 +181,14 @@ def state_dir(tmp_path):
 def test_unwritable_state_is_loud(mxf_bin, run, slab, servers, state_dir, tmp_path):
     lab, key = slab
     reset(lab, key)
-    cfg = write_cfg(tmp_path / "mxf.conf", lab, key, servers, state_dir=str(state_dir))
+    http_port = net.free_port()
+    cfg = write_cfg(tmp_path / "mxf.conf", lab, key, servers, state_dir=str(state_dir),
+                    http_port=http_port)
+
+    def api_error():
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/status" % http_port,
+                                    timeout=5) as r:
+            return json.loads(r.read())["daemon"].get("state_write_error", "missing")
     d = folab.Daemon(mxf_bin, cfg, str(tmp_path / "d.log")).start()
     stale_ok = False
     try:
@@ -200,10 +210,12 @@ def test_unwritable_state_is_loud(mxf_bin, run, slab, servers, state_dir, tmp_pa
         assert "Operation not permitted" in v["state_write_error"], v
         assert "is the daemon running?" not in out
         assert d.log().count("state is not saved") == 1, d.log()
+        assert "Operation not permitted" in (api_error() or ""), api_error()
         chattr("-i", state_dir)
         net.wait_until(lambda: "written again" in d.log(), 10, "the recovery logged")
         net.wait_until(lambda: status(run, cfg)[0] == 0, 10, "status healthy again")
         assert d.log().count("written again") == 1
+        net.wait_until(lambda: api_error() is None, 10, "/api/status without the error")
         # A second streak is logged once again.
         chattr("+i", state_dir)
         net.wait_until(lambda: d.log().count("state is not saved") == 2, 10, "a second streak")
