@@ -272,6 +272,7 @@ daemon_build_dns(struct event_base *base, const struct config *cfg, struct dns_t
 			log_err("%s", err);
 			return MXF_EXIT_USAGE;
 		}
+		announce_add_key_secret(NULL, key); /* no log line shows it */
 	}
 	rc = dns_ops_new(base, cfg->dns.server, cfg->dns.port, key, cfg->dns.timeout_ms, opsp);
 	if (rc != 0) {

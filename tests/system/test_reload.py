@@ -146,3 +146,6 @@ def test_reload_with_a_new_key_file_redacts_the_new_secret(mxf_bin, klab, tmp_pa
     down = [b for b in bodies if "server_down" in b]
     assert all(k2.secret not in b for b in bodies), down
     assert "[redacted]" in down[0], down
+    # Nor in the daemon's log (the check's reason is logged too).
+    assert "CRITICAL leaked [redacted] here" in text, text
+    assert k2.secret not in text, text
