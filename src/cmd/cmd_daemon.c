@@ -6,6 +6,11 @@
  * and prints `status` from the state file, which a running daemon rewrites
  * after every round, with the pins of the pins file (pins.h), the ones the
  * daemon obeys.  `pin` and `unpin` write that file.
+ *
+ * `status` also judges what it shows, and its exit code says so: stale
+ * (the file is older than state_stale_after_ms(): the daemon is dead, or
+ * alive but unable to write, which the lock file it holds tells apart),
+ * every server of a group down, isolated, degraded, or all well.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -24,6 +29,7 @@
 #include "mxf.h"
 #include "pins.h"
 #include "state.h"
+#include "state_file.h"
 
 static void
 cmd_daemon_log_setup(const struct config *cfg, int info_always)
@@ -151,6 +157,145 @@ status_print(const struct config *cfg, const struct state *st, uint64_t now)
 	}
 }
 
+/* What `status` concludes, in words and as its exit code. */
+struct status_verdict {
+	int code;			   /* enum mxf_exit */
+	const char *word;		   /* "ok", "degraded", "isolated", "all_down", "stale" */
+	char msg[1024];			   /* one line, "" when all is well */
+	uint64_t age_s;			   /* of the state file */
+	long pid;			   /* of the process holding the lock, 0 when none */
+	char note[STATE_FILE_LOCK_RECORD]; /* the holder's note: why it cannot write */
+};
+
+static void
+status_set(struct status_verdict *v, int code, const char *word)
+{
+	v->code = code;
+	v->word = word;
+}
+
+/*
+ * The verdict on @st (loaded from the file, pins applied) at @now: stale
+ * first (nothing in it can be believed), then every server of a group
+ * down, isolated, a server down or a check failing or an active server not
+ * up (degraded), else ok.  A live daemon's note that it cannot write the
+ * state makes a fresh-looking state degraded at least.
+ */
+static void
+status_judge(const struct config *cfg, const struct state *st, uint64_t now,
+	     struct status_verdict *v)
+{
+	uint64_t stale_ms = state_stale_after_ms(cfg);
+	uint64_t age = now > st->saved_ms ? now - st->saved_ms : 0;
+	int held = state_file_lock_probe(cfg->general.lock_file, &v->pid, v->note, sizeof(v->note));
+	size_t m = 0;
+
+	v->age_s = age / 1000;
+	status_set(v, MXF_EXIT_OK, "ok");
+	v->msg[0] = '\0';
+	if (held != 1)
+		v->pid = 0;
+	if (st->saved_ms == 0 || age > stale_ms) {
+		status_set(v, MXF_EXIT_STALE, "stale");
+		if (held == 1 && v->note[0] != '\0')
+			snprintf(v->msg, sizeof(v->msg),
+				 "state %llu s old: mxfailover (pid %ld) is running but cannot "
+				 "write its state: %s",
+				 (unsigned long long)v->age_s, v->pid, v->note);
+		else if (held == 1)
+			/* pid 0: a holder that wrote no record (an older version). */
+			snprintf(v->msg, sizeof(v->msg),
+				 "state %llu s old: %s%.0ld%s holds the lock %s but has not "
+				 "written the state for longer than %llu s: is it stuck?",
+				 (unsigned long long)v->age_s,
+				 v->pid > 0 ? "mxfailover (pid " : "a process", v->pid,
+				 v->pid > 0 ? ")" : "", cfg->general.lock_file,
+				 (unsigned long long)(stale_ms / 1000));
+		else
+			snprintf(v->msg, sizeof(v->msg),
+				 "state %llu s old: is the daemon running?%s%s",
+				 (unsigned long long)v->age_s, held < 0 ? " (" : "",
+				 held < 0 ? v->note : "");
+		if (held < 0 && strlen(v->msg) + 2 <= sizeof(v->msg))
+			strcat(v->msg, ")");
+		if (held != 1)
+			v->note[0] = '\0';
+		return;
+	}
+	if (held != 1)
+		v->note[0] = '\0';
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct config_group *gr = &cfg->groups[g];
+		bool all = gr->nservers > 0;
+
+		for (size_t i = 0; i < gr->nservers; i++)
+			all = all &&
+			      health_effective(st->health, gr->servers[i], now) == HEALTH_DOWN;
+		if (all) {
+			status_set(v, MXF_EXIT_ALLDOWN, "all_down");
+			snprintf(v->msg, sizeof(v->msg), "every server of group %s is down",
+				 gr->id);
+			return;
+		}
+	}
+	if (st->failover->isolated) {
+		status_set(v, MXF_EXIT_DEGRADED, "isolated");
+		snprintf(v->msg, sizeof(v->msg),
+			 "isolated: every witness fails, no DNS change is made");
+		return;
+	}
+	for (size_t s = 0; s < cfg->nservers; s++) {
+		const struct health_server *hs = &st->health->servers[s];
+		bool failing = false;
+
+		for (size_t c = 0; c < hs->nchecks; c++)
+			failing = failing ||
+				  (hs->checks[c].seen && hs->checks[c].last == HEALTH_FAIL);
+		if (health_effective(st->health, s, now) == HEALTH_DOWN || failing) {
+			m += (size_t)snprintf(
+				v->msg + m, sizeof(v->msg) - m, "%s%s %s",
+				m == 0 ? "degraded: " : ", ", cfg->servers[s].id,
+				health_effective(st->health, s, now) == HEALTH_DOWN
+					? "down"
+					: "has a failing check");
+			m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1; /* cut: stay inside */
+			status_set(v, MXF_EXIT_DEGRADED, "degraded");
+		}
+	}
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		long a = st->failover->groups[g].active;
+
+		if (a >= 0 && health_effective(st->health, (size_t)a, now) == HEALTH_UP)
+			continue;
+		m += (size_t)snprintf(v->msg + m, sizeof(v->msg) - m,
+				      "%sgroup %s: %s", m == 0 ? "degraded: " : ", ",
+				      cfg->groups[g].id,
+				      a < 0 ? "no active server known" : "active server not up");
+		m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1;
+		status_set(v, MXF_EXIT_DEGRADED, "degraded");
+	}
+	if (v->note[0] != '\0' && v->code == MXF_EXIT_OK) {
+		status_set(v, MXF_EXIT_DEGRADED, "degraded");
+		snprintf(v->msg, sizeof(v->msg), "mxfailover (pid %ld) cannot write its state: %s",
+			 v->pid, v->note);
+	}
+}
+
+/* The verdict as the "status" member of `status --json`. */
+static json_t *
+status_verdict_json(const struct status_verdict *v)
+{
+	json_t *o = json_pack("{s:s, s:i, s:s, s:I}", "verdict", v->word, "exit_code", v->code,
+			      "message", v->msg, "state_age_s", (json_int_t)v->age_s);
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "daemon_pid", v->pid > 0 ? json_integer(v->pid) : json_null());
+	json_object_set_new(o, "state_write_error",
+			    v->note[0] != '\0' ? json_string(v->note) : json_null());
+	return o;
+}
+
 int
 cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 {
@@ -160,6 +305,7 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 	char err[512] = "";
 	bool json = false;
 	uint64_t now = clock_wall_ms();
+	struct status_verdict verdict;
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -191,21 +337,25 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 	else
 		fprintf(stderr, "mxfailover: warning: %s; showing the pins last applied\n", err);
 	pins_free(pins);
+	status_judge(cfg, st, now, &verdict);
 	if (json) {
 		json_t *root = NULL;
 
-		if (state_to_json(st, cfg, now, &root) == 0) {
+		/* state_to_json() records the time it is given as "saved_ms":
+		 * give it the file's own, not now. */
+		if (state_to_json(st, cfg, st->saved_ms, &root) == 0) {
+			json_object_set_new(root, "status", status_verdict_json(&verdict));
 			json_dumpf(root, stdout, JSON_INDENT(2));
 			printf("\n");
 		}
 		json_decref(root);
 	} else {
+		if (verdict.msg[0] != '\0')
+			printf("%s: %s\n", verdict.code == MXF_EXIT_STALE ? "STALE" : "WARNING",
+			       verdict.msg);
 		status_print(cfg, st, now);
 	}
-	rc = MXF_EXIT_OK;
-	for (size_t s = 0; s < cfg->nservers; s++)
-		if (health_effective(st->health, s, now) == HEALTH_DOWN)
-			rc = MXF_EXIT_DEGRADED;
+	rc = verdict.code;
 	state_free(st);
 	config_free(cfg);
 	return rc;

@@ -38,14 +38,18 @@ static const struct command commands[] = {
 	 "Runs one round as `run` does, with the rise/fall counters and the failover\n"
 	 "memory carried between passes in the state file, holding the lock file\n"
 	 "meanwhile.  Exit 0: all active servers healthy; 1: a check or server is down\n"
-	 "but service is kept up; 3: a DNS read or update failed; 4: every server of a\n"
-	 "group is down; 5: another instance holds the lock.\n"},
+	 "but service is kept up, or the state file could not be written; 3: a DNS read\n"
+	 "or update failed; 4: every server of a group is down; 5: another instance\n"
+	 "holds the lock.\n"},
 	{"status", cmd_status, "status [--json]", "servers, checks, records, last events",
 	 "Prints, from the state file a running daemon rewrites every round, each\n"
 	 "server's health and pin, each check's last result and reason, each group's\n"
 	 "active server and managed records as last read, and the recent events.\n"
-	 "--json prints the state file's content.  Exit 1 when a server is down or no\n"
-	 "state exists yet.\n"},
+	 "--json prints the state file's content with the verdict as \"status\".\n"
+	 "Exit 6 when the state is stale (older than 3 x max(fall, rise) x interval:\n"
+	 "the daemon is not running, or cannot write its state -- the lock it holds\n"
+	 "tells which); 4 when every server of a group is down; 1 when isolated,\n"
+	 "degraded or no state exists yet; 0 when every active server is up.\n"},
 	{"plan", cmd_plan, "plan", "the DNS changes the current health would make",
 	 "Runs the checks and reads the records now, then prints per group the\n"
 	 "decision and why, and each record that would change (old -> new) or be left\n"
@@ -185,7 +189,8 @@ usage(FILE *out)
 		"  --version   print the version\n"
 		"\n"
 		"Exit codes: 0 ok, 1 degraded, 2 usage or configuration error, 3 DNS failure,\n"
-		"4 every server of a group down, 5 another instance holds the lock.\n"
+		"4 every server of a group down, 5 another instance holds the lock,\n"
+		"6 (status) the state is stale.\n"
 		"See mxfailover(8) and mxfailover.conf(5).\n");
 }
 

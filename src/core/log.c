@@ -1,5 +1,6 @@
 /*
- * log.c -- log output to stderr, syslog or a file, in two line styles.
+ * log.c -- log output to stderr, syslog or a file, in two line styles,
+ * with registered secrets redacted from every line.
  */
 #include "log.h"
 
@@ -18,6 +19,10 @@ static enum log_style log_style = LOG_STYLE_NATIVE;
 static FILE *log_file;
 static int log_verbosity = 1;
 static int log_info_always;
+
+/* The secrets, oldest first; no heap, so nothing to free at exit. */
+static char log_secrets[LOG_SECRETS_MAX][LOG_SECRET_LEN + 1];
+static size_t log_nsecrets;
 
 static const char *const log_level_names[] = {
 	[LOG_LEVEL_ERR] = "error",
@@ -88,6 +93,53 @@ log_set_info_always(int on)
 	log_info_always = on;
 }
 
+int
+log_add_secret(const char *secret)
+{
+	size_t len = secret != NULL ? strlen(secret) : 0;
+
+	if (len < LOG_SECRET_MIN)
+		return 0;
+	if (len > LOG_SECRET_LEN)
+		return MXF_ETOOBIG;
+	for (size_t i = 0; i < log_nsecrets; i++)
+		if (strcmp(log_secrets[i], secret) == 0)
+			return 0;
+	if (log_nsecrets == LOG_SECRETS_MAX) {
+		memmove(log_secrets[0], log_secrets[1], sizeof(log_secrets[0]) * (LOG_SECRETS_MAX - 1));
+		log_nsecrets--;
+	}
+	memcpy(log_secrets[log_nsecrets++], secret, len + 1);
+	return 0;
+}
+
+/* @msg with every secret replaced, into @out (cut to @size). */
+static void
+log_redact(const char *msg, char *out, size_t size)
+{
+	static const char mark[] = "[redacted]";
+	size_t o = 0;
+
+	while (*msg != '\0' && o + 1 < size) {
+		size_t hit = 0;
+
+		for (size_t i = 0; i < log_nsecrets && hit == 0; i++) {
+			size_t k = strlen(log_secrets[i]);
+
+			if (strncmp(msg, log_secrets[i], k) == 0)
+				hit = k;
+		}
+		if (hit == 0) {
+			out[o++] = *msg++;
+			continue;
+		}
+		for (size_t j = 0; mark[j] != '\0' && o + 1 < size; j++)
+			out[o++] = mark[j];
+		msg += hit;
+	}
+	out[o] = '\0';
+}
+
 static int
 log_wanted(enum log_level level)
 {
@@ -103,7 +155,7 @@ log_wanted(enum log_level level)
 void
 log_vmsg(enum log_level level, const char *func, const char *fmt, va_list ap)
 {
-	char msg[2048];
+	char raw[2048], msg[2048];
 	char stamp[64];
 	struct tm tm;
 	time_t now;
@@ -111,7 +163,9 @@ log_vmsg(enum log_level level, const char *func, const char *fmt, va_list ap)
 
 	if (!log_wanted(level))
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_redact(raw, msg, sizeof(msg));
+	explicit_bzero(raw, sizeof(raw));
 
 	if (log_kind == LOG_KIND_SYSLOG) {
 		syslog(log_syslog_prio[level], "%s", msg);

@@ -29,6 +29,19 @@ void log_set_verbosity(int verbosity);
 /* When true, info lines are written whatever the verbosity (the daemon). */
 void log_set_info_always(int on);
 
+/*
+ * log_add_secret -- text no log line may show (the TSIG secret in base64):
+ * every occurrence in a line is written as "[redacted]".  Copied; kept for
+ * the life of the process (a reload adds the new key's, the old one stays).
+ * Strings shorter than LOG_SECRET_MIN are ignored; beyond LOG_SECRETS_MAX
+ * the oldest is forgotten.
+ * @return 0, MXF_ETOOBIG when @secret is longer than LOG_SECRET_LEN.
+ */
+#define LOG_SECRET_MIN 4
+#define LOG_SECRET_LEN 255
+#define LOG_SECRETS_MAX 16
+int log_add_secret(const char *secret);
+
 void log_msg(enum log_level level, const char *func, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void log_vmsg(enum log_level level, const char *func, const char *fmt, va_list ap)

@@ -42,6 +42,8 @@ enum mxf_exit {
 	MXF_EXIT_DNS = 3,      /* a DNS update or query failed */
 	MXF_EXIT_ALLDOWN = 4,  /* every server of a group is down */
 	MXF_EXIT_LOCKED = 5,   /* another instance holds the lock */
+	MXF_EXIT_STALE = 6,    /* `status`: the state file is stale (the daemon
+				  is not running, or cannot write its state) */
 };
 
 /*

@@ -307,19 +307,32 @@ announce_build_notify(struct event_base *base, enum daemon_mode mode, const stru
 		log_err("[notify]: %s", err);
 		return MXF_EXIT_USAGE;
 	}
-	if (key != NULL) {
-		/* The TSIG secret as it stands in the key file must never leak. */
-		size_t blen = 4 * ((key->secret_len + 2) / 3) + 1;
-		char *b64 = malloc(blen);
-
-		if (b64 != NULL) {
-			EVP_EncodeBlock((unsigned char *)b64, key->secret, (int)key->secret_len);
-			notify_add_secret(*out, b64);
-			explicit_bzero(b64, blen);
-			free(b64);
-		}
-	}
+	announce_add_key_secret(*out, key);
 	return 0;
+}
+
+void
+announce_add_key_secret(struct notify *n, const struct dns_tsig_key *key)
+{
+	size_t blen;
+	char *b64;
+
+	if (key == NULL)
+		return;
+	/* The TSIG secret as it stands in the key file must never leak. */
+	blen = 4 * ((key->secret_len + 2) / 3) + 1;
+	b64 = malloc(blen);
+	if (b64 == NULL) {
+		log_err("out of memory: the TSIG secret may not be redacted from notices");
+		return;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, key->secret, (int)key->secret_len);
+	/* Nor any log line: a check's reason could carry it too. */
+	log_add_secret(b64);
+	if (n != NULL && notify_add_secret(n, b64) != 0)
+		log_err("out of memory: the TSIG secret may not be redacted from notices");
+	explicit_bzero(b64, blen);
+	free(b64);
 }
 
 static bool

@@ -49,6 +49,15 @@ struct announce {
 int announce_build_notify(struct event_base *base, enum daemon_mode mode, const struct config *cfg,
 			  const struct dns_tsig_key *key, struct notify **out);
 
+/*
+ * announce_add_key_secret -- register @key's secret (base64, as in the key
+ * file) with the log (log_add_secret) and the notifier @n, so no log line or
+ * notice shows it; a reload with a new key_file adds the new one (the old
+ * one stays).  @n NULL: the log only; @key NULL: nothing to do.  Out of
+ * memory is logged.
+ */
+void announce_add_key_secret(struct notify *n, const struct dns_tsig_key *key);
+
 /* Whether two [notify] sections would build the same notifier. */
 bool announce_notify_same(const struct config_notify *a, const struct config_notify *b);
 

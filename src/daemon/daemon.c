@@ -60,6 +60,7 @@ struct daemon {
 	struct announce an;	 /* notices, queue flushes, reminders */
 	struct event *drain_ev;	 /* once/plan: wait for notices and ETRN */
 	bool pins_warned;	 /* the pins file was unreadable, said once */
+	struct state_file_streak save_streak; /* state file not written, said once */
 	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
 };
 
@@ -86,6 +87,9 @@ daemon_lock(const char *path)
 		log_err("cannot lock %s: %s", path, strerror(e));
 		return -2;
 	}
+	/* Our pid, for `status` to name the daemon that holds the lock. */
+	if (state_file_lock_note(fd, NULL) != 0)
+		log_warn("cannot write the pid into %s: %s", path, strerror(errno));
 	return fd;
 }
 
@@ -197,6 +201,8 @@ daemon_round_start(struct daemon *d)
 		.an = &d->an,
 		.ctr = &d->ctr,
 		.pins_warned = &d->pins_warned,
+		.save_streak = &d->save_streak,
+		.lock_fd = d->lock_fd,
 		.done = daemon_round_done,
 		.arg = d,
 	};
@@ -266,6 +272,7 @@ daemon_build_dns(struct event_base *base, const struct config *cfg, struct dns_t
 			log_err("%s", err);
 			return MXF_EXIT_USAGE;
 		}
+		announce_add_key_secret(NULL, key); /* no log line shows it */
 	}
 	rc = dns_ops_new(base, cfg->dns.server, cfg->dns.port, key, cfg->dns.timeout_ms, opsp);
 	if (rc != 0) {
@@ -340,8 +347,21 @@ daemon_reload(struct daemon *d)
 	d->ops = nops;
 	d->key = nkey;
 	if (notify_new_one) {
+		/* Notices still pending go out through the new settings (the
+		 * operator changed them for a reason, often a refusing relay). */
+		if (d->an.notify != NULL && nnotify != NULL) {
+			int k = notify_adopt(nnotify, d->an.notify); /* and the secrets */
+
+			if (k > 0)
+				log_info("notify: %d pending notice%s carried over to the new "
+					 "[notify]",
+					 k, k == 1 ? "" : "s");
+		}
 		notify_free(d->an.notify);
 		d->an.notify = nnotify;
+	} else {
+		/* Same channels, maybe a new key_file: redact its secret too. */
+		announce_add_key_secret(d->an.notify, nkey);
 	}
 	if (http_new_one) {
 		status_http_free(d->http);

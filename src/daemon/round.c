@@ -8,6 +8,7 @@
  */
 #include "round.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -685,6 +686,39 @@ round_announce(struct round *r, const struct failover_event *e)
 	free(recs);
 }
 
+/*
+ * The outcome of saving the state (@failed, @err its message or a warning):
+ * a failure is logged when a streak of them begins and noted in the lock
+ * file for `status`; its end is logged and the note cleared.
+ */
+static void
+round_note_save(const struct round_env *env, bool failed, const char *err)
+{
+	struct state_file_streak one = {0};
+	struct state_file_streak *sk = env->save_streak != NULL ? env->save_streak : &one;
+	bool was = sk->failing;
+
+	switch (state_file_streak_note(sk, !failed)) {
+	case STATE_FILE_SAY_FAILING:
+		log_err("%s; the state is not saved until this is fixed (said once)", err);
+		break;
+	case STATE_FILE_SAY_RECOVERED:
+		log_info("state file %s written again, after %lu failed round%s",
+			 env->cfg->general.state_file, sk->failures, sk->failures == 1 ? "" : "s");
+		break;
+	case STATE_FILE_SAY_NOTHING:
+		if (!failed && err[0] != '\0')
+			log_warn("%s", err);
+		break;
+	}
+	if (env->ctr != NULL)
+		snprintf(env->ctr->state_error, sizeof(env->ctr->state_error), "%s",
+			 failed ? err : "");
+	if (env->lock_fd >= 0 && (failed || was) &&
+	    state_file_lock_note(env->lock_fd, failed ? err : NULL) != 0 && !was)
+		log_warn("cannot note the failure in the lock file: %s", strerror(errno));
+}
+
 /* Announce and keep the round's events, write the state, work out the
  * exit code; then free the round and tell the daemon. */
 static void
@@ -711,15 +745,17 @@ round_finish(struct round *r)
 	for (size_t s = 0; s < cfg->nservers; s++)
 		if (health_effective(env.st->health, s, r->now_ms) == HEALTH_DOWN)
 			r->sum.any_down = true;
+	bool unsaved = false;
 	if (env.mode != DAEMON_PLAN) {
-		if (state_save(cfg->general.state_file, cfg, env.st, clock_wall_ms(), err,
-			       sizeof(err)) != 0)
-			log_err("%s", err);
-		else if (err[0] != '\0')
-			log_warn("%s", err);
+		unsaved = state_save(cfg->general.state_file, cfg, env.st, clock_wall_ms(), err,
+				     sizeof(err)) != 0;
+		round_note_save(&env, unsaved, err);
 	}
 
 	code = round_rules_exit_code(&r->sum);
+	/* A state that cannot be kept is a fault of ours: never "all well". */
+	if (unsaved && code == MXF_EXIT_OK)
+		code = MXF_EXIT_DEGRADED;
 	env.ctr->rounds++;
 	env.ctr->last_round_ms = clock_wall_ms();
 	env.ctr->round_ms = env.ctr->last_round_ms - r->started_ms;

@@ -30,6 +30,7 @@
 #include "daemon.h"
 #include "dns_ops.h"
 #include "state.h"
+#include "state_file.h"
 #include "status_http.h"
 
 /*
@@ -45,6 +46,11 @@ struct round_env {
 	struct announce *an;
 	struct status_counters *ctr; /* rounds, durations, updates counted here */
 	bool *pins_warned;	     /* the pins file was unreadable, said once */
+	/* Failed saves of the state file, logged once per streak (NULL: every
+	 * time), and the lock file's fd (-1: none) where a failing save is
+	 * noted for `status` to show (state_file_lock_note). */
+	struct state_file_streak *save_streak;
+	int lock_fd;
 	/* Called once when the round is over, after it was freed, with the
 	 * round's exit code (enum mxf_exit) and when it started. */
 	void (*done)(void *arg, int exit_code, uint64_t started_ms);

@@ -258,6 +258,11 @@ status_http_json(const struct config *cfg, const struct state *st,
 						      (json_int_t)ctr->updates_ok, "updates_failed",
 						      (json_int_t)ctr->updates_failed, "started_ms",
 						      (json_int_t)ctr->started_ms));
+		if (ctr != NULL)
+			json_object_set_new(json_object_get(root, "daemon"), "state_write_error",
+					    ctr->state_error[0] != '\0'
+						    ? json_string(ctr->state_error)
+						    : json_null());
 		body = json_dumps(root, JSON_INDENT(2));
 	}
 	json_decref(root);

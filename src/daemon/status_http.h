@@ -31,6 +31,7 @@ struct status_counters {
 	uint64_t updates_ok;        /* zone UPDATEs applied */
 	uint64_t updates_failed;    /* zone UPDATEs that failed */
 	uint64_t started_ms;        /* when the daemon started */
+	char state_error[256];      /* why the last save of the state failed, "" */
 };
 
 /*

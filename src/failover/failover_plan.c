@@ -310,6 +310,22 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 			   fo_rank(g, p->current) > 0) {
 			snprintf(p->why, sizeof(p->why),
 				 "%s stays: it is up and failback is manual", pid);
+		} else if (fo_rank(g, p->preferred) > 0) {
+			/* Failed over and staying: the reason is the better
+			 * server that is not up, not this one. */
+			size_t b = g->servers[0];
+			for (size_t i = 0; i < g->nservers && (long)g->servers[i] != p->preferred;
+			     i++) {
+				if (health_effective(h, g->servers[i], now_ms) != HEALTH_UP) {
+					b = g->servers[i];
+					break;
+				}
+			}
+			fo_server_why(cfg, h, b, now_ms, sw, sizeof(sw));
+			/* sw reads "ID is down (...)": keep what follows "is ". */
+			size_t skip = strlen(cfg->servers[b].id) + strlen(" is ");
+			snprintf(p->why, sizeof(p->why), "%s stays: %s is preferred but %s", pid,
+				 cfg->servers[b].id, skip < strlen(sw) ? sw + skip : "not up");
 		} else {
 			snprintf(p->why, sizeof(p->why), "%s is up and preferred", pid);
 		}

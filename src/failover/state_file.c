@@ -1,6 +1,7 @@
 /*
  * state_file.c -- atomic replaces of the files kept between runs (they
- * are read with file_read()); see state_file.h.
+ * are read with file_read()), the record in the lock file, and the
+ * streak of failed saves; see state_file.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -137,4 +139,97 @@ void state_file_make_parent(const char *path)
 		(void)mkdir(dir, 0750);
 	}
 	free(dir);
+}
+
+int state_file_lock_note(int fd, const char *note)
+{
+	char rec[STATE_FILE_LOCK_RECORD];
+	int n = snprintf(rec, sizeof(rec), "%ld\n", (long)getpid());
+	size_t len = (size_t)n, room = sizeof(rec) - 1 - (size_t)n;
+	if (note && note[0]) {
+		size_t k = strlen(note);
+		if (k > room - 1) {
+			k = room - 1;
+			/* Do not split a UTF-8 character. */
+			while (k > 0 && ((unsigned char)note[k] & 0xC0) == 0x80)
+				k--;
+		}
+		for (size_t i = 0; i < k; i++)
+			rec[len++] = note[i] == '\n' ? ' ' : note[i];
+	}
+	memset(rec + len, '\n', sizeof(rec) - len);
+	const char *p = rec;
+	size_t left = sizeof(rec);
+	off_t off = 0;
+	while (left) {
+		ssize_t w = pwrite(fd, p, left, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return MXF_EIO;
+		p += w;
+		off += w;
+		left -= (size_t)w;
+	}
+	return 0;
+}
+
+int state_file_lock_probe(const char *path, long *pid, char *note, size_t notelen)
+{
+	*pid = 0;
+	if (notelen)
+		note[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(note, notelen, "cannot open the lock file %s: %s", path, strerror(errno));
+		return MXF_EIO;
+	}
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		(void)flock(fd, LOCK_UN);
+		close(fd);
+		return 0;
+	}
+	if (errno != EWOULDBLOCK) {
+		snprintf(note, notelen, "cannot test the lock %s: %s", path, strerror(errno));
+		close(fd);
+		return MXF_EIO;
+	}
+	char rec[STATE_FILE_LOCK_RECORD + 1];
+	ssize_t n;
+	do
+		n = pread(fd, rec, STATE_FILE_LOCK_RECORD, 0);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	rec[n] = '\0';
+	char *end = NULL;
+	long v = strtol(rec, &end, 10);
+	if (end != rec && *end == '\n' && v > 0) {
+		*pid = v;
+		char *nl = strchr(end + 1, '\n');
+		if (nl)
+			*nl = '\0';
+		snprintf(note, notelen, "%s", end + 1);
+	}
+	return 1;
+}
+
+enum state_file_streak_say state_file_streak_note(struct state_file_streak *s, bool ok)
+{
+	if (!ok) {
+		bool was = s->failing;
+		if (!was)
+			s->failures = 0;
+		s->failing = true;
+		s->failures++;
+		return was ? STATE_FILE_SAY_NOTHING : STATE_FILE_SAY_FAILING;
+	}
+	if (s->failing) {
+		s->failing = false;
+		return STATE_FILE_SAY_RECOVERED;
+	}
+	return STATE_FILE_SAY_NOTHING;
 }

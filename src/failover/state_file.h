@@ -9,10 +9,18 @@
  * fsync of the directory comes back as a warning: the file is written).  Nothing
  * here logs: failures come back as MXF_E* with a one-line message that
  * names the file.
+ *
+ * The lock file is the one place a daemon that cannot write its state can
+ * still say so: it holds it open from the start, so a read-only directory
+ * or a full disk does not keep it from rewriting the few bytes in it.  It
+ * holds one fixed-size record, "PID\nNOTE\n" padded with newlines, where
+ * NOTE is empty or why the state file could not be written; `status` reads
+ * it (state_file_lock_probe) to tell a dead daemon from a live one.
  */
 #ifndef MXF_STATE_FILE_H
 #define MXF_STATE_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -44,5 +52,51 @@ int state_file_write_json(const char *path, const json_t *root, size_t flags, ch
  * the open of @path that follows says what is wrong.
  */
 void state_file_make_parent(const char *path);
+
+/* Size of the record in the lock file (state_file_lock_note). */
+#define STATE_FILE_LOCK_RECORD 512
+
+/*
+ * state_file_lock_note -- rewrite the record of the lock file @fd, which
+ * the caller opened read-write and holds (flock), as this process's pid and
+ * @note (NULL or "": none; cut to fit, on a character boundary).  The
+ * record always has the same size, so rewriting it needs no new disk space.
+ * @return 0, or MXF_EIO (errno kept).
+ */
+int state_file_lock_note(int fd, const char *note);
+
+/*
+ * state_file_lock_probe -- whether some process holds the lock file @path
+ * (flock), tested with a shared lock that is released at once (a daemon
+ * starting in that very instant may find it taken and exit with "another
+ * mxfailover holds the lock").
+ * @pid   the holder's pid as its record says, 0 when it has none.
+ * @note  its NOTE ("" when none), cut to @notelen.
+ * @return 1 held, 0 not held (or no lock file), MXF_EIO when it cannot be
+ *         tested (not readable by us: @note says why).
+ */
+int state_file_lock_probe(const char *path, long *pid, char *note, size_t notelen);
+
+/*
+ * A streak of failed state saves, so the caller logs the first failure of
+ * a streak and its end, not every round.  Zero-initialise.
+ */
+struct state_file_streak {
+	bool failing;		/* the last save failed */
+	unsigned long failures; /* saves failed in the current (or last) streak */
+};
+
+/* What state_file_streak_note() asks the caller to log. */
+enum state_file_streak_say {
+	STATE_FILE_SAY_NOTHING,
+	STATE_FILE_SAY_FAILING,	  /* a streak of failures begins: log the error */
+	STATE_FILE_SAY_RECOVERED, /* a streak ended: log that it works again */
+};
+
+/*
+ * state_file_streak_note -- account one save attempt of outcome @ok in @s.
+ * Pure.  @return what to log.
+ */
+enum state_file_streak_say state_file_streak_note(struct state_file_streak *s, bool ok);
 
 #endif

@@ -432,6 +432,10 @@ notify_add_secret(struct notify *n, const char *secret)
 
 	if (secret == NULL || strlen(secret) < NOTIFY_SECRET_MIN)
 		return 0;
+	/* Reloads add the TSIG secret again: keep one copy. */
+	for (size_t i = 0; i < n->nsecrets; i++)
+		if (strcmp(n->secrets[i], secret) == 0)
+			return 0;
 	v = realloc(n->secrets, (n->nsecrets + 1) * sizeof(*v));
 	if (v == NULL)
 		return MXF_ENOMEM;
@@ -492,10 +496,11 @@ fail:
 	return NULL;
 }
 
-int
-notify_send(struct notify *n, const struct notify_event *e)
+/* notify_send() on the channels of @mask only. */
+static int
+notify_send_on(struct notify *n, const struct notify_event *e, unsigned mask)
 {
-	unsigned chans = notify_channels(n);
+	unsigned chans = notify_channels(n) & mask;
 	struct notify_delivery *ds[NOTIFY_CH_COUNT_] = {0};
 	struct notify_notice *nt;
 	int count = 0;
@@ -537,8 +542,62 @@ oom:
 	return MXF_ENOMEM;
 }
 
+int
+notify_send(struct notify *n, const struct notify_event *e)
+{
+	return notify_send_on(n, e, ~0u);
+}
+
 size_t
 notify_pending(const struct notify *n)
 {
 	return n->pending;
+}
+
+int
+notify_adopt(struct notify *to, struct notify *from)
+{
+	struct notify_notice **nts = mxf_calloc(from->pending, sizeof(*nts));
+	unsigned *masks = mxf_calloc(from->pending, sizeof(*masks));
+	struct notify_delivery *d = from->list;
+	size_t cnt = 0;
+	int handed = 0;
+
+	for (size_t i = 0; i < from->nsecrets; i++)
+		if (notify_add_secret(to, from->secrets[i]) != 0)
+			log_err("notify: out of memory keeping a secret across the reload");
+	if (nts == NULL || masks == NULL) {
+		free(nts);
+		free(masks);
+		log_err("notify: out of memory; %zu pending notices not carried over",
+			from->pending);
+		return 0;
+	}
+	/* Oldest first: the list has the newest at its head. */
+	while (d != NULL && d->next != NULL)
+		d = d->next;
+	for (; d != NULL; d = d->prev) {
+		size_t k = 0;
+
+		while (k < cnt && nts[k] != d->nt)
+			k++;
+		if (k == cnt) {
+			nts[cnt++] = d->nt;
+			d->nt->refs++;
+		}
+		masks[k] |= 1u << d->ch;
+	}
+	/* Abandon them here first: the notices live on through our references. */
+	while (from->list != NULL)
+		delivery_free(from->list);
+	for (size_t k = 0; k < cnt; k++) {
+		unsigned m = masks[k] & notify_channels(to);
+
+		if (notify_send_on(to, &nts[k]->e, m != 0 ? m : ~0u) > 0)
+			handed++;
+		notice_unref(nts[k]);
+	}
+	free(nts);
+	free(masks);
+	return handed;
 }

@@ -206,6 +206,19 @@ int notify_send(struct notify *n, const struct notify_event *e);
 /* Deliveries queued, running or waiting to retry. */
 size_t notify_pending(const struct notify *n);
 
+/*
+ * notify_adopt -- hand what @from still has to deliver to @to (a reload
+ * with a changed [notify]): every pending notice is queued afresh in @to,
+ * with a full set of attempts, on the channels it was still pending on that
+ * @to has (on all of @to's channels when it has none of them); a running
+ * attempt is abandoned, so a notice may arrive twice but is never lost.
+ * @to also takes @from's secrets, so what was redacted stays redacted.
+ * @from is left with nothing pending (the caller still frees it).
+ * @return the number of notices handed over (each logged when it cannot be
+ *         queued in @to: see notify_send()).
+ */
+int notify_adopt(struct notify *to, struct notify *from);
+
 /* ------------------------------------------------------------ pure -- */
 
 /*

@@ -128,3 +128,40 @@ def test_hanging_webhook_does_not_delay_failover(mxf_bin, nlab, tmp_path):
             mx2.close()
     assert rc == 0, log
     assert not mxflab.sanitizer_report(log), log
+
+
+def test_pending_notices_survive_a_notify_reload(mxf_bin, nlab, tmp_path):
+    """Issue 9 point 12: the webhook refuses, so the notices of a failover
+    wait to be retried; a SIGHUP that changes [notify] (a new webhook) hands
+    them to the new notifier, which delivers them, rather than dropping
+    them."""
+    import signal
+
+    lab, key = nlab
+    reset(lab, key)
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
+    p1, p2 = mx1.getsockname()[1], mx2.getsockname()[1]
+    with HttpSink(mode="500", failures=1000) as bad, HttpSink(mode="200") as good:
+        cfg = write_cfg(tmp_path, lab, key, p1, p2, bad.port)
+        d = start_daemon(mxf_bin, cfg, tmp_path / "d.log")
+        try:
+            time.sleep(1.5)
+            mx1.close()
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 15, "failover")
+            net.wait_until(lambda: {"server_down", "switched"} <=
+                           {e["event"] for e in events(bad)}, 10, "the refused notices")
+            assert "retrying" in d.log(), d.log()
+            write_cfg(tmp_path, lab, key, p1, p2, good.port)
+            d.signal(signal.SIGHUP)
+            net.wait_until(lambda: "configuration reloaded" in d.log(), 10, "the reload")
+            net.wait_until(lambda: {"server_down", "switched"} <=
+                           {e["event"] for e in events(good)}, 15,
+                           "the pending notices through the new webhook")
+            kinds = [e["event"] for e in events(good)]
+            assert kinds.count("server_down") == 1 and kinds.count("switched") == 1, kinds
+        finally:
+            rc, log = d.finish()
+            mx2.close()
+    assert rc == 0, log
+    assert "carried over to the new [notify]" in log, log
+    assert not mxflab.sanitizer_report(log), log

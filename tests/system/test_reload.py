@@ -91,3 +91,72 @@ def test_refused_zone_is_reported(run, rlab, tmp_path):
     assert rc == 3, err
     assert "zone not-served.test.: cannot read" in err, err
     assert "REFUSED" in err, err
+
+
+# ---- point 12: what a reload keeps -----------------------------------------------
+
+KZONE = "rekey.test."
+
+
+@pytest.fixture(scope="module")
+def klab(tmp_path_factory):
+    """A named whose zone two keys may update: the daemon moves from one to
+    the other on a reload."""
+    lab = mxflab.NamedLab(str(tmp_path_factory.mktemp("named-rekey")))
+    k1 = lab.add_key("k-rekey-1", "hmac-sha256")
+    k2 = lab.add_key("k-rekey-2", "hmac-sha256")
+    lab.add_zone(KZONE, update_keys=[k1, k2])
+    with lab.running():
+        yield lab, k1, k2
+
+
+def test_reload_with_a_new_key_file_redacts_the_new_secret(mxf_bin, klab, tmp_path):
+    """After a reload with a new key_file, a notice whose reason carries the
+    new TSIG secret shows it redacted (the notifier is kept: [notify] did
+    not change)."""
+    from httpsink import HttpSink  # tests/fakes, on the path by conftest.py
+
+    lab, k1, k2 = klab
+    msg, rcf = tmp_path / "plugin.msg", tmp_path / "plugin.rc"
+    msg.write_text("OK all well\n")
+    rcf.write_text("0\n")
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text("#!/bin/sh\ncat %s\nexit $(cat %s)\n" % (msg, rcf))
+    plugin.chmod(0o755)
+    mx2 = net.tcp_listener()
+    with HttpSink(mode="200") as h:
+        def cfg_with(key):
+            return folab.write_fo_config(
+                str(tmp_path / "mxf.conf"), lab.port, key.path,
+                [("mx1", "127.0.0.1", MX1, ["exec:%s" % plugin]),
+                 ("mx2", "127.0.0.1", MX2, ["tcp://127.0.0.1:%d" % mx2.getsockname()[1]])],
+                [KZONE], records=("mx", "smtp"), rtype=None,
+                group={"failback": None, "hold_down": "0"}, dns_timeout=None,
+                extra="[notify]\nwebhook = http://127.0.0.1:%d/hook\n" % h.port)
+        cfg = cfg_with(k1)
+        d = folab.Daemon(mxf_bin, cfg, str(tmp_path / "d.log")).start()
+        try:
+            net.wait_until(lambda: "round done" in d.log() or
+                           os.path.exists(str(tmp_path / "state.json")), 10, "a first round")
+            cfg_with(k2)
+            d.signal(signal.SIGHUP)
+            net.wait_until(lambda: "configuration reloaded" in d.log(), 10, "the reload")
+            # mx1 fails with the new secret in its reason.
+            msg.write_text("CRITICAL leaked %s here\n" % k2.secret)
+            rcf.write_text("2\n")
+            net.wait_until(lambda: [b for b in h.bodies() if "server_down" in b], 15,
+                           "the server_down notice")
+            # The switch itself was signed with the new key.
+            net.wait_until(lambda: lab.cname("mx." + KZONE) == MX2, 15, "the failover")
+        finally:
+            rc, text = d.finish()
+            mx2.close()
+        bodies = h.bodies()
+    assert rc == 0, text
+    assert not mxflab.sanitizer_report(text), text
+    down = [b for b in bodies if "server_down" in b]
+    assert all(k2.secret not in b for b in bodies), down
+    assert "[redacted]" in down[0], down
+    # Nor in the daemon's log (the check's reason is logged too).
+    assert "CRITICAL leaked [redacted] here" in text, text
+    assert k2.secret not in text, text

@@ -327,6 +327,45 @@ test_free_cancels(void **state)
 	event_base_free(base);
 }
 
+/* A reload with a changed [notify]: the pending notice moves to the new
+ * notifier and is delivered there; the old secrets stay redacted. */
+static void
+test_adopt_pending(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct notify_opts o = {.attempts = 4, .backoff_ms = 60000};
+	struct results ra = {0}, rb = {0};
+	struct notify *a = exec_notifier(base, "/bin/sh -c exit${IFS}3", &o, &ra);
+	struct notify *b = exec_notifier(base, "/bin/true", NULL, &rb);
+
+	(void)state;
+	assert_int_equal(notify_add_secret(a, "old-secret-1234"), 0);
+	assert_int_equal(notify_send(a, &(struct notify_event){.kind = NOTIFY_SERVER_DOWN,
+							       .server = "mx1",
+							       .reason = "refused"}),
+			 1);
+	/* The first attempt fails; the retry is a minute away. */
+	run_until_idle(base, a, 500);
+	assert_int_equal(notify_pending(a), 1);
+	assert_int_equal(ra.failed + ra.delivered, 0);
+	assert_int_equal(notify_adopt(b, a), 1);
+	assert_int_equal(notify_pending(a), 0);
+	assert_int_equal(notify_pending(b), 1);
+	notify_free(a);
+	run_until_idle(base, b, 5000);
+	assert_int_equal(rb.delivered, 1);
+	assert_string_equal(rb.event_reason, "refused");
+	/* The secret a knew is redacted by b too. */
+	assert_int_equal(notify_send(b, &(struct notify_event){.kind = NOTIFY_ISOLATED,
+							       .reason = "x old-secret-1234 y"}),
+			 1);
+	run_until_idle(base, b, 5000);
+	assert_int_equal(rb.delivered, 2);
+	assert_null(strstr(rb.event_reason, "old-secret-1234"));
+	notify_free(b);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -341,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_exec_retried_then_given_up),
 		cmocka_unit_test(test_exec_timeout),
 		cmocka_unit_test(test_free_cancels),
+		cmocka_unit_test(test_adopt_pending),
 	};
 
 	return cmocka_run_group_tests(tests, setup_utc, NULL);
