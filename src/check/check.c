@@ -33,6 +33,7 @@
 #define CHECK_DEFAULT_TIMEOUT_MS 5000
 #define CHECK_TABLE_BUCKETS 4096
 #define CHECK_DEFAULT_HELO "mxfailover.invalid"
+#define CHECK_DRAIN_PASSES 4 /* loop passes check_engine_free() allows lookups */
 
 struct check_waiter {
 	check_done_fn cb;
@@ -281,6 +282,11 @@ check_engine_free(struct check_engine *eng)
 			check_free(c);
 		}
 	}
+	/* A cancelled name lookup is finished by libevent from the loop: let
+	 * it run (a few passes at most, never blocking), or its memory is
+	 * lost and its callback would run after the resolver is gone. */
+	for (int pass = 0; pass < CHECK_DRAIN_PASSES && check_conn_env_busy(&eng->env); pass++)
+		event_base_loop(eng->base, EVLOOP_NONBLOCK);
 	check_conn_env_free(&eng->env);
 	free(eng);
 }

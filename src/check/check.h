@@ -112,7 +112,10 @@ struct check_engine *check_engine_new(struct event_base *base);
 
 /*
  * check_engine_free -- cancel every running check (their callbacks are not
- * called) and free the engine.  NULL is accepted.
+ * called) and free the engine.  NULL is accepted.  When name lookups were
+ * cancelled and libevent has not finished them yet, the loop runs a few
+ * passes without blocking first (EVLOOP_NONBLOCK), so other events that
+ * are ready may run then: call it before tearing down what they use.
  */
 void check_engine_free(struct check_engine *eng);
 
