@@ -404,34 +404,14 @@ tls_begin(struct check *c)
 	conn_setup_bev(c);
 }
 
-/* The reason for a verification failure @vr. */
+/* Every reason the certificate failed verification (tls.h), in one line. */
 static void
-tls_verify_failed(struct check *c, long vr)
+tls_verify_failed(struct check *c, SSL *ssl)
 {
-	int days = check_get_conn(c)->cert_days;
-	const char *name;
+	char why[CHECK_REASON_MAX];
 
-	switch (vr) {
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		if (days == 0)
-			check_finish(c, CHECK_STATE_DOWN, "TLS: certificate expired less than a day ago");
-		else
-			check_finish(c, CHECK_STATE_DOWN, "TLS: certificate expired %d day%s ago", -days,
-				     days == -1 ? "" : "s");
-		break;
-	case X509_V_ERR_HOSTNAME_MISMATCH:
-		name = conn_tls_name(c);
-		check_finish(c, CHECK_STATE_DOWN, "TLS: certificate does not match the name %s",
-			     name != NULL ? name : "?");
-		break;
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		check_finish(c, CHECK_STATE_DOWN, "TLS: certificate is not valid yet");
-		break;
-	default:
-		check_finish(c, CHECK_STATE_DOWN, "TLS: certificate verify failed: %s",
-			     X509_verify_cert_error_string(vr));
-		break;
-	}
+	tls_verify_reason(ssl, why, sizeof(why));
+	check_finish(c, CHECK_STATE_DOWN, "TLS: %s", why);
 }
 
 /* Inspect the verified handshake.  @return 0, or -1 after finishing down. */
@@ -461,7 +441,7 @@ tls_verdict(struct check *c)
 	X509_free(cert);
 	vr = SSL_get_verify_result(ssl);
 	if (u->verify && vr != X509_V_OK) {
-		tls_verify_failed(c, vr);
+		tls_verify_failed(c, ssl);
 		return -1;
 	}
 	if (u->cert_days_set && k->cert_days < (int)u->cert_days) {

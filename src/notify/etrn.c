@@ -341,8 +341,10 @@ etrn_tls_done(struct etrn *t)
 		}
 		X509_free(cert);
 		if (vr != X509_V_OK) {
-			etrn_end(t, MXF_EPROTO, "TLS: certificate verify failed: %s",
-				 X509_verify_cert_error_string(vr));
+			char why[ETRN_REPLY_MAX];
+
+			tls_verify_reason(ssl, why, sizeof(why));
+			etrn_end(t, MXF_EPROTO, "TLS: %s", why);
 			return;
 		}
 	}
