@@ -27,8 +27,8 @@
 #include "check_url.h"
 #include "clock.h"
 #include "mxf.h"
-#include "proto.h"
 #include "tls.h"
+#include "value.h"
 
 #define CHECK_DEFAULT_TIMEOUT_MS 5000
 #define CHECK_TABLE_BUCKETS 4096
@@ -358,10 +358,10 @@ report_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Record the verdict without touching the I/O.  The reason is formatted with
- * room to spare, then made one printable line by proto_printable(), the same
- * function that cleans peer text in the parsers: no C0 or C1 controls, valid
- * UTF-8 (a JSON string), cut on a character boundary with "..." when long.
+ * Record the verdict without touching the I/O.  The reason is made one
+ * printable line by value_utf8_format(), the function behind the parsers'
+ * proto_printable(): no C0 or C1 controls, valid UTF-8 (a JSON string),
+ * cut on a character boundary with "..." when long.
  */
 static void check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
@@ -369,19 +369,18 @@ static void check_record(struct check *c, enum check_state s, const char *fmt, v
 static void
 check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
 {
-	char raw[CHECK_REASON_MAX * 2];
-
 	c->finished = true;
 	c->res.state = s;
 	c->res.phase = c->phase;
 	c->res.elapsed_ms = clock_mono_since_ms(c->t0);
 	c->res.cert_days = check_conn_cert_days(c);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (s == CHECK_STATE_UP && check_conn_cert_warn(c) != NULL) {
 		c->res.state = CHECK_STATE_WARNING;
-		snprintf(raw, sizeof(raw), "%s", check_conn_cert_warn(c));
+		value_utf8_format(c->res.reason, sizeof(c->res.reason), "%s",
+				  check_conn_cert_warn(c));
+	} else {
+		value_utf8_vformat(c->res.reason, sizeof(c->res.reason), fmt, ap);
 	}
-	proto_printable(c->res.reason, sizeof(c->res.reason), raw, strlen(raw));
 }
 
 void

@@ -66,7 +66,8 @@ struct check_result {
 	int cert_days;           /* days until the TLS certificate expires;
 				    INT32_MIN when no certificate was seen */
 	char reason[CHECK_REASON_MAX]; /* one line of valid UTF-8 without C0 or
-					  C1 control characters (proto_printable) */
+					  C1 control characters, cut on a
+					  character boundary (value_utf8_clean) */
 };
 
 /*
