@@ -27,12 +27,13 @@
 #include "check_url.h"
 #include "clock.h"
 #include "mxf.h"
-#include "proto.h"
 #include "tls.h"
+#include "value.h"
 
 #define CHECK_DEFAULT_TIMEOUT_MS 5000
 #define CHECK_TABLE_BUCKETS 4096
 #define CHECK_DEFAULT_HELO "mxfailover.invalid"
+#define CHECK_DRAIN_PASSES 4 /* loop passes check_engine_free() allows lookups */
 
 struct check_waiter {
 	check_done_fn cb;
@@ -281,6 +282,11 @@ check_engine_free(struct check_engine *eng)
 			check_free(c);
 		}
 	}
+	/* A cancelled name lookup is finished by libevent from the loop: let
+	 * it run (a few passes at most, never blocking), or its memory is
+	 * lost and its callback would run after the resolver is gone. */
+	for (int pass = 0; pass < CHECK_DRAIN_PASSES && check_conn_env_busy(&eng->env); pass++)
+		event_base_loop(eng->base, EVLOOP_NONBLOCK);
 	check_conn_env_free(&eng->env);
 	free(eng);
 }
@@ -352,10 +358,10 @@ report_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Record the verdict without touching the I/O.  The reason is formatted with
- * room to spare, then made one printable line by proto_printable(), the same
- * function that cleans peer text in the parsers: no C0 or C1 controls, valid
- * UTF-8 (a JSON string), cut on a character boundary with "..." when long.
+ * Record the verdict without touching the I/O.  The reason is made one
+ * printable line by value_utf8_format(), the function behind the parsers'
+ * proto_printable(): no C0 or C1 controls, valid UTF-8 (a JSON string),
+ * cut on a character boundary with "..." when long.
  */
 static void check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
@@ -363,19 +369,18 @@ static void check_record(struct check *c, enum check_state s, const char *fmt, v
 static void
 check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
 {
-	char raw[CHECK_REASON_MAX * 2];
-
 	c->finished = true;
 	c->res.state = s;
 	c->res.phase = c->phase;
 	c->res.elapsed_ms = clock_mono_since_ms(c->t0);
 	c->res.cert_days = check_conn_cert_days(c);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (s == CHECK_STATE_UP && check_conn_cert_warn(c) != NULL) {
 		c->res.state = CHECK_STATE_WARNING;
-		snprintf(raw, sizeof(raw), "%s", check_conn_cert_warn(c));
+		value_utf8_format(c->res.reason, sizeof(c->res.reason), "%s",
+				  check_conn_cert_warn(c));
+	} else {
+		value_utf8_vformat(c->res.reason, sizeof(c->res.reason), fmt, ap);
 	}
-	proto_printable(c->res.reason, sizeof(c->res.reason), raw, strlen(raw));
 }
 
 void

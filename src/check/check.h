@@ -66,7 +66,8 @@ struct check_result {
 	int cert_days;           /* days until the TLS certificate expires;
 				    INT32_MIN when no certificate was seen */
 	char reason[CHECK_REASON_MAX]; /* one line of valid UTF-8 without C0 or
-					  C1 control characters (proto_printable) */
+					  C1 control characters, cut on a
+					  character boundary (value_utf8_clean) */
 };
 
 /*
@@ -112,7 +113,10 @@ struct check_engine *check_engine_new(struct event_base *base);
 
 /*
  * check_engine_free -- cancel every running check (their callbacks are not
- * called) and free the engine.  NULL is accepted.
+ * called) and free the engine.  NULL is accepted.  When name lookups were
+ * cancelled and libevent has not finished them yet, the loop runs a few
+ * passes without blocking first (EVLOOP_NONBLOCK), so other events that
+ * are ready may run then: call it before tearing down what they use.
  */
 void check_engine_free(struct check_engine *eng);
 

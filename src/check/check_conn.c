@@ -39,6 +39,19 @@ struct check_conn_ca {
 	struct check_conn_ca *next;
 };
 
+/*
+ * One evdns lookup; the callback's argument.  It belongs to its check
+ * (check_conn.lookup) until the check releases it, then to the engine's
+ * orphan list until libevent runs the callback of the cancelled lookup,
+ * which frees it.  So the callback never reaches a freed check.
+ */
+struct check_conn_lookup {
+	struct check *c;                         /* NULL once cancelled */
+	struct check_conn_env *env;
+	struct evdns_getaddrinfo_request *req;   /* NULL until evdns returns */
+	struct check_conn_lookup *prev, *next;   /* env->orphans */
+};
+
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -63,9 +76,21 @@ check_conn_release(struct check *c)
 	struct check_conn *k = check_get_conn(c);
 
 	k->closing = false;
-	if (k->dnsreq != NULL) {
-		evdns_getaddrinfo_cancel(k->dnsreq);
-		k->dnsreq = NULL;
+	if (k->lookup != NULL) {
+		struct check_conn_lookup *l = k->lookup;
+		struct check_conn_env *env = l->env;
+
+		/* Orphaned before the cancel: its callback (EVUTIL_EAI_CANCEL)
+		 * may run at any later time, and frees it. */
+		k->lookup = NULL;
+		l->c = NULL;
+		l->prev = NULL;
+		l->next = env->orphans;
+		if (env->orphans != NULL)
+			env->orphans->prev = l;
+		env->orphans = l;
+		if (l->req != NULL)
+			evdns_getaddrinfo_cancel(l->req);
 	}
 	if (k->bev != NULL) {
 		bufferevent_free(k->bev);
@@ -83,6 +108,12 @@ check_conn_clear(struct check *c)
 	k->line = k->cert_warn = NULL;
 }
 
+bool
+check_conn_env_busy(const struct check_conn_env *env)
+{
+	return env->orphans != NULL;
+}
+
 void
 check_conn_env_free(struct check_conn_env *env)
 {
@@ -96,6 +127,11 @@ check_conn_env_free(struct check_conn_env *env)
 	if (env->dns != NULL)
 		evdns_base_free(env->dns, 0);
 	env->dns = NULL;
+	while (env->orphans != NULL) {
+		struct check_conn_lookup *l = env->orphans;
+		env->orphans = l->next;
+		free(l);
+	}
 }
 
 int
@@ -368,34 +404,14 @@ tls_begin(struct check *c)
 	conn_setup_bev(c);
 }
 
-/* The reason for a verification failure @vr. */
+/* Every reason the certificate failed verification (tls.h), in one line. */
 static void
-tls_verify_failed(struct check *c, long vr)
+tls_verify_failed(struct check *c, SSL *ssl)
 {
-	int days = check_get_conn(c)->cert_days;
-	const char *name;
+	char why[CHECK_REASON_MAX];
 
-	switch (vr) {
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		if (days == 0)
-			check_finish(c, CHECK_STATE_DOWN, "TLS: certificate expired less than a day ago");
-		else
-			check_finish(c, CHECK_STATE_DOWN, "TLS: certificate expired %d day%s ago", -days,
-				     days == -1 ? "" : "s");
-		break;
-	case X509_V_ERR_HOSTNAME_MISMATCH:
-		name = conn_tls_name(c);
-		check_finish(c, CHECK_STATE_DOWN, "TLS: certificate does not match the name %s",
-			     name != NULL ? name : "?");
-		break;
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		check_finish(c, CHECK_STATE_DOWN, "TLS: certificate is not valid yet");
-		break;
-	default:
-		check_finish(c, CHECK_STATE_DOWN, "TLS: certificate verify failed: %s",
-			     X509_verify_cert_error_string(vr));
-		break;
-	}
+	tls_verify_reason(ssl, why, sizeof(why));
+	check_finish(c, CHECK_STATE_DOWN, "TLS: %s", why);
 }
 
 /* Inspect the verified handshake.  @return 0, or -1 after finishing down. */
@@ -425,7 +441,7 @@ tls_verdict(struct check *c)
 	X509_free(cert);
 	vr = SSL_get_verify_result(ssl);
 	if (u->verify && vr != X509_V_OK) {
-		tls_verify_failed(c, vr);
+		tls_verify_failed(c, ssl);
 		return -1;
 	}
 	if (u->cert_days_set && k->cert_days < (int)u->cert_days) {
@@ -627,10 +643,26 @@ check_conn_start(struct check *c)
 static void
 resolve_cb(int result, struct evutil_addrinfo *res, void *arg)
 {
-	struct check *c = arg;
-	struct check_conn *k = check_get_conn(c);
+	struct check_conn_lookup *l = arg;
+	struct check *c = l->c;
+	struct check_conn *k;
 
-	k->dnsreq = NULL;
+	if (c == NULL) {
+		/* Cancelled: the check may be gone; only the lookup is ours. */
+		if (l->prev != NULL)
+			l->prev->next = l->next;
+		else
+			l->env->orphans = l->next;
+		if (l->next != NULL)
+			l->next->prev = l->prev;
+		free(l);
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		return;
+	}
+	k = check_get_conn(c);
+	k->lookup = NULL;
+	free(l);
 	if (result == EVUTIL_EAI_CANCEL) {
 		if (res != NULL)
 			evutil_freeaddrinfo(res);
@@ -655,6 +687,8 @@ check_conn_resolve(struct check *c, int socktype, check_resolved_fn cb)
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *req;
+	struct check_conn_lookup *l;
 	char portstr[8];
 
 	if (value_ip_sockaddr(u->host, u->port, &ss, &sslen) != 0) {
@@ -676,6 +710,17 @@ check_conn_resolve(struct check *c, int socktype, check_resolved_fn cb)
 	hints.ai_protocol = socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
 	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
 	snprintf(portstr, sizeof(portstr), "%u", u->port);
-	/* The callback may run before this returns (a name in /etc/hosts). */
-	k->dnsreq = evdns_getaddrinfo(env->dns, u->host, portstr, &hints, resolve_cb, c);
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		check_finish(c, CHECK_STATE_DOWN, "cannot resolve %s: out of memory", u->host);
+		return;
+	}
+	l->c = c;
+	l->env = env;
+	k->lookup = l;
+	/* The callback may run before this returns (a name in /etc/hosts, an
+	 * error); it has freed @l then, and evdns returns NULL. */
+	req = evdns_getaddrinfo(env->dns, u->host, portstr, &hints, resolve_cb, l);
+	if (req != NULL)
+		l->req = req;
 }

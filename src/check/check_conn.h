@@ -18,12 +18,12 @@
 
 struct bufferevent;
 struct evdns_base;
-struct evdns_getaddrinfo_request;
 struct check_conn_ca;
+struct check_conn_lookup;
 
 /* A check's connection.  Zeroed at the start; see check_conn_init(). */
 struct check_conn {
-	struct evdns_getaddrinfo_request *dnsreq;
+	struct check_conn_lookup *lookup; /* the name lookup in flight, or NULL */
 	check_resolved_fn resolved;  /* continuation of check_conn_resolve() */
 	struct bufferevent *bev;
 	bool tls;                   /* bev is the TLS filter */
@@ -38,6 +38,11 @@ struct check_conn {
 struct check_conn_env {
 	struct evdns_base *dns;     /* made on first use of a host name */
 	struct check_conn_ca *cas;  /* per-URL ca= contexts */
+	/* Cancelled lookups whose callback has not run yet: libevent runs it
+	 * later, from the loop, maybe after the check was freed (more than 32
+	 * deferred callbacks in one pass wait for the next one), so each
+	 * lookup outlives its check and is freed by its callback. */
+	struct check_conn_lookup *orphans;
 };
 
 /* --- offered by check.c to check_conn.c --- */
@@ -83,7 +88,14 @@ void check_conn_clear(struct check *c);
 int check_conn_cert_days(struct check *c);
 const char *check_conn_cert_warn(struct check *c);
 
-/* check_conn_env_free -- release the engine's resolver and ca= contexts. */
+/* check_conn_env_busy -- whether cancelled lookups still wait for their
+ * callback (libevent runs it from the loop). */
+bool check_conn_env_busy(const struct check_conn_env *env);
+
+/* check_conn_env_free -- release the engine's resolver, ca= contexts and
+ * cancelled lookups.  The loop must not run again for this engine's
+ * resolver afterwards (libevent's own pending callbacks would use the
+ * freed evdns base): the daemon and probe free the event base next. */
 void check_conn_env_free(struct check_conn_env *env);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * value.c -- parsers and printers of the small values in configurations,
- * check URLs and command lines (see value.h).
+ * check URLs and command lines, and the one cleaner of text from outside
+ * (value_utf8_clean; see value.h).
  */
 #include "value.h"
 
@@ -306,4 +307,153 @@ value_parse_hostport(const char *s, char **host, uint16_t *port, uint16_t defpor
 	}
 	*port = (uint16_t)p;
 	return 0;
+}
+
+/* ------------------------------------------------------------- UTF-8 -- */
+
+/*
+ * The length of the valid UTF-8 sequence at @s (at most @len bytes), or 0
+ * when the bytes there are not one: overlong forms, surrogates and code
+ * points above U+10FFFF are refused, as JSON encoders refuse them.
+ */
+static size_t
+value_utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* below: overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* above: surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90; /* below: overlong */
+		else if (c == 0xf4)
+			hi = 0x8f; /* above: beyond U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (len < need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < need; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return need;
+}
+
+/*
+ * What the character at @s (of @len bytes left) becomes: *@n input bytes
+ * are consumed; @return the bytes kept (*@n) or 0 for one '?'.
+ */
+static size_t
+value_utf8_char(const unsigned char *s, size_t len, size_t *n)
+{
+	unsigned char c = s[0];
+
+	*n = 1;
+	if (c < 0x80)
+		return c < 0x20 || c == 0x7f ? 0 : 1;
+	*n = value_utf8_seq(s, len);
+	if (*n == 0) {
+		*n = 1;
+		return 0;
+	}
+	/* U+0080..U+009F, the C1 controls: CSI (U+009B) moves a terminal's
+	 * cursor as ESC [ does. */
+	if (c == 0xc2 && s[1] <= 0x9f)
+		return 0;
+	return *n;
+}
+
+size_t
+value_utf8_clean(char *dst, size_t size, const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0, i = 0;
+	size_t cut = 0; /* output length at a boundary that leaves room for "..." */
+
+	if (size == 0)
+		return 0;
+	while (i < len) {
+		size_t n, keep = value_utf8_char(s + i, len - i, &n);
+		size_t want = keep != 0 ? keep : 1;
+
+		if (o + want > size - 1) {
+			if (size >= 4) {
+				o = cut;
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (keep != 0)
+			memcpy(dst + o, s + i, keep);
+		else
+			dst[o] = '?';
+		o += want;
+		i += n;
+		if (o + 3 <= size - 1)
+			cut = o;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+size_t
+value_utf8_vformat(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	char tmp[1024], *big = NULL;
+	const char *text = tmp;
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	if (n < 0) {
+		tmp[0] = '\0';
+		n = 0;
+	} else if ((size_t)n >= sizeof(tmp)) {
+		/* The whole text, so a cut is made (and marked) on a boundary. */
+		big = malloc((size_t)n + 1);
+		if (big != NULL) {
+			vsnprintf(big, (size_t)n + 1, fmt, ap2);
+			text = big;
+		} else {
+			n = (int)sizeof(tmp) - 1; /* still valid: a torn end becomes '?' */
+		}
+	}
+	va_end(ap2);
+	size_t o = value_utf8_clean(dst, size, text, (size_t)n);
+	free(big);
+	return o;
+}
+
+size_t
+value_utf8_format(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	size_t o;
+
+	va_start(ap, fmt);
+	o = value_utf8_vformat(dst, size, fmt, ap);
+	va_end(ap);
+	return o;
+}
+
+bool
+value_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0, n; i < len; i += n)
+		if (value_utf8_char(u + i, len - i, &n) == 0)
+			return false;
+	return true;
 }

@@ -1,6 +1,7 @@
 /*
  * value.h -- the small values every layer reads and prints: durations,
- * whole numbers, booleans, IP literals, domain names, host:port.
+ * whole numbers, booleans, IP literals, domain names, host:port, and
+ * text from the network made one safe line of UTF-8.
  *
  * One grammar per kind of value, so a duration means the same on the
  * command line, in either configuration format and in a check URL.  Each
@@ -11,6 +12,7 @@
 #ifndef MXF_VALUE_H
 #define MXF_VALUE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,5 +114,39 @@ int value_parse_hostport(const char *s, char **host, uint16_t *port, uint16_t de
  * @return @buf.
  */
 char *value_format_hostport(const char *host, uint16_t port, char *buf, size_t size);
+
+/*
+ * value_utf8_clean -- copy untrusted text (a banner, a reply, an error text
+ * from a server, program output) into @dst as one line of valid UTF-8 that
+ * a JSON encoder, a log line and a terminal all accept.  This is where text
+ * from outside enters: every byte that is not part of a valid UTF-8
+ * sequence (a stray continuation byte, a truncated sequence, an overlong
+ * form, a surrogate, a code point above U+10FFFF) becomes one '?', and so
+ * does each C0 control, DEL and C1 control (U+0080..U+009F).  Other valid
+ * UTF-8 is kept as it is, so clean text passes unchanged.
+ * @dst, @size  the output; always NUL-terminated when @size > 0.
+ * @src, @len   the input: @len bytes, NUL bytes included (each becomes '?').
+ * @return the length written.  Text that does not fit in @size - 1 bytes is
+ *         cut on a character boundary and ends in "..." (when @size >= 4),
+ *         so the output never ends in part of a character.
+ */
+size_t value_utf8_clean(char *dst, size_t size, const char *src, size_t len);
+
+/*
+ * value_utf8_format -- printf into @dst, then value_utf8_clean() the result:
+ * for a message put together from pieces (a label and a server's reason)
+ * that must fit a fixed buffer without ending in half a character.
+ * @return the length written.
+ */
+size_t value_utf8_format(char *dst, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+size_t value_utf8_vformat(char *dst, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+/*
+ * value_utf8_valid -- whether the @len bytes at @s are valid UTF-8 without
+ * control characters, i.e. what value_utf8_clean() would copy unchanged.
+ */
+bool value_utf8_valid(const char *s, size_t len);
 
 #endif

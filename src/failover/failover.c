@@ -12,6 +12,7 @@
 
 #include "failover.h"
 #include "mxf.h"
+#include "value.h"
 
 /* ---- names ----------------------------------------------------------- */
 
@@ -153,7 +154,8 @@ static int fo_event_add(struct failover_events *ev, enum failover_event_type typ
 	e->server = e->from = e->to = e->zone = e->record = -1;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+	/* A server's reason inside: cut on a character boundary. */
+	value_utf8_vformat(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);
 	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "health.h"
 #include "mxf.h"
+#include "value.h"
 
 /* Names in the order of each enum (health.h); the assertion keeps the
  * counts in step when a value is added. */
@@ -221,7 +222,11 @@ static int health_enter_state(struct health *h, enum health_change_kind kind, si
 		.pin = s->pin,
 		.at_ms = now_ms,
 	};
-	snprintf(c.reason, sizeof(c.reason), "%s", reason ? reason : "");
+	/* Cut on a character boundary: a torn character is invalid UTF-8,
+	 * which the state file and /api/status (JSON) cannot carry. */
+	if (reason == NULL)
+		reason = "";
+	value_utf8_clean(c.reason, sizeof(c.reason), reason, strlen(reason));
 
 	switch (kind) {
 	case HEALTH_CHANGE_CHECK:
@@ -330,7 +335,8 @@ static int health_feed_round(struct health *h, size_t server, const struct healt
 		ck->seen = true;
 		ck->last = res[c].outcome;
 		ck->last_ms = now_ms;
-		snprintf(ck->reason, sizeof(ck->reason), "%s", res[c].reason ? res[c].reason : "");
+		const char *r = res[c].reason ? res[c].reason : "";
+		value_utf8_clean(ck->reason, sizeof(ck->reason), r, strlen(r));
 		if (!good && isolated) {
 			ck->good_run = ck->bad_run = 0;
 			continue;
@@ -415,7 +421,7 @@ int health_set_pin(struct health *h, size_t server, enum health_pin pin, uint64_
 		return 0;
 	char why[HEALTH_REASON_MAX];
 	if (reason)
-		snprintf(why, sizeof(why), "%s", reason);
+		value_utf8_clean(why, sizeof(why), reason, strlen(reason));
 	else if (pin == HEALTH_PIN_NONE)
 		snprintf(why, sizeof(why), "unpinned by operator");
 	else

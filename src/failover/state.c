@@ -45,6 +45,7 @@
 #include "state.h"
 #include "state_event.h"
 #include "state_file.h"
+#include "value.h"
 
 /* ---- bundle ---------------------------------------------------------- */
 
@@ -410,8 +411,9 @@ static void state_get_reason(struct state_rd *rd, const json_t *obj, const char 
 			     const char *where, char *buf, size_t size)
 {
 	const json_t *v = state_get(rd, obj, key, JSON_STRING, where);
+	/* A longer reason (another version wrote it) is cut on a boundary. */
 	if (v)
-		snprintf(buf, size, "%s", json_string_value(v));
+		value_utf8_clean(buf, size, json_string_value(v), json_string_length(v));
 }
 
 /* A name from a table: @parse returns 0 or MXF_EINVAL. */

@@ -212,7 +212,8 @@ etrn_end(struct etrn *t, int err, const char *fmt, ...)
 		return;
 	t->ended = true;
 	va_start(ap, fmt);
-	vsnprintf(t->res.reason, sizeof(t->res.reason), fmt, ap);
+	/* The server's line is in it: one line of UTF-8, cut on a boundary. */
+	value_utf8_vformat(t->res.reason, sizeof(t->res.reason), fmt, ap);
 	va_end(ap);
 	t->res.err = err;
 	t->res.all_accepted = false;
@@ -220,7 +221,8 @@ etrn_end(struct etrn *t, int err, const char *fmt, ...)
 	t->res.tls = t->tls;
 	for (size_t i = 0; i < t->nzones; i++)
 		if (t->zones[i].code == 0 && t->zones[i].reply[0] == '\0')
-			snprintf(t->zones[i].reply, sizeof(t->zones[i].reply), "%s", t->res.reason);
+			value_utf8_clean(t->zones[i].reply, sizeof(t->zones[i].reply),
+					 t->res.reason, strlen(t->res.reason));
 	etrn_report(t);
 }
 
@@ -339,8 +341,10 @@ etrn_tls_done(struct etrn *t)
 		}
 		X509_free(cert);
 		if (vr != X509_V_OK) {
-			etrn_end(t, MXF_EPROTO, "TLS: certificate verify failed: %s",
-				 X509_verify_cert_error_string(vr));
+			char why[ETRN_REPLY_MAX];
+
+			tls_verify_reason(ssl, why, sizeof(why));
+			etrn_end(t, MXF_EPROTO, "TLS: %s", why);
 			return;
 		}
 	}
@@ -395,7 +399,7 @@ etrn_reply(struct etrn *t)
 
 		z->code = code;
 		z->accepted = etrn_code_accepted(code);
-		snprintf(z->reply, sizeof(z->reply), "%s", line);
+		value_utf8_clean(z->reply, sizeof(z->reply), line, strlen(line));
 		t->cur++;
 		if (code == 421) {
 			/* The server is closing the connection. */

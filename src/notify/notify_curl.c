@@ -11,11 +11,13 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
 #include "clock.h"
 #include "mxf.h"
+#include "value.h"
 
 struct notify_curl {
 	struct event_base *base;
@@ -237,7 +239,11 @@ notify_curl_failure(const struct notify_curl_xfer *x, CURLcode rc, char *why, si
 {
 	bool retry = true;
 
-	snprintf(why, whysize, "%s", x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));
+	const char *text = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc);
+
+	/* curl's error buffer quotes the server ("RCPT failed: 550 ..."):
+	 * one line of valid UTF-8 from here on. */
+	value_utf8_clean(why, whysize, text, strnlen(text, CURL_ERROR_SIZE));
 	/* Problems another attempt will not fix. */
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:

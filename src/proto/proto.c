@@ -4,6 +4,8 @@
  */
 #include "proto.h"
 
+#include "value.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -31,88 +33,10 @@ proto_strip_eol(const char *line, size_t len)
 	return len;
 }
 
-/*
- * The length of the valid UTF-8 sequence at @s (at most @len bytes), or 0
- * when the bytes there are not one (overlong forms, surrogates and code
- * points above U+10FFFF are refused, as JSON encoders refuse them).
- */
-static size_t
-utf8_seq_len(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	size_t need;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (len < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < need; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return need;
-}
-
 void
 proto_printable(char *dst, size_t dstlen, const char *src, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)src;
-	size_t o = 0, i = 0;
-	size_t cut = 0; /* output length at a character boundary leaving room for "..." */
-
-	if (dstlen == 0)
-		return;
-	while (i < len) {
-		size_t n = 1, want = 1;
-		unsigned char c = s[i];
-
-		if (c >= 0x80) {
-			n = utf8_seq_len(s + i, len - i);
-			if (n == 0) {
-				n = 1, c = '?';
-			} else if (c == 0xc2 && s[i + 1] <= 0x9f) {
-				/* U+0080..U+009F, the C1 controls: CSI (U+009B) moves
-				 * a terminal's cursor as ESC [ does.  One '?' each. */
-				c = '?';
-			} else {
-				want = n;
-			}
-		} else if (c < 0x20 || c == 0x7f) {
-			c = '?';
-		}
-		if (o + want > dstlen - 1) {
-			o = cut;
-			if (o + 3 <= dstlen - 1) {
-				memcpy(dst + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		if (want == 1)
-			dst[o] = (char)c;
-		else
-			memcpy(dst + o, s + i, n);
-		o += want;
-		i += n;
-		if (o + 3 <= dstlen - 1)
-			cut = o;
-	}
-	dst[o] = '\0';
+	value_utf8_clean(dst, dstlen, src, len);
 }
 
 void
@@ -121,7 +45,7 @@ proto_reason_quote(char *reason, const char *what, const char *line, size_t len)
 	char q[PROTO_QUOTE_MAX + 1];
 
 	proto_printable(q, sizeof(q), line, len);
-	snprintf(reason, PROTO_REASON_MAX, "%s: %s", what, q);
+	value_utf8_format(reason, PROTO_REASON_MAX, "%s: %s", what, q);
 }
 
 int

@@ -58,7 +58,8 @@ size_t proto_strip_eol(const char *line, size_t len);
  * controls (U+0080..U+009F, two bytes in UTF-8) and each byte of invalid
  * UTF-8 become one '?'; other valid UTF-8 is kept; text that does not fit
  * is cut on a character boundary and ends in "...".  @dst is always
- * NUL-terminated.
+ * NUL-terminated.  The parsers' name for value_utf8_clean(), the one
+ * cleaner of text from outside.
  */
 void proto_printable(char *dst, size_t dstlen, const char *src, size_t len);
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "mxf.h"
+#include "value.h"
 
 enum { HTTP_STATUS_LINE, HTTP_HEADERS, HTTP_DONE, HTTP_FAILED };
 
@@ -306,7 +307,7 @@ proto_http_response_describe(const struct proto_http_response *r, char *buf, siz
 	if (len == 0)
 		return;
 	/* Both parts are printable already (proto_printable at parse time). */
-	snprintf(buf, len, "%d%s%s%s%s", r->status, r->reason_phrase[0] ? " " : "",
+	value_utf8_format(buf, len, "%d%s%s%s%s", r->status, r->reason_phrase[0] ? " " : "",
 		 r->reason_phrase, r->location[0] && r->status >= 300 && r->status < 400 ? " -> " : "",
 		 r->status >= 300 && r->status < 400 ? r->location : "");
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mxf.h"
+#include "value.h"
 
 static const struct proto_keyword smtp_ext_table[] = {
 	{ "STARTTLS", PROTO_SMTP_EXT_STARTTLS },
@@ -170,8 +171,8 @@ void
 proto_smtp_reply_describe(const struct proto_smtp_reply *r, char *buf, size_t len)
 {
 	if (r->enhanced[0] != '\0')
-		snprintf(buf, len, "%03d %s%s%s", r->code, r->enhanced, r->text[0] ? " " : "",
-			 r->text);
+		value_utf8_format(buf, len, "%03d %s%s%s", r->code, r->enhanced,
+				  r->text[0] ? " " : "", r->text);
 	else
-		snprintf(buf, len, "%03d%s%s", r->code, r->text[0] ? " " : "", r->text);
+		value_utf8_format(buf, len, "%03d%s%s", r->code, r->text[0] ? " " : "", r->text);
 }

@@ -23,7 +23,8 @@ Modes:
   garbage       sends binary junk with newlines
   reset         sends the greeting (banner=), then resets the connection (RST)
                 when the client sends its first line
-  smtp          an SMTP server: banner=, starttls=, tls_broken=, ehlo_reply=
+  smtp          an SMTP server: banner= (str, or bytes sent as they are),
+                starttls=, tls_broken=, ehlo_reply=
   imap          an IMAP server: greeting=, starttls=, tls_broken=,
                 bye_on=COMMAND (answer it with "* BYE" and close)
   pop3          a POP3 server: greeting=, stls=, tls_broken=,
@@ -185,7 +186,9 @@ class FakeServer(net.ThreadedServer):
         return True
 
     def _serve_smtp(self, conn):
-        conn.send(self.opts.get("banner", "220 mx.example.test ESMTP fake") + "\r\n")
+        banner = self.opts.get("banner", "220 mx.example.test ESMTP fake")
+        # bytes: sent as they are (invalid UTF-8 included); str: UTF-8.
+        conn.send(banner + (b"\r\n" if isinstance(banner, bytes) else "\r\n"))
         tls = bool(self.opts.get("implicit_tls"))
         for _ in range(100):
             line = conn.line()

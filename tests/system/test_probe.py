@@ -7,6 +7,7 @@ directory, signed by a throw-away CA that the probe trusts through
 MXF_CA_FILE.
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -172,6 +173,41 @@ def test_untrusted_without_ca(timed_run, certs):
         rc, out, err, secs = timed_run(["probe", "--json", f"smtps://127.0.0.1:{srv.port}"], env=env)
     r = json.loads(out)[0]
     assert_down(r, "TLS handshake", "certificate verify failed")
+
+
+@pytest.fixture(scope="module")
+def bad_self_signed(tmp_path_factory):
+    """A self-signed certificate for wrong.example that expired 30 days ago
+    (`openssl ca -selfsign`, which takes any start and end date)."""
+    d = tmp_path_factory.mktemp("badcert")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", "bad.key", "-out", "bad.csr", "-subj", "/CN=wrong.example", cwd=d)
+    (d / "ext").write_text("subjectAltName=DNS:wrong.example\n")
+    (d / "index.txt").write_text("")
+    (d / "serial").write_text("01\n")
+    (d / "ca.cnf").write_text(
+        "[ca]\ndefault_ca = CA\n[CA]\ndatabase = index.txt\nnew_certs_dir = .\n"
+        "serial = serial\ndefault_md = sha256\npolicy = pol\nunique_subject = no\n"
+        "[pol]\ncommonName = supplied\n")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    fmt = "%Y%m%d%H%M%SZ"
+    _openssl("ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", "bad.key",
+             "-in", "bad.csr", "-notext", "-extfile", "ext", "-out", "bad.pem",
+             "-startdate", (now - datetime.timedelta(days=60)).strftime(fmt),
+             "-enddate", (now - datetime.timedelta(days=30, hours=1)).strftime(fmt), cwd=d)
+    return {"certfile": str(d / "bad.pem"), "keyfile": str(d / "bad.key")}
+
+
+@pytest.mark.parametrize("scheme", ["smtps", "imaps", "pop3s", "https"])
+def test_every_certificate_problem_is_reported(probe, bad_self_signed, scheme):
+    """Expired, self-signed and for the wrong name: the reason lists all
+    three, not just OpenSSL's first error."""
+    mode = {"smtps": "smtp", "imaps": "imap", "pop3s": "pop3", "https": "http"}[scheme]
+    with FakeServer(mode, implicit_tls=True, **bad_self_signed) as srv:
+        rc, r, secs = one(probe, f"{scheme}://127.0.0.1:{srv.port}?sni=mx1.example.com")
+    assert_down(r, "TLS handshake",
+                "TLS: certificate expired 30 days ago; self-signed; "
+                "certificate does not match the name mx1.example.com")
 
 
 def test_verify_no_accepts_expired(probe, certs):

@@ -8,7 +8,11 @@
  * variable MXF_CA_FILE (tests point it at their own CA).  A context made by
  * this module never verifies during the handshake (SSL_VERIFY_NONE):
  * callers read SSL_get_verify_result() afterwards, so a bad certificate
- * gives a precise reason instead of a TLS alert.
+ * gives a precise reason instead of a TLS alert.  Its verify callback lets
+ * OpenSSL go on past the first error and records every one of the chain,
+ * so tls_verify_reason() says all that is wrong at once ("certificate
+ * expired 30 days ago; self-signed; certificate does not match the name
+ * mx1.example.com").
  *
  * Low-level: nothing here logs.
  */
@@ -41,6 +45,30 @@ SSL_CTX *tls_ctx_new(const char *cafile, char *why, size_t whylen);
  * @return the context, or NULL with @why (may be NULL) saying why.
  */
 SSL_CTX *tls_ctx_shared(char *why, size_t whylen);
+
+/*
+ * tls_ssl_new -- a client connection object on @ctx (a context of this
+ * module) with @name (may be NULL) as SNI and, when @check_name, as the
+ * name the certificate must match, and room for the verification record
+ * that tls_verify_reason() reads.
+ * @return the SSL, which the caller frees with SSL_free() (tls_filter_new
+ *         takes it over); or NULL when out of memory.
+ */
+SSL *tls_ssl_new(SSL_CTX *ctx, const char *name, bool check_name);
+
+/*
+ * tls_verify_reason -- every reason the certificate of the handshake on
+ * @ssl failed verification, joined by "; ": "certificate expired N days
+ * ago" (or "less than a day ago"), "certificate is not valid yet",
+ * "self-signed", "self-signed certificate in the chain", "certificate
+ * verify failed: untrusted issuer (OpenSSL's words)", "certificate does not
+ * match the name NAME", and OpenSSL's words for anything else; each once.
+ * @return the number of reasons written into @buf (always NUL-terminated,
+ *         cut on a character boundary); 0 with @buf "" when the certificate
+ *         verified.  An @ssl not made by tls_ssl_new() gets OpenSSL's one
+ *         verify result.
+ */
+int tls_verify_reason(const SSL *ssl, char *buf, size_t size);
 
 /*
  * tls_filter_new -- wrap the connected @under in a TLS client filter on

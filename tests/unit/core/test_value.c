@@ -282,6 +282,157 @@ test_format_hostport(void **state)
 			    "[2001:db8::1]:25");
 }
 
+/* value_utf8_clean of @in (NUL-terminated here for brevity) into 64 bytes. */
+static const char *
+clean(const char *in, size_t len)
+{
+	static char out[64];
+
+	value_utf8_clean(out, sizeof(out), in, len);
+	assert_true(value_utf8_valid(out, strlen(out)));
+	return out;
+}
+
+static void
+test_utf8_clean_bytes(void **state)
+{
+	(void)state;
+	/* Clean text passes unchanged, multibyte characters included. */
+	assert_string_equal(clean("220 mx ready", 12), "220 mx ready");
+	assert_string_equal(clean("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14),
+			    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	/* Controls: C0, DEL, a NUL byte inside the text, C1 (CSI is 2 bytes, one '?'). */
+	assert_string_equal(clean("a\tb\r\nc\x7f", 7), "a?b??c?");
+	assert_string_equal(clean("a\0b", 3), "a?b");
+	assert_string_equal(clean("x\xc2\x9b" "31m", 6), "x?31m");
+	/* Overlong forms: every byte is one '?'. */
+	assert_string_equal(clean("\xc0\xaf", 2), "??");
+	assert_string_equal(clean("\xc1\xbf", 2), "??");
+	assert_string_equal(clean("\xe0\x80\xaf", 3), "???");
+	assert_string_equal(clean("\xf0\x80\x80\xaf", 4), "????");
+	/* Surrogates (U+D800, U+DFFF) and beyond U+10FFFF. */
+	assert_string_equal(clean("\xed\xa0\x80", 3), "???");
+	assert_string_equal(clean("\xed\xbf\xbf", 3), "???");
+	assert_string_equal(clean("\xed\x9f\xbf", 3), "\xed\x9f\xbf"); /* U+D7FF is fine */
+	assert_string_equal(clean("\xf4\x90\x80\x80", 4), "????");
+	assert_string_equal(clean("\xf5\x80\x80\x80", 4), "????");
+	assert_string_equal(clean("\xf4\x8f\xbf\xbf", 4), "\xf4\x8f\xbf\xbf"); /* U+10FFFF */
+	/* Truncated sequences: at the end, before ASCII, before another lead byte. */
+	assert_string_equal(clean("\xe2\x82", 2), "??");
+	assert_string_equal(clean("\xe2\x82" "A", 3), "??A");
+	assert_string_equal(clean("\xf0\x9f\x98\xe2\x82\xac", 6), "???\xe2\x82\xac");
+	assert_string_equal(clean("\x80\xbf", 2), "??");
+	assert_string_equal(clean("\xfe\xff", 2), "??");
+	assert_true(value_utf8_valid("", 0));
+	assert_false(value_utf8_valid("\xe2\x82", 2));
+	assert_false(value_utf8_valid("a\nb", 3));
+}
+
+/* Every cut of a text with 1-, 2-, 3- and 4-byte characters, at every size. */
+static void
+test_utf8_clean_cut(void **state)
+{
+	static const char *const chars[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+	char in[256], out[64];
+
+	(void)state;
+	for (size_t k = 0; k < MXF_ARRAY_SIZE(chars); k++) {
+		size_t w = strlen(chars[k]), len = 0;
+
+		/* "ab" then the character repeated: every size puts the end of
+		 * the room at every byte position inside one of them. */
+		memcpy(in, "ab", 2);
+		len = 2;
+		while (len + w < 40) {
+			memcpy(in + len, chars[k], w);
+			len += w;
+		}
+		for (size_t size = 1; size <= sizeof(out); size++) {
+			size_t o = value_utf8_clean(out, size, in, len);
+
+			assert_int_equal(o, strlen(out));
+			assert_true(o <= size - 1);
+			assert_true(value_utf8_valid(out, o));
+			if (len <= size - 1) {
+				assert_memory_equal(out, in, len);
+				assert_int_equal(o, len);
+				continue;
+			}
+			/* Cut: a whole-character prefix of the input, then "...". */
+			if (size >= 4) {
+				assert_true(o >= 3);
+				assert_memory_equal(out + o - 3, "...", 3);
+				assert_true((o - 3 - 2) % w == 0 || o - 3 < 2);
+				assert_memory_equal(out, in, o - 3);
+			} else {
+				assert_memory_equal(out, in, o);
+			}
+		}
+	}
+}
+
+static void
+test_utf8_format(void **state)
+{
+	char reason[300], label[40], out[256];
+	size_t o;
+
+	(void)state;
+	/* A label and a reason of euro signs: the joined text is cut at
+	 * every byte offset by moving the label's length. */
+	memset(reason, 0, sizeof(reason));
+	for (size_t i = 0; i + 3 < 250; i += 3)
+		memcpy(reason + i, "\xe2\x82\xac", 3);
+	for (size_t l = 1; l < 8; l++) {
+		memset(label, 'x', l);
+		label[l] = '\0';
+		o = value_utf8_format(out, sizeof(out), "%s: %s (%u failed rounds)", label, reason,
+				      3u);
+		assert_int_equal(o, strlen(out));
+		assert_true(o <= sizeof(out) - 1);
+		assert_true(value_utf8_valid(out, o));
+		assert_memory_equal(out + o - 3, "...", 3);
+	}
+	/* Short: as printf; pieces with control bytes are cleaned. */
+	assert_int_equal(value_utf8_format(out, sizeof(out), "%s: %d", "a\nb", 7), 6);
+	assert_string_equal(out, "a?b: 7");
+	/* Longer than the stack buffer inside. */
+	char big[3000];
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	char *wide = malloc(4000);
+	assert_non_null(wide);
+	o = value_utf8_format(wide, 4000, "<%s>", big);
+	assert_int_equal(o, sizeof(big) + 1);
+	assert_int_equal(wide[o - 1], '>');
+	free(wide);
+}
+
+/* Random bytes never come out invalid, whatever the room. */
+static void
+test_utf8_clean_random(void **state)
+{
+	unsigned seed = 12345;
+	char in[64], out[40];
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t len = (size_t)(round % 64), size = 1 + (size_t)(round % 40);
+
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = (char)(seed >> 16);
+			/* Lean towards the bytes of multibyte characters. */
+			if ((seed >> 8) % 3 == 0)
+				in[i] = (char)(0x80 | (in[i] & 0x7f));
+		}
+		size_t o = value_utf8_clean(out, size, in, len);
+		assert_true(o < size);
+		assert_int_equal(o, strlen(out));
+		assert_true(value_utf8_valid(out, o));
+	}
+}
+
 int
 main(void)
 {
@@ -290,6 +441,8 @@ main(void)
 		cmocka_unit_test(test_uint_bool), cmocka_unit_test(test_ip_name),
 		cmocka_unit_test(test_ip_sockaddr), cmocka_unit_test(test_format_hostport),
 		cmocka_unit_test(test_hostname),  cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_utf8_clean_bytes), cmocka_unit_test(test_utf8_clean_cut),
+		cmocka_unit_test(test_utf8_format), cmocka_unit_test(test_utf8_clean_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
