@@ -1,7 +1,8 @@
 /*
  * status_http.h -- the daemon's status endpoint ([general] status_listen).
  *
- * An HTTP server (libevent's evhttp) on the daemon's loop, read-only:
+ * An HTTP server (status_server.h: capped connections, one deadline each)
+ * on the daemon's loop, read-only:
  *   /             a small HTML dashboard (servers, checks, groups, records,
  *                 recent events), refreshing itself every interval
  *   /api/status   the state as JSON: the state file's content (state.h)
