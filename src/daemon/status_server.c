@@ -43,13 +43,13 @@ struct status_conn {
 struct status_server {
 	struct event_base *base;
 	struct evconnlistener *lev;
-	struct event *resume;	/* the pause after a failed accept() */
+	struct event *resume; /* the pause after a failed accept() */
 	status_server_fn fn;
 	void *arg;
 	size_t max_conns;
 	uint64_t deadline_ms;
 	size_t nconns;
-	bool paused;		/* listening stopped: at the cap, or pausing */
+	bool paused; /* listening stopped: at the cap, or pausing */
 	struct status_conn *conns;
 };
 
@@ -57,8 +57,7 @@ struct status_server {
 static void
 status_server_maybe_resume(struct status_server *srv)
 {
-	if (srv->paused && srv->nconns < srv->max_conns &&
-	    !evtimer_pending(srv->resume, NULL)) {
+	if (srv->paused && srv->nconns < srv->max_conns && !evtimer_pending(srv->resume, NULL)) {
 		evconnlistener_enable(srv->lev);
 		srv->paused = false;
 	}
@@ -302,9 +301,9 @@ status_server_cap(size_t want)
 }
 
 int
-status_server_new(struct event_base *base, const char *host, uint16_t port,
-		  size_t max_conns, uint64_t deadline_ms, status_server_fn fn, void *arg,
-		  struct status_server **out, char *err, size_t errlen)
+status_server_new(struct event_base *base, const char *host, uint16_t port, size_t max_conns,
+		  uint64_t deadline_ms, status_server_fn fn, void *arg, struct status_server **out,
+		  char *err, size_t errlen)
 {
 	struct evutil_addrinfo hints = {0}, *ai = NULL;
 	struct status_server *srv;
@@ -331,26 +330,20 @@ status_server_new(struct event_base *base, const char *host, uint16_t port,
 	srv->max_conns = status_server_cap(max_conns);
 	srv->deadline_ms = deadline_ms != 0 ? deadline_ms : STATUS_SERVER_DEADLINE_MS;
 	srv->resume = evtimer_new(base, status_server_resume_cb, srv);
-	srv->lev = evconnlistener_new_bind(
-		base, status_server_accept_cb, srv,
-		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-		ai->ai_addr, (int)ai->ai_addrlen);
+	srv->lev = evconnlistener_new_bind(base, status_server_accept_cb, srv,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+						   LEV_OPT_CLOSE_ON_EXEC,
+					   128, ai->ai_addr, (int)ai->ai_addrlen);
 	evutil_freeaddrinfo(ai);
 	if (srv->resume == NULL || srv->lev == NULL) {
-		snprintf(err, errlen, "cannot listen on %s:%u (address in use or not local)",
-			 host, (unsigned)port);
+		snprintf(err, errlen, "cannot listen on %s:%u (address in use or not local)", host,
+			 (unsigned)port);
 		status_server_free(srv);
 		return MXF_EIO;
 	}
 	evconnlistener_set_error_cb(srv->lev, status_server_error_cb);
 	*out = srv;
 	return 0;
-}
-
-size_t
-status_server_open(const struct status_server *srv)
-{
-	return srv->nconns;
 }
 
 void

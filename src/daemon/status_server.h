@@ -52,12 +52,9 @@ typedef void (*status_server_fn)(void *arg, const char *method, const char *targ
  * @return 0 with *out set (free with status_server_free), MXF_EIO (cannot
  *         resolve or bind), MXF_ENOMEM.
  */
-int status_server_new(struct event_base *base, const char *host, uint16_t port,
-		      size_t max_conns, uint64_t deadline_ms, status_server_fn fn, void *arg,
+int status_server_new(struct event_base *base, const char *host, uint16_t port, size_t max_conns,
+		      uint64_t deadline_ms, status_server_fn fn, void *arg,
 		      struct status_server **out, char *err, size_t errlen);
-
-/* status_server_open -- the connections open now (for tests). */
-size_t status_server_open(const struct status_server *srv);
 
 /* Close every connection, stop listening and free; NULL is allowed. */
 void status_server_free(struct status_server *srv);

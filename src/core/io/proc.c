@@ -45,11 +45,11 @@ struct proc {
 	proc_done_fn done;
 	void *arg;
 	struct event_base *base;
-	pid_t pid;            /* 0 once reaped (or handed to the graveyard) */
-	int pidfd;            /* -1: poll with the timer */
+	pid_t pid; /* 0 once reaped (or handed to the graveyard) */
+	int pidfd; /* -1: poll with the timer */
 	int outfd;
-	bool timed_out;       /* the deadline killed it */
-	uint64_t killed_ms;   /* when the deadline sent SIGKILL, 0 before */
+	bool timed_out;		    /* the deadline killed it */
+	uint64_t killed_ms;	    /* when the deadline sent SIGKILL, 0 before */
 	char label[PROC_LABEL_MAX]; /* the program's base name, for messages */
 	struct event *out_ev;
 	struct event *exit_ev;
@@ -99,9 +99,9 @@ proc_out_cb(evutil_socket_t fd, short what, void *arg)
  * a process still in it) and one timer on the loop of the last burial.
  */
 struct proc_grave {
-	pid_t pid;		/* 0: a free slot */
-	uint64_t killed_ms;	/* when SIGKILL was sent (clock_mono_ms) */
-	bool reported;		/* "will not die" has been said */
+	pid_t pid;	    /* 0: a free slot */
+	uint64_t killed_ms; /* when SIGKILL was sent (clock_mono_ms) */
+	bool reported;	    /* "will not die" has been said */
 	char label[PROC_LABEL_MAX];
 };
 
@@ -112,8 +112,8 @@ static struct event_base *proc_grave_base;
 static void
 proc_report_stuck(pid_t pid, const char *label)
 {
-	log_warn("process %ld (plugin %s) will not die %u ms after SIGKILL; abandoned",
-		 (long)pid, label, (unsigned)PROC_KILL_GRACE_MS);
+	log_warn("process %ld (plugin %s) will not die %u ms after SIGKILL; abandoned", (long)pid,
+		 label, (unsigned)PROC_KILL_GRACE_MS);
 }
 
 /* Reap what can be reaped and report what stayed too long; @return whether
@@ -367,7 +367,7 @@ proc_start(struct proc *p, struct event_base *base, char *const argv[], char *co
 	posix_spawnattr_setsigdefault(&attr, &deflt);
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-				 POSIX_SPAWN_SETSIGDEF);
+						POSIX_SPAWN_SETSIGDEF);
 	rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, envp != NULL ? envp : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
