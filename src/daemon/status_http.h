@@ -54,7 +54,7 @@ int status_http_new(struct event_base *base, const char *listen, status_http_vie
 void status_http_free(struct status_http *sh);
 
 /*
- * One answer to a request, as status_http_handle() decides it; the evhttp
+ * One answer to a request, as status_http_handle() decides it; the server
  * glue only sends it (without the body for HEAD).
  */
 struct status_http_answer {
