@@ -204,7 +204,7 @@ proc_bury(struct event_base *base, pid_t pid, const char *label, uint64_t killed
 		proc_grave_ev = evtimer_new(base, proc_grave_cb, NULL);
 		proc_grave_base = base;
 	}
-	/* Without a timer the next proc_run() or proc_free() sweeps. */
+	/* Without a timer (out of memory) the next burial sweeps. */
 	if (proc_grave_ev != NULL && !evtimer_pending(proc_grave_ev, NULL))
 		evtimer_add(proc_grave_ev, &tv);
 }
