@@ -37,6 +37,7 @@
 #include "etrn.h"
 #include "log.h"
 #include "mxf.h"
+#include "proc.h"
 #include "notify.h"
 
 /* ---------------------------------------------------------- notify test -- */
@@ -279,8 +280,10 @@ oom:
 	rc = MXF_EXIT_DEGRADED;
 out:
 	notify_free(n);
-	if (base != NULL)
+	if (base != NULL) {
+		proc_release(base);
 		event_base_free(base);
+	}
 	argv_free(records);
 	argv_free(zones);
 	free(from);

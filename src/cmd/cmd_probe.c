@@ -21,6 +21,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "mxf.h"
+#include "proc.h"
 #include "value.h"
 
 struct probe_item {
@@ -269,8 +270,10 @@ nomem:
 	rc = MXF_EXIT_USAGE;
 out:
 	check_engine_free(eng);
-	if (base != NULL)
+	if (base != NULL) {
+		proc_release(base);
 		event_base_free(base);
+	}
 	free(items);
 	free(urls);
 	config_free(cfg);

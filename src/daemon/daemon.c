@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -35,6 +36,7 @@
 #include "log.h"
 #include "mxf.h"
 #include "notify.h"
+#include "proc.h"
 #include "round.h"
 #include "state.h"
 #include "state_file.h"
@@ -63,6 +65,34 @@ struct daemon {
 	struct state_file_streak save_streak; /* state file not written, said once */
 	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
 };
+
+/* ---- start-up ------------------------------------------------------ */
+
+/*
+ * Descriptors: the soft RLIMIT_NOFILE raised to the hard limit (at most
+ * DAEMON_NOFILE_MAX), so that checks, DNS and notices never meet EMFILE
+ * under systemd's default soft limit of 1024.  The status listener's own
+ * cap (status_http.h) keeps the rest for them whatever the limit is.
+ */
+#define DAEMON_NOFILE_MAX 65536
+
+static void
+daemon_raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > DAEMON_NOFILE_MAX
+		       ? DAEMON_NOFILE_MAX
+		       : rl.rlim_max;
+	if (want <= rl.rlim_cur)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_debug("descriptor limit raised to %llu", (unsigned long long)want);
+}
 
 /* ---- the lock file ------------------------------------------------- */
 
@@ -401,6 +431,7 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	daemon_raise_nofile();
 	if (mode != DAEMON_PLAN) {
 		d.lock_fd = daemon_lock(cfg->general.lock_file);
 		if (d.lock_fd == -1) {
@@ -487,8 +518,11 @@ out:
 		dns_ops_free(d.ops);
 	dns_tsig_key_free(d.key);
 	state_free(d.st);
-	if (d.base != NULL)
+	if (d.base != NULL) {
+		/* A plugin that would not die stays behind, not a timer. */
+		proc_release(d.base);
 		event_base_free(d.base);
+	}
 	config_free(d.own_cfg);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);

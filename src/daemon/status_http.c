@@ -3,15 +3,12 @@
  * status_http.h for the URLs.
  *
  * status_http_handle() answers a request from the method, the target and
- * the daemon's view alone (pure, unit-tested); the evhttp callback below it
- * only asks the daemon for its view, calls it and sends what it returns.
+ * the daemon's view alone (pure, unit-tested); the connections, their cap
+ * and their deadline are status_server.c's, which asks status_http_serve()
+ * below for each answer.
  */
 #include "status_http.h"
 
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +20,11 @@
 #include "failover.h"
 #include "health.h"
 #include "mxf.h"
+#include "status_server.h"
 #include "value.h"
 
 struct status_http {
-	struct evhttp *http;
+	struct status_server *srv;
 	status_http_view_fn view;
 	void *arg;
 };
@@ -333,33 +331,18 @@ status_http_answer_free(struct status_http_answer *a)
 	a->body = NULL;
 }
 
-/* The evhttp glue: the daemon's view, the answer, and the reply on the wire. */
+/* The server's question: the daemon's view, then the answer. */
 static void
-status_http_cb(struct evhttp_request *req, void *arg)
+status_http_serve(void *arg, const char *method, const char *target,
+		  struct status_http_answer *a)
 {
 	struct status_http *sh = arg;
 	const struct config *cfg = NULL;
 	const struct state *st = NULL;
 	const struct status_counters *ctr = NULL;
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	const char *method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_HEAD ? "HEAD" : "";
-	struct status_http_answer a;
-	struct evbuffer *out;
 
 	sh->view(sh->arg, &cfg, &st, &ctr);
-	status_http_handle(method, evhttp_request_get_uri(req), cfg, st, ctr, clock_wall_ms(), &a);
-	if (a.allow != NULL)
-		evhttp_add_header(h, "Allow", a.allow);
-	evhttp_add_header(h, "Content-Type", a.type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	out = evbuffer_new();
-	if (out != NULL && cmd != EVHTTP_REQ_HEAD)
-		evbuffer_add(out, a.body, strlen(a.body));
-	evhttp_send_reply(req, a.code, a.reason, out);
-	if (out != NULL)
-		evbuffer_free(out);
-	status_http_answer_free(&a);
+	status_http_handle(method, target, cfg, st, ctr, clock_wall_ms(), a);
 }
 
 int
@@ -369,6 +352,7 @@ status_http_new(struct event_base *base, const char *listen, status_http_view_fn
 	struct status_http *sh;
 	char *host = NULL;
 	uint16_t port = 0;
+	int rc;
 
 	*out = NULL;
 	if (value_parse_hostport(listen, &host, &port, 0) != 0 || port == 0) {
@@ -377,28 +361,22 @@ status_http_new(struct event_base *base, const char *listen, status_http_view_fn
 		return MXF_EINVAL;
 	}
 	sh = calloc(1, sizeof(*sh));
-	if (sh == NULL || (sh->http = evhttp_new(base)) == NULL) {
-		free(sh);
+	if (sh == NULL) {
 		free(host);
 		return MXF_ENOMEM;
 	}
 	sh->view = view;
 	sh->arg = arg;
-	/* Bounded requests: nothing here needs a body or long headers. */
-	evhttp_set_max_headers_size(sh->http, 8192);
-	evhttp_set_max_body_size(sh->http, 1024);
-	evhttp_set_timeout(sh->http, 10);
-	evhttp_set_allowed_methods(sh->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-						     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_gencb(sh->http, status_http_cb, sh);
-	if (evhttp_bind_socket_with_handle(sh->http, host, port) == NULL) {
-		snprintf(err, errlen, "cannot listen on %s (address in use or not local)", listen);
-		evhttp_free(sh->http);
-		free(sh);
-		free(host);
-		return MXF_EIO;
-	}
+	rc = status_server_new(base, host, port, 0, 0, status_http_serve, sh, &sh->srv, err,
+			       errlen);
 	free(host);
+	if (rc != 0) {
+		if (rc == MXF_EIO)
+			snprintf(err, errlen, "cannot listen on %s (address in use or not local)",
+				 listen);
+		free(sh);
+		return rc;
+	}
 	*out = sh;
 	return 0;
 }
@@ -408,6 +386,6 @@ status_http_free(struct status_http *sh)
 {
 	if (sh == NULL)
 		return;
-	evhttp_free(sh->http);
+	status_server_free(sh->srv);
 	free(sh);
 }

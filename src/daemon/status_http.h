@@ -1,7 +1,8 @@
 /*
  * status_http.h -- the daemon's status endpoint ([general] status_listen).
  *
- * An HTTP server (libevent's evhttp) on the daemon's loop, read-only:
+ * An HTTP server (status_server.h: capped connections, one deadline each)
+ * on the daemon's loop, read-only:
  *   /             a small HTML dashboard (servers, checks, groups, records,
  *                 recent events), refreshing itself every interval
  *   /api/status   the state as JSON: the state file's content (state.h)
@@ -54,7 +55,7 @@ int status_http_new(struct event_base *base, const char *listen, status_http_vie
 void status_http_free(struct status_http *sh);
 
 /*
- * One answer to a request, as status_http_handle() decides it; the evhttp
+ * One answer to a request, as status_http_handle() decides it; the server
  * glue only sends it (without the body for HEAD).
  */
 struct status_http_answer {

@@ -2,7 +2,8 @@
  * test_proc.c -- proc.c on a real event loop with real programs (/bin/sh):
  * exit status, output capture and its 4 KiB cap, the deadline killing a
  * whole process group, a program that does not exist, freeing a running
- * process.
+ * process, and a process that SIGKILL cannot end (held by a tracer: its
+ * parent cannot reap it) which must never block the loop.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "log.h"
 #include "mxf.h"
 #include "proc.h"
 
@@ -262,6 +265,214 @@ test_free_running(void **state)
 	proc_free(NULL);
 }
 
+/*
+ * A tracer for @pid in a process of its own: after SIGKILL, a traced child
+ * is a zombie its parent (we) cannot reap until the tracer has waited for
+ * it, which it does when @release is closed.  @return the tracer's pid, or
+ * 0 when ptrace is not allowed here.
+ */
+static pid_t
+tracer_start(pid_t pid, int *release)
+{
+	int ready[2], rel[2];
+	char c;
+	pid_t t;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(rel), 0);
+	t = fork();
+	assert_true(t >= 0);
+	if (t == 0) {
+		close(ready[0]);
+		close(rel[1]);
+		c = ptrace(PTRACE_SEIZE, pid, NULL, NULL) == 0 ? 'y' : 'n';
+		if (write(ready[1], &c, 1) != 1 || c != 'y')
+			_exit(1);
+		while (read(rel[0], &c, 1) < 0 && errno == EINTR)
+			;
+		/* Reap the tracee: its real parent may reap it after this. */
+		waitpid(pid, NULL, __WALL);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(rel[0]);
+	if (read(ready[0], &c, 1) != 1 || c != 'y') {
+		close(ready[0]);
+		close(rel[1]);
+		waitpid(t, NULL, 0);
+		return 0;
+	}
+	close(ready[0]);
+	*release = rel[1];
+	return t;
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* How many times @needle is in the file @path. */
+static int
+count_in_file(const char *path, const char *needle)
+{
+	char buf[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+	int count = 0;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (char *s = buf; (s = strstr(s, needle)) != NULL; s += strlen(needle))
+		count++;
+	return count;
+}
+
+/* Run @base one pass at a time until @until_ms has passed since @t0 or
+ * @stop() is true (no loopexit timer left behind to wait for later). */
+static void
+spin(struct event_base *base, const struct timespec *t0, long until_ms, bool (*stop)(void *),
+     void *arg)
+{
+	struct timeval tick = {0, 50000};
+
+	while (ms_since(t0) < until_ms && (stop == NULL || !stop(arg))) {
+		event_base_loopexit(base, &tick);
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+}
+
+static bool
+graveyard_empty(void *arg)
+{
+	return proc_abandoned_count() == 0;
+}
+
+static bool
+done_called(void *arg)
+{
+	return ((struct run *)arg)->calls > 0;
+}
+
+/* Run @base until the graveyard is empty (or 5 s). */
+static void
+drain_graveyard(struct event_base *base)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	spin(base, &t0, 5000, graveyard_empty, NULL);
+	assert_int_equal(proc_abandoned_count(), 0);
+}
+
+static void
+test_deadline_unreapable(void **state)
+{
+	char logpath[] = "/tmp/mxf-test-proc-log-XXXXXX";
+	char *argv[] = {"/bin/sh", "-c", "exec sleep 30", NULL};
+	struct timespec t0;
+	char err[160], needle[80];
+	struct run r;
+	pid_t pid, tracer;
+	int release = -1, fd;
+	long ms;
+
+	fd = mkstemp(logpath);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(log_open(logpath, LOG_STYLE_NATIVE), 0);
+	memset(&r, 0, sizeof(r));
+	r.base = event_base_new();
+	assert_int_equal(proc_run(r.base, argv, NULL, run_done, &r, &r.p, err, sizeof(err)), 0);
+	pid = proc_pid(r.p);
+	tracer = tracer_start(pid, &release);
+	if (tracer == 0) {
+		proc_free(r.p);
+		drain_graveyard(r.base);
+		event_base_free(r.base);
+		log_close();
+		unlink(logpath);
+		skip();
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(proc_set_deadline(r.p, 100), 0);
+	spin(r.base, &t0, 10000, done_called, &r);
+	ms = ms_since(&t0);
+	/* SIGKILL at 100 ms, then the grace: abandoned, @done with -1. */
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.wstatus, -1);
+	assert_true(ms >= PROC_KILL_GRACE_MS && ms < PROC_KILL_GRACE_MS + 3000);
+	assert_int_equal(proc_abandoned_count(), 1);
+	/* The loop goes on; the report is made once. */
+	spin(r.base, &t0, ms + 500, NULL, NULL);
+	snprintf(needle, sizeof(needle), "process %ld (plugin sh) will not die", (long)pid);
+	log_close();
+	assert_int_equal(count_in_file(logpath, needle), 1);
+	/* Once the tracer lets go, the graveyard reaps it. */
+	close(release);
+	assert_int_equal(waitpid(tracer, NULL, 0), tracer);
+	drain_graveyard(r.base);
+	assert_int_equal(kill(pid, 0), -1);
+	run_end(&r);
+	unlink(logpath);
+}
+
+static void
+test_free_unreapable(void **state)
+{
+	char logpath[] = "/tmp/mxf-test-proc-log-XXXXXX";
+	char *argv[] = {"/bin/sh", "-c", "exec sleep 30", NULL};
+	struct event_base *base = event_base_new();
+	struct timespec t0;
+	char err[160], needle[80];
+	struct run r;
+	pid_t pid, tracer;
+	int release = -1, fd;
+
+	fd = mkstemp(logpath);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(log_open(logpath, LOG_STYLE_NATIVE), 0);
+	memset(&r, 0, sizeof(r));
+	r.base = base;
+	assert_int_equal(proc_run(base, argv, NULL, run_done, &r, &r.p, err, sizeof(err)), 0);
+	pid = proc_pid(r.p);
+	tracer = tracer_start(pid, &release);
+	if (tracer == 0) {
+		proc_free(r.p);
+		drain_graveyard(base);
+		event_base_free(base);
+		log_close();
+		unlink(logpath);
+		skip();
+	}
+	/* Giving up on it returns at once: nothing waits for the child. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	proc_free(r.p);
+	r.p = NULL;
+	assert_true(ms_since(&t0) < 500);
+	assert_int_equal(proc_abandoned_count(), 1);
+	/* After the grace it is reported, once, and still watched. */
+	spin(base, &t0, PROC_KILL_GRACE_MS + 500, NULL, NULL);
+	assert_int_equal(proc_abandoned_count(), 1);
+	snprintf(needle, sizeof(needle), "process %ld (plugin sh) will not die", (long)pid);
+	log_close();
+	assert_int_equal(count_in_file(logpath, needle), 1);
+	close(release);
+	assert_int_equal(waitpid(tracer, NULL, 0), tracer);
+	drain_graveyard(base);
+	assert_int_equal(r.calls, 0);
+	proc_release(base);
+	event_base_free(base);
+	unlink(logpath);
+}
+
 int
 main(void)
 {
@@ -273,6 +484,8 @@ main(void)
 		cmocka_unit_test(test_timed_out_flag),
 		cmocka_unit_test(test_missing_program),
 		cmocka_unit_test(test_free_running),
+		cmocka_unit_test(test_deadline_unreapable),
+		cmocka_unit_test(test_free_unreapable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

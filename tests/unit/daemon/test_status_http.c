@@ -3,7 +3,7 @@
  * status_http_handle() for /, /api/status (its JSON fields), /metrics (the
  * Prometheus lines), 404, a method other than GET or HEAD, a daemon still
  * starting, the query ignored, and names and reasons HTML-escaped on the
- * dashboard.
+ * dashboard; and status_server_parse(), the request line the server reads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #include "mxf.h"
 #include "state.h"
 #include "status_http.h"
+#include "status_server.h"
 
 #define T0 1700000000000ULL
 
@@ -317,7 +318,39 @@ static void test_starting(void **state)
 	status_http_answer_free(NULL);
 }
 
-int main(void)
+static int
+parse(const char *head, char *m, char *t)
+{
+	return status_server_parse(head, strlen(head), m, 16, t, 32);
+}
+
+static void
+test_server_parse(void **state)
+{
+	char m[16], t[32];
+	char longt[80];
+
+	assert_int_equal(parse("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", m, t), 0);
+	assert_string_equal(m, "GET");
+	assert_string_equal(t, "/metrics");
+	assert_int_equal(parse("HEAD /?a=b HTTP/1.0\n\n", m, t), 0);
+	assert_string_equal(m, "HEAD");
+	assert_string_equal(t, "/?a=b");
+	/* Not a request line: 400. */
+	assert_int_equal(parse("GET /\r\n\r\n", m, t), MXF_EINVAL);
+	assert_int_equal(parse("GET / HTTP/2.0\r\n\r\n", m, t), MXF_EINVAL);
+	assert_int_equal(parse("GET / HTTP/1.1 x\r\n\r\n", m, t), MXF_EINVAL);
+	assert_int_equal(parse(" / HTTP/1.1\r\n\r\n", m, t), MXF_EINVAL);
+	assert_int_equal(parse("GET  HTTP/1.1\r\n\r\n", m, t), MXF_EINVAL);
+	assert_int_equal(parse("no line end", m, t), MXF_EINVAL);
+	/* Words that do not fit are refused, never cut. */
+	assert_int_equal(parse("AVERYLONGMETHODNAME / HTTP/1.1\r\n\r\n", m, t), MXF_EINVAL);
+	snprintf(longt, sizeof(longt), "GET /%040d HTTP/1.1\r\n\r\n", 0);
+	assert_int_equal(parse(longt, m, t), MXF_EINVAL);
+}
+
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_dashboard, setup, teardown),
@@ -328,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_starting, setup, teardown),
+		cmocka_unit_test(test_server_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
