@@ -20,6 +20,7 @@
 #include <event2/bufferevent.h>
 
 #include "clock.h"
+#include "dns_tsig.h"
 #include "dns_update.h"
 #include "mxf.h"
 
@@ -143,7 +144,9 @@ handle_reply(struct dns_client_query *q, uint8_t *buf, size_t n)
 	ldns_pkt *pkt = NULL;
 	int rcode;
 
-	if (n < 12 || ldns_wire2pkt(&pkt, buf, n) != LDNS_STATUS_OK ||
+	/* dns_tsig_find first: ldns_wire2pkt leaks a TSIG record that is not
+	 * the last record (a second TSIG, or one before a truncated record). */
+	if (n < 12 || dns_tsig_find(buf, n) < 0 || ldns_wire2pkt(&pkt, buf, n) != LDNS_STATUS_OK ||
 	    dns_update_check_reply(q->req, pkt, &rcode) != 0) {
 		/* Garbage, or an answer to something else: keep waiting. */
 		ldns_pkt_free(pkt);

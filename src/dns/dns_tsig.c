@@ -191,6 +191,8 @@ dns_tsig_find(const uint8_t *msg, size_t len)
 				return (long)len;
 			return (long)start;
 		}
+		if (get16(msg + off) == TSIG_TYPE)
+			return MXF_EPROTO;
 		off += 10 + (size_t)get16(msg + off + 8);
 		if (off > len)
 			return MXF_EPROTO;

@@ -142,7 +142,9 @@ void dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verd
  * dns_tsig_find -- the offset where the TSIG record of @msg starts (the
  * length of the message without it), or @len when the last record of the
  * message is not a TSIG.  @return that offset, or MXF_EPROTO (negative) when
- * the message is malformed.
+ * the message is malformed: a record runs past the end, or a TSIG record is
+ * not the last one (RFC 8945 §5.1; ldns 1.8's ldns_wire2pkt() leaks such a
+ * TSIG, so a reply is parsed with ldns only after this accepted it).
  */
 long dns_tsig_find(const uint8_t *msg, size_t len);
 

@@ -442,6 +442,25 @@ dns_update_rrset_from_pkt(const ldns_pkt *pkt, ldns_pkt_section sec, const ldns_
 	return out;
 }
 
+/*
+ * ldns 1.8.3 aborts on an assertion when it prints some SvcParams (SVCB,
+ * HTTPS) it accepted from the wire (found by fuzz/fuzz_update_reply), so
+ * those are printed here in RFC 3597's generic form, "\# LEN HEX".
+ */
+static void
+rdf_to_buffer(ldns_buffer *b, const ldns_rdf *rdf)
+{
+	const uint8_t *d = ldns_rdf_data(rdf);
+
+	if (ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_SVCPARAMS) {
+		ldns_rdf2buffer_str(b, rdf);
+		return;
+	}
+	ldns_buffer_printf(b, "\\# %zu ", ldns_rdf_size(rdf));
+	for (size_t i = 0; i < ldns_rdf_size(rdf); i++)
+		ldns_buffer_printf(b, "%02x", d[i]);
+}
+
 /* The RDATA fields of @rr in zone-file form, joined by one space. */
 static void
 rdata_to_buffer(ldns_buffer *b, const ldns_rr *rr)
@@ -449,8 +468,18 @@ rdata_to_buffer(ldns_buffer *b, const ldns_rr *rr)
 	for (size_t j = 0; j < ldns_rr_rd_count(rr); j++) {
 		if (j > 0)
 			ldns_buffer_printf(b, " ");
-		ldns_rdf2buffer_str(b, ldns_rr_rdf(rr, j));
+		rdf_to_buffer(b, ldns_rr_rdf(rr, j));
 	}
+}
+
+/* @return whether @rr has a field ldns cannot be trusted to print. */
+static bool
+rr_has_svcparams(const ldns_rr *rr)
+{
+	for (size_t j = 0; j < ldns_rr_rd_count(rr); j++)
+		if (ldns_rdf_get_type(ldns_rr_rdf(rr, j)) == LDNS_RDF_TYPE_SVCPARAMS)
+			return true;
+	return false;
 }
 
 /* The text of @b, which this frees.  @return a malloc'ed string, or NULL. */
@@ -494,8 +523,24 @@ dns_update_rdata_str(const ldns_rr_list *rrs)
 char *
 dns_update_rr_str(const ldns_rr *rr)
 {
-	char *s = ldns_rr2str(rr);
+	char *s;
 	size_t n;
+
+	if (rr_has_svcparams(rr)) {
+		ldns_buffer *b = ldns_buffer_new(256);
+
+		if (b == NULL)
+			return NULL;
+		ldns_rdf2buffer_str(b, ldns_rr_owner(rr));
+		ldns_buffer_printf(b, " %u ", (unsigned)ldns_rr_ttl(rr));
+		ldns_rr_class2buffer_str(b, ldns_rr_get_class(rr));
+		ldns_buffer_printf(b, " ");
+		ldns_rr_type2buffer_str(b, ldns_rr_get_type(rr));
+		ldns_buffer_printf(b, " ");
+		rdata_to_buffer(b, rr);
+		return buffer_finish(b);
+	}
+	s = ldns_rr2str(rr);
 
 	if (s == NULL)
 		return NULL;

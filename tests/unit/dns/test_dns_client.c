@@ -103,6 +103,11 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 	uint8_t buf[65536], *ans;
 	ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 	static const uint8_t junk[] = {0xde, 0xad, 0xbe};
+	static const uint8_t tsig_then_short[] = {0x42, 0x42, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 9,
+						  0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0};
+	static const uint8_t two_tsigs[] = {0x42, 0x42, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 4,
+					    0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0,
+					    0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0};
 	size_t alen;
 
 	(void)what;
@@ -122,6 +127,10 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	case UDP_JUNK_THEN_ANSWER:
 		sendto(fd, junk, sizeof(junk), 0, (struct sockaddr *)&from, fl);
+		/* Junk ldns 1.8 leaks on (found by fuzz_dns_view): a TSIG record
+		 * followed by records the message does not hold, and two TSIGs. */
+		sendto(fd, tsig_then_short, sizeof(tsig_then_short), 0, (struct sockaddr *)&from, fl);
+		sendto(fd, two_tsigs, sizeof(two_tsigs), 0, (struct sockaddr *)&from, fl);
 		ans = answer_for(buf, (size_t)n, false, 1, true, &alen);
 		sendto(fd, ans, alen, 0, (struct sockaddr *)&from, fl);
 		free(ans);

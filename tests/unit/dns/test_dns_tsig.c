@@ -232,11 +232,38 @@ test_server_errors_explained(void **state)
 	dns_tsig_key_free(k);
 }
 
+/*
+ * A TSIG record that is not the last record of a message makes it
+ * malformed (RFC 8945 §5.1), so the client drops it before ldns_wire2pkt,
+ * which leaks such a record (found by fuzz/fuzz_dns_view).
+ */
+static void
+test_find_tsig_not_last(void **state)
+{
+	static const uint8_t two_tsigs[] = {0x42, 0x42, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+					    0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0,
+					    0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0};
+	static const uint8_t tsig_then_a[] = {0x42, 0x42, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+					      0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0,
+					      0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 192, 0, 2, 1};
+	static const uint8_t tsig_then_short[] = {0x42, 0x42, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 9,
+						  0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0};
+	static const uint8_t one_tsig[] = {0x42, 0x42, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+					   0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0};
+
+	(void)state;
+	assert_int_equal(dns_tsig_find(two_tsigs, sizeof(two_tsigs)), MXF_EPROTO);
+	assert_int_equal(dns_tsig_find(tsig_then_a, sizeof(tsig_then_a)), MXF_EPROTO);
+	assert_int_equal(dns_tsig_find(tsig_then_short, sizeof(tsig_then_short)), MXF_EPROTO);
+	assert_int_equal(dns_tsig_find(one_tsig, sizeof(one_tsig)), 12);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_every_algorithm),
+		cmocka_unit_test(test_find_tsig_not_last),
 		cmocka_unit_test(test_ldns_interop),
 		cmocka_unit_test(test_server_errors_explained),
 	};

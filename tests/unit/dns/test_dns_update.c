@@ -310,6 +310,44 @@ test_rrset_equal(void **state)
 	ldns_rr_list_deep_free(lc);
 }
 
+/*
+ * SvcParams (SVCB, HTTPS) whose text is longer than ldns's buffer made
+ * ldns 1.8.3 abort on an assertion when printed (found by
+ * fuzz/fuzz_update_reply; `dns get` prints every record of an answer):
+ * they come out in RFC 3597's generic form instead.
+ */
+static void
+test_svcparams_printed_generic(void **state)
+{
+	uint8_t params[4 + 30 * 4] = {0x40, 0x00, 0, 0}; /* key16384, then 30 x mandatory="" */
+	uint8_t prio[2] = {0, 1};
+	ldns_rr *rr = ldns_rr_new();
+	ldns_rr_list *l = ldns_rr_list_new();
+	char *a, *b;
+
+	(void)state;
+	assert_non_null(rr);
+	ldns_rr_set_owner(rr, name("mx.example.com."));
+	ldns_rr_set_type(rr, LDNS_RR_TYPE_SVCB);
+	ldns_rr_set_ttl(rr, 300);
+	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+	ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16, sizeof(prio), prio));
+	ldns_rr_push_rdf(rr, name("."));
+	ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_SVCPARAMS, sizeof(params),
+						    params));
+	ldns_rr_list_push_rr(l, rr);
+	a = dns_update_rdata_str(l);
+	b = dns_update_rr_str(rr);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a + strlen(a) - 8, "00000000");
+	assert_non_null(strstr(a, "1 . \\# 124 40000000"));
+	assert_non_null(strstr(b, "mx.example.com. 300 IN SVCB 1 . \\# 124 4000"));
+	free(a);
+	free(b);
+	ldns_rr_list_deep_free(l);
+}
+
 int
 main(void)
 {
@@ -321,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_build_many),
 		cmocka_unit_test(test_reply_rcodes),
 		cmocka_unit_test(test_rrset_equal),
+		cmocka_unit_test(test_svcparams_printed_generic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
