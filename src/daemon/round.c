@@ -25,6 +25,7 @@
 #include "mxf.h"
 #include "pins.h"
 #include "round_rules.h"
+#include "value.h"
 
 struct check_slot {
 	struct round *r;
@@ -712,8 +713,8 @@ round_note_save(const struct round_env *env, bool failed, const char *err)
 		break;
 	}
 	if (env->ctr != NULL)
-		snprintf(env->ctr->state_error, sizeof(env->ctr->state_error), "%s",
-			 failed ? err : "");
+		value_utf8_clean(env->ctr->state_error, sizeof(env->ctr->state_error),
+				 failed ? err : "", failed ? strlen(err) : 0);
 	if (env->lock_fd >= 0 && (failed || was) &&
 	    state_file_lock_note(env->lock_fd, failed ? err : NULL) != 0 && !was)
 		log_warn("cannot note the failure in the lock file: %s", strerror(errno));
