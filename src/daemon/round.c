@@ -4,7 +4,7 @@
  *
  * The decisions are made by the pure modules (health.c, failover.c,
  * round_rules.c); this file only moves data between them and the network,
- * logs each change once and keeps the state file.
+ * logs each change once and has round_save.c keep the state file.
  */
 #include "round.h"
 
@@ -25,7 +25,7 @@
 #include "mxf.h"
 #include "pins.h"
 #include "round_rules.h"
-#include "value.h"
+#include "round_save.h"
 
 struct check_slot {
 	struct round *r;
@@ -434,8 +434,7 @@ round_save_intent(struct round *r)
 	}
 	if (!save)
 		return;
-	if (state_save(cfg->general.state_file, cfg, r->env.st, clock_wall_ms(), err,
-		       sizeof(err)) != 0)
+	if (round_save_state(&r->env, err, sizeof(err)) != 0)
 		log_err("%s (before sending the updates)", err);
 }
 
@@ -687,39 +686,6 @@ round_announce(struct round *r, const struct failover_event *e)
 	free(recs);
 }
 
-/*
- * The outcome of saving the state (@failed, @err its message or a warning):
- * a failure is logged when a streak of them begins and noted in the lock
- * file for `status`; its end is logged and the note cleared.
- */
-static void
-round_note_save(const struct round_env *env, bool failed, const char *err)
-{
-	struct state_file_streak one = {0};
-	struct state_file_streak *sk = env->save_streak != NULL ? env->save_streak : &one;
-	bool was = sk->failing;
-
-	switch (state_file_streak_note(sk, !failed)) {
-	case STATE_FILE_SAY_FAILING:
-		log_err("%s; the state is not saved until this is fixed (said once)", err);
-		break;
-	case STATE_FILE_SAY_RECOVERED:
-		log_info("state file %s written again, after %lu failed round%s",
-			 env->cfg->general.state_file, sk->failures, sk->failures == 1 ? "" : "s");
-		break;
-	case STATE_FILE_SAY_NOTHING:
-		if (!failed && err[0] != '\0')
-			log_warn("%s", err);
-		break;
-	}
-	if (env->ctr != NULL)
-		value_utf8_clean(env->ctr->state_error, sizeof(env->ctr->state_error),
-				 failed ? err : "", failed ? strlen(err) : 0);
-	if (env->lock_fd >= 0 && (failed || was) &&
-	    state_file_lock_note(env->lock_fd, failed ? err : NULL) != 0 && !was)
-		log_warn("cannot note the failure in the lock file: %s", strerror(errno));
-}
-
 /* Announce and keep the round's events, write the state, work out the
  * exit code; then free the round and tell the daemon. */
 static void
@@ -748,8 +714,7 @@ round_finish(struct round *r)
 			r->sum.any_down = true;
 	bool unsaved = false;
 	if (env.mode != DAEMON_PLAN) {
-		unsaved = state_save(cfg->general.state_file, cfg, env.st, clock_wall_ms(), err,
-				     sizeof(err)) != 0;
+		unsaved = round_save_state(&env, err, sizeof(err)) != 0;
 		round_note_save(&env, unsaved, err);
 	}
 
