@@ -117,11 +117,18 @@ def test_reload_with_a_new_key_file_redacts_the_new_secret(mxf_bin, klab, tmp_pa
     from httpsink import HttpSink  # tests/fakes, on the path by conftest.py
 
     lab, k1, k2 = klab
-    msg, rcf = tmp_path / "plugin.msg", tmp_path / "plugin.rc"
-    msg.write_text("OK all well\n")
-    rcf.write_text("0\n")
+    # The plugin's exit code and message live in one file, replaced whole
+    # (rename), so a check never reads a new code with an old message.
+    out = tmp_path / "plugin.out"
+
+    def plugin_says(rc, text):
+        tmp = tmp_path / "plugin.out.tmp"
+        tmp.write_text("%d\n%s\n" % (rc, text))
+        os.replace(str(tmp), str(out))
+
+    plugin_says(0, "OK all well")
     plugin = tmp_path / "plugin.sh"
-    plugin.write_text("#!/bin/sh\ncat %s\nexit $(cat %s)\n" % (msg, rcf))
+    plugin.write_text("#!/bin/sh\nexec 3<%s\nread rc <&3\ncat <&3\nexit $rc\n" % out)
     plugin.chmod(0o755)
     mx2 = net.tcp_listener()
     with HttpSink(mode="200") as h:
@@ -142,8 +149,7 @@ def test_reload_with_a_new_key_file_redacts_the_new_secret(mxf_bin, klab, tmp_pa
             d.signal(signal.SIGHUP)
             net.wait_until(lambda: "configuration reloaded" in d.log(), 10, "the reload")
             # mx1 fails with the new secret in its reason.
-            msg.write_text("CRITICAL leaked %s here\n" % k2.secret)
-            rcf.write_text("2\n")
+            plugin_says(2, "CRITICAL leaked %s here" % k2.secret)
             net.wait_until(lambda: [b for b in h.bodies() if "server_down" in b], 15,
                            "the server_down notice")
             # The switch itself was signed with the new key.
