@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 
 import mailservers  # noqa: E402
 import mxflab  # noqa: E402
+import primaries  # noqa: E402
 
 DATA = os.path.join(ROOT, "tests", "data")
 
@@ -114,6 +115,50 @@ def lab(tmp_path_factory):
         lab.stop()
 
 
+# ---- every major primary: named, knotd, pdns_server (tests/lib/primaries.py),
+# one of each per session with the zones test_primaries.py uses.
+
+PRIMARY_ZONES = ("set.test", "get.test", "cas.test", "badsig.test",
+                 "badkey.test", "fo-a.test", "fo-b.test")
+MANY_COUNT = 40
+
+
+def many_zone(i):
+    return "many%02d.test." % i
+
+
+@pytest.fixture(scope="session", params=primaries.KINDS)
+def primary(request, tmp_path_factory):
+    """The session's named, knotd or pdns_server (parametrized), with a key
+    per algorithm ("k-ALG" may update "ALG.test"), k-hmac-sha256 for the
+    PRIMARY_ZONES and MANY_COUNT many-zones, k-other alone for refused.test,
+    addr.test open to 127.0.0.1 without a key, and scoped.test where
+    k-hmac-sha256 may change only the mail CNAMEs."""
+    kind = request.param
+    lab = primaries.make_lab(kind, str(tmp_path_factory.mktemp(kind)))
+    keys = {alg: lab.add_key(alg_key_name(alg), alg)
+            for alg in mxflab.ALGORITHMS}
+    sha256 = keys["hmac-sha256"]
+    other = lab.add_key("k-other", "hmac-sha256")
+    for alg, zone in ALG_ZONES.items():
+        lab.add_zone(zone, update_keys=[keys[alg]])
+    for zone in PRIMARY_ZONES:
+        lab.add_zone(zone, update_keys=[sha256])
+    for i in range(MANY_COUNT):
+        lab.add_zone(many_zone(i), update_keys=[sha256])
+    lab.add_zone("refused.test", update_keys=[other])
+    lab.add_zone("addr.test", update_addresses=["127.0.0.1"])
+    # The man page's name-scoped grant: the mail CNAMEs only (named, knotd;
+    # PowerDNS has no such setting and ignores it).
+    lab.add_zone("scoped.test", update_keys=[sha256],
+                 update_names=mxflab.MAIL_RECORDS, update_types=["CNAME"])
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
 @pytest.fixture(scope="session")
 def lab_keys(lab):
     return {alg: lab.keys[alg_key_name(alg)] for alg in mxflab.ALGORITHMS}
@@ -180,7 +225,9 @@ def pytest_runtest_makereport(item, call):
     """On a failed test that used the lab, show the end of named's log."""
     outcome = yield
     rep = outcome.get_result()
-    if rep.when == "call" and rep.failed and "lab" in item.fixturenames:
-        lab = item.funcargs.get("lab")
-        if lab is not None:
-            rep.sections.append(("named log (tail)", lab.log_tail(25)))
+    if rep.when == "call" and rep.failed:
+        for name in ("lab", "primary"):
+            lab = item.funcargs.get(name) if name in item.fixturenames else None
+            if lab is not None:
+                rep.sections.append(("%s log (tail)" % lab.program,
+                                     lab.log_tail(25)))
