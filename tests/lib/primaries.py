@@ -164,7 +164,6 @@ class PdnsLab(mxflab.NamedLab):
         return "\n".join([
             "launch=gsqlite3",
             "gsqlite3-database=%s" % os.path.join(d, "pdns.sqlite3"),
-            "gsqlite3-dnssec=yes",
             "gsqlite3-pragma-synchronous=0",
             "local-address=127.0.0.1",
             "local-port=%d" % (self.port or 0),
