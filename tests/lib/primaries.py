@@ -81,10 +81,13 @@ class KnotLab(mxflab.NamedLab):
                 lines += ["  - id: %s" % k.name,
                           "    algorithm: %s" % k.algorithm,
                           "    secret: %s" % k.secret]
-        acls = {}              # id -> the acl's lines after "- id:"
+        # id -> the acl's lines after "- id:"; AXFR from loopback, as
+        # NamedLab allows it (axfr() reads whole zones).
+        acls = {"transfer-local": ["    address: 127.0.0.1",
+                                   "    action: transfer"]}
         zone_acl = {}
         for z in self.zones.values():
-            ids = []
+            ids = ["transfer-local"]
             for k in z.update_keys:
                 if z.update_names:
                     # Only these owners, only these types: a name-scoped grant.
@@ -111,10 +114,9 @@ class KnotLab(mxflab.NamedLab):
                     acls[aid] = ["    address: %s" % a, "    action: update"]
                     ids.append(aid)
             zone_acl[z.name] = ids
-        if acls:
-            lines.append("acl:")
-            for aid, body in acls.items():
-                lines += ["  - id: %s" % aid] + body
+        lines.append("acl:")
+        for aid, body in acls.items():
+            lines += ["  - id: %s" % aid] + body
         lines += [
             "template:",
             "  - id: default",
@@ -129,8 +131,7 @@ class KnotLab(mxflab.NamedLab):
             with open(path, "w") as f:
                 f.write(z.file_text())
             lines.append("  - domain: %s" % z.name)
-            if zone_acl[z.name]:
-                lines.append("    acl: [%s]" % ", ".join(zone_acl[z.name]))
+            lines.append("    acl: [%s]" % ", ".join(zone_acl[z.name]))
         # The journal of an earlier start would replay old updates.
         shutil.rmtree(os.path.join(d, "db"), ignore_errors=True)
         os.makedirs(os.path.join(d, "db"))
@@ -158,6 +159,18 @@ class PdnsLab(mxflab.NamedLab):
 
     kind = "pdns"
     program = "pdns_server"
+
+    # SOA-EDIT-DNSUPDATE's default (DEFAULT) first moves a serial below
+    # today's YYYYMMDD01 up to that; zones start above any such date, so
+    # every update adds one, as with named and Knot, and the tests can
+    # count UPDATE messages by the serial.
+    FIRST_SERIAL = 2100000000
+
+    def add_zone(self, name, records=None, update_keys=(),
+                 update_addresses=(), serial=None, **kw):
+        return super().add_zone(
+            name, records, update_keys, update_addresses,
+            self.FIRST_SERIAL if serial is None else serial, **kw)
 
     def _conf_text(self):
         d = self.dir
