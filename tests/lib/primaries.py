@@ -36,7 +36,8 @@ KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
 KNOTC = shutil.which("knotc") or "/usr/sbin/knotc"
 PDNS_SERVER = shutil.which("pdns_server") or "/usr/sbin/pdns_server"
 PDNSUTIL = shutil.which("pdnsutil") or "/usr/bin/pdnsutil"
-PDNS_SCHEMA = "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql"
+# Not the copy under /usr/share/doc, which minimal images leave out.
+PDNS_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"
 
 KINDS = ("named", "knot", "pdns")
 PDNSUTIL_JOBS = 4
