@@ -7,12 +7,14 @@ directory, on 127.0.0.1 at a port that was free for UDP and TCP.  Both are
 mxflab.NamedLab subclasses: add_key, add_zone, start, stop, running,
 query/rrset_values/cname/serial/axfr, log_tail and nsupdate behave the
 same, so a test can be parametrized over the three (make_lab).  What they
-configure for updates is what man/mxfailover.conf.5 tells an administrator
-to set:
+configure for updates is what PRIMARY SERVERS in man/mxfailover.8 tells an
+administrator to set:
 
-  named   update-policy { grant KEY zonesub ANY; };  allow-update by address
+  named   update-policy { grant KEY zonesub ANY; }, or name-scoped grants
+          (add_zone update_names/update_types); allow-update by address
   knotd   an acl with the key (or address) and action update, limited to
-          the mail record types and to owners inside the zone
+          the mail record types and to owners inside the zone (or to the
+          update_names: update-owner name); AXFR allowed from loopback
   pdns    dnsupdate=yes, allow-dnsupdate-from (loopback), and per zone the
           TSIG-ALLOW-DNSUPDATE metadata (keys imported with pdnsutil
           import-tsig-key); without that metadata PowerDNS accepts unsigned
