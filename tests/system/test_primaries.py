@@ -455,3 +455,31 @@ def test_daemon_failover_and_failback(primary, mxf_bin, tmp_path):
         d.stop()
         for s in mx.values():
             s.stop()
+
+
+def test_daemon_names_a_refused_key(primary, mxf_bin, tmp_path):
+    """A daemon with a wrong secret says, each primary in its own way,
+    that the server refused key k-hmac-sha256 -- never that the reply was
+    forged -- and touches nothing."""
+    zone = "badsig.test."
+    good = sha256(primary)
+    bad = mxflab.write_key_file(str(tmp_path / "bad.key"), good.name,
+                                good.algorithm, random_secret())
+    mx = folab.MailServer("127.0.0.1").start()
+    servers = [("mx1", "127.0.0.1", MX1, [mx.url]),
+               ("mx2", "127.0.0.1", MX2, [mx.url])]
+    cfg = folab.write_fo_config(str(tmp_path / "fo.conf"), primary.port,
+                                bad.path, servers, [zone])
+    serial = primary.serial(zone)
+    d = folab.Daemon(mxf_bin, cfg, str(tmp_path / "daemon.log")).start()
+    try:
+        assert net.wait_until(lambda: "cannot read" in d.log(), 8), d.log()
+    finally:
+        d.stop()
+        mx.stop()
+    log = d.log()
+    line = next(l for l in log.splitlines() if "cannot read" in l)
+    assert good.name in line and "secret" in line, line
+    assert "forged" not in log, log
+    assert mxflab.sanitizer_report(log) is None, log
+    assert primary.serial(zone) == serial
