@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,12 +123,37 @@ type_name(ldns_rr_type t)
 
 /* ---- get ---- */
 
+/*
+ * Without a type, `dns get` asks for each of these at once rather than ANY:
+ * servers may answer ANY with one RRset (RFC 8482; Knot does), so its
+ * answer is no list of what exists.
+ */
+static const ldns_rr_type get_all_types[] = {
+	LDNS_RR_TYPE_SOA,  LDNS_RR_TYPE_NS,    LDNS_RR_TYPE_MX,  LDNS_RR_TYPE_A,
+	LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_CNAME, LDNS_RR_TYPE_TXT,
+};
+#define GET_ALL_N (sizeof(get_all_types) / sizeof(get_all_types[0]))
+
+struct get_state;
+
+/* One of the untyped get's reads; owns @rrs (what exists of that type). */
+struct get_slot {
+	struct get_state *g;
+	ldns_rr_type type;
+	ldns_rr_list *rrs;
+};
+
 struct get_state {
 	struct dns_env *env;
 	ldns_rdf *name;
 	ldns_rr_type type;
+	bool all;              /* no type given: the get_all_types reads */
 	char zone[256];
 	int exit;
+	struct get_slot slots[GET_ALL_N];
+	size_t pending;        /* reads of slots not yet answered */
+	bool failed;           /* one of them failed (logged) */
+	char last_err[DNS_OPS_MSG]; /* the last failure logged, said once */
 };
 
 static void
@@ -166,6 +192,91 @@ out:
 	free(n);
 }
 
+/* Print what the untyped get found, in get_all_types order; set the exit. */
+static void
+get_all_finish(struct get_state *g)
+{
+	size_t found = 0;
+
+	for (size_t i = 0; i < GET_ALL_N; i++) {
+		ldns_rr_list *rrs = g->slots[i].rrs;
+
+		for (size_t k = 0; rrs != NULL && k < ldns_rr_list_rr_count(rrs); k++) {
+			char *s = dns_update_rr_str(ldns_rr_list_rr(rrs, k));
+			if (s != NULL)
+				printf("%s\n", s);
+			free(s);
+			found++;
+		}
+		ldns_rr_list_deep_free(rrs);
+		g->slots[i].rrs = NULL;
+	}
+	if (g->failed) {
+		g->exit = MXF_EXIT_DNS;
+	} else if (found == 0) {
+		char *n = ldns_rdf2str(g->name);
+		log_err("%s in zone %s at %s: no SOA, NS, MX, A, AAAA, CNAME or TXT record "
+			"(for another type: dns get NAME TYPE)", n, g->zone,
+			dns_ops_server(g->env->ops));
+		free(n);
+		g->exit = MXF_EXIT_DNS;
+	} else {
+		g->exit = MXF_EXIT_OK;
+	}
+}
+
+static void
+get_all_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg)
+{
+	struct get_slot *sl = arg;
+	struct get_state *g = sl->g;
+	char err[DNS_OPS_MSG];
+
+	err[0] = '\0';
+	if (status != 0)
+		snprintf(err, sizeof(err), "%s", msg);
+	else if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
+		snprintf(err, sizeof(err), "%s (%s)", dns_rcode_name(rcode),
+			 dns_rcode_explain(rcode, false));
+	else if ((sl->rrs = dns_update_rrset_from_pkt(reply, LDNS_SECTION_ANSWER, g->name,
+						      sl->type)) == NULL)
+		snprintf(err, sizeof(err), "out of memory");
+	if (err[0] != '\0') {
+		g->failed = true;
+		/* Seven reads with one bad key would say the same seven times. */
+		if (strcmp(err, g->last_err) != 0) {
+			char *n = ldns_rdf2str(g->name);
+			log_err("%s %s in zone %s at %s: %s", n, type_name(sl->type), g->zone,
+				dns_ops_server(g->env->ops), err);
+			free(n);
+			snprintf(g->last_err, sizeof(g->last_err), "%s", err);
+		}
+	}
+	if (--g->pending == 0)
+		get_all_finish(g);
+}
+
+/* Send the untyped get's reads, all at once (dns_ops bounds what is in flight). */
+static void
+get_all_start(struct get_state *g)
+{
+	for (size_t i = 0; i < GET_ALL_N; i++) {
+		struct get_slot *sl = &g->slots[i];
+
+		sl->g = g;
+		sl->type = get_all_types[i];
+		g->pending++;
+		if (dns_ops_read(g->env->ops, g->name, sl->type, get_all_cb, sl) != 0) {
+			g->pending--;
+			if (!g->failed)
+				log_err("%s", mxf_strerror(MXF_ENOMEM));
+			g->failed = true;
+		}
+	}
+	if (g->pending == 0)
+		get_all_finish(g);
+}
+
 static void
 get_zone_cb(int status, const ldns_rdf *zone, const char *msg, void *arg)
 {
@@ -181,6 +292,10 @@ get_zone_cb(int status, const ldns_rdf *zone, const char *msg, void *arg)
 	z = ldns_rdf2str(zone);
 	snprintf(g->zone, sizeof(g->zone), "%s", z != NULL ? z : "?");
 	free(z);
+	if (g->all) {
+		get_all_start(g);
+		return;
+	}
 	rc = dns_ops_read(g->env->ops, g->name, g->type, get_read_cb, g);
 	if (rc != 0) {
 		log_err("%s", mxf_strerror(rc));
@@ -191,7 +306,7 @@ get_zone_cb(int status, const ldns_rdf *zone, const char *msg, void *arg)
 static int
 dns_get(struct mxf_ctx *ctx, int argc, char **argv)
 {
-	struct get_state g = {.type = LDNS_RR_TYPE_ANY, .exit = MXF_EXIT_DNS};
+	struct get_state g = {.type = LDNS_RR_TYPE_ANY, .all = true, .exit = MXF_EXIT_DNS};
 	struct dns_env env = {0};
 	int rc;
 
@@ -203,6 +318,8 @@ dns_get(struct mxf_ctx *ctx, int argc, char **argv)
 		ldns_rdf_deep_free(g.name);
 		return cmd_usage_error("dns", "unknown record type '%s'", argv[1]);
 	}
+	/* An explicit ANY is asked as such: the user wants the server's answer. */
+	g.all = argc == 1;
 	rc = env_open(ctx, &env);
 	if (rc != 0)
 		goto out;

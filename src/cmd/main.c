@@ -71,8 +71,10 @@ static const struct command commands[] = {
 	{"dns", cmd_dns, "dns get NAME [TYPE] | dns set [--expect OLD] NAME TYPE VALUE [TTL] | dns apply FILE|-",
 	 "read or write records through the configured primary",
 	 "dns get NAME [TYPE]\n"
-	 "    Query the configured primary ([dns] server) for NAME (type ANY by\n"
-	 "    default) and print the records, one per line, in zone-file form.\n"
+	 "    Query the configured primary ([dns] server) for NAME and print the\n"
+	 "    records, one per line, in zone-file form.  Without TYPE, asks for\n"
+	 "    SOA, NS, MX, A, AAAA, CNAME and TXT at once and prints what exists\n"
+	 "    (not ANY, which servers may answer with one record set, RFC 8482).\n"
 	 "    Exit 3 when the query fails or no such record exists.\n"
 	 "dns set [--expect OLD] NAME TYPE VALUE [TTL]\n"
 	 "    Replace the NAME/TYPE record set by VALUE with one RFC 2136 UPDATE,\n"

@@ -216,7 +216,8 @@ client_done(struct dns_client_result *res, void *arg)
 			struct dns_tsig_verdict v;
 			if (dns_tsig_verify(ops->key, res->wire, res->len, x->mac, x->maclen,
 					    clock_wall_ms() / 1000, &v) != 0) {
-				dns_tsig_explain(ops->key, &v, msg, sizeof(msg));
+				/* A refusal names the key; the reply is untrusted either way. */
+				(void)dns_tsig_explain_reply(ops->key, &v, rcode, msg, sizeof(msg));
 				status = MXF_ETSIG;
 			}
 		}

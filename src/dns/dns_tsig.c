@@ -487,8 +487,9 @@ dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verdict *
 		break;
 	case DNS_TSIG_BADKEY:
 		snprintf(buf, buflen,
-			 "the server does not know key '%s' with algorithm %s (check the key name "
-			 "and algorithm) (BADKEY)", name, alg);
+			 "the server does not know key '%s' with algorithm %s, or does not accept "
+			 "it for this zone (check the key name and algorithm, and the zone's "
+			 "update-policy or ACL) (BADKEY)", name, alg);
 		break;
 	case DNS_TSIG_BADTIME:
 		snprintf(buf, buflen,
@@ -505,6 +506,35 @@ dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verdict *
 			 (unsigned)v->error, name);
 		break;
 	}
+}
+
+/* DNS rcodes a server says no with (RFC 1035, RFC 2136). */
+#define RCODE_REFUSED 5
+#define RCODE_NOTAUTH 9
+
+bool
+dns_tsig_explain_reply(const struct dns_tsig_key *key, const struct dns_tsig_verdict *v,
+		       int rcode, char *buf, size_t buflen)
+{
+	const char *name = key != NULL ? key->name : "?";
+	const char *alg = key != NULL ? dns_tsig_alg_name(key->alg) : "?";
+
+	if (v->kind != DNS_TSIG_VERDICT_UNSIGNED ||
+	    (rcode != RCODE_NOTAUTH && rcode != RCODE_REFUSED)) {
+		dns_tsig_explain(key, v, buf, buflen);
+		return v->kind == DNS_TSIG_VERDICT_SERVER_ERROR;
+	}
+	if (rcode == RCODE_NOTAUTH)
+		snprintf(buf, buflen,
+			 "the server refused key '%s' (NOTAUTH, unsigned reply): it has no key "
+			 "of that name and algorithm (%s) with this secret; check the secret, "
+			 "the key name and the algorithm", name, alg);
+	else
+		snprintf(buf, buflen,
+			 "the server refused the request signed with key '%s' (REFUSED, unsigned "
+			 "reply): the secret, key name or algorithm (%s) is not one it has, or "
+			 "the zone does not accept this key", name, alg);
+	return true;
 }
 
 /* ---- keys ---- */

@@ -11,6 +11,7 @@
 #ifndef MXF_DNS_TSIG_H
 #define MXF_DNS_TSIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -137,6 +138,19 @@ int dns_tsig_verify(const struct dns_tsig_key *key, const uint8_t *msg, size_t l
  */
 void dns_tsig_explain(const struct dns_tsig_key *key, const struct dns_tsig_verdict *v,
 		      char *buf, size_t buflen);
+
+/*
+ * dns_tsig_explain_reply -- as dns_tsig_explain, with the reply's @rcode.
+ * A NOTAUTH or REFUSED reply without TSIG to a signed request is the server
+ * saying no to the key -- PowerDNS answers a wrong secret, an unknown key or
+ * a key the zone does not accept so -- not a reply our verification failed:
+ * it is explained as a refusal that names the key.  Whatever it says, the
+ * reply is not trusted (nothing in it is used but the rcode).
+ * @return true when the sentence reports the server's refusal, false when
+ *         it reports that the reply could not be verified.
+ */
+bool dns_tsig_explain_reply(const struct dns_tsig_key *key, const struct dns_tsig_verdict *v,
+			    int rcode, char *buf, size_t buflen);
 
 /*
  * dns_tsig_find -- the offset where the TSIG record of @msg starts (the

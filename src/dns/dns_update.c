@@ -342,7 +342,8 @@ dns_rcode_explain(int rcode, bool update)
 			      : "the server does not support this query";
 	case DNS_RCODE_REFUSED:
 		return update ? "the server refused the update: it is not allowed for this key "
-				"or address (check allow-update or update-policy)"
+				"or address (check BIND's update-policy or allow-update, Knot's "
+				"acl, PowerDNS's TSIG-ALLOW-DNSUPDATE and ALLOW-DNSUPDATE-FROM)"
 			      : "the server refused the query";
 	case DNS_RCODE_YXDOMAIN:
 		return "a name that must not exist exists: nothing was changed";
@@ -351,8 +352,9 @@ dns_rcode_explain(int rcode, bool update)
 		return update ? "the record changed since it was read: nothing was changed"
 			      : "unexpected answer to a query";
 	case DNS_RCODE_NOTAUTH:
-		return update ? "the server is not authoritative for the zone or did not accept "
-				"the signature: nothing was changed"
+		return update ? "the server is not authoritative for the zone, or does not allow "
+				"the update for this key or address (Knot answers so when no acl "
+				"allows it): nothing was changed"
 			      : "the server is not authoritative for the zone";
 	case DNS_RCODE_NOTZONE:
 		return "a record of the update is outside the zone: nothing was changed";

@@ -24,6 +24,7 @@ address.
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -111,12 +112,16 @@ def tsig_keygen(name, algorithm, timeout=10):
 
 class Zone:
     def __init__(self, name, records, update_keys, update_addresses,
-                 serial):
+                 serial, update_names=(), update_types=()):
         self.name = absname(name)
         self.records = records
         self.update_keys = update_keys
         self.update_addresses = update_addresses
         self.serial = serial
+        # Name-scoped grants: the keys may update only these owners
+        # (relative to the zone) and, if given, these types.
+        self.update_names = list(update_names)
+        self.update_types = list(update_types)
 
     def file_text(self):
         z = self.name
@@ -133,7 +138,14 @@ class Zone:
         return "\n".join(lines) + "\n"
 
     def conf_clause(self, directory):
-        if self.update_keys:
+        types = " ".join(self.update_types) or "ANY"
+        if self.update_keys and self.update_names:
+            grants = "".join("\t\tgrant %s name %s.%s %s;\n"
+                             % (k.name, n, self.name, types)
+                             for k in self.update_keys
+                             for n in self.update_names)
+            upd = "\tupdate-policy {\n%s\t};\n" % grants
+        elif self.update_keys:
             grants = "".join("\t\tgrant %s zonesub ANY;\n" % k.name
                              for k in self.update_keys)
             upd = "\tupdate-policy {\n%s\t};\n" % grants
@@ -157,7 +169,14 @@ def mail_records(extra=()):
 
 class NamedLab:
     """One named on 127.0.0.1 in @directory (which must exist and be empty
-    enough: the lab writes named.conf, zone files, keys and logs there)."""
+    enough: the lab writes named.conf, zone files, keys and logs there).
+
+    tests/lib/primaries.py gives Knot DNS and PowerDNS labs this interface
+    (add_key, add_zone, start, stop, running, the query helpers, nsupdate);
+    they override _write_conf, _argv and the names below."""
+
+    kind = "named"
+    program = "named"
 
     def __init__(self, directory, workers=2):
         self.dir = os.path.abspath(directory)
@@ -167,7 +186,7 @@ class NamedLab:
         self.port = None
         self.stats_port = None
         self.workers = workers
-        self.log_path = os.path.join(self.dir, "named.log")
+        self.log_path = os.path.join(self.dir, self.program + ".log")
         os.makedirs(os.path.join(self.dir, "keys"), exist_ok=True)
 
     # ---- set-up, before start() ----
@@ -182,13 +201,17 @@ class NamedLab:
         return key
 
     def add_zone(self, name, records=None, update_keys=(),
-                 update_addresses=(), serial=1):
+                 update_addresses=(), serial=1, update_names=(),
+                 update_types=()):
         """Declare a primary zone.  @records: (owner, type, value, ttl)
         tuples; default mail_records().  Updates are allowed for
         @update_keys (update-policy) or else @update_addresses
-        (allow-update by address, no key: DNS_Failover's set-up)."""
+        (allow-update by address, no key: DNS_Failover's set-up).  With
+        @update_names (owners relative to the zone), the keys may update
+        only those names (and only @update_types when given)."""
         z = Zone(name, mail_records() if records is None else records,
-                 list(update_keys), list(update_addresses), serial)
+                 list(update_keys), list(update_addresses), serial,
+                 update_names, update_types)
         self.zones[z.name] = z
         return z
 
@@ -238,7 +261,7 @@ class NamedLab:
         Retries with another port when the chosen one was taken meanwhile.
         @raise LabError with the tail of named's log."""
         if self.proc is not None:
-            raise LabError("named already started")
+            raise LabError("%s already started" % self.program)
         last = ""
         for _ in range(attempts):
             self.port = net.free_port(udp=True)
@@ -247,7 +270,7 @@ class NamedLab:
             logf = open(self.log_path, "ab")
             try:
                 self.proc = subprocess.Popen(
-                    [NAMED, "-g", "-c", conf, "-n", str(self.workers)],
+                    self._argv(conf),
                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                     cwd=self.dir, start_new_session=True)
             finally:
@@ -256,9 +279,13 @@ class NamedLab:
                 return self
             last = self.log_tail()
             self.stop()
-            if "address in use" not in last.lower():
+            if not re.search(r"address (already )?in use", last.lower()):
                 break
-        raise LabError("named did not start; log tail:\n" + last)
+        raise LabError("%s did not start; log tail:\n" % self.program + last)
+
+    def _argv(self, conf):
+        """The command line that runs the server on @conf in the foreground."""
+        return [NAMED, "-g", "-c", conf, "-n", str(self.workers)]
 
     def _wait_ready(self, timeout):
         zone = next(iter(self.zones), ".")

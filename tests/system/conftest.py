@@ -1,10 +1,11 @@
 """Shared fixtures of mxfailover's system tests.
 
 The binary under test is $MXF_BIN (./dev test points it at the ASan+UBSan
-build), else build-test/src/mxfailover.  One BIND named per test session
-(tests/lib/mxflab.py) serves one zone per test need, so tests do not disturb
-each other's records; each test writes its own mxfailover config in its
-tmp_path.
+build), else build-test/src/mxfailover.  One server per primary and test
+session -- BIND named (`lab`, and `primary`), knotd and pdns_server
+(`primary`, parametrized; tests/lib/mxflab.py, primaries.py) -- serves one
+zone per test need, so tests do not disturb each other's records; each
+test writes its own mxfailover config in its tmp_path.
 """
 
 import os
@@ -20,6 +21,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 
 import mailservers  # noqa: E402
 import mxflab  # noqa: E402
+import primaries  # noqa: E402
 
 DATA = os.path.join(ROOT, "tests", "data")
 
@@ -86,27 +88,63 @@ def timed_run(mxf_bin):
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
-    """The session's named, with every key and zone the DNS tests use."""
+    """The session's named for test_dns.py (key files, a bad changes file):
+    a key per algorithm, and the zones those tests read.  What a primary
+    does with updates is tested on the `primary` fixture below."""
     d = tmp_path_factory.mktemp("named")
     lab = mxflab.NamedLab(str(d))
+    keys = {alg: lab.add_key(alg_key_name(alg), alg)
+            for alg in mxflab.ALGORITHMS}
+    for zone in ("get.test", "perm.test", "malformed.test"):
+        lab.add_zone(zone, update_keys=[keys["hmac-sha256"]])
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+# ---- every major primary: named, knotd, pdns_server (tests/lib/primaries.py),
+# one of each per session with the zones test_primaries.py uses.
+
+PRIMARY_ZONES = ("get.test", "soa.test", "ttl.test", "cas.test",
+                 "badsig.test", "badkey.test", "fo-a.test", "fo-b.test")
+MANY_COUNT = 40
+
+
+def many_zone(i):
+    return "many%02d.test." % i
+
+
+@pytest.fixture(scope="session", params=primaries.KINDS)
+def primary(request, tmp_path_factory):
+    """The session's named, knotd or pdns_server (parametrized), with a key
+    per algorithm ("k-ALG" may update "ALG.test"), k-hmac-sha256 for the
+    PRIMARY_ZONES, MANY_COUNT many-zones and bulk.test (BULK_COUNT more
+    CNAMEs), k-other alone for refused.test,
+    addr.test open to 127.0.0.1 without a key, and scoped.test where
+    k-hmac-sha256 may change only the mail CNAMEs."""
+    kind = request.param
+    lab = primaries.make_lab(kind, str(tmp_path_factory.mktemp(kind)))
     keys = {alg: lab.add_key(alg_key_name(alg), alg)
             for alg in mxflab.ALGORITHMS}
     sha256 = keys["hmac-sha256"]
     other = lab.add_key("k-other", "hmac-sha256")
     for alg, zone in ALG_ZONES.items():
         lab.add_zone(zone, update_keys=[keys[alg]])
-    for zone in ("cas.test", "badsig.test", "badkey.test", "perm.test",
-                 "get.test", "soa.test", "ttl.test", "malformed.test",
-                 "down.test"):
+    for zone in PRIMARY_ZONES:
         lab.add_zone(zone, update_keys=[sha256])
-    # Only k-other may update this one: a signed update with k-hmac-sha256
-    # is refused by policy.
-    lab.add_zone("refused.test", update_keys=[other])
+    for i in range(MANY_COUNT):
+        lab.add_zone(many_zone(i), update_keys=[sha256])
     bulk = [("r%03d" % i, "CNAME", mxflab.MX1, 300) for i in range(BULK_COUNT)]
     lab.add_zone("bulk.test", records=mxflab.mail_records(bulk),
                  update_keys=[sha256])
-    # DNS_Failover's set-up: no key, updates allowed by source address.
+    lab.add_zone("refused.test", update_keys=[other])
     lab.add_zone("addr.test", update_addresses=["127.0.0.1"])
+    # The man page's name-scoped grant: the mail CNAMEs only (named, knotd;
+    # PowerDNS has no such setting and ignores it).
+    lab.add_zone("scoped.test", update_keys=[sha256],
+                 update_names=mxflab.MAIL_RECORDS, update_types=["CNAME"])
     lab.start()
     try:
         yield lab
@@ -180,7 +218,9 @@ def pytest_runtest_makereport(item, call):
     """On a failed test that used the lab, show the end of named's log."""
     outcome = yield
     rep = outcome.get_result()
-    if rep.when == "call" and rep.failed and "lab" in item.fixturenames:
-        lab = item.funcargs.get("lab")
-        if lab is not None:
-            rep.sections.append(("named log (tail)", lab.log_tail(25)))
+    if rep.when == "call" and rep.failed:
+        for name in ("lab", "primary"):
+            lab = item.funcargs.get(name) if name in item.fixturenames else None
+            if lab is not None:
+                rep.sections.append(("%s log (tail)" % lab.program,
+                                     lab.log_tail(25)))

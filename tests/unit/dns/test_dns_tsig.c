@@ -233,6 +233,77 @@ test_server_errors_explained(void **state)
 }
 
 /*
+ * The rcode of an unverifiable reply: an unsigned NOTAUTH or REFUSED to a
+ * signed request is the server refusing our key (PowerDNS answers a wrong
+ * secret so), named in the sentence; an unsigned NOERROR or SERVFAIL is
+ * still a reply we cannot trust; a TSIG error is the server's refusal too.
+ */
+static void
+test_rcode_of_unverified_reply(void **state)
+{
+	struct dns_tsig_key *k = key_for(DNS_TSIG_HMAC_SHA256, "0123456789abcdef");
+	uint8_t *q, *r, *sq, *sr, mac[DNS_TSIG_MAX_MAC];
+	size_t qlen, rlen, sqlen, srlen, maclen;
+	struct dns_tsig_verdict v;
+	char msg[512];
+
+	(void)state;
+	make_query(&q, &qlen, &r, &rlen);
+	assert_int_equal(dns_tsig_sign(k, q, qlen, NOW, &sq, &sqlen, mac, &maclen), 0);
+
+	/* Unsigned: whatever the rcode, the verdict is the same. */
+	assert_int_equal(dns_tsig_verify(k, r, rlen, mac, maclen, NOW, &v), MXF_ETSIG);
+	assert_int_equal(v.kind, DNS_TSIG_VERDICT_UNSIGNED);
+
+	assert_true(dns_tsig_explain_reply(k, &v, 9 /* NOTAUTH */, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "the server refused key 'test-key.example.'"));
+	assert_non_null(strstr(msg, "NOTAUTH"));
+	assert_non_null(strstr(msg, "secret"));
+	assert_null(strstr(msg, "forged"));
+
+	assert_true(dns_tsig_explain_reply(k, &v, 5 /* REFUSED */, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "key 'test-key.example.'"));
+	assert_non_null(strstr(msg, "REFUSED"));
+	assert_non_null(strstr(msg, "the zone does not accept this key"));
+	assert_null(strstr(msg, "forged"));
+
+	/* An unsigned success or failure of another kind proves nothing. */
+	assert_false(dns_tsig_explain_reply(k, &v, 0 /* NOERROR */, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "not signed"));
+	assert_non_null(strstr(msg, "forged"));
+	assert_false(dns_tsig_explain_reply(k, &v, 2 /* SERVFAIL */, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "forged"));
+	assert_false(dns_tsig_explain_reply(k, &v, 3 /* NXDOMAIN */, msg, sizeof(msg)));
+
+	/* BADSIG in a signed NOTAUTH (BIND, Knot): the server's refusal, as before. */
+	assert_int_equal(dns_tsig_sign_reply(k, r, rlen, NOW, mac, maclen, DNS_TSIG_BADSIG, NULL, 0,
+					     &sr, &srlen), 0);
+	assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+	assert_true(dns_tsig_explain_reply(k, &v, 9, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "BADSIG"));
+	free(sr);
+
+	/* A reply signed with another secret: our verification failed, even
+	 * with NOTAUTH in it (a forger may put any rcode there). */
+	{
+		struct dns_tsig_key *k2 = key_for(DNS_TSIG_HMAC_SHA256, "fedcba9876543210");
+		assert_int_equal(dns_tsig_sign_reply(k2, r, rlen, NOW, mac, maclen, 0, NULL, 0,
+						     &sr, &srlen), 0);
+		assert_int_equal(dns_tsig_verify(k, sr, srlen, mac, maclen, NOW, &v), MXF_ETSIG);
+		assert_int_equal(v.kind, DNS_TSIG_VERDICT_BAD_MAC);
+		assert_false(dns_tsig_explain_reply(k, &v, 9, msg, sizeof(msg)));
+		assert_non_null(strstr(msg, "does not verify"));
+		free(sr);
+		dns_tsig_key_free(k2);
+	}
+
+	free(q);
+	free(r);
+	free(sq);
+	dns_tsig_key_free(k);
+}
+
+/*
  * A TSIG record that is not the last record of a message makes it
  * malformed (RFC 8945 §5.1), so the client drops it before ldns_wire2pkt,
  * which leaks such a record (found by fuzz/fuzz_dns_view).
@@ -266,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_find_tsig_not_last),
 		cmocka_unit_test(test_ldns_interop),
 		cmocka_unit_test(test_server_errors_explained),
+		cmocka_unit_test(test_rcode_of_unverified_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
