@@ -1,0 +1,82 @@
+"""The systemd units of contrib/: `systemd-analyze verify` finds nothing to
+say about them, and `systemd-analyze security --offline=yes` rates both
+services 3.0 or lower ("OK"), so the hardening cannot quietly rot.  The
+units' @SBINDIR@ is replaced by the directory of the binary under test, as
+meson install would with its sbindir (verify wants ExecStart= to exist)."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTRIB = os.path.join(os.path.dirname(os.path.dirname(HERE)), "contrib")
+UNITS = ["mxfailover.service", "mxfailover-once.service", "mxfailover-once.timer"]
+MAX_EXPOSURE = 3.0
+
+pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                                reason="systemd-analyze is not installed (Debian: systemd)")
+
+
+def units_in(tmp_path, sbindir):
+    for u in UNITS:
+        src = os.path.join(CONTRIB, u + ".in")
+        if not os.path.exists(src):
+            src = os.path.join(CONTRIB, u)
+        with open(src) as f:
+            text = f.read().replace("@SBINDIR@", sbindir)
+        assert not re.search(r"@[A-Z]+@", text), "unsubstituted @VAR@ in " + u
+        with open(os.path.join(str(tmp_path), u), "w") as f:
+            f.write(text)
+    return [os.path.join(str(tmp_path), u) for u in UNITS]
+
+
+def verify(paths, cwd):
+    # --man=no: the man pages are not installed where man(1) looks while
+    # testing from the tree (test_package.py checks they are in the .deb).
+    return subprocess.run(["systemd-analyze", "verify", "--man=no"] + paths, cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
+
+
+def exposure(path):
+    """@return (score, the whole report) of systemd-analyze security."""
+    p = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", path],
+                       capture_output=True, text=True, timeout=60)
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", p.stdout)
+    assert m, p.stdout + p.stderr
+    return float(m.group(1)), m.group(2), p.stdout
+
+
+def test_units_verify_clean(mxf_bin, tmp_path):
+    paths = units_in(tmp_path, os.path.dirname(os.path.abspath(mxf_bin)))
+    p = verify(paths, str(tmp_path))
+    assert p.returncode == 0 and p.stdout.strip() == "" and p.stderr.strip() == "", \
+        p.stdout + p.stderr
+
+
+def test_units_verify_notices_a_broken_unit(mxf_bin, tmp_path):
+    """The check above can fail: a misspelt directive is reported."""
+    paths = units_in(tmp_path, os.path.dirname(os.path.abspath(mxf_bin)))
+    with open(paths[0], "a") as f:
+        f.write("ProtectSystm=strict\n")
+    p = verify(paths, str(tmp_path))
+    assert "ProtectSystm" in p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("unit", ["mxfailover.service", "mxfailover-once.service"])
+def test_units_security_score(mxf_bin, tmp_path, unit):
+    paths = units_in(tmp_path, os.path.dirname(os.path.abspath(mxf_bin)))
+    score, word, report = exposure(paths[UNITS.index(unit)])
+    print("%s: exposure %.1f %s" % (unit, score, word))
+    assert score <= MAX_EXPOSURE, report
+    assert word == "OK", report
+    # What the daemon's checks need is still allowed: ssh and plugins run as
+    # children (no NoExecPaths), the network families are the four it uses.
+    with open(paths[UNITS.index(unit)]) as f:
+        text = f.read()
+    assert re.search(r"^RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK$", text, re.M)
+    assert re.search(r"^User=mxfailover$", text, re.M)
+    assert re.search(r"^StateDirectory=mxfailover$", text, re.M)
+    assert "NoExecPaths" not in text
