@@ -7,6 +7,7 @@ meson install would with its sbindir (verify wants ExecStart= to exist)."""
 import os
 import re
 import shutil
+import json
 import subprocess
 
 import pytest
@@ -80,3 +81,53 @@ def test_units_security_score(mxf_bin, tmp_path, unit):
     assert re.search(r"^User=mxfailover$", text, re.M)
     assert re.search(r"^StateDirectory=mxfailover$", text, re.M)
     assert "NoExecPaths" not in text
+
+
+def test_meson_install(mxf_bin, tmp_path):
+    """`meson install` of the build the binary under test comes from puts
+    the binary, both man pages and everything of contrib/ in place, with
+    ExecStart= naming the installed binary."""
+    build = os.path.dirname(os.path.dirname(os.path.abspath(mxf_bin)))
+    if not os.path.isdir(os.path.join(build, "meson-info")):
+        pytest.skip("%s is not a meson build directory" % build)
+    info = subprocess.run(["meson", "introspect", "--buildoptions", build],
+                          capture_output=True, text=True, timeout=60)
+    opts = {o["name"]: o["value"] for o in json.loads(info.stdout)}
+    prefix, sbindir = opts["prefix"], opts["sbindir"]
+    sysconf = os.path.join(prefix, opts["sysconfdir"])
+    dest = str(tmp_path / "dest")
+    p = subprocess.run(["meson", "install", "-C", build, "--destdir", dest, "--no-rebuild",
+                        "--quiet"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+    def at(path):
+        return os.path.join(dest, path.lstrip("/"))
+
+    sbin = os.path.join(prefix, sbindir, "mxfailover")
+    assert os.access(at(sbin), os.X_OK)
+    for man in ("share/man/man8/mxfailover.8", "share/man/man5/mxfailover.conf.5"):
+        assert os.path.isfile(at(os.path.join(prefix, man))), man
+    units = glob_one(dest, "mxfailover.service")
+    unitdir = os.path.dirname(units)
+    for u in UNITS:
+        assert os.path.isfile(os.path.join(unitdir, u)), u
+    with open(units) as f:
+        assert "ExecStart=%s run\n" % sbin in f.read()
+    for rel in ("tmpfiles.d/mxfailover.conf", "sysusers.d/mxfailover.conf"):
+        assert glob_one(dest, rel), rel
+    assert os.path.isfile(at(os.path.join(sysconf, "mxfailover", "mxfailover.conf")))
+    assert os.path.isfile(at("/etc/logrotate.d/mxfailover"))
+    # Nothing of the tests or fuzzers is installed.
+    installed = [os.path.relpath(os.path.join(d, f), dest)
+                 for d, _, fs in os.walk(dest) for f in fs]
+    assert not [f for f in installed if "fuzz" in f or "test_" in f or "layer_check" in f], \
+        installed
+
+
+def glob_one(root, tail):
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            path = os.path.join(d, f)
+            if path.endswith("/" + tail):
+                return path
+    return None
