@@ -110,6 +110,8 @@ daemon_lock(const char *path)
 		log_err("cannot open the lock file %s: %s", path, strerror(errno));
 		return -2;
 	}
+	/* `once` run by root must leave a lock the service's user can open. */
+	(void)state_file_own_like_dir(fd, path);
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 
