@@ -25,13 +25,13 @@
 #endif
 
 struct sdnotify {
-	struct event *wd_ev;    /* the watchdog timer, NULL without watchdog */
-	uint64_t wd_usec;       /* WatchdogSec= as systemd passed it */
-	uint64_t last_done_ms;  /* clock_mono_ms() of the last round's end (or start-up) */
-	uint64_t stall_ms;      /* rounds may stop ending this long before we starve */
-	bool ready;             /* READY=1 sent */
-	bool reloading;         /* RELOADING=1 sent, READY=1 not yet */
-	bool starving;          /* said that we stopped pinging */
+	struct event *wd_ev;   /* the watchdog timer, NULL without watchdog */
+	uint64_t wd_usec;      /* WatchdogSec= as systemd passed it */
+	uint64_t last_done_ms; /* clock_mono_ms() of the last round's end (or start-up) */
+	uint64_t stall_ms;     /* rounds may stop ending this long before we starve */
+	bool ready;	       /* READY=1 sent */
+	bool reloading;	       /* RELOADING=1 sent, READY=1 not yet */
+	bool starving;	       /* said that we stopped pinging */
 };
 
 static void
@@ -120,8 +120,7 @@ sdnotify_round(struct sdnotify *sn, const struct config *cfg, const struct state
 		log_info("a round ended again: pinging systemd's watchdog");
 	sn->starving = false;
 	statusline_format(cfg, st, clock_wall_ms(), line, sizeof(line));
-	snprintf(msg, sizeof(msg), "%sSTATUS=%s\nWATCHDOG=1", sn->ready ? "" : "READY=1\n",
-		 line);
+	snprintf(msg, sizeof(msg), "%sSTATUS=%s\nWATCHDOG=1", sn->ready ? "" : "READY=1\n", line);
 	sdnotify_send(msg);
 	sn->ready = true;
 }
@@ -139,7 +138,8 @@ sdnotify_reloading(struct sdnotify *sn)
 	 * CLOCK_MONOTONIC in microseconds; older ones ignore the field. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-		 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+		 (unsigned long long)ts.tv_sec * 1000000ull +
+			 (unsigned long long)ts.tv_nsec / 1000);
 	sdnotify_send(msg);
 	sn->reloading = true;
 }
