@@ -38,6 +38,7 @@
 #include "notify.h"
 #include "proc.h"
 #include "round.h"
+#include "sdnotify.h"
 #include "state.h"
 #include "state_file.h"
 #include "status_http.h"
@@ -64,6 +65,7 @@ struct daemon {
 	bool pins_warned;	 /* the pins file was unreadable, said once */
 	struct state_file_streak save_streak; /* state file not written, said once */
 	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
+	struct sdnotify *sd;	 /* systemd's notify protocol, run mode only */
 };
 
 /* ---- start-up ------------------------------------------------------ */
@@ -108,6 +110,8 @@ daemon_lock(const char *path)
 		log_err("cannot open the lock file %s: %s", path, strerror(errno));
 		return -2;
 	}
+	/* `once` run by root must leave a lock the service's user can open. */
+	(void)state_file_own_like_dir(fd, path);
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 
@@ -197,6 +201,7 @@ daemon_round_done(void *arg, int code, uint64_t started)
 
 	d->exit_code = code;
 	d->round = NULL;
+	sdnotify_round(d->sd, d->cfg, d->st);
 	if (d->mode != DAEMON_RUN || d->stopping) {
 		if (d->mode == DAEMON_ONCE && announce_busy(&d->an)) {
 			d->drain_until_ms = clock_mono_ms() + 60000;
@@ -221,6 +226,7 @@ daemon_round_start(struct daemon *d)
 	if (d->reload) {
 		d->reload = false;
 		daemon_reload(d);
+		sdnotify_reloaded(d->sd, d->cfg);
 	}
 	env = (struct round_env){
 		.cfg = d->cfg,
@@ -268,10 +274,12 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		log_info("SIGHUP: reloading %s before the next round", d->cfg_path);
 		d->reload = true;
+		sdnotify_reloading(d->sd);
 		return;
 	}
 	log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	d->stopping = true;
+	sdnotify_stopping(d->sd);
 	/*
 	 * A round that is still checking is abandoned: nothing was decided yet.
 	 * One that is reading or updating DNS is let finish (bounded by the DNS
@@ -485,6 +493,7 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 		evsignal_add(d.sigterm, NULL);
 		evsignal_add(d.sigint, NULL);
 		evsignal_add(d.sighup, NULL);
+		d.sd = sdnotify_new(d.base, cfg);
 		log_info("started: %zu servers, %zu groups, interval %llu ms", cfg->nservers,
 			 cfg->ngroups, (unsigned long long)cfg->general.interval_ms);
 	}
@@ -501,6 +510,7 @@ out:
 		d.eng = NULL;
 		round_free(d.round);
 	}
+	sdnotify_free(d.sd);
 	status_http_free(d.http);
 	announce_clear(&d.an);
 	if (d.drain_ev != NULL)

@@ -182,6 +182,8 @@ int pins_set(const struct config *cfg, const char *server, enum health_pin pin,
 	state_file_make_parent(path);
 	/* The lock is held to the end, so two `pin`s do not lose one. */
 	int lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (lockfd >= 0)
+		(void)state_file_own_like_dir(lockfd, lockpath); /* root's `pin`: the daemon's user */
 	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0)
 		snprintf(err, errlen, "cannot lock %s: %s", lockpath, strerror(errno));
 	else

@@ -59,6 +59,10 @@ int state_file_write(const char *path, const char *data, size_t len, char *err, 
 		en = errno;
 		goto fail;
 	}
+	step = "chown";
+	en = state_file_own_like_dir(fd, path);
+	if (en)
+		goto fail;
 	step = "write";
 	en = state_file_write_all(fd, data, len);
 	if (en)
@@ -139,6 +143,25 @@ void state_file_make_parent(const char *path)
 		(void)mkdir(dir, 0750);
 	}
 	free(dir);
+}
+
+int state_file_own_like_dir(int fd, const char *path)
+{
+	if (geteuid() != 0)
+		return 0;
+	char *dircopy = strdup(path);
+	if (!dircopy)
+		return ENOMEM;
+	struct stat dst, fst;
+	int en = 0;
+	if (stat(dirname(dircopy), &dst) != 0)
+		en = errno;
+	else if (dst.st_uid != 0 && fstat(fd, &fst) == 0 &&
+		 (fst.st_uid != dst.st_uid || fst.st_gid != dst.st_gid) &&
+		 fchown(fd, dst.st_uid, dst.st_gid) != 0)
+		en = errno;
+	free(dircopy);
+	return en;
 }
 
 int state_file_lock_note(int fd, const char *note)

@@ -53,6 +53,17 @@ int state_file_write_json(const char *path, const json_t *root, size_t flags, ch
  */
 void state_file_make_parent(const char *path);
 
+/*
+ * state_file_own_like_dir -- when running as root, give the open file @fd
+ * (to be, or being, @path) the owner and group of @path's directory if that
+ * directory does not belong to root.  So a state, pins or lock file that an
+ * administrator creates by running `once` or `pin` as root in the daemon's
+ * /var/lib/mxfailover (owned by the mxfailover user) stays readable and
+ * writable for the daemon.  Not root, or a root-owned directory: nothing.
+ * @return 0, or an errno value (the caller decides whether that matters).
+ */
+int state_file_own_like_dir(int fd, const char *path);
+
 /* Size of the record in the lock file (state_file_lock_note). */
 #define STATE_FILE_LOCK_RECORD 512
 
