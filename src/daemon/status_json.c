@@ -86,6 +86,12 @@ json_checks(json_t *root, const struct config *cfg, const struct state *st, uint
 			int64_t exp = hs->checks[c].cert_expiry_s;
 			int64_t left = exp - (int64_t)(now_ms / 1000);
 
+			char when[40];
+
+			json_object_set_new(json_array_get(checks, c), "cert_expiry_time",
+					    exp != 0 ? json_string(status_rfc3339((uint64_t)exp * 1000,
+										  when, sizeof(when)))
+						     : json_null());
 			json_object_set_new(json_array_get(checks, c), "cert_days_left",
 					    exp != 0 ? json_integer((json_int_t)(left < 0
 											 ? -((-left + 86399) / 86400)

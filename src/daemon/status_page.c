@@ -35,7 +35,8 @@ static const char page_css[] =
 	"table{border-collapse:collapse;width:100%;background:#fff}"
 	"td,th{border-bottom:1px solid #d8dee4;padding:.3em .5em;text-align:left;"
 	"vertical-align:top;overflow-wrap:anywhere}"
-	"th{background:#eaeef2;font-weight:600}"
+	"th{background:#eaeef2;font-weight:600;white-space:nowrap;overflow-wrap:normal}"
+	".t{white-space:nowrap}"
 	".s{font-weight:700;white-space:nowrap}"
 	".up,.ok{color:#1a7f37}.warning{color:#9a6700}.down,.failed{color:#cf222e}"
 	".unknown{color:#6e7781}"
@@ -50,7 +51,8 @@ static const char page_css[] =
 	"table.rows thead{display:none}"
 	"table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:auto}"
 	"table.rows tr{border-bottom:2px solid #d0d7de;padding:.2em 0}"
-	"table.rows td{border:0;padding:.1em .4em}"
+	"table.rows td{border:0;padding:.1em .4em}table.rows td:empty{display:none}"
+	".t{white-space:normal}"
 	"table.rows td::before{content:attr(data-l) ': ';color:#57606a;font-weight:600}}";
 
 /* One table cell with its label for the narrow layout. */
@@ -130,10 +132,11 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 	buf_printf(b, ": ");
 	switch (v.verdict) {
 	case STATUS_VERDICT_OK:
-	case STATUS_VERDICT_HAND:
-		buf_printf(b, "%son the preferred server ",
-			   v.verdict == STATUS_VERDICT_HAND ? "a record changed by hand; " : "");
+		buf_printf(b, "on the preferred server ");
 		status_html(b, page_server_id(cfg, v.active));
+		break;
+	case STATUS_VERDICT_HAND:
+		buf_printf(b, "a record CHANGED BY HAND");
 		break;
 	case STATUS_VERDICT_WAITING:
 		buf_printf(b, "waiting for the first checks (active: ");
@@ -152,13 +155,18 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 		break;
 	}
 	buf_printf(b, "</span>");
-	if (v.failed_over) {
+	if (v.failed_over && !v.all_down) {
 		buf_printf(b, "<span class=\"line\">on ");
 		status_html(b, page_server_id(cfg, v.active));
 		buf_printf(b, " since ");
 		page_since(b, v.switch_ms, now_ms);
 		buf_printf(b, "; preferred: ");
 		status_html(b, cfg->servers[v.preferred].id);
+		buf_printf(b, "</span>");
+	}
+	if (v.verdict == STATUS_VERDICT_HAND) {
+		buf_printf(b, "<span class=\"line\">otherwise on the preferred server ");
+		status_html(b, page_server_id(cfg, v.active));
 		buf_printf(b, "</span>");
 	}
 	if (v.all_down) {
@@ -455,8 +463,8 @@ page_events(struct buf *b, const struct state *st)
 					  : NULL;
 
 		buf_printf(b, "<tr>");
-		page_td(b, "time", NULL);
-		buf_printf(b, "%s</td>", status_when(e->at_ms, when, sizeof(when)));
+		page_td(b, "time", "t");
+		buf_printf(b, "%s</td>", status_when_s(e->at_ms, when, sizeof(when)));
 		page_td(b, "event", cls);
 		buf_printf(b, "%s</td>", failover_event_name(e->type));
 		page_td(b, "detail", NULL);

@@ -149,6 +149,18 @@ status_when(uint64_t ms, char *out, size_t size)
 }
 
 char *
+status_when_s(uint64_t ms, char *out, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms == 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, size, "%s", "never");
+	return out;
+}
+
+char *
 status_duration(uint64_t ms, char *out, size_t size)
 {
 	uint64_t s = ms / 1000;

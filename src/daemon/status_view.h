@@ -65,6 +65,8 @@ void status_label(struct buf *b, const char *s);
 char *status_rfc3339(uint64_t ms, char *out, size_t size);
 /* "2026-12-02 02:10 UTC" for wall @ms. */
 char *status_when(uint64_t ms, char *out, size_t size);
+/* "2026-12-02 02:10:26 UTC", to the second (events). */
+char *status_when_s(uint64_t ms, char *out, size_t size);
 /* A duration as people write it: "45s", "12m", "3h 05m", "2d 4h". */
 char *status_duration(uint64_t ms, char *out, size_t size);
 

@@ -268,7 +268,8 @@ static void test_banner_hand_changed(void **state)
 	get(f, "GET", "/", &a);
 	want_in(a.body, "<title>record changed by hand - mxfailover</title>");
 	want_in(a.body, "<div class=\"banner v-hand_changed\"");
-	want_in(a.body, "mail: a record changed by hand; on the preferred server mx1");
+	want_in(a.body, "<span class=\"head\">mail: a record CHANGED BY HAND</span><span "
+			"class=\"line\">otherwise on the preferred server mx1</span>");
 	want_in(a.body, "changed by hand: smtp.example.com. (left alone");
 	want_in(a.body, "<tr class=\"hand\"><td data-l=\"record\">smtp.example.com.</td>");
 	want_in(a.body, "<strong>changed by hand</strong>");
