@@ -91,8 +91,7 @@ status_http_answer_free(struct status_http_answer *a)
 
 /* The server's question: the daemon's view, then the answer. */
 static void
-status_http_serve(void *arg, const char *method, const char *target,
-		  struct status_http_answer *a)
+status_http_serve(void *arg, const char *method, const char *target, struct status_http_answer *a)
 {
 	struct status_http *sh = arg;
 	const struct config *cfg = NULL;

@@ -18,9 +18,9 @@
 #include "status_view.h"
 
 /* The "..._ms" keys that hold wall-clock times (the others are durations). */
-static const char *const json_time_keys[] = { "saved_ms",  "since_ms",	     "pin_until_ms",
-					      "last_ms",   "at_ms",		     "last_switch_ms",
-					      "started_ms", "last_round_ms" };
+static const char *const json_time_keys[] = {"saved_ms",   "since_ms",	   "pin_until_ms",
+					     "last_ms",	   "at_ms",	   "last_switch_ms",
+					     "started_ms", "last_round_ms"};
 
 static bool
 json_is_time_key(const char *k)
@@ -39,8 +39,7 @@ json_add_times(json_t *o)
 		size_t i;
 		json_t *v;
 
-		json_array_foreach(o, i, v)
-			json_add_times(v);
+		json_array_foreach(o, i, v) json_add_times(v);
 		return;
 	}
 	if (!json_is_object(o))
@@ -54,7 +53,8 @@ json_add_times(json_t *o)
 	{
 		if (json_is_integer(v) && json_is_time_key(k)) {
 			char key[64], when[40];
-			uint64_t ms = json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+			uint64_t ms =
+				json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 
 			snprintf(key, sizeof(key), "%.*s_time", (int)(strlen(k) - 3), k);
 			json_object_set_new(add, key,
@@ -79,24 +79,26 @@ json_checks(json_t *root, const struct config *cfg, const struct state *st, uint
 		json_t *checks = json_object_get(so, "checks");
 		const struct health_server *hs = &st->health->servers[s];
 
-		json_object_set_new(so, "effective",
-				    json_string(health_state_name(health_effective(st->health, s,
-										   now_ms))));
+		json_object_set_new(
+			so, "effective",
+			json_string(health_state_name(health_effective(st->health, s, now_ms))));
 		for (size_t c = 0; c < hs->nchecks && c < json_array_size(checks); c++) {
 			int64_t exp = hs->checks[c].cert_expiry_s;
 			int64_t left = exp - (int64_t)(now_ms / 1000);
 
 			char when[40];
 
-			json_object_set_new(json_array_get(checks, c), "cert_expiry_time",
-					    exp != 0 ? json_string(status_rfc3339((uint64_t)exp * 1000,
-										  when, sizeof(when)))
-						     : json_null());
-			json_object_set_new(json_array_get(checks, c), "cert_days_left",
-					    exp != 0 ? json_integer((json_int_t)(left < 0
-											 ? -((-left + 86399) / 86400)
-											 : left / 86400))
-						     : json_null());
+			json_object_set_new(
+				json_array_get(checks, c), "cert_expiry_time",
+				exp != 0 ? json_string(status_rfc3339((uint64_t)exp * 1000, when,
+								      sizeof(when)))
+					 : json_null());
+			json_object_set_new(
+				json_array_get(checks, c), "cert_days_left",
+				exp != 0 ? json_integer((
+						   json_int_t)(left < 0 ? -((-left + 86399) / 86400)
+									: left / 86400))
+					 : json_null());
 		}
 	}
 }
@@ -118,7 +120,8 @@ json_groups(json_t *root, const struct config *cfg, const struct state *st, uint
 		json_object_set_new(go, "preferred", json_string(cfg->servers[v.preferred].id));
 		json_object_set_new(go, "failed_over", json_boolean(v.failed_over));
 		json_object_set_new(go, "every_server_down", json_boolean(v.all_down));
-		json_object_set_new(go, "records_changed_by_hand", json_integer((json_int_t)v.nhand));
+		json_object_set_new(go, "records_changed_by_hand",
+				    json_integer((json_int_t)v.nhand));
 	}
 }
 
@@ -127,19 +130,11 @@ static json_t *
 json_isolation(const struct config *cfg, const struct state *st)
 {
 	json_t *failed = json_array();
-	uint64_t since = 0;
+	uint64_t since = status_view_isolated_since(st);
 
 	for (size_t i = 0; i < cfg->general.nwitness; i++)
 		if (status_view_witness_down(st, i))
 			json_array_append_new(failed, json_string(cfg->general.witness[i]));
-	for (size_t i = state_event_count(st); st->failover->isolated && i-- > 0;) {
-		const struct state_event *e = state_event_get(st, i);
-
-		if (e->type == FAILOVER_EV_ISOLATED) {
-			since = e->at_ms;
-			break;
-		}
-	}
 	return json_pack("{s:b, s:o, s:I, s:I}", "isolated", st->failover->isolated,
 			 "witnesses_failed", failed, "witnesses", (json_int_t)cfg->general.nwitness,
 			 "since_ms", (json_int_t)since);
@@ -193,16 +188,15 @@ status_json_text(const struct config *cfg, const struct state *st,
 	json_groups(root, cfg, st, now_ms);
 	json_event_records(root, cfg, st);
 	if (ctr != NULL) {
-		json_t *d = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "rounds",
-				      (json_int_t)ctr->rounds, "round_ms", (json_int_t)ctr->round_ms,
-				      "updates_ok", (json_int_t)ctr->updates_ok, "updates_failed",
-				      (json_int_t)ctr->updates_failed, "started_ms",
-				      (json_int_t)ctr->started_ms, "last_round_ms",
-				      (json_int_t)ctr->last_round_ms, "uptime_s",
-				      (json_int_t)(now_ms > ctr->started_ms
-							   ? (now_ms - ctr->started_ms) / 1000
-							   : 0),
-				      "version", MXF_VERSION_STRING);
+		json_t *d = json_pack(
+			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "rounds",
+			(json_int_t)ctr->rounds, "round_ms", (json_int_t)ctr->round_ms,
+			"updates_ok", (json_int_t)ctr->updates_ok, "updates_failed",
+			(json_int_t)ctr->updates_failed, "started_ms", (json_int_t)ctr->started_ms,
+			"last_round_ms", (json_int_t)ctr->last_round_ms, "uptime_s",
+			(json_int_t)(now_ms > ctr->started_ms ? (now_ms - ctr->started_ms) / 1000
+							      : 0),
+			"version", MXF_VERSION_STRING);
 
 		json_object_set_new(d, "state_write_error",
 				    ctr->state_error[0] != '\0' ? json_string(ctr->state_error)

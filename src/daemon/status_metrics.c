@@ -63,15 +63,15 @@ metrics_checks(struct buf *b, const struct config *cfg, const struct state *st)
 	static const struct {
 		const char *name, *type, *help;
 	} fam[] = {
-		{ "mxfailover_check_success", "gauge",
-		  "1 when the check's last result was up or warning, 0 when it failed." },
-		{ "mxfailover_check_ok", "gauge", "Same as mxfailover_check_success (0.1 name)." },
-		{ "mxfailover_check_warning", "gauge",
-		  "1 when the check's last result was a warning (it counts as up)." },
-		{ "mxfailover_check_duration_seconds", "gauge",
-		  "How long the check's last run took." },
-		{ "mxfailover_check_cert_expiry_timestamp_seconds", "gauge",
-		  "When the TLS certificate the check last saw expires (Unix time)." },
+		{"mxfailover_check_success", "gauge",
+		 "1 when the check's last result was up or warning, 0 when it failed."},
+		{"mxfailover_check_ok", "gauge", "Same as mxfailover_check_success (0.1 name)."},
+		{"mxfailover_check_warning", "gauge",
+		 "1 when the check's last result was a warning (it counts as up)."},
+		{"mxfailover_check_duration_seconds", "gauge",
+		 "How long the check's last run took."},
+		{"mxfailover_check_cert_expiry_timestamp_seconds", "gauge",
+		 "When the TLS certificate the check last saw expires (Unix time)."},
 	};
 
 	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
@@ -102,7 +102,7 @@ metrics_checks(struct buf *b, const struct config *cfg, const struct state *st)
 static void
 metrics_servers(struct buf *b, const struct config *cfg, const struct state *st, uint64_t now_ms)
 {
-	static const enum health_state states[] = { HEALTH_UP, HEALTH_DOWN, HEALTH_UNKNOWN };
+	static const enum health_state states[] = {HEALTH_UP, HEALTH_DOWN, HEALTH_UNKNOWN};
 
 	metrics_family(b, "mxfailover_server_up", "gauge",
 		       "1 when the server is up, 0 when down (pins included); no sample while "
@@ -250,7 +250,7 @@ char *
 status_http_metrics(const struct config *cfg, const struct state *st,
 		    const struct status_counters *ctr, uint64_t now_ms)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 
 	metrics_family(&b, "mxfailover_build_info", "gauge",
 		       "Always 1; the version is in the label.");

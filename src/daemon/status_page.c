@@ -29,7 +29,8 @@ static const char page_css[] =
 	".banner .line{display:block;margin-top:.2em}"
 	".v-ok{background:#1a7f37}.v-waiting{background:#6e7781}"
 	".v-hand_changed{background:#9a6700}.v-failed_over{background:#bc4c00}"
-	".v-isolated{background:#8250df}.v-all_down{background:#cf222e}"
+	".v-active_down{background:#cf222e}.v-isolated{background:#8250df}.v-all_down{background:#"
+	"cf222e}"
 	".card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:.6em .8em;"
 	"margin:.6em 0}"
 	"table{border-collapse:collapse;width:100%;background:#fff}"
@@ -135,9 +136,7 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 		buf_printf(b, "on the preferred server ");
 		status_html(b, page_server_id(cfg, v.active));
 		break;
-	case STATUS_VERDICT_HAND:
-		buf_printf(b, "a record CHANGED BY HAND");
-		break;
+	case STATUS_VERDICT_HAND: buf_printf(b, "a record CHANGED BY HAND"); break;
 	case STATUS_VERDICT_WAITING:
 		buf_printf(b, "waiting for the first checks (active: ");
 		status_html(b, page_server_id(cfg, v.active));
@@ -147,12 +146,13 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 		buf_printf(b, "FAILED OVER to ");
 		status_html(b, page_server_id(cfg, v.active));
 		break;
-	case STATUS_VERDICT_ISOLATED:
-		buf_printf(b, "ISOLATED: no DNS changes");
+	case STATUS_VERDICT_ACTIVE_DOWN:
+		buf_printf(b, "records on ");
+		status_html(b, page_server_id(cfg, v.active));
+		buf_printf(b, ", which is DOWN");
 		break;
-	case STATUS_VERDICT_ALL_DOWN:
-		buf_printf(b, "EVERY SERVER DOWN");
-		break;
+	case STATUS_VERDICT_ISOLATED: buf_printf(b, "ISOLATED: no DNS changes"); break;
+	case STATUS_VERDICT_ALL_DOWN: buf_printf(b, "EVERY SERVER DOWN"); break;
 	}
 	buf_printf(b, "</span>");
 	if (v.failed_over && !v.all_down) {
@@ -164,6 +164,10 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 		status_html(b, cfg->servers[v.preferred].id);
 		buf_printf(b, "</span>");
 	}
+	if (v.verdict == STATUS_VERDICT_ACTIVE_DOWN)
+		buf_printf(b, "<span class=\"line\">the switch has not happened yet: see the "
+			      "events (an update failing, a zone unreadable, a server still "
+			      "unknown)</span>");
 	if (v.verdict == STATUS_VERDICT_HAND) {
 		buf_printf(b, "<span class=\"line\">otherwise on the preferred server ");
 		status_html(b, page_server_id(cfg, v.active));
@@ -182,7 +186,12 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 			buf_printf(b, "%s", n++ > 0 ? ", " : "");
 			status_html(b, cfg->general.witness[i]);
 		}
-		buf_printf(b, "): this monitor may be cut off, so it changes nothing</span>");
+		buf_printf(b, "): this monitor may be cut off, so it changes nothing");
+		if (status_view_isolated_since(st) != 0) {
+			buf_printf(b, "; since ");
+			page_since(b, status_view_isolated_since(st), now_ms);
+		}
+		buf_printf(b, "</span>");
 	}
 	page_banner_down(b, cfg, st, g, now_ms);
 	for (size_t z = 0; z < gr->nzones; z++) {
@@ -206,10 +215,10 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 static void
 page_strip(struct buf *b, const struct state *st, size_t s, uint64_t now_ms)
 {
-	static const char *const fill[] = { "#d0d7de", "#2da44e", "#d4a72c", "#cf222e" };
+	static const char *const fill[] = {"#d0d7de", "#2da44e", "#d4a72c", "#cf222e"};
 	uint64_t last = now_ms / STATE_HISTORY_SLOT_MS;
 	uint64_t first = last >= STATE_HISTORY_SLOTS ? last - STATE_HISTORY_SLOTS + 1 : 0;
-	size_t counts[4] = { 0 };
+	size_t counts[4] = {0};
 
 	for (uint64_t p = first; p <= last; p++)
 		counts[state_history_get(st, s, p)]++;
@@ -238,8 +247,8 @@ page_strip(struct buf *b, const struct state *st, size_t s, uint64_t now_ms)
 static void
 page_servers(struct buf *b, const struct config *cfg, const struct state *st, uint64_t now_ms)
 {
-	static const char *const cols[] = { "check", "state", "latency", "certificate",
-					    "last result" };
+	static const char *const cols[] = {"check", "state", "latency", "certificate",
+					   "last result"};
 
 	buf_printf(b, "<h2>Servers</h2>\n");
 	for (size_t s = 0; s < cfg->nservers; s++) {
@@ -283,10 +292,11 @@ page_servers(struct buf *b, const struct config *cfg, const struct state *st, ui
 			if (hc->seen)
 				buf_printf(b, "%llu ms", (unsigned long long)hc->elapsed_ms);
 			buf_printf(b, "</td>");
-			page_td(b, "certificate", hc->cert_expiry_s == 0 ? NULL
-						  : hc->last == HEALTH_WARN ? "warning"
-						  : (int64_t)(now_ms / 1000) > hc->cert_expiry_s ? "down"
-									      : "ok");
+			page_td(b, "certificate",
+				hc->cert_expiry_s == 0			       ? NULL
+				: hc->last == HEALTH_WARN		       ? "warning"
+				: (int64_t)(now_ms / 1000) > hc->cert_expiry_s ? "down"
+									       : "ok");
 			if (hc->cert_expiry_s != 0) {
 				int64_t left = hc->cert_expiry_s - (int64_t)(now_ms / 1000);
 
@@ -313,7 +323,7 @@ page_servers(struct buf *b, const struct config *cfg, const struct state *st, ui
 static void
 page_witnesses(struct buf *b, const struct config *cfg, const struct state *st, uint64_t now_ms)
 {
-	static const char *const cols[] = { "witness", "state", "latency", "since", "last result" };
+	static const char *const cols[] = {"witness", "state", "latency", "since", "last result"};
 
 	if (cfg->general.nwitness == 0)
 		return;
@@ -329,8 +339,12 @@ page_witnesses(struct buf *b, const struct config *cfg, const struct state *st, 
 		buf_printf(b, "</td>");
 		page_td(b, "state", NULL);
 		buf_printf(b, "<span class=\"s %s\">%s</span></td>",
-			   !seen ? "unknown" : w->up ? "up" : "down",
-			   !seen ? "not run yet" : w->up ? "up" : "down");
+			   !seen   ? "unknown"
+			   : w->up ? "up"
+				   : "down",
+			   !seen   ? "not run yet"
+			   : w->up ? "up"
+				   : "down");
 		page_td(b, "latency", NULL);
 		if (seen)
 			buf_printf(b, "%llu ms", (unsigned long long)w->elapsed_ms);
@@ -350,7 +364,7 @@ page_witnesses(struct buf *b, const struct config *cfg, const struct state *st, 
 static void
 page_records(struct buf *b, const struct config *cfg, const struct state *st)
 {
-	static const char *const cols[] = { "record", "value", "TTL", "note" };
+	static const char *const cols[] = {"record", "value", "TTL", "note"};
 
 	buf_printf(b, "<h2>Records</h2>\n");
 	for (size_t g = 0; g < cfg->ngroups; g++) {
@@ -389,9 +403,10 @@ page_records(struct buf *b, const struct config *cfg, const struct state *st)
 					buf_printf(b, "%lld", (long long)v->ttl);
 				buf_printf(b, "</td>");
 				page_td(b, "note", hand ? "warning" : missing ? "down" : NULL);
-				buf_printf(b, "%s", hand ? "<strong>changed by hand</strong>"
-						   : missing ? "missing"
-							     : "");
+				buf_printf(b, "%s",
+					   hand	     ? "<strong>changed by hand</strong>"
+					   : missing ? "missing"
+						     : "");
 				buf_printf(b, "</td></tr>\n");
 				free(owner);
 			}
@@ -403,7 +418,7 @@ page_records(struct buf *b, const struct config *cfg, const struct state *st)
 static void
 page_pins(struct buf *b, const struct config *cfg, const struct state *st, uint64_t now_ms)
 {
-	static const char *const cols[] = { "server", "pinned", "expires" };
+	static const char *const cols[] = {"server", "pinned", "expires"};
 	size_t n = 0;
 
 	for (size_t s = 0; s < cfg->nservers; s++)
@@ -442,7 +457,7 @@ page_pins(struct buf *b, const struct config *cfg, const struct state *st, uint6
 static void
 page_events(struct buf *b, const struct state *st)
 {
-	static const char *const cols[] = { "time", "event", "detail" };
+	static const char *const cols[] = {"time", "event", "detail"};
 	size_t n = state_event_count(st);
 
 	buf_printf(b, "<h2>Events, newest first</h2>\n");
@@ -454,13 +469,14 @@ page_events(struct buf *b, const struct state *st)
 	for (size_t i = n; i-- > 0 && i + 50 >= n;) {
 		const struct state_event *e = state_event_get(st, i);
 		char when[64];
-		const char *cls = e->type == FAILOVER_EV_SERVER_UP || e->type == FAILOVER_EV_ISOLATION_OVER
-					  ? "up"
-				  : e->type == FAILOVER_EV_SERVER_DOWN || e->type == FAILOVER_EV_ALL_DOWN ||
-						  e->type == FAILOVER_EV_SWITCH_FAILED ||
-						  e->type == FAILOVER_EV_ISOLATED
-					  ? "down"
-					  : NULL;
+		const char *cls =
+			e->type == FAILOVER_EV_SERVER_UP || e->type == FAILOVER_EV_ISOLATION_OVER
+				? "up"
+			: e->type == FAILOVER_EV_SERVER_DOWN || e->type == FAILOVER_EV_ALL_DOWN ||
+					e->type == FAILOVER_EV_SWITCH_FAILED ||
+					e->type == FAILOVER_EV_ISOLATED
+				? "down"
+				: NULL;
 
 		buf_printf(b, "<tr>");
 		page_td(b, "time", "t");
@@ -478,7 +494,7 @@ char *
 status_page_html(const struct config *cfg, const struct state *st,
 		 const struct status_counters *ctr, uint64_t now_ms)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	uint64_t interval_ms = cfg->general.interval_ms;
 	enum status_verdict worst = status_view_worst(cfg, st, now_ms);
 	char when[64], dur[32];

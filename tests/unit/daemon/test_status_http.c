@@ -276,6 +276,27 @@ static void test_banner_hand_changed(void **state)
 	status_http_answer_free(&a);
 }
 
+/* Records still on a down server while another is up: never green. */
+static void test_banner_active_down(void **state)
+{
+	struct fixture *f = *state;
+	struct status_http_answer a;
+
+	feed(f, 0, HEALTH_FAIL, 3, T0 + 1000);
+	feed(f, 1, HEALTH_OK, 3, T0 + 1000);
+	get(f, "GET", "/", &a);
+	want_in(a.body, "<title>ACTIVE SERVER DOWN - mxfailover</title>");
+	want_in(a.body, "<div class=\"banner v-active_down\" id=\"banner-mail\"><span "
+			"class=\"head\">mail: records on mx1, which is DOWN</span>");
+	want_in(a.body, "the switch has not happened yet");
+	status_http_answer_free(&a);
+	/* A server still unknown as the active one is "waiting". */
+	f->st->failover->groups[0].active = -1;
+	get(f, "GET", "/", &a);
+	want_in(a.body, "<title>waiting for the first checks - mxfailover</title>");
+	status_http_answer_free(&a);
+}
+
 /* The title carries the gravest of the groups' states. */
 static void test_title_worst(void **state)
 {
@@ -673,6 +694,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_banner_all_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_banner_isolated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_banner_hand_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_banner_active_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_title_worst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_strip, setup, teardown),
