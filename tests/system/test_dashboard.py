@@ -81,6 +81,26 @@ def page_text(dom):
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", dom))).strip()
 
 
+def phone_width(page, profile, name):
+    """How wide @page lays out on a 390 px screen: in a frame 390 px wide
+    (headless Chromium's own window is at least 500 px for --dump-dom), with
+    a line of script of ours that writes the width into the DOM (the
+    dashboard itself has no script)."""
+    probe = os.path.join(profile, "width-%s.html" % name)
+    with open(probe, "w") as f:
+        f.write('<!DOCTYPE html><html><body style="margin:0"><iframe id="f" '
+                'style="width:390px;height:900px;border:0" srcdoc="%s"></iframe><script>'
+                'var f = document.getElementById("f");'
+                'f.onload = function () { document.body.setAttribute("data-sw", '
+                'f.contentDocument.documentElement.scrollWidth); };'
+                '</script></body></html>' % html.escape(page, quote=True))
+    measured = chromium(["--window-size=800,900", "--virtual-time-budget=1000",
+                         "--dump-dom", "file://" + probe], profile)
+    m = re.search(r'data-sw="(\d+)"', measured)
+    assert m is not None, measured[:2000]
+    return int(m.group(1))
+
+
 def browse(port, name, shots, profile, expect_banner, expect_title):
     """Load the dashboard in Chromium: the banner and title as expected,
     one screenshot at 1280 px and one at a 390 px phone width.
@@ -107,7 +127,19 @@ def browse(port, name, shots, profile, expect_banner, expect_title):
                 break
         assert os.path.getsize(path) > 10000, path
         paths.append(path)
-    print("\n%s: banner \"%s\"; screenshots %s" % (name, text, " ".join(paths)))
+    # Nothing runs off a 390 px phone.
+    code, page = get(port, "/")
+    assert code == 200
+    width = phone_width(page, profile, name)
+    assert width <= 390, "page is %d px wide on a 390 px phone" % width
+    if name == "healthy":
+        # The measure can fail: without the narrow-screen rules the tables
+        # run off the screen.
+        wide = phone_width(re.sub(r"@media \(max-width:640px\)\{.*?\}\}", "", page),
+                           profile, name + "-nomedia")
+        assert wide > 390, wide
+    print("\n%s: banner \"%s\"; %d px wide on a 390 px phone; screenshots %s"
+          % (name, text, width, " ".join(paths)))
     return dom
 
 
