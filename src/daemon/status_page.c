@@ -164,6 +164,26 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 		status_html(b, cfg->servers[v.preferred].id);
 		buf_printf(b, "</span>");
 	}
+	if (v.verdict == STATUS_VERDICT_OK && v.active >= 0) {
+		const struct health_server *hs = &st->health->servers[v.active];
+
+		buf_printf(b, "<span class=\"line\">");
+		status_html(b, cfg->servers[v.active].id);
+		buf_printf(b, " up");
+		if (hs->since_ms != 0) {
+			buf_printf(b, " since ");
+			page_since(b, hs->since_ms, now_ms);
+		}
+		if (v.switch_ms != 0) {
+			char when[64], dur[32];
+
+			buf_printf(b, "; last switch %s (%s ago)",
+				   status_when(v.switch_ms, when, sizeof(when)),
+				   status_duration(now_ms > v.switch_ms ? now_ms - v.switch_ms : 0,
+						   dur, sizeof(dur)));
+		}
+		buf_printf(b, "</span>");
+	}
 	if (v.verdict == STATUS_VERDICT_ACTIVE_DOWN)
 		buf_printf(b, "<span class=\"line\">the switch has not happened yet: see the "
 			      "events (an update failing, a zone unreadable, a server still "

@@ -154,7 +154,8 @@ static void test_dashboard(void **state)
 	want_in(a.body, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
 	want_in(a.body, "<title>OK - mxfailover</title>");
 	want_in(a.body, "<div class=\"banner v-ok\" id=\"banner-mail\"><span class=\"head\">mail: "
-			"on the preferred server mx1</span>");
+			"on the preferred server mx1</span><span class=\"line\">mx1 up since 2023-11-14 "
+			"22:13 UTC (for 8s)</span>");
 	/* The down server is said in the banner too, with its reason. */
 	want_in(a.body, "<span class=\"line\">mx2 down since 2023-11-14 22:13 UTC (for 8s): ");
 	want_in(a.body, "<h3>mx1 <span class=\"badge up\">up</span></h3>");
