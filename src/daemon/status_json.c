@@ -2,7 +2,7 @@
  * status_json.c -- /api/status: the state file's JSON (state.h) with what
  * a reader should not have to work out: each group's verdict (the
  * dashboard's banner), the isolation detail, each check's certificate
- * expiry in days, the records each switch moved, an RFC 3339 time beside
+ * expiry in days, "records" in every switch event, an RFC 3339 time beside
  * every wall-clock "..._ms" field ("since_ms" -> "since_time"), "live":
  * true and the daemon's counters.  Pure.
  */
@@ -140,34 +140,21 @@ json_isolation(const struct config *cfg, const struct state *st)
 			 "since_ms", (json_int_t)since);
 }
 
-/* "records" of each switch event: the group's records in the zones it moved. */
+/* "records" in every switch event, [] when it moved none (or comes from
+ * a state file older than the field). */
 static void
-json_event_records(json_t *root, const struct config *cfg, const struct state *st)
+json_event_records(json_t *root, const struct state *st)
 {
 	json_t *events = json_object_get(root, "events");
 
 	for (size_t i = 0; i < state_event_count(st) && i < json_array_size(events); i++) {
 		const struct state_event *e = state_event_get(st, i);
-		const struct config_group *gr = NULL;
-		json_t *recs;
+		json_t *eo = json_array_get(events, i);
 
-		if (e->type != FAILOVER_EV_SWITCHED && e->type != FAILOVER_EV_SWITCHED_BACK &&
-		    e->type != FAILOVER_EV_SWITCH_COMPLETED)
-			continue;
-		for (size_t g = 0; e->group != NULL && g < cfg->ngroups; g++)
-			if (strcmp(cfg->groups[g].id, e->group) == 0)
-				gr = &cfg->groups[g];
-		recs = json_array();
-		for (size_t z = 0; gr != NULL && z < e->nzones; z++) {
-			for (size_t r = 0; r < gr->nrecords; r++) {
-				char *owner = failover_owner_name(e->zones[z], gr->records[r]);
-
-				if (owner != NULL)
-					json_array_append_new(recs, json_string(owner));
-				free(owner);
-			}
-		}
-		json_object_set_new(json_array_get(events, i), "records", recs);
+		if ((e->type == FAILOVER_EV_SWITCHED || e->type == FAILOVER_EV_SWITCHED_BACK ||
+		     e->type == FAILOVER_EV_SWITCH_COMPLETED) &&
+		    json_object_get(eo, "records") == NULL)
+			json_object_set_new(eo, "records", json_array());
 	}
 }
 
@@ -186,7 +173,7 @@ status_json_text(const struct config *cfg, const struct state *st,
 	json_object_set_new(root, "isolation", json_isolation(cfg, st));
 	json_checks(root, cfg, st, now_ms);
 	json_groups(root, cfg, st, now_ms);
-	json_event_records(root, cfg, st);
+	json_event_records(root, st);
 	if (ctr != NULL) {
 		json_t *d = json_pack(
 			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "rounds",

@@ -140,6 +140,8 @@ int state_add_event(struct state *st, const struct config *cfg, const struct fai
 			if (ev->zones[i] < g->nzones)
 				e.zones[e.nzones++] = state_dup(g->zones[ev->zones[i]], &bad);
 		}
+		if (!bad)
+			bad = state_event_moved(st, g, ev, &e) != 0;
 	}
 	if (bad) {
 		state_event_clear(&e);

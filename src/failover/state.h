@@ -58,6 +58,11 @@ struct state_event {
 	char *record;  /* owner label relative to the zone, as configured */
 	char **zones;  /* the zones a switch moved (failover_event.zones) */
 	size_t nzones;
+	char **records; /* SWITCHED*, SWITCH_COMPLETED: the absolute owners of
+			   the records it moved (in those zones, read back
+			   present, not changed by hand); NULL when none or
+			   from an older file */
+	size_t nrecords;
 	char *detail;  /* never NULL */
 };
 

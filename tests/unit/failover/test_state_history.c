@@ -141,6 +141,76 @@ static void test_witness(void **state)
 	config_free(cfg);
 }
 
+/* A switch event names the records it moved: present, not changed by hand. */
+static void test_switch_records(void **state)
+{
+	(void)state;
+	static const char two[] = "[general]\n"
+				  "log = stderr\n"
+				  "[dns]\n"
+				  "server = 127.0.0.1\n"
+				  "[server mx1]\n"
+				  "address = 192.0.2.10\n"
+				  "name = mx1.example.com.\n"
+				  "checks = smtp\n"
+				  "[server mx2]\n"
+				  "address = 192.0.2.11\n"
+				  "name = mx2.example.com.\n"
+				  "checks = smtp\n"
+				  "[group mail]\n"
+				  "servers = mx1 mx2\n"
+				  "zones = example.com example.net\n"
+				  "records = mx smtp imap\n"
+				  "type = CNAME\n";
+	struct config *cfg = load(two);
+	struct state *st, *back;
+	struct failover_dns *d;
+	const char *v[] = { "mx2.example.com." };
+	char err[256];
+	json_t *root;
+
+	assert_int_equal(state_new(cfg, &st), 0);
+	assert_int_equal(failover_dns_new(cfg, 0, &d), 0);
+	for (size_t z = 0; z < 2; z++)
+		for (size_t r = 0; r < 3; r++)
+			failover_dns_set(d, z, r, FAILOVER_REC_PRESENT, v, 1, 300, NULL);
+	failover_dns_set(d, 0, 2, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL); /* imap.example.com */
+	assert_int_equal(state_update_seen(st, d), 0);
+	failover_dns_free(d);
+	st->failover->groups[0].hand_changed[0 * 3 + 1] = true; /* smtp.example.com */
+	size_t zs[] = { 0, 1 };
+	struct failover_event ev = { .type = FAILOVER_EV_SWITCHED, .at_ms = T0, .group = 0,
+				     .server = -1, .from = 0, .to = 1, .zone = -1, .record = -1,
+				     .zones = zs, .nzones = 2 };
+	assert_int_equal(state_add_event(st, cfg, &ev), 0);
+	const struct state_event *e = state_event_get(st, 0);
+	assert_int_equal(e->nrecords, 4);
+	assert_string_equal(e->records[0], "mx.example.com.");
+	assert_string_equal(e->records[1], "mx.example.net.");
+	assert_string_equal(e->records[2], "smtp.example.net.");
+	assert_string_equal(e->records[3], "imap.example.net.");
+	/* Not a switch: no records. */
+	ev.type = FAILOVER_EV_SERVER_DOWN;
+	ev.zones = NULL;
+	ev.nzones = 0;
+	assert_int_equal(state_add_event(st, cfg, &ev), 0);
+	assert_int_equal(state_event_get(st, 1)->nrecords, 0);
+	/* Kept in the state file. */
+	assert_int_equal(state_to_json(st, cfg, T0, &root), 0);
+	assert_int_equal(state_from_json(root, cfg, &back, err, sizeof(err)), 0);
+	assert_int_equal(state_event_get(back, 0)->nrecords, 4);
+	assert_string_equal(state_event_get(back, 0)->records[3], "imap.example.net.");
+	state_free(back);
+	/* A wrong type is refused like any malformed event field. */
+	json_object_set_new(json_array_get(json_object_get(root, "events"), 0), "records",
+			    json_integer(3));
+	assert_int_equal(state_from_json(root, cfg, &back, err, sizeof(err)), MXF_EINVAL);
+	assert_non_null(strstr(err, ".records: wrong type"));
+	json_decref(root);
+	state_free(st);
+	config_free(cfg);
+}
+
 static void test_file_round_trip(void **state)
 {
 	(void)state;
@@ -232,6 +302,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_witness),
+		cmocka_unit_test(test_switch_records),
 		cmocka_unit_test(test_file_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
