@@ -280,9 +280,12 @@ page_servers(struct buf *b, const struct config *cfg, const struct state *st, ui
 		status_html(b, cfg->servers[s].id);
 		buf_printf(b, "\"><h3>");
 		status_html(b, cfg->servers[s].id);
-		buf_printf(b, " <span class=\"badge %s\">%s%s</span></h3><div class=\"meta\">",
-			   health_state_name(e), health_state_name(e),
-			   pin != HEALTH_PIN_NONE ? " (pinned)" : "");
+		/* Up with a check warning is amber: it counts as up, but is not fine. */
+		bool warn = state_history_judge(st->health, s, now_ms) == STATE_MARK_WARNING;
+
+		buf_printf(b, " <span class=\"badge %s\">%s%s%s</span></h3><div class=\"meta\">",
+			   warn ? "warning" : health_state_name(e), health_state_name(e),
+			   warn ? ", warning" : "", pin != HEALTH_PIN_NONE ? " (pinned)" : "");
 		status_html(b, cfg->servers[s].address);
 		if (e == HEALTH_DOWN) {
 			buf_printf(b, " &middot; down since ");

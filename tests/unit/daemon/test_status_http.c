@@ -158,7 +158,7 @@ static void test_dashboard(void **state)
 			"22:13 UTC (for 8s)</span>");
 	/* The down server is said in the banner too, with its reason. */
 	want_in(a.body, "<span class=\"line\">mx2 down since 2023-11-14 22:13 UTC (for 8s): ");
-	want_in(a.body, "<h3>mx1 <span class=\"badge up\">up</span></h3>");
+	want_in(a.body, "<h3>mx1 <span class=\"badge warning\">up, warning</span></h3>");
 	want_in(a.body, "<h3>mx2 <span class=\"badge down\">down</span></h3>");
 	/* Per check: state, latency, certificate (a warning is not green). */
 	want_in(a.body, "<td data-l=\"state\"><span class=\"s warning\">warning</span></td>"
