@@ -494,12 +494,12 @@ page_events(struct buf *b, const struct state *st)
 		char when[64];
 		const char *cls =
 			e->type == FAILOVER_EV_SERVER_UP || e->type == FAILOVER_EV_ISOLATION_OVER
-				? "up"
+				? "t up"
 			: e->type == FAILOVER_EV_SERVER_DOWN || e->type == FAILOVER_EV_ALL_DOWN ||
 					e->type == FAILOVER_EV_SWITCH_FAILED ||
 					e->type == FAILOVER_EV_ISOLATED
-				? "down"
-				: NULL;
+				? "t down"
+				: "t";
 
 		buf_printf(b, "<tr>");
 		page_td(b, "time", "t");
