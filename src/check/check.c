@@ -374,6 +374,7 @@ check_record(struct check *c, enum check_state s, const char *fmt, va_list ap)
 	c->res.phase = c->phase;
 	c->res.elapsed_ms = clock_mono_since_ms(c->t0);
 	c->res.cert_days = check_conn_cert_days(c);
+	c->res.cert_not_after = check_conn_cert_not_after(c);
 	if (s == CHECK_STATE_UP && check_conn_cert_warn(c) != NULL) {
 		c->res.state = CHECK_STATE_WARNING;
 		value_utf8_format(c->res.reason, sizeof(c->res.reason), "%s",

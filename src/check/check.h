@@ -65,6 +65,7 @@ struct check_result {
 	uint64_t elapsed_ms;     /* start to verdict (the polite close excluded) */
 	int cert_days;           /* days until the TLS certificate expires;
 				    INT32_MIN when no certificate was seen */
+	int64_t cert_not_after;  /* its notAfter as Unix time; 0 when none */
 	char reason[CHECK_REASON_MAX]; /* one line of valid UTF-8 without C0 or
 					  C1 control characters, cut on a
 					  character boundary (value_utf8_clean) */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -138,6 +139,12 @@ int
 check_conn_cert_days(struct check *c)
 {
 	return check_get_conn(c)->cert_days;
+}
+
+int64_t
+check_conn_cert_not_after(struct check *c)
+{
+	return check_get_conn(c)->cert_not_after;
 }
 
 const char *
@@ -438,6 +445,9 @@ tls_verdict(struct check *c)
 		int64_t total = (int64_t)days * 86400 + secs;
 		k->cert_days = (int)(total / 86400);
 	}
+	struct tm tm;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+		k->cert_not_after = (int64_t)timegm(&tm);
 	X509_free(cert);
 	vr = SSL_get_verify_result(ssl);
 	if (u->verify && vr != X509_V_OK) {

@@ -30,6 +30,7 @@ struct check_conn {
 	bool closing;               /* waiting for the answer to QUIT/LOGOUT */
 	bool starttls;              /* the TLS handshake is an upgrade */
 	int cert_days;              /* INT32_MIN until a certificate was seen */
+	int64_t cert_not_after;     /* its notAfter (Unix time), 0 until seen */
 	char *cert_warn;            /* set when the certificate expires soon */
 	char *line;                 /* ops->max_line + 1 bytes, for ops->line */
 };
@@ -86,6 +87,9 @@ void check_conn_clear(struct check *c);
 /* check_conn_cert_days -- days until the certificate expires (INT32_MIN:
  * none seen); check_conn_cert_warn -- the "expires soon" reason or NULL. */
 int check_conn_cert_days(struct check *c);
+/* check_conn_cert_not_after -- the certificate's notAfter as Unix time, 0
+ * when none was seen. */
+int64_t check_conn_cert_not_after(struct check *c);
 const char *check_conn_cert_warn(struct check *c);
 
 /* check_conn_env_busy -- whether cancelled lookups still wait for their

@@ -152,6 +152,8 @@ round_checks_done(struct round *r)
 	for (size_t s = 0; s < cfg->nservers; s++)
 		k += cfg->servers[s].nchecks;
 	for (; k < r->nslots; k++, nwit++) {
+		state_witness_note(r->env.st, nwit, r->slots[k].res.state != CHECK_STATE_DOWN,
+				   r->slots[k].res.elapsed_ms, r->slots[k].res.reason, r->now_ms);
 		if (r->slots[k].res.state == CHECK_STATE_DOWN) {
 			wit_failed++;
 			log_info("witness %s: down: %s", cfg->general.witness[nwit],
@@ -173,6 +175,8 @@ round_checks_done(struct round *r)
 		for (size_t c = 0; c < n; c++, k++) {
 			res[c].outcome = round_rules_outcome(r->slots[k].res.state);
 			res[c].reason = r->slots[k].res.reason;
+			health_note_facts(r->env.st->health, s, c, r->slots[k].res.elapsed_ms,
+					  r->slots[k].res.cert_not_after);
 			if (res[c].outcome == HEALTH_FAIL)
 				r->sum.any_check_failed = true;
 			log_debug("server %s: %s: %s in %llu ms: %s", cfg->servers[s].id,
@@ -189,6 +193,9 @@ round_checks_done(struct round *r)
 		free(res);
 	}
 	round_drain_health(r);
+	for (size_t s = 0; s < cfg->nservers; s++)
+		state_history_note(r->env.st, s,
+				   state_history_judge(r->env.st->health, s, r->now_ms), r->now_ms);
 	failover_set_witness(r->env.st->failover, wit, r->now_ms, &r->ev);
 	round_reads_start(r);
 }

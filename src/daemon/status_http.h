@@ -3,11 +3,14 @@
  *
  * An HTTP server (status_server.h: capped connections, one deadline each)
  * on the daemon's loop, read-only:
- *   /             a small HTML dashboard (servers, checks, groups, records,
- *                 recent events), refreshing itself every interval
- *   /api/status   the state as JSON: the state file's content (state.h)
- *                 plus "live": true and the daemon's counters
- *   /metrics      Prometheus text exposition
+ *   /             the HTML dashboard (status_page.c): a banner per group
+ *                 headlining its state, servers and checks with a 24 h
+ *                 strip, witnesses, records, pins, events newest first;
+ *                 refreshing itself every interval, no JavaScript
+ *   /api/status   the state as JSON (status_json.c): the state file's
+ *                 content (state.h) plus verdicts, isolation, RFC 3339
+ *                 times, "live": true and the daemon's counters
+ *   /metrics      Prometheus text exposition (status_metrics.c)
  * Anything else is 404; methods other than GET and HEAD are 405.  Every
  * answer is built from the daemon's memory at the time of the request, so
  * it is as fresh as the last round.  Nothing here changes state.
@@ -93,5 +96,12 @@ void status_http_answer_free(struct status_http_answer *a);
  */
 char *status_http_metrics(const struct config *cfg, const struct state *st,
 			  const struct status_counters *ctr, uint64_t now_ms);
+
+/* The dashboard's HTML and /api/status's JSON text for a view, as
+ * status_http_metrics() (pure; @ctr may be NULL). */
+char *status_page_html(const struct config *cfg, const struct state *st,
+		       const struct status_counters *ctr, uint64_t now_ms);
+char *status_json_text(const struct config *cfg, const struct state *st,
+		       const struct status_counters *ctr, uint64_t now_ms);
 
 #endif

@@ -390,6 +390,15 @@ int health_feed_isolated(struct health *h, size_t server, const struct health_re
 	return health_feed_round(h, server, res, nres, now_ms, true);
 }
 
+void health_note_facts(struct health *h, size_t server, size_t check, uint64_t elapsed_ms,
+		       int64_t cert_expiry_s)
+{
+	if (server >= h->nservers || check >= h->servers[server].nchecks)
+		return;
+	h->servers[server].checks[check].elapsed_ms = elapsed_ms;
+	h->servers[server].checks[check].cert_expiry_s = cert_expiry_s;
+}
+
 void health_forget(struct health *h, const char *reason)
 {
 	for (size_t i = 0; h && i < h->nservers; i++) {

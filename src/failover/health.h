@@ -79,6 +79,9 @@ struct health_check {
 	unsigned bad_run;              /* consecutive FAIL rounds */
 	uint64_t last_ms;              /* time of the last result */
 	uint64_t since_ms;             /* time of the last state change, 0 never */
+	uint64_t elapsed_ms;           /* duration of the last result */
+	int64_t cert_expiry_s;         /* certificate notAfter of the last
+					  result (Unix time), 0 none seen */
 	char reason[HEALTH_REASON_MAX]; /* reason of the last result */
 };
 
@@ -151,6 +154,15 @@ int health_feed(struct health *h, size_t server, const struct health_result *res
  */
 int health_feed_isolated(struct health *h, size_t server, const struct health_result *res,
 			 size_t nres, uint64_t now_ms);
+
+/*
+ * health_note_facts -- what the last result of check @check of @server
+ * measured, for status output only (no decision reads them): how long it
+ * took and the TLS certificate's notAfter (Unix time, 0 none seen).  Call
+ * it beside health_feed().  Out-of-range indices are ignored.
+ */
+void health_note_facts(struct health *h, size_t server, size_t check, uint64_t elapsed_ms,
+		       int64_t cert_expiry_s);
 
 /*
  * health_forget -- the checked health of every server and check becomes

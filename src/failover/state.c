@@ -45,6 +45,7 @@
 #include "state.h"
 #include "state_event.h"
 #include "state_file.h"
+#include "state_history.h"
 #include "value.h"
 
 /* ---- bundle ---------------------------------------------------------- */
@@ -69,6 +70,9 @@ int state_new(const struct config *cfg, struct state **out)
 		if (e)
 			goto fail;
 	}
+	e = state_history_init(st, cfg);
+	if (e)
+		goto fail;
 	*out = st;
 	return 0;
 fail:
@@ -85,6 +89,9 @@ void state_free(struct state *st)
 	for (size_t g = 0; st->seen && g < st->ngroups; g++)
 		failover_dns_free(st->seen[g]);
 	free(st->seen);
+	free(st->history);
+	free(st->switches);
+	free(st->witness);
 	for (size_t i = 0; i < STATE_EVENTS_MAX; i++)
 		state_event_clear(&st->events[i]);
 	free(st);
@@ -133,12 +140,17 @@ int state_add_event(struct state *st, const struct config *cfg, const struct fai
 			if (ev->zones[i] < g->nzones)
 				e.zones[e.nzones++] = state_dup(g->zones[ev->zones[i]], &bad);
 		}
+		if (!bad)
+			bad = state_event_moved(st, g, ev, &e) != 0;
 	}
 	if (bad) {
 		state_event_clear(&e);
 		return MXF_ENOMEM;
 	}
 	state_event_push(st, &e);
+	if ((ev->type == FAILOVER_EV_SWITCHED || ev->type == FAILOVER_EV_SWITCHED_BACK) && g &&
+	    st->switches && (size_t)ev->group < cfg->ngroups)
+		st->switches[ev->group]++;
 	return 0;
 }
 
@@ -216,6 +228,10 @@ static json_t *state_server_json(const struct health_server *s, bool *bad)
 		state_set(co, "bad_run", json_integer(ck->bad_run), bad);
 		state_set(co, "last_ms", state_ms(ck->last_ms), bad);
 		state_set(co, "since_ms", state_ms(ck->since_ms), bad);
+		state_set(co, "elapsed_ms", state_ms(ck->elapsed_ms), bad);
+		state_set(co, "cert_expiry", ck->cert_expiry_s != 0
+						     ? json_integer((json_int_t)ck->cert_expiry_s)
+						     : json_null(), bad);
 		state_set(co, "reason", json_string(ck->reason), bad);
 	}
 	state_set(o, "checks", checks, bad);
@@ -239,6 +255,7 @@ static json_t *state_group_json(const struct config *cfg, const struct state *st
 	state_set(o, "last_switch_ms", state_ms(m->last_switch_ms), bad);
 	state_set(o, "all_down", json_boolean(m->all_down), bad);
 	state_set(o, "failback_requested", json_boolean(m->failback_requested), bad);
+	state_set(o, "switches", json_integer((json_int_t)st->switches[gi]), bad);
 	for (size_t z = 0; z < g->nzones; z++) {
 		json_t *zo = json_object(), *recs = json_object();
 		state_set(zones, g->zones[z], zo, bad);
@@ -311,6 +328,8 @@ int state_to_json(const struct state *st, const struct config *cfg, uint64_t now
 		}
 	}
 	state_set(root, "events", events, &bad);
+	state_set(root, "history", state_history_to_json(st, cfg), &bad);
+	state_set(root, "witnesses", state_witness_to_json(st, cfg), &bad);
 	if (bad) {
 		json_decref(root);
 		return MXF_ENOMEM;
@@ -384,6 +403,14 @@ static void state_get_ms(struct state_rd *rd, const json_t *obj, const char *key
 		return;
 	}
 	*out = (uint64_t)json_integer_value(v);
+}
+
+/* An optional time: absent, null or negative leaves *out as it is. */
+static void state_opt_ms(const json_t *obj, const char *key, uint64_t *out)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		*out = (uint64_t)json_integer_value(v);
 }
 
 static void state_get_uint(struct state_rd *rd, const json_t *obj, const char *key,
@@ -474,6 +501,11 @@ static void state_read_server(struct state_rd *rd, const json_t *so, const struc
 		state_get_ms(rd, co, "last_ms", cw, &ck->last_ms);
 		state_get_ms(rd, co, "since_ms", cw, &ck->since_ms);
 		state_get_reason(rd, co, "reason", cw, ck->reason, sizeof(ck->reason));
+		/* Optional: older state files lack them. */
+		state_opt_ms(co, "elapsed_ms", &ck->elapsed_ms);
+		const json_t *ce = json_object_get(co, "cert_expiry");
+		if (json_is_integer(ce))
+			ck->cert_expiry_s = (int64_t)json_integer_value(ce);
 	}
 	free(used);
 	size_t i;
@@ -574,6 +606,9 @@ static void state_read_group(struct state_rd *rd, const json_t *go, const struct
 	state_get_ms(rd, go, "last_switch_ms", where, &m->last_switch_ms);
 	state_get_bool(rd, go, "all_down", where, &m->all_down);
 	state_get_bool(rd, go, "failback_requested", where, &m->failback_requested);
+	const json_t *sw = json_object_get(go, "switches"); /* optional: newer files */
+	if (json_is_integer(sw) && json_integer_value(sw) >= 0)
+		st->switches[gi] = (uint64_t)json_integer_value(sw);
 	const json_t *zones = state_get(rd, go, "zones", JSON_OBJECT, where);
 	char zpre[400];
 	snprintf(zpre, sizeof(zpre), "%s.zones", where);
@@ -650,6 +685,8 @@ int state_from_json(const json_t *root, const struct config *cfg, struct state *
 	const json_t *events = state_get(&rd, root, "events", JSON_ARRAY, "state");
 	if (events && !rd.code)
 		state_read_events(&rd, events, st);
+	state_history_from_json(st, cfg, json_object_get(root, "history"));
+	state_witness_from_json(st, cfg, json_object_get(root, "witnesses"));
 
 	if (rd.code) {
 		state_free(st);

@@ -58,7 +58,38 @@ struct state_event {
 	char *record;  /* owner label relative to the zone, as configured */
 	char **zones;  /* the zones a switch moved (failover_event.zones) */
 	size_t nzones;
+	char **records; /* SWITCHED*, SWITCH_COMPLETED: the absolute owners of
+			   the records it moved (in those zones, read back
+			   present, not changed by hand); NULL when none or
+			   from an older file */
+	size_t nrecords;
 	char *detail;  /* never NULL */
+};
+
+/*
+ * The 24 h history strip of a server (the dashboard's): fixed slots of
+ * STATE_HISTORY_SLOT_MS, each holding the worst mark seen in it, so its
+ * size is bounded whatever the flapping.  Slot k of the ring holds the
+ * period number @slot[k] (wall ms / STATE_HISTORY_SLOT_MS), 0 when empty.
+ */
+#define STATE_HISTORY_SLOT_MS (10u * 60 * 1000)
+#define STATE_HISTORY_SLOTS 144 /* 24 h */
+
+enum state_mark { STATE_MARK_NONE, STATE_MARK_UP, STATE_MARK_WARNING, STATE_MARK_DOWN };
+
+struct state_history {
+	uint64_t slot[STATE_HISTORY_SLOTS];
+	unsigned char mark[STATE_HISTORY_SLOTS]; /* enum state_mark */
+};
+
+/* What the last round found of one witness ([general] witness). */
+struct state_witness {
+	bool seen;            /* a result came in */
+	bool up;              /* it answered (up or warning) */
+	uint64_t at_ms;       /* when */
+	uint64_t since_ms;    /* since when it is up / down, 0 unknown */
+	uint64_t elapsed_ms;  /* how long the check took */
+	char reason[HEALTH_REASON_MAX];
 };
 
 struct state {
@@ -69,6 +100,12 @@ struct state {
 	struct state_event events[STATE_EVENTS_MAX]; /* ring */
 	size_t ev_first, ev_count;
 	uint64_t saved_ms;              /* when the loaded file was written, 0 */
+	struct state_history *history;  /* [nservers], parallel to cfg->servers */
+	size_t nservers;
+	uint64_t *switches;             /* [ngroups]: SWITCHED and SWITCHED_BACK
+					   events recorded (state_add_event) */
+	struct state_witness *witness;  /* [nwitness], parallel to the config's */
+	size_t nwitness;
 };
 
 /*
@@ -169,5 +206,34 @@ uint64_t state_stale_after_ms(const struct config *cfg);
  */
 int state_forget_stale(struct state *st, const struct config *cfg, uint64_t now_ms, char *why,
 		       size_t whylen);
+
+/*
+ * state_history_judge -- the mark of server @s for its strip: DOWN, UP with
+ * a check warning (WARNING), UP, or NONE while UNKNOWN.  Pins count as the
+ * effective state does.
+ */
+enum state_mark state_history_judge(const struct health *h, size_t s, uint64_t now_ms);
+
+/*
+ * state_history_note -- remember @m for server @s at @now_ms: the slot of
+ * that time keeps the worst mark noted in it; a slot of a new period
+ * replaces the oldest.  Out-of-range @s and STATE_MARK_NONE are ignored.
+ */
+void state_history_note(struct state *st, size_t s, enum state_mark m, uint64_t now_ms);
+
+/* The mark of server @s in period @slot (wall ms / STATE_HISTORY_SLOT_MS),
+ * STATE_MARK_NONE when nothing was noted then. */
+enum state_mark state_history_get(const struct state *st, size_t s, uint64_t slot);
+
+/* "none" "up" "warning" "down", and back (0 or MXF_EINVAL). */
+const char *state_mark_name(enum state_mark m);
+int state_mark_parse(const char *s, enum state_mark *out);
+
+/*
+ * state_witness_note -- the result of witness @i this round: @up when it
+ * answered; @reason is copied (may be NULL).  Out of range is ignored.
+ */
+void state_witness_note(struct state *st, size_t i, bool up, uint64_t elapsed_ms,
+			const char *reason, uint64_t now_ms);
 
 #endif

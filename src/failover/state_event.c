@@ -23,6 +23,9 @@ state_event_clear(struct state_event *e)
 	for (size_t i = 0; e->zones && i < e->nzones; i++)
 		free(e->zones[i]);
 	free(e->zones);
+	for (size_t i = 0; e->records && i < e->nrecords; i++)
+		free(e->records[i]);
+	free(e->records);
 	free(e->detail);
 	memset(e, 0, sizeof(*e));
 }
@@ -93,6 +96,13 @@ state_event_to_json(const struct state_event *e)
 				bad = true;
 		state_event_set(eo, "zones", zs, &bad);
 	}
+	if (e->nrecords) {
+		json_t *rs = json_array();
+		for (size_t k = 0; rs && k < e->nrecords; k++)
+			if (json_array_append_new(rs, json_string(e->records[k])) != 0)
+				bad = true;
+		state_event_set(eo, "records", rs, &bad);
+	}
 	state_event_set(eo, "detail", json_string(e->detail ? e->detail : ""), &bad);
 	if (bad) {
 		json_decref(eo);
@@ -148,21 +158,22 @@ state_event_str(struct state_event_rd *rd, const json_t *eo, const char *key)
 	return s;
 }
 
-/* "zones": an array of names, taken as they are. */
+/* "zones", "records": arrays of names, taken as they are (optional). */
 static void
-state_event_zones(struct state_event_rd *rd, const json_t *eo, struct state_event *e)
+state_event_names(struct state_event_rd *rd, const json_t *eo, const char *key, char ***out,
+		  size_t *n)
 {
-	const json_t *zs = json_object_get(eo, "zones");
+	const json_t *zs = json_object_get(eo, key);
 	if (!zs)
 		return;
 	if (!json_is_array(zs)) {
-		state_event_fail(rd, MXF_EINVAL, ".zones: wrong type");
+		state_event_fail(rd, MXF_EINVAL, ".%s: wrong type", key);
 		return;
 	}
 	if (!json_array_size(zs))
 		return;
-	e->zones = calloc(json_array_size(zs), sizeof(*e->zones));
-	if (!e->zones) {
+	*out = calloc(json_array_size(zs), sizeof(**out));
+	if (!*out) {
 		state_event_fail(rd, MXF_ENOMEM, ": out of memory");
 		return;
 	}
@@ -171,15 +182,15 @@ state_event_zones(struct state_event_rd *rd, const json_t *eo, struct state_even
 	json_array_foreach(zs, k, z)
 	{
 		if (!json_is_string(z)) {
-			state_event_fail(rd, MXF_EINVAL, ".zones[%zu]: not a string", k);
+			state_event_fail(rd, MXF_EINVAL, ".%s[%zu]: not a string", key, k);
 			return;
 		}
-		e->zones[e->nzones] = strdup(json_string_value(z));
-		if (!e->zones[e->nzones]) {
+		(*out)[*n] = strdup(json_string_value(z));
+		if (!(*out)[*n]) {
 			state_event_fail(rd, MXF_ENOMEM, ": out of memory");
 			return;
 		}
-		e->nzones++;
+		(*n)++;
 	}
 }
 
@@ -208,7 +219,8 @@ state_event_from_json(const json_t *eo, size_t i, struct state_event *out, char 
 	e.zone = state_event_str(&rd, eo, "zone");
 	e.record = state_event_str(&rd, eo, "record");
 	e.detail = state_event_str(&rd, eo, "detail");
-	state_event_zones(&rd, eo, &e);
+	state_event_names(&rd, eo, "zones", &e.zones, &e.nzones);
+	state_event_names(&rd, eo, "records", &e.records, &e.nrecords);
 	if (!e.detail && !rd.code) {
 		e.detail = strdup("");
 		if (!e.detail)
@@ -219,5 +231,37 @@ state_event_from_json(const json_t *eo, size_t i, struct state_event *out, char 
 		return rd.code;
 	}
 	*out = e;
+	return 0;
+}
+
+/*
+ * The records a switch event moved: in its zones, those read back present
+ * and not changed by hand (those are left alone).  The event is recorded
+ * at the end of its round, so the memory and the values seen are that
+ * round's.  @return 0 or MXF_ENOMEM.
+ */
+int state_event_moved(const struct state *st, const struct config_group *g,
+			     const struct failover_event *ev, struct state_event *e)
+{
+	if (ev->type != FAILOVER_EV_SWITCHED && ev->type != FAILOVER_EV_SWITCHED_BACK &&
+	    ev->type != FAILOVER_EV_SWITCH_COMPLETED)
+		return 0;
+	const struct failover_group_mem *m = &st->failover->groups[ev->group];
+	const struct failover_dns *seen = st->seen[ev->group];
+	e->records = calloc(ev->nzones * g->nrecords + 1, sizeof(*e->records));
+	if (!e->records)
+		return MXF_ENOMEM;
+	for (size_t i = 0; i < ev->nzones; i++) {
+		size_t z = ev->zones[i];
+		for (size_t r = 0; z < g->nzones && r < g->nrecords; r++) {
+			if (m->hand_changed[z * m->nrecords + r] ||
+			    seen->zones[z].recs[r].status != FAILOVER_REC_PRESENT)
+				continue;
+			char *owner = failover_owner_name(g->zones[z], g->records[r]);
+			if (!owner)
+				return MXF_ENOMEM;
+			e->records[e->nrecords++] = owner;
+		}
+	}
 	return 0;
 }

@@ -16,6 +16,16 @@
 /* Free what @e owns and zero it. */
 void state_event_clear(struct state_event *e);
 
+/*
+ * state_event_moved -- fill @e->records for a switch event @ev of group @g
+ * (SWITCHED, SWITCHED_BACK, SWITCH_COMPLETED; other types get none): in its
+ * zones, the records read back present and not changed by hand, as
+ * absolute owner names.  @return 0 or MXF_ENOMEM (what was filled stays for
+ * state_event_clear()).
+ */
+int state_event_moved(const struct state *st, const struct config_group *g,
+		      const struct failover_event *ev, struct state_event *e);
+
 /* Append @e to @st's ring, which takes ownership of its strings; beyond
  * STATE_EVENTS_MAX the oldest is dropped. */
 void state_event_push(struct state *st, struct state_event *e);
