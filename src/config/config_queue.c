@@ -51,6 +51,12 @@ config_queue_parse(const char *s, struct config_queue **out, char *err, size_t e
 		return MXF_EINVAL;
 	}
 	hp = at + 1;
+	/* ssh gets "USER@HOST" after "--", but a host that looks like an
+	 * option is never a name anyway. */
+	if (hp[0] == '-') {
+		snprintf(err, errsize, "'%.80s' is not HOST[:PORT]", hp);
+		return MXF_EINVAL;
+	}
 	if (strpbrk(hp, "/?#@ \t") != NULL) {
 		snprintf(err, errsize, "'%.80s': nothing may follow HOST[:PORT] (no path or options)", hp);
 		return MXF_EINVAL;

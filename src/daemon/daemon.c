@@ -133,6 +133,7 @@ daemon_view(void *arg, const struct config **cfg, const struct state **st,
 
 	*cfg = d->cfg;
 	*st = d->st;
+	d->ctr.queue = d->an.queue; /* made at the first switch that reads a queue */
 	*ctr = &d->ctr;
 }
 

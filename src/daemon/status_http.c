@@ -8,6 +8,7 @@
  * below for each answer.
  */
 #include "status_http.h"
+#include "status_queue.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -137,13 +138,14 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 			   (unsigned long long)ctr->updates_ok,
 			   (unsigned long long)ctr->updates_failed,
 			   (unsigned long long)(ctr->started_ms / 1000));
+		status_queue_metrics(&b, ctr->queue, (int64_t)(now_ms / 1000));
 	}
 	return buf_take(&b);
 }
 
 static char *
 status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t now_ms,
-		      uint64_t interval_ms)
+		      uint64_t interval_ms, const struct queue_watch *queue)
 {
 	struct buf b = {0};
 	char when[64];
@@ -221,6 +223,7 @@ status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t
 		}
 		buf_printf(&b, "</table>\n");
 	}
+	status_queue_html(&b, queue, (int64_t)(now_ms / 1000));
 	buf_printf(&b, "<h2>Recent events</h2><table>\n");
 	for (size_t i = state_event_count(st); i-- > 0 && i + 50 >= state_event_count(st);) {
 		const struct state_event *e = state_event_get(st, i);
@@ -261,6 +264,7 @@ status_http_json(const struct config *cfg, const struct state *st,
 					    ctr->state_error[0] != '\0'
 						    ? json_string(ctr->state_error)
 						    : json_null());
+		status_queue_json(root, ctr != NULL ? ctr->queue : NULL, (int64_t)(now_ms / 1000));
 		body = json_dumps(root, JSON_INDENT(2));
 	}
 	json_decref(root);
@@ -314,7 +318,8 @@ status_http_handle(const char *method, const char *target, const struct config *
 				  "{}\n");
 	else if (strcmp(path, "/") == 0)
 		status_http_built(a, "text/html; charset=utf-8",
-				  status_http_dashboard(cfg, st, now_ms, cfg->general.interval_ms),
+				  status_http_dashboard(cfg, st, now_ms, cfg->general.interval_ms,
+							ctr != NULL ? ctr->queue : NULL),
 				  "out of memory\n");
 	else
 		status_http_fixed(a, 404, "Not Found", "text/plain",
