@@ -558,7 +558,7 @@ notify_text_json(const struct notify_event *e)
 static const char *const notify_env_names[] = {
 	"MXF_EVENT", "MXF_GROUP", "MXF_SERVER", "MXF_FROM", "MXF_TO", "MXF_ZONES",
 	"MXF_RECORDS", "MXF_REASON", "MXF_TIME", "MXF_VERSION", "MXF_ABOUT", "MXF_SINCE",
-	"MXF_FAILED", "MXF_TEST",
+	"MXF_FAILED", "MXF_TEST", "MXF_QUEUE", "MXF_QUEUE_DRAINED",
 };
 
 static bool
@@ -632,6 +632,11 @@ notify_text_env(const struct notify_event *e, char *const *base)
 		env_pair("MXF_FAILED",
 			 e->kind == NOTIFY_QUEUE_FLUSH ? (e->failed ? "1" : "0") : ""),
 		env_pair("MXF_TEST", e->test ? "1" : "0"),
+		env_pair("MXF_QUEUE", e->kind == NOTIFY_QUEUE_FLUSH && e->queue != NULL ? e->queue : ""),
+		env_pair("MXF_QUEUE_DRAINED", e->kind != NOTIFY_QUEUE_FLUSH || e->queue == NULL ? ""
+					      : e->queue_drained > 0			 ? "1"
+					      : e->queue_drained == 0			 ? "0"
+											 : ""),
 	};
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(ours); i++) {
 		if (ours[i] == NULL)

@@ -36,6 +36,7 @@ queue_read_ssh_error(const char *out, size_t len, char *err, size_t errsize)
 	static const char hkvf[] = "Host key verification failed.";
 	const char *p = out, *end = out + len, *pick = NULL, *prev = NULL;
 	size_t picklen = 0, prevlen = 0;
+	bool hostkey = false;
 	int rc = MXF_ENET;
 	char q[240];
 
@@ -49,6 +50,7 @@ queue_read_ssh_error(const char *out, size_t len, char *err, size_t errsize)
 			n--;
 		if (n > 0 && p[0] != '@') {
 			if (n == sizeof(hkvf) - 1 && memcmp(p, hkvf, n) == 0) {
+				hostkey = prev != NULL;
 				if (prev != NULL)
 					pick = prev, picklen = prevlen;
 				else if (pick == NULL)
@@ -70,7 +72,8 @@ queue_read_ssh_error(const char *out, size_t len, char *err, size_t errsize)
 		rc = MXF_ECONNREFUSED;
 	else if (strstr(q, "timed out") != NULL)
 		rc = MXF_ETIMEDOUT;
-	snprintf(err, errsize, "%s%s", strncmp(q, "ssh: ", 5) == 0 ? "" : "ssh: ", q);
+	snprintf(err, errsize, "%s%s%s%s", strncmp(q, "ssh: ", 5) == 0 ? "" : "ssh: ", q,
+		 hostkey ? " " : "", hostkey ? "(Host key verification failed.)" : "");
 	return rc;
 }
 

@@ -65,7 +65,8 @@ void queue_read_free(struct queue_read *r);
  * queue_read_ssh_error -- the code and words of a failed ssh run (exit
  * status 255) from its output: the line that says what is wrong
  * ("connect to host ... port 22: Connection refused", "Permission denied
- * (publickey).", a host key problem).  Pure; exposed for the unit tests.
+ * (publickey).", a host key problem: the line that says which, then
+ * "(Host key verification failed.)").  Pure; exposed for the unit tests.
  * @return MXF_ECONNREFUSED, MXF_ETIMEDOUT or MXF_ENET.
  */
 int queue_read_ssh_error(const char *out, size_t len, char *err, size_t errsize);

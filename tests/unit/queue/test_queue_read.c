@@ -195,7 +195,8 @@ test_ssh_host_key(void **state)
 		 "echo 'Host key verification failed.' >&2; exit 255");
 	r = run(10000);
 	assert_int_equal(r->rc, MXF_ENET);
-	assert_non_null(strstr(r->error, "No ED25519 host key is known"));
+	assert_non_null(strstr(r->error, "ssh: No ED25519 host key is known"));
+	assert_non_null(strstr(r->error, "strict checking. (Host key verification failed.)"));
 }
 
 static void
