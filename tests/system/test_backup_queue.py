@@ -19,6 +19,7 @@ a bind mount of the test's own (as in test_probe_ssh.py).
 import json
 import os
 import re
+import shutil
 import smtplib
 import subprocess
 import time
@@ -218,6 +219,11 @@ def test_queue_command_daemon_and_drain_notice(mxf_bin, sshd, tmp_path):
             m = re.search(r'^mxfailover_queue_oldest_seconds\{server="mx2"\} (\d+)$', metrics, re.M)
             assert m and 0 <= int(m.group(1)) < 600, metrics
             assert 'mxfailover_queue_read_success{server="mx2"} 1' in metrics
+            if shutil.which("promtool"):
+                p = subprocess.run(["promtool", "check", "metrics"], input=metrics, text=True,
+                                   capture_output=True, timeout=30)
+                queue_lines = [l for l in (p.stdout + p.stderr).splitlines() if "queue" in l]
+                assert not queue_lines, p.stdout + p.stderr
             page = _get(http_port, "/")
             assert "Backup queues" in page and "%d messages still held" % COUNT in page, page
 
