@@ -217,7 +217,7 @@ cmd_queue(struct mxf_ctx *ctx, int argc, char **argv)
 			}
 		}
 		if (arr != NULL) {
-			char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 
 			if (s != NULL)
 				printf("%s\n", s);

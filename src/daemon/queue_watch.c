@@ -230,7 +230,8 @@ queue_watch_read_done(void *arg, const struct queue_result *r)
 		else if (now >= d->deadline_ms)
 			drained = e->rc == 0 ? 0 : -1;
 		else {
-			d->next_ms = now + d->step_ms;
+			/* The last look is at the bound itself. */
+			d->next_ms = now + d->step_ms < d->deadline_ms ? now + d->step_ms : d->deadline_ms;
 			d->step_ms *= 2;
 			pp = &d->next;
 			continue;

@@ -30,9 +30,11 @@ struct queue_watch_drain;
 #define QUEUE_WATCH_TIMEOUT_MS 30000
 /* While a group is failed over, its backups' queues are read this often. */
 #define QUEUE_WATCH_REFRESH_MS 60000
-/* After ETRN: the first look, then doubling, until drained or the bound. */
+/* After ETRN: the first look, then doubling, until drained or the bound,
+ * where a last look is taken.  Within `once`'s 60 s wait for notices, so a
+ * cron pass still sends the queue-flush notice. */
 #define QUEUE_WATCH_DRAIN_FIRST_MS 2000
-#define QUEUE_WATCH_DRAIN_MAX_MS 60000
+#define QUEUE_WATCH_DRAIN_MAX_MS 40000
 
 /* One backup server's queue and its last reading. */
 struct queue_watch_entry {
