@@ -112,6 +112,18 @@ static void queue_watch_timer_cb(evutil_socket_t fd, short what, void *arg);
  * and zones may have changed on a reload; a reading running keeps its
  * own copies).  @return NULL when it has no queue or out of memory.
  */
+/* Whether @e reads for exactly the @n zones @zones (so its counts still fit). */
+static bool
+queue_watch_same_zones(const struct queue_watch_entry *e, char *const *zones, size_t n)
+{
+	if (e->zones == NULL || e->nzones != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(e->zones[i], zones[i]) != 0)
+			return false;
+	return true;
+}
+
 struct queue_watch_entry *
 queue_watch_get(struct queue_watch *qw, const struct config *cfg, size_t s)
 {
@@ -154,6 +166,8 @@ queue_watch_get(struct queue_watch *qw, const struct config *cfg, size_t s)
 		e->q.port = srv->queue->port;
 	}
 	nz = queue_read_server_zones(cfg, s, zones, QUEUE_ZONES_MAX);
+	if (queue_watch_same_zones(e, zones, nz))
+		return e; /* the usual case: keep the last reading */
 	zcopy = mxf_calloc(nz, sizeof(*zcopy));
 	for (size_t i = 0; zcopy != NULL && i < nz; i++) {
 		if ((zcopy[i] = strdup(zones[i])) == NULL) {
@@ -186,7 +200,7 @@ static void
 queue_watch_read_done(void *arg, const struct queue_result *r)
 {
 	struct queue_watch_entry *e = arg;
-	struct queue_zone *counts = mxf_calloc(r->nzones, sizeof(*counts));
+	struct queue_zone *counts = mxf_calloc(e->nzones, sizeof(*counts));
 	uint64_t now = clock_mono_ms();
 	struct queue_watch_drain **pp;
 
@@ -199,14 +213,14 @@ queue_watch_read_done(void *arg, const struct queue_result *r)
 	e->why = e->read_why;
 	free(e->counts);
 	e->counts = counts;
-	if (counts != NULL && r->nzones == e->nzones) {
+	if (counts != NULL && r->rc == 0 && r->zones != NULL && r->nzones == e->nzones)
 		memcpy(counts, r->zones, r->nzones * sizeof(*counts));
-		for (size_t i = 0; i < r->nzones; i++)
-			counts[i].zone = e->zones[i];
-	} else if (counts != NULL && r->rc == 0) {
+	else if (r->rc == 0) {
 		e->rc = MXF_ENOMEM;
 		snprintf(e->error, sizeof(e->error), "out of memory");
 	}
+	for (size_t i = 0; counts != NULL && i < e->nzones; i++)
+		counts[i].zone = e->zones[i];
 	if (e->rc != 0)
 		log_warn("server %s: queue at %s could not be read: %s", e->server, e->q.url, e->error);
 	else
@@ -258,20 +272,12 @@ queue_watch_read(struct queue_watch_entry *e, const char *why)
 	rc = queue_read_start(e->qw->base, &e->q, e->zones, e->nzones, QUEUE_WATCH_TIMEOUT_MS,
 			      queue_watch_read_done, e, &e->read, err, sizeof(err));
 	if (rc != 0) {
-		struct queue_result r = {.rc = rc, .nzones = 0};
+		/* ssh could not even start: as if the reading ended at once. */
+		struct queue_result r = {.rc = rc};
 
 		snprintf(r.error, sizeof(r.error), "%s", err);
 		e->read = NULL;
-		/* As if it ended at once; counts stay empty. */
-		r.zones = NULL;
-		r.nzones = e->nzones;
-		{
-			struct queue_zone *z = mxf_calloc(e->nzones, sizeof(*z));
-
-			r.zones = z;
-			queue_watch_read_done(e, &r);
-			free(z);
-		}
+		queue_watch_read_done(e, &r);
 	}
 }
 
