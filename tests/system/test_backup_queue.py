@@ -52,6 +52,7 @@ printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> "{log}"
 mode=$(cat "$(dirname "{log}")/mode" 2>/dev/null)
 case "$mode" in
   garbage) echo "<html>this is not postqueue</html>" ;;
+  stuck) echo '{{"queue_name": "hold", "queue_id": "H1", "arrival_time": 1000000000, "message_size": 10, "sender": "s@x.test", "recipients": [{{"address": "held@lab.test", "delay_reason": "held by the admin"}}]}}' ;;
   flood)
     line='{{"queue_name": "deferred", "queue_id": "F", "arrival_time": 1000, "message_size": 1, "recipients": [{{"address": "u@lab.test"}}]}}'
     l8="$line
@@ -251,6 +252,67 @@ def test_queue_command_daemon_and_drain_notice(mxf_bin, sshd, tmp_path):
             assert "queue at mx2 drained: no mail left for lab.test" in text, text[-3000:]
             assert len(primary.messages) == COUNT
     finally:
+        rc = daemon.stop(10) if daemon is not None else None
+        primary.stop()
+        lab.stop()
+    assert rc == 0, daemon.log()[-3000:]
+    assert not mxflab.sanitizer_report(daemon.log())
+
+
+def test_queue_not_drained_is_said(mxf_bin, sshd, tmp_path):
+    """A backup whose queue keeps mail after ETRN (here: a message on hold):
+    the drain check gives up at its bound and the notice says NOT drained."""
+    d = tmp_path / "named"
+    d.mkdir()
+    lab, key = mxflab.keyed_lab(str(d), "k-bq2", [ZONE])
+    ca = mailservers.CertAuthority(str(tmp_path / "ca"))
+    primary = SmtpSink()
+    wrapper = _wrapper(tmp_path, sshd)
+    events = tmp_path / "events"
+    events.mkdir()
+    hook = tmp_path / "hook.sh"
+    hook.write_text('#!/bin/sh\nenv | grep ^MXF_ > "%s/$MXF_EVENT.$$"\n' % events)
+    hook.chmod(0o755)
+    daemon = None
+    _set_mode(sshd, "stuck")
+    lab.start()
+    try:
+        primary.start()
+        with mailservers.Postfix(ca=ca, relay_domain=DOMAIN,
+                                 relay_to=(primary.host, primary.port)) as backup:
+            cfg = _config(tmp_path, lab, key, primary, backup,
+                          "ssh://root@127.0.0.1:%d" % sshd["port"],
+                          extra="\n[notify]\nexec = %s\n" % hook)
+            daemon = folab.Daemon("unshare", cfg, str(tmp_path / "daemon.log"),
+                                  env=dict(os.environ, MXF_CA_FILE=ca.ca_file),
+                                  args=["-m", wrapper, mxf_bin]).start()
+            assert lab.cname("mx." + ZONE) == MX1
+            primary.stop()
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX2, 30, "failover to mx2")
+            net.wait_until(lambda: "queue at ssh://root@" in daemon.log(), 30,
+                           "the reading after the failover")
+            assert "1 message for its zones" in daemon.log(), daemon.log()[-2000:]
+            primary.start()
+            net.wait_until(lambda: lab.cname("mx." + ZONE) == MX1, 30, "failback to mx1")
+            t0 = time.monotonic()
+
+            def flush_notice():
+                for f in events.glob("queue_flush.*"):
+                    env = dict(l.split("=", 1) for l in f.read_text().splitlines() if "=" in l)
+                    if env.get("MXF_QUEUE"):
+                        return env
+                return None
+            env = net.wait_until(flush_notice, 90, "the queue_flush notice", step=0.5)
+            waited = time.monotonic() - t0
+            assert env["MXF_QUEUE_DRAINED"] == "0", env
+            assert re.match(r"1 message still held, oldest \d+ d( \d+ h)?, for lab\.test$",
+                            env["MXF_QUEUE"]), env
+            # The bound: a last look 40 s after ETRN, not sooner, not much later.
+            assert 35 < waited < 80, waited
+            text = daemon.log()
+            assert "queue at mx2 not drained: 1 message still held" in text, text[-3000:]
+    finally:
+        _set_mode(sshd, "")
         rc = daemon.stop(10) if daemon is not None else None
         primary.stop()
         lab.stop()
