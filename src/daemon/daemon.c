@@ -37,6 +37,7 @@
 #include "mxf.h"
 #include "notify.h"
 #include "proc.h"
+#include "queue_watch.h"
 #include "round.h"
 #include "state.h"
 #include "state_file.h"
@@ -405,6 +406,7 @@ daemon_reload(struct daemon *d)
 	d->cfg = ncfg;
 	config_free(d->own_cfg);
 	d->own_cfg = ncfg;
+	queue_watch_reload(d->an.queue, ncfg); /* backups' queues follow the new [server]s */
 	/* Follow a rotated or changed log file (logrotate sends SIGHUP). */
 	if (log_open(ncfg->general.log, ncfg->format == CONFIG_FORMAT_DNSFAILOVER
 						? LOG_STYLE_DNSFAILOVER

@@ -87,13 +87,42 @@ queue_watch_free(struct queue_watch *qw)
 size_t
 queue_watch_count(const struct queue_watch *qw)
 {
-	return qw != NULL ? qw->n : 0;
+	size_t n = 0;
+
+	for (size_t i = 0; qw != NULL && i < qw->n; i++)
+		n += !qw->v[i]->retired;
+	return n;
 }
 
 const struct queue_watch_entry *
 queue_watch_entry(const struct queue_watch *qw, size_t i)
 {
-	return qw != NULL && i < qw->n ? qw->v[i] : NULL;
+	for (size_t k = 0; qw != NULL && k < qw->n; k++) {
+		if (qw->v[k]->retired)
+			continue;
+		if (i-- == 0)
+			return qw->v[k];
+	}
+	return NULL;
+}
+
+void
+queue_watch_reload(struct queue_watch *qw, const struct config *cfg)
+{
+	for (size_t i = 0; qw != NULL && i < qw->n; i++) {
+		struct queue_watch_entry *e = qw->v[i];
+		long s = config_server_index(cfg, e->server);
+
+		if (s >= 0 && cfg->servers[s].queue != NULL) {
+			queue_watch_get(qw, cfg, (size_t)s);
+			continue;
+		}
+		e->retired = true;
+		e->failed_over = false;
+		e->refresh_ms = 0;
+		if (e->read == NULL)
+			queue_watch_schedule(e);
+	}
 }
 
 bool
@@ -153,6 +182,7 @@ queue_watch_get(struct queue_watch *qw, const struct config *cfg, size_t s)
 		}
 		qw->v[qw->n++] = e;
 	}
+	e->retired = false;
 	if (e->q.url == NULL || strcmp(e->q.url, srv->queue->url) != 0) {
 		char *url = strdup(srv->queue->url), *user = strdup(srv->queue->user),
 		     *host = strdup(srv->queue->host);

@@ -59,6 +59,7 @@ struct queue_watch_entry {
 	struct queue_watch_drain *drains;
 	struct event *timer;
 	struct queue_watch *qw;
+	bool retired;               /* a reload removed the server or its queue */
 };
 
 /*
@@ -100,10 +101,18 @@ struct queue_watch_entry *queue_watch_get(struct queue_watch *qw, const struct c
  */
 int queue_watch_drain(struct queue_watch_entry *e, queue_watch_drain_fn done, void *arg);
 
+/*
+ * queue_watch_reload -- the configuration became @cfg: entries whose
+ * server is gone or has no queue any more stop refreshing and are no longer
+ * listed (a drain check running finishes); the others take the new queue
+ * and zones.  NULL @qw is a no-op.
+ */
+void queue_watch_reload(struct queue_watch *qw, const struct config *cfg);
+
 /* queue_watch_drain_cancel -- forget every drain check whose arg is @arg. */
 void queue_watch_drain_cancel(struct queue_watch *qw, void *arg);
 
-/* How many entries there are; entry @i (0 <= i < count), or NULL. */
+/* How many entries are listed (not retired); listed entry @i, or NULL. */
 size_t queue_watch_count(const struct queue_watch *qw);
 const struct queue_watch_entry *queue_watch_entry(const struct queue_watch *qw, size_t i);
 

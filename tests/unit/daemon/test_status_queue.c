@@ -173,6 +173,33 @@ test_html_and_describe(void **state)
 	assert_false(queue_watch_busy(f->qw));
 }
 
+/* A reload that drops mx3's queue stops listing it; one that brings it
+ * back lists it again; mx2 keeps its last reading throughout. */
+static void
+test_reload(void **state)
+{
+	struct fixture *f = *state;
+	struct config_errors errs = {0};
+	struct config *cfg2 = NULL;
+	char *text = strdup(conf), *q3 = strstr(text, "queue = ssh://mxq@127.0.0.3\n");
+
+	memcpy(q3, "; ", 2); /* the line becomes a comment */
+	assert_int_equal(config_load_string("t2.conf", text, &cfg2, &errs), 0);
+	config_errors_free(&errs);
+	assert_null(cfg2->servers[2].queue);
+	queue_watch_reload(f->qw, cfg2);
+	assert_int_equal(queue_watch_count(f->qw), 1);
+	assert_ptr_equal(queue_watch_entry(f->qw, 0), f->mx2);
+	assert_null(queue_watch_entry(f->qw, 1));
+	assert_true(f->mx2->have);
+	assert_int_equal(f->mx2->sum.matched, 3);
+	queue_watch_reload(f->qw, f->cfg);
+	assert_int_equal(queue_watch_count(f->qw), 2);
+	assert_ptr_equal(queue_watch_entry(f->qw, 1), f->mx3);
+	config_free(cfg2);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -180,6 +207,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_html_and_describe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
