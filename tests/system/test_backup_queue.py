@@ -383,6 +383,9 @@ def test_queue_usage_errors(run, tmp_path):
     assert rc == 2 and "at most one SERVER" in err, err
     rc, out, err = run(["queue", "--timeout", "forever"], config=cfg)
     assert rc == 2 and "--timeout" in err, err
+    rc, out, err = run(["config", "check"], config=cfg)
+    assert rc == 0, err
+    assert "    queue: postqueue -j as root on 127.0.0.1 port 22 over ssh\n" in out, out
     text = open(cfg).read().replace("queue = ssh://root@", "queue = ssh://")
     with open(cfg, "w") as f:
         f.write(text)
