@@ -12,7 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct queue_zone zones[3] = {{.zone = "example.com."}, {.zone = "EXAMPLE.net"}, {.zone = "."}};
+	struct queue_zone zones[3] = {
+		{.zone = "example.com."}, {.zone = "EXAMPLE.net"}, {.zone = "."}};
 	struct queue_summary sum;
 	char err[256];
 

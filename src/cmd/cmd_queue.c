@@ -31,8 +31,8 @@
 struct queue_item {
 	const struct config_server *server;
 	struct queue_read *read;
-	struct queue_result res;      /* copied from the callback */
-	struct queue_zone *zones;     /* the callback's zones, copied */
+	struct queue_result res;  /* copied from the callback */
+	struct queue_zone *zones; /* the callback's zones, copied */
 	char *zone_copy[QUEUE_ZONES_MAX];
 	bool done;
 	size_t *pending;
@@ -67,16 +67,18 @@ queue_print_text(const struct queue_item *it, int64_t now)
 
 	value_format_duration_elapsed(r->took_ms, took, sizeof(took));
 	if (r->rc != 0) {
-		printf("%s (%s): could not read the queue: %s\n", it->server->id, it->server->queue->url,
-		       r->error);
+		printf("%s (%s): could not read the queue: %s\n", it->server->id,
+		       it->server->queue->url, r->error);
 		return;
 	}
 	if (r->sum.matched == 0)
-		printf("%s (%s): no mail held for its zones%s (%zu message%s in the queue, read in %s)\n",
+		printf("%s (%s): no mail held for its zones%s (%zu message%s in the queue, read in "
+		       "%s)\n",
 		       it->server->id, it->server->queue->url, r->sum.truncated ? " seen" : "",
 		       r->sum.total, r->sum.total == 1 ? "" : "s", took);
 	else
-		printf("%s (%s): %s%zu message%s held for its zones, oldest %s ago (%s) (%zu in the queue, read in %s)\n",
+		printf("%s (%s): %s%zu message%s held for its zones, oldest %s ago (%s) (%zu in "
+		       "the queue, read in %s)\n",
 		       it->server->id, it->server->queue->url, r->sum.truncated ? "at least " : "",
 		       r->sum.matched, r->sum.matched == 1 ? "" : "s",
 		       value_format_duration_span(now - r->sum.oldest, span, sizeof(span)),
@@ -92,13 +94,15 @@ queue_print_text(const struct queue_item *it, int64_t now)
 			printf("  %-24.*s 0 messages\n", zl, z->zone);
 			continue;
 		}
-		printf("  %-24.*s %zu message%s, %zu recipient%s, oldest %s ago%s%s\n", zl, z->zone, z->messages,
-		       z->messages == 1 ? "" : "s", z->recipients, z->recipients == 1 ? "" : "s",
+		printf("  %-24.*s %zu message%s, %zu recipient%s, oldest %s ago%s%s\n", zl, z->zone,
+		       z->messages, z->messages == 1 ? "" : "s", z->recipients,
+		       z->recipients == 1 ? "" : "s",
 		       value_format_duration_span(now - z->oldest, span, sizeof(span)),
 		       z->oldest_reason[0] != '\0' ? ": " : "", z->oldest_reason);
 	}
 	if (r->sum.truncated)
-		printf("  (the output was longer than %u bytes: counts are lower bounds)\n", QUEUE_OUT_MAX);
+		printf("  (the output was longer than %u bytes: counts are lower bounds)\n",
+		       QUEUE_OUT_MAX);
 }
 
 int
@@ -120,17 +124,15 @@ cmd_queue(struct mxf_ctx *ctx, int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "+jt:", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'j':
-			json = true;
-			break;
+		case 'j': json = true; break;
 		case 't':
 			if (value_parse_duration(optarg, &timeout_ms) != 0 || timeout_ms == 0 ||
 			    timeout_ms > 600000)
-				return cmd_usage_error("queue", "--timeout: '%s' is not a duration up to 10m",
-						       optarg);
+				return cmd_usage_error(
+					"queue", "--timeout: '%s' is not a duration up to 10m",
+					optarg);
 			break;
-		default:
-			return cmd_usage_error("queue", "unknown option");
+		default: return cmd_usage_error("queue", "unknown option");
 		}
 	}
 	if (argc - optind > 1)
@@ -142,12 +144,15 @@ cmd_queue(struct mxf_ctx *ctx, int argc, char **argv)
 		long si = config_server_index(cfg, argv[optind]);
 
 		if (si < 0) {
-			fprintf(stderr, "mxfailover: queue: no [server %s] in %s\n", argv[optind], cfg->path);
+			fprintf(stderr, "mxfailover: queue: no [server %s] in %s\n", argv[optind],
+				cfg->path);
 			exit_code = MXF_EXIT_USAGE;
 			goto out;
 		}
 		if (cfg->servers[si].queue == NULL) {
-			fprintf(stderr, "mxfailover: queue: [server %s] has no queue = ssh://USER@HOST[:PORT]\n",
+			fprintf(stderr,
+				"mxfailover: queue: [server %s] has no queue = "
+				"ssh://USER@HOST[:PORT]\n",
 				argv[optind]);
 			exit_code = MXF_EXIT_USAGE;
 			goto out;
@@ -173,8 +178,8 @@ cmd_queue(struct mxf_ctx *ctx, int argc, char **argv)
 		it->server = s;
 		it->pending = &pending;
 		nz = queue_read_server_zones(cfg, i, zones, QUEUE_ZONES_MAX);
-		rc = queue_read_start(base, s->queue, zones, nz, timeout_ms, queue_item_done, it, &it->read,
-				      err, sizeof(err));
+		rc = queue_read_start(base, s->queue, zones, nz, timeout_ms, queue_item_done, it,
+				      &it->read, err, sizeof(err));
 		if (rc != 0) {
 			it->done = true;
 			it->res.rc = rc;
@@ -184,7 +189,8 @@ cmd_queue(struct mxf_ctx *ctx, int argc, char **argv)
 		pending++;
 	}
 	if (nitems == 0) {
-		fprintf(stderr, "mxfailover: queue: no server has a queue = ssh://USER@HOST[:PORT] in %s\n",
+		fprintf(stderr,
+			"mxfailover: queue: no server has a queue = ssh://USER@HOST[:PORT] in %s\n",
 			cfg->path);
 		exit_code = MXF_EXIT_USAGE;
 		goto out;
@@ -208,8 +214,10 @@ cmd_queue(struct mxf_ctx *ctx, int argc, char **argv)
 				json_t *o = queue_json_result(&it->res, now);
 
 				if (o != NULL) {
-					json_object_set_new(o, "server", json_string(it->server->id));
-					json_object_set_new(o, "queue", json_string(it->server->queue->url));
+					json_object_set_new(o, "server",
+							    json_string(it->server->id));
+					json_object_set_new(o, "queue",
+							    json_string(it->server->queue->url));
 					json_array_append_new(arr, o);
 				}
 			} else {
@@ -217,7 +225,8 @@ cmd_queue(struct mxf_ctx *ctx, int argc, char **argv)
 			}
 		}
 		if (arr != NULL) {
-			char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+			char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+							  JSON_REAL_PRECISION(6));
 
 			if (s != NULL)
 				printf("%s\n", s);

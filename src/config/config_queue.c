@@ -42,7 +42,9 @@ config_queue_parse(const char *s, struct config_queue **out, char *err, size_t e
 	s += 6;
 	at = strchr(s, '@');
 	if (at == NULL) {
-		snprintf(err, errsize, "ssh://USER@HOST[:PORT] needs the USER whose forced command runs postqueue -j");
+		snprintf(err, errsize,
+			 "ssh://USER@HOST[:PORT] needs the USER whose forced command runs "
+			 "postqueue -j");
 		return MXF_EINVAL;
 	}
 	if (!config_queue_user_ok(s, (size_t)(at - s))) {
@@ -58,7 +60,8 @@ config_queue_parse(const char *s, struct config_queue **out, char *err, size_t e
 		return MXF_EINVAL;
 	}
 	if (strpbrk(hp, "/?#@ \t") != NULL) {
-		snprintf(err, errsize, "'%.80s': nothing may follow HOST[:PORT] (no path or options)", hp);
+		snprintf(err, errsize,
+			 "'%.80s': nothing may follow HOST[:PORT] (no path or options)", hp);
 		return MXF_EINVAL;
 	}
 	q = calloc(1, sizeof(*q));
@@ -68,7 +71,8 @@ config_queue_parse(const char *s, struct config_queue **out, char *err, size_t e
 	if (rc != 0) {
 		free(q);
 		if (rc == MXF_EINVAL)
-			snprintf(err, errsize, "'%.80s' is not HOST[:PORT] ([IPv6]:PORT for IPv6 with a port)",
+			snprintf(err, errsize,
+				 "'%.80s' is not HOST[:PORT] ([IPv6]:PORT for IPv6 with a port)",
 				 hp);
 		return rc;
 	}

@@ -26,8 +26,8 @@
 struct queue_watch_drain {
 	queue_watch_drain_fn done;
 	void *arg;
-	uint64_t deadline_ms;       /* clock_mono_ms() after which it gives up */
-	uint64_t next_ms;           /* next look; 0 while waiting for a reading */
+	uint64_t deadline_ms; /* clock_mono_ms() after which it gives up */
+	uint64_t next_ms;     /* next look; 0 while waiting for a reading */
 	uint64_t step_ms;
 	uint64_t started_ms;
 	struct queue_watch_drain *next;
@@ -252,10 +252,11 @@ queue_watch_read_done(void *arg, const struct queue_result *r)
 	for (size_t i = 0; counts != NULL && i < e->nzones; i++)
 		counts[i].zone = e->zones[i];
 	if (e->rc != 0)
-		log_warn("server %s: queue at %s could not be read: %s", e->server, e->q.url, e->error);
+		log_warn("server %s: queue at %s could not be read: %s", e->server, e->q.url,
+			 e->error);
 	else
-		log_info("server %s: queue at %s: %s%zu message%s for its zones (%zu in all)", e->server,
-			 e->q.url, e->sum.truncated ? "at least " : "", e->sum.matched,
+		log_info("server %s: queue at %s: %s%zu message%s for its zones (%zu in all)",
+			 e->server, e->q.url, e->sum.truncated ? "at least " : "", e->sum.matched,
 			 e->sum.matched == 1 ? "" : "s", e->sum.total);
 	/* The reading is over: free it before any callback can look at us. */
 	queue_read_free(e->read);
@@ -275,7 +276,8 @@ queue_watch_read_done(void *arg, const struct queue_result *r)
 			drained = e->rc == 0 ? 0 : -1;
 		else {
 			/* The last look is at the bound itself. */
-			d->next_ms = now + d->step_ms < d->deadline_ms ? now + d->step_ms : d->deadline_ms;
+			d->next_ms = now + d->step_ms < d->deadline_ms ? now + d->step_ms
+								       : d->deadline_ms;
 			d->step_ms *= 2;
 			pp = &d->next;
 			continue;
@@ -438,10 +440,11 @@ queue_watch_describe(const struct queue_watch_entry *e, int64_t now, char *buf, 
 	if (e->sum.matched == 0) {
 		len = (size_t)snprintf(buf, size, "no mail left for");
 	} else {
-		len = (size_t)snprintf(buf, size, "%s%zu message%s still held, oldest %s, for",
-				       e->sum.truncated ? "at least " : "", e->sum.matched,
-				       e->sum.matched == 1 ? "" : "s",
-				       value_format_duration_span(now - e->sum.oldest, span, sizeof(span)));
+		len = (size_t)snprintf(
+			buf, size, "%s%zu message%s still held, oldest %s, for",
+			e->sum.truncated ? "at least " : "", e->sum.matched,
+			e->sum.matched == 1 ? "" : "s",
+			value_format_duration_span(now - e->sum.oldest, span, sizeof(span)));
 	}
 	for (size_t i = 0; i < e->nzones && len < size; i++) {
 		size_t zl = strlen(e->zones[i]);

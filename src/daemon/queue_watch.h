@@ -34,32 +34,32 @@ struct queue_watch_drain;
  * where a last look is taken.  Within `once`'s 60 s wait for notices, so a
  * cron pass still sends the queue-flush notice. */
 #define QUEUE_WATCH_DRAIN_FIRST_MS 2000
-#define QUEUE_WATCH_DRAIN_MAX_MS 40000
+#define QUEUE_WATCH_DRAIN_MAX_MS   40000
 
 /* One backup server's queue and its last reading. */
 struct queue_watch_entry {
-	char *server;               /* [server NAME] */
-	struct config_queue q;      /* a copy of its queue = (url, user, host, port) */
-	char **zones;               /* copies: the zones read for */
+	char *server;	       /* [server NAME] */
+	struct config_queue q; /* a copy of its queue = (url, user, host, port) */
+	char **zones;	       /* copies: the zones read for */
 	size_t nzones;
 	/* The last reading; have is false until one ended. */
 	bool have;
-	int rc;                     /* 0, or why it could not be read (MXF_E*) */
+	int rc; /* 0, or why it could not be read (MXF_E*) */
 	char error[300];
 	struct queue_summary sum;
-	struct queue_zone *counts;  /* [nzones]; zone borrows zones[] */
-	int64_t read_at;            /* Unix seconds it ended */
-	double seconds;             /* how long it took */
-	const char *why;            /* "failover", "failed over", "after ETRN" (static) */
+	struct queue_zone *counts; /* [nzones]; zone borrows zones[] */
+	int64_t read_at;	   /* Unix seconds it ended */
+	double seconds;		   /* how long it took */
+	const char *why;	   /* "failover", "failed over", "after ETRN" (static) */
 	/* What runs. */
 	struct queue_read *read;
 	const char *read_why;
-	bool failed_over;           /* refresh while the group is away from it */
-	uint64_t refresh_ms;        /* next refresh (clock_mono_ms), 0 none */
+	bool failed_over;    /* refresh while the group is away from it */
+	uint64_t refresh_ms; /* next refresh (clock_mono_ms), 0 none */
 	struct queue_watch_drain *drains;
 	struct event *timer;
 	struct queue_watch *qw;
-	bool retired;               /* a reload removed the server or its queue */
+	bool retired; /* a reload removed the server or its queue */
 };
 
 /*
@@ -82,7 +82,8 @@ void queue_watch_free(struct queue_watch *qw);
  * preferred one and keeps refreshing them; true (a failback) stops the
  * refreshing (ETRN then drives the drain checks).
  */
-void queue_watch_switched(struct queue_watch *qw, const struct config *cfg, size_t g, bool to_preferred);
+void queue_watch_switched(struct queue_watch *qw, const struct config *cfg, size_t g,
+			  bool to_preferred);
 
 /*
  * queue_watch_get -- the entry of server @s of @cfg, made or brought up to
@@ -90,7 +91,8 @@ void queue_watch_switched(struct queue_watch *qw, const struct config *cfg, size
  * pointer may be kept across reloads.
  * @return NULL when the server has no queue (or out of memory).
  */
-struct queue_watch_entry *queue_watch_get(struct queue_watch *qw, const struct config *cfg, size_t s);
+struct queue_watch_entry *queue_watch_get(struct queue_watch *qw, const struct config *cfg,
+					  size_t s);
 
 /*
  * queue_watch_drain -- after ETRN at @e's server: read its queue

@@ -38,8 +38,10 @@ status_queue_json(json_t *root, const struct queue_watch *qw, int64_t now)
 		json_object_set_new(o, "read", json_boolean(e->have));
 		json_object_set_new(o, "read_at", e->have ? json_integer(e->read_at) : json_null());
 		json_object_set_new(o, "read_time",
-				    e->have ? json_string(queue_json_time(e->read_at, t, sizeof(t))) : json_null());
-		json_object_set_new(o, "why", e->have && e->why != NULL ? json_string(e->why) : json_null());
+				    e->have ? json_string(queue_json_time(e->read_at, t, sizeof(t)))
+					    : json_null());
+		json_object_set_new(o, "why",
+				    e->have && e->why != NULL ? json_string(e->why) : json_null());
 		json_object_set_new(o, "watching", json_boolean(e->failed_over));
 		json_object_set_new(o, "draining", json_boolean(e->drains != NULL));
 		json_array_append_new(arr, o);
@@ -79,9 +81,10 @@ status_queue_metrics(struct buf *b, const struct queue_watch *qw, int64_t now)
 		have += queue_watch_entry(qw, i)->have;
 	if (have == 0)
 		return;
-	buf_printf(b, "# HELP mxfailover_queue_read_success 1 when the last reading of the backup's "
-		      "queue (postqueue -j over SSH) worked.\n"
-		      "# TYPE mxfailover_queue_read_success gauge\n");
+	buf_printf(b,
+		   "# HELP mxfailover_queue_read_success 1 when the last reading of the backup's "
+		   "queue (postqueue -j over SSH) worked.\n"
+		   "# TYPE mxfailover_queue_read_success gauge\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct queue_watch_entry *e = queue_watch_entry(qw, i);
 
@@ -91,7 +94,8 @@ status_queue_metrics(struct buf *b, const struct queue_watch *qw, int64_t now)
 		status_queue_server(b, e);
 		buf_printf(b, "} %d\n", e->rc == 0);
 	}
-	buf_printf(b, "# HELP mxfailover_queue_read_timestamp_seconds When the backup's queue was last read.\n"
+	buf_printf(b, "# HELP mxfailover_queue_read_timestamp_seconds When the backup's queue was "
+		      "last read.\n"
 		      "# TYPE mxfailover_queue_read_timestamp_seconds gauge\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct queue_watch_entry *e = queue_watch_entry(qw, i);
@@ -102,9 +106,10 @@ status_queue_metrics(struct buf *b, const struct queue_watch *qw, int64_t now)
 		status_queue_server(b, e);
 		buf_printf(b, "} %lld\n", (long long)e->read_at);
 	}
-	buf_printf(b, "# HELP mxfailover_queue_messages Messages the backup held for the zone at the "
-		      "last reading.\n"
-		      "# TYPE mxfailover_queue_messages gauge\n");
+	buf_printf(b,
+		   "# HELP mxfailover_queue_messages Messages the backup held for the zone at the "
+		   "last reading.\n"
+		   "# TYPE mxfailover_queue_messages gauge\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct queue_watch_entry *e = queue_watch_entry(qw, i);
 
@@ -135,7 +140,9 @@ status_queue_metrics(struct buf *b, const struct queue_watch *qw, int64_t now)
 		buf_printf(b, "mxfailover_queue_oldest_seconds{");
 		status_queue_server(b, e);
 		buf_printf(b, "} %lld\n",
-			   (long long)(e->sum.oldest != 0 && now > e->sum.oldest ? now - e->sum.oldest : 0));
+			   (long long)(e->sum.oldest != 0 && now > e->sum.oldest
+					       ? now - e->sum.oldest
+					       : 0));
 	}
 }
 
@@ -170,7 +177,8 @@ status_queue_html(struct buf *b, const struct queue_watch *qw, int64_t now)
 		buf_printf(b, "<tr><td>");
 		status_queue_html_text(b, e->server);
 		if (!e->have) {
-			buf_printf(b, "</td><td class=\"unknown\" colspan=\"3\">not read yet</td></tr>\n");
+			buf_printf(b, "</td><td class=\"unknown\" colspan=\"3\">not read "
+				      "yet</td></tr>\n");
 			continue;
 		}
 		if (e->rc != 0) {
@@ -182,10 +190,12 @@ status_queue_html(struct buf *b, const struct queue_watch *qw, int64_t now)
 			status_queue_html_text(b, line);
 			buf_printf(b, "</td><td>%s",
 				   e->sum.oldest != 0
-					   ? value_format_duration_span(now - e->sum.oldest, span, sizeof(span))
+					   ? value_format_duration_span(now - e->sum.oldest, span,
+									sizeof(span))
 					   : "-");
 		}
-		buf_printf(b, "</td><td>%s (%s)</td></tr>\n", queue_json_time(e->read_at, when, sizeof(when)),
+		buf_printf(b, "</td><td>%s (%s)</td></tr>\n",
+			   queue_json_time(e->read_at, when, sizeof(when)),
 			   e->why != NULL ? e->why : "");
 	}
 	buf_printf(b, "</table>\n");

@@ -72,7 +72,8 @@ queue_json_result(const struct queue_result *r, int64_t now)
 		json_object_set_new(zo, "bytes", json_integer((json_int_t)z->bytes));
 		queue_json_set_time(zo, "oldest", "oldest_time", z->oldest);
 		json_object_set_new(zo, "oldest_reason",
-				    z->oldest_reason[0] != '\0' ? json_string(z->oldest_reason) : json_null());
+				    z->oldest_reason[0] != '\0' ? json_string(z->oldest_reason)
+								: json_null());
 		json_array_append_new(zones, zo);
 	}
 	json_object_set_new(o, "zones", zones != NULL ? zones : json_null());

@@ -71,7 +71,8 @@ queue_message(json_t *m, struct queue_zone *zones, size_t nzones, struct queue_s
 	}
 	sum->total++;
 	memset(seen, 0, sizeof(seen));
-	json_array_foreach(rcpts, i, r) {
+	json_array_foreach(rcpts, i, r)
+	{
 		json_t *addr = json_object_get(r, "address");
 		const char *a, *dom;
 		size_t al;
@@ -107,7 +108,8 @@ queue_message(json_t *m, struct queue_zone *zones, size_t nzones, struct queue_s
 					qz->oldest = at;
 					qz->oldest_reason[0] = '\0';
 					if (json_is_string(reason))
-						value_utf8_clean(qz->oldest_reason, sizeof(qz->oldest_reason),
+						value_utf8_clean(qz->oldest_reason,
+								 sizeof(qz->oldest_reason),
 								 json_string_value(reason),
 								 json_string_length(reason));
 				}
@@ -157,7 +159,8 @@ queue_parse(const char *buf, size_t len, bool truncated, struct queue_zone *zone
 		if (nl == NULL && truncated)
 			break; /* the cut, partial line */
 		if (n > QUEUE_LINE_MAX) {
-			snprintf(err, errsize, "line %zu: longer than %u bytes", lineno, QUEUE_LINE_MAX);
+			snprintf(err, errsize, "line %zu: longer than %u bytes", lineno,
+				 QUEUE_LINE_MAX);
 			return MXF_ETOOBIG;
 		}
 		while (s < n && isspace((unsigned char)p[s]))
@@ -185,7 +188,7 @@ queue_parse(const char *buf, size_t len, bool truncated, struct queue_zone *zone
 			queue_err(err, errsize, lineno, why, p, n);
 			return rc;
 		}
-next:
+	next:
 		p = nl != NULL ? nl + 1 : end;
 	}
 	return 0;

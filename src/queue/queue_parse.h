@@ -29,22 +29,22 @@
 /* What the queue holds for one zone.  The caller sets @zone; queue_parse
  * fills the rest. */
 struct queue_zone {
-	const char *zone;        /* borrowed: absolute ("example.com."), any case */
-	size_t messages;         /* messages with at least one recipient in the zone */
-	size_t recipients;       /* their recipients in the zone */
-	uint64_t bytes;          /* message_size of those messages, summed */
-	int64_t oldest;          /* arrival_time (Unix seconds) of the oldest; 0: none */
+	const char *zone;  /* borrowed: absolute ("example.com."), any case */
+	size_t messages;   /* messages with at least one recipient in the zone */
+	size_t recipients; /* their recipients in the zone */
+	uint64_t bytes;	   /* message_size of those messages, summed */
+	int64_t oldest;	   /* arrival_time (Unix seconds) of the oldest; 0: none */
 	char oldest_reason[QUEUE_REASON_MAX]; /* a delay_reason of that message's
 					       * recipient in the zone ("" none),
 					       * one line of valid UTF-8 */
 };
 
 struct queue_summary {
-	size_t total;            /* every message in the output, any domain */
-	size_t matched;          /* messages with a recipient in any of the zones */
-	int64_t oldest;          /* oldest arrival among the matched; 0: none */
-	size_t warnings;         /* "postqueue: warning: ..." lines skipped */
-	bool truncated;          /* the output was cut: counts are lower bounds */
+	size_t total;	 /* every message in the output, any domain */
+	size_t matched;	 /* messages with a recipient in any of the zones */
+	int64_t oldest;	 /* oldest arrival among the matched; 0: none */
+	size_t warnings; /* "postqueue: warning: ..." lines skipped */
+	bool truncated;	 /* the output was cut: counts are lower bounds */
 };
 
 /*
@@ -62,7 +62,7 @@ struct queue_summary {
  *         (@err: "line N: ..." quoting it), MXF_ETOOBIG for a line longer
  *         than QUEUE_LINE_MAX, MXF_ENOMEM.  The counts are then unusable.
  */
-int queue_parse(const char *buf, size_t len, bool truncated, struct queue_zone *zones, size_t nzones,
-		struct queue_summary *sum, char *err, size_t errsize);
+int queue_parse(const char *buf, size_t len, bool truncated, struct queue_zone *zones,
+		size_t nzones, struct queue_summary *sum, char *err, size_t errsize);
 
 #endif

@@ -27,7 +27,7 @@ struct queue_read {
 	void *arg;
 	uint64_t started_ms;
 	struct queue_result res;
-	char **zone_names;       /* owned copies; res.zones[i].zone borrows them */
+	char **zone_names; /* owned copies; res.zones[i].zone borrows them */
 };
 
 int
@@ -116,8 +116,8 @@ queue_read_done(void *arg, int st, const char *out, size_t len)
 	} else {
 		char perr[240];
 
-		res->rc = queue_parse(out, len, proc_out_truncated(r->proc), res->zones, res->nzones,
-				      &res->sum, perr, sizeof(perr));
+		res->rc = queue_parse(out, len, proc_out_truncated(r->proc), res->zones,
+				      res->nzones, &res->sum, perr, sizeof(perr));
 		if (res->rc != 0)
 			snprintf(res->error, sizeof(res->error), "postqueue -j output, %s", perr);
 	}
@@ -178,7 +178,8 @@ queue_read_start(struct event_base *base, const struct config_queue *q, char *co
 	argv[n++] = QUEUE_READ_CMD;
 	argv[n] = NULL;
 	r->started_ms = clock_mono_ms();
-	rc = proc_run_max(base, QUEUE_OUT_MAX, argv, NULL, queue_read_done, r, &r->proc, err, errsize);
+	rc = proc_run_max(base, QUEUE_OUT_MAX, argv, NULL, queue_read_done, r, &r->proc, err,
+			  errsize);
 	free(dest);
 	if (rc == 0)
 		rc = proc_set_deadline(r->proc, timeout_ms);

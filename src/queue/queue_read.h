@@ -22,10 +22,10 @@ struct queue_read;
 
 /* The outcome of one read. */
 struct queue_result {
-	int rc;                  /* 0: the counts hold; else a negative MXF_E*:
-				  * MXF_ECONNREFUSED/MXF_ENET/MXF_ETIMEDOUT (ssh),
-				  * MXF_EPROTO (not postqueue -j output), ... */
-	char error[300];         /* why, when rc != 0: ssh's or postqueue's words */
+	int rc;		 /* 0: the counts hold; else a negative MXF_E*:
+			  * MXF_ECONNREFUSED/MXF_ENET/MXF_ETIMEDOUT (ssh),
+			  * MXF_EPROTO (not postqueue -j output), ... */
+	char error[300]; /* why, when rc != 0: ssh's or postqueue's words */
 	struct queue_summary sum;
 	struct queue_zone *zones; /* the zones asked for, counted (rc == 0) */
 	size_t nzones;

@@ -28,11 +28,13 @@ test_parse_good(void **state)
 	assert_int_equal(q->port, 22);
 	assert_string_equal(q->url, "ssh://mxq@192.0.2.11");
 	config_queue_free(q);
-	assert_int_equal(config_queue_parse("ssh://mx.q_1@[2001:db8::11]:2222", &q, err, sizeof(err)), 0);
+	assert_int_equal(
+		config_queue_parse("ssh://mx.q_1@[2001:db8::11]:2222", &q, err, sizeof(err)), 0);
 	assert_string_equal(q->host, "2001:db8::11");
 	assert_int_equal(q->port, 2222);
 	config_queue_free(q);
-	assert_int_equal(config_queue_parse("ssh://m@backup.example.net:22", &q, err, sizeof(err)), 0);
+	assert_int_equal(config_queue_parse("ssh://m@backup.example.net:22", &q, err, sizeof(err)),
+			 0);
 	assert_string_equal(q->host, "backup.example.net");
 	config_queue_free(q);
 	config_queue_free(NULL);
@@ -74,14 +76,15 @@ test_parse_bad(void **state)
 static void
 test_file_line(void **state)
 {
-	static const char text[] = "[dns]\nserver = 127.0.0.1\n"           /* 1-2 */
-				   "[server mx1]\naddress = 127.0.0.1\n"    /* 3-4 */
-				   "name = mx1.example.com\nchecks = smtp\n" /* 5-6 */
-				   "queue = ssh://127.0.0.1\n"               /* 7 */
-				   "[server mx2]\naddress = 127.0.0.2\n"    /* 8-9 */
-				   "name = mx2.example.com\nchecks = smtp\n" /* 10-11 */
-				   "queue = ssh://mxq@127.0.0.2:2222\n"      /* 12 */
-				   "[group g]\nservers = mx1 mx2\nzones = example.com\nrecords = mx\n";
+	static const char text[] =
+		"[dns]\nserver = 127.0.0.1\n"		  /* 1-2 */
+		"[server mx1]\naddress = 127.0.0.1\n"	  /* 3-4 */
+		"name = mx1.example.com\nchecks = smtp\n" /* 5-6 */
+		"queue = ssh://127.0.0.1\n"		  /* 7 */
+		"[server mx2]\naddress = 127.0.0.2\n"	  /* 8-9 */
+		"name = mx2.example.com\nchecks = smtp\n" /* 10-11 */
+		"queue = ssh://mxq@127.0.0.2:2222\n"	  /* 12 */
+		"[group g]\nservers = mx1 mx2\nzones = example.com\nrecords = mx\n";
 	struct config *cfg = NULL;
 	struct config_errors errs = {0};
 

@@ -24,13 +24,14 @@
 
 #define NOW ((int64_t)1796000000)
 
-static const char conf[] = "[dns]\nserver = 127.0.0.1\n"
-			   "[server mx1]\naddress = 127.0.0.1\nname = mx1.example.com\nchecks = smtp\n"
-			   "[server mx2]\naddress = 127.0.0.2\nname = mx2.example.com\nchecks = smtp\n"
-			   "queue = ssh://mxq@127.0.0.2\n"
-			   "[server mx3]\naddress = 127.0.0.3\nname = mx3.example.com\nchecks = smtp\n"
-			   "queue = ssh://mxq@127.0.0.3\n"
-			   "[group mail]\nservers = mx1 mx2 mx3\nzones = example.com example.net\nrecords = mx\n";
+static const char conf[] =
+	"[dns]\nserver = 127.0.0.1\n"
+	"[server mx1]\naddress = 127.0.0.1\nname = mx1.example.com\nchecks = smtp\n"
+	"[server mx2]\naddress = 127.0.0.2\nname = mx2.example.com\nchecks = smtp\n"
+	"queue = ssh://mxq@127.0.0.2\n"
+	"[server mx3]\naddress = 127.0.0.3\nname = mx3.example.com\nchecks = smtp\n"
+	"queue = ssh://mxq@127.0.0.3\n"
+	"[group mail]\nservers = mx1 mx2 mx3\nzones = example.com example.net\nrecords = mx\n";
 
 struct fixture {
 	struct event_base *base;
@@ -104,12 +105,13 @@ test_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(z, "messages")), 3);
 	assert_int_equal(json_integer_value(json_object_get(z, "oldest_age_seconds")), 600);
 	assert_string_equal(json_string_value(json_object_get(z, "why")), "failover");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(z, "zones"), 0),
-								"zone")),
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(z, "zones"), 0), "zone")),
 			    "example.com");
 	z = json_array_get(q, 1);
 	assert_true(json_is_false(json_object_get(z, "ok")));
-	assert_string_equal(json_string_value(json_object_get(z, "error")), "ssh: <refused> & gone");
+	assert_string_equal(json_string_value(json_object_get(z, "error")),
+			    "ssh: <refused> & gone");
 	assert_null(json_object_get(z, "messages"));
 	json_decref(root);
 	/* No watch yet: an empty array. */
@@ -128,8 +130,10 @@ test_metrics(void **state)
 
 	status_queue_metrics(&b, f->qw, NOW);
 	s = buf_str(&b);
-	assert_non_null(strstr(s, "mxfailover_queue_messages{server=\"mx2\",zone=\"example.com\"} 3\n"));
-	assert_non_null(strstr(s, "mxfailover_queue_messages{server=\"mx2\",zone=\"example.net\"} 0\n"));
+	assert_non_null(
+		strstr(s, "mxfailover_queue_messages{server=\"mx2\",zone=\"example.com\"} 3\n"));
+	assert_non_null(
+		strstr(s, "mxfailover_queue_messages{server=\"mx2\",zone=\"example.net\"} 0\n"));
 	assert_non_null(strstr(s, "mxfailover_queue_oldest_seconds{server=\"mx2\"} 600\n"));
 	assert_non_null(strstr(s, "mxfailover_queue_read_success{server=\"mx2\"} 1\n"));
 	/* An unreadable queue has no count, no age. */
@@ -157,13 +161,15 @@ test_html_and_describe(void **state)
 	status_queue_html(&b, f->qw, NOW);
 	s = buf_str(&b);
 	assert_non_null(strstr(s, "<h2>Backup queues</h2>"));
-	assert_non_null(strstr(s, "3 messages still held, oldest 10 min, for example.com, example.net"));
+	assert_non_null(
+		strstr(s, "3 messages still held, oldest 10 min, for example.com, example.net"));
 	assert_non_null(strstr(s, ">mx3<"));
 	assert_non_null(strstr(s, "could not be read: ssh: &lt;refused&gt; &amp; gone"));
 	assert_null(strstr(s, "<refused>"));
 	buf_free(&b);
 	queue_watch_describe(f->mx2, NOW, line, sizeof(line));
-	assert_string_equal(line, "3 messages still held, oldest 10 min, for example.com, example.net");
+	assert_string_equal(line,
+			    "3 messages still held, oldest 10 min, for example.com, example.net");
 	f->mx2->sum.matched = 0;
 	queue_watch_describe(f->mx2, NOW, line, sizeof(line));
 	assert_string_equal(line, "no mail left for example.com, example.net");

@@ -17,19 +17,21 @@
 #include "queue_parse.h"
 
 /* Two lines as Postfix 3.7 prints them (postqueue -j, deferred mail). */
-#define MSG1                                                                                         \
-	"{\"queue_name\": \"deferred\", \"queue_id\": \"4QTgZr1Vzbz9sWN\", \"arrival_time\": "      \
-	"1764633000, \"message_size\": 412, \"forced_expire\": false, \"sender\": "                   \
-	"\"alice@sender.org\", \"recipients\": [{\"address\": \"bob@Example.COM\", "                  \
-	"\"delay_reason\": \"connect to mx1.example.com[192.0.2.10]:25: Connection refused\"}, "      \
-	"{\"address\": \"carol@example.com\", \"delay_reason\": \"connect to mx1.example.com\"}]}\n"
-#define MSG2                                                                                         \
-	"{\"queue_name\": \"active\", \"queue_id\": \"4QTgZs2\", \"arrival_time\": 1764632000, "      \
-	"\"message_size\": 1000, \"sender\": \"\", \"recipients\": [{\"address\": "                   \
-	"\"dave@example.net\"}, {\"address\": \"erin@example.com\", \"delay_reason\": \"older\"}]}\n"
-#define MSG3                                                                                         \
-	"{\"queue_name\": \"deferred\", \"queue_id\": \"X3\", \"arrival_time\": 1764600000, "         \
-	"\"message_size\": 5, \"sender\": \"x@y\", \"recipients\": [{\"address\": "                   \
+#define MSG1                                                                                       \
+	"{\"queue_name\": \"deferred\", \"queue_id\": \"4QTgZr1Vzbz9sWN\", \"arrival_time\": "     \
+	"1764633000, \"message_size\": 412, \"forced_expire\": false, \"sender\": "                \
+	"\"alice@sender.org\", \"recipients\": [{\"address\": \"bob@Example.COM\", "               \
+	"\"delay_reason\": \"connect to mx1.example.com[192.0.2.10]:25: Connection refused\"}, "   \
+	"{\"address\": \"carol@example.com\", \"delay_reason\": \"connect to "                     \
+	"mx1.example.com\"}]}\n"
+#define MSG2                                                                                       \
+	"{\"queue_name\": \"active\", \"queue_id\": \"4QTgZs2\", \"arrival_time\": 1764632000, "   \
+	"\"message_size\": 1000, \"sender\": \"\", \"recipients\": [{\"address\": "                \
+	"\"dave@example.net\"}, {\"address\": \"erin@example.com\", \"delay_reason\": "            \
+	"\"older\"}]}\n"
+#define MSG3                                                                                       \
+	"{\"queue_name\": \"deferred\", \"queue_id\": \"X3\", \"arrival_time\": 1764600000, "      \
+	"\"message_size\": 5, \"sender\": \"x@y\", \"recipients\": [{\"address\": "                \
 	"\"zed@sub.example.com\"}, {\"address\": \"postmaster\"}]}\n"
 
 static struct queue_zone zones[2];
@@ -94,7 +96,8 @@ test_counts_are_reset(void **state)
 static void
 test_warning_lines_skipped(void **state)
 {
-	static const char out[] = "postqueue: warning: Mail system is down -- accessing queue directly\n" MSG1;
+	static const char out[] =
+		"postqueue: warning: Mail system is down -- accessing queue directly\n" MSG1;
 
 	(void)state;
 	assert_int_equal(parse(out, strlen(out), false), 0);
@@ -105,8 +108,9 @@ test_warning_lines_skipped(void **state)
 static void
 test_one_recipient_counts_once_per_zone(void **state)
 {
-	static const char out[] = "{\"queue_id\": \"A\", \"arrival_time\": 5, \"recipients\": ["
-				  "{\"address\": \"a@example.com\"}, {\"address\": \"b@example.com.\"}]}";
+	static const char out[] =
+		"{\"queue_id\": \"A\", \"arrival_time\": 5, \"recipients\": ["
+		"{\"address\": \"a@example.com\"}, {\"address\": \"b@example.com.\"}]}";
 
 	(void)state;
 	/* No newline at the end of an uncut output: the line still counts. */
@@ -128,14 +132,20 @@ test_garbage(void **state)
 		{MSG1 "[1,2]\n", "line 2: not a message object"},
 		{"{\"arrival_time\": 1, \"recipients\": []}\n", "no queue_id"},
 		{"{\"queue_id\": \"A\", \"recipients\": []}\n", "no arrival_time"},
-		{"{\"queue_id\": \"A\", \"arrival_time\": -4, \"recipients\": []}\n", "no arrival_time"},
-		{"{\"queue_id\": \"A\", \"arrival_time\": \"x\", \"recipients\": []}\n", "no arrival_time"},
+		{"{\"queue_id\": \"A\", \"arrival_time\": -4, \"recipients\": []}\n",
+		 "no arrival_time"},
+		{"{\"queue_id\": \"A\", \"arrival_time\": \"x\", \"recipients\": []}\n",
+		 "no arrival_time"},
 		{"{\"queue_id\": \"A\", \"arrival_time\": 1}\n", "no recipients"},
-		{"{\"queue_id\": \"A\", \"arrival_time\": 1, \"recipients\": [1]}\n", "without an address"},
-		{"{\"queue_id\": \"A\", \"arrival_time\": 1, \"recipients\": [{}]}\n", "without an address"},
-		{"{\"queue_id\": \"A\", \"arrival_time\": 1, \"message_size\": \"big\", \"recipients\": []}\n",
+		{"{\"queue_id\": \"A\", \"arrival_time\": 1, \"recipients\": [1]}\n",
+		 "without an address"},
+		{"{\"queue_id\": \"A\", \"arrival_time\": 1, \"recipients\": [{}]}\n",
+		 "without an address"},
+		{"{\"queue_id\": \"A\", \"arrival_time\": 1, \"message_size\": \"big\", "
+		 "\"recipients\": []}\n",
 		 "message_size"},
-		{"{\"queue_id\": \"A\", \"queue_id\": \"B\", \"arrival_time\": 1, \"recipients\": []}\n",
+		{"{\"queue_id\": \"A\", \"queue_id\": \"B\", \"arrival_time\": 1, \"recipients\": "
+		 "[]}\n",
 		 "not JSON"},
 		{"{\"queue_id\": \"A\"} {\"queue_id\": \"B\"}\n", "not JSON"},
 		{"\x01\xff\xfe binary\n", "not JSON"},
@@ -155,7 +165,8 @@ test_garbage(void **state)
 static void
 test_nul_in_line(void **state)
 {
-	static const char out[] = "{\"queue_id\": \"A\0\", \"arrival_time\": 1, \"recipients\": []}\n";
+	static const char out[] =
+		"{\"queue_id\": \"A\0\", \"arrival_time\": 1, \"recipients\": []}\n";
 
 	(void)state;
 	assert_int_equal(parse(out, sizeof(out) - 1, false), MXF_EPROTO);
@@ -199,8 +210,9 @@ test_too_many_zones(void **state)
 	(void)state;
 	for (size_t i = 0; i < QUEUE_ZONES_MAX + 1; i++)
 		many[i].zone = "example.com.";
-	assert_int_equal(queue_parse("", 0, false, many, QUEUE_ZONES_MAX + 1, &sum, err, sizeof(err)),
-			 MXF_EINVAL);
+	assert_int_equal(
+		queue_parse("", 0, false, many, QUEUE_ZONES_MAX + 1, &sum, err, sizeof(err)),
+		MXF_EINVAL);
 	assert_int_equal(queue_parse(MSG1, strlen(MSG1), false, many, QUEUE_ZONES_MAX, &sum, err,
 				     sizeof(err)),
 			 0);

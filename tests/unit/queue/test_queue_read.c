@@ -25,13 +25,14 @@
 
 static char dir[] = "/tmp/mxf-queue-read-XXXXXX";
 
-static const char conf[] = "[dns]\nserver = 127.0.0.1\n"
-			   "[server mx1]\naddress = 127.0.0.1\nname = mx1.example.com\nchecks = smtp\n"
-			   "[server mx2]\naddress = 127.0.0.2\nname = mx2.example.com\nchecks = smtp\n"
-			   "queue = ssh://mxq@127.0.0.2:2222\n"
-			   "[server mx3]\naddress = 127.0.0.3\nname = mx3.example.com\nchecks = smtp\n"
-			   "[group a]\nservers = mx1 mx2\nzones = example.com example.net\nrecords = mx\n"
-			   "[group b]\nservers = mx2 mx1\nzones = example.org example.com\nrecords = smtp\n";
+static const char conf[] =
+	"[dns]\nserver = 127.0.0.1\n"
+	"[server mx1]\naddress = 127.0.0.1\nname = mx1.example.com\nchecks = smtp\n"
+	"[server mx2]\naddress = 127.0.0.2\nname = mx2.example.com\nchecks = smtp\n"
+	"queue = ssh://mxq@127.0.0.2:2222\n"
+	"[server mx3]\naddress = 127.0.0.3\nname = mx3.example.com\nchecks = smtp\n"
+	"[group a]\nservers = mx1 mx2\nzones = example.com example.net\nrecords = mx\n"
+	"[group b]\nservers = mx2 mx1\nzones = example.org example.com\nrecords = smtp\n";
 
 /* Install @body as the stand-in ssh. */
 static void
@@ -78,8 +79,8 @@ run(uint64_t timeout_ms)
 	assert_int_equal(config_load_string("t.conf", conf, &cfg, &errs), 0);
 	nz = queue_read_server_zones(cfg, 1, zones, 8);
 	calls = 0;
-	assert_int_equal(queue_read_start(base, cfg->servers[1].queue, zones, nz, timeout_ms, on_done,
-					  NULL, &r, err, sizeof(err)),
+	assert_int_equal(queue_read_start(base, cfg->servers[1].queue, zones, nz, timeout_ms,
+					  on_done, NULL, &r, err, sizeof(err)),
 			 0);
 	for (int i = 0; i < 100000 && calls == 0; i++)
 		assert_true(event_base_loop(base, EVLOOP_ONCE) >= 0);
@@ -100,7 +101,8 @@ setup(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s:%s", dir, getenv("PATH") != NULL ? getenv("PATH") : "/usr/bin:/bin");
+	snprintf(path, sizeof(path), "%s:%s", dir,
+		 getenv("PATH") != NULL ? getenv("PATH") : "/usr/bin:/bin");
 	setenv("PATH", path, 1);
 	return 0;
 }
@@ -178,10 +180,12 @@ test_ssh_refused(void **state)
 	const struct queue_result *r;
 
 	(void)state;
-	fake_ssh("echo 'ssh: connect to host 127.0.0.2 port 2222: Connection refused' >&2; exit 255");
+	fake_ssh("echo 'ssh: connect to host 127.0.0.2 port 2222: Connection refused' >&2; exit "
+		 "255");
 	r = run(10000);
 	assert_int_equal(r->rc, MXF_ECONNREFUSED);
-	assert_string_equal(r->error, "ssh: connect to host 127.0.0.2 port 2222: Connection refused");
+	assert_string_equal(r->error,
+			    "ssh: connect to host 127.0.0.2 port 2222: Connection refused");
 }
 
 static void
@@ -191,7 +195,8 @@ test_ssh_host_key(void **state)
 
 	(void)state;
 	fake_ssh("echo '@@@@@@@@@@@@@@@@@@@@@' >&2\n"
-		 "echo 'No ED25519 host key is known for [127.0.0.2]:2222 and you have requested strict checking.' >&2\n"
+		 "echo 'No ED25519 host key is known for [127.0.0.2]:2222 and you have requested "
+		 "strict checking.' >&2\n"
 		 "echo 'Host key verification failed.' >&2; exit 255");
 	r = run(10000);
 	assert_int_equal(r->rc, MXF_ENET);
@@ -205,7 +210,8 @@ test_postqueue_fails(void **state)
 	const struct queue_result *r;
 
 	(void)state;
-	fake_ssh("echo 'postqueue: fatal: Queue report unavailable - mail system is down'; exit 69");
+	fake_ssh(
+		"echo 'postqueue: fatal: Queue report unavailable - mail system is down'; exit 69");
 	r = run(10000);
 	assert_int_equal(r->rc, MXF_EPROTO);
 	assert_non_null(strstr(r->error, "exit status 69"));
@@ -231,7 +237,8 @@ test_flood_is_bounded(void **state)
 
 	(void)state;
 	/* 20 MB of messages: read up to the maximum, counted as "at least". */
-	fake_ssh("i=0; line='{\"queue_id\": \"A\", \"arrival_time\": 5, \"recipients\": [{\"address\": \"a@example.com\"}]}'\n"
+	fake_ssh("i=0; line='{\"queue_id\": \"A\", \"arrival_time\": 5, \"recipients\": "
+		 "[{\"address\": \"a@example.com\"}]}'\n"
 		 "l8=\"$line\n$line\n$line\n$line\n$line\n$line\n$line\n$line\"\n"
 		 "l64=\"$l8\n$l8\n$l8\n$l8\n$l8\n$l8\n$l8\n$l8\"\n"
 		 "while [ $i -lt 3000 ]; do printf '%s\\n' \"$l64\"; i=$((i+1)); done");
@@ -260,14 +267,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_server_zones),
-		cmocka_unit_test(test_messages),
-		cmocka_unit_test(test_ssh_refused),
-		cmocka_unit_test(test_ssh_host_key),
-		cmocka_unit_test(test_postqueue_fails),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_flood_is_bounded),
-		cmocka_unit_test(test_hang_times_out),
+		cmocka_unit_test(test_server_zones),	 cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_ssh_refused),	 cmocka_unit_test(test_ssh_host_key),
+		cmocka_unit_test(test_postqueue_fails),	 cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_flood_is_bounded), cmocka_unit_test(test_hang_times_out),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
