@@ -39,6 +39,8 @@ int cmd_probe(struct mxf_ctx *ctx, int argc, char **argv);
 /* cmd_notify.c: `notify test` and `etrn` (operator tools, not in --help's list). */
 int cmd_notify(struct mxf_ctx *ctx, int argc, char **argv);
 int cmd_etrn(struct mxf_ctx *ctx, int argc, char **argv);
+/* cmd_queue.c: `queue [--json] [--timeout DUR] [SERVER]`, the backup MX's queue. */
+int cmd_queue(struct mxf_ctx *ctx, int argc, char **argv);
 /*
  * demo.c: `demo [--keep] [--named PATH]`, the throw-away lab of demo.h.  The global -c is
  * ignored (the demo writes its own configuration).  @return 0 when the

@@ -72,6 +72,9 @@ print_summary(FILE *out, const struct config *cfg, const struct dns_tsig_key *ke
 			s->name != NULL ? s->name : "(none)", s->nchecks, s->nchecks == 1 ? "" : "s");
 		for (size_t c = 0; c < s->nchecks; c++)
 			fprintf(out, "    %s\n", s->checks[c]);
+		if (s->queue != NULL)
+			fprintf(out, "    queue: postqueue -j as %s on %s port %u over ssh\n", s->queue->user,
+				s->queue->host, s->queue->port);
 	}
 	fprintf(out, "groups: %zu\n", cfg->ngroups);
 	for (size_t i = 0; i < cfg->ngroups; i++) {

@@ -101,6 +101,20 @@ static const struct command commands[] = {
 	 "Clears a pin set with `mxfailover pin`.\n"},
 	{"audit", NULL, "audit DOMAIN", "lint the domain's mail DNS",
 	 "Checks MX, A/AAAA, PTR, TTLs, NS and SOA serials of DOMAIN.\n"},
+	{"queue", cmd_queue, "queue [--json] [--timeout DUR] [SERVER]",
+	 "the backup MX's queue for the group's zones",
+	 "Reads, over SSH, the Postfix queue of each server with a [server] queue =\n"
+	 "ssh://USER@HOST[:PORT] (or of SERVER only), all at once, by running\n"
+	 "`postqueue -j` there with the system ssh client (batch mode, host key\n"
+	 "checking on; a key with command=\"postqueue -j\" needs no root, see\n"
+	 "mxfailover(8), \"BACKUP MX QUEUE\"), and prints per server how many messages\n"
+	 "it holds for its groups' zones and the oldest, then one line per zone with\n"
+	 "the oldest message's delay reason.  At most 4 MiB of output is read.\n"
+	 "  --json          a JSON array of {server, queue, ok, messages, total,\n"
+	 "                  oldest, oldest_time, zones: [...]} or {..., ok: false, error}\n"
+	 "  --timeout DUR   deadline per server (default 30s)\n"
+	 "Exit 0 when every queue was read and none holds mail for its zones, 1 when\n"
+	 "one does, 3 when one could not be read, 2 on a usage or config error.\n"},
 	{"config", cmd_config, "config check", "validate the configuration",
 	 "config check\n"
 	 "    Reads the configuration (native mxfailover.conf or DNS_Failover's\n"

@@ -411,6 +411,7 @@ config_free(struct config *cfg)
 		free(cfg->servers[i].address);
 		free(cfg->servers[i].name);
 		config_strlist_free(cfg->servers[i].checks, cfg->servers[i].nchecks);
+		config_queue_free(cfg->servers[i].queue);
 	}
 	free(cfg->servers);
 	for (size_t i = 0; i < cfg->ngroups; i++) {

@@ -81,6 +81,17 @@ struct config_server {
 	char *name;              /* absolute FQDN, lower-case, trailing dot */
 	char **checks;           /* full check URLs, short names expanded */
 	size_t nchecks;
+	struct config_queue *queue; /* [server] queue: where postqueue -j is read; NULL: none */
+};
+
+/* [server] queue = ssh://USER@HOST[:PORT]: the account whose forced
+ * command runs `postqueue -j` on this (backup) server. */
+struct config_queue {
+	char *url;               /* as written, for messages */
+	char *user;              /* required: never the daemon's own default */
+	char *host;              /* IP literal (no brackets) or domain name */
+	uint16_t port;           /* default 22 */
+	int line;                /* where it was set */
 };
 
 struct config_group {
@@ -181,6 +192,18 @@ int config_parse_rtype(const char *s, enum config_rtype *out);
 
 /* @return "CNAME", "A", "AAAA" or "MX"; "?" for a bad value.  Static. */
 const char *config_rtype_name(enum config_rtype t);
+
+/*
+ * config_queue_parse -- "ssh://USER@HOST[:PORT]" ([v6] in brackets) into a
+ * new config_queue (line 0) the caller frees with config_queue_free().
+ * USER is letters, digits, '.', '_', '-' (not starting with '-'), at most
+ * 64; nothing may follow the port (no path, no query).
+ * @return 0; MXF_EINVAL with @err saying why; MXF_ENOMEM.
+ */
+int config_queue_parse(const char *s, struct config_queue **out, char *err, size_t errsize);
+
+/* Free @q and its strings; NULL is a no-op. */
+void config_queue_free(struct config_queue *q);
 
 /* Index of the server with this id, or -1. */
 long config_server_index(const struct config *cfg, const char *id);

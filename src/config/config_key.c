@@ -323,6 +323,20 @@ config_key_server(struct config_parse *p, int line, const char *key, const char 
 			config_err(p, line, "too many checks");
 		if (p->server_checks_line[p->cur] == 0)
 			p->server_checks_line[p->cur] = line;
+	} else if (strcmp(key, "queue") == 0) {
+		struct config_queue *q = NULL;
+		char err[200];
+		int e = config_queue_parse(value, &q, err, sizeof(err));
+
+		if (e == MXF_ENOMEM)
+			p->oom = 1;
+		else if (e != 0)
+			config_err(p, line, "queue: %s", err);
+		if (q != NULL) {
+			q->line = line;
+			config_queue_free(s->queue);
+			s->queue = q;
+		}
 	} else {
 		config_err(p, line, "unknown key '%s' in [server %s]", key, s->id);
 	}

@@ -15,14 +15,23 @@
 #include "etrn.h"
 #include "log.h"
 #include "mxf.h"
+#include "queue_watch.h"
 #include "round_rules.h"
 
-/* One queue flush running: ETRN for the group's zones at one server. */
+/* One queue flush running: ETRN for the group's zones at one server, then,
+ * when the server has a [server] queue, the drain check whose outcome the
+ * queue-flush notice waits for. */
 struct announce_etrn {
 	struct announce *a;
-	struct etrn *t;
+	struct etrn *t;                 /* NULL once the ETRN conversation ended */
 	char *group;
 	char *server;
+	struct queue_watch_entry *watch; /* the server's queue, or NULL */
+	/* The notice kept while the drain check runs. */
+	char *reason;
+	char **zones;
+	size_t nzones;
+	bool failed;
 	struct announce_etrn *next;
 };
 
@@ -55,17 +64,72 @@ announce_active(struct announce *a, const struct config *cfg, long server)
 static void
 announce_etrn_free(struct announce_etrn *job)
 {
+	for (size_t i = 0; i < job->nzones; i++)
+		free(job->zones[i]);
+	free(job->zones);
+	free(job->reason);
 	free(job->group);
 	free(job->server);
 	free(job);
 }
 
+/* Unlink @job from @a's list and free it. */
+static void
+announce_etrn_end(struct announce *a, struct announce_etrn *job)
+{
+	for (struct announce_etrn **pp = &a->etrn; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == job) {
+			*pp = job->next;
+			break;
+		}
+	}
+	announce_etrn_free(job);
+}
+
+/* The queue-flush notice of @job, with what its queue held when @e is set. */
+static void
+announce_etrn_notice(struct announce_etrn *job, const struct queue_watch_entry *e, int drained)
+{
+	struct announce *a = job->a;
+	char queue[600];
+	struct notify_event ev = {
+		.kind = NOTIFY_QUEUE_FLUSH,
+		.group = job->group,
+		.server = job->server,
+		.zones = (const char *const *)job->zones,
+		.nzones = job->nzones,
+		.reason = job->reason,
+		.failed = job->failed,
+	};
+
+	if (e != NULL) {
+		queue_watch_describe(e, (int64_t)time(NULL), queue, sizeof(queue));
+		ev.queue = queue;
+		ev.queue_drained = drained;
+		if (drained > 0)
+			log_info("group %s: queue at %s drained: %s", job->group, job->server, queue);
+		else
+			log_warn("group %s: queue at %s %s: %s", job->group, job->server,
+				 drained == 0 ? "not drained" : "unreadable", queue);
+	}
+	if (a->notify != NULL)
+		notify_send(a->notify, &ev);
+}
+
+static void
+announce_etrn_drained(void *arg, const struct queue_watch_entry *e, int drained)
+{
+	struct announce_etrn *job = arg;
+
+	announce_etrn_notice(job, e, drained);
+	announce_etrn_end(job->a, job);
+}
+
 static void
 announce_etrn_done(const struct etrn_result *res, void *arg)
 {
-	struct announce_etrn *job = arg, **pp;
-	struct announce *a = job->a;
-	const char **zones = calloc(res->nzones + 1, sizeof(*zones));
+	struct announce_etrn *job = arg;
+	char **zones = calloc(res->nzones + 1, sizeof(*zones));
 	char reason[1024] = "";
 	size_t len = 0;
 
@@ -77,8 +141,12 @@ announce_etrn_done(const struct etrn_result *res, void *arg)
 	for (size_t i = 0; i < res->nzones; i++) {
 		const struct etrn_zone_result *z = &res->zones[i];
 
-		if (zones != NULL)
-			zones[i] = z->zone;
+		if (zones != NULL && (zones[i] = strdup(z->zone)) == NULL) {
+			for (size_t k = 0; k < i; k++)
+				free(zones[k]);
+			free(zones);
+			zones = NULL;
+		}
 		if (res->err == 0 && len < sizeof(reason))
 			len += (size_t)snprintf(reason + len, sizeof(reason) - len, "%sETRN %s: %s",
 						i > 0 ? "; " : "", z->zone, z->reply);
@@ -91,27 +159,18 @@ announce_etrn_done(const struct etrn_result *res, void *arg)
 			log_err("group %s: queue flush at %s: ETRN %s refused: %s", job->group,
 				res->server, z->zone, z->reply);
 	}
-	if (a->notify != NULL) {
-		struct notify_event ev = {
-			.kind = NOTIFY_QUEUE_FLUSH,
-			.group = job->group,
-			.server = job->server,
-			.zones = zones,
-			.nzones = zones != NULL ? res->nzones : 0,
-			.reason = reason,
-			.failed = !res->all_accepted,
-		};
-
-		notify_send(a->notify, &ev);
-	}
-	free(zones);
-	for (pp = &a->etrn; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == job) {
-			*pp = job->next;
-			break;
-		}
-	}
-	announce_etrn_free(job);
+	/* The etrn object is freed after this call. */
+	job->t = NULL;
+	job->zones = zones;
+	job->nzones = zones != NULL ? res->nzones : 0;
+	job->reason = strdup(reason);
+	job->failed = !res->all_accepted;
+	/* A backup whose queue we can read: the notice says whether it
+	 * drained, once the drain check ends. */
+	if (job->watch != NULL && queue_watch_drain(job->watch, announce_etrn_drained, job) == 0)
+		return;
+	announce_etrn_notice(job, NULL, 0);
+	announce_etrn_end(job->a, job);
 }
 
 /*
@@ -155,6 +214,10 @@ announce_etrn(struct announce *a, const struct config *cfg, size_t g, long to)
 		job->a = a;
 		job->group = strdup(gr->id);
 		job->server = strdup(s->id);
+		if (s->queue != NULL && a->queue == NULL)
+			a->queue = queue_watch_new(a->base);
+		if (s->queue != NULL && a->queue != NULL)
+			job->watch = queue_watch_get(a->queue, cfg, gr->servers[i]);
 		job->t = etrn_start(a->base, s->address, announce_etrn_port(s),
 				    (const char *const *)gr->zones, gr->nzones, &opts,
 				    announce_etrn_done, job, err, sizeof(err));
@@ -218,12 +281,38 @@ announce_notify(struct announce *a, const struct config *cfg, const struct failo
 	free(moved);
 }
 
+/*
+ * A switch of a group whose backups have a [server] queue: a failover reads
+ * their queues now (and keeps reading while it lasts), a failback stops
+ * that; ETRN's drain check follows (announce_etrn).
+ */
+static void
+announce_queue(struct announce *a, const struct config *cfg, const struct failover_event *e)
+{
+	const struct config_group *gr;
+	bool any = false;
+
+	if ((e->type != FAILOVER_EV_SWITCHED && e->type != FAILOVER_EV_SWITCHED_BACK) || e->group < 0)
+		return;
+	gr = &cfg->groups[e->group];
+	for (size_t i = 0; i < gr->nservers; i++)
+		any = any || cfg->servers[gr->servers[i]].queue != NULL;
+	if (!any)
+		return;
+	if (a->queue == NULL && (a->queue = queue_watch_new(a->base)) == NULL) {
+		log_err("group %s: out of memory: backup queues not read", gr->id);
+		return;
+	}
+	queue_watch_switched(a->queue, cfg, (size_t)e->group, e->type == FAILOVER_EV_SWITCHED_BACK);
+}
+
 void
 announce_event(struct announce *a, const struct config *cfg, const struct failover_event *e,
 	       const char *const *records, size_t nrecords)
 {
 	announce_log_event(e);
 	announce_notify(a, cfg, e, records, nrecords);
+	announce_queue(a, cfg, e);
 	if (e->type == FAILOVER_EV_SWITCHED_BACK && e->group >= 0 && cfg->groups[e->group].etrn)
 		announce_etrn(a, cfg, (size_t)e->group, e->to);
 }
@@ -266,7 +355,8 @@ announce_reminders(struct announce *a, const struct config *cfg, const struct he
 bool
 announce_busy(const struct announce *a)
 {
-	return a->etrn != NULL || (a->notify != NULL && notify_pending(a->notify) > 0);
+	return a->etrn != NULL || queue_watch_busy(a->queue) ||
+	       (a->notify != NULL && notify_pending(a->notify) > 0);
 }
 
 void
@@ -276,9 +366,13 @@ announce_clear(struct announce *a)
 		struct announce_etrn *job = a->etrn;
 
 		a->etrn = job->next;
-		etrn_cancel(job->t);
+		if (job->t != NULL)
+			etrn_cancel(job->t);
 		announce_etrn_free(job);
 	}
+	/* After the jobs: their drain checks die with the watch, uncalled. */
+	queue_watch_free(a->queue);
+	a->queue = NULL;
 	notify_free(a->notify);
 	a->notify = NULL;
 	free(a->reminder_next);

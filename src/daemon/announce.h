@@ -25,6 +25,7 @@
 
 struct event_base;
 struct announce_etrn;
+struct queue_watch;
 
 /*
  * The announcer of a daemon: zero-initialise, set @base, then fill @notify
@@ -37,6 +38,8 @@ struct announce {
 	uint64_t *reminder_next;    /* owned, [nservers]: next reminder of a down
 				       server, 0 when none is due */
 	struct announce_etrn *etrn; /* queue flushes running */
+	struct queue_watch *queue;  /* owned: backup queues read ([server] queue),
+				       made at the first switch that needs it */
 };
 
 /*

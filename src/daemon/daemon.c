@@ -37,6 +37,7 @@
 #include "mxf.h"
 #include "notify.h"
 #include "proc.h"
+#include "queue_watch.h"
 #include "round.h"
 #include "sdnotify.h"
 #include "state.h"
@@ -137,6 +138,7 @@ daemon_view(void *arg, const struct config **cfg, const struct state **st,
 
 	*cfg = d->cfg;
 	*st = d->st;
+	d->ctr.queue = d->an.queue; /* made at the first switch that reads a queue */
 	*ctr = &d->ctr;
 }
 
@@ -412,6 +414,7 @@ daemon_reload(struct daemon *d)
 	d->cfg = ncfg;
 	config_free(d->own_cfg);
 	d->own_cfg = ncfg;
+	queue_watch_reload(d->an.queue, ncfg); /* backups' queues follow the new [server]s */
 	/* Follow a rotated or changed log file (logrotate sends SIGHUP). */
 	if (log_open(ncfg->general.log, ncfg->format == CONFIG_FORMAT_DNSFAILOVER
 						? LOG_STYLE_DNSFAILOVER

@@ -25,6 +25,7 @@
 #include "state.h"
 
 struct event_base;
+struct queue_watch;
 struct status_http;
 
 /* What the daemon counts, for /metrics and /api/status. */
@@ -36,6 +37,7 @@ struct status_counters {
 	uint64_t updates_failed;    /* zone UPDATEs that failed */
 	uint64_t started_ms;        /* when the daemon started */
 	char state_error[256];      /* why the last save of the state failed, "" */
+	const struct queue_watch *queue; /* backup queues read, or NULL (status_queue.h) */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include "failover.h"
 #include "health.h"
 #include "mxf.h"
+#include "status_queue.h"
 #include "status_view.h"
 
 static const char page_css[] =
@@ -546,8 +547,7 @@ status_page_html(const struct config *cfg, const struct state *st,
 	page_pins(&b, cfg, st, now_ms);
 	/* HOOK(A3): status_audit_page(&b, cfg, st, now_ms); -- the last audit's findings,
 	 * status_audit.c */
-	/* HOOK(B3): status_queue_page(&b, cfg, st, now_ms); -- the backup MX queue,
-	 * status_queue.c */
+	status_queue_html(&b, ctr != NULL ? ctr->queue : NULL, (int64_t)(now_ms / 1000));
 	page_events(&b, st);
 	buf_printf(&b, "</body></html>\n");
 	return buf_take(&b);

@@ -201,6 +201,7 @@ notice_new(const struct notify *n, const struct notify_event *e)
 	texts[2] = &nt->e.from;
 	texts[3] = &nt->e.to;
 	texts[4] = &nt->e.reason;
+	texts[5] = &nt->e.queue;
 	for (size_t i = 0; i < NOTIFY_NOTICE_TEXTS; i++) {
 		if (!scrub(n, *texts[i], &nt->text[i]))
 			goto fail;

@@ -104,6 +104,13 @@ struct notify_event {
 	time_t since;
 	/* A test notice (`mxfailover notify test`): said so in every channel. */
 	bool test;
+	/* queue_flush at a server with a [server] queue: what its queue held
+	 * when last read after the ETRN, one line ("no mail left for
+	 * example.com"), or NULL when the queue is not read; queue_drained is
+	 * then 1 (no mail left for the zones), 0 (some still held at the
+	 * bound) or -1 (it could not be read). */
+	const char *queue;
+	int queue_drained;
 };
 
 /* Tuning; zero fields take the defaults in brackets. */

@@ -26,7 +26,7 @@ struct event;
 struct proc;
 
 /* The copied event, shared by its deliveries (reference counted). */
-#define NOTIFY_NOTICE_TEXTS 5        /* group, server, from, to, reason */
+#define NOTIFY_NOTICE_TEXTS 6        /* group, server, from, to, reason, queue */
 struct notify_notice {
 	unsigned refs;
 	struct notify_event e;       /* points into the copies below */

@@ -363,6 +363,15 @@ subject_kind(const struct notify_event *e)
 	return e->kind == NOTIFY_REMINDER ? e->about : e->kind;
 }
 
+/* A queue flush's subject ends with what became of the backup's queue. */
+static const char *
+notify_text_queue_brief(const struct notify_event *e)
+{
+	return e->queue_drained > 0	  ? ", queue drained"
+	       : e->queue_drained == 0 ? ", queue NOT drained"
+				       : ", queue unreadable";
+}
+
 char *
 notify_text_subject(const struct notify_event *e, time_t now)
 {
@@ -378,6 +387,8 @@ notify_text_subject(const struct notify_event *e, time_t now)
 		value_format_duration_span((int64_t)(now - e->since), span, sizeof(span));
 		buf_printf(&b, " (for %s)", span);
 	}
+	if (e->kind == NOTIFY_QUEUE_FLUSH && e->queue != NULL)
+		buf_printf(&b, "%s", notify_text_queue_brief(e));
 	return buf_take(&b);
 }
 
@@ -413,6 +424,12 @@ notify_text_body(const struct notify_event *e, const char *host, time_t now)
 		buf_printf(&b, "From/to: %s -> %s\n", or_q(e->from), or_q(e->to));
 	if (e->reason != NULL && *e->reason != '\0')
 		buf_printf(&b, "Why:     %s\n", e->reason);
+	if (e->kind == NOTIFY_QUEUE_FLUSH && e->queue != NULL)
+		buf_printf(&b, "Queue:   %s%s\n",
+			   e->queue_drained > 0	   ? "drained: "
+			   : e->queue_drained == 0 ? "NOT drained: "
+						   : "",
+			   e->queue);
 	if (e->nzones > 0) {
 		buf_printf(&b, "Zones:  ");
 		for (size_t i = 0; i < e->nzones; i++)
@@ -425,6 +442,9 @@ notify_text_body(const struct notify_event *e, const char *host, time_t now)
 			buf_printf(&b, "  %s\n", e->records[i]);
 	}
 	buf_printf(&b, "\nNext: ");
+	if (e->kind == NOTIFY_QUEUE_FLUSH && e->queue != NULL && e->queue_drained <= 0)
+		buf_printf(&b, "Mail may still wait at %s: `mxfailover queue %s` shows it. ",
+			   or_q(e->server), or_q(e->server));
 	put_words(&b, w->next, k, e);
 	buf_printf(&b, "\n\n-- \nmxfailover on %s\n", or_q(host));
 	return buf_take(&b);
@@ -516,8 +536,13 @@ notify_text_json(const struct notify_event *e)
 	json_object_set_new(o, "reason", json_str_or_null(e->reason));
 	json_object_set_new(o, "time", json_string(format_rfc3339(e->time, t, sizeof(t))));
 	json_object_set_new(o, "test", json_boolean(e->test));
-	if (e->kind == NOTIFY_QUEUE_FLUSH)
+	if (e->kind == NOTIFY_QUEUE_FLUSH) {
 		json_object_set_new(o, "failed", json_boolean(e->failed));
+		json_object_set_new(o, "queue", json_str_or_null(e->queue));
+		json_object_set_new(o, "queue_drained",
+				    e->queue == NULL || e->queue_drained < 0 ? json_null()
+									     : json_boolean(e->queue_drained > 0));
+	}
 	if (e->kind == NOTIFY_REMINDER) {
 		json_t *since = e->since != 0 ? json_string(format_rfc3339(e->since, t, sizeof(t)))
 					      : json_null();
@@ -533,7 +558,7 @@ notify_text_json(const struct notify_event *e)
 static const char *const notify_env_names[] = {
 	"MXF_EVENT", "MXF_GROUP", "MXF_SERVER", "MXF_FROM", "MXF_TO", "MXF_ZONES",
 	"MXF_RECORDS", "MXF_REASON", "MXF_TIME", "MXF_VERSION", "MXF_ABOUT", "MXF_SINCE",
-	"MXF_FAILED", "MXF_TEST",
+	"MXF_FAILED", "MXF_TEST", "MXF_QUEUE", "MXF_QUEUE_DRAINED",
 };
 
 static bool
@@ -607,6 +632,11 @@ notify_text_env(const struct notify_event *e, char *const *base)
 		env_pair("MXF_FAILED",
 			 e->kind == NOTIFY_QUEUE_FLUSH ? (e->failed ? "1" : "0") : ""),
 		env_pair("MXF_TEST", e->test ? "1" : "0"),
+		env_pair("MXF_QUEUE", e->kind == NOTIFY_QUEUE_FLUSH && e->queue != NULL ? e->queue : ""),
+		env_pair("MXF_QUEUE_DRAINED", e->kind != NOTIFY_QUEUE_FLUSH || e->queue == NULL ? ""
+					      : e->queue_drained > 0			 ? "1"
+					      : e->queue_drained == 0			 ? "0"
+											 : ""),
 	};
 	for (size_t i = 0; i < MXF_ARRAY_SIZE(ours); i++) {
 		if (ours[i] == NULL)

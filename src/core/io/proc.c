@@ -55,23 +55,27 @@ struct proc {
 	struct event *exit_ev;
 	struct event *kill_ev;
 	size_t len;
-	char out[PROC_OUT_MAX + 1];
+	size_t out_max;		    /* output kept at most (PROC_OUT_MAX by default) */
+	bool truncated;		    /* output past out_max was dropped */
+	char *out;		    /* out_max + 1 bytes */
 };
 
-/* Read what the pipe holds now; keep up to PROC_OUT_MAX bytes, drop the rest. */
+/* Read what the pipe holds now; keep up to out_max bytes, drop the rest. */
 static void
 proc_drain(struct proc *p)
 {
 	char junk[4096];
 
 	for (int i = 0; i < 1024 && p->outfd >= 0; i++) {
-		size_t room = PROC_OUT_MAX - p->len;
+		size_t room = p->out_max - p->len;
 		ssize_t n = room > 0 ? read(p->outfd, p->out + p->len, room)
 				     : read(p->outfd, junk, sizeof(junk));
 
 		if (n > 0) {
 			if (room > 0)
 				p->len += (size_t)n;
+			else
+				p->truncated = true;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -330,6 +334,7 @@ proc_free(struct proc *p)
 		close(p->outfd);
 	if (p->pidfd >= 0)
 		close(p->pidfd);
+	free(p->out);
 	free(p);
 }
 
@@ -404,15 +409,28 @@ int
 proc_run(struct event_base *base, char *const argv[], char *const envp[], proc_done_fn done,
 	 void *arg, struct proc **out, char *err, size_t errsize)
 {
+	return proc_run_max(base, PROC_OUT_MAX, argv, envp, done, arg, out, err, errsize);
+}
+
+int
+proc_run_max(struct event_base *base, size_t out_max, char *const argv[], char *const envp[],
+	     proc_done_fn done, void *arg, struct proc **out, char *err, size_t errsize)
+{
 	struct proc *p;
 	int rc;
 
 	*out = NULL;
 	p = calloc(1, sizeof(*p));
+	if (p != NULL && (p->out = malloc(out_max + 1)) == NULL) {
+		free(p);
+		p = NULL;
+	}
 	if (p == NULL) {
 		snprintf(err, errsize, "out of memory");
 		return MXF_ENOMEM;
 	}
+	p->out_max = out_max;
+	p->out[0] = '\0';
 	p->done = done;
 	p->arg = arg;
 	p->outfd = -1;
@@ -447,4 +465,10 @@ bool
 proc_timed_out(const struct proc *p)
 {
 	return p->timed_out;
+}
+
+bool
+proc_out_truncated(const struct proc *p)
+{
+	return p->truncated;
 }

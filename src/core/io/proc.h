@@ -58,6 +58,18 @@ int proc_run(struct event_base *base, char *const argv[], char *const envp[], pr
 	     void *arg, struct proc **out, char *err, size_t errsize);
 
 /*
+ * proc_run_max -- as proc_run, keeping up to @out_max bytes of output
+ * instead of PROC_OUT_MAX (allocated at once, so size it for what the
+ * program should print: `postqueue -j` of a full queue); the rest is read
+ * and dropped, and proc_out_truncated() then says so.
+ */
+int proc_run_max(struct event_base *base, size_t out_max, char *const argv[], char *const envp[],
+		 proc_done_fn done, void *arg, struct proc **out, char *err, size_t errsize);
+
+/* proc_out_truncated -- whether output past the maximum was dropped. */
+bool proc_out_truncated(const struct proc *p);
+
+/*
  * proc_set_deadline -- kill the process group with SIGKILL @ms milliseconds
  * from now if the program is still running then; @done is called as for
  * any exit (WIFSIGNALED, SIGKILL) and proc_timed_out() then says why.  If

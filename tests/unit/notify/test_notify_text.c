@@ -445,6 +445,78 @@ test_redact_edges(void **state)
 	free(s);
 }
 
+/* A queue flush at a backup whose queue is read: every channel says
+ * whether it drained; one without a queue reading says nothing of it. */
+static void
+test_queue_flush_drained(void **state)
+{
+	struct notify_event e = switched_event();
+	char *s, **env;
+	json_t *o;
+
+	(void)state;
+	e.kind = NOTIFY_QUEUE_FLUSH;
+	e.server = "mx2";
+	e.from = e.to = NULL;
+	e.nrecords = 0;
+	e.reason = "ETRN example.com: 250 Queuing started";
+	s = notify_text_subject(&e, T0);
+	assert_string_equal(s, "[mxfailover] mail: queue flush at mx2 started");
+	free(s);
+	s = notify_text_body(&e, "monitor", T0);
+	assert_null(strstr(s, "Queue:"));
+	free(s);
+
+	e.queue = "no mail left for example.com, example.net";
+	e.queue_drained = 1;
+	s = notify_text_subject(&e, T0);
+	assert_string_equal(s, "[mxfailover] mail: queue flush at mx2 started, queue drained");
+	free(s);
+	s = notify_text_body(&e, "monitor", T0);
+	assert_non_null(strstr(s, "Queue:   drained: no mail left for example.com, example.net\n"));
+	assert_null(strstr(s, "mxfailover queue mx2"));
+	free(s);
+	env = notify_text_env(&e, NULL);
+	assert_string_equal(env_get(env, "MXF_QUEUE"), "no mail left for example.com, example.net");
+	assert_string_equal(env_get(env, "MXF_QUEUE_DRAINED"), "1");
+	for (char **p = env; *p != NULL; p++)
+		free(*p);
+	free(env);
+
+	e.queue = "3 messages still held, oldest 2 min, for example.com, example.net";
+	e.queue_drained = 0;
+	s = notify_text_subject(&e, T0);
+	assert_non_null(strstr(s, ", queue NOT drained"));
+	free(s);
+	s = notify_text_body(&e, "monitor", T0);
+	assert_non_null(strstr(s, "Queue:   NOT drained: 3 messages still held"));
+	assert_non_null(strstr(s, "`mxfailover queue mx2` shows it"));
+	free(s);
+	s = notify_text_json(&e);
+	o = json_loads(s, 0, NULL);
+	assert_non_null(o);
+	assert_true(json_is_false(json_object_get(o, "queue_drained")));
+	assert_non_null(strstr(json_string_value(json_object_get(o, "queue")), "3 messages"));
+	json_decref(o);
+	free(s);
+
+	e.queue = "could not be read: ssh: connect to host 192.0.2.11 port 22: Connection refused";
+	e.queue_drained = -1;
+	s = notify_text_subject(&e, T0);
+	assert_non_null(strstr(s, ", queue unreadable"));
+	free(s);
+	s = notify_text_json(&e);
+	o = json_loads(s, 0, NULL);
+	assert_true(json_is_null(json_object_get(o, "queue_drained")));
+	json_decref(o);
+	free(s);
+	env = notify_text_env(&e, NULL);
+	assert_string_equal(env_get(env, "MXF_QUEUE_DRAINED"), "");
+	for (char **p = env; *p != NULL; p++)
+		free(*p);
+	free(env);
+}
+
 int
 main(void)
 {
@@ -457,6 +529,7 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_queue_flush_drained),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_url_peer),
 		cmocka_unit_test(test_words_every_kind),
