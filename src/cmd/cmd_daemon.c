@@ -405,6 +405,7 @@ int
 cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv)
 {
 	struct config *cfg = NULL;
+	struct pins *pins = NULL;
 	char err[512] = "";
 	int rc;
 
@@ -413,6 +414,22 @@ cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv)
 	rc = cmd_load_config(ctx, &cfg);
 	if (rc != 0)
 		return rc;
+	/* Nothing to clear: say so rather than "unpinned", which would have
+	 * the operator believe a pin had been in force.  (A pin set between
+	 * this read and none being written stays: nothing is written.) */
+	if (config_server_index(cfg, argv[1]) >= 0 && pins_load(cfg, &pins, err, sizeof(err)) == 0) {
+		uint64_t now = clock_wall_ms();
+		bool pinned = pins_get(pins, (size_t)config_server_index(cfg, argv[1]), now, NULL) !=
+			      HEALTH_PIN_NONE;
+
+		pins_free(pins);
+		if (!pinned) {
+			printf("server %s is not pinned: nothing to unpin\n", argv[1]);
+			config_free(cfg);
+			return MXF_EXIT_OK;
+		}
+	}
+	err[0] = '\0';
 	rc = pins_set(cfg, argv[1], HEALTH_PIN_NONE, 0, err, sizeof(err));
 	if (rc == MXF_ENOTFOUND) {
 		config_free(cfg);

@@ -5,22 +5,25 @@
  * to the command.  Commands that are not built yet say so and exit 2, so a
  * script never mistakes them for success.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "config.h"
 #include "log.h"
 #include "mxf.h"
+#include "suggest.h"
 
 struct command {
 	const char *name;
 	int (*fn)(struct mxf_ctx *ctx, int argc, char **argv);
 	const char *usage;   /* after "mxfailover [-c FILE] [-v|-q] " */
-	const char *summary; /* one line for --help */
+	const char *summary; /* one line for --help (NULL: the help's first line) */
 	const char *help;    /* the paragraph `mxfailover help COMMAND` prints */
 };
 
@@ -123,10 +126,9 @@ static const struct command commands[] = {
 	 "                installs it, or `apt-get install bind9`)\n"
 	 "Exit 0 when the failover and the failback were both seen, 1 otherwise\n"
 	 "(what was missing is printed), 2 when named is missing or on a usage error.\n"},
-	/* Operator tools: summary NULL keeps them out of --help's list. */
 	{"notify", cmd_notify,
 	 "notify test [--event KIND] [--reason TEXT] [--server ID] [--timeout DUR] [--attempts N] [--backoff DUR]",
-	 NULL,
+	 "send a test event through every notification channel",
 	 "notify test\n"
 	 "    Sends one test event (default: switched) through every channel of\n"
 	 "    [notify] -- mail, webhook, exec -- and waits for the outcome, printing\n"
@@ -142,7 +144,7 @@ static const struct command commands[] = {
 	 "  --backoff DUR   wait before the second try, doubling (default 5s)\n"
 	 "Exit 0 when every channel delivered, 1 otherwise, 2 on a configuration error.\n"},
 	{"etrn", cmd_etrn, "etrn [--timeout DUR] [--helo NAME] [--tls-name NAME] SERVER[:PORT] ZONE...",
-	 NULL,
+	 "ask a backup MX to deliver its queue now (ETRN)",
 	 "Asks the backup MX SERVER (port 25 by default) to deliver the mail it queued\n"
 	 "for each ZONE now (ETRN, RFC 1985), in one SMTP session: banner, EHLO,\n"
 	 "STARTTLS when offered, EHLO, ETRN ZONE for each zone, QUIT.  Prints one line\n"
@@ -173,10 +175,17 @@ usage(FILE *out)
 		"records with TSIG-signed dynamic updates when the active one fails.\n"
 		"\n"
 		"Commands:\n");
-	for (size_t i = 0; i < MXF_ARRAY_SIZE(commands); i++)
-		if (commands[i].summary != NULL)
-			fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
-				commands[i].fn == NULL ? " (not built yet)" : "");
+	/* Every command of the table, so none is a secret; a row without a
+	 * summary shows its help's first line. */
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(commands); i++) {
+		const char *sum = commands[i].summary;
+		int len = (int)strcspn(sum != NULL ? sum : commands[i].help, "\n");
+
+		fprintf(out, "  %-10s %.*s%s\n", commands[i].name, len,
+			sum != NULL ? sum : commands[i].help,
+			commands[i].fn == NULL ? " (not built yet)" : "");
+	}
+	fprintf(out, "  %-10s %s\n", "help", "`help COMMAND`: one command's options and exit codes");
 	fprintf(out,
 		"\n"
 		"Options:\n"
@@ -194,13 +203,34 @@ usage(FILE *out)
 		"See mxfailover(8) and mxfailover.conf(5).\n");
 }
 
+/*
+ * Say that @name is no command, with the nearest one when it looks like a
+ * typo of it ("did you mean 'status'?").  @what prefixes the message
+ * ("" or "help: ").
+ */
+static void
+unknown_command(const char *what, const char *name)
+{
+	const char *names[MXF_ARRAY_SIZE(commands) + 1];
+	const char *near;
+
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(commands); i++)
+		names[i] = commands[i].name;
+	names[MXF_ARRAY_SIZE(commands)] = "help";
+	near = suggest_nearest(name, names, MXF_ARRAY_SIZE(names));
+	fprintf(stderr, "mxfailover: %sunknown command '%s'", what, name);
+	if (near != NULL)
+		fprintf(stderr, "; did you mean '%s'?", near);
+	fprintf(stderr, "\nTry 'mxfailover --help' for the list of commands.\n");
+}
+
 static int
 help_command(const char *name)
 {
 	const struct command *c = command_find(name);
 
 	if (c == NULL) {
-		fprintf(stderr, "mxfailover: help: unknown command '%s'\n", name);
+		unknown_command("help: ", name);
 		return MXF_EXIT_USAGE;
 	}
 	printf("usage: mxfailover [-c FILE] [-v|-q] %s\n\n%s%s", c->usage, c->help,
@@ -221,12 +251,49 @@ cmd_usage_error(const char *cmd, const char *fmt, ...)
 	return MXF_EXIT_USAGE;
 }
 
+/*
+ * The configuration file @ctx names does not exist: say where it was looked
+ * for (SPEC's search order) and how to name one, instead of a bare
+ * "cannot open".
+ */
+static void
+config_missing(const struct mxf_ctx *ctx)
+{
+	const char *env = getenv("MXFAILOVER_CONFIG");
+	const char *denv = getenv("DNSFAILOVER_CONFIG");
+
+	if (ctx->config_path_given)
+		fprintf(stderr, "mxfailover: configuration file %s (given with -c) does not exist\n",
+			ctx->config_path);
+	else if (env != NULL && *env != '\0')
+		fprintf(stderr,
+			"mxfailover: configuration file %s (from $MXFAILOVER_CONFIG) does not exist\n",
+			ctx->config_path);
+	else if (denv != NULL && *denv != '\0')
+		fprintf(stderr,
+			"mxfailover: configuration file %s (from $DNSFAILOVER_CONFIG) does not exist\n",
+			ctx->config_path);
+	else
+		fprintf(stderr,
+			"mxfailover: no configuration file: tried " CONFIG_DEFAULT_PATH
+			" and " CONFIG_DNSFAILOVER_PATH
+			" ($MXFAILOVER_CONFIG and $DNSFAILOVER_CONFIG are not set)\n");
+	fprintf(stderr, "Name one with -c FILE or $MXFAILOVER_CONFIG (see mxfailover.conf(5));\n"
+			"`mxfailover config check` validates it.\n");
+}
+
 int
 cmd_load_config(const struct mxf_ctx *ctx, struct config **out)
 {
 	struct config_errors errs = {0};
+	size_t nerrs;
 	int err;
 
+	*out = NULL;
+	if (access(ctx->config_path, F_OK) != 0 && errno == ENOENT) {
+		config_missing(ctx);
+		return MXF_EXIT_USAGE;
+	}
 	err = config_load(ctx->config_path, out, &errs);
 	for (size_t i = 0; i < errs.n; i++) {
 		if (errs.v[i].line > 0)
@@ -235,9 +302,12 @@ cmd_load_config(const struct mxf_ctx *ctx, struct config **out)
 		else
 			fprintf(stderr, "%s: %s\n", errs.v[i].file, errs.v[i].msg);
 	}
+	nerrs = errs.n;
 	config_errors_free(&errs);
 	if (err != 0) {
-		if (errs.n == 0)
+		/* Only when no message said why (out of memory): config_load's
+		 * own message is the one to read, not a second "I/O error". */
+		if (nerrs == 0)
 			fprintf(stderr, "%s: %s\n", ctx->config_path, mxf_strerror(err));
 		return MXF_EXIT_USAGE;
 	}
@@ -302,8 +372,7 @@ main(int argc, char **argv)
 	}
 	cmd = command_find(argv[0]);
 	if (cmd == NULL) {
-		fprintf(stderr, "mxfailover: unknown command '%s'\n", argv[0]);
-		usage(stderr);
+		unknown_command("", argv[0]);
 		return MXF_EXIT_USAGE;
 	}
 	if (cmd->fn == NULL) {

@@ -41,6 +41,7 @@
 #include "state.h"
 #include "state_file.h"
 #include "status_http.h"
+#include "value.h"
 
 struct daemon {
 	const char *cfg_path;
@@ -121,6 +122,22 @@ daemon_lock(const char *path)
 	if (state_file_lock_note(fd, NULL) != 0)
 		log_warn("cannot write the pid into %s: %s", path, strerror(errno));
 	return fd;
+}
+
+/*
+ * Say who holds the lock @path, by the pid its holder wrote into it
+ * (state_file_lock_note), so the operator knows which process to look at.
+ */
+static void
+daemon_lock_held(const char *path)
+{
+	char note[STATE_FILE_LOCK_RECORD] = "";
+	long pid = 0;
+
+	if (state_file_lock_probe(path, &pid, note, sizeof(note)) == 1 && pid > 0)
+		log_err("another mxfailover (pid %ld) holds the lock %s", pid, path);
+	else
+		log_err("another mxfailover holds the lock %s", path);
 }
 
 static void daemon_reload(struct daemon *d);
@@ -410,7 +427,8 @@ daemon_reload(struct daemon *d)
 						: LOG_STYLE_NATIVE) != 0)
 		log_err("cannot open log %s; logging to stderr", ncfg->general.log);
 	daemon_active_from_memory(d);
-	log_info("configuration reloaded: %zu servers, %zu groups", ncfg->nservers, ncfg->ngroups);
+	log_info("configuration reloaded: %zu server%s, %zu group%s", ncfg->nservers,
+		 ncfg->nservers == 1 ? "" : "s", ncfg->ngroups, ncfg->ngroups == 1 ? "" : "s");
 	return;
 refuse:
 	status_http_free(nhttp);
@@ -435,7 +453,7 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	if (mode != DAEMON_PLAN) {
 		d.lock_fd = daemon_lock(cfg->general.lock_file);
 		if (d.lock_fd == -1) {
-			log_err("another mxfailover holds the lock %s", cfg->general.lock_file);
+			daemon_lock_held(cfg->general.lock_file);
 			return MXF_EXIT_LOCKED;
 		}
 		if (d.lock_fd < 0)
@@ -485,8 +503,11 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 		evsignal_add(d.sigterm, NULL);
 		evsignal_add(d.sigint, NULL);
 		evsignal_add(d.sighup, NULL);
-		log_info("started: %zu servers, %zu groups, interval %llu ms", cfg->nservers,
-			 cfg->ngroups, (unsigned long long)cfg->general.interval_ms);
+		char ivl[VALUE_DURATION_BUF];
+
+		log_info("started: %zu server%s, %zu group%s, interval %s", cfg->nservers,
+			 cfg->nservers == 1 ? "" : "s", cfg->ngroups, cfg->ngroups == 1 ? "" : "s",
+			 value_format_duration(cfg->general.interval_ms, ivl, sizeof(ivl)));
 	}
 	daemon_round_start(&d);
 	if (d.round != NULL || mode == DAEMON_RUN)

@@ -377,7 +377,7 @@ def test_bad_url_exits_2_and_says_which(run):
     assert rc == 2
     assert "smtp://127.0.0.1:99999" in err and "port" in err
     rc, out, err = run(["probe", "gopher://127.0.0.1"])
-    assert rc == 2 and "unknown scheme" in err
+    assert rc == 2 and "unknown check scheme" in err
     rc, out, err = run(["probe", "smtp://127.0.0.1?timeout=soon"])
     assert rc == 2 and "timeout" in err
     rc, out, err = run(["probe"])

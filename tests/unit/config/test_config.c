@@ -260,7 +260,7 @@ test_error_values(void **state)
 	assert_true(has_error(7, "absolute"));
 	assert_true(has_error(9, "not an IPv4 or IPv6"));
 	assert_true(has_error(10, "not a domain name"));
-	assert_true(has_error(11, "unknown scheme 'smpt'"));
+	assert_true(has_error(11, "unknown check scheme 'smpt'; did you mean 'smtp'?"));
 	assert_true(has_error(15, "relative"));
 	assert_true(has_error(15, "apex"));
 	assert_true(has_error(16, "auto or manual"));
