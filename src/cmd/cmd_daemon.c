@@ -21,6 +21,7 @@
 
 #include "clock.h"
 #include "cmd.h"
+#include "cmd_status.h"
 #include "config.h"
 #include "daemon.h"
 #include "failover.h"
@@ -157,16 +158,6 @@ status_print(const struct config *cfg, const struct state *st, uint64_t now)
 	}
 }
 
-/* What `status` concludes, in words and as its exit code. */
-struct status_verdict {
-	int code;			   /* enum mxf_exit */
-	const char *word;		   /* "ok", "degraded", "isolated", "all_down", "stale" */
-	char msg[1024];			   /* one line, "" when all is well */
-	uint64_t age_s;			   /* of the state file */
-	long pid;			   /* of the process holding the lock, 0 when none */
-	char note[STATE_FILE_LOCK_RECORD]; /* the holder's note: why it cannot write */
-};
-
 static void
 status_set(struct status_verdict *v, int code, const char *word)
 {
@@ -191,6 +182,7 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 	size_t m = 0;
 
 	v->age_s = age / 1000;
+	v->stale_s = stale_ms / 1000;
 	status_set(v, MXF_EXIT_OK, "ok");
 	v->msg[0] = '\0';
 	if (held != 1)
@@ -303,7 +295,7 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 	struct state *st = NULL;
 	struct pins *pins = NULL;
 	char err[512] = "";
-	bool json = false;
+	bool json = false, plugin = false;
 	uint64_t now = clock_wall_ms();
 	struct status_verdict verdict;
 	int rc;
@@ -311,33 +303,56 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
+		else if (strcmp(argv[i], "--plugin") == 0)
+			plugin = true;
 		else
 			return cmd_usage_error("status", "unknown argument '%s'", argv[i]);
 	}
+	if (json && plugin)
+		return cmd_usage_error("status", "--json and --plugin are two outputs: choose one");
 	rc = cmd_load_config(ctx, &cfg);
+	if (rc != 0 && plugin) {
+		snprintf(err, sizeof(err),
+			 "cannot use the configuration %s (`mxfailover config check` says why)",
+			 ctx->config_path);
+		return status_plugin_unknown(err);
+	}
 	if (rc != 0)
 		return rc;
 	rc = state_load(cfg->general.state_file, cfg, &st, err, sizeof(err));
 	if (rc == MXF_ENOTFOUND) {
-		fprintf(stderr, "mxfailover: no state yet (%s does not exist): run `mxfailover once` "
-				"or start the daemon\n",
-			cfg->general.state_file);
+		char why[600];
+
+		snprintf(why, sizeof(why),
+			 "no state yet (%s does not exist): run `mxfailover once` or start the daemon",
+			 cfg->general.state_file);
 		config_free(cfg);
+		if (plugin)
+			return status_plugin_unknown(why);
+		fprintf(stderr, "mxfailover: %s\n", why);
 		return MXF_EXIT_DEGRADED;
 	}
 	if (rc != 0) {
-		fprintf(stderr, "mxfailover: %s\n", err);
 		config_free(cfg);
+		if (plugin)
+			return status_plugin_unknown(err);
+		fprintf(stderr, "mxfailover: %s\n", err);
 		return MXF_EXIT_DEGRADED;
 	}
 	/* The pins the daemon obeys from its next round on, not the ones it
 	 * had applied when it last wrote the state. */
 	if (pins_load(cfg, &pins, err, sizeof(err)) == 0)
 		pins_apply(pins, st->health, now);
-	else
+	else if (!plugin)
 		fprintf(stderr, "mxfailover: warning: %s; showing the pins last applied\n", err);
 	pins_free(pins);
 	status_judge(cfg, st, now, &verdict);
+	if (plugin) {
+		rc = status_plugin_print(cfg, st, now, &verdict);
+		state_free(st);
+		config_free(cfg);
+		return rc;
+	}
 	if (json) {
 		json_t *root = NULL;
 

@@ -173,6 +173,7 @@ round_checks_done(struct round *r)
 		for (size_t c = 0; c < n; c++, k++) {
 			res[c].outcome = round_rules_outcome(r->slots[k].res.state);
 			res[c].reason = r->slots[k].res.reason;
+			health_set_elapsed(r->env.st->health, s, c, r->slots[k].res.elapsed_ms);
 			if (res[c].outcome == HEALTH_FAIL)
 				r->sum.any_check_failed = true;
 			log_debug("server %s: %s: %s in %llu ms: %s", cfg->servers[s].id,

@@ -382,6 +382,12 @@ static int health_feed_round(struct health *h, size_t server, const struct healt
 	return changes;
 }
 
+void health_set_elapsed(struct health *h, size_t server, size_t check, uint64_t ms)
+{
+	if (h && server < h->nservers && check < h->servers[server].nchecks)
+		h->servers[server].checks[check].elapsed_ms = ms;
+}
+
 int health_feed(struct health *h, size_t server, const struct health_result *res, size_t nres,
 		uint64_t now_ms)
 {

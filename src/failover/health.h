@@ -78,6 +78,7 @@ struct health_check {
 	unsigned good_run;             /* consecutive OK/WARN rounds */
 	unsigned bad_run;              /* consecutive FAIL rounds */
 	uint64_t last_ms;              /* time of the last result */
+	uint64_t elapsed_ms;           /* how long the last result took (health_set_elapsed) */
 	uint64_t since_ms;             /* time of the last state change, 0 never */
 	char reason[HEALTH_REASON_MAX]; /* reason of the last result */
 };
@@ -151,6 +152,13 @@ int health_feed(struct health *h, size_t server, const struct health_result *res
  */
 int health_feed_isolated(struct health *h, size_t server, const struct health_result *res,
 			 size_t nres, uint64_t now_ms);
+
+/*
+ * health_set_elapsed -- record how long check @check of @server took in the
+ * round just fed, for `status --plugin`'s latency (it does not count
+ * towards health).  Out-of-range indices are ignored.
+ */
+void health_set_elapsed(struct health *h, size_t server, size_t check, uint64_t ms);
 
 /*
  * health_forget -- the checked health of every server and check becomes

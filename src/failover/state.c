@@ -10,7 +10,8 @@
  *                      "checks": [ { "url": "...", "state": "up",
  *                                    "seen": true, "last": "ok",
  *                                    "good_run": N, "bad_run": N,
- *                                    "last_ms": N, "since_ms": N,
+ *                                    "last_ms": N, "elapsed_ms": N,
+ *                                    "since_ms": N,
  *                                    "reason": "..." } ] } },
  *   "groups": { ID: { "active": ID or null, "last_switch_ms": N,
  *                     "all_down": false, "failback_requested": false,
@@ -215,6 +216,7 @@ static json_t *state_server_json(const struct health_server *s, bool *bad)
 		state_set(co, "good_run", json_integer(ck->good_run), bad);
 		state_set(co, "bad_run", json_integer(ck->bad_run), bad);
 		state_set(co, "last_ms", state_ms(ck->last_ms), bad);
+		state_set(co, "elapsed_ms", json_integer((json_int_t)ck->elapsed_ms), bad);
 		state_set(co, "since_ms", state_ms(ck->since_ms), bad);
 		state_set(co, "reason", json_string(ck->reason), bad);
 	}
@@ -472,6 +474,7 @@ static void state_read_server(struct state_rd *rd, const json_t *so, const struc
 		state_get_uint(rd, co, "good_run", cw, &ck->good_run);
 		state_get_uint(rd, co, "bad_run", cw, &ck->bad_run);
 		state_get_ms(rd, co, "last_ms", cw, &ck->last_ms);
+		state_get_ms(rd, co, "elapsed_ms", cw, &ck->elapsed_ms);
 		state_get_ms(rd, co, "since_ms", cw, &ck->since_ms);
 		state_get_reason(rd, co, "reason", cw, ck->reason, sizeof(ck->reason));
 	}
