@@ -31,6 +31,13 @@ announce_log_event(const struct failover_event *e)
 {
 	switch (e->type) {
 	case FAILOVER_EV_SERVER_DOWN:
+		/* "server mx1 is down: ..." says what happened: the event's
+		 * name in front would say "down" twice. */
+		log_warn("%s", e->detail);
+		break;
+	case FAILOVER_EV_SERVER_UP:
+		log_info("%s", e->detail);
+		break;
 	case FAILOVER_EV_CHANGED_BY_HAND:
 	case FAILOVER_EV_RECORD_MISSING:
 	case FAILOVER_EV_ISOLATED:
