@@ -44,7 +44,7 @@ static const struct command commands[] = {
 	 "but service is kept up, or the state file could not be written; 3: a DNS read\n"
 	 "or update failed; 4: every server of a group is down; 5: another instance\n"
 	 "holds the lock.\n"},
-	{"status", cmd_status, "status [--json]", "servers, checks, records, last events",
+	{"status", cmd_status, "status [--json | --plugin]", "servers, checks, records, last events",
 	 "Prints, from the state file a running daemon rewrites every round, each\n"
 	 "server's health and pin, each check's last result and reason, each group's\n"
 	 "active server and managed records as last read, and the recent events.\n"
@@ -52,7 +52,14 @@ static const struct command commands[] = {
 	 "Exit 6 when the state is stale (older than 3 x max(fall, rise) x interval:\n"
 	 "the daemon is not running, or cannot write its state -- the lock it holds\n"
 	 "tells which); 4 when every server of a group is down; 1 when isolated,\n"
-	 "degraded or no state exists yet; 0 when every active server is up.\n"},
+	 "degraded or no state exists yet; 0 when every active server is up.\n"
+	 "--plugin prints one line for Nagios/Icinga (Monitoring Plugins):\n"
+	 "  MXFAILOVER OK - group mail on mx1; 2 of 2 servers up | 'servers_up'=2;;;0;2 ...\n"
+	 "with perfdata (servers up, groups failed over / all down, isolated, state\n"
+	 "age, each check's latency as 'mx1 smtp'=0.012s) and exits 0 OK (every group\n"
+	 "on its preferred server, all up), 1 WARNING (degraded, failed over,\n"
+	 "isolated), 2 CRITICAL (every server of a group down, stale state) or\n"
+	 "3 UNKNOWN (no state, unreadable state or configuration).\n"},
 	{"plan", cmd_plan, "plan", "the DNS changes the current health would make",
 	 "Runs the checks and reads the records now, then prints per group the\n"
 	 "decision and why, and each record that would change (old -> new) or be left\n"
@@ -99,17 +106,22 @@ static const struct command commands[] = {
 	 "are kept in <state_file>.pins; a running daemon applies them within one\n"
 	 "interval.\n"},
 	{"unpin", cmd_unpin, "unpin SERVER", "clear an operator override",
-	 "Clears a pin set with `mxfailover pin`.\n"},
+	 "Clears a pin set with `mxfailover pin`.  A server that is not pinned is\n"
+	 "said to be so; nothing is written and the exit is 0.\n"},
 	{"audit", NULL, "audit DOMAIN", "lint the domain's mail DNS",
 	 "Checks MX, A/AAAA, PTR, TTLs, NS and SOA serials of DOMAIN.\n"},
 	{"config", cmd_config, "config check", "validate the configuration",
 	 "config check\n"
 	 "    Reads the configuration (native mxfailover.conf or DNS_Failover's\n"
-	 "    config.cfg), prints every error as FILE:LINE: message and exits 2, or\n"
+	 "    config.cfg), prints every error as FILE:LINE: message, in line order,\n"
+	 "    and exits 2, or\n"
 	 "    prints \"configuration OK\" and a summary of servers, checks, groups,\n"
 	 "    zones, records, the DNS server and the TSIG key, and exits 0.  Every\n"
 	 "    check URL is parsed, those made from DNS_Failover's [SETTINGS] user and\n"
-	 "    partition too; a record two groups would both manage is an error.\n"},
+	 "    partition too; a record two groups would both manage is an error.\n"
+	 "    A typo of a key or check scheme gets the nearest known one (\"did you\n"
+	 "    mean 'interval'?\").  Warnings (FILE:LINE: warning: ..., exit still 0):\n"
+	 "    a group of one server (nowhere to fail over to), a server in no group.\n"},
 	{"demo", cmd_demo, "demo [--keep] [--named PATH]", "a throw-away lab on loopback showing failover and failback",
 	 "Starts, in a temporary directory on 127.0.0.1 only: BIND's named (a fresh\n"
 	 "TSIG key, zone demo.test whose mx, smtp, imap, mail and pop3 CNAMEs point at\n"
@@ -199,7 +211,8 @@ usage(FILE *out)
 		"\n"
 		"Exit codes: 0 ok, 1 degraded, 2 usage or configuration error, 3 DNS failure,\n"
 		"4 every server of a group down, 5 another instance holds the lock,\n"
-		"6 (status) the state is stale.\n"
+		"6 (status) the state is stale; `status --plugin` exits 0 OK, 1 WARNING,\n"
+		"2 CRITICAL, 3 UNKNOWN.\n"
 		"See mxfailover(8) and mxfailover.conf(5).\n");
 }
 
