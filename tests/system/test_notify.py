@@ -502,10 +502,11 @@ def test_etrn_usage(run):
     assert r == 2
 
 
-def test_hidden_from_summary(run):
+def test_listed_in_summary(run):
+    # Issue 11: --help lists every command, the operator tools too.
     r, out, err = run(["--help"])
     assert r == 0
-    assert "\n  notify " not in out and "\n  etrn " not in out
+    assert "\n  notify " in out and "\n  etrn " in out
     r, out, err = run(["help", "notify"])
     assert r == 0 and "notify test" in out
     r, out, err = run(["help", "etrn"])
