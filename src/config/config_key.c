@@ -96,7 +96,7 @@ config_checks_append(char ***v, size_t *n, const char *value)
 /*
  * Every key each kind of section accepts, for "did you mean" on a typo.
  * A key added to a config_key_* handler gets its word here too (the unit
- * test test_config_keys_known checks that each word here is accepted).
+ * test test_key_names_are_accepted checks that each word here is one).
  */
 static const char *const config_key_names[][16] = {
 	[SEC_GENERAL] = {"interval", "timeout", "fall", "rise", "state_file", "lock_file", "log",
@@ -107,6 +107,17 @@ static const char *const config_key_names[][16] = {
 	[SEC_SERVER] = {"address", "name", "checks"},
 	[SEC_GROUP] = {"servers", "zones", "records", "type", "failback", "hold_down", "etrn"},
 };
+
+const char *const *
+config_key_names_of(enum config_section_kind kind, size_t *n)
+{
+	*n = 0;
+	if ((size_t)kind >= MXF_ARRAY_SIZE(config_key_names))
+		return NULL;
+	while (*n < MXF_ARRAY_SIZE(config_key_names[kind]) && config_key_names[kind][*n] != NULL)
+		(*n)++;
+	return config_key_names[kind];
+}
 
 /* Report @key as unknown in the section @where ("[general]"), with the
  * nearest known key of the section when it looks like a typo of one. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_impl.h"
 #include "mxf.h"
 
 static const char good_conf[] =
@@ -536,6 +537,82 @@ test_find_path(void **state)
 	assert_non_null(config_load_path());
 }
 
+/* Every key of the suggestion table is one the section accepts, and a typo
+ * of each one suggests it. */
+static void
+test_key_names_are_accepted(void **state)
+{
+	static const struct {
+		enum config_section_kind kind;
+		const char *header;
+	} secs[] = {
+		{SEC_GENERAL, "[general]"}, {SEC_DNS, "[dns]"}, {SEC_NOTIFY, "[notify]"},
+		{SEC_SERVER, "[server mx1]"}, {SEC_GROUP, "[group g]"},
+	};
+
+	(void)state;
+	for (size_t k = 0; k < MXF_ARRAY_SIZE(secs); k++) {
+		size_t n = 0;
+		const char *const *names = config_key_names_of(secs[k].kind, &n);
+
+		assert_non_null(names);
+		assert_true(n > 0);
+		for (size_t i = 0; i < n; i++) {
+			struct config *cfg = NULL;
+			char text[512], needle[128];
+
+			/* The key itself: whatever its value's fate, not unknown. */
+			snprintf(text, sizeof(text), "%s\n%s = x\n", secs[k].header, names[i]);
+			config_load_string("t.conf", text, &cfg, &errs);
+			config_free(cfg);
+			cfg = NULL;
+			snprintf(needle, sizeof(needle), "unknown key '%s'", names[i]);
+			assert_false(has_error(2, needle));
+			config_errors_free(&errs);
+			/* Its last letter doubled: a typo that suggests it. */
+			snprintf(text, sizeof(text), "%s\n%s%c = x\n", secs[k].header, names[i],
+				 names[i][strlen(names[i]) - 1]);
+			config_load_string("t.conf", text, &cfg, &errs);
+			config_free(cfg);
+			snprintf(needle, sizeof(needle), "did you mean '%s'?", names[i]);
+			if (!has_error(2, needle))
+				dump_errors();
+			assert_true(has_error(2, needle));
+			config_errors_free(&errs);
+		}
+	}
+	assert_null(config_key_names_of(SEC_UNKNOWN, &(size_t){0}));
+}
+
+/* Errors of the reader and of the whole-file checks come out in line
+ * order, those about the whole file last. */
+static void
+test_errors_in_line_order(void **state)
+{
+	(void)state;
+	load_bad("[server mx1]\n"            /* 1: no address, no checks (found last) */
+		 "name = mx1.example.com\n"   /* 2 */
+		 "colour = blue\n"            /* 3: found while reading */
+		 "[group g]\n"                /* 4 */
+		 "servers = mx1 mx9\n"        /* 5: found after reading */
+		 "zones = example.com\n"      /* 6 */
+		 "records = mx\n"             /* 7 */
+		 "intervall = 1s\n");         /* 8: found while reading */
+	for (size_t i = 1; i < errs.n; i++) {
+		int a = errs.v[i - 1].line, b = errs.v[i].line;
+
+		if (!(b == 0 || (a != 0 && a <= b)))
+			dump_errors();
+		assert_true(b == 0 || (a != 0 && a <= b));
+	}
+	assert_true(has_error(1, "no address"));
+	assert_true(has_error(3, "unknown key 'colour' in [server mx1]"));
+	assert_true(has_error(5, "mx9"));
+	assert_true(has_error(8, "unknown key 'intervall' in [group g]"));
+	assert_true(has_error(0, "[dns]"));
+	assert_int_equal(errs.v[errs.n - 1].line, 0);
+}
+
 int
 main(void)
 {
@@ -554,6 +631,8 @@ main(void)
 		cmocka_unit_test_teardown(test_dnsfailover_mapping, teardown),
 		cmocka_unit_test_teardown(test_dnsfailover_missing, teardown),
 		cmocka_unit_test_teardown(test_find_path, teardown),
+		cmocka_unit_test_teardown(test_key_names_are_accepted, teardown),
+		cmocka_unit_test_teardown(test_errors_in_line_order, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
