@@ -154,7 +154,10 @@ status_print(const struct config *cfg, const struct state *st, uint64_t now)
 		const struct state_event *e = state_event_get(st, i);
 
 		fmt_time(e->at_ms, t1, sizeof(t1));
-		printf("  %s %s: %s\n", t1, failover_event_name(e->type), e->detail);
+		if (failover_event_self_named(e->type))
+			printf("  %s %s\n", t1, e->detail);
+		else
+			printf("  %s %s: %s\n", t1, failover_event_name(e->type), e->detail);
 	}
 }
 

@@ -58,6 +58,11 @@ const char *failover_event_name(enum failover_event_type t)
 	return FO_NAME(failover_event_names, t);
 }
 
+bool failover_event_self_named(enum failover_event_type t)
+{
+	return t == FAILOVER_EV_SERVER_DOWN || t == FAILOVER_EV_SERVER_UP;
+}
+
 const char *failover_event_id(enum failover_event_type t)
 {
 	return FO_NAME(failover_event_ids, t);

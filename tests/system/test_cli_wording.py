@@ -114,7 +114,11 @@ def test_daemon_log_wording(mxf_bin, run, wlab, tmp_path):
                      % log.count("witness tcp://127.0.0.1:%d: down" % wport))
     if log.count("witness tcp://127.0.0.1:%d: up again" % wport) != 1:
         wrong.append("the witness's return not logged once")
-    for line in log.splitlines():
+    # `status` shows the same events: each said once there too.
+    rc, out, err = run(["status"], config=cfg)
+    if "server mx1 is down: tcp://" not in out:
+        wrong.append("status shows no server mx1 is down event")
+    for line in log.splitlines() + out.splitlines():
         if repeated_reason(line) is not None:
             wrong.append("%r said twice in: %s" % (repeated_reason(line), line))
     assert not wrong, "\n".join(wrong) + "\n" + log
