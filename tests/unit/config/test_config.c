@@ -584,6 +584,48 @@ test_key_names_are_accepted(void **state)
 	assert_null(config_key_names_of(SEC_UNKNOWN, &(size_t){0}));
 }
 
+/* Every key mxfailover.conf(5) documents (".It Cm KEY No =" under
+ * ".Ss [SECTION]") is in the suggestion table, so a key added to the
+ * reader and its manual cannot be left out of "did you mean". */
+static void
+test_documented_keys_are_suggested(void **state)
+{
+	FILE *f = fopen("man/mxfailover.conf.5", "r");
+	enum config_section_kind kind = SEC_NONE;
+	char line[512];
+	size_t found = 0;
+
+	(void)state;
+	if (f == NULL)
+		skip(); /* run from the source tree, as meson test does */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char key[64];
+
+		if (strncmp(line, ".Sh ", 4) == 0)
+			kind = SEC_NONE;
+		if (strncmp(line, ".Ss [", 5) == 0)
+			kind = strncmp(line + 5, "general", 7) == 0  ? SEC_GENERAL
+			       : strncmp(line + 5, "dns", 3) == 0    ? SEC_DNS
+			       : strncmp(line + 5, "server", 6) == 0 ? SEC_SERVER
+			       : strncmp(line + 5, "group", 5) == 0  ? SEC_GROUP
+			       : strncmp(line + 5, "notify", 6) == 0 ? SEC_NOTIFY
+								     : SEC_NONE;
+		if (kind != SEC_NONE && sscanf(line, ".It Cm %63[a-z_] No =", key) == 1) {
+			size_t n = 0, i;
+			const char *const *names = config_key_names_of(kind, &n);
+
+			for (i = 0; i < n && strcmp(names[i], key) != 0; i++)
+				;
+			if (i == n)
+				print_message("documented key '%s' is not in config_key_names\n", key);
+			assert_true(i < n);
+			found++;
+		}
+	}
+	fclose(f);
+	assert_true(found >= 31);
+}
+
 /* Errors of the reader and of the whole-file checks come out in line
  * order, those about the whole file last. */
 static void
@@ -632,6 +674,7 @@ main(void)
 		cmocka_unit_test_teardown(test_dnsfailover_missing, teardown),
 		cmocka_unit_test_teardown(test_find_path, teardown),
 		cmocka_unit_test_teardown(test_key_names_are_accepted, teardown),
+		cmocka_unit_test_teardown(test_documented_keys_are_suggested, teardown),
 		cmocka_unit_test_teardown(test_errors_in_line_order, teardown),
 	};
 
