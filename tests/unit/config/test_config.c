@@ -224,7 +224,7 @@ test_error_lines(void **state)
 	assert_true(has_error(12, "duration"));
 	assert_true(has_error(13, "unknown key 'colour'"));
 	assert_true(has_error(14, "duplicate key 'records' (first set at line 10)"));
-	assert_true(has_error(15, "unknown section [sever mx2]"));
+	assert_true(has_error(15, "unknown section [sever mx2]; did you mean [server mx2]?"));
 	assert_true(has_error(17, "expected 'key = value'"));
 	assert_true(has_error(18, "duplicate section [server mx1] (first at line 3)"));
 	assert_true(has_error(19, "duplicate section [dns]"));
