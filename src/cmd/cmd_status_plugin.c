@@ -74,16 +74,10 @@ status_plugin_print(const struct config *cfg, const struct state *st, uint64_t n
 	int code;
 
 	switch (v->code) {
-	case MXF_EXIT_OK:
-		code = STATUS_PLUGIN_OK;
-		break;
+	case MXF_EXIT_OK: code = STATUS_PLUGIN_OK; break;
 	case MXF_EXIT_STALE:
-	case MXF_EXIT_ALLDOWN:
-		code = STATUS_PLUGIN_CRITICAL;
-		break;
-	default:
-		code = STATUS_PLUGIN_WARNING;
-		break;
+	case MXF_EXIT_ALLDOWN: code = STATUS_PLUGIN_CRITICAL; break;
+	default: code = STATUS_PLUGIN_WARNING; break;
 	}
 	if (v->msg[0] != '\0')
 		buf_printf(&text, "%s", v->msg);
@@ -102,7 +96,11 @@ status_plugin_print(const struct config *cfg, const struct state *st, uint64_t n
 			every = every &&
 				health_effective(st->health, gr->servers[i], now) == HEALTH_DOWN;
 		all_down += every;
-		buf_printf(&text, "%s", text.len == 0 ? "" : v->code == MXF_EXIT_STALE && g == 0 ? " " : "; ");
+		/* "...; last known: group mail on mx1; group b on ..." */
+		if (v->code == MXF_EXIT_STALE && g == 0)
+			buf_printf(&text, " ");
+		else if (text.len > 0)
+			buf_printf(&text, "; ");
 		if (a < 0) {
 			buf_printf(&text, "group %s: no active server known", gr->id);
 		} else if (status_plugin_failed_over(cfg, st, g)) {

@@ -25,7 +25,8 @@ suggest_distance(const char *a, const char *b)
 
 		cur[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			int ca = tolower((unsigned char)a[i - 1]),
+			    cb = tolower((unsigned char)b[j - 1]);
 			size_t cost = ca != cb, best = prev[j - 1] + cost;
 
 			if (prev[j] + 1 < best)

@@ -21,11 +21,11 @@ test_distance(void **state)
 	assert_int_equal(suggest_distance("abc", ""), 3);
 	assert_int_equal(suggest_distance("interval", "interval"), 0);
 	assert_int_equal(suggest_distance("intervall", "interval"), 1); /* insertion */
-	assert_int_equal(suggest_distance("intrval", "interval"), 1);   /* deletion */
-	assert_int_equal(suggest_distance("smpt", "smtp"), 1);          /* swap */
+	assert_int_equal(suggest_distance("intrval", "interval"), 1);	/* deletion */
+	assert_int_equal(suggest_distance("smpt", "smtp"), 1);		/* swap */
 	assert_int_equal(suggest_distance("kitten", "sitting"), 3);
-	assert_int_equal(suggest_distance("STATUS", "status"), 0);      /* case */
-	assert_int_equal(suggest_distance("ca", "abc"), 3);             /* OSA, not full DL */
+	assert_int_equal(suggest_distance("STATUS", "status"), 0); /* case */
+	assert_int_equal(suggest_distance("ca", "abc"), 3);	   /* OSA, not full DL */
 }
 
 static void
@@ -46,8 +46,8 @@ test_long_words(void **state)
 static void
 test_nearest(void **state)
 {
-	static const char *const cmds[] = {"run", "once", "status", "plan", NULL, "probe", "pin",
-					   "unpin", "config", "notify"};
+	static const char *const cmds[] = {"run",   "once", "status", "plan",	NULL,
+					   "probe", "pin",  "unpin",  "config", "notify"};
 	static const char *const schemes[] = {"smtp", "smtps", "submission", "imap", "http"};
 
 	(void)state;
