@@ -269,6 +269,38 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 		m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1;
 		status_set(v, MXF_EXIT_DEGRADED, "degraded");
 	}
+	/* Records failover no longer moves (changed by hand: left alone) and
+	 * zones whose update keeps failing leave the domain unprotected even
+	 * with every server up. */
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct config_group *gr = &cfg->groups[g];
+		const struct failover_group_mem *gm = &st->failover->groups[g];
+
+		for (size_t z = 0; z < gr->nzones && z < gm->nzones; z++) {
+			if (gm->zones[z].failed) {
+				m += (size_t)snprintf(v->msg + m, sizeof(v->msg) - m,
+						      "%sgroup %s: updates of zone %s fail",
+						      m == 0 ? "degraded: " : ", ", gr->id,
+						      gr->zones[z]);
+				m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1;
+				status_set(v, MXF_EXIT_DEGRADED, "degraded");
+			}
+			for (size_t r = 0; r < gr->nrecords && r < gm->nrecords; r++) {
+				char *owner;
+
+				if (!gm->hand_changed[z * gm->nrecords + r])
+					continue;
+				owner = failover_owner_name(gr->zones[z], gr->records[r]);
+				m += (size_t)snprintf(v->msg + m, sizeof(v->msg) - m,
+						      "%sgroup %s: %s changed by hand, left alone",
+						      m == 0 ? "degraded: " : ", ", gr->id,
+						      owner != NULL ? owner : gr->records[r]);
+				m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1;
+				free(owner);
+				status_set(v, MXF_EXIT_DEGRADED, "degraded");
+			}
+		}
+	}
 	if (v->note[0] != '\0' && v->code == MXF_EXIT_OK) {
 		status_set(v, MXF_EXIT_DEGRADED, "degraded");
 		snprintf(v->msg, sizeof(v->msg), "mxfailover (pid %ld) cannot write its state: %s",

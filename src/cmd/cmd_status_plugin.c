@@ -70,7 +70,7 @@ status_plugin_print(const struct config *cfg, const struct state *st, uint64_t n
 		    const struct status_verdict *v)
 {
 	struct buf text = BUF_INIT(4096), perf = BUF_INIT(16384);
-	size_t up = 0, failed_over = 0, all_down = 0;
+	size_t up = 0, failed_over = 0, all_down = 0, by_hand = 0, nrecords = 0;
 	int code;
 
 	switch (v->code) {
@@ -128,6 +128,14 @@ status_plugin_print(const struct config *cfg, const struct state *st, uint64_t n
 	buf_printf(&perf, " 'groups_failed_over'=%zu;0;;0;%zu", failed_over, cfg->ngroups);
 	buf_printf(&perf, " 'groups_all_down'=%zu;;0;0;%zu", all_down, cfg->ngroups);
 	buf_printf(&perf, " 'isolated'=%d;0;;0;1", st->failover->isolated ? 1 : 0);
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct failover_group_mem *gm = &st->failover->groups[g];
+
+		nrecords += gm->nzones * gm->nrecords;
+		for (size_t k = 0; k < gm->nzones * gm->nrecords; k++)
+			by_hand += gm->hand_changed[k];
+	}
+	buf_printf(&perf, " 'records_changed_by_hand'=%zu;0;;0;%zu", by_hand, nrecords);
 	if (st->saved_ms != 0)
 		buf_printf(&perf, " 'state_age'=%llus;;%llu;0;", (unsigned long long)v->age_s,
 			   (unsigned long long)v->stale_s);

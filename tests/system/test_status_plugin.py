@@ -179,3 +179,23 @@ def test_isolated_is_warning_and_stale_is_critical(run, plab, servers, tmp_path)
 def test_plugin_and_json_exclude_each_other(run, tmp_path):
     rc, out, err = run(["status", "--plugin", "--json"])
     assert rc == 2 and "choose one" in err
+
+
+def test_record_changed_by_hand_is_not_ok(run, plab, servers, tmp_path):
+    """Every server up, but a record someone repointed by hand is left
+    alone: failover no longer protects it, so neither `status` nor the
+    plugin says all is well."""
+    lab, key = plab
+    cfg = write_cfg(tmp_path / "mxf.conf", lab, key, servers)
+    assert run(["once"], config=cfg)[0] == 0
+    assert plugin(run, cfg)[3]["records_changed_by_hand"] == ("0", None, "0", "", "0", "2")
+    lab.nsupdate("update delete mx.%s CNAME\nupdate add mx.%s 300 CNAME elsewhere.example.org.\n"
+                 "send\n" % (ZONE, ZONE), key=key)
+    run(["once"], config=cfg)
+    rc, out, err = run(["status"], config=cfg)
+    assert rc == 1, out + err
+    assert "group mail: mx.%s changed by hand, left alone" % ZONE in out, out
+    rc, word, text, perf = plugin(run, cfg)
+    assert (rc, word) == (1, "WARNING"), text
+    assert "mx.%s changed by hand" % ZONE in text, text
+    assert perf["records_changed_by_hand"][0] == "1", perf
