@@ -59,10 +59,10 @@ static const struct command commands[] = {
 	 "  MXFAILOVER OK - group mail on mx1; 2 of 2 servers up | 'servers_up'=2;;;0;2 ...\n"
 	 "with perfdata (servers up, groups failed over / all down, isolated,\n"
 	 "records changed by hand, state age, each check's latency as\n"
-	 "'mx1 smtp'=0.012s) and exits 0 OK (every group\n"
-	 "on its preferred server, all up), 1 WARNING (degraded, failed over,\n"
-	 "isolated), 2 CRITICAL (every server of a group down, stale state) or\n"
-	 "3 UNKNOWN (no state, unreadable state or configuration).\n"},
+	 "'mx1 smtp'=0.012s) and exits 0 OK (every group on its preferred server,\n"
+	 "all up), 1 WARNING (degraded, failed over, isolated), 2 CRITICAL (every\n"
+	 "server of a group down, stale state) or 3 UNKNOWN (no state, unreadable\n"
+	 "state or configuration).\n"},
 	{"plan", cmd_plan, "plan", "the DNS changes the current health would make",
 	 "Runs the checks and reads the records now, then prints per group the\n"
 	 "decision and why, and each record that would change (old -> new) or be left\n"
