@@ -199,3 +199,25 @@ def test_record_changed_by_hand_is_not_ok(run, plab, servers, tmp_path):
     assert (rc, word) == (1, "WARNING"), text
     assert "mx.%s changed by hand" % ZONE in text, text
     assert perf["records_changed_by_hand"][0] == "1", perf
+
+
+def test_running_daemon_then_stopped(mxf_bin, run, plab, servers, tmp_path):
+    """With `run` writing the state every round the plugin says OK; once the
+    daemon is gone the state ages past 3 x max(fall, rise) x interval and the
+    plugin says CRITICAL, naming the likely cause."""
+    lab, key = plab
+    cfg = write_cfg(tmp_path / "mxf.conf", lab, key, servers)
+    d = folab.Daemon(mxf_bin, cfg, str(tmp_path / "d.log")).start()
+    try:
+        got = net.wait_until(lambda: (lambda r: r if r[0] == 0 else None)(plugin(run, cfg)),
+                             15, "the plugin to say OK")
+        rc, word, text, perf = got
+        assert "group mail on mx1; 2 of 2 servers up" in text, text
+        assert perf["mx1 tcp"][0] != "U" and perf["mx2 tcp"][0] != "U", perf
+    finally:
+        rc_d, log = d.finish()
+    assert rc_d == 0, log
+    rc, word, text, perf = net.wait_until(
+        lambda: (lambda r: r if r[0] == 2 else None)(plugin(run, cfg)), 10,
+        "the plugin to call the stopped daemon's state stale")
+    assert word == "CRITICAL" and "is the daemon running?" in text, text
