@@ -441,8 +441,9 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		check_report(c);
 		return;
 	}
+	/* The timeout as configured ("1s", "1500ms"), not as measured. */
 	check_finish(c, CHECK_STATE_DOWN, "timed out after %s %s",
-		     check_format_duration(c->timeout_ms, dur, sizeof(dur)),
+		     value_format_duration(c->timeout_ms, dur, sizeof(dur)),
 		     check_phase_waiting(c->phase));
 }
 

@@ -456,8 +456,8 @@ tls_verdict(struct check *c)
 	}
 	if (u->cert_days_set && k->cert_days < (int)u->cert_days) {
 		free(k->cert_warn);
-		if (asprintf(&k->cert_warn, "TLS: certificate expires in %d days (cert_days=%d)",
-			     k->cert_days, (int)u->cert_days) < 0)
+		if (asprintf(&k->cert_warn, "TLS: certificate expires in %d day%s (cert_days=%d)",
+			     k->cert_days, k->cert_days == 1 ? "" : "s", (int)u->cert_days) < 0)
 			k->cert_warn = NULL;
 	}
 	return 0;

@@ -3,7 +3,10 @@
  *
  * Beyond what config_load() checks, the TSIG key file is read here (its
  * syntax and its permissions), because that is what a daemon would trip
- * over at its first update.  Errors print as FILE:LINE: message; exit 2.
+ * over at its first update.  Errors print as FILE:LINE: message, in line
+ * order; exit 2.  A configuration that loads may still protect nothing
+ * somewhere (config_warnings): those print as FILE:LINE: warning: message
+ * on stderr and the exit stays 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,15 +28,19 @@ print_duration(FILE *out, uint64_t ms)
 }
 
 static void
-print_summary(FILE *out, const struct config *cfg, const struct dns_tsig_key *key)
+print_summary(FILE *out, const struct config *cfg, const struct dns_tsig_key *key,
+	      size_t nwarnings)
 {
 	const struct config_general *g = &cfg->general;
 	const struct config_notify *n = &cfg->notify;
 	size_t nrecords = 0;
 
-	fprintf(out, "configuration OK: %s (%s)\n", cfg->path,
+	fprintf(out, "configuration OK: %s (%s)", cfg->path,
 		cfg->format == CONFIG_FORMAT_DNSFAILOVER ? "DNS_Failover config.cfg format"
 							 : "mxfailover format");
+	if (nwarnings > 0)
+		fprintf(out, ", %zu warning%s (on stderr)", nwarnings, nwarnings == 1 ? "" : "s");
+	fprintf(out, "\n");
 	fprintf(out, "general: interval ");
 	print_duration(out, g->interval_ms);
 	fprintf(out, ", timeout ");
@@ -154,7 +161,21 @@ cmd_config(struct mxf_ctx *ctx, int argc, char **argv)
 			return MXF_EXIT_USAGE;
 		}
 	}
-	print_summary(stdout, cfg, key);
+	{
+		struct config_errors warns = {0};
+
+		if (config_warnings(cfg, &warns) != 0)
+			fprintf(stderr, "mxfailover: out of memory\n");
+		for (size_t i = 0; i < warns.n; i++) {
+			if (warns.v[i].line > 0)
+				fprintf(stderr, "%s:%d: warning: %s\n", warns.v[i].file,
+					warns.v[i].line, warns.v[i].msg);
+			else
+				fprintf(stderr, "%s: warning: %s\n", warns.v[i].file, warns.v[i].msg);
+		}
+		print_summary(stdout, cfg, key, warns.n);
+		config_errors_free(&warns);
+	}
 	dns_tsig_key_free(key);
 	config_free(cfg);
 	return MXF_EXIT_OK;

@@ -21,6 +21,7 @@
 
 #include "clock.h"
 #include "cmd.h"
+#include "cmd_status.h"
 #include "config.h"
 #include "daemon.h"
 #include "failover.h"
@@ -153,19 +154,12 @@ status_print(const struct config *cfg, const struct state *st, uint64_t now)
 		const struct state_event *e = state_event_get(st, i);
 
 		fmt_time(e->at_ms, t1, sizeof(t1));
-		printf("  %s %s: %s\n", t1, failover_event_name(e->type), e->detail);
+		if (failover_event_self_named(e->type))
+			printf("  %s %s\n", t1, e->detail);
+		else
+			printf("  %s %s: %s\n", t1, failover_event_name(e->type), e->detail);
 	}
 }
-
-/* What `status` concludes, in words and as its exit code. */
-struct status_verdict {
-	int code;			   /* enum mxf_exit */
-	const char *word;		   /* "ok", "degraded", "isolated", "all_down", "stale" */
-	char msg[1024];			   /* one line, "" when all is well */
-	uint64_t age_s;			   /* of the state file */
-	long pid;			   /* of the process holding the lock, 0 when none */
-	char note[STATE_FILE_LOCK_RECORD]; /* the holder's note: why it cannot write */
-};
 
 static void
 status_set(struct status_verdict *v, int code, const char *word)
@@ -191,6 +185,7 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 	size_t m = 0;
 
 	v->age_s = age / 1000;
+	v->stale_s = stale_ms / 1000;
 	status_set(v, MXF_EXIT_OK, "ok");
 	v->msg[0] = '\0';
 	if (held != 1)
@@ -274,6 +269,38 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 		m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1;
 		status_set(v, MXF_EXIT_DEGRADED, "degraded");
 	}
+	/* Records failover no longer moves (changed by hand: left alone) and
+	 * zones whose update keeps failing leave the domain unprotected even
+	 * with every server up. */
+	for (size_t g = 0; g < cfg->ngroups; g++) {
+		const struct config_group *gr = &cfg->groups[g];
+		const struct failover_group_mem *gm = &st->failover->groups[g];
+
+		for (size_t z = 0; z < gr->nzones && z < gm->nzones; z++) {
+			if (gm->zones[z].failed) {
+				m += (size_t)snprintf(v->msg + m, sizeof(v->msg) - m,
+						      "%sgroup %s: updates of zone %s fail",
+						      m == 0 ? "degraded: " : ", ", gr->id,
+						      gr->zones[z]);
+				m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1;
+				status_set(v, MXF_EXIT_DEGRADED, "degraded");
+			}
+			for (size_t r = 0; r < gr->nrecords && r < gm->nrecords; r++) {
+				char *owner;
+
+				if (!gm->hand_changed[z * gm->nrecords + r])
+					continue;
+				owner = failover_owner_name(gr->zones[z], gr->records[r]);
+				m += (size_t)snprintf(v->msg + m, sizeof(v->msg) - m,
+						      "%sgroup %s: %s changed by hand, left alone",
+						      m == 0 ? "degraded: " : ", ", gr->id,
+						      owner != NULL ? owner : gr->records[r]);
+				m = m < sizeof(v->msg) ? m : sizeof(v->msg) - 1;
+				free(owner);
+				status_set(v, MXF_EXIT_DEGRADED, "degraded");
+			}
+		}
+	}
 	if (v->note[0] != '\0' && v->code == MXF_EXIT_OK) {
 		status_set(v, MXF_EXIT_DEGRADED, "degraded");
 		snprintf(v->msg, sizeof(v->msg), "mxfailover (pid %ld) cannot write its state: %s",
@@ -303,7 +330,7 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 	struct state *st = NULL;
 	struct pins *pins = NULL;
 	char err[512] = "";
-	bool json = false;
+	bool json = false, plugin = false;
 	uint64_t now = clock_wall_ms();
 	struct status_verdict verdict;
 	int rc;
@@ -311,33 +338,56 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
+		else if (strcmp(argv[i], "--plugin") == 0)
+			plugin = true;
 		else
 			return cmd_usage_error("status", "unknown argument '%s'", argv[i]);
 	}
+	if (json && plugin)
+		return cmd_usage_error("status", "--json and --plugin are two outputs: choose one");
 	rc = cmd_load_config(ctx, &cfg);
+	if (rc != 0 && plugin) {
+		snprintf(err, sizeof(err),
+			 "cannot use the configuration %s (`mxfailover config check` says why)",
+			 ctx->config_path);
+		return status_plugin_unknown(err);
+	}
 	if (rc != 0)
 		return rc;
 	rc = state_load(cfg->general.state_file, cfg, &st, err, sizeof(err));
 	if (rc == MXF_ENOTFOUND) {
-		fprintf(stderr, "mxfailover: no state yet (%s does not exist): run `mxfailover once` "
-				"or start the daemon\n",
-			cfg->general.state_file);
+		char why[600];
+
+		snprintf(why, sizeof(why),
+			 "no state yet (%s does not exist): run `mxfailover once` or start the daemon",
+			 cfg->general.state_file);
 		config_free(cfg);
+		if (plugin)
+			return status_plugin_unknown(why);
+		fprintf(stderr, "mxfailover: %s\n", why);
 		return MXF_EXIT_DEGRADED;
 	}
 	if (rc != 0) {
-		fprintf(stderr, "mxfailover: %s\n", err);
 		config_free(cfg);
+		if (plugin)
+			return status_plugin_unknown(err);
+		fprintf(stderr, "mxfailover: %s\n", err);
 		return MXF_EXIT_DEGRADED;
 	}
 	/* The pins the daemon obeys from its next round on, not the ones it
 	 * had applied when it last wrote the state. */
 	if (pins_load(cfg, &pins, err, sizeof(err)) == 0)
 		pins_apply(pins, st->health, now);
-	else
+	else if (!plugin)
 		fprintf(stderr, "mxfailover: warning: %s; showing the pins last applied\n", err);
 	pins_free(pins);
 	status_judge(cfg, st, now, &verdict);
+	if (plugin) {
+		rc = status_plugin_print(cfg, st, now, &verdict);
+		state_free(st);
+		config_free(cfg);
+		return rc;
+	}
 	if (json) {
 		json_t *root = NULL;
 
@@ -405,6 +455,7 @@ int
 cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv)
 {
 	struct config *cfg = NULL;
+	struct pins *pins = NULL;
 	char err[512] = "";
 	int rc;
 
@@ -413,6 +464,22 @@ cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv)
 	rc = cmd_load_config(ctx, &cfg);
 	if (rc != 0)
 		return rc;
+	/* Nothing to clear: say so rather than "unpinned", which would have
+	 * the operator believe a pin had been in force.  (A pin set between
+	 * this read and none being written stays: nothing is written.) */
+	if (config_server_index(cfg, argv[1]) >= 0 && pins_load(cfg, &pins, err, sizeof(err)) == 0) {
+		uint64_t now = clock_wall_ms();
+		bool pinned = pins_get(pins, (size_t)config_server_index(cfg, argv[1]), now, NULL) !=
+			      HEALTH_PIN_NONE;
+
+		pins_free(pins);
+		if (!pinned) {
+			printf("server %s is not pinned: nothing to unpin\n", argv[1]);
+			config_free(cfg);
+			return MXF_EXIT_OK;
+		}
+	}
+	err[0] = '\0';
 	rc = pins_set(cfg, argv[1], HEALTH_PIN_NONE, 0, err, sizeof(err));
 	if (rc == MXF_ENOTFOUND) {
 		config_free(cfg);

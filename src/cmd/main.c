@@ -5,22 +5,25 @@
  * to the command.  Commands that are not built yet say so and exit 2, so a
  * script never mistakes them for success.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "config.h"
 #include "log.h"
 #include "mxf.h"
+#include "suggest.h"
 
 struct command {
 	const char *name;
 	int (*fn)(struct mxf_ctx *ctx, int argc, char **argv);
 	const char *usage;   /* after "mxfailover [-c FILE] [-v|-q] " */
-	const char *summary; /* one line for --help */
+	const char *summary; /* one line for --help (NULL: the help's first line) */
 	const char *help;    /* the paragraph `mxfailover help COMMAND` prints */
 };
 
@@ -41,7 +44,7 @@ static const struct command commands[] = {
 	 "but service is kept up, or the state file could not be written; 3: a DNS read\n"
 	 "or update failed; 4: every server of a group is down; 5: another instance\n"
 	 "holds the lock.\n"},
-	{"status", cmd_status, "status [--json]", "servers, checks, records, last events",
+	{"status", cmd_status, "status [--json | --plugin]", "servers, checks, records, last events",
 	 "Prints, from the state file a running daemon rewrites every round, each\n"
 	 "server's health and pin, each check's last result and reason, each group's\n"
 	 "active server and managed records as last read, and the recent events.\n"
@@ -49,7 +52,17 @@ static const struct command commands[] = {
 	 "Exit 6 when the state is stale (older than 3 x max(fall, rise) x interval:\n"
 	 "the daemon is not running, or cannot write its state -- the lock it holds\n"
 	 "tells which); 4 when every server of a group is down; 1 when isolated,\n"
-	 "degraded or no state exists yet; 0 when every active server is up.\n"},
+	 "degraded (a server down, a check failing, a record changed by hand, a\n"
+	 "zone whose updates fail) or no state exists yet; 0 when every active\n"
+	 "server is up.\n"
+	 "--plugin prints one line for Nagios/Icinga (Monitoring Plugins):\n"
+	 "  MXFAILOVER OK - group mail on mx1; 2 of 2 servers up | 'servers_up'=2;;;0;2 ...\n"
+	 "with perfdata (servers up, groups failed over / all down, isolated,\n"
+	 "records changed by hand, state age, each check's latency as\n"
+	 "'mx1 smtp'=0.012s) and exits 0 OK (every group on its preferred server,\n"
+	 "all up), 1 WARNING (degraded, failed over, isolated), 2 CRITICAL (every\n"
+	 "server of a group down, stale state) or 3 UNKNOWN (no state, unreadable\n"
+	 "state or configuration).\n"},
 	{"plan", cmd_plan, "plan", "the DNS changes the current health would make",
 	 "Runs the checks and reads the records now, then prints per group the\n"
 	 "decision and why, and each record that would change (old -> new) or be left\n"
@@ -98,7 +111,8 @@ static const struct command commands[] = {
 	 "are kept in <state_file>.pins; a running daemon applies them within one\n"
 	 "interval.\n"},
 	{"unpin", cmd_unpin, "unpin SERVER", "clear an operator override",
-	 "Clears a pin set with `mxfailover pin`.\n"},
+	 "Clears a pin set with `mxfailover pin`.  A server that is not pinned is\n"
+	 "said to be so; nothing is written and the exit is 0.\n"},
 	{"audit", NULL, "audit DOMAIN", "lint the domain's mail DNS",
 	 "Checks MX, A/AAAA, PTR, TTLs, NS and SOA serials of DOMAIN.\n"},
 	{"queue", cmd_queue, "queue [--json] [--timeout DUR] [SERVER]",
@@ -118,11 +132,15 @@ static const struct command commands[] = {
 	{"config", cmd_config, "config check", "validate the configuration",
 	 "config check\n"
 	 "    Reads the configuration (native mxfailover.conf or DNS_Failover's\n"
-	 "    config.cfg), prints every error as FILE:LINE: message and exits 2, or\n"
+	 "    config.cfg), prints every error as FILE:LINE: message, in line order,\n"
+	 "    and exits 2, or\n"
 	 "    prints \"configuration OK\" and a summary of servers, checks, groups,\n"
 	 "    zones, records, the DNS server and the TSIG key, and exits 0.  Every\n"
 	 "    check URL is parsed, those made from DNS_Failover's [SETTINGS] user and\n"
-	 "    partition too; a record two groups would both manage is an error.\n"},
+	 "    partition too; a record two groups would both manage is an error.\n"
+	 "    A typo of a key or check scheme gets the nearest known one (\"did you\n"
+	 "    mean 'interval'?\").  Warnings (FILE:LINE: warning: ..., exit still 0):\n"
+	 "    a group of one server (nowhere to fail over to), a server in no group.\n"},
 	{"demo", cmd_demo, "demo [--keep] [--named PATH]", "a throw-away lab on loopback showing failover and failback",
 	 "Starts, in a temporary directory on 127.0.0.1 only: BIND's named (a fresh\n"
 	 "TSIG key, zone demo.test whose mx, smtp, imap, mail and pop3 CNAMEs point at\n"
@@ -139,10 +157,9 @@ static const struct command commands[] = {
 	 "                installs it, or `apt-get install bind9`)\n"
 	 "Exit 0 when the failover and the failback were both seen, 1 otherwise\n"
 	 "(what was missing is printed), 2 when named is missing or on a usage error.\n"},
-	/* Operator tools: summary NULL keeps them out of --help's list. */
 	{"notify", cmd_notify,
 	 "notify test [--event KIND] [--reason TEXT] [--server ID] [--timeout DUR] [--attempts N] [--backoff DUR]",
-	 NULL,
+	 "send a test event through every notification channel",
 	 "notify test\n"
 	 "    Sends one test event (default: switched) through every channel of\n"
 	 "    [notify] -- mail, webhook, exec -- and waits for the outcome, printing\n"
@@ -158,7 +175,7 @@ static const struct command commands[] = {
 	 "  --backoff DUR   wait before the second try, doubling (default 5s)\n"
 	 "Exit 0 when every channel delivered, 1 otherwise, 2 on a configuration error.\n"},
 	{"etrn", cmd_etrn, "etrn [--timeout DUR] [--helo NAME] [--tls-name NAME] SERVER[:PORT] ZONE...",
-	 NULL,
+	 "ask a backup MX to deliver its queue now (ETRN)",
 	 "Asks the backup MX SERVER (port 25 by default) to deliver the mail it queued\n"
 	 "for each ZONE now (ETRN, RFC 1985), in one SMTP session: banner, EHLO,\n"
 	 "STARTTLS when offered, EHLO, ETRN ZONE for each zone, QUIT.  Prints one line\n"
@@ -189,10 +206,17 @@ usage(FILE *out)
 		"records with TSIG-signed dynamic updates when the active one fails.\n"
 		"\n"
 		"Commands:\n");
-	for (size_t i = 0; i < MXF_ARRAY_SIZE(commands); i++)
-		if (commands[i].summary != NULL)
-			fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
-				commands[i].fn == NULL ? " (not built yet)" : "");
+	/* Every command of the table, so none is a secret; a row without a
+	 * summary shows its help's first line. */
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(commands); i++) {
+		const char *sum = commands[i].summary;
+		int len = (int)strcspn(sum != NULL ? sum : commands[i].help, "\n");
+
+		fprintf(out, "  %-10s %.*s%s\n", commands[i].name, len,
+			sum != NULL ? sum : commands[i].help,
+			commands[i].fn == NULL ? " (not built yet)" : "");
+	}
+	fprintf(out, "  %-10s %s\n", "help", "`help COMMAND`: one command's options and exit codes");
 	fprintf(out,
 		"\n"
 		"Options:\n"
@@ -206,8 +230,30 @@ usage(FILE *out)
 		"\n"
 		"Exit codes: 0 ok, 1 degraded, 2 usage or configuration error, 3 DNS failure,\n"
 		"4 every server of a group down, 5 another instance holds the lock,\n"
-		"6 (status) the state is stale.\n"
+		"6 (status) the state is stale; `status --plugin` exits 0 OK, 1 WARNING,\n"
+		"2 CRITICAL, 3 UNKNOWN.\n"
 		"See mxfailover(8) and mxfailover.conf(5).\n");
+}
+
+/*
+ * Say that @name is no command, with the nearest one when it looks like a
+ * typo of it ("did you mean 'status'?").  @what prefixes the message
+ * ("" or "help: ").
+ */
+static void
+unknown_command(const char *what, const char *name)
+{
+	const char *names[MXF_ARRAY_SIZE(commands) + 1];
+	const char *near;
+
+	for (size_t i = 0; i < MXF_ARRAY_SIZE(commands); i++)
+		names[i] = commands[i].name;
+	names[MXF_ARRAY_SIZE(commands)] = "help";
+	near = suggest_nearest(name, names, MXF_ARRAY_SIZE(names));
+	fprintf(stderr, "mxfailover: %sunknown command '%s'", what, name);
+	if (near != NULL)
+		fprintf(stderr, "; did you mean '%s'?", near);
+	fprintf(stderr, "\nTry 'mxfailover --help' for the list of commands.\n");
 }
 
 static int
@@ -216,7 +262,7 @@ help_command(const char *name)
 	const struct command *c = command_find(name);
 
 	if (c == NULL) {
-		fprintf(stderr, "mxfailover: help: unknown command '%s'\n", name);
+		unknown_command("help: ", name);
 		return MXF_EXIT_USAGE;
 	}
 	printf("usage: mxfailover [-c FILE] [-v|-q] %s\n\n%s%s", c->usage, c->help,
@@ -237,12 +283,49 @@ cmd_usage_error(const char *cmd, const char *fmt, ...)
 	return MXF_EXIT_USAGE;
 }
 
+/*
+ * The configuration file @ctx names does not exist: say where it was looked
+ * for (SPEC's search order) and how to name one, instead of a bare
+ * "cannot open".
+ */
+static void
+config_missing(const struct mxf_ctx *ctx)
+{
+	const char *env = getenv("MXFAILOVER_CONFIG");
+	const char *denv = getenv("DNSFAILOVER_CONFIG");
+
+	if (ctx->config_path_given)
+		fprintf(stderr, "mxfailover: configuration file %s (given with -c) does not exist\n",
+			ctx->config_path);
+	else if (env != NULL && *env != '\0')
+		fprintf(stderr,
+			"mxfailover: configuration file %s (from $MXFAILOVER_CONFIG) does not exist\n",
+			ctx->config_path);
+	else if (denv != NULL && *denv != '\0')
+		fprintf(stderr,
+			"mxfailover: configuration file %s (from $DNSFAILOVER_CONFIG) does not exist\n",
+			ctx->config_path);
+	else
+		fprintf(stderr,
+			"mxfailover: no configuration file: tried " CONFIG_DEFAULT_PATH
+			" and " CONFIG_DNSFAILOVER_PATH
+			" ($MXFAILOVER_CONFIG and $DNSFAILOVER_CONFIG are not set)\n");
+	fprintf(stderr, "Name one with -c FILE or $MXFAILOVER_CONFIG (see mxfailover.conf(5));\n"
+			"`mxfailover config check` validates it.\n");
+}
+
 int
 cmd_load_config(const struct mxf_ctx *ctx, struct config **out)
 {
 	struct config_errors errs = {0};
+	size_t nerrs;
 	int err;
 
+	*out = NULL;
+	if (access(ctx->config_path, F_OK) != 0 && errno == ENOENT) {
+		config_missing(ctx);
+		return MXF_EXIT_USAGE;
+	}
 	err = config_load(ctx->config_path, out, &errs);
 	for (size_t i = 0; i < errs.n; i++) {
 		if (errs.v[i].line > 0)
@@ -251,9 +334,12 @@ cmd_load_config(const struct mxf_ctx *ctx, struct config **out)
 		else
 			fprintf(stderr, "%s: %s\n", errs.v[i].file, errs.v[i].msg);
 	}
+	nerrs = errs.n;
 	config_errors_free(&errs);
 	if (err != 0) {
-		if (errs.n == 0)
+		/* Only when no message said why (out of memory): config_load's
+		 * own message is the one to read, not a second "I/O error". */
+		if (nerrs == 0)
 			fprintf(stderr, "%s: %s\n", ctx->config_path, mxf_strerror(err));
 		return MXF_EXIT_USAGE;
 	}
@@ -318,8 +404,7 @@ main(int argc, char **argv)
 	}
 	cmd = command_find(argv[0]);
 	if (cmd == NULL) {
-		fprintf(stderr, "mxfailover: unknown command '%s'\n", argv[0]);
-		usage(stderr);
+		unknown_command("", argv[0]);
 		return MXF_EXIT_USAGE;
 	}
 	if (cmd->fn == NULL) {

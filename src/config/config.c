@@ -20,6 +20,7 @@
 #include "check_url.h"
 #include "config_impl.h"
 #include "mxf.h"
+#include "suggest.h"
 #include "value.h"
 
 /* ---- small helpers the readers share ------------------------------------ */
@@ -245,8 +246,18 @@ config_expand_check(const char *word, const char *address, const char *name, cha
 			return e;
 		}
 	} else {
-		snprintf(err, errlen,
-			 "unknown check (short names: smtp submission smtps imap imaps pop3 pop3s http https mysql; or a check URL)");
+		const char *names[CHECK_SCHEME_COUNT] = {0};
+		const char *near;
+
+		for (unsigned i = 0; i < CHECK_SCHEME_COUNT; i++)
+			if (check_url_is_short_name(check_url_scheme_name((enum check_scheme)i)))
+				names[i] = check_url_scheme_name((enum check_scheme)i);
+		near = suggest_nearest(word, names, CHECK_SCHEME_COUNT);
+		if (near != NULL)
+			snprintf(err, errlen, "unknown check; did you mean '%s'?", near);
+		else
+			snprintf(err, errlen,
+				 "unknown check (short names: smtp submission smtps imap imaps pop3 pop3s http https mysql; or a check URL)");
 		return MXF_EINVAL;
 	}
 	e = check_url_parse(buf, &u, err, errlen);

@@ -187,6 +187,15 @@ int config_errors_add(struct config_errors *errs, const char *file, int line,
 /* Free every error of @errs and leave it empty (reusable). */
 void config_errors_free(struct config_errors *errs);
 
+/*
+ * config_warnings -- (config_warn.c) append to @out what is valid in @cfg
+ * but protects nothing: a group of one server (nowhere to fail over to), a
+ * server in no group (checked, never pointed at).  In line order, each at
+ * its section's line (0 where the format has no lines).
+ * @return 0 or MXF_ENOMEM.
+ */
+int config_warnings(const struct config *cfg, struct config_errors *out);
+
 /* "CNAME" etc., case-insensitive.  @return 0 or MXF_EINVAL. */
 int config_parse_rtype(const char *s, enum config_rtype *out);
 

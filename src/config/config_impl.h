@@ -91,6 +91,14 @@ const char *config_text_line(const char *text, size_t len, size_t *pos, size_t *
  */
 void config_key(struct config_parse *p, int line, const char *key, const char *value);
 
+/*
+ * config_key_names_of -- (config_key.c) the keys a section of @kind accepts,
+ * the words "did you mean" picks from.
+ * @return the array (static) with *@n its length; NULL with 0 for a kind
+ *         without keys.
+ */
+const char *const *config_key_names_of(enum config_section_kind kind, size_t *n);
+
 /* (config_key.c) @return whether @key of a section of @kind is a list, which may continue
  * on indented lines and be empty. */
 bool config_key_is_list(enum config_section_kind kind, const char *key);

@@ -23,6 +23,7 @@
 #include "config_impl.h"
 #include "mxf.h"
 #include "seedconf.h"
+#include "suggest.h"
 
 /* libinih's line buffer is 200 bytes: room for 197 characters. */
 #define CONFIG_INI_LINE 197
@@ -236,6 +237,9 @@ config_valid_id(const char *s)
 	return 1;
 }
 
+/* The first words of the sections there are, for "did you mean". */
+static const char *const config_section_words[] = {"general", "dns", "notify", "server", "group"};
+
 /* Called when the reader has just passed a new section header. */
 static void
 config_enter_section(struct config_parse *p, const char *section, int line)
@@ -291,6 +295,12 @@ config_enter_section(struct config_parse *p, const char *section, int line)
 		config_err(p, line,
 			   "[%s] is a DNS_Failover section; a config.cfg must not mix them with mxfailover sections",
 			   section);
+	else if (n >= 1 && suggest_nearest(word, config_section_words,
+					   MXF_ARRAY_SIZE(config_section_words)) != NULL)
+		config_err(p, line, "unknown section [%s]; did you mean [%s%s%s]?", section,
+			   suggest_nearest(word, config_section_words,
+					   MXF_ARRAY_SIZE(config_section_words)),
+			   n >= 2 ? " " : "", n >= 2 ? id : "");
 	else
 		config_err(p, line,
 			   "unknown section [%s] (expected [general], [dns], [server NAME], [group NAME] or [notify])",

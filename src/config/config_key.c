@@ -14,6 +14,7 @@
 #include "config.h"
 #include "config_impl.h"
 #include "mxf.h"
+#include "suggest.h"
 #include "value.h"
 
 /* Append a copy of the @l bytes at @s to the list *@v of *@n words. */
@@ -90,6 +91,48 @@ config_checks_append(char ***v, size_t *n, const char *value)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Every key each kind of section accepts, for "did you mean" on a typo.
+ * A key added to a config_key_* handler gets its word here too (the unit
+ * test test_key_names_are_accepted checks that each word here is one).
+ */
+static const char *const config_key_names[][16] = {
+	[SEC_GENERAL] = {"interval", "timeout", "fall", "rise", "state_file", "lock_file", "log",
+			 "witness", "status_listen", "audit_interval"},
+	[SEC_DNS] = {"server", "key_file", "ttl", "timeout"},
+	[SEC_NOTIFY] = {"mail_to", "mail_from", "smtp_url", "smtp_user", "smtp_password_file",
+			"webhook", "exec", "reminder"},
+	[SEC_SERVER] = {"address", "name", "checks", "queue"},
+	[SEC_GROUP] = {"servers", "zones", "records", "type", "failback", "hold_down", "etrn"},
+};
+
+const char *const *
+config_key_names_of(enum config_section_kind kind, size_t *n)
+{
+	*n = 0;
+	if ((size_t)kind >= MXF_ARRAY_SIZE(config_key_names))
+		return NULL;
+	while (*n < MXF_ARRAY_SIZE(config_key_names[kind]) && config_key_names[kind][*n] != NULL)
+		(*n)++;
+	return config_key_names[kind];
+}
+
+/* Report @key as unknown in the section @where ("[general]"), with the
+ * nearest known key of the section when it looks like a typo of one. */
+static void
+config_key_unknown(struct config_parse *p, int line, const char *key, const char *where)
+{
+	const char *near = NULL;
+
+	if ((size_t)p->kind < MXF_ARRAY_SIZE(config_key_names))
+		near = suggest_nearest(key, config_key_names[p->kind],
+				       MXF_ARRAY_SIZE(config_key_names[p->kind]));
+	if (near != NULL)
+		config_err(p, line, "unknown key '%s' in %s; did you mean '%s'?", key, where, near);
+	else
+		config_err(p, line, "unknown key '%s' in %s", key, where);
 }
 
 static int
@@ -256,7 +299,7 @@ config_key_general(struct config_parse *p, int line, const char *key, const char
 			config_set_str(p, &g->status_listen, value);
 		free(host);
 	} else {
-		config_err(p, line, "unknown key '%s' in [general]", key);
+		config_key_unknown(p, line, key, "[general]");
 	}
 }
 
@@ -289,7 +332,7 @@ config_key_dns(struct config_parse *p, int line, const char *key, const char *va
 	} else if (strcmp(key, "timeout") == 0) {
 		config_set_duration(p, line, key, value, &d->timeout_ms, 0);
 	} else {
-		config_err(p, line, "unknown key '%s' in [dns]", key);
+		config_key_unknown(p, line, key, "[dns]");
 	}
 }
 
@@ -338,7 +381,10 @@ config_key_server(struct config_parse *p, int line, const char *key, const char 
 			s->queue = q;
 		}
 	} else {
-		config_err(p, line, "unknown key '%s' in [server %s]", key, s->id);
+		char where[96];
+
+		snprintf(where, sizeof(where), "[server %s]", s->id);
+		config_key_unknown(p, line, key, where);
 	}
 }
 
@@ -426,7 +472,10 @@ config_key_group(struct config_parse *p, int line, const char *key, const char *
 		if (value_parse_bool(value, &g->etrn) != 0)
 			config_err(p, line, "etrn: '%s' must be yes or no", value);
 	} else {
-		config_err(p, line, "unknown key '%s' in [group %s]", key, g->id);
+		char where[96];
+
+		snprintf(where, sizeof(where), "[group %s]", g->id);
+		config_key_unknown(p, line, key, where);
 	}
 	if (e == MXF_ENOMEM)
 		p->oom = 1;
@@ -464,7 +513,7 @@ config_key_notify(struct config_parse *p, int line, const char *key, const char 
 	if (strcmp(key, "reminder") == 0)
 		config_set_duration(p, line, key, value, &n->reminder_ms, 1);
 	else
-		config_err(p, line, "unknown key '%s' in [notify]", key);
+		config_key_unknown(p, line, key, "[notify]");
 }
 
 /* Keys whose value is a list and may continue on indented lines. */

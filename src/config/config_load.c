@@ -19,6 +19,31 @@
 /* Larger than this is no configuration file. */
 #define CONFIG_MAX_FILE (1024 * 1024)
 
+/*
+ * Put the errors from @from on in line order, so a file is fixed top to
+ * bottom: the reader reports as it reads, the whole-file checks after it,
+ * about lines anywhere.  Errors about the file as a whole (line 0) go
+ * last; equal lines keep the order they were found in (a stable sort).
+ */
+static void
+config_errors_sort(struct config_errors *errs, size_t from)
+{
+	for (size_t i = from + 1; i < errs->n; i++) {
+		struct config_error e = errs->v[i];
+		unsigned key = e.line > 0 ? (unsigned)e.line : (unsigned)-1;
+		size_t j = i;
+
+		for (; j > from; j--) {
+			int pl = errs->v[j - 1].line;
+
+			if ((pl > 0 ? (unsigned)pl : (unsigned)-1) <= key)
+				break;
+			errs->v[j] = errs->v[j - 1];
+		}
+		errs->v[j] = e;
+	}
+}
+
 static int
 config_load_text(const char *name, const char *text, size_t len, struct config **out,
 		 struct config_errors *errs)
@@ -49,6 +74,7 @@ config_load_text(const char *name, const char *text, size_t len, struct config *
 		cfg->format = CONFIG_FORMAT_NATIVE;
 		err = config_ini_load(name, text, len, cfg, errs);
 	}
+	config_errors_sort(errs, before);
 	if (err == 0 && errs->n == before)
 		err = config_fill_defaults(cfg);
 	if (err == 0 && errs->n > before)

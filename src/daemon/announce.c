@@ -38,18 +38,21 @@ struct announce_etrn {
 static void
 announce_log_event(const struct failover_event *e)
 {
+	const char *name = failover_event_self_named(e->type) ? "" : failover_event_name(e->type);
+	const char *sep = name[0] != '\0' ? ": " : "";
+
 	switch (e->type) {
 	case FAILOVER_EV_SERVER_DOWN:
 	case FAILOVER_EV_CHANGED_BY_HAND:
 	case FAILOVER_EV_RECORD_MISSING:
 	case FAILOVER_EV_ISOLATED:
-		log_warn("%s: %s", failover_event_name(e->type), e->detail);
+		log_warn("%s%s%s", name, sep, e->detail);
 		break;
 	case FAILOVER_EV_ALL_DOWN:
 	case FAILOVER_EV_SWITCH_FAILED:
-		log_err("%s: %s", failover_event_name(e->type), e->detail);
+		log_err("%s%s%s", name, sep, e->detail);
 		break;
-	default: log_info("%s: %s", failover_event_name(e->type), e->detail); break;
+	default: log_info("%s%s%s", name, sep, e->detail); break;
 	}
 }
 

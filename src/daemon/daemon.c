@@ -43,6 +43,7 @@
 #include "state.h"
 #include "state_file.h"
 #include "status_http.h"
+#include "value.h"
 
 struct daemon {
 	const char *cfg_path;
@@ -65,6 +66,7 @@ struct daemon {
 	struct event *drain_ev;	 /* once/plan: wait for notices and ETRN */
 	bool pins_warned;	 /* the pins file was unreadable, said once */
 	struct state_file_streak save_streak; /* state file not written, said once */
+	struct round_witness_memory witnesses; /* down witnesses, said once */
 	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
 	struct sdnotify *sd;	 /* systemd's notify protocol, run mode only */
 };
@@ -126,6 +128,22 @@ daemon_lock(const char *path)
 	if (state_file_lock_note(fd, NULL) != 0)
 		log_warn("cannot write the pid into %s: %s", path, strerror(errno));
 	return fd;
+}
+
+/*
+ * Say who holds the lock @path, by the pid its holder wrote into it
+ * (state_file_lock_note), so the operator knows which process to look at.
+ */
+static void
+daemon_lock_held(const char *path)
+{
+	char note[STATE_FILE_LOCK_RECORD] = "";
+	long pid = 0;
+
+	if (state_file_lock_probe(path, &pid, note, sizeof(note)) == 1 && pid > 0)
+		log_err("another mxfailover (pid %ld) holds the lock %s", pid, path);
+	else
+		log_err("another mxfailover holds the lock %s", path);
 }
 
 static void daemon_reload(struct daemon *d);
@@ -240,6 +258,7 @@ daemon_round_start(struct daemon *d)
 		.ctr = &d->ctr,
 		.pins_warned = &d->pins_warned,
 		.save_streak = &d->save_streak,
+		.witnesses = &d->witnesses,
 		.lock_fd = d->lock_fd,
 		.done = daemon_round_done,
 		.arg = d,
@@ -421,7 +440,8 @@ daemon_reload(struct daemon *d)
 						: LOG_STYLE_NATIVE) != 0)
 		log_err("cannot open log %s; logging to stderr", ncfg->general.log);
 	daemon_active_from_memory(d);
-	log_info("configuration reloaded: %zu servers, %zu groups", ncfg->nservers, ncfg->ngroups);
+	log_info("configuration reloaded: %zu server%s, %zu group%s", ncfg->nservers,
+		 ncfg->nservers == 1 ? "" : "s", ncfg->ngroups, ncfg->ngroups == 1 ? "" : "s");
 	return;
 refuse:
 	status_http_free(nhttp);
@@ -446,7 +466,7 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	if (mode != DAEMON_PLAN) {
 		d.lock_fd = daemon_lock(cfg->general.lock_file);
 		if (d.lock_fd == -1) {
-			log_err("another mxfailover holds the lock %s", cfg->general.lock_file);
+			daemon_lock_held(cfg->general.lock_file);
 			return MXF_EXIT_LOCKED;
 		}
 		if (d.lock_fd < 0)
@@ -497,8 +517,11 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 		evsignal_add(d.sigint, NULL);
 		evsignal_add(d.sighup, NULL);
 		d.sd = sdnotify_new(d.base, cfg);
-		log_info("started: %zu servers, %zu groups, interval %llu ms", cfg->nservers,
-			 cfg->ngroups, (unsigned long long)cfg->general.interval_ms);
+		char ivl[VALUE_DURATION_BUF];
+
+		log_info("started: %zu server%s, %zu group%s, interval %s", cfg->nservers,
+			 cfg->nservers == 1 ? "" : "s", cfg->ngroups, cfg->ngroups == 1 ? "" : "s",
+			 value_format_duration(cfg->general.interval_ms, ivl, sizeof(ivl)));
 	}
 	daemon_round_start(&d);
 	if (d.round != NULL || mode == DAEMON_RUN)

@@ -135,6 +135,35 @@ round_apply_pins(struct round *r)
 }
 
 /*
+ * Log witness @i's result @down (with @reason) once per streak: when it
+ * goes down and when it is back, not in every round it stays down.
+ */
+static void
+round_witness_say(struct round *r, size_t i, bool down, const char *reason)
+{
+	struct round_witness_memory *m = r->env.witnesses;
+	const char *url = r->env.cfg->general.witness[i];
+	bool was;
+
+	if (m == NULL || i >= ROUND_WITNESS_MEMORY) {
+		if (down)
+			log_info("witness %s: down: %s", url, reason);
+		return;
+	}
+	was = (m->down[i / 8] >> (i % 8)) & 1;
+	if (down && !was)
+		log_info("witness %s: down: %s", url, reason);
+	else if (down)
+		log_debug("witness %s: still down: %s", url, reason);
+	else if (was)
+		log_info("witness %s: up again", url);
+	if (down)
+		m->down[i / 8] |= (unsigned char)(1u << (i % 8));
+	else
+		m->down[i / 8] &= (unsigned char)~(1u << (i % 8));
+}
+
+/*
  * All checks are in: judge the witnesses, feed health, read DNS.  The
  * witnesses come first because health takes the round differently when
  * every witness failed (health_feed_isolated: failures do not count).
@@ -151,14 +180,17 @@ round_checks_done(struct round *r)
 	round_apply_pins(r);
 	for (size_t s = 0; s < cfg->nservers; s++)
 		k += cfg->servers[s].nchecks;
+	if (r->env.witnesses != NULL && r->env.witnesses->n != cfg->general.nwitness) {
+		memset(r->env.witnesses, 0, sizeof(*r->env.witnesses));
+		r->env.witnesses->n = cfg->general.nwitness;
+	}
 	for (; k < r->nslots; k++, nwit++) {
-		state_witness_note(r->env.st, nwit, r->slots[k].res.state != CHECK_STATE_DOWN,
-				   r->slots[k].res.elapsed_ms, r->slots[k].res.reason, r->now_ms);
-		if (r->slots[k].res.state == CHECK_STATE_DOWN) {
-			wit_failed++;
-			log_info("witness %s: down: %s", cfg->general.witness[nwit],
-				 r->slots[k].res.reason);
-		}
+		bool down = r->slots[k].res.state == CHECK_STATE_DOWN;
+
+		state_witness_note(r->env.st, nwit, !down, r->slots[k].res.elapsed_ms,
+				   r->slots[k].res.reason, r->now_ms);
+		wit_failed += down;
+		round_witness_say(r, nwit, down, r->slots[k].res.reason);
 	}
 	wit = round_rules_witness(nwit, wit_failed);
 	k = 0;

@@ -37,6 +37,20 @@
  * What a round works with; all borrowed from the daemon and left alone
  * between rounds (a reload swaps them only while no round runs).
  */
+/* Most witnesses whose streaks are remembered (CONFIG_MAX_LIST). */
+#define ROUND_WITNESS_MEMORY 4096
+
+/*
+ * Which witnesses were down in the last round, so a witness that stays
+ * down is logged when it goes down and when it comes back, not every
+ * round.  Zero-initialise; a round for a configuration with another
+ * number of witnesses (a reload) starts it afresh.
+ */
+struct round_witness_memory {
+	size_t n;					/* witnesses it is about */
+	unsigned char down[ROUND_WITNESS_MEMORY / 8];	/* bit i: witness i was down */
+};
+
 struct round_env {
 	const struct config *cfg;
 	enum daemon_mode mode;
@@ -51,6 +65,9 @@ struct round_env {
 	 * noted for `status` to show (state_file_lock_note). */
 	struct state_file_streak *save_streak;
 	int lock_fd;
+	/* The witnesses down in the last round (NULL: log each down witness
+	 * in every round). */
+	struct round_witness_memory *witnesses;
 	/* Called once when the round is over, after it was freed, with the
 	 * round's exit code (enum mxf_exit) and when it started. */
 	void (*done)(void *arg, int exit_code, uint64_t started_ms);

@@ -187,7 +187,7 @@ client_done(struct dns_client_result *res, void *arg)
 {
 	struct ops_xchg *x = arg;
 	struct dns_ops *ops = x->ops;
-	char msg[DNS_OPS_MSG] = "";
+	char msg[DNS_OPS_MSG] = "", dur[VALUE_DURATION_BUF];
 	int status = res->status, rcode = -1;
 
 	ops->inflight--;
@@ -195,8 +195,8 @@ client_done(struct dns_client_result *res, void *arg)
 	if (status != 0) {
 		switch (status) {
 		case MXF_ETIMEDOUT:
-			snprintf(msg, sizeof(msg), "timed out: no reply within %.1f s (%d tr%s)",
-				 (double)ops->timeout_ms / 1000.0, res->tries,
+			snprintf(msg, sizeof(msg), "timed out: no reply within %s (%d tr%s)",
+				 value_format_duration(ops->timeout_ms, dur, sizeof(dur)), res->tries,
 				 res->tries == 1 ? "y" : "ies");
 			break;
 		case MXF_ECONNREFUSED:

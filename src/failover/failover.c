@@ -58,6 +58,11 @@ const char *failover_event_name(enum failover_event_type t)
 	return FO_NAME(failover_event_names, t);
 }
 
+bool failover_event_self_named(enum failover_event_type t)
+{
+	return t == FAILOVER_EV_SERVER_DOWN || t == FAILOVER_EV_SERVER_UP;
+}
+
 const char *failover_event_id(enum failover_event_type t)
 {
 	return FO_NAME(failover_event_ids, t);
@@ -643,10 +648,19 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 			long from = m->active >= 0 ? m->active : p->current;
 			if (from >= 0 && from != p->wanted) {
 				bool back = g->nservers && (long)g->servers[0] == p->wanted;
+				char sw[160];
+				const char *why = p->why;
+
+				/* The plan's "switch A -> B: why" is said once: the
+				 * event names A -> B itself. */
+				snprintf(sw, sizeof(sw), "switch %s -> %s: ", cfg->servers[from].id,
+					 cfg->servers[p->wanted].id);
+				if (strncmp(why, sw, strlen(sw)) == 0)
+					why += strlen(sw);
 				e = fo_event_add(ev, back ? FAILOVER_EV_SWITCHED_BACK : FAILOVER_EV_SWITCHED,
 						 now_ms, gi, "group %s: %s -> %s (%s)", g->id,
 						 cfg->servers[from].id, cfg->servers[p->wanted].id,
-						 p->why);
+						 why);
 				if (e)
 					goto out;
 				fo_last(ev)->from = from;

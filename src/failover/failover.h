@@ -145,6 +145,12 @@ struct failover_events {
  * "all down", "isolated", "isolation over", "changed by hand",
  * "record missing", "switch completed". */
 const char *failover_event_name(enum failover_event_type t);
+/*
+ * failover_event_self_named -- whether the detail of an event of type @t
+ * says what happened by itself ("server mx1 is down: ..."), so a line that
+ * shows it leaves the event's name out rather than say "down" twice.
+ */
+bool failover_event_self_named(enum failover_event_type t);
 /* The same names with '_' for ' ' ("server_down"), for JSON and webhooks. */
 const char *failover_event_id(enum failover_event_type t);
 /* Reverse of failover_event_id().  @return 0 or MXF_EINVAL. */

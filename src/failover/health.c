@@ -363,11 +363,15 @@ static int health_feed_round(struct health *h, size_t server, const struct healt
 		char why[3 * HEALTH_REASON_MAX];
 		if (next == HEALTH_DOWN) {
 			const struct health_check *ck = &s->checks[first_bad];
-			snprintf(why, sizeof(why), "%s: %s (%u failed rounds)", ck->label,
-				 ck->reason[0] ? ck->reason : "failed", s->bad_run);
+			snprintf(why, sizeof(why), "%s: %s (%u failed round%s)", ck->label,
+				 ck->reason[0] ? ck->reason : "failed", s->bad_run,
+				 s->bad_run == 1 ? "" : "s");
+		} else if (s->nchecks == 1) {
+			snprintf(why, sizeof(why), "the check passed %u round%s in a row", s->good_run,
+				 s->good_run == 1 ? "" : "s");
 		} else {
-			snprintf(why, sizeof(why), "all %zu checks passed %u rounds in a row",
-				 s->nchecks, s->good_run);
+			snprintf(why, sizeof(why), "all %zu checks passed %u round%s in a row",
+				 s->nchecks, s->good_run, s->good_run == 1 ? "" : "s");
 		}
 		int e = health_enter_state(h, HEALTH_CHANGE_SERVER, server, -1, next,
 					   HEALTH_PIN_NONE, 0, now_ms, why);

@@ -504,13 +504,15 @@ static void
 deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct etrn *t = arg;
+	char dur[VALUE_DURATION_BUF];
 
 	if (t->step == ETRN_S_QUIT) {
 		etrn_report(t);
 		return;
 	}
-	etrn_end(t, MXF_ETIMEDOUT, "timed out after %.1f s %s", (double)t->timeout_ms / 1000.0,
-		 etrn_waiting[t->step]);
+
+	etrn_end(t, MXF_ETIMEDOUT, "timed out after %s %s",
+		 value_format_duration(t->timeout_ms, dur, sizeof(dur)), etrn_waiting[t->step]);
 }
 
 static int

@@ -33,6 +33,7 @@
 #include "notify_curl.h"
 #include "notify_impl.h"
 #include "notify_text.h"
+#include "value.h"
 
 #define NOTIFY_DEFAULT_TIMEOUT_MS 30000
 #define NOTIFY_DEFAULT_CONNECT_MS 10000
@@ -265,9 +266,11 @@ notify_attempt_done(struct notify_delivery *d, bool ok, bool retry, const char *
 		for (unsigned i = 1; i < d->attempt && ms < NOTIFY_BACKOFF_MAX_MS; i++)
 			ms *= 2;
 		tv = clock_timeval(ms);
-		log_warn("notify: %s of %s to %s failed (attempt %u of %u): %s; retrying in %.1f s",
+		char dur[VALUE_DURATION_BUF];
+
+		log_warn("notify: %s of %s to %s failed (attempt %u of %u): %s; retrying in %s",
 			 ch, kind, peer, d->attempt, n->o.attempts, why != NULL ? why : "?",
-			 (double)ms / 1000.0);
+			 value_format_duration(ms, dur, sizeof(dur)));
 		free(why);
 		if (evtimer_add(d->retry_ev, &tv) == 0)
 			return;

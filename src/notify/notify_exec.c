@@ -22,6 +22,7 @@
 #include "notify_text.h"
 #include "proc.h"
 #include "proto.h"
+#include "value.h"
 
 extern char **environ;
 
@@ -56,7 +57,7 @@ exec_done(void *arg, int wstatus, const char *out, size_t len)
 {
 	struct notify_delivery *d = arg;
 	bool timed_out = proc_timed_out(d->proc);
-	char why[300], line[160];
+	char why[300], line[160], dur[VALUE_DURATION_BUF];
 	size_t l = strcspn(out, "\n");
 
 	/* @out belongs to the process: copy what is needed before freeing it. */
@@ -68,8 +69,9 @@ exec_done(void *arg, int wstatus, const char *out, size_t len)
 		return;
 	}
 	if (timed_out)
-		snprintf(why, sizeof(why), "killed after %.1f s (timeout)",
-			 (double)notify_opts_of(d->n)->exec_timeout_ms / 1000.0);
+		snprintf(why, sizeof(why), "killed after %s (timeout)",
+			 value_format_duration(notify_opts_of(d->n)->exec_timeout_ms, dur,
+					       sizeof(dur)));
 	else if (wstatus == -1)
 		snprintf(why, sizeof(why), "cannot read its exit status");
 	else if (WIFEXITED(wstatus))

@@ -103,3 +103,52 @@ def test_bad_subcommand_usage_exits_2(run, tmp_path, args):
     rc, out, err = run(args, config=str(cfg), timeout=15)
     assert rc == 2, (args, out, err)
     assert err.strip(), "no message for bad usage"
+
+
+def test_help_lists_the_operator_tools_too(run):
+    rc, out, err = run(["--help"])
+    for c in ("notify", "etrn", "help"):
+        assert re.search(r"^\s+%s\s+\S" % c, out, re.M), "--help lacks " + c
+
+
+@pytest.mark.parametrize("args,near", [
+    (["stauts"], "status"), (["unpn"], "unpin"), (["confgi", "check"], "config"),
+    (["help", "probr"], "probe"), (["hlep"], "help"),
+])
+def test_unknown_command_did_you_mean(run, args, near):
+    rc, out, err = run(args)
+    assert rc == 2 and out == ""
+    assert "unknown command '%s'; did you mean '%s'?" % (args[-1] if args[0] == "help"
+                                                          else args[0], near) in err, err
+
+
+def test_unknown_command_far_from_any_has_no_guess(run):
+    rc, out, err = run(["frobnicate"])
+    assert rc == 2 and "did you mean" not in err and "--help" in err
+
+
+def _env_without_config():
+    import os
+    return {k: v for k, v in os.environ.items()
+            if k not in ("MXFAILOVER_CONFIG", "DNSFAILOVER_CONFIG")}
+
+
+def test_missing_config_says_where_it_looked(run, tmp_path):
+    import os
+    if os.path.exists("/etc/mxfailover/mxfailover.conf") or \
+            os.path.exists("/usr/local/etc/dnsfailover/config.cfg"):
+        pytest.skip("a configuration is installed on this machine")
+    rc, out, err = run(["status"], env=_env_without_config())
+    assert rc == 2
+    assert "tried /etc/mxfailover/mxfailover.conf and " \
+           "/usr/local/etc/dnsfailover/config.cfg" in err, err
+    assert "-c FILE" in err and "$MXFAILOVER_CONFIG" in err, err
+    assert "I/O error" not in err and "cannot open" not in err, err
+    missing = str(tmp_path / "nope.conf")
+    rc, out, err = run(["status"], config=missing)
+    assert rc == 2 and "%s (given with -c) does not exist" % missing in err, err
+    env = _env_without_config()
+    env["MXFAILOVER_CONFIG"] = missing
+    rc, out, err = run(["config", "check"], env=env)
+    assert rc == 2 and "%s (from $MXFAILOVER_CONFIG) does not exist" % missing in err, err
+    assert "I/O error" not in err

@@ -413,3 +413,62 @@ type = MX
     assert ("group mxset: record smtp.example.com MX cannot coexist with the CNAME record "
             "group mail manages there (%s:%d)" % (path, line_of(bad, "records = mx smtp imap"))
             ) in " ".join(found[ln]), err
+
+
+def test_errors_in_line_order_all_of_them(run, tmp_path):
+    """Errors found while reading (an unknown key at the end) and those of
+    the whole-file checks (a group naming a missing server, earlier) come
+    out top to bottom, every one of them, and no "I/O error" after them."""
+    text = BASE.replace("servers = mx1 mx2", "servers = mx1 mx9", 1)
+    text = text.replace("interval = 10s", "interval = 10 s", 1)
+    text += "colour = blue\n"
+    path = write(tmp_path, text)
+    rc, out, err = run(["config", "check"], config=path, env=clean_env())
+    assert rc == 2
+    lines = [int(m) for m in re.findall(r"^%s:(\d+): " % re.escape(path), err, re.M)]
+    assert lines == sorted(lines), err
+    assert set(lines) >= {line_of(text, "interval = 10 s"), line_of(text, "servers = mx1 mx9"),
+                          line_of(text, "colour = blue")}, err
+    assert "I/O error" not in err and "configuration error" not in err.lower(), err
+    assert len(err.splitlines()) == len(lines), err
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("interval = 10s", "intervall = 10s",
+     "unknown key 'intervall' in [general]; did you mean 'interval'?"),
+    ("ttl = 60", "tll = 60", "unknown key 'tll' in [dns]; did you mean 'ttl'?"),
+    ("address = 192.0.2.10", "adress = 192.0.2.10",
+     "unknown key 'adress' in [server mx1]; did you mean 'address'?"),
+    ("failback = auto", "fallback = auto",
+     "unknown key 'fallback' in [group mail]; did you mean 'failback'?"),
+    ("checks = smtp imaps", "checks = smtp smpt://192.0.2.10",
+     "unknown check scheme 'smpt'; did you mean 'smtp'?"),
+    ("checks = smtp imaps", "checks = smtp imapss",
+     "check 'imapss': unknown check; did you mean 'imaps'?"),
+    ("failback = auto", "failback = auto\nflavour = vanilla",
+     "unknown key 'flavour' in [group mail]\n"),
+])
+def test_typo_gets_the_nearest_key_or_scheme(run, tmp_path, old, new, message):
+    text = BASE.replace(old, new, 1)
+    path = write(tmp_path, text)
+    rc, out, err = run(["config", "check"], config=path, env=clean_env())
+    assert rc == 2
+    assert "%s:%d: " % (path, line_of(text, new.split("\n")[-1])) in err, err
+    assert message in err + "\n", err
+
+
+def test_warns_about_a_group_of_one_and_a_server_in_no_group(run, tmp_path):
+    text = BASE.replace("servers = mx1 mx2", "servers = mx1", 1)
+    path = write(tmp_path, text)
+    rc, out, err = run(["config", "check"], config=path, env=clean_env())
+    assert rc == 0, err
+    assert "configuration OK" in out and "2 warnings" in out, out
+    warn = re.findall(r"^%s:(\d+): warning: (.*)$" % re.escape(path), err, re.M)
+    assert [int(ln) for ln, _ in warn] == [line_of(text, "[server mx2]"),
+                                         line_of(text, "[group mail]")], err
+    assert "[server mx2] is in no group" in warn[0][1]
+    assert "[group mail] has one server (mx1): nowhere to fail over to" in warn[1][1]
+    # The base config, two servers in one group, has nothing to warn about.
+    rc, out, err = run(["config", "check"], config=write(tmp_path, BASE, "b.conf"),
+                       env=clean_env())
+    assert rc == 0 and "warning" not in err + out, err + out

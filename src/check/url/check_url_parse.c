@@ -15,6 +15,7 @@
 #include "argv.h"
 #include "check_url_impl.h"
 #include "mxf.h"
+#include "suggest.h"
 #include "value.h"
 
 static const struct {
@@ -491,7 +492,20 @@ parse_url(const char *text, struct check_url *u, char *err, size_t errlen)
 		if (strlen(check_url_schemes[i].name) == sl && strncasecmp(text, check_url_schemes[i].name, sl) == 0)
 			u->scheme = (enum check_scheme)i;
 	if (u->scheme == CHECK_SCHEME_COUNT) {
-		seterr(err, errlen, "unknown scheme '%.*s'", Q(sl), text);
+		const char *names[CHECK_SCHEME_COUNT];
+		char word[SUGGEST_MAX_WORD + 1];
+		const char *near;
+
+		for (unsigned i = 0; i < CHECK_SCHEME_COUNT; i++)
+			names[i] = check_url_schemes[i].name;
+		snprintf(word, sizeof(word), "%.*s", (int)(sl < SUGGEST_MAX_WORD ? sl : SUGGEST_MAX_WORD),
+			 text);
+		near = sl <= SUGGEST_MAX_WORD ? suggest_nearest(word, names, CHECK_SCHEME_COUNT) : NULL;
+		if (near != NULL)
+			seterr(err, errlen, "unknown check scheme '%.*s'; did you mean '%s'?", Q(sl), text,
+			       near);
+		else
+			seterr(err, errlen, "unknown check scheme '%.*s'", Q(sl), text);
 		return MXF_EINVAL;
 	}
 	if (u->scheme == CHECK_SCHEME_EXEC)

@@ -274,7 +274,9 @@ test_errors(void **state)
 		const char *url;
 		const char *msg;
 	} t[] = {
-		{ "smpt://mx1", "unknown scheme 'smpt'" },
+		{ "smpt://mx1", "unknown check scheme 'smpt'; did you mean 'smtp'?" },
+		{ "imapps://mx1", "unknown check scheme 'imapps'; did you mean 'imaps'?" },
+		{ "gopher://mx1", "unknown check scheme 'gopher'" },
 		{ "smtp://mx1:70000", "port out of range (1..65535)" },
 		{ "smtp://mx1:99999999999999999999", "port out of range (1..65535)" },
 		{ "smtp://mx1:0", "port out of range (1..65535)" },
@@ -294,7 +296,7 @@ test_errors(void **state)
 		{ "smtp://mx_1.ex$ample", "bad host name 'mx_1.ex$ample'" },
 		{ "smtp:mx1", "expected '//' after 'smtp:'" },
 		{ "mx1.example.com", "missing scheme in 'mx1.example.com' (as in smtp://HOST)" },
-		{ "mx1.example.com:25", "unknown scheme 'mx1.example.com'" },
+		{ "mx1.example.com:25", "unknown check scheme 'mx1.example.com'" },
 		{ "tcp://mx1", "tcp URLs need a port: tcp://HOST:PORT" },
 		{ "smtp://mx1/path", "smtp URLs take no path" },
 		{ "smtp://user@mx1", "USER@ is only allowed in ssh-* URLs" },

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_impl.h"
 #include "mxf.h"
 
 static const char good_conf[] =
@@ -223,7 +224,7 @@ test_error_lines(void **state)
 	assert_true(has_error(12, "duration"));
 	assert_true(has_error(13, "unknown key 'colour'"));
 	assert_true(has_error(14, "duplicate key 'records' (first set at line 10)"));
-	assert_true(has_error(15, "unknown section [sever mx2]"));
+	assert_true(has_error(15, "unknown section [sever mx2]; did you mean [server mx2]?"));
 	assert_true(has_error(17, "expected 'key = value'"));
 	assert_true(has_error(18, "duplicate section [server mx1] (first at line 3)"));
 	assert_true(has_error(19, "duplicate section [dns]"));
@@ -260,7 +261,7 @@ test_error_values(void **state)
 	assert_true(has_error(7, "absolute"));
 	assert_true(has_error(9, "not an IPv4 or IPv6"));
 	assert_true(has_error(10, "not a domain name"));
-	assert_true(has_error(11, "unknown scheme 'smpt'"));
+	assert_true(has_error(11, "unknown check scheme 'smpt'; did you mean 'smtp'?"));
 	assert_true(has_error(15, "relative"));
 	assert_true(has_error(15, "apex"));
 	assert_true(has_error(16, "auto or manual"));
@@ -536,6 +537,124 @@ test_find_path(void **state)
 	assert_non_null(config_load_path());
 }
 
+/* Every key of the suggestion table is one the section accepts, and a typo
+ * of each one suggests it. */
+static void
+test_key_names_are_accepted(void **state)
+{
+	static const struct {
+		enum config_section_kind kind;
+		const char *header;
+	} secs[] = {
+		{SEC_GENERAL, "[general]"}, {SEC_DNS, "[dns]"}, {SEC_NOTIFY, "[notify]"},
+		{SEC_SERVER, "[server mx1]"}, {SEC_GROUP, "[group g]"},
+	};
+
+	(void)state;
+	for (size_t k = 0; k < MXF_ARRAY_SIZE(secs); k++) {
+		size_t n = 0;
+		const char *const *names = config_key_names_of(secs[k].kind, &n);
+
+		assert_non_null(names);
+		assert_true(n > 0);
+		for (size_t i = 0; i < n; i++) {
+			struct config *cfg = NULL;
+			char text[512], needle[128];
+
+			/* The key itself: whatever its value's fate, not unknown. */
+			snprintf(text, sizeof(text), "%s\n%s = x\n", secs[k].header, names[i]);
+			config_load_string("t.conf", text, &cfg, &errs);
+			config_free(cfg);
+			cfg = NULL;
+			snprintf(needle, sizeof(needle), "unknown key '%s'", names[i]);
+			assert_false(has_error(2, needle));
+			config_errors_free(&errs);
+			/* Its last letter doubled: a typo that suggests it. */
+			snprintf(text, sizeof(text), "%s\n%s%c = x\n", secs[k].header, names[i],
+				 names[i][strlen(names[i]) - 1]);
+			config_load_string("t.conf", text, &cfg, &errs);
+			config_free(cfg);
+			snprintf(needle, sizeof(needle), "did you mean '%s'?", names[i]);
+			if (!has_error(2, needle))
+				dump_errors();
+			assert_true(has_error(2, needle));
+			config_errors_free(&errs);
+		}
+	}
+	assert_null(config_key_names_of(SEC_UNKNOWN, &(size_t){0}));
+}
+
+/* Every key mxfailover.conf(5) documents (".It Cm KEY No =" under
+ * ".Ss [SECTION]") is in the suggestion table, so a key added to the
+ * reader and its manual cannot be left out of "did you mean". */
+static void
+test_documented_keys_are_suggested(void **state)
+{
+	FILE *f = fopen("man/mxfailover.conf.5", "r");
+	enum config_section_kind kind = SEC_NONE;
+	char line[512];
+	size_t found = 0;
+
+	(void)state;
+	if (f == NULL)
+		skip(); /* run from the source tree, as meson test does */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char key[64];
+
+		if (strncmp(line, ".Sh ", 4) == 0)
+			kind = SEC_NONE;
+		if (strncmp(line, ".Ss [", 5) == 0)
+			kind = strncmp(line + 5, "general", 7) == 0  ? SEC_GENERAL
+			       : strncmp(line + 5, "dns", 3) == 0    ? SEC_DNS
+			       : strncmp(line + 5, "server", 6) == 0 ? SEC_SERVER
+			       : strncmp(line + 5, "group", 5) == 0  ? SEC_GROUP
+			       : strncmp(line + 5, "notify", 6) == 0 ? SEC_NOTIFY
+								     : SEC_NONE;
+		if (kind != SEC_NONE && sscanf(line, ".It Cm %63[a-z_] No =", key) == 1) {
+			size_t n = 0, i;
+			const char *const *names = config_key_names_of(kind, &n);
+
+			for (i = 0; i < n && strcmp(names[i], key) != 0; i++)
+				;
+			if (i == n)
+				print_message("documented key '%s' is not in config_key_names\n", key);
+			assert_true(i < n);
+			found++;
+		}
+	}
+	fclose(f);
+	assert_true(found >= 31);
+}
+
+/* Errors of the reader and of the whole-file checks come out in line
+ * order, those about the whole file last. */
+static void
+test_errors_in_line_order(void **state)
+{
+	(void)state;
+	load_bad("[server mx1]\n"            /* 1: no address, no checks (found last) */
+		 "name = mx1.example.com\n"   /* 2 */
+		 "colour = blue\n"            /* 3: found while reading */
+		 "[group g]\n"                /* 4 */
+		 "servers = mx1 mx9\n"        /* 5: found after reading */
+		 "zones = example.com\n"      /* 6 */
+		 "records = mx\n"             /* 7 */
+		 "intervall = 1s\n");         /* 8: found while reading */
+	for (size_t i = 1; i < errs.n; i++) {
+		int a = errs.v[i - 1].line, b = errs.v[i].line;
+
+		if (!(b == 0 || (a != 0 && a <= b)))
+			dump_errors();
+		assert_true(b == 0 || (a != 0 && a <= b));
+	}
+	assert_true(has_error(1, "no address"));
+	assert_true(has_error(3, "unknown key 'colour' in [server mx1]"));
+	assert_true(has_error(5, "mx9"));
+	assert_true(has_error(8, "unknown key 'intervall' in [group g]"));
+	assert_true(has_error(0, "[dns]"));
+	assert_int_equal(errs.v[errs.n - 1].line, 0);
+}
+
 int
 main(void)
 {
@@ -554,6 +673,9 @@ main(void)
 		cmocka_unit_test_teardown(test_dnsfailover_mapping, teardown),
 		cmocka_unit_test_teardown(test_dnsfailover_missing, teardown),
 		cmocka_unit_test_teardown(test_find_path, teardown),
+		cmocka_unit_test_teardown(test_key_names_are_accepted, teardown),
+		cmocka_unit_test_teardown(test_documented_keys_are_suggested, teardown),
+		cmocka_unit_test_teardown(test_errors_in_line_order, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -299,6 +299,13 @@ static void test_failover_and_failback(void **state)
 	assert_int_equal(sim_round(s, 0, 1, -1), FAILOVER_CHANGE);
 	assert_int_equal(sim_count(s, FAILOVER_EV_SERVER_DOWN), 1);
 	assert_int_equal(sim_count(s, FAILOVER_EV_SWITCHED), 1);
+	/* The switch is named once: not "mx1 -> mx2 (switch mx1 -> mx2: ...)". */
+	for (size_t i = 0; i < s->ev.n; i++) {
+		if (s->ev.v[i].type != FAILOVER_EV_SWITCHED)
+			continue;
+		assert_non_null(strstr(s->ev.v[i].detail, "group mail: mx1 -> mx2 (mx1 is down"));
+		assert_null(strstr(s->ev.v[i].detail, "switch mx1 -> mx2"));
+	}
 	assert_int_equal(s->plan->nchanges, 6);
 	assert_int_equal(s->plan->zones[0].nchanges, 3);
 	assert_int_equal(s->updates[0], 1); /* one UPDATE per zone */

@@ -514,6 +514,39 @@ static void test_forget(void **state)
 	health_forget(NULL, NULL);
 }
 
+/* Counts of one read in the singular: "1 failed round", "the check passed
+ * 1 round"; and a check's latency is kept beside its result. */
+static void test_singular_reasons(void **state)
+{
+	struct config *cfg = NULL;
+	struct health *h = NULL;
+	struct config_errors errs = { 0 };
+	struct health_change c;
+	char text[sizeof(conf) + 32];
+	(void)state;
+	snprintf(text, sizeof(text), "%s", conf);
+	memcpy(strstr(text, "fall = 3"), "fall = 1", 8);
+	memcpy(strstr(text, "rise = 2"), "rise = 1", 8);
+	assert_int_equal(config_load_string("t.conf", text, &cfg, &errs), 0);
+	assert_int_equal(health_new(cfg, &h), 0);
+	struct health_result ok = { HEALTH_OK, "220 ok" }, bad = { HEALTH_FAIL, "refused" };
+	assert_true(health_feed(h, 1, &ok, 1, T0) > 0);
+	health_set_elapsed(h, 1, 0, 42);
+	health_set_elapsed(h, 1, 7, 1); /* out of range: ignored */
+	health_set_elapsed(h, 9, 0, 1);
+	assert_int_equal(h->servers[1].checks[0].elapsed_ms, 42);
+	memset(&c, 0, sizeof(c));
+	while (health_next_change(h, &c) && c.kind == HEALTH_CHANGE_CHECK)
+		;
+	assert_string_equal(c.reason, "the check passed 1 round in a row");
+	assert_true(health_feed(h, 1, &bad, 1, T0 + IVL) > 0);
+	while (health_next_change(h, &c) && c.kind == HEALTH_CHANGE_CHECK)
+		;
+	assert_non_null(strstr(c.reason, "refused (1 failed round)"));
+	health_free(h);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +567,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_isolated_down_stays_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolated_unknown_stays_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+		cmocka_unit_test(test_singular_reasons),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -305,7 +305,7 @@ test_exec_timeout(void **state)
 	assert_int_equal(notify_send(n, &(struct notify_event){.kind = NOTIFY_ISOLATED}), 1);
 	run_until_idle(base, n, 5000);
 	assert_int_equal(r.failed, 1);
-	assert_string_equal(r.reason, "killed after 0.1 s (timeout)");
+	assert_string_equal(r.reason, "killed after 100ms (timeout)");
 	notify_free(n);
 	event_base_free(base);
 }
