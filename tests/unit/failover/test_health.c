@@ -531,9 +531,9 @@ static void test_singular_reasons(void **state)
 	assert_int_equal(health_new(cfg, &h), 0);
 	struct health_result ok = { HEALTH_OK, "220 ok" }, bad = { HEALTH_FAIL, "refused" };
 	assert_true(health_feed(h, 1, &ok, 1, T0) > 0);
-	health_set_elapsed(h, 1, 0, 42);
-	health_set_elapsed(h, 1, 7, 1); /* out of range: ignored */
-	health_set_elapsed(h, 9, 0, 1);
+	health_note_facts(h, 1, 0, 42, 0);
+	health_note_facts(h, 1, 7, 1, 0); /* out of range: ignored */
+	health_note_facts(h, 9, 0, 1, 0);
 	assert_int_equal(h->servers[1].checks[0].elapsed_ms, 42);
 	memset(&c, 0, sizeof(c));
 	while (health_next_change(h, &c) && c.kind == HEALTH_CHANGE_CHECK)
