@@ -223,7 +223,8 @@ class Named:
                 "\tallow-transfer { none; };\n"
                 "\tcheck-names primary ignore;\n"
                 "\tcheck-integrity no;\n"
-                "\tminimal-responses no;\n" + self.extra_options +
+                "\tminimal-responses no;\n"
+                "\ttcp-clients 2000;\n" + self.extra_options +
                 "};\ncontrols { };\n" + self.conf_body)
         path = os.path.join(d, "named.conf")
         with open(path, "w") as f:
@@ -234,7 +235,7 @@ class Named:
         conf = self.write()
         logf = open(self.log_path, "ab")
         try:
-            self.proc = subprocess.Popen([NAMED, "-g", "-c", conf, "-n", "1"],
+            self.proc = subprocess.Popen([NAMED, "-g", "-c", conf, "-n", "2"],
                                          stdin=subprocess.DEVNULL, stdout=logf,
                                          stderr=logf, cwd=self.dir, start_new_session=True)
         finally:
