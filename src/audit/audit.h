@@ -184,10 +184,18 @@ struct audit_mx {
 	uint32_t ttl;
 	bool is_ip;                    /* the target is an address literal */
 	bool is_cname;                 /* the target is an alias (the chain's first owner) */
+	bool addr_aa;                  /* every address answer was authoritative (exact TTLs) */
 	char *cname_target;            /* where the alias points, or NULL */
 	int addr_status;               /* 0, MXF_ENOTFOUND (NXDOMAIN), or a lookup failure */
 	struct audit_addr *addrs;
 	size_t naddrs;
+};
+
+/* An address record's TTL as an authoritative server holds it. */
+struct audit_ttl {
+	char *name;                    /* absolute, lower case, trailing dot */
+	int family;                    /* AF_INET (A) or AF_INET6 (AAAA) */
+	uint32_t ttl;
 };
 
 /* What one name server address said when asked directly. */
@@ -207,6 +215,11 @@ struct audit_ns_addr {
 	int mx_status;                 /* MX query over UDP */
 	char **mx;                     /* "PREF TARGET" sorted */
 	size_t nmx;
+	uint32_t mx_ttl;               /* the MX set's TTL as this server holds it */
+	struct audit_ttl *ttls;        /* the MX targets' A/AAAA TTLs this server answered
+					* authoritatively, sorted by name and family (a
+					* caching resolver's TTLs count down, these do not) */
+	size_t nttls;
 	int axfr_status;               /* AXFR over TCP: 0 when answered */
 	int axfr_rcode;
 	bool axfr_open;                /* the transfer began (an SOA came back) */
@@ -227,6 +240,7 @@ struct audit_facts {
 	unsigned pending_ptr;
 	int mx_status;                 /* MX query at the resolver: 0, MXF_ENOTFOUND, ... */
 	int mx_rcode;
+	bool mx_aa;                    /* the resolver answered the MX authoritatively */
 	struct audit_mx *mx;
 	size_t nmx;
 	bool mx_ready;                 /* MX, their addresses and PTRs are known */

@@ -86,6 +86,9 @@ audit_facts_clear(struct audit_facts *f)
 		for (size_t j = 0; j < ns->naddrs; j++) {
 			audit_strings_free(ns->addrs[j].ns, ns->addrs[j].nns);
 			audit_strings_free(ns->addrs[j].mx, ns->addrs[j].nmx);
+			for (size_t k = 0; k < ns->addrs[j].nttls; k++)
+				free(ns->addrs[j].ttls[k].name);
+			free(ns->addrs[j].ttls);
 		}
 		free(ns->addrs);
 		free(ns->name);
@@ -310,6 +313,8 @@ addr_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, vo
 	if (status == 0) {
 		char *c = cname_of(reply, m->target);
 
+		if (!ldns_pkt_aa(reply))
+			m->addr_aa = false;
 		if (c != NULL) {
 			m->is_cname = true;
 			if (m->cname_target == NULL)
@@ -366,6 +371,7 @@ mx_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void
 	f->mx_rcode = rcode;
 	if (status != 0)
 		goto done;
+	f->mx_aa = ldns_pkt_aa(reply);
 	l = ldns_pkt_answer(reply);
 	n = ldns_rr_list_rr_count(l);
 	f->mx = calloc(n > 0 ? n : 1, sizeof(*f->mx));
@@ -388,6 +394,7 @@ mx_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void
 		if (target == NULL)
 			continue;
 		m = &f->mx[f->nmx++];
+		m->addr_aa = true; /* until an answer that is not */
 		m->pref = ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
 		m->target = target;
 		m->ttl = ldns_rr_ttl(rr);

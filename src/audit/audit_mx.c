@@ -149,39 +149,70 @@ distinct_hosts(const struct audit_facts *f)
 	return n;
 }
 
+/* Append "NAME TYPE TTL" to @buf. */
+static void
+ttl_detail(char *buf, size_t size, size_t *len, const char *name, int family, uint32_t ttl)
+{
+	if (*len + strlen(name) + 32 < size)
+		*len += (size_t)snprintf(buf + *len, size - *len, "%s%s %s %u", *len > 0 ? ", " : "",
+					 name, family == AF_INET ? "A" : "AAAA", (unsigned)ttl);
+}
+
+/*
+ * The TTLs compared must be the configured ones: a caching resolver hands
+ * out what is left of them.  The first name server (in name order) that
+ * answered its MX set authoritatively gives them, with the A/AAAA TTLs of
+ * the targets it serves; without one, the resolver's answers count only
+ * when they were authoritative themselves.
+ */
 static void
 judge_ttl(const struct audit_facts *f, struct audit_report *r)
 {
-	uint32_t mx_ttl = 0;
-	bool have = false;
 	char detail[512] = "";
 	size_t len = 0;
 	bool unequal = false;
+	uint32_t mx_ttl = 0;
 
+	for (size_t i = 0; i < f->nns; i++)
+		for (size_t j = 0; j < f->ns[i].naddrs; j++) {
+			const struct audit_ns_addr *na = &f->ns[i].addrs[j];
+
+			if (na->mx_status != 0 || na->nmx == 0 || !na->soa_ok || !na->aa)
+				continue;
+			audit_checked(r, 1);
+			mx_ttl = na->mx_ttl;
+			for (size_t k = 0; k < na->nttls; k++) {
+				if (na->ttls[k].ttl == mx_ttl)
+					continue;
+				unequal = true;
+				ttl_detail(detail, sizeof(detail), &len, na->ttls[k].name,
+					   na->ttls[k].family, na->ttls[k].ttl);
+			}
+			goto judged;
+		}
+	if (!f->mx_aa)
+		return; /* only counted-down TTLs: nothing can be said */
 	audit_checked(r, 1);
 	for (size_t i = 0; i < f->nmx; i++) {
 		const struct audit_mx *m = &f->mx[i];
 
 		if (is_null(m))
 			continue;
-		if (!have) {
+		if (mx_ttl == 0)
 			mx_ttl = m->ttl;
-			have = true;
-		}
 		if (m->ttl != mx_ttl)
 			unequal = true;
+		if (!m->addr_aa)
+			continue;
 		for (size_t j = 0; j < m->naddrs; j++) {
 			if (m->addrs[j].ttl == mx_ttl)
 				continue;
 			unequal = true;
-			if (len + strlen(m->target) + 32 < sizeof(detail))
-				len += (size_t)snprintf(detail + len, sizeof(detail) - len,
-							"%s%s %s %u", len > 0 ? ", " : "",
-							m->target,
-							m->addrs[j].family == AF_INET ? "A" : "AAAA",
-							(unsigned)m->addrs[j].ttl);
+			ttl_detail(detail, sizeof(detail), &len, m->target, m->addrs[j].family,
+				   m->addrs[j].ttl);
 		}
 	}
+judged:
 	if (unequal)
 		audit_add_default(r, "mx-ttl-unequal", r->domain,
 				  "the MX set has TTL %u but %s", (unsigned)mx_ttl,

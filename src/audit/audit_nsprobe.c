@@ -4,7 +4,10 @@
  * Every address of every NS gets, at once: the zone's SOA over UDP with RD
  * set (is it authoritative, which serial, does it offer recursion), the SOA
  * over TCP only, NS and MX without RD (what this server holds), and an AXFR
- * over TCP (does it hand the zone to anyone).  Only the first message of a
+ * over TCP (does it hand the zone to anyone).  Once its MX set is back, the
+ * A and AAAA of every MX target are asked of the same server: where it
+ * answers authoritatively, those TTLs are the configured ones (a caching
+ * resolver's count down), which mx-ttl-unequal compares.  Only the first message of a
  * transfer is read; the connection is then closed.  The answers are stored
  * in the facts; audit_ns.c and audit_mx.c judge them.
  */
@@ -131,15 +134,127 @@ ns_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void
 		collect(reply, audit_domain_name(d), LDNS_RR_TYPE_NS, &na->ns, &na->nns);
 }
 
+/* The server's address as a socket address (port opts->ns_port). */
+static socklen_t
+ns_sockaddr(const struct audit_opts *o, const struct audit_ns_addr *na,
+	    struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (na->a.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(o->ns_port);
+		memcpy(&sin->sin_addr, na->a.addr, 4);
+		return sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(o->ns_port);
+		memcpy(&sin6->sin6_addr, na->a.addr, 16);
+		return sizeof(*sin6);
+	}
+}
+
+/* Insert (name, family, ttl) into na->ttls in order, once per name and family. */
+static void
+ttl_insert(struct audit_ns_addr *na, const char *name, int family, uint32_t ttl)
+{
+	struct audit_ttl *v;
+	size_t at = 0;
+
+	while (at < na->nttls) {
+		int c = strcmp(na->ttls[at].name, name);
+
+		if (c == 0 && na->ttls[at].family == family)
+			return;
+		if (c > 0 || (c == 0 && na->ttls[at].family > family))
+			break;
+		at++;
+	}
+	v = realloc(na->ttls, (na->nttls + 1) * sizeof(*v));
+	if (v == NULL)
+		return;
+	na->ttls = v;
+	memmove(&v[at + 1], &v[at], (na->nttls - at) * sizeof(*v));
+	v[at].name = strdup(name);
+	v[at].family = family;
+	v[at].ttl = ttl;
+	if (v[at].name == NULL) {
+		memmove(&v[at], &v[at + 1], (na->nttls - at) * sizeof(*v));
+		return;
+	}
+	na->nttls++;
+}
+
+static void
+target_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void *arg)
+{
+	struct audit_ns_addr *na = arg;
+	ldns_rr_list *l;
+
+	(void)d;
+	(void)rcode;
+	if (status != 0 || !ldns_pkt_aa(reply))
+		return; /* not this server's data: its TTL says nothing */
+	l = ldns_pkt_answer(reply);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		ldns_rr_type t = ldns_rr_get_type(rr);
+		char *owner;
+
+		if (t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA)
+			continue;
+		owner = audit_rdf_name(ldns_rr_owner(rr));
+		if (owner != NULL)
+			ttl_insert(na, owner, t == LDNS_RR_TYPE_A ? AF_INET : AF_INET6,
+				   ldns_rr_ttl(rr));
+		free(owner);
+		break; /* one TTL per record set */
+	}
+}
+
 static void
 mx_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void *arg)
 {
 	struct audit_ns_addr *na = arg;
+	const char *zone = audit_domain_name(d);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	ldns_rr_list *l;
 
 	(void)rcode;
 	na->mx_status = status;
-	if (status == 0)
-		collect(reply, audit_domain_name(d), LDNS_RR_TYPE_MX, &na->mx, &na->nmx);
+	if (status != 0)
+		return;
+	collect(reply, zone, LDNS_RR_TYPE_MX, &na->mx, &na->nmx);
+	if (!ldns_pkt_aa(reply))
+		return;
+	len = ns_sockaddr(audit_domain_opts(d), na, &ss);
+	l = ldns_pkt_answer(reply);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		char *owner, *target;
+		bool same;
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_MX || ldns_rr_rd_count(rr) < 2)
+			continue;
+		owner = audit_rdf_name(ldns_rr_owner(rr));
+		same = owner != NULL && audit_name_equal(owner, zone);
+		free(owner);
+		if (!same)
+			continue;
+		na->mx_ttl = ldns_rr_ttl(rr);
+		target = audit_rdf_name(ldns_rr_rdf(rr, 1));
+		if (target != NULL && strcmp(target, ".") != 0) {
+			audit_lookup(d, (struct sockaddr *)&ss, len, target, LDNS_RR_TYPE_A,
+				     AUDIT_Q_NORD, target_cb, na);
+			audit_lookup(d, (struct sockaddr *)&ss, len, target, LDNS_RR_TYPE_AAAA,
+				     AUDIT_Q_NORD, target_cb, na);
+		}
+		free(target);
+	}
 }
 
 static void
@@ -162,24 +277,8 @@ audit_nsprobe_start(struct audit_domain *d, struct audit_ns *ns)
 	for (size_t i = 0; i < ns->naddrs; i++) {
 		struct audit_ns_addr *na = &ns->addrs[i];
 		struct sockaddr_storage ss;
-		socklen_t len;
+		socklen_t len = ns_sockaddr(o, na, &ss);
 
-		memset(&ss, 0, sizeof(ss));
-		if (na->a.family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(o->ns_port);
-			memcpy(&sin->sin_addr, na->a.addr, 4);
-			len = sizeof(*sin);
-		} else {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(o->ns_port);
-			memcpy(&sin6->sin6_addr, na->a.addr, 16);
-			len = sizeof(*sin6);
-		}
 		if (audit_lookup(d, (struct sockaddr *)&ss, len, zone, LDNS_RR_TYPE_SOA, 0,
 				 soa_udp_cb, na) != 0)
 			na->udp_status = MXF_ENOMEM;

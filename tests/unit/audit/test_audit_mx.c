@@ -29,6 +29,7 @@ add_mx(struct audit_facts *f, uint16_t pref, const char *target, uint32_t ttl)
 	m->pref = pref;
 	m->target = strdup(target);
 	m->ttl = ttl;
+	m->addr_aa = true;
 	return m;
 }
 
@@ -68,6 +69,7 @@ clean(struct audit_facts *f)
 	add_addr(add_mx(f, 20, "mx2.example.com.", 300), "198.51.100.20", 300,
 		 "mx2.example.com.", true);
 	f->mx_ready = true;
+	f->mx_aa = true; /* an authoritative resolver: its TTLs are the configured ones */
 }
 
 static struct audit_opts opts; /* no private prefix allowed */
@@ -272,6 +274,49 @@ test_ttl(void **state)
 	audit_facts_clear(&f);
 }
 
+static struct audit_ns_addr *add_server(struct audit_facts *f, const char *name,
+				       const char *addr);
+
+/* A caching resolver's TTLs count down: only the name servers' own count. */
+static void
+test_ttl_from_name_servers(void **state)
+{
+	struct audit_facts f;
+	struct audit_report r;
+	struct audit_ns_addr *na;
+
+	(void)state;
+	clean(&f);
+	f.mx_aa = false;
+	f.mx[0].ttl = 217; /* what was left in a cache */
+	f.mx[1].addrs[0].ttl = 12;
+	judge(&f, &r, doc_allowed());
+	assert_false(has(&r, "mx-ttl-unequal", NULL));
+	audit_report_clear(&r);
+
+	na = add_server(&f, "ns1.example.com.", "192.0.2.53");
+	na->mx = calloc(2, sizeof(char *));
+	na->mx[0] = strdup("10 mx1.example.com.");
+	na->mx[1] = strdup("20 mx2.example.com.");
+	na->nmx = 2;
+	na->mx_ttl = 3600;
+	na->ttls = calloc(2, sizeof(*na->ttls));
+	na->ttls[0] = (struct audit_ttl){strdup("mx1.example.com."), AF_INET, 3600};
+	na->ttls[1] = (struct audit_ttl){strdup("mx2.example.com."), AF_INET, 3600};
+	na->nttls = 2;
+	judge(&f, &r, doc_allowed());
+	assert_false(has(&r, "mx-ttl-unequal", NULL));
+	audit_report_clear(&r);
+
+	na->ttls[1].ttl = 300;
+	judge(&f, &r, doc_allowed());
+	assert_true(has(&r, "mx-ttl-unequal", "example.com"));
+	assert_non_null(strstr(audit_report_find(&r, "mx-ttl-unequal", NULL)->message,
+			       "TTL 3600 but mx2.example.com. A 300"));
+	audit_report_clear(&r);
+	audit_facts_clear(&f);
+}
+
 static void
 test_ptr(void **state)
 {
@@ -369,6 +414,7 @@ main(void)
 		cmocka_unit_test(test_targets),
 		cmocka_unit_test(test_duplicate_and_single),
 		cmocka_unit_test(test_ttl),
+		cmocka_unit_test(test_ttl_from_name_servers),
 		cmocka_unit_test(test_ptr),
 		cmocka_unit_test(test_inconsistent),
 	};
