@@ -12,6 +12,9 @@ Two real `named` on port 53 of loopback addresses in two different /24s of
                              good.test, recursion off
             L2 (127.c.d.y+1) the same named, a view with no zones: REFUSED
                              (the planted ns-not-authoritative)
+            C  (127.a.b.x+12) the same named, view "cache": a caching resolver
+                             forwarding to P (its TTLs count down), for
+                             audits through a resolver as in real life
   U  (127.a.b.z)  a UDP-only relay to P written here (ns-no-tcp)
   X  (127.a.b.w)  nothing listens (ns-unreachable)
 
@@ -292,13 +295,14 @@ class AuditLab:
         self.dir = directory
         os.makedirs(directory, exist_ok=True)
         rng = rng or random.Random()
-        a_block = pick_block(12, rng)
+        a_block = pick_block(13, rng)
         b_block = pick_block(2, rng, avoid={tuple(int(x) for x in a_block[0].split(".")[1:3])})
         self.blocks = a_block + b_block
         self.primary, self.primary_open = a_block[0], a_block[1]
         self.udp_only, self.unreachable = a_block[2], a_block[3]
         self.lagging, self.lagging_empty = b_block[0], b_block[1]
-        spare = a_block[4:]
+        self.caching = a_block[12]
+        spare = a_block[4:12]
         self.good_mx = list(good_mx) if good_mx else spare[0:2]
         (self.bad_mx1, self.bad_dup, self.bad_noptr, self.bad_badptr,
          self.bad_elsewhere, self.samenet_mx) = spare[2:8]
@@ -435,7 +439,10 @@ class AuditLab:
                 'view "main" {\n\tmatch-destinations { %s; };\n' % self.primary +
                 "".join(main) + "};\n" +
                 'view "open" {\n\tmatch-destinations { %s; };\n' % self.primary_open +
-                "\trecursion yes;\n\tallow-recursion { any; };\n" + shared + "};\n")
+                "\trecursion yes;\n\tallow-recursion { any; };\n" + shared + "};\n"
+                'view "cache" {\n\tmatch-destinations { %s; };\n' % self.caching +
+                "\trecursion yes;\n\tallow-recursion { any; };\n"
+                "\tforwarders { %s; };\n\tforward only;\n};\n" % self.primary)
 
     def _lagging_conf(self, d):
         zones = (self._zone_clause(d, GOOD, self.good_text()) +
@@ -449,7 +456,8 @@ class AuditLab:
         pd, ld = os.path.join(self.dir, "primary"), os.path.join(self.dir, "lagging")
         os.makedirs(pd, exist_ok=True)
         os.makedirs(ld, exist_ok=True)
-        self.p = Named(pd, [self.primary, self.primary_open], self._primary_conf(pd))
+        self.p = Named(pd, [self.primary, self.primary_open, self.caching],
+                       self._primary_conf(pd))
         self.l = Named(ld, [self.lagging, self.lagging_empty], self._lagging_conf(ld))
         try:
             self.p.start()
@@ -457,6 +465,7 @@ class AuditLab:
             self._wait(self.primary, list(self.zone_texts()), timeout)
             self._wait(self.lagging, [GOOD, BAD], timeout)
             self._wait(self.primary_open, [BAD], timeout)
+            self._wait(self.caching, [GOOD], timeout)
             self.relay = UdpRelay(self.udp_only, self.primary)
         except BaseException:
             self.stop()

@@ -100,6 +100,32 @@ def test_clean_text_output(run, alab):
                     lines[0]), lines
 
 
+def test_clean_through_a_caching_resolver(run, alab):
+    """Through a caching resolver the TTLs count down: an address record
+    cached a moment before the MX set is no mx-ttl-unequal (the name
+    servers' own TTLs are compared)."""
+    r = dns.query.udp(dns.message.make_query("mx2.good.test", "A"), alab.caching, timeout=2.0)
+    assert r.answer
+    time.sleep(1.5)
+    argv = ["audit", "--no-smtp", "--json", "--resolver", alab.caching] + alab.allow_args
+    rc, out, err = run(argv + [auditlab.GOOD])
+    assert rc == 0, out
+    assert json.loads(out)[0]["findings"] == []
+    # The cache did count down (else this test proves nothing).
+    r = dns.query.udp(dns.message.make_query("mx2.good.test", "A"), alab.caching, timeout=2.0)
+    assert r.answer[0].ttl < 300
+
+
+def test_allow_private_prefix(run, alab):
+    """--allow-private covers exactly its prefix."""
+    rc, out, err = run(["audit", "--no-smtp", "--json", "--resolver", alab.resolver,
+                        "--allow-private", alab.good_mx[0] + "/32", auditlab.GOOD])
+    assert rc == 1, err
+    r = json.loads(out)[0]
+    assert [(f["id"], f["subject"]) for f in r["findings"]] == [
+        ("mx-target-private", "mx2.good.test")]
+
+
 def test_loopback_is_private_without_allow(run, alab):
     """Without --allow-private the lab's MX hosts are on private addresses."""
     rc, out, err = run(["audit", "--no-smtp", "--json", "--resolver", alab.resolver,
