@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "mxf.h"
+#include "value.h"
 
 #define AUDIT_MESSAGE_MAX 1024
 
@@ -70,16 +71,16 @@ audit_vadd(struct audit_report *r, const char *id, enum audit_severity sev, cons
 
 	if (subject == NULL)
 		subject = r->domain != NULL ? r->domain : "";
-	/* Names are shown as users write them: without the root's dot. */
-	sl = strlen(subject);
-	if (sl > 1 && sl < sizeof(subj) && subject[sl - 1] == '.') {
-		memcpy(subj, subject, sl - 1);
+	/* Subjects and messages carry what servers sent (names, banners): one
+	 * line of valid UTF-8, so every terminal and JSON encoder takes them.
+	 * Names are shown as users write them: without the root's dot. */
+	sl = value_utf8_clean(subj, sizeof(subj), subject, strlen(subject));
+	if (sl > 1 && subj[sl - 1] == '.')
 		subj[sl - 1] = '\0';
-		subject = subj;
-	}
+	subject = subj;
 	if (audit_report_find(r, e->id, subject) != NULL)
 		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	value_utf8_vformat(msg, sizeof(msg), fmt, ap);
 	v = realloc(r->findings, (r->nfindings + 1) * sizeof(*v));
 	if (v == NULL)
 		return MXF_ENOMEM;

@@ -48,6 +48,12 @@ test_add_dedupe(void **state)
 	assert_string_equal(r.findings[0].id, "mx-target-cname");
 	assert_string_equal(r.findings[1].id, "ptr-missing");
 	assert_string_equal(r.findings[2].id, "mx-single");
+	/* What a server sent is cleaned: one line of valid UTF-8. */
+	assert_int_equal(audit_add(&r, "banner-mismatch", AUDIT_INFO, "mx\x01.example.com.", NULL,
+				   "banner says %s", "evil\r\nname\xff"), 0);
+	assert_non_null(audit_report_find(&r, "banner-mismatch", "mx?.example.com"));
+	assert_string_equal(audit_report_find(&r, "banner-mismatch", NULL)->message,
+			    "banner says evil??name?");
 	audit_checked(&r, 3);
 	audit_checked(&r, 2);
 	assert_int_equal(r.checks, 5);
