@@ -335,3 +335,15 @@ def test_audit_changes_nothing(run, alab):
         audit(run, alab, auditlab.GOOD, auditlab.BAD, auditlab.LONE, auditlab.SAMENET)
     assert alab.serials() == before_serials
     assert zone_dump(alab) == before
+
+
+def test_help(run):
+    rc, out, err = run(["help", "audit"])
+    assert rc == 0
+    for opt in ("--json", "--resolver", "--timeout", "--no-smtp", "--allow-private"):
+        assert opt in out
+    assert "not built" not in out
+    rc, out, err = run(["audit", "--help"])
+    assert rc == 0 and out.startswith("usage: mxfailover audit")
+    rc, out, err = run(["--help"])
+    assert re.search(r"^\s+audit\s+lint", out, re.M)
