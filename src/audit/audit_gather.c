@@ -324,11 +324,10 @@ addr_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, vo
 		}
 		if (addrs_append(reply, &m->addrs, &m->naddrs) != 0)
 			m->addr_status = MXF_ENOMEM;
-	} else if (status != MXF_ERCODE || m->addr_status == 0) {
-		/* NXDOMAIN, a timeout or an error rcode; NOERROR/NODATA of the
-		 * other type does not hide it. */
-		if (m->addr_status == 0 || m->addr_status == MXF_ERCODE)
-			m->addr_status = status;
+	} else if (m->addr_status == 0) {
+		/* NXDOMAIN, a timeout or an error rcode (the first one is kept);
+		 * a NODATA answer for the other type does not hide it. */
+		m->addr_status = status;
 	}
 	if (--f->pending_addr == 0) {
 		/* No lookup points into the address arrays yet: order them. */

@@ -75,7 +75,7 @@ judge_targets(const struct audit_facts *f, const struct audit_opts *o, struct au
 			else
 				audit_add_default(r, "lookup-failed", m->target,
 						  "the addresses of MX %s could not be looked up: %s",
-						  m->target, why(m->addr_status, 0));
+						  m->target, mxf_strerror(m->addr_status));
 			continue;
 		}
 		for (size_t j = 0; j < m->naddrs; j++) {
