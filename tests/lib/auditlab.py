@@ -16,6 +16,7 @@ Two real `named` on port 53 of loopback addresses in two different /24s of
                              forwarding to P (its TTLs count down), for
                              audits through a resolver as in real life
   U  (127.a.b.z)  a UDP-only relay to P written here (ns-no-tcp)
+  S  (127.a.b.x+13) UDP and TCP that never answer (slow.test's ns2: one deadline)
   X  (127.a.b.w)  nothing listens (ns-unreachable)
 
 Zones (all on P; the reverse zone 127.in-addr.arpa holds the PTRs):
@@ -27,6 +28,8 @@ Zones (all on P; the reverse zone 127.in-addr.arpa holds the PTRs):
                 nsalias.lone.test, a CNAME bad.test uses as an NS target
                 (ns-target-cname: named refuses an in-zone NS alias)
   samenet.test  NS on P and P2, one /24 (ns-same-network), one MX (mx-single)
+  slow.test     NS on P, L and S, which never answers (ns-unreachable after one
+                --timeout); MX mx1/mx2.good.test
 
 Extending it (A2/A3): AuditLab(dir, extra={"good.test": "name TTL IN TYPE
 VALUE\n..."}, extra_ptr={"127.x.y.z": "name."}, zones={"new.test": "zone
@@ -62,6 +65,7 @@ GOOD = "good.test"
 BAD = "bad.test"
 LONE = "lone.test"
 SAMENET = "samenet.test"
+SLOW = "slow.test"
 
 # The ids bad.test (and the two small zones) are built to produce with
 # --no-smtp (A1's part: MX, reverse DNS, name servers).
@@ -73,6 +77,7 @@ PLANTED = {
           "ns-target-cname", "soa-timers", "ns-open-recursion", "ns-open-axfr"],
     LONE: ["mx-missing", "ns-single"],
     SAMENET: ["ns-same-network", "mx-single", "ns-open-recursion"],  # ns3 is P2
+    SLOW: ["ns-unreachable"],  # ns2 never answers: costs one --timeout
 }
 
 GOOD_SERIAL = 2026120201
@@ -199,6 +204,25 @@ class UdpRelay:
         self.sock.close()
 
 
+class SilentServer:
+    """UDP and TCP port 53 on @addr that never answer: datagrams are left
+    unread, connections are accepted by the kernel (listen backlog) and then
+    left waiting.  A name server that is down behind a firewall dropping
+    packets."""
+
+    def __init__(self, addr):
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((addr, 53))
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind((addr, 53))
+        self.tcp.listen(512)
+
+    def close(self):
+        self.udp.close()
+        self.tcp.close()
+
+
 class Named:
     """One named -g in @directory with @conf_body (everything after options)."""
 
@@ -295,13 +319,13 @@ class AuditLab:
         self.dir = directory
         os.makedirs(directory, exist_ok=True)
         rng = rng or random.Random()
-        a_block = pick_block(13, rng)
+        a_block = pick_block(14, rng)
         b_block = pick_block(2, rng, avoid={tuple(int(x) for x in a_block[0].split(".")[1:3])})
         self.blocks = a_block + b_block
         self.primary, self.primary_open = a_block[0], a_block[1]
         self.udp_only, self.unreachable = a_block[2], a_block[3]
         self.lagging, self.lagging_empty = b_block[0], b_block[1]
-        self.caching = a_block[12]
+        self.caching, self.silent = a_block[12], a_block[13]
         spare = a_block[4:12]
         self.good_mx = list(good_mx) if good_mx else spare[0:2]
         (self.bad_mx1, self.bad_dup, self.bad_noptr, self.bad_badptr,
@@ -318,6 +342,7 @@ class AuditLab:
         self.p = None
         self.l = None
         self.relay = None
+        self.silent_server = None
 
     # ---- zone texts ----
 
@@ -387,6 +412,13 @@ class AuditLab:
               % (self.primary, self.primary_open, self.samenet_mx)) + self.POLICY
         return t + self.extra.get(SAMENET, "") + "\n"
 
+    def slow_text(self):
+        t = self._soa(SLOW, 1)
+        t += ("@ NS ns1\n@ NS ns2\n@ NS ns3\nns1 A %s\nns2 A %s\nns3 A %s\n"
+              "@ MX 10 mx1.good.test.\n@ MX 20 mx2.good.test.\n"
+              % (self.primary, self.silent, self.lagging))
+        return t + self.POLICY + self.extra.get(SLOW, "") + "\n"
+
     def reverse_text(self):
         t = ("$ORIGIN 127.in-addr.arpa.\n$TTL 300\n"
              "@ IN SOA ns1.good.test. hostmaster.good.test. 1 3600 900 1209600 300\n"
@@ -410,7 +442,8 @@ class AuditLab:
 
     def zone_texts(self):
         z = {GOOD: self.good_text(), BAD: self.bad_text(), LONE: self.lone_text(),
-             SAMENET: self.samenet_text(), "127.in-addr.arpa": self.reverse_text()}
+             SAMENET: self.samenet_text(), SLOW: self.slow_text(),
+             "127.in-addr.arpa": self.reverse_text()}
         for name, body in self.more_zones.items():
             z[name] = self.more_text(name, body)
         return z
@@ -446,7 +479,8 @@ class AuditLab:
 
     def _lagging_conf(self, d):
         zones = (self._zone_clause(d, GOOD, self.good_text()) +
-                 self._zone_clause(d, BAD, self.bad_text(lagging=True)))
+                 self._zone_clause(d, BAD, self.bad_text(lagging=True)) +
+                 self._zone_clause(d, SLOW, self.slow_text()))
         for name in self.more_zones:
             zones += self._zone_clause(d, name, self.more_text(name, self.more_zones[name]))
         return ('view "empty" {\n\tmatch-destinations { %s; };\n};\n' % self.lagging_empty +
@@ -463,10 +497,11 @@ class AuditLab:
             self.p.start()
             self.l.start()
             self._wait(self.primary, list(self.zone_texts()), timeout)
-            self._wait(self.lagging, [GOOD, BAD], timeout)
+            self._wait(self.lagging, [GOOD, BAD, SLOW], timeout)
             self._wait(self.primary_open, [BAD], timeout)
             self._wait(self.caching, [GOOD], timeout)
             self.relay = UdpRelay(self.udp_only, self.primary)
+            self.silent_server = SilentServer(self.silent)
         except BaseException:
             self.stop()
             raise
@@ -498,6 +533,9 @@ class AuditLab:
         if self.relay is not None:
             self.relay.close()
             self.relay = None
+        if self.silent_server is not None:
+            self.silent_server.close()
+            self.silent_server = None
         for n in (self.p, self.l):
             if n is not None:
                 n.stop()
@@ -524,6 +562,6 @@ class AuditLab:
         out = {}
         for z in self.zone_texts():
             out[(self.primary, z)] = self.serial(z)
-        for z in [GOOD, BAD] + list(self.more_zones):
+        for z in [GOOD, BAD, SLOW] + list(self.more_zones):
             out[(self.lagging, z)] = self.serial(z, self.lagging)
         return out

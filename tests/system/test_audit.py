@@ -244,6 +244,23 @@ def test_unresolvable_domain_exits_3(run, alab):
     assert reports[0]["findings"] == []
 
 
+def test_silent_name_server_costs_one_deadline(run, alab):
+    """Everything runs at once with one deadline each: a name server that
+    never answers costs one --timeout, not one per query or per stage."""
+    t0 = time.monotonic()
+    rc, out, err = run(["audit", "--no-smtp", "--json", "--timeout", "1s", "--resolver",
+                        alab.resolver] + alab.allow_args + [auditlab.SLOW])
+    secs = time.monotonic() - t0
+    assert rc == 1, err
+    r = json.loads(out)[0]
+    assert ids(r) == {"ns-unreachable"}, r
+    f = by_id(r, "ns-unreachable")[0]
+    assert f["subject"] == "ns2.slow.test/" + alab.silent
+    assert "timed out" in f["message"]
+    assert 1.0 <= r["seconds"] < 2.0, r["seconds"]
+    assert secs < 3.0
+
+
 def test_dead_resolver_exits_3_within_deadline(run, alab):
     t0 = time.monotonic()
     rc, out, err = run(["audit", "--no-smtp", "--timeout", "1s", "--resolver",
