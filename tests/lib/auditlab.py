@@ -16,7 +16,7 @@ Two real `named` on port 53 of loopback addresses in two different /24s of
                              forwarding to P (its TTLs count down), for
                              audits through a resolver as in real life
   U  (127.a.b.z)  a UDP-only relay to P written here (ns-no-tcp)
-  S  (127.a.b.x+13) UDP and TCP that never answer (slow.test's ns2: one deadline)
+  S  (127.a.b.x+13) UDP and TCP that never answer (deadns.test's ns2: one deadline)
   X  (127.a.b.w)  nothing listens (ns-unreachable)
 
 Zones (all on P; the reverse zone 127.in-addr.arpa holds the PTRs):
@@ -28,7 +28,7 @@ Zones (all on P; the reverse zone 127.in-addr.arpa holds the PTRs):
                 nsalias.lone.test, a CNAME bad.test uses as an NS target
                 (ns-target-cname: named refuses an in-zone NS alias)
   samenet.test  NS on P and P2, one /24 (ns-same-network), one MX (mx-single)
-  slow.test     NS on P, L and S, which never answers (ns-unreachable after one
+  deadns.test   NS on P, L and S, which never answers (ns-unreachable after one
                 --timeout); MX mx1/mx2.good.test
 
 Extending it (A2/A3): AuditLab(dir, extra={"good.test": "name TTL IN TYPE
@@ -65,7 +65,7 @@ GOOD = "good.test"
 BAD = "bad.test"
 LONE = "lone.test"
 SAMENET = "samenet.test"
-SLOW = "slow.test"
+DEADNS = "deadns.test"
 
 # The ids bad.test (and the two small zones) are built to produce with
 # --no-smtp (A1's part: MX, reverse DNS, name servers).
@@ -77,7 +77,7 @@ PLANTED = {
           "ns-target-cname", "soa-timers", "ns-open-recursion", "ns-open-axfr"],
     LONE: ["mx-missing", "ns-single"],
     SAMENET: ["ns-same-network", "mx-single", "ns-open-recursion"],  # ns3 is P2
-    SLOW: ["ns-unreachable"],  # ns2 never answers: costs one --timeout
+    DEADNS: ["ns-unreachable"],  # ns2 never answers: costs one --timeout
 }
 
 GOOD_SERIAL = 2026120201
@@ -333,6 +333,10 @@ class AuditLab:
         self.extra = dict(extra or {})
         self.extra_ptr = dict(extra_ptr or {})
         self.more_zones = dict(zones or {})
+        clash = set(self.more_zones) & {GOOD, BAD, LONE, SAMENET, DEADNS, "127.in-addr.arpa"}
+        if clash:
+            raise AuditLabError("zones= names the lab's own zone(s) %s; use extra= to add "
+                                "records to them" % sorted(clash))
         self.zone_options = dict(zone_options or {})
         self.extra_conf = extra_conf
         self.clean_policy = clean_policy
@@ -412,12 +416,12 @@ class AuditLab:
               % (self.primary, self.primary_open, self.samenet_mx)) + self.POLICY
         return t + self.extra.get(SAMENET, "") + "\n"
 
-    def slow_text(self):
-        t = self._soa(SLOW, 1)
+    def deadns_text(self):
+        t = self._soa(DEADNS, 1)
         t += ("@ NS ns1\n@ NS ns2\n@ NS ns3\nns1 A %s\nns2 A %s\nns3 A %s\n"
               "@ MX 10 mx1.good.test.\n@ MX 20 mx2.good.test.\n"
               % (self.primary, self.silent, self.lagging))
-        return t + self.POLICY + self.extra.get(SLOW, "") + "\n"
+        return t + self.POLICY + self.extra.get(DEADNS, "") + "\n"
 
     def reverse_text(self):
         t = ("$ORIGIN 127.in-addr.arpa.\n$TTL 300\n"
@@ -442,7 +446,7 @@ class AuditLab:
 
     def zone_texts(self):
         z = {GOOD: self.good_text(), BAD: self.bad_text(), LONE: self.lone_text(),
-             SAMENET: self.samenet_text(), SLOW: self.slow_text(),
+             SAMENET: self.samenet_text(), DEADNS: self.deadns_text(),
              "127.in-addr.arpa": self.reverse_text()}
         for name, body in self.more_zones.items():
             z[name] = self.more_text(name, body)
@@ -480,7 +484,7 @@ class AuditLab:
     def _lagging_conf(self, d):
         zones = (self._zone_clause(d, GOOD, self.good_text()) +
                  self._zone_clause(d, BAD, self.bad_text(lagging=True)) +
-                 self._zone_clause(d, SLOW, self.slow_text()))
+                 self._zone_clause(d, DEADNS, self.deadns_text()))
         for name in self.more_zones:
             zones += self._zone_clause(d, name, self.more_text(name, self.more_zones[name]))
         return ('view "empty" {\n\tmatch-destinations { %s; };\n};\n' % self.lagging_empty +
@@ -497,7 +501,7 @@ class AuditLab:
             self.p.start()
             self.l.start()
             self._wait(self.primary, list(self.zone_texts()), timeout)
-            self._wait(self.lagging, [GOOD, BAD, SLOW], timeout)
+            self._wait(self.lagging, [GOOD, BAD, DEADNS], timeout)
             self._wait(self.primary_open, [BAD], timeout)
             self._wait(self.caching, [GOOD], timeout)
             self.relay = UdpRelay(self.udp_only, self.primary)
@@ -562,6 +566,6 @@ class AuditLab:
         out = {}
         for z in self.zone_texts():
             out[(self.primary, z)] = self.serial(z)
-        for z in [GOOD, BAD, SLOW] + list(self.more_zones):
+        for z in [GOOD, BAD, DEADNS] + list(self.more_zones):
             out[(self.lagging, z)] = self.serial(z, self.lagging)
         return out

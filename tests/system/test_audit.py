@@ -249,13 +249,13 @@ def test_silent_name_server_costs_one_deadline(run, alab):
     never answers costs one --timeout, not one per query or per stage."""
     t0 = time.monotonic()
     rc, out, err = run(["audit", "--no-smtp", "--json", "--timeout", "1s", "--resolver",
-                        alab.resolver] + alab.allow_args + [auditlab.SLOW])
+                        alab.resolver] + alab.allow_args + [auditlab.DEADNS])
     secs = time.monotonic() - t0
     assert rc == 1, err
     r = json.loads(out)[0]
     assert ids(r) == {"ns-unreachable"}, r
     f = by_id(r, "ns-unreachable")[0]
-    assert f["subject"] == "ns2.slow.test/" + alab.silent
+    assert f["subject"] == "ns2.deadns.test/" + alab.silent
     assert "timed out" in f["message"]
     assert 1.0 <= r["seconds"] < 2.0, r["seconds"]
     assert secs < 3.0
