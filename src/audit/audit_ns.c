@@ -114,6 +114,21 @@ same_set(char *const *a, size_t na, char *const *b, size_t nb)
 	return true;
 }
 
+/* The first name of @a that @b lacks, or NULL. */
+static const char *
+first_missing(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	for (size_t i = 0; i < na; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < nb && !found; j++)
+			found = audit_name_equal(a[i], b[j]);
+		if (!found)
+			return a[i];
+	}
+	return NULL;
+}
+
 static void
 judge_server(const struct audit_facts *f, const struct audit_ns *ns,
 	     const struct audit_ns_addr *na, bool have_serial, uint32_t serial,
@@ -166,10 +181,16 @@ judge_server(const struct audit_facts *f, const struct audit_ns *ns,
 				  "%s (%s) serves serial %u, another server %u", ns->name,
 				  na->a.text, (unsigned)na->serial, (unsigned)serial);
 	if (na->ns_status == 0 && f->resolver_ns != NULL &&
-	    !same_set(na->ns, na->nns, f->resolver_ns, f->nns))
+	    !same_set(na->ns, na->nns, f->resolver_ns, f->nns)) {
+		const char *lacks = first_missing(f->resolver_ns, f->nns, na->ns, na->nns);
+		const char *extra = first_missing(na->ns, na->nns, f->resolver_ns, f->nns);
+
 		audit_add_default(r, "ns-set-mismatch", subject,
-				  "%s (%s) has %zu NS record%s, the resolver %zu", ns->name,
-				  na->a.text, na->nns, na->nns == 1 ? "" : "s", f->nns);
+				  "%s (%s) has %zu NS record%s, the resolver %zu%s%s%s%s", ns->name,
+				  na->a.text, na->nns, na->nns == 1 ? "" : "s", f->nns,
+				  lacks != NULL ? "; it lacks NS " : "", lacks != NULL ? lacks : "",
+				  extra != NULL ? "; it has NS " : "", extra != NULL ? extra : "");
+	}
 }
 
 void

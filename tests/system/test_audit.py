@@ -182,6 +182,8 @@ def test_planted_subjects_and_severities(run, alab):
     assert [f["subject"] for f in by_id(r, "ns-serial-mismatch")] == [
         "ns2.bad.test/" + lab.lagging]
     assert "2026120201" in by_id(r, "ns-serial-mismatch")[0]["message"]
+    assert "lacks NS ns6.bad.test." in by_id(r, "ns-set-mismatch")[0]["message"]
+    assert "lacks MX 90 badptr.bad.test." in by_id(r, "mx-inconsistent")[0]["message"]
     # The closed servers are not open: the lagging copy refuses AXFR, the
     # primary's other zones too.
     assert ("ns-open-axfr", "ns2.bad.test/" + lab.lagging) not in subj

@@ -207,6 +207,8 @@ test_authority_serial_set(void **state)
 	assert_true(has(&r, "ns-serial-mismatch", "ns2.example.net/198.51.100.53"));
 	assert_false(has(&r, "ns-serial-mismatch", "ns1.example.com/192.0.2.53"));
 	assert_true(has(&r, "ns-set-mismatch", "ns2.example.net/198.51.100.53"));
+	assert_non_null(strstr(audit_report_find(&r, "ns-set-mismatch", NULL)->message,
+			       "it lacks NS ns2.example.net."));
 	assert_false(has(&r, "ns-set-mismatch", "ns1.example.com/192.0.2.53"));
 	audit_report_clear(&r);
 	audit_facts_clear(&f);
