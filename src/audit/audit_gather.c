@@ -186,7 +186,8 @@ ns_cmp(const void *pa, const void *pb)
 static int
 ns_addr_cmp(const void *pa, const void *pb)
 {
-	return addr_cmp(&((const struct audit_ns_addr *)pa)->a, &((const struct audit_ns_addr *)pb)->a);
+	return addr_cmp(&((const struct audit_ns_addr *)pa)->a,
+			&((const struct audit_ns_addr *)pb)->a);
 }
 
 /* ---- the MX phase ---- */
@@ -284,8 +285,8 @@ start_ptr(struct audit_domain *d)
 				/* Private: its reverse DNS means nothing to senders
 				 * (mx-target-private says so). */
 				a->ptr_status = MXF_EUNSUPPORTED;
-			} else if (name != NULL &&
-			    audit_lookup(d, NULL, 0, name, LDNS_RR_TYPE_PTR, 0, ptr_cb, a) == 0)
+			} else if (name != NULL && audit_lookup(d, NULL, 0, name, LDNS_RR_TYPE_PTR,
+								0, ptr_cb, a) == 0)
 				f->pending_ptr++;
 			free(name);
 			ldns_rdf_deep_free(rev);

@@ -63,7 +63,8 @@ judge_targets(const struct audit_facts *f, const struct audit_opts *o, struct au
 		if (m->is_cname)
 			audit_add_default(r, "mx-target-cname", m->target,
 					  "MX %u %s is an alias for %s", m->pref, m->target,
-					  m->cname_target != NULL ? m->cname_target : "another name");
+					  m->cname_target != NULL ? m->cname_target
+								  : "another name");
 		if (m->naddrs == 0) {
 			if (m->addr_status == 0 || m->addr_status == MXF_ENOTFOUND)
 				audit_add_default(r, "mx-target-no-address", m->target,
@@ -73,9 +74,10 @@ judge_targets(const struct audit_facts *f, const struct audit_opts *o, struct au
 							  ? " (the name does not exist)"
 							  : "");
 			else
-				audit_add_default(r, "lookup-failed", m->target,
-						  "the addresses of MX %s could not be looked up: %s",
-						  m->target, mxf_strerror(m->addr_status));
+				audit_add_default(
+					r, "lookup-failed", m->target,
+					"the addresses of MX %s could not be looked up: %s",
+					m->target, mxf_strerror(m->addr_status));
 			continue;
 		}
 		for (size_t j = 0; j < m->naddrs; j++) {
@@ -114,14 +116,15 @@ judge_duplicates(const struct audit_facts *f, struct audit_report *r)
 				continue;
 			if (audit_name_equal(m->target, n->target)) {
 				audit_add_default(r, "mx-duplicate", m->target,
-						  "%s appears as MX %u and MX %u", m->target, m->pref,
-						  n->pref);
+						  "%s appears as MX %u and MX %u", m->target,
+						  m->pref, n->pref);
 				continue;
 			}
 			for (size_t a = 0; a < m->naddrs && !same_addr; a++)
 				for (size_t b = 0; b < n->naddrs && !same_addr; b++)
-					same_addr = m->addrs[a].family == n->addrs[b].family &&
-						    memcmp(m->addrs[a].addr, n->addrs[b].addr, 16) == 0;
+					same_addr =
+						m->addrs[a].family == n->addrs[b].family &&
+						memcmp(m->addrs[a].addr, n->addrs[b].addr, 16) == 0;
 			if (same_addr)
 				audit_add_default(r, "mx-duplicate", n->target,
 						  "%s and %s are one host (the same address)",
@@ -154,8 +157,9 @@ static void
 ttl_detail(char *buf, size_t size, size_t *len, const char *name, int family, uint32_t ttl)
 {
 	if (*len + strlen(name) + 32 < size)
-		*len += (size_t)snprintf(buf + *len, size - *len, "%s%s %s %u", *len > 0 ? ", " : "",
-					 name, family == AF_INET ? "A" : "AAAA", (unsigned)ttl);
+		*len += (size_t)snprintf(buf + *len, size - *len, "%s%s %s %u",
+					 *len > 0 ? ", " : "", name,
+					 family == AF_INET ? "A" : "AAAA", (unsigned)ttl);
 }
 
 /*
@@ -214,8 +218,8 @@ judge_ttl(const struct audit_facts *f, struct audit_report *r)
 	}
 judged:
 	if (unequal)
-		audit_add_default(r, "mx-ttl-unequal", r->domain,
-				  "the MX set has TTL %u but %s", (unsigned)mx_ttl,
+		audit_add_default(r, "mx-ttl-unequal", r->domain, "the MX set has TTL %u but %s",
+				  (unsigned)mx_ttl,
 				  len > 0 ? detail : "the MX records' TTLs differ");
 }
 
@@ -270,8 +274,8 @@ judge_consistency(const struct audit_facts *f, struct audit_report *r)
 
 				if (tl > 1 && f->ns[i].name[tl - 1] == '.')
 					tl--;
-				snprintf(subject, sizeof(subject), "%.*s/%s", (int)tl, f->ns[i].name,
-					 na->a.text);
+				snprintf(subject, sizeof(subject), "%.*s/%s", (int)tl,
+					 f->ns[i].name, na->a.text);
 				for (size_t k = 0; k < f->nmx && lacks == NULL; k++) {
 					bool found = false;
 
@@ -288,14 +292,15 @@ judge_consistency(const struct audit_facts *f, struct audit_report *r)
 					if (!found)
 						extra = na->mx[m];
 				}
-				audit_add_default(r, "mx-inconsistent", subject,
-						  "this name server has %zu MX record%s, the resolver "
-						  "%zu%s%s%s%s",
-						  na->nmx, na->nmx == 1 ? "" : "s", f->nmx,
-						  lacks != NULL ? "; it lacks MX " : "",
-						  lacks != NULL ? lacks : "",
-						  extra != NULL ? "; it has MX " : "",
-						  extra != NULL ? extra : "");
+				audit_add_default(
+					r, "mx-inconsistent", subject,
+					"this name server has %zu MX record%s, the resolver "
+					"%zu%s%s%s%s",
+					na->nmx, na->nmx == 1 ? "" : "s", f->nmx,
+					lacks != NULL ? "; it lacks MX " : "",
+					lacks != NULL ? lacks : "",
+					extra != NULL ? "; it has MX " : "",
+					extra != NULL ? extra : "");
 			}
 		}
 	audit_strings_free(want, f->nmx);

@@ -24,10 +24,10 @@ timers_text(const struct audit_facts *f, char *buf, size_t size)
 	size_t len = 0;
 
 	buf[0] = '\0';
-#define ADD(...)                                                                                 \
-	do {                                                                                     \
-		if (len < size)                                                                  \
-			len += (size_t)snprintf(buf + len, size - len, __VA_ARGS__);             \
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (len < size)                                                                    \
+			len += (size_t)snprintf(buf + len, size - len, __VA_ARGS__);               \
 	} while (0)
 	if (f->refresh < 1200 || f->refresh > 172800)
 		ADD("%srefresh %u (20m..2d)", len ? ", " : "", (unsigned)f->refresh);
@@ -96,7 +96,8 @@ highest_serial(const struct audit_facts *f, uint32_t *out)
 			if (!na->soa_ok || !na->aa)
 				continue;
 			/* RFC 1982 serial arithmetic: later when 0 < s - h < 2^31. */
-			if (!have || (na->serial != *out && (uint32_t)(na->serial - *out) < 0x80000000u))
+			if (!have ||
+			    (na->serial != *out && (uint32_t)(na->serial - *out) < 0x80000000u))
 				*out = na->serial;
 			have = true;
 		}
@@ -130,9 +131,8 @@ first_missing(char *const *a, size_t na, char *const *b, size_t nb)
 }
 
 static void
-judge_server(const struct audit_facts *f, const struct audit_ns *ns,
-	     const struct audit_ns_addr *na, bool have_serial, uint32_t serial,
-	     struct audit_report *r)
+judge_server(const struct audit_facts *f, const struct audit_ns *ns, const struct audit_ns_addr *na,
+	     bool have_serial, uint32_t serial, struct audit_report *r)
 {
 	char subject[320];
 
@@ -169,8 +169,8 @@ judge_server(const struct audit_facts *f, const struct audit_ns *ns,
 				  na->a.text, r->domain);
 	if (!na->soa_ok || !na->aa) {
 		audit_add_default(r, "ns-not-authoritative", subject,
-				  "%s (%s) does not answer authoritatively for %s (%s%s)",
-				  ns->name, na->a.text, r->domain,
+				  "%s (%s) does not answer authoritatively for %s (%s%s)", ns->name,
+				  na->a.text, r->domain,
 				  na->udp_status == MXF_ERCODE ? dns_rcode_name(na->udp_rcode)
 							       : "NOERROR",
 				  na->aa ? "" : ", no AA flag");
@@ -210,8 +210,8 @@ audit_ns_judge(const struct audit_facts *f, const struct audit_opts *o, struct a
 	if (f->nns == 0)
 		return; /* not a zone apex: the zone's own audit covers its servers */
 	if (f->nns == 1)
-		audit_add_default(r, "ns-single", r->domain,
-				  "%s is the zone's only name server", f->ns[0].name);
+		audit_add_default(r, "ns-single", r->domain, "%s is the zone's only name server",
+				  f->ns[0].name);
 	judge_network(f, r);
 	if (f->soa_status == 0) {
 		audit_checked(r, 1);
@@ -228,9 +228,8 @@ audit_ns_judge(const struct audit_facts *f, const struct audit_opts *o, struct a
 			audit_add_default(r, "ns-target-cname", ns->name,
 					  "NS %s is an alias (CNAME)", ns->name);
 		if (ns->naddrs == 0) {
-			audit_add_default(r, "ns-unreachable", ns->name,
-					  "NS %s has no address%s%s", ns->name,
-					  ns->addr_status != 0 ? ": " : "",
+			audit_add_default(r, "ns-unreachable", ns->name, "NS %s has no address%s%s",
+					  ns->name, ns->addr_status != 0 ? ": " : "",
 					  ns->addr_status == MXF_ENOTFOUND ? "NXDOMAIN"
 					  : ns->addr_status != 0 ? mxf_strerror(ns->addr_status)
 								 : "");

@@ -105,9 +105,10 @@ collect(const ldns_pkt *reply, const char *zone, ldns_rr_type type, char ***out,
 
 				s = malloc(len);
 				if (s != NULL)
-					snprintf(s, len, "%u %s",
-						 (unsigned)ldns_rdf2native_int16(ldns_rr_rdf(rr, 0)),
-						 name);
+					snprintf(
+						s, len, "%u %s",
+						(unsigned)ldns_rdf2native_int16(ldns_rr_rdf(rr, 0)),
+						name);
 			}
 			free(name);
 		} else if (ldns_rr_rd_count(rr) >= 1) {
@@ -136,8 +137,7 @@ ns_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void
 
 /* The server's address as a socket address (port opts->ns_port). */
 static socklen_t
-ns_sockaddr(const struct audit_opts *o, const struct audit_ns_addr *na,
-	    struct sockaddr_storage *ss)
+ns_sockaddr(const struct audit_opts *o, const struct audit_ns_addr *na, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (na->a.family == AF_INET) {

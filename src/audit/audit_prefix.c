@@ -68,13 +68,13 @@ struct range {
 
 /* Not reachable from the internet (IANA special-purpose registries). */
 static const struct range private_ranges[] = {
-	{AF_INET, "0.0.0.0/8"},      {AF_INET, "10.0.0.0/8"},     {AF_INET, "100.64.0.0/10"},
-	{AF_INET, "127.0.0.0/8"},    {AF_INET, "169.254.0.0/16"}, {AF_INET, "172.16.0.0/12"},
-	{AF_INET, "192.0.0.0/24"},   {AF_INET, "192.0.2.0/24"},   {AF_INET, "192.168.0.0/16"},
-	{AF_INET, "198.18.0.0/15"},  {AF_INET, "198.51.100.0/24"}, {AF_INET, "203.0.113.0/24"},
-	{AF_INET, "224.0.0.0/3"},    {AF_INET6, "::/127"},        {AF_INET6, "::ffff:0:0/96"},
-	{AF_INET6, "64:ff9b:1::/48"}, {AF_INET6, "100::/64"},     {AF_INET6, "2001:db8::/32"},
-	{AF_INET6, "fc00::/7"},      {AF_INET6, "fe80::/10"},     {AF_INET6, "ff00::/8"},
+	{AF_INET, "0.0.0.0/8"},	      {AF_INET, "10.0.0.0/8"},	    {AF_INET, "100.64.0.0/10"},
+	{AF_INET, "127.0.0.0/8"},     {AF_INET, "169.254.0.0/16"},  {AF_INET, "172.16.0.0/12"},
+	{AF_INET, "192.0.0.0/24"},    {AF_INET, "192.0.2.0/24"},    {AF_INET, "192.168.0.0/16"},
+	{AF_INET, "198.18.0.0/15"},   {AF_INET, "198.51.100.0/24"}, {AF_INET, "203.0.113.0/24"},
+	{AF_INET, "224.0.0.0/3"},     {AF_INET6, "::/127"},	    {AF_INET6, "::ffff:0:0/96"},
+	{AF_INET6, "64:ff9b:1::/48"}, {AF_INET6, "100::/64"},	    {AF_INET6, "2001:db8::/32"},
+	{AF_INET6, "fc00::/7"},	      {AF_INET6, "fe80::/10"},	    {AF_INET6, "ff00::/8"},
 };
 
 bool

@@ -38,8 +38,9 @@ audit_ptr_judge(const struct audit_facts *f, const struct audit_opts *o, struct 
 			audit_checked(r, 1);
 			if (a->ptr_status != 0 && a->ptr_status != MXF_ENOTFOUND) {
 				audit_add_default(r, "lookup-failed", a->text,
-						  "the PTR lookup of %s (MX %s) failed: %s", a->text,
-						  f->mx[i].target, mxf_strerror(a->ptr_status));
+						  "the PTR lookup of %s (MX %s) failed: %s",
+						  a->text, f->mx[i].target,
+						  mxf_strerror(a->ptr_status));
 				continue;
 			}
 			if (a->nptr == 0) {
@@ -51,8 +52,9 @@ audit_ptr_judge(const struct audit_facts *f, const struct audit_opts *o, struct 
 			for (size_t k = 0; k < a->nptr; k++)
 				back = back || a->ptr[k].back;
 			if (!back)
-				audit_add_default(r, "ptr-mismatch", a->text,
-						  "%s (MX %s) has PTR %s, which does not resolve back to it",
-						  a->text, f->mx[i].target, a->ptr[0].name);
+				audit_add_default(
+					r, "ptr-mismatch", a->text,
+					"%s (MX %s) has PTR %s, which does not resolve back to it",
+					a->text, f->mx[i].target, a->ptr[0].name);
 		}
 }

@@ -115,8 +115,7 @@ audit_add(struct audit_report *r, const char *id, enum audit_severity sev, const
 }
 
 int
-audit_add_default(struct audit_report *r, const char *id, const char *subject, const char *fmt,
-		  ...)
+audit_add_default(struct audit_report *r, const char *id, const char *subject, const char *fmt, ...)
 {
 	const struct audit_id *e = audit_id_find(id);
 	va_list ap;

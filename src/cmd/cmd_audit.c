@@ -30,8 +30,8 @@
 #include "value.h"
 
 #define AUDIT_TIMEOUT_DEFAULT_MS 5000
-#define AUDIT_TIMEOUT_MAX_MS (3600ULL * 1000)
-#define AUDIT_ALLOW_MAX 64
+#define AUDIT_TIMEOUT_MAX_MS	 (3600ULL * 1000)
+#define AUDIT_ALLOW_MAX		 64
 
 struct audit_cli {
 	bool json;
@@ -206,8 +206,10 @@ cmd_audit(struct mxf_ctx *ctx, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct audit_prefix allow[AUDIT_ALLOW_MAX];
-	struct audit_opts o = {.timeout_ms = AUDIT_TIMEOUT_DEFAULT_MS, .smtp = true,
-			       .ns_port = 53, .allow_private = allow};
+	struct audit_opts o = {.timeout_ms = AUDIT_TIMEOUT_DEFAULT_MS,
+			       .smtp = true,
+			       .ns_port = 53,
+			       .allow_private = allow};
 	struct audit_cli cli = {.rc = MXF_EXIT_USAGE};
 	struct config *cfg = NULL;
 	struct event_base *base = NULL;
@@ -221,21 +223,15 @@ cmd_audit(struct mxf_ctx *ctx, int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "jr:t:np:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'j':
-			cli.json = true;
-			break;
-		case 'r':
-			resolver = optarg;
-			break;
+		case 'j': cli.json = true; break;
+		case 'r': resolver = optarg; break;
 		case 't':
 			if (value_parse_duration(optarg, &o.timeout_ms) != 0 || o.timeout_ms == 0 ||
 			    o.timeout_ms > AUDIT_TIMEOUT_MAX_MS)
-				return cmd_usage_error("audit", "bad --timeout '%s' (e.g. 5s, 500ms)",
-						       optarg);
+				return cmd_usage_error(
+					"audit", "bad --timeout '%s' (e.g. 5s, 500ms)", optarg);
 			break;
-		case 'n':
-			o.smtp = false;
-			break;
+		case 'n': o.smtp = false; break;
 		case 'p':
 			if (o.nallow_private == AUDIT_ALLOW_MAX)
 				return cmd_usage_error("audit", "more than %d --allow-private",
@@ -248,10 +244,10 @@ cmd_audit(struct mxf_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: mxfailover audit [--json] [--resolver ADDR[:PORT]] "
-			       "[--timeout DUR] [--no-smtp] [--allow-private PREFIX] [DOMAIN...]\n");
+			       "[--timeout DUR] [--no-smtp] [--allow-private PREFIX] "
+			       "[DOMAIN...]\n");
 			return MXF_EXIT_OK;
-		default:
-			return cmd_usage_error("audit", "unknown option");
+		default: return cmd_usage_error("audit", "unknown option");
 		}
 	}
 	for (int i = optind; i < argc; i++) {
@@ -270,8 +266,8 @@ cmd_audit(struct mxf_ctx *ctx, int argc, char **argv)
 		resolver = sysres;
 	}
 	if (parse_resolver(resolver, &o.resolver, &o.resolver_len) != 0)
-		return cmd_usage_error("audit", "bad resolver '%s' (an address, e.g. 192.0.2.53:53)",
-				       resolver);
+		return cmd_usage_error(
+			"audit", "bad resolver '%s' (an address, e.g. 192.0.2.53:53)", resolver);
 	/* Without DOMAIN the configuration names the zones; with DOMAIN it is
 	 * used when there is one (the failover checks need it). */
 	if (optind == argc || ctx->config_path_given || access(ctx->config_path, F_OK) == 0) {

@@ -66,8 +66,8 @@ clean(struct audit_facts *f)
 	memset(f, 0, sizeof(*f));
 	add_addr(add_mx(f, 10, "mx1.example.com.", 300), "192.0.2.10", 300, "mx1.example.com.",
 		 true);
-	add_addr(add_mx(f, 20, "mx2.example.com.", 300), "198.51.100.20", 300,
-		 "mx2.example.com.", true);
+	add_addr(add_mx(f, 20, "mx2.example.com.", 300), "198.51.100.20", 300, "mx2.example.com.",
+		 true);
 	f->mx_ready = true;
 	f->mx_aa = true; /* an authoritative resolver: its TTLs are the configured ones */
 }
@@ -140,8 +140,7 @@ test_private_unless_allowed(void **state)
 	judge(&f, &r, &opts);
 	assert_true(has(&r, "mx-target-private", "mx1.example.com"));
 	assert_true(has(&r, "mx-target-private", "mx2.example.com"));
-	assert_int_equal(audit_report_find(&r, "mx-target-private", NULL)->severity,
-			 AUDIT_WARNING);
+	assert_int_equal(audit_report_find(&r, "mx-target-private", NULL)->severity, AUDIT_WARNING);
 	audit_report_clear(&r);
 	audit_facts_clear(&f);
 }
@@ -274,8 +273,7 @@ test_ttl(void **state)
 	audit_facts_clear(&f);
 }
 
-static struct audit_ns_addr *add_server(struct audit_facts *f, const char *name,
-				       const char *addr);
+static struct audit_ns_addr *add_server(struct audit_facts *f, const char *name, const char *addr);
 
 /* A caching resolver's TTLs count down: only the name servers' own count. */
 static void
@@ -407,16 +405,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_clean),
-		cmocka_unit_test(test_private_unless_allowed),
-		cmocka_unit_test(test_missing),
-		cmocka_unit_test(test_null_mx),
-		cmocka_unit_test(test_targets),
-		cmocka_unit_test(test_duplicate_and_single),
-		cmocka_unit_test(test_ttl),
-		cmocka_unit_test(test_ttl_from_name_servers),
-		cmocka_unit_test(test_ptr),
-		cmocka_unit_test(test_inconsistent),
+		cmocka_unit_test(test_clean),	cmocka_unit_test(test_private_unless_allowed),
+		cmocka_unit_test(test_missing), cmocka_unit_test(test_null_mx),
+		cmocka_unit_test(test_targets), cmocka_unit_test(test_duplicate_and_single),
+		cmocka_unit_test(test_ttl),	cmocka_unit_test(test_ttl_from_name_servers),
+		cmocka_unit_test(test_ptr),	cmocka_unit_test(test_inconsistent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -200,8 +200,8 @@ test_authority_serial_set(void **state)
 
 	(void)state;
 	clean(&f);
-	f.ns[0].addrs[0].serial = 8;              /* ahead: the other lags */
-	f.ns[1].addrs[0].nns = 1;                 /* lacks ns2 */
+	f.ns[0].addrs[0].serial = 8; /* ahead: the other lags */
+	f.ns[1].addrs[0].nns = 1;    /* lacks ns2 */
 	free(f.ns[1].addrs[0].ns[1]);
 	judge(&f, &r);
 	assert_true(has(&r, "ns-serial-mismatch", "ns2.example.net/198.51.100.53"));
@@ -222,8 +222,8 @@ test_authority_serial_set(void **state)
 	c->serial = 1; /* not authoritative: its serial counts for nothing */
 	judge(&f, &r);
 	assert_true(has(&r, "ns-not-authoritative", "ns2.example.net/198.51.100.53"));
-	assert_non_null(strstr(audit_report_find(&r, "ns-not-authoritative", NULL)->message,
-			       "REFUSED"));
+	assert_non_null(
+		strstr(audit_report_find(&r, "ns-not-authoritative", NULL)->message, "REFUSED"));
 	assert_false(has(&r, "ns-serial-mismatch", NULL));
 	audit_report_clear(&r);
 	audit_facts_clear(&f);
@@ -310,12 +310,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_clean),
-		cmocka_unit_test(test_single_and_network),
-		cmocka_unit_test(test_reachability),
-		cmocka_unit_test(test_authority_serial_set),
-		cmocka_unit_test(test_open_and_cname),
-		cmocka_unit_test(test_soa_timers),
+		cmocka_unit_test(test_clean),	       cmocka_unit_test(test_single_and_network),
+		cmocka_unit_test(test_reachability),   cmocka_unit_test(test_authority_serial_set),
+		cmocka_unit_test(test_open_and_cname), cmocka_unit_test(test_soa_timers),
 		cmocka_unit_test(test_lookup_failed),
 	};
 
