@@ -235,6 +235,16 @@ struct audit_ns {
 	unsigned pending;              /* engine internal: its A/AAAA lookups */
 };
 
+/* One server of the parent zone and the delegation it hands out (audit_parent.c). */
+struct audit_deleg {
+	struct audit_addr a;           /* the parent server's address */
+	char *server;                  /* its name, absolute, trailing dot */
+	int status;                    /* the NS query for the domain: 0 or MXF_E* */
+	bool referral;                 /* it answered with a referral (NS in authority, no AA) */
+	char **ns;                     /* the delegation's NS set, sorted */
+	size_t nns;
+};
+
 struct audit_facts {
 	unsigned pending_addr;         /* engine internal: lookups of the MX phase */
 	unsigned pending_ptr;
@@ -252,6 +262,10 @@ struct audit_facts {
 	int soa_status;                /* SOA at the resolver */
 	int soa_rcode;
 	uint32_t serial, refresh, retry, expire, minimum;
+	char *parent;                  /* the parent zone's apex ("com."), or NULL when unknown */
+	struct audit_deleg *deleg;     /* its servers' delegations, sorted by address */
+	size_t ndeleg;
+	unsigned pending_parent;       /* engine internal */
 };
 
 /* ---- one domain being audited (audit_engine.c) ---- */
@@ -319,6 +333,8 @@ void audit_failover_start(struct audit_domain *d);
 
 /* Stage 1 of the engine itself (audit_gather.c): starts the MX/NS/SOA lookups. */
 void audit_gather_start(struct audit_domain *d);
+/* Also stage 1 (audit_parent.c): the delegation as the parent zone's servers give it. */
+void audit_parent_start(struct audit_domain *d);
 /* Called by audit_gather when the MX facts are complete: starts stage 2. */
 void audit_engine_mx_ready(struct audit_domain *d);
 

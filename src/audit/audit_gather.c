@@ -95,6 +95,12 @@ audit_facts_clear(struct audit_facts *f)
 	}
 	free(f->ns);
 	audit_strings_free(f->resolver_ns, f->nns);
+	for (size_t i = 0; i < f->ndeleg; i++) {
+		free(f->deleg[i].server);
+		audit_strings_free(f->deleg[i].ns, f->deleg[i].nns);
+	}
+	free(f->deleg);
+	free(f->parent);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -558,6 +564,7 @@ audit_gather_start(struct audit_domain *d)
 		f->soa_status = MXF_ENOMEM;
 	if (audit_lookup(d, NULL, 0, zone, LDNS_RR_TYPE_NS, 0, ns_cb, NULL) != 0)
 		f->ns_status = MXF_ENOMEM;
+	audit_parent_start(d);
 	if (audit_lookup(d, NULL, 0, zone, LDNS_RR_TYPE_MX, 0, mx_cb, NULL) != 0) {
 		f->mx_status = MXF_ENOMEM;
 		audit_engine_mx_ready(d);

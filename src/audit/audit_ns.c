@@ -193,6 +193,37 @@ judge_server(const struct audit_facts *f, const struct audit_ns *ns, const struc
 	}
 }
 
+/* The first parent server (by address) whose referral names another NS set. */
+static void
+judge_delegation(const struct audit_facts *f, struct audit_report *r)
+{
+	for (size_t i = 0; i < f->ndeleg; i++) {
+		const struct audit_deleg *g = &f->deleg[i];
+		const char *lacks, *extra;
+		size_t sl;
+
+		if (!g->referral)
+			continue;
+		audit_checked(r, 1);
+		if (same_set(g->ns, g->nns, f->resolver_ns, f->nns))
+			continue;
+		lacks = first_missing(f->resolver_ns, f->nns, g->ns, g->nns);
+		extra = first_missing(g->ns, g->nns, f->resolver_ns, f->nns);
+		sl = strlen(g->server);
+		audit_add_default(r, "ns-delegation-mismatch", r->domain,
+				  "the parent %s (%.*s/%s) delegates to %zu name server%s, the "
+				  "zone lists %zu%s%s%s%s",
+				  f->parent != NULL ? f->parent : "zone",
+				  (int)(sl > 1 && g->server[sl - 1] == '.' ? sl - 1 : sl), g->server,
+				  g->a.text, g->nns, g->nns == 1 ? "" : "s", f->nns,
+				  lacks != NULL ? "; the delegation lacks " : "",
+				  lacks != NULL ? lacks : "",
+				  extra != NULL ? "; the delegation adds " : "",
+				  extra != NULL ? extra : "");
+		return;
+	}
+}
+
 void
 audit_ns_judge(const struct audit_facts *f, const struct audit_opts *o, struct audit_report *r)
 {
@@ -238,4 +269,5 @@ audit_ns_judge(const struct audit_facts *f, const struct audit_opts *o, struct a
 		for (size_t j = 0; j < ns->naddrs; j++)
 			judge_server(f, ns, &ns->addrs[j], have_serial, serial, r);
 	}
+	judge_delegation(f, r);
 }

@@ -80,6 +80,10 @@ PLANTED = {
     DEADNS: ["ns-unreachable"],  # ns2 never answers: costs one --timeout
 }
 
+# With AuditLab(parent=True): the parent zone test. delegates bad.test to two of
+# its seven name servers.
+PLANTED_PARENT = {BAD: ["ns-delegation-mismatch"]}
+
 GOOD_SERIAL = 2026120201
 BAD_SERIAL = 2026120202
 BAD_LAGGING_SERIAL = 2026120201
@@ -312,10 +316,14 @@ class AuditLab:
                    must be before the views: it is placed at the top level
     @good_mx       two addresses for mx1/mx2.good.test (default: allocated here)
     @clean_policy  the clean domain publishes SPF (v=spf1 mx -all) and DMARC p=reject
+    @parent        serve the parent zone test. (on P, and alone on L2, whose
+                   referrals the audit compares with each zone's NS set): every
+                   lab zone is delegated as its NS records say, except bad.test
+                   (ns-delegation-mismatch); zones= zones too
     """
 
     def __init__(self, directory, extra=None, extra_ptr=None, zones=None, zone_options=None,
-                 extra_conf="", good_mx=None, clean_policy=True, rng=None):
+                 extra_conf="", good_mx=None, clean_policy=True, parent=False, rng=None):
         self.dir = directory
         os.makedirs(directory, exist_ok=True)
         rng = rng or random.Random()
@@ -333,13 +341,15 @@ class AuditLab:
         self.extra = dict(extra or {})
         self.extra_ptr = dict(extra_ptr or {})
         self.more_zones = dict(zones or {})
-        clash = set(self.more_zones) & {GOOD, BAD, LONE, SAMENET, DEADNS, "127.in-addr.arpa"}
+        clash = set(self.more_zones) & {GOOD, BAD, LONE, SAMENET, DEADNS, "127.in-addr.arpa",
+                                        "test"}
         if clash:
             raise AuditLabError("zones= names the lab's own zone(s) %s; use extra= to add "
                                 "records to them" % sorted(clash))
         self.zone_options = dict(zone_options or {})
         self.extra_conf = extra_conf
         self.clean_policy = clean_policy
+        self.parent = parent
         self.resolver = self.primary
         self.allow_private = "127.0.0.0/8"
         self.allow_args = ["--allow-private", self.allow_private]
@@ -438,6 +448,30 @@ class AuditLab:
                 t += "%s PTR %s\n" % (reverse_name(addr), name)
         return t
 
+    def planted(self, zone):
+        """The ids @zone plants (with --no-smtp), as this lab is set up."""
+        return set(PLANTED.get(zone, ())) | (set(PLANTED_PARENT.get(zone, ()))
+                                               if self.parent else set())
+
+    def parent_text(self):
+        """test.: the delegations of the lab's zones, with glue."""
+        t = ("$ORIGIN test.\n$TTL 300\n"
+             "@ IN SOA nsp.test. hostmaster.test. 1 3600 900 1209600 300\n"
+             "@ NS nsp\nnsp A %s\n" % self.lagging_empty)
+        deleg = {GOOD: [("ns1", self.primary), ("ns2", self.lagging)],
+                 BAD: [("ns1", self.primary), ("ns2", self.lagging)],  # of seven
+                 LONE: [("ns1", self.primary)],
+                 SAMENET: [("ns1", self.primary), ("ns3", self.primary_open)],
+                 DEADNS: [("ns1", self.primary), ("ns2", self.silent), ("ns3", self.lagging)]}
+        for z in self.more_zones:
+            if z.endswith(".test") and z.count(".") == 1:
+                deleg[z] = [("ns1", self.primary), ("ns2", self.lagging)]
+        for z, servers in deleg.items():
+            label = z[:-len(".test")]
+            for ns, addr in servers:
+                t += "%s NS %s.%s.\n%s.%s A %s\n" % (label, ns, z, ns, label, addr)
+        return t
+
     def more_text(self, zone, body):
         return self._soa(zone, 1) + ("@ NS ns1.%s.\n@ NS ns2.%s.\nns1 A %s\nns2 A %s\n"
                                      % (zone, zone, self.primary, self.lagging)) + body + "\n"
@@ -450,6 +484,8 @@ class AuditLab:
              "127.in-addr.arpa": self.reverse_text()}
         for name, body in self.more_zones.items():
             z[name] = self.more_text(name, body)
+        if self.parent:
+            z["test"] = self.parent_text()
         return z
 
     def _zone_clause(self, directory, zone, text, extra=""):
@@ -487,7 +523,9 @@ class AuditLab:
                  self._zone_clause(d, DEADNS, self.deadns_text()))
         for name in self.more_zones:
             zones += self._zone_clause(d, name, self.more_text(name, self.more_zones[name]))
-        return ('view "empty" {\n\tmatch-destinations { %s; };\n};\n' % self.lagging_empty +
+        parent = self._zone_clause(d, "test", self.parent_text()) if self.parent else ""
+        return ('view "empty" {\n\tmatch-destinations { %s; };\n' % self.lagging_empty +
+                parent + "};\n" +
                 'view "lagging" {\n\tmatch-clients { any; };\n' + zones + "};\n")
 
     def start(self, timeout=30.0):
@@ -504,6 +542,8 @@ class AuditLab:
             self._wait(self.lagging, [GOOD, BAD, DEADNS], timeout)
             self._wait(self.primary_open, [BAD], timeout)
             self._wait(self.caching, [GOOD], timeout)
+            if self.parent:
+                self._wait(self.lagging_empty, ["test"], timeout)
             self.relay = UdpRelay(self.udp_only, self.primary)
             self.silent_server = SilentServer(self.silent)
         except BaseException:

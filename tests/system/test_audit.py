@@ -33,7 +33,7 @@ SEVERITIES = {"error", "warning", "info"}
 
 @pytest.fixture(scope="module")
 def alab(tmp_path_factory):
-    lab = auditlab.AuditLab(str(tmp_path_factory.mktemp("auditlab")))
+    lab = auditlab.AuditLab(str(tmp_path_factory.mktemp("auditlab")), parent=True)
     lab.start()
     try:
         yield lab
@@ -144,10 +144,11 @@ def test_every_planted_mistake_is_found(run, alab, zone):
     rc, reports, err = audit(run, alab, zone)
     assert rc == 1, err
     found = ids(reports[0])
-    missing = set(auditlab.PLANTED[zone]) - found
+    planted = alab.planted(zone)
+    missing = planted - found
     assert not missing, "not found: %s\nreport: %s" % (missing, reports[0])
     # Nothing the lab did not plant (lookup-failed would mean a broken probe).
-    extra = found - set(auditlab.PLANTED[zone])
+    extra = found - planted
     assert not extra, "unexpected: %s\nreport: %s" % (extra, reports[0])
 
 
@@ -176,6 +177,7 @@ def test_planted_subjects_and_severities(run, alab):
         ("ns-open-recursion", "ns3.bad.test/" + lab.primary_open),
         ("ns-open-axfr", "ns1.bad.test/" + lab.primary),
         ("soa-timers", "bad.test"),
+        ("ns-delegation-mismatch", "bad.test"),
     }
     assert expect <= subj, expect - subj
     # The primary is the newest: only the lagging copy is behind.
@@ -183,6 +185,10 @@ def test_planted_subjects_and_severities(run, alab):
         "ns2.bad.test/" + lab.lagging]
     assert "2026120201" in by_id(r, "ns-serial-mismatch")[0]["message"]
     assert "lacks NS ns6.bad.test." in by_id(r, "ns-set-mismatch")[0]["message"]
+    # The parent test. (its one server, on the lagging named's second address).
+    msg = by_id(r, "ns-delegation-mismatch")[0]["message"]
+    assert "the parent test. (nsp.test/%s) delegates to 2 name servers, the zone lists 7" \
+        % lab.lagging_empty in msg, msg
     assert "lacks MX 90 badptr.bad.test." in by_id(r, "mx-inconsistent")[0]["message"]
     # The closed servers are not open: the lagging copy refuses AXFR, the
     # primary's other zones too.

@@ -288,6 +288,47 @@ test_soa_timers(void **state)
 }
 
 static void
+test_delegation(void **state)
+{
+	struct audit_facts f;
+	struct audit_report r;
+	struct audit_deleg *g;
+
+	(void)state;
+	clean(&f);
+	f.parent = strdup("com.");
+	f.deleg = calloc(2, sizeof(*f.deleg));
+	f.ndeleg = 2;
+	for (int i = 0; i < 2; i++) {
+		g = &f.deleg[i];
+		g->server = strdup(i == 0 ? "a.gtld.example." : "b.gtld.example.");
+		g->a.family = AF_INET;
+		snprintf(g->a.text, sizeof(g->a.text), "192.0.2.%d", 30 + i);
+		g->referral = true;
+		g->ns = names("ns1.example.com.", "ns2.example.net.", &g->nns);
+	}
+	judge(&f, &r);
+	assert_false(has(&r, "ns-delegation-mismatch", NULL));
+	audit_report_clear(&r);
+	/* The second parent server delegates to an old server. */
+	free(f.deleg[1].ns[1]);
+	f.deleg[1].ns[1] = strdup("old.example.org.");
+	judge(&f, &r);
+	assert_true(has(&r, "ns-delegation-mismatch", "example.com"));
+	assert_non_null(strstr(audit_report_find(&r, "ns-delegation-mismatch", NULL)->message,
+			       "lacks ns2.example.net.; the delegation adds old.example.org."));
+	assert_non_null(strstr(audit_report_find(&r, "ns-delegation-mismatch", NULL)->message,
+			       "b.gtld.example/192.0.2.31"));
+	audit_report_clear(&r);
+	/* No referral (the parent server also serves the zone): nothing to compare. */
+	f.deleg[1].referral = false;
+	judge(&f, &r);
+	assert_false(has(&r, "ns-delegation-mismatch", NULL));
+	audit_report_clear(&r);
+	audit_facts_clear(&f);
+}
+
+static void
 test_lookup_failed(void **state)
 {
 	struct audit_facts f = {0};
@@ -313,6 +354,7 @@ main(void)
 		cmocka_unit_test(test_clean),	       cmocka_unit_test(test_single_and_network),
 		cmocka_unit_test(test_reachability),   cmocka_unit_test(test_authority_serial_set),
 		cmocka_unit_test(test_open_and_cname), cmocka_unit_test(test_soa_timers),
+		cmocka_unit_test(test_delegation),
 		cmocka_unit_test(test_lookup_failed),
 	};
 
