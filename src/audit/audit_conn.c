@@ -34,8 +34,9 @@ struct audit_conn {
 	bool handshaking;        /* a TLS handshake is under way */
 	bool starttls;           /* ... an upgrade (tls_done follows) */
 	bool raw;
-	bool dead;               /* failed() ran: no more callbacks */
-	bool *freed;             /* set by audit_conn_free() during a callback */
+	bool dead;               /* failed() ran, or freed: no more callbacks */
+	bool zombie;             /* freed inside a callback: free on the way out */
+	unsigned depth;          /* callbacks of ours on the stack */
 };
 
 static SSL_CTX *audit_ctx;
@@ -72,11 +73,17 @@ conn_fail(struct audit_conn *k, int err, const char *why)
 	k->ops->failed(k, err, why, k->arg);
 }
 
+static void conn_leave(struct audit_conn *k);
+
 static void
 conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct audit_conn *k = arg;
+
 	(void)fd, (void)what;
-	conn_fail(arg, MXF_ETIMEDOUT, "no answer before the deadline");
+	k->depth++;
+	conn_fail(k, MXF_ETIMEDOUT, "no answer before the deadline");
+	conn_leave(k);
 }
 
 /* Hand complete lines to the caller; stop when it freed us, ended the
@@ -86,9 +93,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct audit_conn *k = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	bool freed = false;
 
-	k->freed = &freed;
+	k->depth++;
 	while (!k->dead && !k->handshaking) {
 		size_t have = evbuffer_get_length(in);
 		if (have == 0)
@@ -111,13 +117,20 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		k->line[ll] = '\0';
 		evbuffer_drain(in, used);
 		k->ops->line(k, k->line, ll, k->arg);
-		if (freed)
-			return;
 	}
-	k->freed = NULL;
+	conn_leave(k);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_real_free(struct audit_conn *k);
+
+/* Leave one of our callbacks: a free asked for inside it happens now. */
+static void
+conn_leave(struct audit_conn *k)
+{
+	if (--k->depth == 0 && k->zombie)
+		conn_real_free(k);
+}
 
 static void
 conn_setup(struct audit_conn *k)
@@ -146,12 +159,11 @@ static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct audit_conn *k = arg;
-	bool freed = false;
 
 	(void)bev;
 	if (k->dead)
 		return;
-	k->freed = &freed;
+	k->depth++;
 	if (what & BEV_EVENT_CONNECTED) {
 		if (k->handshaking) {
 			k->handshaking = false;
@@ -161,16 +173,13 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			} else {
 				k->ops->connected(k, k->arg);
 			}
-			if (!freed && !k->dead)
+			/* Data may have come with the handshake. */
+			if (!k->dead)
 				conn_read_cb(k->bev, k);
 		} else {
 			k->ops->connected(k, k->arg);
 		}
-		if (!freed)
-			k->freed = NULL;
-		return;
-	}
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
 		int e = EVUTIL_SOCKET_ERROR();
 		char why[200];
 		if (k->handshaking) {
@@ -187,8 +196,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			conn_fail(k, MXF_ENET, why);
 		}
 	}
-	if (!freed)
-		k->freed = NULL;
+	conn_leave(k);
 }
 
 struct audit_conn *
@@ -289,17 +297,31 @@ audit_conn_raw_mode(struct audit_conn *k)
 	k->raw = true;
 }
 
-void
-audit_conn_free(struct audit_conn *k)
+static void
+conn_real_free(struct audit_conn *k)
 {
-	if (!k)
-		return;
-	if (k->freed)
-		*k->freed = true;
 	if (k->bev)
 		bufferevent_free(k->bev);
 	if (k->deadline)
 		event_free(k->deadline);
 	free(k->line);
 	free(k);
+}
+
+void
+audit_conn_free(struct audit_conn *k)
+{
+	if (!k)
+		return;
+	if (k->depth > 0) {
+		/* Inside one of our callbacks: stop, free on the way out. */
+		k->dead = true;
+		k->zombie = true;
+		if (k->bev)
+			bufferevent_disable(k->bev, EV_READ | EV_WRITE);
+		if (k->deadline)
+			event_del(k->deadline);
+		return;
+	}
+	conn_real_free(k);
 }

@@ -30,7 +30,7 @@
 
 struct audit_mtasts_fetch {
 	struct audit_mail *m;
-	char host[300];              /* "mta-sts.example.com" */
+	char host[264];              /* "mta-sts.example.com" */
 	unsigned lookups;            /* A and AAAA still out */
 	bool started;                /* a connection was tried */
 	struct sockaddr_storage sa;
@@ -87,7 +87,7 @@ fetch_connected(struct audit_conn *k, void *arg)
 {
 	struct audit_mtasts_fetch *f = arg;
 	SSL *ssl = audit_conn_ssl(k);
-	char req[600], why[256], msg[320];
+	char req[600], why[256], msg[1024];
 
 	if (!ssl || SSL_get_verify_result(ssl) != X509_V_OK) {
 		tls_verify_reason(ssl, why, sizeof(why));
@@ -105,7 +105,7 @@ static void
 fetch_line(struct audit_conn *k, char *line, size_t len, void *arg)
 {
 	struct audit_mtasts_fetch *f = arg;
-	char msg[320], d[200];
+	char msg[1024], d[200];
 
 	if (f->head_done) {
 		if (f->blen + len > AUDIT_MTASTS_BODY_MAX) {
@@ -172,7 +172,7 @@ static void
 fetch_failed(struct audit_conn *k, int err, const char *why, void *arg)
 {
 	struct audit_mtasts_fetch *f = arg;
-	char msg[320];
+	char msg[1024];
 
 	(void)k;
 	/* Connection: close ends a body without a length. */
@@ -196,7 +196,7 @@ fetch_connect(struct audit_mtasts_fetch *f)
 {
 	struct audit_mail *m = f->m;
 	const struct audit_opts *o = audit_domain_opts(m->d);
-	char why[200], msg[320];
+	char why[200], msg[1024];
 
 	f->started = true;
 	if (!f->have_addr) {
@@ -254,7 +254,7 @@ audit_mtasts_fetch_start(struct audit_mail *m)
 	m->fetch = f;
 	f->m = m;
 	proto_http_response_init(&f->resp);
-	snprintf(f->host, sizeof(f->host), "mta-sts.%s", audit_mail_domain(m, dom, sizeof(dom)));
+	snprintf(f->host, sizeof(f->host), "mta-sts.%.250s", audit_mail_domain(m, dom, sizeof(dom)));
 	snprintf(name, sizeof(name), "%s.", f->host);
 	audit_mail_begin(m);
 	/* A first, then AAAA: whichever answers with an address first is used

@@ -68,13 +68,23 @@ probe_report(struct audit_mail_probe *p)
 	return audit_domain_report(p->m->d);
 }
 
+/* Send one command (@cmd, "...\r\n") and wait for its reply as @step. */
 static void
-probe_send(struct audit_mail_probe *p, enum smtp_step step, const char *fmt, const char *arg)
+probe_send(struct audit_mail_probe *p, enum smtp_step step, const char *cmd)
 {
 	p->step = step;
 	proto_smtp_reply_init(&p->r);
-	if (audit_conn_printf(p->k, fmt, arg) != 0)
+	if (audit_conn_printf(p->k, "%s", cmd) != 0)
 		probe_end(p);
+}
+
+static void
+probe_rcpt(struct audit_mail_probe *p, enum smtp_step step, const char *rcpt)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>\r\n", rcpt);
+	probe_send(p, step, cmd);
 }
 
 /* Strip the trailing dot for comparisons and RCPT addresses. */
@@ -189,12 +199,12 @@ probe_reply(struct audit_mail_probe *p)
 		if (code != 220) {
 			audit_add_default(probe_report(p), "smtp-unreachable", p->subject,
 					  "the server greets with \"%s\" instead of 220", line);
-			probe_send(p, S_QUIT, "QUIT\r\n%s", "");
+			probe_send(p, S_QUIT, "QUIT\r\n");
 			return;
 		}
 		p->reached = true;
 		banner_judge(p);
-		probe_send(p, S_EHLO, "EHLO %s\r\n", SMTP_HELO);
+		probe_send(p, S_EHLO, "EHLO " SMTP_HELO "\r\n");
 		return;
 	case S_EHLO:
 	case S_EHLO_TLS:
@@ -202,22 +212,22 @@ probe_reply(struct audit_mail_probe *p)
 			if (p->step == S_EHLO) {
 				audit_add_default(probe_report(p), "smtp-unreachable", p->subject,
 						  "EHLO was refused: \"%s\"", line);
-				probe_send(p, S_QUIT, "QUIT\r\n%s", "");
+				probe_send(p, S_QUIT, "QUIT\r\n");
 				return;
 			}
-			probe_send(p, S_QUIT, "QUIT\r\n%s", "");
+			probe_send(p, S_QUIT, "QUIT\r\n");
 			return;
 		}
 		if (p->step == S_EHLO && (rp->ext & PROTO_SMTP_EXT_STARTTLS)) {
-			probe_send(p, S_STARTTLS, "STARTTLS\r\n%s", "");
+			probe_send(p, S_STARTTLS, "STARTTLS\r\n");
 			return;
 		}
-		probe_send(p, S_MAIL, "MAIL FROM:<>\r\n%s", "");
+		probe_send(p, S_MAIL, "MAIL FROM:<>\r\n");
 		return;
 	case S_STARTTLS:
 		if (code != 220) {
 			p->tls_failed = true;
-			probe_send(p, S_MAIL, "MAIL FROM:<>\r\n%s", "");
+			probe_send(p, S_MAIL, "MAIL FROM:<>\r\n");
 			return;
 		}
 		if (audit_conn_starttls(p->k, p->host->name) != 0) {
@@ -231,29 +241,29 @@ probe_reply(struct audit_mail_probe *p)
 					  "MAIL FROM:<> was refused: \"%s\"; bounces cannot reach the "
 					  "domain (RFC 5321 4.5.5)",
 					  line);
-			probe_send(p, S_QUIT, "QUIT\r\n%s", "");
+			probe_send(p, S_QUIT, "QUIT\r\n");
 			return;
 		}
-		probe_send(p, S_RCPT_RANDOM, "RCPT TO:<%s>\r\n", p->random_rcpt);
+		probe_rcpt(p, S_RCPT_RANDOM, p->random_rcpt);
 		return;
 	case S_RCPT_RANDOM:
 		rcpt_judge(p, code, line);
 		{
 			char rc[320];
 			snprintf(rc, sizeof(rc), "postmaster@%s", p->domain);
-			probe_send(p, S_RCPT_POSTMASTER, "RCPT TO:<%s>\r\n", rc);
+			probe_rcpt(p, S_RCPT_POSTMASTER, rc);
 		}
 		return;
 	case S_RCPT_POSTMASTER:
 		rcpt_judge(p, code, line);
-		probe_send(p, S_RCPT_RELAY, "RCPT TO:<%s>\r\n", p->relay_rcpt);
+		probe_rcpt(p, S_RCPT_RELAY, p->relay_rcpt);
 		return;
 	case S_RCPT_RELAY:
 		rcpt_judge(p, code, line);
-		probe_send(p, S_RSET, "RSET\r\n%s", "");
+		probe_send(p, S_RSET, "RSET\r\n");
 		return;
 	case S_RSET:
-		probe_send(p, S_QUIT, "QUIT\r\n%s", "");
+		probe_send(p, S_QUIT, "QUIT\r\n");
 		return;
 	case S_QUIT:
 		probe_end(p);
@@ -296,7 +306,7 @@ probe_tls_done(struct audit_conn *k, void *arg)
 
 	(void)k;
 	probe_tls_facts(p);
-	probe_send(p, S_EHLO_TLS, "EHLO %s\r\n", SMTP_HELO);
+	probe_send(p, S_EHLO_TLS, "EHLO " SMTP_HELO "\r\n");
 }
 
 static void
@@ -358,7 +368,7 @@ probe_start(struct audit_mail *m, struct audit_mail_probe *p)
 	audit_mail_begin(m);
 	audit_checked(audit_domain_report(m->d), 1);
 	p->k = audit_conn_start(audit_domain_base(m->d), (struct sockaddr *)&ss, sl, o->timeout_ms,
-				PROTO_SMTP_LINE_MAX, false, NULL, &probe_ops, x, why, sizeof(why));
+				PROTO_SMTP_LINE_MAX, false, NULL, &probe_ops, p, why, sizeof(why));
 	if (!p->k) {
 		audit_add_default(audit_domain_report(m->d), "smtp-unreachable", p->subject,
 				  "cannot connect: %s", why);
@@ -601,6 +611,6 @@ out:
 	 * stage starts right after this call and may still ask for the SPF
 	 * result (audit_policy_spf_wait), which needs this state alive. */
 	m->later = evtimer_new(audit_domain_base(d), smtp_later_cb, m);
-	if (!m->later || evtimer_add(m->later, &(struct timeval){0, 0}) != 0)
+	if (!m->later || event_add(m->later, &(struct timeval){0, 0}) != 0)
 		audit_mail_end(m);
 }
