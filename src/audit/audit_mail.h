@@ -136,6 +136,10 @@ void audit_smtp_judge(struct audit_mail *m);
 /* Close the probes' connections (cancel, finish). */
 void audit_smtp_free(struct audit_mail *m);
 
+/* @in without its trailing dot, in @out (names in subjects and messages
+ * are written without it). @return @out. */
+const char *audit_mail_plain(const char *in, char *out, size_t size);
+
 /* "example.com" (no trailing dot) of @d, in @buf. */
 const char *audit_mail_domain(struct audit_mail *m, char *buf, size_t size);
 

@@ -94,13 +94,19 @@ audit_mail_get(struct audit_domain *d)
 }
 
 const char *
+audit_mail_plain(const char *in, char *out, size_t size)
+{
+	snprintf(out, size, "%s", in);
+	size_t n = strlen(out);
+	if (n > 1 && out[n - 1] == '.')
+		out[n - 1] = '\0';
+	return out;
+}
+
+const char *
 audit_mail_domain(struct audit_mail *m, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s", audit_domain_name(m->d));
-	size_t n = strlen(buf);
-	if (n > 1 && buf[n - 1] == '.')
-		buf[n - 1] = '\0';
-	return buf;
+	return audit_mail_plain(audit_domain_name(m->d), buf, size);
 }
 
 size_t
@@ -297,9 +303,9 @@ spf_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, voi
 	char subj[300];
 
 	(void)rcode;
-	snprintf(subj, sizeof(subj), "%s", node->domain);
+	audit_mail_plain(node->domain, subj, sizeof(subj));
 	if (status != 0 && status != MXF_ENOTFOUND) {
-		lookup_failed(m, node->domain, "SPF (TXT)", status);
+		lookup_failed(m, subj, "SPF (TXT)", status);
 		m->spf_complete = false;
 		goto out;
 	}
@@ -310,12 +316,12 @@ spf_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, voi
 	if (n == 0) {
 		if (top)
 			audit_add_default(r, "spf-missing", subj, "%s publishes no v=spf1 record",
-					  node->domain);
+					  subj);
 		else
 			audit_add_default(r, "spf-syntax", subj,
 					  "%s, reached through %s, publishes no SPF record: the "
 					  "evaluation ends in permerror",
-					  node->domain, node->redirect ? "redirect=" : "include:");
+					  subj, node->redirect ? "redirect=" : "include:");
 		m->spf_complete = false;
 		goto out;
 	}
@@ -323,12 +329,12 @@ spf_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, voi
 		audit_add_default(r, "spf-multiple", subj,
 				  "%s publishes %zu v=spf1 records; receivers treat that as "
 				  "permerror (RFC 7208 4.5)",
-				  node->domain, n);
+				  subj, n);
 		m->spf_complete = false;
 		goto out;
 	}
 	if (audit_spf_parse(recs[0], strlen(recs[0]), &spf) != 0) {
-		audit_add_default(r, "spf-syntax", subj, "SPF record of %s: %s", node->domain,
+		audit_add_default(r, "spf-syntax", subj, "SPF record of %s: %s", subj,
 				  spf.error);
 		m->spf_complete = false;
 		goto out;
@@ -397,13 +403,15 @@ spf_fetch(struct audit_mail *m, const char *domain, unsigned depth, bool redirec
 static void
 spf_notify(struct audit_mail *m)
 {
+	char dom[260];
+
+	audit_mail_domain(m, dom, sizeof(dom));
 	if (m->spf_lookups > AUDIT_SPF_LOOKUPS_MAX)
-		audit_add_default(audit_domain_report(m->d), "spf-too-many-lookups",
-				  m->spf_node[0].domain,
+		audit_add_default(audit_domain_report(m->d), "spf-too-many-lookups", dom,
 				  "the SPF record of %s needs %s%u DNS lookups (include, a, mx, ptr, "
 				  "exists, redirect, nested ones counted); receivers stop at %d "
 				  "with permerror (RFC 7208 4.6.4)",
-				  m->spf_node[0].domain, m->spf_complete ? "" : "at least ",
+				  dom, m->spf_complete ? "" : "at least ",
 				  m->spf_lookups, AUDIT_SPF_LOOKUPS_MAX);
 	while (m->waiters) {
 		struct audit_mail_spf_wait *w = m->waiters;
@@ -452,7 +460,7 @@ dmarc_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, v
 	struct audit_dmarc dm;
 
 	(void)rcode;
-	snprintf(name, sizeof(name), "_dmarc.%s", audit_domain_name(d));
+	snprintf(name, sizeof(name), "_dmarc.%s", audit_mail_domain(m, dom, sizeof(dom)));
 	audit_checked(r, 2);
 	if (status != 0 && status != MXF_ENOTFOUND) {
 		lookup_failed(m, name, "DMARC (TXT)", status);
@@ -498,11 +506,11 @@ mtasts_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, 
 	struct audit_mail *m = arg;
 	struct audit_report *r = audit_domain_report(d);
 	static char recs[POLICY_TXT_RECORDS][POLICY_TXT_MAX];
-	char name[300], id[33], why[200];
+	char name[300], id[33], why[200], dom[260];
 	size_t toolong, n;
 
 	(void)rcode;
-	snprintf(name, sizeof(name), "_mta-sts.%s", audit_domain_name(d));
+	snprintf(name, sizeof(name), "_mta-sts.%s", audit_mail_domain(m, dom, sizeof(dom)));
 	if (status != 0 && status != MXF_ENOTFOUND) {
 		lookup_failed(m, name, "MTA-STS (TXT)", status);
 		goto out;
@@ -537,9 +545,10 @@ mtasts_mx_judge(struct audit_mail *m)
 	if (!m->mtasts_policy || m->policy.mode == AUDIT_MTASTS_NONE || !f->mx_ready)
 		return;
 	for (size_t i = 0; i < f->nmx; i++) {
-		const char *t = f->mx[i].target;
-		if (strcmp(t, ".") == 0 || f->mx[i].is_ip)
+		char t[260];
+		if (strcmp(f->mx[i].target, ".") == 0 || f->mx[i].is_ip)
 			continue;
+		audit_mail_plain(f->mx[i].target, t, sizeof(t));
 		audit_checked(r, 1);
 		if (audit_mtasts_policy_matches(&m->policy, t))
 			continue;
@@ -560,11 +569,11 @@ tlsrpt_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, 
 	struct audit_mail *m = arg;
 	struct audit_report *r = audit_domain_report(d);
 	static char recs[POLICY_TXT_RECORDS][POLICY_TXT_MAX];
-	char name[300], why[200];
+	char name[300], why[200], dom[260];
 	size_t toolong, n;
 
 	(void)rcode;
-	snprintf(name, sizeof(name), "_smtp._tls.%s", audit_domain_name(d));
+	snprintf(name, sizeof(name), "_smtp._tls.%s", audit_mail_domain(m, dom, sizeof(dom)));
 	if (status != 0 && status != MXF_ENOTFOUND) {
 		lookup_failed(m, name, "TLSRPT (TXT)", status);
 		goto out;

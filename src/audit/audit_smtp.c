@@ -475,8 +475,9 @@ audit_smtp_judge(struct audit_mail *m)
 	for (size_t i = 0; i < m->nhosts; i++) {
 		struct audit_mail_host *h = &m->hosts[i];
 		if (h->tlsa_done && (h->ntlsa > 0 || h->nbad_tlsa > 0) && !host_dane(h)) {
-			char name[300];
-			snprintf(name, sizeof(name), "_25._tcp.%s", h->name);
+			char name[300], plain[260];
+			snprintf(name, sizeof(name), "_25._tcp.%s",
+				 audit_mail_plain(h->name, plain, sizeof(plain)));
 			audit_add_default(r, "dane-tlsa-mismatch", name,
 					  "no usable TLSA record (usage 2 or 3, selector 0 or 1, "
 					  "matching 0 to 2; %zu record(s) unusable or malformed)",
@@ -514,8 +515,9 @@ audit_smtp_judge(struct audit_mail *m)
 				chain[n++] = sk_X509_value(p->chain, k);
 			audit_checked(r, 1);
 			if (audit_dane_match(p->host->tlsa, p->host->ntlsa, chain, n) == 0) {
-				char name[300];
-				snprintf(name, sizeof(name), "_25._tcp.%s", p->host->name);
+				char name[300], plain[260];
+				snprintf(name, sizeof(name), "_25._tcp.%s",
+					 audit_mail_plain(p->host->name, plain, sizeof(plain)));
 				audit_add_default(r, "dane-tlsa-mismatch", p->subject,
 						  "no TLSA record at %s matches the certificate chain "
 						  "the server presents: DANE senders will not deliver",
@@ -599,7 +601,9 @@ audit_smtp_start(struct audit_domain *d)
 				struct audit_mail_probe *p = &m->probes[m->nprobes++];
 				p->host = h;
 				p->addr = &mx->addrs[j];
-				snprintf(p->subject, sizeof(p->subject), "%s (%s)", mx->target,
+				char plain[260];
+				snprintf(p->subject, sizeof(p->subject), "%s (%s)",
+					 audit_mail_plain(mx->target, plain, sizeof(plain)),
 					 mx->addrs[j].text);
 			}
 		}
