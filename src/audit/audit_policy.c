@@ -426,24 +426,37 @@ spf_notify(struct audit_mail *m)
 int
 audit_policy_spf_wait(struct audit_domain *d, audit_policy_spf_cb cb, void *arg)
 {
-	struct audit_mail *m = audit_mail_get(d);
+	struct audit_mail *m;
 	struct audit_mail_spf_wait *w;
+	bool again = true;
 
+	for (m = mail_live; m; m = m->next)
+		if (m->d == d)
+			again = false;
+	m = audit_mail_get(d);
 	if (!m)
 		return MXF_ENOMEM;
-	if (m->finished) {
-		cb(d, m->spf_found, m->spf_complete && m->spf_found, m->nets,
-		   m->spf_found ? m->nnets : 0, arg);
-		return 0;
+	if (again) {
+		/* The domain's mail checks are over and their state is gone (it
+		 * lives only until then): walk the SPF tree once more, for this
+		 * caller alone; its findings are the same and kept once. */
+		m->stage2 = true;
+		audit_mail_begin(m);
+		spf_fetch(m, audit_domain_name(d), 0, false);
 	}
 	w = calloc(1, sizeof(*w));
-	if (!w)
+	if (!w) {
+		if (again)
+			audit_mail_end(m);
 		return MXF_ENOMEM;
+	}
 	w->cb = cb;
 	w->arg = arg;
 	w->next = m->waiters;
 	m->waiters = w;
 	audit_hold(d);
+	if (again)
+		audit_mail_end(m);
 	return 0;
 }
 
