@@ -29,14 +29,14 @@ struct audit_conn {
 	const struct audit_conn_ops *ops;
 	void *arg;
 	size_t max_line;
-	char *line;              /* max_line + 1 bytes */
-	bool tls;                /* bev is the TLS filter */
-	bool handshaking;        /* a TLS handshake is under way */
-	bool starttls;           /* ... an upgrade (tls_done follows) */
+	char *line;	  /* max_line + 1 bytes */
+	bool tls;	  /* bev is the TLS filter */
+	bool handshaking; /* a TLS handshake is under way */
+	bool starttls;	  /* ... an upgrade (tls_done follows) */
 	bool raw;
-	bool dead;               /* failed() ran, or freed: no more callbacks */
-	bool zombie;             /* freed inside a callback: free on the way out */
-	unsigned depth;          /* callbacks of ours on the stack */
+	bool dead;	/* failed() ran, or freed: no more callbacks */
+	bool zombie;	/* freed inside a callback: free on the way out */
+	unsigned depth; /* callbacks of ours on the stack */
 };
 
 static SSL_CTX *audit_ctx;
@@ -185,7 +185,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (k->handshaking) {
 			const char *r = tls_error_reason(k->bev);
 			snprintf(why, sizeof(why), "TLS handshake failed: %s",
-				 r ? r : (what & BEV_EVENT_EOF) ? "connection closed" : strerror(e));
+				 r			  ? r
+				 : (what & BEV_EVENT_EOF) ? "connection closed"
+							  : strerror(e));
 			conn_fail(k, MXF_EPROTO, why);
 		} else if (what & BEV_EVENT_EOF) {
 			conn_fail(k, MXF_ENET, "connection closed by the server");

@@ -19,7 +19,7 @@
 
 #include <openssl/x509.h>
 
-#define AUDIT_DANE_DATA_MAX 1024  /* longer Full(0) data is not kept */
+#define AUDIT_DANE_DATA_MAX 1024 /* longer Full(0) data is not kept */
 
 struct audit_tlsa {
 	uint8_t usage, selector, mtype;
@@ -43,7 +43,6 @@ bool audit_tlsa_usable(const struct audit_tlsa *t);
  * chain @chain (@nchain certificates, the leaf first).
  * @return 1 matched, 0 no match, MXF_ENOMEM.
  */
-int audit_dane_match(const struct audit_tlsa *tlsa, size_t n, X509 *const *chain,
-		     size_t nchain);
+int audit_dane_match(const struct audit_tlsa *tlsa, size_t n, X509 *const *chain, size_t nchain);
 
 #endif

@@ -28,10 +28,10 @@
 #include "audit_spf.h"
 #include "proto_smtp.h"
 
-#define AUDIT_MAIL_NETS_MAX 64      /* SPF networks kept for coverage */
+#define AUDIT_MAIL_NETS_MAX	 64 /* SPF networks kept for coverage */
 #define AUDIT_MAIL_SPF_NODES_MAX 12 /* SPF records followed (include/redirect) */
-#define AUDIT_MAIL_TLSA_MAX 8
-#define AUDIT_MAIL_SPF_RES_MAX 48  /* a/mx names resolved for coverage */
+#define AUDIT_MAIL_TLSA_MAX	 8
+#define AUDIT_MAIL_SPF_RES_MAX	 48 /* a/mx names resolved for coverage */
 
 struct audit_conn;
 struct audit_mail;
@@ -40,16 +40,16 @@ struct audit_mail;
 struct audit_mail_probe {
 	struct audit_mail *m;
 	struct audit_mail_host *host;
-	const struct audit_addr *addr;   /* facts, valid for the domain's life */
-	char subject[320];               /* "mx1.example.com. (192.0.2.1)" */
+	const struct audit_addr *addr; /* facts, valid for the domain's life */
+	char subject[320];	       /* "mx1.example.com. (192.0.2.1)" */
 	struct audit_conn *k;
 	int step;
 	/* What the conversation found. */
-	bool reached;                    /* a 220 banner */
-	bool tls;                        /* STARTTLS completed */
-	bool tls_failed;                 /* STARTTLS offered, the handshake failed */
-	int tls_version;                 /* SSL_version() */
-	STACK_OF(X509) *chain;           /* the presented chain, leaf first (owned) */
+	bool reached;		/* a 220 banner */
+	bool tls;		/* STARTTLS completed */
+	bool tls_failed;	/* STARTTLS offered, the handshake failed */
+	int tls_version;	/* SSL_version() */
+	STACK_OF(X509) * chain; /* the presented chain, leaf first (owned) */
 	bool done;
 	/* The conversation's own state. */
 	struct proto_smtp_reply r;
@@ -61,12 +61,12 @@ struct audit_mail_probe {
 /* One MX host name (not an address literal, not the null MX). */
 struct audit_mail_host {
 	struct audit_mail *m;
-	char *name;                      /* absolute, trailing dot */
+	char *name; /* absolute, trailing dot */
 	bool tlsa_done;
-	int tlsa_status;                 /* 0 answered (maybe NODATA), else MXF_E* */
+	int tlsa_status; /* 0 answered (maybe NODATA), else MXF_E* */
 	struct audit_tlsa tlsa[AUDIT_MAIL_TLSA_MAX];
 	size_t ntlsa;
-	size_t nbad_tlsa;                /* records that did not parse */
+	size_t nbad_tlsa; /* records that did not parse */
 };
 
 /* An SPF-coverage waiter (audit_policy_spf_wait). */
@@ -74,34 +74,39 @@ struct audit_mail_spf_wait;
 
 struct audit_mail {
 	struct audit_domain *d;
-	struct audit_hook *hook;         /* frees everything on cancel */
-	unsigned pending;                /* own pieces of work still running */
-	bool stage2;                     /* audit_smtp_start() ran */
+	struct audit_hook *hook; /* frees everything on cancel */
+	unsigned pending;	 /* own pieces of work still running */
+	bool stage2;		 /* audit_smtp_start() ran */
 	bool finished;
 	/* SPF */
-	unsigned spf_lookups;            /* DNS-querying terms over the whole tree */
-	unsigned spf_nodes;              /* records asked for */
-	bool spf_found;                  /* the domain has exactly one valid record */
-	bool spf_complete;               /* nothing of the tree was left unfollowed */
-	struct audit_mail_spf_node {     /* records asked for: [0] the domain's own */
+	unsigned spf_lookups;	     /* DNS-querying terms over the whole tree */
+	unsigned spf_nodes;	     /* records asked for */
+	bool spf_found;		     /* the domain has exactly one valid record */
+	bool spf_complete;	     /* nothing of the tree was left unfollowed */
+	struct audit_mail_spf_node { /* records asked for: [0] the domain's own */
 		struct audit_mail *m;
-		char domain[256];        /* absolute, trailing dot */
+		char domain[256]; /* absolute, trailing dot */
 		unsigned depth;
-		bool redirect;           /* reached through redirect= */
+		bool redirect; /* reached through redirect= */
 	} spf_node[AUDIT_MAIL_SPF_NODES_MAX];
-	struct audit_mail_spf_res {      /* a/mx terms being resolved */
+	struct audit_mail_spf_res { /* a/mx terms being resolved */
 		struct audit_mail *m;
 		char name[256];
 		int cidr4, cidr6;
-		bool mx;                 /* an MX lookup (then A/AAAA of each target) */
+		bool mx; /* an MX lookup (then A/AAAA of each target) */
 	} spf_res[AUDIT_MAIL_SPF_RES_MAX];
 	size_t nspf_res;
 	struct audit_spf_net nets[AUDIT_MAIL_NETS_MAX];
 	size_t nnets;
 	struct audit_mail_spf_wait *waiters;
+	/* Findings that depend on whether the domain resolves at all, which
+	 * the MX lookup tells by stage 2: added at the end. */
+	bool dmarc_missing;
+	char failed[4][300]; /* lookup-failed: "NAME\tmessage" */
+	size_t nfailed;
 	/* MTA-STS */
-	bool mtasts_txt;                 /* a valid _mta-sts record */
-	bool mtasts_policy;              /* ... and a valid policy file */
+	bool mtasts_txt;    /* a valid _mta-sts record */
+	bool mtasts_policy; /* ... and a valid policy file */
 	struct audit_mtasts_policy policy;
 	struct audit_mtasts_fetch *fetch;
 	/* MX hosts and probes (stage 2). */
@@ -109,8 +114,8 @@ struct audit_mail {
 	size_t nhosts;
 	struct audit_mail_probe *probes;
 	size_t nprobes;
-	struct event *later;             /* stage 2's own end, from the loop */
-	struct audit_mail *next;         /* the list of live domains */
+	struct event *later;	 /* stage 2's own end, from the loop */
+	struct audit_mail *next; /* the list of live domains */
 };
 
 /* audit_mail_get -- @d's shared state, created (and @d held) on the first

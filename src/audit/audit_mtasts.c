@@ -15,12 +15,9 @@ const char *
 audit_mtasts_mode_name(enum audit_mtasts_mode m)
 {
 	switch (m) {
-	case AUDIT_MTASTS_ENFORCE:
-		return "enforce";
-	case AUDIT_MTASTS_TESTING:
-		return "testing";
-	default:
-		return "none";
+	case AUDIT_MTASTS_ENFORCE: return "enforce";
+	case AUDIT_MTASTS_TESTING: return "testing";
+	default: return "none";
 	}
 }
 
@@ -89,7 +86,8 @@ audit_mtasts_policy_parse(const char *body, size_t len, struct audit_mtasts_poli
 		}
 		for (size_t k = start; k < colon; k++)
 			if (!isalnum((unsigned char)body[k]) && body[k] != '_') {
-				snprintf(out->error, sizeof(out->error), "line %u: bad key", lineno);
+				snprintf(out->error, sizeof(out->error), "line %u: bad key",
+					 lineno);
 				return MXF_EINVAL;
 			}
 		size_t vs = colon + 1;
@@ -113,13 +111,14 @@ audit_mtasts_policy_parse(const char *body, size_t len, struct audit_mtasts_poli
 		if (klen == 7 && strncmp(key, "version", 7) == 0) {
 			if (lineno != 1 || vlen != 5 || strncmp(v, "STSv1", 5) != 0) {
 				snprintf(out->error, sizeof(out->error),
-					 "line %u: version must be STSv1, on the first line", lineno);
+					 "line %u: version must be STSv1, on the first line",
+					 lineno);
 				return MXF_EINVAL;
 			}
 		} else if (klen == 4 && strncmp(key, "mode", 4) == 0) {
 			if (have_mode) {
-				snprintf(out->error, sizeof(out->error), "line %u: mode given twice",
-					 lineno);
+				snprintf(out->error, sizeof(out->error),
+					 "line %u: mode given twice", lineno);
 				return MXF_EINVAL;
 			}
 			have_mode = true;

@@ -14,8 +14,8 @@
 
 /* A policy file is small; RFC 8461 3.3 lets senders cap it at 64 KiB. */
 #define AUDIT_MTASTS_BODY_MAX 65536
-#define AUDIT_MTASTS_MX_MAX 32
-#define AUDIT_MTASTS_MAX_AGE 31557600L  /* RFC 8461 3.2: at most one year */
+#define AUDIT_MTASTS_MX_MAX   32
+#define AUDIT_MTASTS_MAX_AGE  31557600L /* RFC 8461 3.2: at most one year */
 
 enum audit_mtasts_mode { AUDIT_MTASTS_NONE, AUDIT_MTASTS_TESTING, AUDIT_MTASTS_ENFORCE };
 

@@ -30,9 +30,9 @@
 
 struct audit_mtasts_fetch {
 	struct audit_mail *m;
-	char host[264];              /* "mta-sts.example.com" */
-	unsigned lookups;            /* A and AAAA still out */
-	bool started;                /* a connection was tried */
+	char host[264];	  /* "mta-sts.example.com" */
+	unsigned lookups; /* A and AAAA still out */
+	bool started;	  /* a connection was tried */
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	bool have_addr;
@@ -40,7 +40,7 @@ struct audit_mtasts_fetch {
 	struct proto_http_response resp;
 	bool head_done;
 	bool text_plain;
-	char *body;                  /* AUDIT_MTASTS_BODY_MAX + 1 */
+	char *body; /* AUDIT_MTASTS_BODY_MAX + 1 */
 	size_t blen;
 	bool done;
 };
@@ -205,8 +205,8 @@ fetch_connect(struct audit_mtasts_fetch *f)
 		return;
 	}
 	f->k = audit_conn_start(audit_domain_base(m->d), (struct sockaddr *)&f->sa, f->salen,
-				o->timeout_ms, PROTO_HTTP_LINE_MAX, true, f->host, &fetch_ops, f, why,
-				sizeof(why));
+				o->timeout_ms, PROTO_HTTP_LINE_MAX, true, f->host, &fetch_ops, f,
+				why, sizeof(why));
 	if (!f->k) {
 		snprintf(msg, sizeof(msg), "cannot connect to %s: %s", f->host, why);
 		fetch_end(f, msg);
@@ -254,7 +254,8 @@ audit_mtasts_fetch_start(struct audit_mail *m)
 	m->fetch = f;
 	f->m = m;
 	proto_http_response_init(&f->resp);
-	snprintf(f->host, sizeof(f->host), "mta-sts.%.250s", audit_mail_domain(m, dom, sizeof(dom)));
+	snprintf(f->host, sizeof(f->host), "mta-sts.%.250s",
+		 audit_mail_domain(m, dom, sizeof(dom)));
 	snprintf(name, sizeof(name), "%s.", f->host);
 	audit_mail_begin(m);
 	/* A first, then AAAA: whichever answers with an address first is used

@@ -134,6 +134,7 @@ audit_mail_txt(const ldns_rr *rr, char *buf, size_t size)
 
 static void spf_notify(struct audit_mail *m);
 static void mtasts_mx_judge(struct audit_mail *m);
+static void deferred_judge(struct audit_mail *m);
 
 /* Everything is in: judge what needed both stages, release the domain. */
 static void
@@ -142,6 +143,7 @@ mail_finish(struct audit_mail *m)
 	struct audit_domain *d = m->d;
 
 	m->finished = true;
+	deferred_judge(m);
 	spf_notify(m);
 	mtasts_mx_judge(m);
 	audit_smtp_judge(m);
@@ -168,8 +170,8 @@ audit_mail_end(struct audit_mail *m)
 
 /* The TXT records of @reply that @is accepts, joined, into @out. */
 static size_t
-txt_select(const ldns_pkt *reply, bool (*is)(const char *, size_t),
-	   char out[][POLICY_TXT_MAX], size_t max, size_t *toolong)
+txt_select(const ldns_pkt *reply, bool (*is)(const char *, size_t), char out[][POLICY_TXT_MAX],
+	   size_t max, size_t *toolong)
 {
 	ldns_rr_list *an = reply ? ldns_pkt_answer(reply) : NULL;
 	size_t n = 0;
@@ -192,12 +194,41 @@ txt_select(const ldns_pkt *reply, bool (*is)(const char *, size_t),
 	return n;
 }
 
-/* A lookup that did not answer: say so rather than "missing". */
+/* A lookup that did not answer: say so rather than "missing" -- at the
+ * end, and only when the domain's own MX lookup answered (otherwise the
+ * engine reports the domain as unresolved, and ours adds nothing). */
 static void
 lookup_failed(struct audit_mail *m, const char *name, const char *what, int status)
 {
-	audit_add_default(audit_domain_report(m->d), "lookup-failed", name,
-			  "the %s lookup of %s failed: %s", what, name, mxf_strerror(status));
+	if (m->nfailed == sizeof(m->failed) / sizeof(m->failed[0]))
+		return;
+	snprintf(m->failed[m->nfailed++], sizeof(m->failed[0]),
+		 "%.120s\tthe %s lookup of %.120s failed: %s", name, what, name,
+		 mxf_strerror(status));
+}
+
+static void
+deferred_judge(struct audit_mail *m)
+{
+	const struct audit_facts *f = audit_domain_facts(m->d);
+	struct audit_report *r = audit_domain_report(m->d);
+	char dom[260], name[300];
+
+	if (m->dmarc_missing && f->mx_status != MXF_ENOTFOUND) {
+		audit_mail_domain(m, dom, sizeof(dom));
+		snprintf(name, sizeof(name), "_dmarc.%s", dom);
+		audit_add_default(r, "dmarc-missing", name,
+				  "%s publishes no v=DMARC1 record: receivers have no policy for "
+				  "mail that fails SPF and DKIM alignment",
+				  dom);
+	}
+	for (size_t i = 0; f->mx_status == 0 && i < m->nfailed; i++) {
+		char *tab = strchr(m->failed[i], '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		audit_add_default(r, "lookup-failed", m->failed[i], "%s", tab + 1);
+	}
 }
 
 /* -------------------------------------------------------------- SPF -- */
@@ -281,7 +312,9 @@ spf_resolve(struct audit_mail *m, const struct audit_mail_spf_node *node,
 		r->cidr6 = t->cidr6;
 		r->mx = t->kind == AUDIT_SPF_MX;
 		snprintf(r->name, sizeof(r->name), "%s", t->domain[0] ? t->domain : node->domain);
-		ldns_rr_type type = r->mx ? LDNS_RR_TYPE_MX : k ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A;
+		ldns_rr_type type = r->mx ? LDNS_RR_TYPE_MX
+				    : k	  ? LDNS_RR_TYPE_AAAA
+					  : LDNS_RR_TYPE_A;
 		audit_mail_begin(m);
 		if (audit_lookup(m->d, NULL, 0, r->name, type, 0, spf_addr_cb, r) != 0) {
 			m->spf_complete = false;
@@ -306,6 +339,11 @@ spf_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, voi
 	audit_mail_plain(node->domain, subj, sizeof(subj));
 	if (status != 0 && status != MXF_ENOTFOUND) {
 		lookup_failed(m, subj, "SPF (TXT)", status);
+		m->spf_complete = false;
+		goto out;
+	}
+	if (top && status == MXF_ENOTFOUND) {
+		/* The domain does not exist: the engine says so (domain-unresolved). */
 		m->spf_complete = false;
 		goto out;
 	}
@@ -334,8 +372,7 @@ spf_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, voi
 		goto out;
 	}
 	if (audit_spf_parse(recs[0], strlen(recs[0]), &spf) != 0) {
-		audit_add_default(r, "spf-syntax", subj, "SPF record of %s: %s", subj,
-				  spf.error);
+		audit_add_default(r, "spf-syntax", subj, "SPF record of %s: %s", subj, spf.error);
 		m->spf_complete = false;
 		goto out;
 	}
@@ -367,11 +404,8 @@ spf_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, voi
 			spf_fetch(m, t->domain, node->depth + 1, t->kind == AUDIT_SPF_REDIRECT);
 			break;
 		case AUDIT_SPF_EXISTS:
-		case AUDIT_SPF_PTR:
-			m->spf_complete = false;
-			break;
-		default:
-			break;
+		case AUDIT_SPF_PTR: m->spf_complete = false; break;
+		default: break;
 		}
 	}
 out:
@@ -407,12 +441,13 @@ spf_notify(struct audit_mail *m)
 
 	audit_mail_domain(m, dom, sizeof(dom));
 	if (m->spf_lookups > AUDIT_SPF_LOOKUPS_MAX)
-		audit_add_default(audit_domain_report(m->d), "spf-too-many-lookups", dom,
-				  "the SPF record of %s needs %s%u DNS lookups (include, a, mx, ptr, "
-				  "exists, redirect, nested ones counted); receivers stop at %d "
-				  "with permerror (RFC 7208 4.6.4)",
-				  dom, m->spf_complete ? "" : "at least ",
-				  m->spf_lookups, AUDIT_SPF_LOOKUPS_MAX);
+		audit_add_default(
+			audit_domain_report(m->d), "spf-too-many-lookups", dom,
+			"the SPF record of %s needs %s%u DNS lookups (include, a, mx, ptr, "
+			"exists, redirect, nested ones counted); receivers stop at %d "
+			"with permerror (RFC 7208 4.6.4)",
+			dom, m->spf_complete ? "" : "at least ", m->spf_lookups,
+			AUDIT_SPF_LOOKUPS_MAX);
 	while (m->waiters) {
 		struct audit_mail_spf_wait *w = m->waiters;
 		m->waiters = w->next;
@@ -482,16 +517,13 @@ dmarc_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, v
 	n = txt_select(status == 0 ? reply : NULL, audit_dmarc_is_record, recs, POLICY_TXT_RECORDS,
 		       &toolong);
 	if (n == 0) {
-		audit_add_default(r, "dmarc-missing", name,
-				  "%s publishes no v=DMARC1 record: receivers have no policy for "
-				  "mail that fails SPF and DKIM alignment",
-				  audit_mail_domain(m, dom, sizeof(dom)));
+		m->dmarc_missing = true;
 		goto out;
 	}
 	if (n > 1) {
-		audit_add_default(r, "dmarc-invalid", name,
-				  "%zu v=DMARC1 records: receivers ignore them all (RFC 7489 6.6.3)",
-				  n);
+		audit_add_default(
+			r, "dmarc-invalid", name,
+			"%zu v=DMARC1 records: receivers ignore them all (RFC 7489 6.6.3)", n);
 		goto out;
 	}
 	if (audit_dmarc_parse(recs[0], strlen(recs[0]), &dm) != 0) {
@@ -528,8 +560,8 @@ mtasts_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, 
 		lookup_failed(m, name, "MTA-STS (TXT)", status);
 		goto out;
 	}
-	n = txt_select(status == 0 ? reply : NULL, audit_mtasts_is_record, recs,
-		       POLICY_TXT_RECORDS, &toolong);
+	n = txt_select(status == 0 ? reply : NULL, audit_mtasts_is_record, recs, POLICY_TXT_RECORDS,
+		       &toolong);
 	if (n == 0)
 		goto out; /* no MTA-STS: nothing to check */
 	audit_checked(r, 1);
@@ -591,14 +623,15 @@ tlsrpt_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, 
 		lookup_failed(m, name, "TLSRPT (TXT)", status);
 		goto out;
 	}
-	n = txt_select(status == 0 ? reply : NULL, audit_tlsrpt_is_record, recs,
-		       POLICY_TXT_RECORDS, &toolong);
+	n = txt_select(status == 0 ? reply : NULL, audit_tlsrpt_is_record, recs, POLICY_TXT_RECORDS,
+		       &toolong);
 	if (n == 0)
 		goto out;
 	audit_checked(r, 1);
 	if (n > 1)
 		audit_add_default(r, "tlsrpt-invalid", name,
-				  "%zu v=TLSRPTv1 records: senders send no reports (RFC 8460 3)", n);
+				  "%zu v=TLSRPTv1 records: senders send no reports (RFC 8460 3)",
+				  n);
 	else if (audit_tlsrpt_parse(recs[0], strlen(recs[0]), why, sizeof(why)) != 0)
 		audit_add_default(r, "tlsrpt-invalid", name, "%s", why);
 out:

@@ -33,7 +33,7 @@
 
 /* A certificate that expires within this many days is cert-expiring. */
 #define SMTP_CERT_DAYS 14
-#define SMTP_HELO "audit.mxfailover.invalid"
+#define SMTP_HELO      "audit.mxfailover.invalid"
 
 enum smtp_step {
 	S_BANNER,
@@ -161,18 +161,20 @@ rcpt_judge(struct audit_mail_probe *p, int code, const char *line)
 	switch (p->step) {
 	case S_RCPT_RANDOM:
 		if (cls == PROTO_SMTP_CLASS_POSITIVE)
-			audit_add_default(r, "accepts-unknown-recipient", p->subject,
-					  "RCPT TO:<%s> (a made-up local part) was accepted: \"%s\"; "
-					  "mail to unknown users is bounced later, to forged senders "
-					  "(backscatter)",
-					  p->random_rcpt, line);
+			audit_add_default(
+				r, "accepts-unknown-recipient", p->subject,
+				"RCPT TO:<%s> (a made-up local part) was accepted: \"%s\"; "
+				"mail to unknown users is bounced later, to forged senders "
+				"(backscatter)",
+				p->random_rcpt, line);
 		break;
 	case S_RCPT_POSTMASTER:
 		if (cls == PROTO_SMTP_CLASS_PERMANENT)
-			audit_add_default(r, "postmaster-rejected", p->subject,
-					  "RCPT TO:<postmaster@%s> was refused: \"%s\" (RFC 5321 4.5.1 "
-					  "requires postmaster)",
-					  p->domain, line);
+			audit_add_default(
+				r, "postmaster-rejected", p->subject,
+				"RCPT TO:<postmaster@%s> was refused: \"%s\" (RFC 5321 4.5.1 "
+				"requires postmaster)",
+				p->domain, line);
 		break;
 	case S_RCPT_RELAY:
 		if (cls == PROTO_SMTP_CLASS_POSITIVE)
@@ -181,8 +183,7 @@ rcpt_judge(struct audit_mail_probe *p, int code, const char *line)
 					  "stranger: \"%s\"",
 					  p->relay_rcpt, line);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -237,10 +238,11 @@ probe_reply(struct audit_mail_probe *p)
 		return;
 	case S_MAIL:
 		if (proto_smtp_class(code) != PROTO_SMTP_CLASS_POSITIVE) {
-			audit_add_default(probe_report(p), "null-sender-rejected", p->subject,
-					  "MAIL FROM:<> was refused: \"%s\"; bounces cannot reach the "
-					  "domain (RFC 5321 4.5.5)",
-					  line);
+			audit_add_default(
+				probe_report(p), "null-sender-rejected", p->subject,
+				"MAIL FROM:<> was refused: \"%s\"; bounces cannot reach the "
+				"domain (RFC 5321 4.5.5)",
+				line);
 			probe_send(p, S_QUIT, "QUIT\r\n");
 			return;
 		}
@@ -262,12 +264,8 @@ probe_reply(struct audit_mail_probe *p)
 		rcpt_judge(p, code, line);
 		probe_send(p, S_RSET, "RSET\r\n");
 		return;
-	case S_RSET:
-		probe_send(p, S_QUIT, "QUIT\r\n");
-		return;
-	case S_QUIT:
-		probe_end(p);
-		return;
+	case S_RSET: probe_send(p, S_QUIT, "QUIT\r\n"); return;
+	case S_QUIT: probe_end(p); return;
 	}
 }
 
@@ -319,8 +317,8 @@ probe_failed(struct audit_conn *k, int err, const char *why, void *arg)
 		/* The handshake failed: judged with the policy (starttls-failed). */
 		p->tls_failed = true;
 	} else if (!p->reached) {
-		audit_add_default(probe_report(p), "smtp-unreachable", p->subject,
-				  "port 25: %s", err == MXF_ETIMEDOUT ? "no banner before the deadline" : why);
+		audit_add_default(probe_report(p), "smtp-unreachable", p->subject, "port 25: %s",
+				  err == MXF_ETIMEDOUT ? "no banner before the deadline" : why);
 	}
 	probe_end(p);
 }
@@ -373,7 +371,7 @@ probe_start(struct audit_mail *m, struct audit_mail_probe *p)
 		audit_add_default(audit_domain_report(m->d), "smtp-unreachable", p->subject,
 				  "cannot connect: %s", why);
 		p->done = true;
-			audit_mail_end(m);
+		audit_mail_end(m);
 	}
 }
 
@@ -488,10 +486,11 @@ audit_smtp_judge(struct audit_mail *m)
 		struct audit_mail_probe *p = &m->probes[i];
 		bool dane = host_dane(p->host);
 		enum audit_severity sev = enforce || dane ? AUDIT_ERROR : AUDIT_WARNING;
-		const char *why = enforce && dane ? " (the domain publishes MTA-STS enforce and DANE)"
-				  : enforce       ? " (the domain publishes MTA-STS mode enforce)"
-				  : dane          ? " (the host publishes DANE TLSA records)"
-						  : "";
+		const char *why = enforce && dane
+					  ? " (the domain publishes MTA-STS enforce and DANE)"
+				  : enforce ? " (the domain publishes MTA-STS mode enforce)"
+				  : dane    ? " (the host publishes DANE TLSA records)"
+					    : "";
 		if (!p->reached)
 			continue;
 		audit_checked(r, 1);
@@ -518,10 +517,11 @@ audit_smtp_judge(struct audit_mail *m)
 				char name[300], plain[260];
 				snprintf(name, sizeof(name), "_25._tcp.%s",
 					 audit_mail_plain(p->host->name, plain, sizeof(plain)));
-				audit_add_default(r, "dane-tlsa-mismatch", p->subject,
-						  "no TLSA record at %s matches the certificate chain "
-						  "the server presents: DANE senders will not deliver",
-						  name);
+				audit_add_default(
+					r, "dane-tlsa-mismatch", p->subject,
+					"no TLSA record at %s matches the certificate chain "
+					"the server presents: DANE senders will not deliver",
+					name);
 			}
 		}
 	}

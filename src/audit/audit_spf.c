@@ -13,11 +13,16 @@
 #include "mxf.h"
 
 static const char *const kind_names[] = {
-	[AUDIT_SPF_ALL] = "all",         [AUDIT_SPF_INCLUDE] = "include",
-	[AUDIT_SPF_A] = "a",             [AUDIT_SPF_MX] = "mx",
-	[AUDIT_SPF_PTR] = "ptr",         [AUDIT_SPF_IP4] = "ip4",
-	[AUDIT_SPF_IP6] = "ip6",         [AUDIT_SPF_EXISTS] = "exists",
-	[AUDIT_SPF_REDIRECT] = "redirect", [AUDIT_SPF_EXP] = "exp",
+	[AUDIT_SPF_ALL] = "all",
+	[AUDIT_SPF_INCLUDE] = "include",
+	[AUDIT_SPF_A] = "a",
+	[AUDIT_SPF_MX] = "mx",
+	[AUDIT_SPF_PTR] = "ptr",
+	[AUDIT_SPF_IP4] = "ip4",
+	[AUDIT_SPF_IP6] = "ip6",
+	[AUDIT_SPF_EXISTS] = "exists",
+	[AUDIT_SPF_REDIRECT] = "redirect",
+	[AUDIT_SPF_EXP] = "exp",
 	[AUDIT_SPF_UNKNOWN] = "modifier",
 };
 
@@ -249,7 +254,7 @@ static const struct {
 	enum audit_spf_kind kind;
 } mechs[] = {
 	{"all", AUDIT_SPF_ALL}, {"include", AUDIT_SPF_INCLUDE}, {"a", AUDIT_SPF_A},
-	{"mx", AUDIT_SPF_MX},   {"ptr", AUDIT_SPF_PTR},         {"ip4", AUDIT_SPF_IP4},
+	{"mx", AUDIT_SPF_MX},	{"ptr", AUDIT_SPF_PTR},		{"ip4", AUDIT_SPF_IP4},
 	{"ip6", AUDIT_SPF_IP6}, {"exists", AUDIT_SPF_EXISTS},
 };
 
@@ -268,8 +273,8 @@ spf_term(struct audit_spf *out, const char *s, size_t len)
 	t->qualifier = '+';
 	t->cidr4 = 32;
 	t->cidr6 = 128;
-	while (name < len && (isalnum((unsigned char)s[name]) || s[name] == '-' ||
-			      s[name] == '_' || s[name] == '.'))
+	while (name < len && (isalnum((unsigned char)s[name]) || s[name] == '-' || s[name] == '_' ||
+			      s[name] == '.'))
 		name++;
 	if (name < len && s[name] == '=') {
 		/* A modifier: name "=" macro-string. */
@@ -304,7 +309,8 @@ spf_term(struct audit_spf *out, const char *s, size_t len)
 		nend++;
 	size_t k;
 	for (k = 0; k < sizeof(mechs) / sizeof(mechs[0]); k++)
-		if (strlen(mechs[k].name) == nend - i && strncasecmp(s + i, mechs[k].name, nend - i) == 0)
+		if (strlen(mechs[k].name) == nend - i &&
+		    strncasecmp(s + i, mechs[k].name, nend - i) == 0)
 			break;
 	if (k == sizeof(mechs) / sizeof(mechs[0]))
 		return "unknown mechanism";
@@ -329,14 +335,11 @@ spf_term(struct audit_spf *out, const char *s, size_t len)
 			return "unexpected text after the mechanism name";
 		return spf_domain_spec(arg + 1, alen - 1, t, &why) ? NULL : why;
 	case AUDIT_SPF_A:
-	case AUDIT_SPF_MX:
-		out->lookups++;
-		return spf_dual(arg, alen, t, &why) ? NULL : why;
+	case AUDIT_SPF_MX: out->lookups++; return spf_dual(arg, alen, t, &why) ? NULL : why;
 	case AUDIT_SPF_IP4:
 	case AUDIT_SPF_IP6:
 		return spf_ip(arg, alen, t, t->kind == AUDIT_SPF_IP6, &why) ? NULL : why;
-	default:
-		return "unknown mechanism";
+	default: return "unknown mechanism";
 	}
 }
 
@@ -411,14 +414,12 @@ audit_spf_term_net(const struct audit_spf_term *t, int family, const uint8_t *ad
 		memcpy(out->addr, addr, family == AF_INET ? 4 : 16);
 		out->prefix = family == AF_INET ? t->cidr4 : t->cidr6;
 		return true;
-	default:
-		return false;
+	default: return false;
 	}
 }
 
 bool
-audit_spf_net_covers(const struct audit_spf_net *nets, size_t n, int family,
-		     const uint8_t *addr)
+audit_spf_net_covers(const struct audit_spf_net *nets, size_t n, int family, const uint8_t *addr)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (nets[i].family != family)

@@ -33,27 +33,27 @@ enum audit_spf_kind {
 	AUDIT_SPF_IP4,
 	AUDIT_SPF_IP6,
 	AUDIT_SPF_EXISTS,
-	AUDIT_SPF_REDIRECT,  /* modifier redirect= */
-	AUDIT_SPF_EXP,       /* modifier exp= */
-	AUDIT_SPF_UNKNOWN,   /* an unknown modifier (allowed, ignored) */
+	AUDIT_SPF_REDIRECT, /* modifier redirect= */
+	AUDIT_SPF_EXP,	    /* modifier exp= */
+	AUDIT_SPF_UNKNOWN,  /* an unknown modifier (allowed, ignored) */
 };
 
 struct audit_spf_term {
 	enum audit_spf_kind kind;
-	char qualifier;          /* '+', '-', '~', '?' (mechanisms; '+' by default) */
-	bool macro;              /* the domain-spec holds a macro (cannot be followed) */
+	char qualifier;			   /* '+', '-', '~', '?' (mechanisms; '+' by default) */
+	bool macro;			   /* the domain-spec holds a macro (cannot be followed) */
 	char domain[AUDIT_SPF_DOMAIN_MAX]; /* domain-spec; "" = the record's own domain */
-	uint8_t addr[16];        /* ip4 (4 bytes) / ip6 network */
-	int cidr4, cidr6;        /* prefix lengths: 32/128 when not given */
+	uint8_t addr[16];		   /* ip4 (4 bytes) / ip6 network */
+	int cidr4, cidr6;		   /* prefix lengths: 32/128 when not given */
 };
 
 struct audit_spf {
 	size_t nterms;
 	struct audit_spf_term terms[AUDIT_SPF_TERMS_MAX];
-	unsigned lookups;        /* include, a, mx, ptr, exists, redirect of this record */
-	int redirect;            /* index of the redirect= term, or -1 */
-	bool has_all;            /* an "all" mechanism (redirect is then ignored) */
-	char error[200];         /* why audit_spf_parse() refused the record */
+	unsigned lookups; /* include, a, mx, ptr, exists, redirect of this record */
+	int redirect;	  /* index of the redirect= term, or -1 */
+	bool has_all;	  /* an "all" mechanism (redirect is then ignored) */
+	char error[200];  /* why audit_spf_parse() refused the record */
 };
 
 /*
@@ -74,7 +74,7 @@ int audit_spf_parse(const char *txt, size_t len, struct audit_spf *out);
 
 /* An address family-tagged network: what a/mx terms resolved to, or an ip4/ip6 term. */
 struct audit_spf_net {
-	int family;              /* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16];
 	int prefix;
 };

@@ -66,8 +66,8 @@ audit_tags_parse(const char *txt, size_t len, struct audit_tags *out)
 			}
 		if (out->n == AUDIT_TAGS_MAX || ne - a >= AUDIT_TAG_NAME_MAX ||
 		    b - vs >= AUDIT_TAG_VALUE_MAX) {
-			snprintf(out->error, sizeof(out->error), "tag %u: too many or too long tags",
-				 n);
+			snprintf(out->error, sizeof(out->error),
+				 "tag %u: too many or too long tags", n);
 			return MXF_ETOOBIG;
 		}
 		struct audit_tag *t = &out->tags[out->n];
@@ -125,8 +125,7 @@ tags_version(const struct audit_tags *t, const char *v, char *why, size_t whylen
 /* A comma-separated list of URIs with one of the @schemes (NULL-ended;
  * NULL = any scheme); a "!size" suffix (DMARC 6.2) is allowed. */
 static bool
-tags_uris(const char *list, const char *const *schemes, char *why, size_t whylen,
-	  const char *tag)
+tags_uris(const char *list, const char *const *schemes, char *why, size_t whylen, const char *tag)
 {
 	const char *p = list;
 	unsigned n = 0;
@@ -161,8 +160,8 @@ tags_uris(const char *list, const char *const *schemes, char *why, size_t whylen
 		}
 		for (size_t k = s + 1; k < l; k++)
 			if ((unsigned char)p[k] <= 0x20 || (unsigned char)p[k] >= 0x7f) {
-				snprintf(why, whylen, "%s: URI with white space or control characters",
-					 tag);
+				snprintf(why, whylen,
+					 "%s: URI with white space or control characters", tag);
 				return false;
 			}
 		n++;
@@ -229,7 +228,8 @@ audit_dmarc_parse(const char *txt, size_t len, struct audit_dmarc *out)
 			return MXF_EINVAL;
 		}
 		if (strcasecmp(n, "p") == 0 || strcasecmp(n, "sp") == 0) {
-			enum audit_dmarc_policy *p = n[0] == 'p' || n[0] == 'P' ? &out->p : &out->sp;
+			enum audit_dmarc_policy *p =
+				n[0] == 'p' || n[0] == 'P' ? &out->p : &out->sp;
 			if (!dmarc_policy(v, p)) {
 				snprintf(why, wl, "%s=%.40s: not none, quarantine or reject", n, v);
 				return MXF_EINVAL;
@@ -250,7 +250,8 @@ audit_dmarc_parse(const char *txt, size_t len, struct audit_dmarc *out)
 				bool opt = strchr("01dsDS", *p) != NULL;
 				bool first = p == v || p[-1] == ':';
 				if (!(first ? opt : *p == ':') || (*p == ':' && !p[1])) {
-					snprintf(why, wl, "fo=%.20s: not 0, 1, d, s joined by ':'", v);
+					snprintf(why, wl, "fo=%.20s: not 0, 1, d, s joined by ':'",
+						 v);
 					return MXF_EINVAL;
 				}
 			}

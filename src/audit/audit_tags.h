@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define AUDIT_TAGS_MAX 24
-#define AUDIT_TAG_NAME_MAX 32
+#define AUDIT_TAGS_MAX	    24
+#define AUDIT_TAG_NAME_MAX  32
 #define AUDIT_TAG_VALUE_MAX 512
 
 struct audit_tag {
@@ -45,8 +45,8 @@ enum audit_dmarc_policy { AUDIT_DMARC_NONE, AUDIT_DMARC_QUARANTINE, AUDIT_DMARC_
 
 struct audit_dmarc {
 	enum audit_dmarc_policy p, sp;
-	int pct;                /* 0..100, 100 when absent */
-	bool p_implied;         /* no p= but a valid rua=: treated as p=none (6.6.3) */
+	int pct;	/* 0..100, 100 when absent */
+	bool p_implied; /* no p= but a valid rua=: treated as p=none (6.6.3) */
 	char error[200];
 };
 

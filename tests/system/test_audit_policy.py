@@ -23,6 +23,8 @@ faulty.test (every policy and SMTP mistake that fits in one domain):
   SPF with too many lookups and an include whose record does not parse,
   DMARC p=none, MTA-STS enforce naming mx1 only, TLSRPT with a bad URI.
 faulty2.test: two SPF records, no DMARC, a broken _mta-sts record.
+faulty3.test: neither SPF nor DMARC.
+nomaps.test: a second real Postfix backup MX, without relay_recipient_maps.
 
 The trust store of the audit is the lab CA ($MXF_CA_FILE), as for the checks.
 """
@@ -54,6 +56,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or x509 is None,
 GOOD = auditlab.GOOD
 FAULTY = "faulty.test"
 FAULTY2 = "faulty2.test"
+FAULTY3 = "faulty3.test"
+NOMAPS = "nomaps.test"
 
 # Findings the SMTP probe and the policy stage may raise; everything else
 # (MX, PTR, NS) is A1's and not judged here.
@@ -144,6 +148,7 @@ class PolicyLab:
          self.https, self.spare) = self.addrs
         self.servers = []
         self.postfix = None
+        self.nomaps = None
         self.lab = None
 
     def start(self):
@@ -158,6 +163,11 @@ class PolicyLab:
                                         "inline:{ postmaster@good.test=ok, alice@good.test=ok }",
                                 })
         self.postfix.open()
+        # The classic backup MX mistake: relay_domains without the recipients.
+        self.nomaps = BackupMX(ca=self.ca, hostname="mx.nomaps.test", relay_domain=NOMAPS,
+                               relay_to=(self.good1, 25),
+                               main={"mynetworks": "192.0.2.1/32"})
+        self.nomaps.open()
         self.servers.append(AuditSmtp(self.f1, FAULTY, banner_host="wrong.example",
                                       accept_any=True, relay=True, reject_postmaster=True))
         expired = make_cert(d, "expired", ["mx2.faulty.test"], self.ca, -60, -2)
@@ -206,9 +216,13 @@ class PolicyLab:
             '_mta-sts TXT "v=STSv1; id=not-an-id!"\n')
         ptr = {self.f1: "mx1.faulty.test.", self.f2: "mx2.faulty.test.",
                self.f3: "mx3.faulty.test.", self.f4: "mx4.faulty.test.",
-               self.f5: "mx5.faulty.test.", self.postfix.host: "mx2.good.test."}
+               self.f5: "mx5.faulty.test.", self.postfix.host: "mx2.good.test.",
+               self.nomaps.host: "mx.nomaps.test."}
         self.lab = auditlab.AuditLab(os.path.join(d, "lab"), extra={GOOD: good_extra},
-                                     extra_ptr=ptr, zones={FAULTY: faulty, FAULTY2: faulty2},
+                                     extra_ptr=ptr, zones={FAULTY: faulty, FAULTY2: faulty2,
+                                            FAULTY3: "@ MX 10 mx1.faulty.test.\n",
+                                            NOMAPS: "@ MX 10 mx\nmx A %s\n"
+                                                    % self.nomaps.host},
                                      good_mx=[self.good1, self.postfix.host])
         self.lab.start()
         for addr in [self.good1, self.postfix.host, self.f1, self.f2, self.f3, self.f4]:
@@ -223,8 +237,9 @@ class PolicyLab:
             s.close()
         if getattr(self, "web", None) is not None:
             self.web.close()
-        if self.postfix is not None:
-            self.postfix.close()
+        for pf in (self.postfix, self.nomaps):
+            if pf is not None:
+                pf.close()
         auditlab.release_block(self.addrs)
 
     def audit(self, run, domains, extra=(), timeout=5):
@@ -297,9 +312,9 @@ def test_clean_domain_policy_and_smtp(plab, run):
 
 
 def test_faulty_domain_every_planted_mistake(plab, run):
-    rc, reports, err, secs = plab.audit(run, [FAULTY, FAULTY2, auditlab.LONE])
+    rc, reports, err, secs = plab.audit(run, [FAULTY, FAULTY2, FAULTY3])
     assert rc == 1
-    f, f2, lone = reports[FAULTY], reports[FAULTY2], reports[auditlab.LONE]
+    f, f2, f3 = reports[FAULTY], reports[FAULTY2], reports[FAULTY3]
     expected = {
         "accepts-unknown-recipient", "open-relay", "postmaster-rejected",
         "starttls-missing", "banner-mismatch", "cert-expired", "cert-name-mismatch",
@@ -309,7 +324,8 @@ def test_faulty_domain_every_planted_mistake(plab, run):
     }
     assert expected <= ids(f), "missing %s in:\n%s" % (expected - ids(f), show(f))
     assert {"spf-multiple", "dmarc-missing", "mta-sts-invalid"} <= ids(f2), show(f2)
-    assert "spf-missing" in ids(lone), show(lone)
+    assert {"spf-missing", "dmarc-missing"} <= ids(f3), show(f3)
+    assert "spf-missing" not in ids(f2) and "dmarc-missing" not in ids(f)
 
     def one(fid, subject_part):
         got = [x for x in findings(f, fid) if subject_part in x["subject"]]
@@ -352,3 +368,18 @@ def test_no_smtp_skips_probes_keeps_policy(plab, run):
     assert not (smtp_ids & ids(f)), show(f)
     assert {"spf-too-many-lookups", "dmarc-weak", "mta-sts-mx-mismatch"} <= ids(f), show(f)
     assert [len(s.commands) for s in plab.servers] == n_before
+
+
+def test_postfix_backup_mx_without_recipient_maps(plab, run):
+    """The same real Postfix without relay_recipient_maps accepts any local
+    part of the relayed domain: the audit says so, and nothing else of
+    its probe is wrong."""
+    rc, reports, err, secs = plab.audit(run, [NOMAPS])
+    r = reports[NOMAPS]
+    got = findings(r, "accepts-unknown-recipient")
+    assert got and got[0]["subject"].startswith("mx.nomaps.test"), show(r)
+    assert "relay_recipient_maps" in got[0]["hint"]
+    probe_ids = {"open-relay", "postmaster-rejected", "starttls-missing", "cert-expired",
+                 "cert-name-mismatch", "cert-untrusted", "smtp-unreachable"}
+    assert not (probe_ids & ids(r)), show(r)
+    assert rc == 1

@@ -63,7 +63,8 @@ tlsa_for(X509 *cert, int usage, int sel, int mt)
 {
 	uint8_t rd[3 + 1024];
 	unsigned char *der = NULL;
-	int len = sel == 0 ? i2d_X509(cert, &der) : i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+	int len =
+		sel == 0 ? i2d_X509(cert, &der) : i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
 	size_t rl = 3;
 	struct audit_tlsa t;
 
@@ -76,7 +77,8 @@ tlsa_for(X509 *cert, int usage, int sel, int mt)
 		rl += (size_t)len;
 	} else {
 		unsigned int ml = 0;
-		EVP_Digest(der, (size_t)len, rd + 3, &ml, mt == 1 ? EVP_sha256() : EVP_sha512(), NULL);
+		EVP_Digest(der, (size_t)len, rd + 3, &ml, mt == 1 ? EVP_sha256() : EVP_sha512(),
+			   NULL);
 		rl += ml;
 	}
 	OPENSSL_free(der);

@@ -157,8 +157,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_is_record), cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_invalid),   cmocka_unit_test(test_too_many_terms),
+		cmocka_unit_test(test_is_record),   cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_invalid),	    cmocka_unit_test(test_too_many_terms),
 		cmocka_unit_test(test_binary_safe), cmocka_unit_test(test_covers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,8 @@ test_tags(void **state)
 {
 	struct audit_tags t;
 	(void)state;
-	assert_int_equal(audit_tags_parse(S(" v = DMARC1 ;p=none;  rua=mailto:a@b.example ; "), &t), 0);
+	assert_int_equal(audit_tags_parse(S(" v = DMARC1 ;p=none;  rua=mailto:a@b.example ; "), &t),
+			 0);
 	assert_int_equal(t.n, 3);
 	assert_string_equal(t.tags[0].name, "v");
 	assert_string_equal(t.tags[0].value, "DMARC1");
@@ -44,7 +45,8 @@ test_dmarc(void **state)
 	assert_false(audit_dmarc_is_record(S("v=DMARC10; p=reject")));
 	assert_false(audit_dmarc_is_record(S("p=reject; v=DMARC1")));
 
-	assert_int_equal(audit_dmarc_parse(S("v=DMARC1; p=reject; rua=mailto:d@example.com"), &d), 0);
+	assert_int_equal(audit_dmarc_parse(S("v=DMARC1; p=reject; rua=mailto:d@example.com"), &d),
+			 0);
 	assert_int_equal(d.p, AUDIT_DMARC_REJECT);
 	assert_int_equal(d.sp, AUDIT_DMARC_REJECT);
 	assert_int_equal(d.pct, 100);
@@ -90,9 +92,8 @@ test_mtasts_txt(void **state)
 	(void)state;
 	assert_true(audit_mtasts_is_record(S("v=STSv1; id=20260101T000000;")));
 	assert_false(audit_mtasts_is_record(S("v=STSv2; id=1")));
-	assert_int_equal(audit_mtasts_txt_parse(S("v=STSv1; id=20260101T000000;"), id, why,
-						sizeof(why)),
-			 0);
+	assert_int_equal(
+		audit_mtasts_txt_parse(S("v=STSv1; id=20260101T000000;"), id, why, sizeof(why)), 0);
 	assert_string_equal(id, "20260101T000000");
 	assert_int_equal(audit_mtasts_txt_parse(S("v=STSv1;"), id, why, sizeof(why)), MXF_EINVAL);
 	assert_non_null(strstr(why, "no id="));
@@ -115,14 +116,15 @@ test_tlsrpt(void **state)
 			 0);
 	assert_int_equal(audit_tlsrpt_parse(S("v=TLSRPTv1;"), why, sizeof(why)), MXF_EINVAL);
 	assert_non_null(strstr(why, "no rua="));
-	assert_int_equal(audit_tlsrpt_parse(S("v=TLSRPTv1; rua=ftp://x.example/"), why, sizeof(why)),
-			 MXF_EINVAL);
+	assert_int_equal(
+		audit_tlsrpt_parse(S("v=TLSRPTv1; rua=ftp://x.example/"), why, sizeof(why)),
+		MXF_EINVAL);
 	assert_non_null(strstr(why, "not allowed"));
 	assert_int_equal(audit_tlsrpt_parse(S("v=TLSRPTv1; rua=t@example.com"), why, sizeof(why)),
 			 MXF_EINVAL);
-	assert_int_equal(audit_tlsrpt_parse(S("v=TLSRPTv2; rua=mailto:t@example.com"), why,
-					    sizeof(why)),
-			 MXF_EINVAL);
+	assert_int_equal(
+		audit_tlsrpt_parse(S("v=TLSRPTv2; rua=mailto:t@example.com"), why, sizeof(why)),
+		MXF_EINVAL);
 }
 
 int
