@@ -16,6 +16,9 @@ SMTP faults (keyword arguments):
   users           local parts of @domain that exist (default: postmaster)
   reject_postmaster  postmaster@@domain is refused
   relay           RCPT for any other domain is accepted (open relay)
+  silent          accept the connection and never speak (a hung server)
+  tls_max         the highest TLS version offered (ssl.TLSVersion), e.g.
+                  TLSv1 for a server stuck on TLS 1.0
 Everything else is refused as Postfix does.  DATA is answered "554" and
 counted: the audit must never send it.
 
@@ -28,6 +31,7 @@ import socket
 import socketserver
 import ssl
 import threading
+import warnings
 
 MAX_SECONDS = 20.0
 MAX_LINES = 200
@@ -48,6 +52,9 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
     def handle(self):
         srv = self.server.owner
         f = self.rfile
+        if srv.silent:
+            srv.stop_ev.wait(MAX_SECONDS)
+            return
         self._send("220 %s ESMTP audit fake" % srv.banner_host)
         tls = False
         for _ in range(MAX_LINES):
@@ -74,6 +81,12 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
                 self._send("220 2.0.0 Ready to start TLS")
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 ctx.load_cert_chain(*srv.starttls)
+                if srv.tls_max is not None:
+                    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        ctx.minimum_version = ssl.TLSVersion.TLSv1
+                        ctx.maximum_version = srv.tls_max
                 try:
                     conn = ctx.wrap_socket(self.connection, server_side=True)
                 except (OSError, ssl.SSLError):
@@ -107,7 +120,7 @@ class AuditSmtp:
 
     def __init__(self, addr, domain, name=None, banner_host=None, starttls=None,
                  accept_any=False, users=("postmaster",), reject_postmaster=False,
-                 relay=False, port=25):
+                 relay=False, silent=False, tls_max=None, port=25):
         self.addr, self.port, self.domain = addr, port, domain.lower()
         self.banner_host = banner_host or name or ("mx." + domain)
         self.starttls = starttls
@@ -115,6 +128,9 @@ class AuditSmtp:
         self.users = set(u.lower() for u in users)
         self.reject_postmaster = reject_postmaster
         self.relay = relay
+        self.silent = silent
+        self.tls_max = tls_max
+        self.stop_ev = threading.Event()
         self.commands = []
         self.data_count = 0
         self.lock = threading.Lock()
@@ -147,6 +163,7 @@ class AuditSmtp:
         return self
 
     def close(self):
+        self.stop_ev.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

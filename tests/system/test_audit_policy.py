@@ -25,6 +25,7 @@ faulty.test (every policy and SMTP mistake that fits in one domain):
 faulty2.test: two SPF records, no DMARC, a broken _mta-sts record.
 faulty3.test: neither SPF nor DMARC.
 nomaps.test: a second real Postfix backup MX, without relay_recipient_maps.
+slow.test: an MX host that accepts and never speaks, one that speaks TLS 1.0 only.
 
 The trust store of the audit is the lab CA ($MXF_CA_FILE), as for the checks.
 """
@@ -33,6 +34,7 @@ import datetime
 import hashlib
 import json
 import os
+import ssl
 import time
 
 import pytest
@@ -58,6 +60,7 @@ FAULTY = "faulty.test"
 FAULTY2 = "faulty2.test"
 FAULTY3 = "faulty3.test"
 NOMAPS = "nomaps.test"
+SLOW = "slow.test"
 
 # Findings the SMTP probe and the policy stage may raise; everything else
 # (MX, PTR, NS) is A1's and not judged here.
@@ -143,9 +146,9 @@ class PolicyLab:
     def __init__(self, tmp):
         self.tmp = str(tmp)
         self.ca = labserver.CertAuthority(os.path.join(self.tmp, "ca"))
-        self.addrs = auditlab.pick_block(8)
+        self.addrs = auditlab.pick_block(9)
         (self.good1, self.f1, self.f2, self.f3, self.f4, self.f5,
-         self.https, self.spare) = self.addrs
+         self.https, self.hung, self.old) = self.addrs
         self.servers = []
         self.postfix = None
         self.nomaps = None
@@ -179,6 +182,10 @@ class PolicyLab:
         selfsigned = make_cert(d, "selfsigned", ["mx4.faulty.test"])
         self.servers.append(AuditSmtp(self.f4, FAULTY, name="mx4.faulty.test",
                                       starttls=selfsigned[:2]))
+        self.servers.append(AuditSmtp(self.hung, SLOW, silent=True))
+        old = make_cert(d, "old", ["mx.old.slow.test"], self.ca)
+        self.servers.append(AuditSmtp(self.old, SLOW, name="mx.old.slow.test",
+                                      starttls=old[:2], tls_max=ssl.TLSVersion.TLSv1))
         for s in self.servers[1:]:
             s.start()
         web = make_cert(d, "web", ["mta-sts.good.test", "mta-sts.faulty.test"], self.ca)
@@ -222,7 +229,10 @@ class PolicyLab:
                                      extra_ptr=ptr, zones={FAULTY: faulty, FAULTY2: faulty2,
                                             FAULTY3: "@ MX 10 mx1.faulty.test.\n",
                                             NOMAPS: "@ MX 10 mx\nmx A %s\n"
-                                                    % self.nomaps.host},
+                                                    % self.nomaps.host,
+                                            SLOW: "@ MX 10 mx.hung\n@ MX 20 mx.old\n"
+                                                  "mx.hung A %s\nmx.old A %s\n"
+                                                  % (self.hung, self.old)},
                                      good_mx=[self.good1, self.postfix.host])
         self.lab.start()
         for addr in [self.good1, self.postfix.host, self.f1, self.f2, self.f3, self.f4]:
@@ -383,3 +393,16 @@ def test_postfix_backup_mx_without_recipient_maps(plab, run):
                  "cert-name-mismatch", "cert-untrusted", "smtp-unreachable"}
     assert not (probe_ids & ids(r)), show(r)
     assert rc == 1
+
+
+def test_hung_server_one_deadline_and_old_tls(plab, run):
+    """A server that never sends its banner costs one --timeout, not more,
+    and is smtp-unreachable; one that negotiates TLS 1.0 is tls-weak."""
+    rc, reports, err, secs = plab.audit(run, [SLOW], timeout=2)
+    r = reports[SLOW]
+    hung = [x for x in findings(r, "smtp-unreachable") if x["subject"].startswith("mx.hung")]
+    assert hung and "deadline" in hung[0]["message"], show(r)
+    assert secs < 2 + 3.0, secs
+    weak = findings(r, "tls-weak")
+    assert weak and weak[0]["subject"].startswith("mx.old.slow.test"), show(r)
+    assert "TLSv1" in weak[0]["message"]
