@@ -17,6 +17,7 @@ SMTP faults (keyword arguments):
   reject_postmaster  postmaster@@domain is refused
   relay           RCPT for any other domain is accepted (open relay)
   silent          accept the connection and never speak (a hung server)
+  tls_broken      offer STARTTLS, say 220 to it, then close instead of TLS
   tls_max         the highest TLS version offered (ssl.TLSVersion), e.g.
                   TLSv1 for a server stuck on TLS 1.0
 Everything else is refused as Postfix does.  DATA is answered "554" and
@@ -70,15 +71,17 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
             verb = line.split(" ", 1)[0].upper()
             if verb == "EHLO":
                 ext = ["250-%s" % srv.banner_host, "250-PIPELINING"]
-                if srv.starttls and not tls:
+                if (srv.starttls or srv.tls_broken) and not tls:
                     ext.append("250-STARTTLS")
                 ext.append("250 8BITMIME")
                 for e in ext:
                     self._send(e)
             elif verb == "HELO":
                 self._send("250 %s" % srv.banner_host)
-            elif verb == "STARTTLS" and srv.starttls and not tls:
+            elif verb == "STARTTLS" and (srv.starttls or srv.tls_broken) and not tls:
                 self._send("220 2.0.0 Ready to start TLS")
+                if srv.tls_broken:
+                    return
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 ctx.load_cert_chain(*srv.starttls)
                 if srv.tls_max is not None:
@@ -120,7 +123,7 @@ class AuditSmtp:
 
     def __init__(self, addr, domain, name=None, banner_host=None, starttls=None,
                  accept_any=False, users=("postmaster",), reject_postmaster=False,
-                 relay=False, silent=False, tls_max=None, port=25):
+                 relay=False, silent=False, tls_max=None, tls_broken=False, port=25):
         self.addr, self.port, self.domain = addr, port, domain.lower()
         self.banner_host = banner_host or name or ("mx." + domain)
         self.starttls = starttls
@@ -130,6 +133,7 @@ class AuditSmtp:
         self.relay = relay
         self.silent = silent
         self.tls_max = tls_max
+        self.tls_broken = tls_broken
         self.stop_ev = threading.Event()
         self.commands = []
         self.data_count = 0

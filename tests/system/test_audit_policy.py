@@ -25,7 +25,8 @@ faulty.test (every policy and SMTP mistake that fits in one domain):
 faulty2.test: two SPF records, no DMARC, a broken _mta-sts record.
 faulty3.test: neither SPF nor DMARC.
 nomaps.test: a second real Postfix backup MX, without relay_recipient_maps.
-slow.test: an MX host that accepts and never speaks, one that speaks TLS 1.0 only.
+slow.test: an MX host that accepts and never speaks, one that speaks TLS 1.0 only,
+  one whose certificate expires in 5 days, one whose STARTTLS handshake fails.
 
 The trust store of the audit is the lab CA ($MXF_CA_FILE), as for the checks.
 """
@@ -34,6 +35,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import ssl
 import time
 
@@ -146,9 +148,9 @@ class PolicyLab:
     def __init__(self, tmp):
         self.tmp = str(tmp)
         self.ca = labserver.CertAuthority(os.path.join(self.tmp, "ca"))
-        self.addrs = auditlab.pick_block(9)
+        self.addrs = auditlab.pick_block(11)
         (self.good1, self.f1, self.f2, self.f3, self.f4, self.f5,
-         self.https, self.hung, self.old) = self.addrs
+         self.https, self.hung, self.old, self.soon, self.broken) = self.addrs
         self.servers = []
         self.postfix = None
         self.nomaps = None
@@ -186,6 +188,11 @@ class PolicyLab:
         old = make_cert(d, "old", ["mx.old.slow.test"], self.ca)
         self.servers.append(AuditSmtp(self.old, SLOW, name="mx.old.slow.test",
                                       starttls=old[:2], tls_max=ssl.TLSVersion.TLSv1))
+        soon = make_cert(d, "soon", ["mx.soon.slow.test"], self.ca, -80, 5)
+        self.servers.append(AuditSmtp(self.soon, SLOW, name="mx.soon.slow.test",
+                                      starttls=soon[:2]))
+        self.servers.append(AuditSmtp(self.broken, SLOW, name="mx.broken.slow.test",
+                                      tls_broken=True))
         for s in self.servers[1:]:
             s.start()
         web = make_cert(d, "web", ["mta-sts.good.test", "mta-sts.faulty.test"], self.ca)
@@ -231,8 +238,11 @@ class PolicyLab:
                                             NOMAPS: "@ MX 10 mx\nmx A %s\n"
                                                     % self.nomaps.host,
                                             SLOW: "@ MX 10 mx.hung\n@ MX 20 mx.old\n"
+                                                  "@ MX 30 mx.soon\n@ MX 40 mx.broken\n"
                                                   "mx.hung A %s\nmx.old A %s\n"
-                                                  % (self.hung, self.old)},
+                                                  "mx.soon A %s\nmx.broken A %s\n"
+                                                  % (self.hung, self.old, self.soon,
+                                                     self.broken)},
                                      good_mx=[self.good1, self.postfix.host])
         self.lab.start()
         for addr in [self.good1, self.postfix.host, self.f1, self.f2, self.f3, self.f4]:
@@ -406,3 +416,13 @@ def test_hung_server_one_deadline_and_old_tls(plab, run):
     weak = findings(r, "tls-weak")
     assert weak and weak[0]["subject"].startswith("mx.old.slow.test"), show(r)
     assert "TLSv1" in weak[0]["message"]
+    # No MTA-STS, no DANE: certificate findings are warnings here.
+    soon = findings(r, "cert-expiring")
+    assert soon and soon[0]["subject"].startswith("mx.soon.slow.test"), show(r)
+    assert soon[0]["severity"] == "warning", show(r)
+    assert re.search(r"expires in [45] days", soon[0]["message"]), show(r)
+    broken = findings(r, "starttls-failed")
+    assert broken and broken[0]["subject"].startswith("mx.broken.slow.test"), show(r)
+    assert broken[0]["severity"] == "warning"
+    assert not [x for x in r["findings"] if x["id"].startswith("cert-") and
+                not x["subject"].startswith("mx.soon")], show(r)
