@@ -555,6 +555,20 @@ host_find(struct audit_mail *m, const char *name)
 	return NULL;
 }
 
+/* Whether to talk to @a: not a private address (mx-target-private says
+ * the internet cannot reach it; we do not reach into such networks
+ * either) unless --allow-private names it. */
+static bool
+smtp_reachable(const struct audit_opts *o, const struct audit_addr *a)
+{
+	if (!audit_addr_private(a->family, a->addr))
+		return true;
+	for (size_t i = 0; i < o->nallow_private; i++)
+		if (audit_prefix_match(&o->allow_private[i], a->family, a->addr))
+			return true;
+	return false;
+}
+
 static void
 smtp_later_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -598,6 +612,8 @@ audit_smtp_start(struct audit_domain *d)
 			if (audit_lookup(d, NULL, 0, name, LDNS_RR_TYPE_TLSA, 0, tlsa_cb, h) != 0)
 				audit_mail_end(m);
 			for (size_t j = 0; j < mx->naddrs; j++) {
+				if (!smtp_reachable(o, &mx->addrs[j]))
+					continue;
 				struct audit_mail_probe *p = &m->probes[m->nprobes++];
 				p->host = h;
 				p->addr = &mx->addrs[j];
