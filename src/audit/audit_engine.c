@@ -28,10 +28,24 @@ struct audit_hook {
 	void *arg;
 };
 
+/*
+ * At most this many lookups of a run are on the wire at once; the rest wait
+ * in a queue, in order.  A thousand datagrams sent in one go overflow a
+ * name server's (and our own) socket buffers and come back only as 1 s
+ * retransmissions; a few hundred keep every server busy without loss.
+ */
+#define AUDIT_INFLIGHT_MAX 192
+
 struct audit_q {
-	struct audit_q *prev, *next;
+	struct audit_q *prev, *next;   /* the domain's lookups (queued or sent) */
+	struct audit_q *qnext;         /* the run's queue of lookups not yet sent */
 	struct audit_domain *d;
-	struct dns_client_query *q;
+	struct dns_client_query *q;    /* NULL while queued */
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	uint8_t *wire;                 /* the message, until sent */
+	size_t wlen;
+	bool tcp;
 	audit_lookup_cb cb;
 	void *arg;
 };
@@ -56,6 +70,8 @@ struct audit_run {
 	struct audit_report **reports;
 	size_t n;
 	size_t pending;            /* domains not finished */
+	unsigned inflight;         /* lookups on the wire */
+	struct audit_q *queue, *queue_tail; /* lookups waiting for a slot */
 	struct event *done_ev;
 	audit_done_cb done;
 	void *arg;
@@ -186,40 +202,95 @@ q_unlink(struct audit_q *aq)
 		aq->next->prev = aq->prev;
 }
 
+static void lookup_cb(struct dns_client_result *res, void *arg);
+
+/* Put @aq on the wire.  0, or the MXF_E* of dns_client_send. */
+static int
+q_send(struct audit_q *aq)
+{
+	struct audit_run *run = aq->d->run;
+	int err = 0;
+
+	if (aq->tcp)
+		aq->q = dns_client_send_tcp(run->base, (struct sockaddr *)&aq->ss, aq->sslen,
+					    aq->wire, aq->wlen, run->opts.timeout_ms, lookup_cb,
+					    aq, &err);
+	else
+		aq->q = dns_client_send(run->base, (struct sockaddr *)&aq->ss, aq->sslen, aq->wire,
+					aq->wlen, run->opts.timeout_ms, lookup_cb, aq, &err);
+	if (aq->q == NULL)
+		return err != 0 ? err : MXF_ENOMEM;
+	free(aq->wire);
+	aq->wire = NULL;
+	run->inflight++;
+	return 0;
+}
+
+/* Report @status for @aq from the loop and free it (it holds its domain). */
+static void
+q_finish(struct audit_q *aq, int status, int rcode, const ldns_pkt *pkt)
+{
+	struct audit_domain *d = aq->d;
+
+	q_unlink(aq);
+	aq->cb(d, status, rcode, pkt, aq->arg);
+	free(aq->wire);
+	free(aq);
+	audit_release(d);
+}
+
+/* Send queued lookups while there are free slots.  From the loop only. */
+static void
+q_start_next(struct audit_run *run)
+{
+	while (run->queue != NULL && run->inflight < AUDIT_INFLIGHT_MAX) {
+		struct audit_q *aq = run->queue;
+		int rc;
+
+		run->queue = aq->qnext;
+		if (run->queue == NULL)
+			run->queue_tail = NULL;
+		rc = q_send(aq);
+		if (rc != 0)
+			q_finish(aq, rc, -1, NULL);
+	}
+}
+
 static void
 lookup_cb(struct dns_client_result *res, void *arg)
 {
 	struct audit_q *aq = arg;
-	struct audit_domain *d = aq->d;
+	struct audit_run *run = aq->d->run;
 	int rcode = res->pkt != NULL ? (int)ldns_pkt_get_rcode(res->pkt) : -1;
 	int status = res->status;
 
-	q_unlink(aq);
+	run->inflight--;
 	if (status == 0 && rcode != LDNS_RCODE_NOERROR)
 		status = rcode == LDNS_RCODE_NXDOMAIN ? MXF_ENOTFOUND : MXF_ERCODE;
 	/* The reply is handed over even with an error rcode: flags (AA, RA) matter. */
-	aq->cb(d, status, rcode, res->pkt, aq->arg);
-	free(aq);
-	audit_release(d);
+	q_finish(aq, status, rcode, res->pkt);
+	/* The run may have finished (its done event is pending, not run yet). */
+	q_start_next(run);
 }
 
 int
 audit_lookup(struct audit_domain *d, const struct sockaddr *server, socklen_t len,
 	     const char *name, ldns_rr_type type, unsigned flags, audit_lookup_cb cb, void *arg)
 {
-	const struct audit_opts *o = &d->run->opts;
+	struct audit_run *run = d->run;
+	const struct audit_opts *o = &run->opts;
 	ldns_rdf *qname = NULL;
 	ldns_pkt *pkt = NULL;
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
 	uint16_t id;
 	struct audit_q *aq;
-	int rc, err = 0;
+	int rc;
 
 	if (server == NULL) {
 		server = (const struct sockaddr *)&o->resolver;
 		len = o->resolver_len;
 	}
+	if (len == 0 || len > sizeof(aq->ss))
+		return MXF_EINVAL;
 	if (ldns_str2rdf_dname(&qname, name) != LDNS_STATUS_OK)
 		return MXF_EINVAL;
 	if (RAND_bytes((unsigned char *)&id, sizeof(id)) != 1)
@@ -229,28 +300,35 @@ audit_lookup(struct audit_domain *d, const struct sockaddr *server, socklen_t le
 	if (rc != 0)
 		return rc;
 	ldns_pkt_set_rd(pkt, (flags & AUDIT_Q_NORD) == 0);
-	rc = dns_update_to_wire(pkt, &wire, &wlen);
-	ldns_pkt_free(pkt);
-	if (rc != 0)
-		return rc;
 	aq = calloc(1, sizeof(*aq));
 	if (aq == NULL) {
-		free(wire);
+		ldns_pkt_free(pkt);
 		return MXF_ENOMEM;
+	}
+	rc = dns_update_to_wire(pkt, &aq->wire, &aq->wlen);
+	ldns_pkt_free(pkt);
+	if (rc != 0) {
+		free(aq);
+		return rc;
 	}
 	aq->d = d;
 	aq->cb = cb;
 	aq->arg = arg;
-	if (flags & AUDIT_Q_TCP)
-		aq->q = dns_client_send_tcp(d->run->base, server, len, wire, wlen, o->timeout_ms,
-					    lookup_cb, aq, &err);
-	else
-		aq->q = dns_client_send(d->run->base, server, len, wire, wlen, o->timeout_ms,
-					lookup_cb, aq, &err);
-	free(wire);
-	if (aq->q == NULL) {
-		free(aq);
-		return err != 0 ? err : MXF_ENOMEM;
+	aq->tcp = (flags & AUDIT_Q_TCP) != 0;
+	memcpy(&aq->ss, server, len);
+	aq->sslen = len;
+	if (run->inflight < AUDIT_INFLIGHT_MAX && run->queue == NULL) {
+		rc = q_send(aq);
+		if (rc != 0) {
+			free(aq->wire);
+			free(aq);
+			return rc;
+		}
+	} else if (run->queue_tail != NULL) {
+		run->queue_tail->qnext = aq;
+		run->queue_tail = aq;
+	} else {
+		run->queue = run->queue_tail = aq;
 	}
 	aq->next = d->queries;
 	if (d->queries != NULL)
@@ -294,7 +372,9 @@ domain_teardown(struct audit_domain *d)
 		struct audit_q *aq = d->queries;
 
 		q_unlink(aq);
-		dns_client_cancel(aq->q);
+		if (aq->q != NULL)
+			dns_client_cancel(aq->q);
+		free(aq->wire);
 		free(aq);
 	}
 	while (d->hooks != NULL) {

@@ -123,6 +123,15 @@ judge_server(const struct audit_facts *f, const struct audit_ns *ns,
 
 	subject_of(ns, na, subject, sizeof(subject));
 	audit_checked(r, 6);
+	/* A host without an IPv6 route cannot judge IPv6 servers: say so once,
+	 * rather than calling every IPv6 name server unreachable. */
+	if (na->a.family == AF_INET6 && na->udp_status == MXF_ENET && na->tcp_status == MXF_ENET) {
+		audit_add_default(r, "lookup-failed", subject,
+				  "%s (%s) could not be reached from this host (no IPv6 route?); "
+				  "not judged",
+				  ns->name, na->a.text);
+		return;
+	}
 	if (transport_failure(na->udp_status) || na->udp_status == MXF_ECANCELED) {
 		audit_add_default(r, "ns-unreachable", subject,
 				  "%s (%s) did not answer over UDP: %s", ns->name, na->a.text,

@@ -223,7 +223,8 @@ class Named:
                 "\tallow-transfer { none; };\n"
                 "\tcheck-names primary ignore;\n"
                 "\tcheck-integrity no;\n"
-                "\tminimal-responses no;\n" + self.extra_options +
+                "\tminimal-responses no;\n"
+                "\ttcp-clients 2000;\n" + self.extra_options +
                 "};\ncontrols { };\n" + self.conf_body)
         path = os.path.join(d, "named.conf")
         with open(path, "w") as f:
@@ -234,7 +235,7 @@ class Named:
         conf = self.write()
         logf = open(self.log_path, "ab")
         try:
-            self.proc = subprocess.Popen([NAMED, "-g", "-c", conf, "-n", "1"],
+            self.proc = subprocess.Popen([NAMED, "-g", "-c", conf, "-n", "2"],
                                          stdin=subprocess.DEVNULL, stdout=logf,
                                          stderr=logf, cwd=self.dir, start_new_session=True)
         finally:
@@ -331,6 +332,10 @@ class AuditLab:
                   '_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@good.test"\n')
         return t + self.extra.get(GOOD, "") + "\n"
 
+    # The faulty zones publish a clean policy too, so that they plant only
+    # the MX/PTR/NS mistakes PLANTED lists (policy findings are A2's zones').
+    POLICY = '@ TXT "v=spf1 -all"\n_dmarc TXT "v=DMARC1; p=reject"\n'
+
     def bad_text(self, lagging=False):
         t = self._soa(BAD, BAD_LAGGING_SERIAL if lagging else BAD_SERIAL,
                       "60 600 86400 10")
@@ -359,6 +364,7 @@ class AuditLab:
               % (self.primary, self.lagging, self.primary_open, self.udp_only,
                  self.unreachable, self.lagging_empty) +
               "")
+        t += self.POLICY
         if not lagging:
             t += self.extra.get(BAD, "")
         return t + "\n"
@@ -368,13 +374,13 @@ class AuditLab:
         # nsalias is bad.test's alias NS (ns-target-cname); named refuses an
         # in-zone NS that is a CNAME, not one in another zone.
         t += ("@ NS ns1\nns1 A %s\n@ A %s\nnsalias CNAME ns1\n"
-              % (self.primary, self.good_mx[0]))
+              % (self.primary, self.good_mx[0])) + self.POLICY
         return t + self.extra.get(LONE, "") + "\n"
 
     def samenet_text(self):
         t = self._soa(SAMENET, 1)
         t += ("@ NS ns1\n@ NS ns3\nns1 A %s\nns3 A %s\n@ MX 10 mx1\nmx1 A %s\n"
-              % (self.primary, self.primary_open, self.samenet_mx))
+              % (self.primary, self.primary_open, self.samenet_mx)) + self.POLICY
         return t + self.extra.get(SAMENET, "") + "\n"
 
     def reverse_text(self):

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -58,6 +59,24 @@ dead_resolver(struct audit_opts *o)
 	o->timeout_ms = 1000;
 }
 
+/* A UDP socket on 127.0.0.1 that never answers; the caller closes it. */
+static int
+silent_resolver(struct audit_opts *o)
+{
+	struct sockaddr_in *a = (struct sockaddr_in *)&o->resolver;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	socklen_t len = sizeof(*a);
+
+	memset(o, 0, sizeof(*o));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof(*a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)a, &len), 0);
+	o->resolver_len = sizeof(*a);
+	o->timeout_ms = 5000;
+	return fd;
+}
+
 static void
 test_unresolved(void **state)
 {
@@ -86,6 +105,48 @@ test_unresolved(void **state)
 	assert_true(t1.tv_sec - t0.tv_sec < 2);
 	/* Nothing is left on the loop: the run freed itself. */
 	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 1);
+	event_base_free(base);
+}
+
+/* More lookups than may be on the wire at once: the rest wait their turn,
+ * every domain still finishes, and a cancel frees the waiting ones too. */
+static void
+test_many_domains(void **state)
+{
+	enum { N = 300 };
+	struct event_base *base = event_base_new();
+	struct audit_opts o;
+	struct outcome out = {0};
+	static char names[N][32];
+	char *domains[N];
+	struct audit_run *run;
+	int err = 0, silent;
+
+	(void)state;
+	dead_resolver(&o);
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%03d.example.test", i);
+		domains[i] = names[i];
+	}
+	run = audit_run_start(base, &o, domains, N, done_cb, &out, &err);
+	assert_non_null(run);
+	for (int i = 0; i < 100000 && out.calls == 0; i++)
+		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	assert_int_equal(out.calls, 1);
+	assert_int_equal(out.n, N);
+	assert_true(out.unresolved[0] && out.unresolved[1]);
+	/* Cancelled with lookups on the wire and queued: nothing runs, nothing
+	 * leaks.  The resolver is now a socket that never answers. */
+	out.calls = 0;
+	silent = silent_resolver(&o);
+	run = audit_run_start(base, &o, domains, N, done_cb, &out, &err);
+	assert_non_null(run);
+	for (int i = 0; i < 3; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	audit_run_cancel(run);
+	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 1);
+	assert_int_equal(out.calls, 0);
+	close(silent);
 	event_base_free(base);
 }
 
@@ -133,6 +194,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unresolved),
+		cmocka_unit_test(test_many_domains),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_bad_name),
 	};

@@ -159,6 +159,24 @@ test_reachability(void **state)
 	audit_report_clear(&r);
 	audit_facts_clear(&f);
 
+	/* No IPv6 route from here: not judged, said once. */
+	clean(&f);
+	f.ns[1].addrs[0].a.family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::53", f.ns[1].addrs[0].a.addr);
+	snprintf(f.ns[1].addrs[0].a.text, sizeof(f.ns[1].addrs[0].a.text), "2001:db8::53");
+	f.ns[1].addrs[0].udp_status = f.ns[1].addrs[0].tcp_status = MXF_ENET;
+	judge(&f, &r);
+	assert_false(has(&r, "ns-unreachable", NULL));
+	assert_false(has(&r, "ns-no-tcp", NULL));
+	assert_true(has(&r, "lookup-failed", "ns2.example.net/2001:db8::53"));
+	audit_report_clear(&r);
+	/* Over IPv4 the same failure is an unreachable server. */
+	f.ns[1].addrs[0].a.family = AF_INET;
+	judge(&f, &r);
+	assert_true(has(&r, "ns-unreachable", NULL));
+	audit_report_clear(&r);
+	audit_facts_clear(&f);
+
 	/* An NS name without any address. */
 	clean(&f);
 	f.ns[1].naddrs = 0;

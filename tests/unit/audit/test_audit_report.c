@@ -133,6 +133,50 @@ test_id_table(void **state)
 	assert_string_equal(audit_severity_name(AUDIT_INFO), "info");
 }
 
+/*
+ * man/mxfailover.8's AUDIT FINDINGS lists exactly the table's ids, each once,
+ * as ".It Sy ID No (severity)" with the table's default severity.  (Tests run
+ * in the source root.)
+ */
+static void
+test_man_page_lists_every_id(void **state)
+{
+	FILE *f = fopen("man/mxfailover.8", "r");
+	char line[512];
+	size_t n, listed = 0;
+	const struct audit_id *t = audit_ids(&n);
+	unsigned *seen = calloc(n, sizeof(*seen));
+	bool in_section = false;
+
+	(void)state;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char id[64], sev[16];
+
+		if (strncmp(line, ".Sh ", 4) == 0)
+			in_section = strcmp(line, ".Sh AUDIT FINDINGS\n") == 0;
+		if (!in_section || sscanf(line, ".It Sy %63s No (%15[a-z])", id, sev) != 2)
+			continue;
+		listed++;
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(t[i].id, id) != 0)
+				continue;
+			seen[i]++;
+			if (strcmp(audit_severity_name(t[i].severity), sev) != 0)
+				fail_msg("man page: %s is %s, the table says %s", id, sev,
+					 audit_severity_name(t[i].severity));
+		}
+		if (audit_id_find(id) == NULL)
+			fail_msg("man page lists %s, which is not in the id table", id);
+	}
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (seen[i] != 1)
+			fail_msg("man page lists %s %u times (want once)", t[i].id, seen[i]);
+	assert_int_equal(listed, n);
+	free(seen);
+}
+
 static void
 bytes(int family, const char *s, uint8_t *out)
 {
@@ -204,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_add_dedupe),
 		cmocka_unit_test(test_json_shape),
 		cmocka_unit_test(test_id_table),
+		cmocka_unit_test(test_man_page_lists_every_id),
 		cmocka_unit_test(test_prefixes),
 	};
 
