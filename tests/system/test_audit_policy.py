@@ -27,6 +27,8 @@ faulty3.test: neither SPF nor DMARC.
 nomaps.test: a second real Postfix backup MX, without relay_recipient_maps.
 slow.test: an MX host that accepts and never speaks, one that speaks TLS 1.0 only,
   one whose certificate expires in 5 days, one whose STARTTLS handshake fails.
+nopolicy.test: an _mta-sts record, but the HTTPS server's certificate does not
+  name mta-sts.nopolicy.test.
 
 The trust store of the audit is the lab CA ($MXF_CA_FILE), as for the checks.
 """
@@ -63,6 +65,7 @@ FAULTY2 = "faulty2.test"
 FAULTY3 = "faulty3.test"
 NOMAPS = "nomaps.test"
 SLOW = "slow.test"
+NOPOLICY = "nopolicy.test"
 
 # Findings the SMTP probe and the policy stage may raise; everything else
 # (MX, PTR, NS) is A1's and not judged here.
@@ -242,7 +245,10 @@ class PolicyLab:
                                                   "mx.hung A %s\nmx.old A %s\n"
                                                   "mx.soon A %s\nmx.broken A %s\n"
                                                   % (self.hung, self.old, self.soon,
-                                                     self.broken)},
+                                                     self.broken),
+                                            NOPOLICY: '@ MX 10 mx1.faulty.test.\n'
+                                                      '_mta-sts TXT "v=STSv1; id=7"\n'
+                                                      "mta-sts A %s\n" % self.https},
                                      good_mx=[self.good1, self.postfix.host])
         self.lab.start()
         for addr in [self.good1, self.postfix.host, self.f1, self.f2, self.f3, self.f4]:
@@ -426,3 +432,17 @@ def test_hung_server_one_deadline_and_old_tls(plab, run):
     assert broken[0]["severity"] == "warning"
     assert not [x for x in r["findings"] if x["id"].startswith("cert-") and
                 not x["subject"].startswith("mx.soon")], show(r)
+
+
+def test_mta_sts_policy_behind_a_bad_certificate(plab, run):
+    """Senders refuse a policy whose HTTPS certificate does not name
+    mta-sts.DOMAIN; so does the audit (mta-sts-invalid), and it then has no
+    policy to weigh the MX hosts against."""
+    rc, reports, err, secs = plab.audit(run, [NOPOLICY], extra=["--no-smtp"])
+    r = reports[NOPOLICY]
+    got = findings(r, "mta-sts-invalid")
+    assert got, show(r)
+    assert got[0]["subject"] == "https://mta-sts.nopolicy.test/.well-known/mta-sts.txt"
+    assert "does not verify" in got[0]["message"], show(r)
+    assert "mta-sts.nopolicy.test" in got[0]["message"]
+    assert "mta-sts-mx-mismatch" not in ids(r)
