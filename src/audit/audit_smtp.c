@@ -16,10 +16,13 @@
  * findings are warnings, errors when the domain publishes MTA-STS
  * enforce or the host has usable TLSA records.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -330,6 +333,21 @@ static const struct audit_conn_ops probe_ops = {
 	.failed = probe_failed,
 };
 
+/* Whether the kernel has a route to @sa: a UDP connect() sends nothing. */
+static bool
+smtp_routable(const struct sockaddr *sa, socklen_t len)
+{
+	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok = true;
+
+	if (fd < 0)
+		return true; /* let the real connect say what is wrong */
+	if (connect(fd, sa, len) != 0 && (errno == ENETUNREACH || errno == EADDRNOTAVAIL))
+		ok = false;
+	close(fd);
+	return ok;
+}
+
 static void
 probe_start(struct audit_mail *m, struct audit_mail_probe *p)
 {
@@ -362,6 +380,16 @@ probe_start(struct audit_mail *m, struct audit_mail_probe *p)
 		s6->sin6_port = htons(25);
 		memcpy(&s6->sin6_addr, p->addr->addr, 16);
 		sl = sizeof(*s6);
+	}
+	if (!smtp_routable((struct sockaddr *)&ss, sl)) {
+		/* A host without an IPv6 route cannot judge IPv6 servers: say
+		 * so rather than calling every IPv6 MX address unreachable. */
+		audit_add_default(audit_domain_report(m->d), "lookup-failed", p->subject,
+				  "%s could not be reached from this host (no route; no IPv6?); "
+				  "not judged",
+				  p->subject);
+		p->done = true;
+		return;
 	}
 	audit_mail_begin(m);
 	audit_checked(audit_domain_report(m->d), 1);
