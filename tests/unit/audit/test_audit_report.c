@@ -145,10 +145,11 @@ test_man_page_lists_every_id(void **state)
 	char line[512];
 	size_t n, listed = 0;
 	const struct audit_id *t = audit_ids(&n);
-	unsigned *seen = calloc(n, sizeof(*seen));
+	unsigned seen[256] = {0};
 	bool in_section = false;
 
 	(void)state;
+	assert_true(n <= sizeof(seen) / sizeof(seen[0]));
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char id[64], sev[16];
@@ -174,7 +175,6 @@ test_man_page_lists_every_id(void **state)
 		if (seen[i] != 1)
 			fail_msg("man page lists %s %u times (want once)", t[i].id, seen[i]);
 	assert_int_equal(listed, n);
-	free(seen);
 }
 
 static void
