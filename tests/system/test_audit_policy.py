@@ -11,7 +11,8 @@ good.test (the clean domain):
   mx2  real Postfix, backup MX: relay_domains = good.test,
        relay_recipient_maps = postmaster and alice only
   SPF "v=spf1 mx -all", DMARC p=reject, MTA-STS enforce naming both MX
-  hosts, TLSRPT, and DANE-EE TLSA records matching both certificates.
+  hosts, TLSRPT, and TLSA records: DANE-TA (the lab CA) for mx1, DANE-EE
+  (Postfix's key) for mx2.
 faulty.test (every policy and SMTP mistake that fits in one domain):
   mx1  accepts any recipient, relays for anyone, refuses postmaster, no
        STARTTLS, a banner naming another host
@@ -130,6 +131,12 @@ def spki_sha256(cert):
     return hashlib.sha256(der).hexdigest()
 
 
+def cert_sha256_of_file(path):
+    with open(path, "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
 def spki_of_file(path):
     with open(path, "rb") as f:
         return spki_sha256(x509.load_pem_x509_certificate(f.read()))
@@ -210,7 +217,9 @@ class PolicyLab:
             '_mta-sts TXT "v=STSv1; id=2026120201"\n'
             "mta-sts A %s\n" % self.https +
             '_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@good.test"\n'
-            "_25._tcp.mx1 TLSA 3 1 1 %s\n" % good1[2] +
+            # mx1: DANE-TA, the lab CA (its server sends the chain with the CA);
+            # mx2 (Postfix): DANE-EE, its own key.
+            "_25._tcp.mx1 TLSA 2 0 1 %s\n" % cert_sha256_of_file(self.ca.ca_file) +
             "_25._tcp.mx2 TLSA 3 1 1 %s\n" % pf_spki)
         includes = "".join("_i%d TXT \"v=spf1 a:h%d.faulty.test ~all\"\n" % (i, i)
                            for i in range(6))
