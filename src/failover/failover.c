@@ -460,6 +460,19 @@ static int fo_hand_event(struct failover_events *ev, const struct config *cfg,
 {
 	const char *val = rp->nold ? rp->old_values[0] : "?";
 	const char *more = rp->nold > 1 ? " ..." : "";
+	if (g->type == CONFIG_RTYPE_MX && rp->points_to < 0) {
+		/* The whole set: which order it is in is the point. */
+		char set[256] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < rp->nold && len < sizeof(set) - 1; i++)
+			len += (size_t)snprintf(set + len, sizeof(set) - len, "%s%s",
+						i ? ", " : "", rp->old_values[i]);
+		return fo_event_add(ev, FAILOVER_EV_CHANGED_BY_HAND, now_ms, gi,
+				    "%s MX is %s: not an MX set group %s writes (one server of "
+				    "the group alone at the lowest preference, its other servers "
+				    "after it in group order): changed by hand, left alone",
+				    rp->owner, set[0] ? set : "?", g->id);
+	}
 	if (rp->points_to >= 0 && rp->written >= 0)
 		return fo_event_add(ev, FAILOVER_EV_CHANGED_BY_HAND, now_ms, gi,
 				    "%s %s is %s%s (%s), but mxfailover wrote %s there: "

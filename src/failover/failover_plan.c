@@ -134,11 +134,7 @@ static int fo_classify(const struct config *cfg, const struct config_group *g,
 				return MXF_ENOMEM;
 			rp->nold = rv->nvalues;
 			rp->ttl = rv->ttl;
-			bool *primary = calloc(rv->nvalues, sizeof(*primary));
-			if (!primary)
-				return MXF_ENOMEM;
-			rp->points_to = failover_dns_points_to(cfg, g, rv, primary);
-			free(primary);
+			rp->points_to = failover_dns_points_to(cfg, g, rv);
 			rp->verdict = rp->points_to >= 0 && fo_ours(m, z, r, rp->points_to)
 					      ? FAILOVER_R_KEEP
 					      : FAILOVER_R_HAND_CHANGED;
@@ -175,12 +171,7 @@ static int fo_changes(const struct config *cfg, const struct config_group *g,
 				continue;
 			}
 			const struct failover_rec_view *rv = &dns->zones[z].recs[r];
-			bool *primary = calloc(rv->nvalues, sizeof(*primary));
-			if (!primary)
-				return MXF_ENOMEM;
-			failover_dns_points_to(cfg, g, rv, primary);
-			rp->new_values = failover_dns_new_values(cfg, g, rv, primary, wanted, &rp->nnew);
-			free(primary);
+			rp->new_values = failover_dns_new_values(cfg, g, rv, wanted, &rp->nnew);
 			if (!rp->new_values)
 				return MXF_ENOMEM;
 			if (cfg->dns.ttl >= 0)
@@ -415,6 +406,10 @@ int failover_plan_format(const struct failover_plan *p, const struct config *cfg
 					fprintf(f, ": mxfailover wrote %s here (changed by hand), "
 						   "left alone\n",
 						cfg->servers[rp->written].id);
+				else if (g->type == CONFIG_RTYPE_MX)
+					fprintf(f, ": not an MX set the group writes (one server "
+						   "alone at the lowest preference, the others in "
+						   "group order; changed by hand), left alone\n");
 				else
 					fprintf(f, ": not a server of the group (changed by hand), "
 						   "left alone\n");
