@@ -126,6 +126,9 @@ enum failover_event_type {
 	FAILOVER_EV_RECORD_MISSING,  /* a record that must exist does not
 					(zone_records_required), once per streak */
 	FAILOVER_EV_SWITCH_COMPLETED, /* zones converged after the group's switch */
+	FAILOVER_EV_AUDIT_FINDING,   /* the background audit found a new warning
+					or error (daemon_audit.c), once */
+	FAILOVER_EV_AUDIT_CLEAR,     /* ... and it is no longer found */
 };
 
 struct failover_event {
@@ -154,7 +157,7 @@ struct failover_events {
 
 /* "server down", "server up", "switched", "switched back", "switch failed",
  * "all down", "isolated", "isolation over", "changed by hand",
- * "record missing", "switch completed". */
+ * "record missing", "switch completed", "audit finding", "audit clear". */
 const char *failover_event_name(enum failover_event_type t);
 /* The same names with '_' for ' ' ("server_down"), for JSON and webhooks. */
 const char *failover_event_id(enum failover_event_type t);
