@@ -20,6 +20,7 @@
 #include "failover.h"
 #include "health.h"
 #include "mxf.h"
+#include "status_audit.h"
 #include "status_server.h"
 #include "value.h"
 
@@ -138,12 +139,13 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 			   (unsigned long long)ctr->updates_failed,
 			   (unsigned long long)(ctr->started_ms / 1000));
 	}
+	status_audit_metrics(&b, ctr != NULL ? ctr->audit : NULL);
 	return buf_take(&b);
 }
 
 static char *
-status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t now_ms,
-		      uint64_t interval_ms)
+status_http_dashboard(const struct config *cfg, const struct state *st,
+		      const struct status_counters *ctr, uint64_t now_ms, uint64_t interval_ms)
 {
 	struct buf b = {0};
 	char when[64];
@@ -221,6 +223,7 @@ status_http_dashboard(const struct config *cfg, const struct state *st, uint64_t
 		}
 		buf_printf(&b, "</table>\n");
 	}
+	status_audit_html(&b, ctr != NULL ? ctr->audit : NULL, cfg->general.audit_interval_ms);
 	buf_printf(&b, "<h2>Recent events</h2><table>\n");
 	for (size_t i = state_event_count(st); i-- > 0 && i + 50 >= state_event_count(st);) {
 		const struct state_event *e = state_event_get(st, i);
@@ -261,6 +264,8 @@ status_http_json(const struct config *cfg, const struct state *st,
 					    ctr->state_error[0] != '\0'
 						    ? json_string(ctr->state_error)
 						    : json_null());
+		status_audit_json(root, ctr != NULL ? ctr->audit : NULL,
+				  cfg->general.audit_interval_ms);
 		body = json_dumps(root, JSON_INDENT(2));
 	}
 	json_decref(root);
@@ -314,7 +319,7 @@ status_http_handle(const char *method, const char *target, const struct config *
 				  "{}\n");
 	else if (strcmp(path, "/") == 0)
 		status_http_built(a, "text/html; charset=utf-8",
-				  status_http_dashboard(cfg, st, now_ms, cfg->general.interval_ms),
+				  status_http_dashboard(cfg, st, ctr, now_ms, cfg->general.interval_ms),
 				  "out of memory\n");
 	else
 		status_http_fixed(a, 404, "Not Found", "text/plain",

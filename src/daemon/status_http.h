@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "findings.h"
 #include "state.h"
 
 struct event_base;
@@ -33,6 +34,8 @@ struct status_counters {
 	uint64_t updates_failed;    /* zone UPDATEs that failed */
 	uint64_t started_ms;        /* when the daemon started */
 	char state_error[256];      /* why the last save of the state failed, "" */
+	const struct findings *audit; /* the background audit's (status_audit.h),
+					 NULL when it is off or not `run` */
 };
 
 /*
