@@ -36,6 +36,8 @@ int cmd_status(struct mxf_ctx *ctx, int argc, char **argv);
 int cmd_pin(struct mxf_ctx *ctx, int argc, char **argv);
 int cmd_unpin(struct mxf_ctx *ctx, int argc, char **argv);
 int cmd_probe(struct mxf_ctx *ctx, int argc, char **argv);
+/* cmd_audit.c: `audit`; exit 0 clean, 1 warnings/errors, 2 usage/config, 3 unresolved. */
+int cmd_audit(struct mxf_ctx *ctx, int argc, char **argv);
 /* cmd_notify.c: `notify test` and `etrn` (operator tools, not in --help's list). */
 int cmd_notify(struct mxf_ctx *ctx, int argc, char **argv);
 int cmd_etrn(struct mxf_ctx *ctx, int argc, char **argv);

@@ -97,8 +97,29 @@ static const struct command commands[] = {
 	 "interval.\n"},
 	{"unpin", cmd_unpin, "unpin SERVER", "clear an operator override",
 	 "Clears a pin set with `mxfailover pin`.\n"},
-	{"audit", NULL, "audit DOMAIN", "lint the domain's mail DNS",
-	 "Checks MX, A/AAAA, PTR, TTLs, NS and SOA serials of DOMAIN.\n"},
+	{"audit", cmd_audit,
+	 "audit [--json] [--resolver ADDR[:PORT]] [--timeout DUR] [--no-smtp] [--allow-private PREFIX] [DOMAIN...]",
+	 "lint the domain's mail DNS and the failover states",
+	 "Checks each DOMAIN's mail DNS the way senders see it: the MX set (null MX,\n"
+	 "aliases, address literals, missing or private addresses, duplicates, a\n"
+	 "single host, unequal TTLs), reverse DNS of every MX address, and the zone's\n"
+	 "name servers, found by NS and asked directly over UDP and TCP (reachable,\n"
+	 "authoritative, same serial and NS set, networks, open recursion or AXFR,\n"
+	 "SOA timers); SMTP on each MX, SPF/DMARC/MTA-STS/TLSRPT/DANE, and, with a\n"
+	 "configuration, the states a failover puts the zone in.  Without DOMAIN,\n"
+	 "every zone of the configuration.  Output: `SEVERITY ID SUBJECT: message`,\n"
+	 "an indented hint, a summary line per domain; mxfailover(8) lists every id.\n"
+	 "It changes nothing.  All lookups run at once, each with its own deadline.\n"
+	 "  --json                 an array of {domain, findings[{id, severity,\n"
+	 "                         subject, message, hint}], checks, seconds}\n"
+	 "  --resolver ADDR[:PORT] where lookups go (default: the first nameserver\n"
+	 "                         of /etc/resolv.conf)\n"
+	 "  --timeout DUR          deadline of each lookup and probe (default 5s)\n"
+	 "  --no-smtp              no SMTP probes\n"
+	 "  --allow-private PREFIX addresses in PREFIX (e.g. 10.0.0.0/8) are not\n"
+	 "                         reported as private (internal hubs, labs); repeatable\n"
+	 "Exit 0 with no warning or error, 1 with any, 2 on a usage or configuration\n"
+	 "error, 3 when a domain could not be resolved at all.\n"},
 	{"config", cmd_config, "config check", "validate the configuration",
 	 "config check\n"
 	 "    Reads the configuration (native mxfailover.conf or DNS_Failover's\n"

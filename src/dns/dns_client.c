@@ -341,10 +341,10 @@ start_udp(struct dns_client_query *q)
 	return 0;
 }
 
-struct dns_client_query *
-dns_client_send(struct event_base *base, const struct sockaddr *sa, socklen_t salen,
-		const uint8_t *msg, size_t len, uint64_t timeout_ms, dns_client_cb cb, void *arg,
-		int *err)
+static struct dns_client_query *
+send_common(struct event_base *base, const struct sockaddr *sa, socklen_t salen,
+	    const uint8_t *msg, size_t len, uint64_t timeout_ms, bool tcp_only, dns_client_cb cb,
+	    void *arg, int *err)
 {
 	struct dns_client_query *q;
 	struct timeval tv;
@@ -387,7 +387,7 @@ dns_client_send(struct event_base *base, const struct sockaddr *sa, socklen_t sa
 	q->try_ms = timeout_ms / 4 < UDP_FIRST_TRY_MS ? timeout_ms / 4 : UDP_FIRST_TRY_MS;
 	if (q->try_ms < 100)
 		q->try_ms = 100;
-	if (len > UDP_MAX_PAYLOAD) {
+	if (tcp_only || len > UDP_MAX_PAYLOAD) {
 		start_tcp(q);
 		return q;
 	}
@@ -399,6 +399,22 @@ fail:
 	query_free(q);
 	*err = rc;
 	return NULL;
+}
+
+struct dns_client_query *
+dns_client_send(struct event_base *base, const struct sockaddr *sa, socklen_t salen,
+		const uint8_t *msg, size_t len, uint64_t timeout_ms, dns_client_cb cb, void *arg,
+		int *err)
+{
+	return send_common(base, sa, salen, msg, len, timeout_ms, false, cb, arg, err);
+}
+
+struct dns_client_query *
+dns_client_send_tcp(struct event_base *base, const struct sockaddr *sa, socklen_t salen,
+		    const uint8_t *msg, size_t len, uint64_t timeout_ms, dns_client_cb cb,
+		    void *arg, int *err)
+{
+	return send_common(base, sa, salen, msg, len, timeout_ms, true, cb, arg, err);
 }
 
 void

@@ -68,6 +68,16 @@ struct dns_client_query *dns_client_send(struct event_base *base, const struct s
 					 uint64_t timeout_ms, dns_client_cb cb, void *arg,
 					 int *err);
 
+/*
+ * dns_client_send_tcp -- as dns_client_send, over one TCP connection from
+ * the start (no UDP try): to find out whether a server answers over TCP at
+ * all (the audit's ns-no-tcp), or for a zone transfer's first message.
+ */
+struct dns_client_query *dns_client_send_tcp(struct event_base *base, const struct sockaddr *sa,
+					     socklen_t salen, const uint8_t *msg, size_t len,
+					     uint64_t timeout_ms, dns_client_cb cb, void *arg,
+					     int *err);
+
 /* Stop a query; its callback will not run.  Not to be called from its callback. */
 void dns_client_cancel(struct dns_client_query *q);
 

@@ -458,6 +458,74 @@ test_large_message_tcp_only(void **state)
 	event_base_free(base);
 }
 
+/* dns_client_send_tcp: a small query goes over TCP although UDP would answer. */
+static void
+test_send_tcp_only(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct peer p;
+	struct outcome o = {0};
+	struct dns_client_query *q;
+	size_t len;
+	uint8_t *wire = query_wire(0, &len);
+	int err = 0;
+
+	(void)state;
+	peer_start(&p, base, UDP_ANSWER, TCP_ANSWER);
+	a.sin_port = htons(p.port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	q = dns_client_send_tcp(base, (struct sockaddr *)&a, sizeof(a), wire, len, 2000, done_cb,
+				&o, &err);
+	free(wire);
+	assert_non_null(q);
+	assert_false(o.done);
+	while (!o.done)
+		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.status, 0);
+	assert_true(o.tcp);
+	assert_int_equal(o.tries, 1);
+	assert_int_equal(o.id, 0x4242);
+	assert_int_equal(p.udp_seen, 0);
+	assert_int_equal(p.tcp_seen, 1);
+	peer_stop(&p);
+	event_base_free(base);
+}
+
+/* dns_client_send_tcp to a closed TCP port fails at once: refused, not a timeout. */
+static void
+test_send_tcp_refused(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct outcome o = {0};
+	struct dns_client_query *q;
+	size_t len;
+	uint8_t *wire = query_wire(0, &len);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), err = 0;
+	socklen_t sl = sizeof(a);
+	uint64_t t0;
+
+	(void)state;
+	/* A port that was free a moment ago and has no listener. */
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &sl), 0);
+	close(fd);
+	t0 = now_ms();
+	q = dns_client_send_tcp(base, (struct sockaddr *)&a, sizeof(a), wire, len, 5000, done_cb,
+				&o, &err);
+	free(wire);
+	assert_non_null(q);
+	while (!o.done)
+		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	assert_int_equal(o.status, MXF_ECONNREFUSED);
+	assert_true(o.tcp);
+	assert_true(now_ms() - t0 < 2000);
+	event_base_free(base);
+}
+
 static void
 test_deadline(void **state)
 {
@@ -602,6 +670,8 @@ main(void)
 		cmocka_unit_test(test_truncated_goes_tcp),
 		cmocka_unit_test(test_tcp_split_framing),
 		cmocka_unit_test(test_large_message_tcp_only),
+		cmocka_unit_test(test_send_tcp_only),
+		cmocka_unit_test(test_send_tcp_refused),
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_junk_and_wrong_id_ignored),
 		cmocka_unit_test(test_only_junk),
