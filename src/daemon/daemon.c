@@ -28,6 +28,7 @@
 #include "announce.h"
 #include "check.h"
 #include "clock.h"
+#include "daemon_audit.h"
 #include "dns_ops.h"
 #include "dns_keyfile.h"
 #include "dns_tsig.h"
@@ -64,6 +65,7 @@ struct daemon {
 	bool pins_warned;	 /* the pins file was unreadable, said once */
 	struct state_file_streak save_streak; /* state file not written, said once */
 	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
+	struct daemon_audit *audit; /* [general] audit_interval, run mode only */
 };
 
 /* ---- start-up ------------------------------------------------------ */
@@ -124,6 +126,17 @@ daemon_lock(const char *path)
 }
 
 static void daemon_reload(struct daemon *d);
+
+/* What the background audit announces with (daemon_audit.h). */
+static void
+daemon_audit_view(void *arg, const struct config **cfg, struct state **st, struct announce **an)
+{
+	struct daemon *d = arg;
+
+	*cfg = d->cfg;
+	*st = d->st;
+	*an = &d->an;
+}
 
 static void
 daemon_view(void *arg, const struct config **cfg, const struct state **st,
@@ -399,6 +412,7 @@ daemon_reload(struct daemon *d)
 	}
 	free(d->an.reminder_next);
 	d->an.reminder_next = nrem;
+	daemon_audit_reload(d->audit, ncfg); /* before the old config goes */
 	state_free(d->st);
 	d->st = nst;
 	d->cfg = ncfg;
@@ -485,6 +499,12 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 		evsignal_add(d.sigterm, NULL);
 		evsignal_add(d.sigint, NULL);
 		evsignal_add(d.sighup, NULL);
+		if (daemon_audit_new(d.base, cfg, daemon_audit_view, &d, &d.audit) != 0) {
+			log_err("cannot set up the background audit: out of memory");
+			rc = MXF_EXIT_USAGE;
+			goto out;
+		}
+		d.ctr.audit = daemon_audit_findings(d.audit);
 		log_info("started: %zu servers, %zu groups, interval %llu ms", cfg->nservers,
 			 cfg->ngroups, (unsigned long long)cfg->general.interval_ms);
 	}
@@ -502,6 +522,7 @@ out:
 		round_free(d.round);
 	}
 	status_http_free(d.http);
+	daemon_audit_free(d.audit);
 	announce_clear(&d.an);
 	if (d.drain_ev != NULL)
 		event_free(d.drain_ev);
