@@ -104,7 +104,8 @@ const struct audit_finding *audit_report_find(const struct audit_report *r, cons
 /* The worst severity found, or -1 when there is no finding. */
 int audit_report_worst(const struct audit_report *r);
 
-/* Order the findings: errors first, then warnings, then info; stable. */
+/* Order the findings: errors first, then warnings, then info; within one
+ * severity in the id table's order, then by subject. */
 void audit_report_sort(struct audit_report *r);
 
 /* The fixed JSON object {domain, findings[{id, severity, subject, message,
@@ -170,7 +171,8 @@ struct audit_addr {
 	char text[48];                 /* "192.0.2.1", "2001:db8::1" */
 	uint32_t ttl;
 	/* Reverse DNS (MX addresses only; banner-mismatch compares with these). */
-	int ptr_status;                /* 0 answered; MXF_ENOTFOUND NXDOMAIN; else the failure */
+	int ptr_status;                /* 0 answered; MXF_ENOTFOUND NXDOMAIN; MXF_EUNSUPPORTED
+					* not looked up (a private address); else the failure */
 	struct audit_ptr *ptr;
 	size_t nptr;
 };

@@ -215,10 +215,23 @@ ptr_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, voi
 	mx_phase_step(d);
 }
 
+/* An address the lab or hub allowed, or a public one: worth a PTR lookup. */
+static bool
+ptr_wanted(const struct audit_opts *o, const struct audit_addr *a)
+{
+	if (!audit_addr_private(a->family, a->addr))
+		return true;
+	for (size_t i = 0; i < o->nallow_private; i++)
+		if (audit_prefix_match(&o->allow_private[i], a->family, a->addr))
+			return true;
+	return false;
+}
+
 static void
 start_ptr(struct audit_domain *d)
 {
 	struct audit_facts *f = audit_domain_facts_mut(d);
+	const struct audit_opts *o = audit_domain_opts(d);
 
 	for (size_t i = 0; i < f->nmx; i++)
 		for (size_t j = 0; j < f->mx[i].naddrs; j++) {
@@ -230,7 +243,11 @@ start_ptr(struct audit_domain *d)
 			char *name = rev != NULL ? ldns_rdf2str(rev) : NULL;
 
 			a->ptr_status = MXF_ECANCELED;
-			if (name != NULL &&
+			if (!ptr_wanted(o, a)) {
+				/* Private: its reverse DNS means nothing to senders
+				 * (mx-target-private says so). */
+				a->ptr_status = MXF_EUNSUPPORTED;
+			} else if (name != NULL &&
 			    audit_lookup(d, NULL, 0, name, LDNS_RR_TYPE_PTR, 0, ptr_cb, a) == 0)
 				f->pending_ptr++;
 			free(name);

@@ -109,6 +109,9 @@ judge_duplicates(const struct audit_facts *f, struct audit_report *r)
 
 			if (is_null(n))
 				continue;
+			/* An alias is mx-target-cname's business, not a second host. */
+			if (m->is_cname || n->is_cname)
+				continue;
 			if (audit_name_equal(m->target, n->target)) {
 				audit_add_default(r, "mx-duplicate", m->target,
 						  "%s appears as MX %u and MX %u", m->target, m->pref,
@@ -230,11 +233,39 @@ judge_consistency(const struct audit_facts *f, struct audit_report *r)
 				same = strcmp(na->mx[k], want[k]) == 0;
 			if (same)
 				continue;
-			snprintf(subject, sizeof(subject), "%s/%s", f->ns[i].name, na->a.text);
-			audit_add_default(r, "mx-inconsistent", subject,
-					  "this name server has %zu MX record%s%s%s, the resolver %zu",
-					  na->nmx, na->nmx == 1 ? "" : "s", na->nmx > 0 ? ": " : "",
-					  na->nmx > 0 ? na->mx[0] : "", f->nmx);
+			{
+				size_t tl = strlen(f->ns[i].name);
+				const char *lacks = NULL, *extra = NULL;
+
+				if (tl > 1 && f->ns[i].name[tl - 1] == '.')
+					tl--;
+				snprintf(subject, sizeof(subject), "%.*s/%s", (int)tl, f->ns[i].name,
+					 na->a.text);
+				for (size_t k = 0; k < f->nmx && lacks == NULL; k++) {
+					bool found = false;
+
+					for (size_t m = 0; m < na->nmx && !found; m++)
+						found = strcmp(na->mx[m], want[k]) == 0;
+					if (!found)
+						lacks = want[k];
+				}
+				for (size_t m = 0; m < na->nmx && extra == NULL; m++) {
+					bool found = false;
+
+					for (size_t k = 0; k < f->nmx && !found; k++)
+						found = strcmp(na->mx[m], want[k]) == 0;
+					if (!found)
+						extra = na->mx[m];
+				}
+				audit_add_default(r, "mx-inconsistent", subject,
+						  "this name server has %zu MX record%s, the resolver "
+						  "%zu%s%s%s%s",
+						  na->nmx, na->nmx == 1 ? "" : "s", f->nmx,
+						  lacks != NULL ? "; it lacks MX " : "",
+						  lacks != NULL ? lacks : "",
+						  extra != NULL ? "; it has MX " : "",
+						  extra != NULL ? extra : "");
+			}
 		}
 	audit_strings_free(want, f->nmx);
 }

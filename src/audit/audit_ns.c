@@ -44,7 +44,11 @@ timers_text(const struct audit_facts *f, char *buf, size_t size)
 static void
 subject_of(const struct audit_ns *ns, const struct audit_ns_addr *na, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/%s", ns->name, na->a.text);
+	size_t n = strlen(ns->name);
+
+	if (n > 1 && ns->name[n - 1] == '.')
+		n--;
+	snprintf(buf, size, "%.*s/%s", (int)n, ns->name, na->a.text);
 }
 
 static bool

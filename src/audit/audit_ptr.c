@@ -33,8 +33,8 @@ audit_ptr_judge(const struct audit_facts *f, const struct audit_opts *o, struct 
 			const struct audit_addr *a = &f->mx[i].addrs[j];
 			bool back = false;
 
-			if (seen_before(f, i, j))
-				continue;
+			if (seen_before(f, i, j) || a->ptr_status == MXF_EUNSUPPORTED)
+				continue; /* judged already, or private (not looked up) */
 			audit_checked(r, 1);
 			if (a->ptr_status != 0 && a->ptr_status != MXF_ENOTFOUND) {
 				audit_add_default(r, "lookup-failed", a->text,

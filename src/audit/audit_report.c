@@ -65,8 +65,18 @@ audit_vadd(struct audit_report *r, const char *id, enum audit_severity sev, cons
 
 	if (e == NULL)
 		return MXF_EINVAL;
+	char subj[512];
+	size_t sl;
+
 	if (subject == NULL)
 		subject = r->domain != NULL ? r->domain : "";
+	/* Names are shown as users write them: without the root's dot. */
+	sl = strlen(subject);
+	if (sl > 1 && sl < sizeof(subj) && subject[sl - 1] == '.') {
+		memcpy(subj, subject, sl - 1);
+		subj[sl - 1] = '\0';
+		subject = subj;
+	}
 	if (audit_report_find(r, e->id, subject) != NULL)
 		return 0;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -136,20 +146,41 @@ audit_report_worst(const struct audit_report *r)
 	return worst;
 }
 
+/* Position of @id in the table (the man page's order). */
+static size_t
+id_rank(const char *id)
+{
+	size_t n;
+	const struct audit_id *t = audit_ids(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i].id == id || strcmp(t[i].id, id) == 0)
+			return i;
+	return n;
+}
+
+static int
+finding_cmp(const void *pa, const void *pb)
+{
+	const struct audit_finding *a = pa, *b = pb;
+	size_t ra, rb;
+
+	if (a->severity != b->severity)
+		return a->severity > b->severity ? -1 : 1;
+	ra = id_rank(a->id);
+	rb = id_rank(b->id);
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	return strcmp(a->subject, b->subject);
+}
+
 void
 audit_report_sort(struct audit_report *r)
 {
-	/* Insertion sort: stable, and a report holds tens of findings. */
-	for (size_t i = 1; i < r->nfindings; i++) {
-		struct audit_finding t = r->findings[i];
-		size_t j = i;
-
-		while (j > 0 && r->findings[j - 1].severity < t.severity) {
-			r->findings[j] = r->findings[j - 1];
-			j--;
-		}
-		r->findings[j] = t;
-	}
+	/* Id and subject are unique in a report, so the order is total: the
+	 * same findings always print the same way, whatever answered first. */
+	if (r->nfindings > 1)
+		qsort(r->findings, r->nfindings, sizeof(*r->findings), finding_cmp);
 }
 
 int
