@@ -61,7 +61,7 @@ daemon_audit_resolver(struct audit_opts *o, char *why, size_t len)
 		if (sscanf(line, " %31s %255s", word, addr) != 2 || strcmp(word, "nameserver") != 0)
 			continue;
 		if (value_parse_hostport(addr, &host, &port, 53) == 0 &&
-		    value_ip_sockaddr(host, port, &o->resolver, &o->resolver_len) == 0)
+		    value_ip_sockaddr(host, port, &o->resolver, &o->resolver_len) != 0)
 			rc = 0;
 		free(host);
 		host = NULL;
@@ -179,7 +179,7 @@ daemon_audit_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct daemon_audit *da = arg;
 	struct audit_opts o = {.ns_port = 53, .smtp = true, .cfg = da->cfg};
 	size_t n = 0;
-	char **zones = NULL;
+	char **zones = NULL, why[sizeof(da->found.error)] = "";
 	int err = 0;
 
 	(void)fd;
@@ -187,9 +187,12 @@ daemon_audit_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (da->run != NULL)
 		return;
 	o.timeout_ms = da->cfg->general.timeout_ms;
-	if (daemon_audit_resolver(&o, da->found.error, sizeof(da->found.error)) != 0) {
-		log_warn("audit: %s; trying again in %llu s", da->found.error,
-			 (unsigned long long)(da->cfg->general.audit_interval_ms / 1000));
+	if (daemon_audit_resolver(&o, why, sizeof(why)) != 0) {
+		/* Said once per streak, not every interval. */
+		if (strcmp(why, da->found.error) != 0)
+			log_warn("audit: %s; trying again every %llu s", why,
+				 (unsigned long long)(da->cfg->general.audit_interval_ms / 1000));
+		snprintf(da->found.error, sizeof(da->found.error), "%s", why);
 		daemon_audit_arm(da, da->cfg->general.audit_interval_ms);
 		return;
 	}
