@@ -27,9 +27,11 @@ import urllib.request
 import pytest
 
 import auditlab
+import labserver
 import folab
 import mxflab
 import net
+from smtpsink import SmtpSink
 
 _WHY_NOT = None if os.geteuid() == 0 else "the audit alab needs root (ip addr add)"
 pytestmark = pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or "")
@@ -86,9 +88,9 @@ def write_config(path, alab, zone, rtype, records, servers, key, general=None):
     return path
 
 
-def audit(run, alab, config):
-    rc, out, err = run(["audit", "--json", "--no-smtp", "--resolver", alab.resolver]
-                       + alab.allow_args, config=config, timeout=60)
+def audit(run, alab, config, env=None):
+    rc, out, err = run(["audit", "--json", "--resolver", alab.resolver]
+                       + alab.allow_args, config=config, timeout=60, env=env)
     assert rc in (0, 1), (rc, out, err)
     return {d["domain"]: d for d in json.loads(out)}, rc, err
 
@@ -98,18 +100,26 @@ def ids(report):
 
 
 def test_failover_findings_planted_and_clean(alab, run, tmp_path):
+    ca = labserver.CertAuthority(str(tmp_path / "ca"))
+    env = dict(os.environ, MXF_CA_FILE=ca.ca_file)
+    # The standbys' SMTP: one certificate for another name, one for the MX target.
+    wc, wk = ca.issue(str(tmp_path / "ca"), cn="wrong.example")
+    rc_, rk = ca.issue(str(tmp_path / "ca"), cn="mx.foclean.test")
+    wrong = SmtpSink(certfile=wc, keyfile=wk).start()
+    right = SmtpSink(certfile=rc_, keyfile=rk).start()
     live = folab.MailServer("127.0.0.1").start()
     try:
         dead = net.free_port("127.0.0.1")
         fo_cfg = write_config(
             str(tmp_path / "fo.conf"), alab, FO, "CNAME", ["mx", "smtp", "imap"],
             [("mx1", "127.0.0.1", "mx1.fo.test.", [live.url]),
-             ("mx2", "127.0.0.1", "mx2.fo.test.", ["tcp://127.0.0.1:%d" % dead])],
+             ("mx2", "127.0.0.1", "mx2.fo.test.",
+              ["tcp://127.0.0.1:%d" % dead, "smtp://127.0.0.1:%d" % wrong.port])],
             alab.keys["k-audit"])
         clean_cfg = write_config(
             str(tmp_path / "clean.conf"), alab, CLEAN, "A", ["mx", "smtp"],
             [("mx1", "127.0.0.1", "mx1.foclean.test.", [live.url]),
-             ("mx2", "127.0.0.1", "mx2.foclean.test.", [live.url])],
+             ("mx2", "127.0.0.1", "mx2.foclean.test.", ["smtp://127.0.0.1:%d" % right.port])],
             alab.keys["k-audit"])
         # The primary moves on; the lagging copy (no transfers) stays behind.
         r = nsupdate(alab, "zone %s.\nupdate add www.%s. 60 A 127.0.0.9" % (FO, FO),
@@ -117,11 +127,12 @@ def test_failover_findings_planted_and_clean(alab, run, tmp_path):
         assert r.returncode == 0, r.stderr
         before = {z: (alab.serial(z), alab.serial(z, alab.lagging)) for z in (FO, CLEAN)}
 
-        rep, rc, err = audit(run, alab, fo_cfg)
+        rep, rc, err = audit(run, alab, fo_cfg, env)
         got = ids(rep[FO])
         assert got == {"failover-mx-target-cname", "failover-ttl-too-long",
                        "failover-record-missing", "failover-update-refused",
-                       "failover-standby-down", "failover-secondary-lag"}, rep[FO]
+                       "failover-standby-down", "failover-secondary-lag",
+                       "failover-standby-cert-mismatch"}, rep[FO]
         assert rc == 1
         by = {f["id"]: f for f in rep[FO]["findings"]}
         assert by["failover-record-missing"]["subject"].rstrip(".") == "imap.fo.test"
@@ -130,17 +141,22 @@ def test_failover_findings_planted_and_clean(alab, run, tmp_path):
         assert "REFUSED" in by["failover-update-refused"]["message"]
         assert "k-audit" in by["failover-update-refused"]["message"]
         assert by["failover-standby-down"]["subject"] == "mx2"
+        assert by["failover-standby-cert-mismatch"]["subject"].rstrip(".") == "mx.fo.test"
+        assert "does not match the name mx.fo.test" in \
+            by["failover-standby-cert-mismatch"]["message"]
         assert by["failover-secondary-lag"]["subject"].rstrip(".") == "ns2.fo.test"
         for f in rep[FO]["findings"]:
             assert f["hint"], f
 
-        rep, rc, err = audit(run, alab, clean_cfg)
+        rep, rc, err = audit(run, alab, clean_cfg, env)
         assert ids(rep[CLEAN]) == set(), rep[CLEAN]
         # Nothing changed anywhere: the probe UPDATEs were no-ops.
         after = {z: (alab.serial(z), alab.serial(z, alab.lagging)) for z in (FO, CLEAN)}
         assert after == before
     finally:
         live.stop()
+        wrong.stop()
+        right.stop()
 
 
 def http_get(url, timeout=5):
