@@ -293,7 +293,7 @@ int audit_lookup(struct audit_domain *d, const struct sockaddr *server, socklen_
 /*
  * The stages the engine calls:
  *   stage 1, with the MX/NS lookups: audit_policy_start(d)  (A2)
- *   stage 2, when facts->mx_ready:    audit_smtp_start(d) when opts->smtp  (A2)
+ *   stage 2, when facts->mx_ready:    audit_smtp_start(d) always; it honours opts->smtp  (A2)
  *                                     audit_failover_start(d) when opts->cfg  (A3)
  * A stage starts async work with audit_lookup()/audit_hold() and records
  * findings with audit_add().  The engine's own judgements (MX, PTR, NS) run

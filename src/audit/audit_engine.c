@@ -268,8 +268,9 @@ audit_engine_mx_ready(struct audit_domain *d)
 	d->stage2 = true;
 	d->facts.mx_ready = true;
 	audit_hold(d);
-	if (d->run->opts.smtp)
-		audit_smtp_start(d);
+	/* Always: audit_smtp_start() honours opts.smtp itself and is also where
+	 * the policy checks that need the MX set (MTA-STS mx, DANE) run. */
+	audit_smtp_start(d);
 	if (d->run->opts.cfg != NULL)
 		audit_failover_start(d);
 	audit_release(d);

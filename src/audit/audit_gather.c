@@ -152,6 +152,40 @@ addrs_append(const ldns_pkt *reply, struct audit_addr **v, size_t *n)
 	return 0;
 }
 
+/* ---- stable order: answers come in any order, facts do not ---- */
+
+static int
+mx_cmp(const void *pa, const void *pb)
+{
+	const struct audit_mx *a = pa, *b = pb;
+
+	if (a->pref != b->pref)
+		return a->pref < b->pref ? -1 : 1;
+	return strcmp(a->target, b->target);
+}
+
+static int
+addr_cmp(const void *pa, const void *pb)
+{
+	const struct audit_addr *a = pa, *b = pb;
+
+	if (a->family != b->family)
+		return a->family == AF_INET ? -1 : 1;
+	return memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static int
+ns_cmp(const void *pa, const void *pb)
+{
+	return strcmp(((const struct audit_ns *)pa)->name, ((const struct audit_ns *)pb)->name);
+}
+
+static int
+ns_addr_cmp(const void *pa, const void *pb)
+{
+	return addr_cmp(&((const struct audit_ns_addr *)pa)->a, &((const struct audit_ns_addr *)pb)->a);
+}
+
 /* ---- the MX phase ---- */
 
 static void mx_phase_step(struct audit_domain *d);
@@ -292,6 +326,11 @@ addr_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, vo
 			m->addr_status = status;
 	}
 	if (--f->pending_addr == 0) {
+		/* No lookup points into the address arrays yet: order them. */
+		for (size_t i = 0; i < f->nmx; i++)
+			if (f->mx[i].naddrs > 1)
+				qsort(f->mx[i].addrs, f->mx[i].naddrs, sizeof(*f->mx[i].addrs),
+				      addr_cmp);
 		start_ptr(d);
 		if (f->pending_ptr == 0)
 			audit_engine_mx_ready(d);
@@ -354,7 +393,9 @@ mx_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void
 		m->ttl = ldns_rr_ttl(rr);
 		m->is_ip = is_ip_text(target);
 	}
-	/* The array is whole: now the lookups may point into it. */
+	/* The array is whole: order it, then the lookups may point into it. */
+	if (f->nmx > 1)
+		qsort(f->mx, f->nmx, sizeof(*f->mx), mx_cmp);
 	for (size_t i = 0; i < f->nmx; i++) {
 		struct audit_mx *m = &f->mx[i];
 
@@ -408,8 +449,11 @@ ns_addr_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply,
 	} else if (ns->addr_status == 0) {
 		ns->addr_status = status;
 	}
-	if (--ns->pending == 0)
+	if (--ns->pending == 0) {
+		if (ns->naddrs > 1)
+			qsort(ns->addrs, ns->naddrs, sizeof(*ns->addrs), ns_addr_cmp);
 		audit_nsprobe_start(d, ns);
+	}
 }
 
 static void
@@ -454,6 +498,8 @@ ns_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void
 		f->ns[f->nns++].name = name;
 	}
 	audit_strings_sort(f->resolver_ns, f->nns);
+	if (f->nns > 1)
+		qsort(f->ns, f->nns, sizeof(*f->ns), ns_cmp);
 	for (size_t i = 0; i < f->nns; i++) {
 		struct audit_ns *ns = &f->ns[i];
 

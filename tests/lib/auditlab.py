@@ -69,7 +69,7 @@ PLANTED = {
           "ns-not-authoritative", "ns-serial-mismatch", "ns-set-mismatch",
           "ns-target-cname", "soa-timers", "ns-open-recursion", "ns-open-axfr"],
     LONE: ["mx-missing", "ns-single"],
-    SAMENET: ["ns-same-network", "mx-single"],
+    SAMENET: ["ns-same-network", "mx-single", "ns-open-recursion"],  # ns3 is P2
 }
 
 GOOD_SERIAL = 2026120201
