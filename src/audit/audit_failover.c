@@ -27,9 +27,10 @@
  * asked about the very name and type a switch writes.  The zone's serial
  * does not move.
  *
- * failover-standby-not-in-spf needs the SPF evaluation of the policy stage
- * (audit_policy.c, A2): TODO(lead) -- call A2's SPF coverage function for
- * every standby address once both branches are merged.
+ *   failover-standby-not-in-spf   a standby's address is outside the
+ *                                 domain's SPF (the policy stage's walk,
+ *                                 audit_policy_spf_wait; nothing is claimed
+ *                                 when the walk could not be completed)
  *
  * One struct afo per domain holds the stage's work; it is freed (and the
  * domain released) from a zero timer once everything has ended, so no
@@ -46,6 +47,8 @@
 #include <event2/event.h>
 
 #include "audit.h"
+#include "audit_policy.h"
+#include "audit_spf.h"
 #include "check.h"
 #include "dns_client.h"
 #include "dns_keyfile.h"
@@ -604,25 +607,21 @@ afo_check_cb(const struct check_result *res, void *arg)
 	afo_put(a);
 }
 
-/* The SMTP port the server's checks use (its first smtp:// check), else 25. */
-static unsigned
-afo_smtp_port(const struct config_server *s)
+/* Where the standby's SMTP is checked: its first smtp:// check without the
+ * query (host and port as the check has them), else ADDRESS:25. */
+static char *
+afo_smtp_base(const struct config_server *s)
 {
-	for (size_t i = 0; i < s->nchecks; i++) {
-		unsigned port = 25;
-		const char *p = s->checks[i];
+	bool v6 = s->address != NULL && strchr(s->address, ':') != NULL;
+	char *out = NULL;
 
-		if (strncmp(p, "smtp://", 7) != 0)
-			continue;
-		p += 7;
-		if (*p == '[')
-			p = strchr(p, ']');
-		p = p != NULL ? strrchr(p, ':') : NULL;
-		if (p != NULL && sscanf(p + 1, "%u", &port) == 1 && port > 0 && port < 65536)
-			return port;
-		return 25;
-	}
-	return 25;
+	for (size_t i = 0; i < s->nchecks; i++)
+		if (strncmp(s->checks[i], "smtp://", 7) == 0)
+			return strndup(s->checks[i], strcspn(s->checks[i], "?#"));
+	if (s->address == NULL ||
+	    asprintf(&out, v6 ? "smtp://[%s]:25" : "smtp://%s:25", s->address) < 0)
+		return NULL;
+	return out;
 }
 
 static int
@@ -648,12 +647,11 @@ afo_standbys(struct afo *a, const struct config_group *g, char *const *owners, s
 
 	for (size_t i = 1; i < g->nservers; i++) {
 		const struct config_server *s = &a->cfg->servers[g->servers[i]];
-		bool v6 = s->address != NULL && strchr(s->address, ':') != NULL;
-		char *url = NULL;
+		char *url = NULL, *base;
 
 		for (size_t c = 0; c < s->nchecks; c++)
 			afo_add_check(a, g->servers[i], strdup(s->checks[c]), NULL);
-		if (!audit_domain_opts(a->d)->smtp || s->address == NULL)
+		if (!audit_domain_opts(a->d)->smtp || (base = afo_smtp_base(s)) == NULL)
 			continue;
 		/* The names a sender verifies: the MX target it is reached as. */
 		for (size_t k = 0; k <= nowners; k++) {
@@ -671,13 +669,12 @@ afo_standbys(struct afo *a, const struct config_group *g, char *const *owners, s
 			hl = strlen(host);
 			if (hl > 0 && host[hl - 1] == '.')
 				host[hl - 1] = '\0';
-			if (asprintf(&url, v6 ? "smtp://[%s]:%u?sni=%s&verify=yes"
-					      : "smtp://%s:%u?sni=%s&verify=yes",
-				     s->address, afo_smtp_port(s), host) < 0)
+			if (asprintf(&url, "%s?sni=%s&verify=yes", base, host) < 0)
 				url = NULL;
 			afo_add_check(a, g->servers[i], url, strdup(host));
 			url = NULL;
 		}
+		free(base);
 	}
 }
 
@@ -693,6 +690,46 @@ afo_start_checks(struct afo *a)
 		if (check_engine_start(a->eng, a->checks[i].url, audit_domain_opts(a->d)->timeout_ms,
 				       afo_check_cb, &a->checks[i], err, sizeof(err)) == 0)
 			afo_get(a);
+}
+
+/* ---- SPF -------------------------------------------------------------------------- */
+
+/* The domain's SPF is walked: is every standby's address allowed by it? */
+static void
+afo_spf_cb(struct audit_domain *d, bool found, bool complete, const struct audit_spf_net *nets,
+	   size_t n, void *arg)
+{
+	struct afo *a = arg;
+	struct audit_report *r = audit_domain_report(d);
+	bool *said = mxf_calloc(a->cfg->nservers, sizeof(*said));
+
+	/* No SPF is spf-missing's; a walk left unfinished may allow more. */
+	for (size_t g = 0; said != NULL && found && complete && g < a->cfg->ngroups; g++) {
+		const struct config_group *gr = &a->cfg->groups[g];
+		bool here = false;
+
+		for (size_t z = 0; z < gr->nzones; z++)
+			here = here || afo_name_eq(gr->zones[z], audit_domain_name(d));
+		for (size_t i = 1; here && i < gr->nservers; i++) {
+			const struct config_server *s = &a->cfg->servers[gr->servers[i]];
+			uint8_t addr[16];
+			int fam = s->address != NULL && strchr(s->address, ':') ? AF_INET6 : AF_INET;
+
+			if (said[gr->servers[i]] || s->address == NULL ||
+			    inet_pton(fam, s->address, addr) != 1)
+				continue;
+			said[gr->servers[i]] = true;
+			audit_checked(r, 1);
+			if (!audit_spf_net_covers(nets, n, fam, addr))
+				audit_add_default(r, "failover-standby-not-in-spf", s->id,
+						  "standby %s (%s) is not allowed by the SPF of %s: "
+						  "mail it sends after a switch (bounces, forwards, "
+						  "notices) fails SPF",
+						  s->id, s->address, audit_domain_name(d));
+		}
+	}
+	free(said);
+	afo_put(a);
 }
 
 /* ---- the stage ------------------------------------------------------------------ */
@@ -772,6 +809,9 @@ audit_failover_start(struct audit_domain *d)
 		free(owners);
 	}
 	afo_start_checks(a);
+	afo_get(a); /* the callback may run at once, from inside the call */
+	if (audit_policy_spf_wait(d, afo_spf_cb, a) != 0)
+		afo_put(a);
 	if (a->have_primary &&
 	    audit_lookup(d, (const struct sockaddr *)&a->primary, a->plen, a->zone, LDNS_RR_TYPE_SOA,
 			 AUDIT_Q_NORD, afo_primary_soa_cb, a) == 0)

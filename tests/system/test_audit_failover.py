@@ -8,6 +8,8 @@ fo.test is a zone a CNAME group manages with planted mistakes:
   the configured key is known to named but not granted   failover-update-refused
   the standby's check fails (nothing listens)            failover-standby-down
   the primary's serial moves on, the lagging copy not    failover-secondary-lag
+  the standby's certificate names another host           failover-standby-cert-mismatch
+  the standby's address is outside the SPF               failover-standby-not-in-spf
 foclean.test is managed the right way (type A, short TTL, a granted key, a
 live standby) and gets no failover finding.  Serials are compared before
 and after: the update probe changes nothing.
@@ -49,8 +51,10 @@ def alab(tmp_path_factory):
         os.path.join(d, "alab"),
         zones={
             FO: "@ MX 10 mx\nmx 3600 CNAME mx1\nsmtp CNAME mx1\n"
-                "mx1 A 127.0.0.1\nmx2 A 127.0.0.1\n",
-            CLEAN: "@ MX 10 mx\nmx 60 A 127.0.0.1\nsmtp 60 A 127.0.0.1\n",
+                "mx1 A 127.0.0.1\nmx2 A 127.0.0.1\n"
+                '@ TXT "v=spf1 ip4:127.0.0.1 -all"\n',
+            CLEAN: "@ MX 10 mx\nmx 60 A 127.0.0.1\nsmtp 60 A 127.0.0.1\n"
+                   '@ TXT "v=spf1 ip4:127.0.0.0/24 -all"\n',
             FOD: "@ MX 10 mx\nmx 60 A 127.0.0.1\n",
         },
         zone_options={
@@ -113,7 +117,7 @@ def test_failover_findings_planted_and_clean(alab, run, tmp_path):
         fo_cfg = write_config(
             str(tmp_path / "fo.conf"), alab, FO, "CNAME", ["mx", "smtp", "imap"],
             [("mx1", "127.0.0.1", "mx1.fo.test.", [live.url]),
-             ("mx2", "127.0.0.1", "mx2.fo.test.",
+             ("mx2", "127.0.0.2", "mx2.fo.test.",
               ["tcp://127.0.0.1:%d" % dead, "smtp://127.0.0.1:%d" % wrong.port])],
             alab.keys["k-audit"])
         clean_cfg = write_config(
@@ -132,7 +136,8 @@ def test_failover_findings_planted_and_clean(alab, run, tmp_path):
         assert got == {"failover-mx-target-cname", "failover-ttl-too-long",
                        "failover-record-missing", "failover-update-refused",
                        "failover-standby-down", "failover-secondary-lag",
-                       "failover-standby-cert-mismatch"}, rep[FO]
+                       "failover-standby-cert-mismatch",
+                       "failover-standby-not-in-spf"}, rep[FO]
         assert rc == 1
         by = {f["id"]: f for f in rep[FO]["findings"]}
         assert by["failover-record-missing"]["subject"].rstrip(".") == "imap.fo.test"
@@ -141,6 +146,7 @@ def test_failover_findings_planted_and_clean(alab, run, tmp_path):
         assert "REFUSED" in by["failover-update-refused"]["message"]
         assert "k-audit" in by["failover-update-refused"]["message"]
         assert by["failover-standby-down"]["subject"] == "mx2"
+        assert "127.0.0.2" in by["failover-standby-not-in-spf"]["message"]
         assert by["failover-standby-cert-mismatch"]["subject"].rstrip(".") == "mx.fo.test"
         assert "does not match the name mx.fo.test" in \
             by["failover-standby-cert-mismatch"]["message"]
