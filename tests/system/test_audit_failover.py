@@ -22,6 +22,7 @@ logged and kept in the events once, shown in /api/status and /metrics.
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 import urllib.request
@@ -201,6 +202,18 @@ def test_daemon_audit_finding_once_then_clear(alab, mxf_bin, tmp_path):
         assert n and int(n.group(1)) >= 1, m
         page = http_get("http://127.0.0.1:%d/" % port)
         assert "failover-record-missing" in page and "Audit" in page
+
+        # Reloads cancel a running audit (it borrows the old configuration)
+        # and schedule the next: no crash, no second event for the same finding.
+        for _ in range(3):
+            d.signal(signal.SIGHUP)
+            time.sleep(1.3)
+        assert net.wait_until(lambda: d.log().count("configuration reloaded") >= 2, 10), d.log()
+        runs = json.loads(http_get("http://127.0.0.1:%d/api/status" % port))["audit"]["runs"]
+        assert net.wait_until(
+            lambda: json.loads(http_get("http://127.0.0.1:%d/api/status" % port))
+            ["audit"]["runs"] >= runs + 2, 20)
+        assert d.alive() and d.log().count(found) == 1, d.log()
 
         # The mistake is fixed: one audit_clear, the error gone from the counts.
         r = nsupdate(alab, "zone %s.\nupdate add imap.%s. 60 A 127.0.0.1" % (FOD, FOD),
