@@ -76,7 +76,7 @@ def nsupdate(alab, script, key):
                           text=True, timeout=30)
 
 
-def write_config(path, alab, zone, rtype, records, servers, key, general=None):
+def write_config(path, alab, zone, rtype, records, servers, key, general=None, extra=""):
     gen = {"interval": "1s", "timeout": "1s", "fall": "2", "rise": "1", "log": "stderr",
            "state_file": os.path.join(os.path.dirname(path), "state.json")}
     gen.update(general or {})
@@ -89,7 +89,7 @@ def write_config(path, alab, zone, rtype, records, servers, key, general=None):
               "zones = %s" % zone, "records = %s" % " ".join(records), "type = %s" % rtype,
               "hold_down = 0s"]
     with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n" + extra)
     return path
 
 
@@ -176,12 +176,26 @@ def test_daemon_audit_finding_once_then_clear(alab, mxf_bin, tmp_path):
     port = net.free_port("127.0.0.1")
     resolv = tmp_path / "resolv.conf"
     resolv.write_text("nameserver %s\n" % alab.primary)
+    # The notify path: an exec hook writes one line per notice it gets.
+    notices = tmp_path / "notices.txt"
+    hook = tmp_path / "hook.sh"
+    hook.write_text('#!/bin/sh\necho "$MXF_EVENT $MXF_REASON" >> %s\n' % notices)
+    hook.chmod(0o755)
     cfg = write_config(
         str(tmp_path / "fod.conf"), alab, FOD, "A", ["mx", "imap"],
         [("mx1", "127.0.0.1", "mx1.fod.test.", [live.url]),
          ("mx2", "127.0.0.1", "mx2.fod.test.", [live.url])],
         alab.keys["k-audit"],
-        general={"audit_interval": "1s", "status_listen": "127.0.0.1:%d" % port})
+        general={"audit_interval": "1s", "status_listen": "127.0.0.1:%d" % port},
+        extra="\n[notify]\nexec = %s\n" % hook)
+
+    def notified(kind):
+        try:
+            text = notices.read_text()
+        except FileNotFoundError:
+            return 0
+        return sum(1 for ln in text.splitlines()
+                   if ln.startswith(kind + " ") and "failover-record-missing" in ln)
     d = folab.Daemon(mxf_bin, cfg, str(tmp_path / "daemon.log"),
                      env=dict(os.environ, MXF_RESOLV_CONF=str(resolv))).start()
     try:
@@ -192,6 +206,7 @@ def test_daemon_audit_finding_once_then_clear(alab, mxf_bin, tmp_path):
             lambda: json.loads(http_get("http://127.0.0.1:%d/api/status" % port))
             ["audit"]["runs"] >= 4, 20)
         assert d.log().count(found) == 1, d.log()
+        assert notified("audit_finding") == 1, notices.read_text()
         st = json.loads(http_get("http://127.0.0.1:%d/api/status" % port))
         assert st["audit"]["enabled"] is True
         assert any(f["id"] == "failover-record-missing" and f["subject"].rstrip(".") == "imap.%s" % FOD
@@ -224,6 +239,8 @@ def test_daemon_audit_finding_once_then_clear(alab, mxf_bin, tmp_path):
         time.sleep(2.5)
         assert d.log().count(cleared) == 1, d.log()
         assert d.log().count(found) == 1, d.log()
+        assert net.wait_until(lambda: notified("audit_clear") == 1, 5), notices.read_text()
+        assert notified("audit_finding") == 1, notices.read_text()
         st = json.loads(http_get("http://127.0.0.1:%d/api/status" % port))
         assert not any(f["id"] == "failover-record-missing" for f in st["audit"]["findings"])
         kinds = [e.get("event") for e in st.get("events", [])]
