@@ -131,7 +131,8 @@ cmd_notify_test(struct mxf_ctx *ctx, int argc, char **argv)
 				return ntest_usage("unknown event kind '%s' (server_down, server_up, "
 						   "switched, switch_failed, all_down, isolated, "
 						   "isolation_over, changed_by_hand, record_missing, "
-						   "queue_flush, reminder, switch_completed)",
+						   "queue_flush, reminder, switch_completed, "
+						   "audit_finding, audit_clear)",
 						   optarg);
 			break;
 		case 'r':

@@ -191,6 +191,7 @@ config_defaults(struct config *cfg)
 	cfg->general.timeout_ms = 5000;
 	cfg->general.fall = 3;
 	cfg->general.rise = 3;
+	cfg->general.audit_interval_ms = 3600000;
 	cfg->dns.port = 53;
 	cfg->dns.ttl = -1;
 }

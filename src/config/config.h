@@ -63,6 +63,8 @@ struct config_general {
 	char **witness;          /* check URLs; may be empty */
 	size_t nwitness;
 	char *status_listen;     /* host:port or NULL */
+	uint64_t audit_interval_ms; /* background audit of the zones; default
+				       1 h, 0 = off */
 };
 
 struct config_dns {

@@ -28,6 +28,7 @@
 #include "announce.h"
 #include "check.h"
 #include "clock.h"
+#include "daemon_audit.h"
 #include "dns_ops.h"
 #include "dns_keyfile.h"
 #include "dns_tsig.h"
@@ -69,6 +70,7 @@ struct daemon {
 	struct round_witness_memory witnesses; /* down witnesses, said once */
 	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
 	struct sdnotify *sd;	 /* systemd's notify protocol, run mode only */
+	struct daemon_audit *audit; /* [general] audit_interval, run mode only */
 };
 
 /* ---- start-up ------------------------------------------------------ */
@@ -147,6 +149,17 @@ daemon_lock_held(const char *path)
 }
 
 static void daemon_reload(struct daemon *d);
+
+/* What the background audit announces with (daemon_audit.h). */
+static void
+daemon_audit_view(void *arg, const struct config **cfg, struct state **st, struct announce **an)
+{
+	struct daemon *d = arg;
+
+	*cfg = d->cfg;
+	*st = d->st;
+	*an = &d->an;
+}
 
 static void
 daemon_view(void *arg, const struct config **cfg, const struct state **st,
@@ -428,6 +441,7 @@ daemon_reload(struct daemon *d)
 	}
 	free(d->an.reminder_next);
 	d->an.reminder_next = nrem;
+	daemon_audit_reload(d->audit, ncfg); /* before the old config goes */
 	state_free(d->st);
 	d->st = nst;
 	d->cfg = ncfg;
@@ -517,6 +531,12 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 		evsignal_add(d.sigint, NULL);
 		evsignal_add(d.sighup, NULL);
 		d.sd = sdnotify_new(d.base, cfg);
+		if (daemon_audit_new(d.base, cfg, daemon_audit_view, &d, &d.audit) != 0) {
+			log_err("cannot set up the background audit: out of memory");
+			rc = MXF_EXIT_USAGE;
+			goto out;
+		}
+		d.ctr.audit = daemon_audit_findings(d.audit);
 		char ivl[VALUE_DURATION_BUF];
 
 		log_info("started: %zu server%s, %zu group%s, interval %s", cfg->nservers,
@@ -538,6 +558,7 @@ out:
 	}
 	sdnotify_free(d.sd);
 	status_http_free(d.http);
+	daemon_audit_free(d.audit);
 	announce_clear(&d.an);
 	if (d.drain_ev != NULL)
 		event_free(d.drain_ev);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "findings.h"
 #include "state.h"
 
 struct event_base;
@@ -38,6 +39,8 @@ struct status_counters {
 	uint64_t started_ms;        /* when the daemon started */
 	char state_error[256];      /* why the last save of the state failed, "" */
 	const struct queue_watch *queue; /* backup queues read, or NULL (status_queue.h) */
+	const struct findings *audit; /* the background audit's (status_audit.h),
+					 NULL when it is off or not `run` */
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "failover.h"
 #include "health.h"
 #include "mxf.h"
+#include "status_audit.h"
 #include "status_queue.h"
 #include "status_view.h"
 
@@ -191,7 +192,7 @@ status_json_text(const struct config *cfg, const struct state *st,
 								: json_null());
 		json_object_set_new(root, "daemon", d);
 	}
-	/* HOOK(A3): status_audit_json(root, cfg, st, now_ms); -- status_audit.c */
+	status_audit_json(root, ctr != NULL ? ctr->audit : NULL, cfg->general.audit_interval_ms);
 	status_queue_json(root, ctr != NULL ? ctr->queue : NULL, (int64_t)(now_ms / 1000));
 	json_add_times(root);
 	body = json_dumps(root, JSON_INDENT(2));

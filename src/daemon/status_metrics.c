@@ -20,6 +20,7 @@
 #include "failover.h"
 #include "health.h"
 #include "mxf.h"
+#include "status_audit.h"
 #include "status_queue.h"
 #include "status_view.h"
 
@@ -260,7 +261,7 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 	metrics_servers(&b, cfg, st, now_ms);
 	metrics_groups(&b, cfg, st, now_ms);
 	metrics_witnesses(&b, cfg, st);
-	/* HOOK(A3): status_audit_metrics(&b, cfg, st, now_ms); -- status_audit.c */
+	status_audit_metrics(&b, ctr != NULL ? ctr->audit : NULL);
 	status_queue_metrics(&b, ctr != NULL ? ctr->queue : NULL, (int64_t)(now_ms / 1000));
 	if (ctr != NULL) {
 		buf_printf(&b,

@@ -16,6 +16,7 @@
 #include "failover.h"
 #include "health.h"
 #include "mxf.h"
+#include "status_audit.h"
 #include "status_queue.h"
 #include "status_view.h"
 
@@ -545,8 +546,7 @@ status_page_html(const struct config *cfg, const struct state *st,
 	page_witnesses(&b, cfg, st, now_ms);
 	page_records(&b, cfg, st);
 	page_pins(&b, cfg, st, now_ms);
-	/* HOOK(A3): status_audit_page(&b, cfg, st, now_ms); -- the last audit's findings,
-	 * status_audit.c */
+	status_audit_html(&b, ctr != NULL ? ctr->audit : NULL, cfg->general.audit_interval_ms);
 	status_queue_html(&b, ctr != NULL ? ctr->queue : NULL, (int64_t)(now_ms / 1000));
 	page_events(&b, st);
 	buf_printf(&b, "</body></html>\n");

@@ -23,14 +23,14 @@
 static const char *const failover_event_names[] = {
 	"server down", "server up", "switched", "switched back", "switch failed",
 	"all down", "isolated", "isolation over", "changed by hand", "record missing",
-	"switch completed",
+	"switch completed", "audit finding", "audit clear",
 };
 
 /* The same with '_' for ' ', for JSON and webhooks. */
 static const char *const failover_event_ids[] = {
 	"server_down", "server_up", "switched", "switched_back", "switch_failed",
 	"all_down", "isolated", "isolation_over", "changed_by_hand", "record_missing",
-	"switch_completed",
+	"switch_completed", "audit_finding", "audit_clear",
 };
 
 static const char *const failover_verdict_names[] = {
@@ -43,8 +43,8 @@ static const char *const failover_rec_verdict_names[] = {
 
 static const char *const failover_rec_status_names[] = { "unread", "absent", "present", "failed" };
 
-_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_SWITCH_COMPLETED + 1 &&
-		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_SWITCH_COMPLETED + 1,
+_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_AUDIT_CLEAR + 1 &&
+		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_AUDIT_CLEAR + 1,
 	       "one name and one id per event type");
 _Static_assert(MXF_ARRAY_SIZE(failover_verdict_names) == FAILOVER_WAITING + 1 &&
 		       MXF_ARRAY_SIZE(failover_rec_verdict_names) == FAILOVER_R_NO_VALUE + 1 &&
@@ -465,6 +465,19 @@ static int fo_hand_event(struct failover_events *ev, const struct config *cfg,
 {
 	const char *val = rp->nold ? rp->old_values[0] : "?";
 	const char *more = rp->nold > 1 ? " ..." : "";
+	if (g->type == CONFIG_RTYPE_MX && rp->points_to < 0) {
+		/* The whole set: which order it is in is the point. */
+		char set[256] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < rp->nold && len < sizeof(set) - 1; i++)
+			len += (size_t)snprintf(set + len, sizeof(set) - len, "%s%s",
+						i ? ", " : "", rp->old_values[i]);
+		return fo_event_add(ev, FAILOVER_EV_CHANGED_BY_HAND, now_ms, gi,
+				    "%s MX is %s: not an MX set group %s writes (one server of "
+				    "the group alone at the lowest preference, its other servers "
+				    "after it in group order): changed by hand, left alone",
+				    rp->owner, set[0] ? set : "?", g->id);
+	}
 	if (rp->points_to >= 0 && rp->written >= 0)
 		return fo_event_add(ev, FAILOVER_EV_CHANGED_BY_HAND, now_ms, gi,
 				    "%s %s is %s%s (%s), but mxfailover wrote %s there: "

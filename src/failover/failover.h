@@ -39,8 +39,8 @@
  *  - Isolated (every witness failing): no change in any group; one ISOLATED
  *    event, one ISOLATION_OVER when a witness answers again.
  *  - Per record: its current value points at a server of the group (CNAME:
- *    the server's name; A/AAAA: its address; MX: the target of the
- *    lowest-preference MX record of the RRset, preference kept), that value
+ *    the server's name; A/AAAA: its address; MX: the group host alone at
+ *    the lowest preference, see MX below), that value
  *    is ours (below) and that server is not the wanted one -> it changes.
  *    Absent -> never created; in a zone whose records are required (config
  *    zone_records_required, DNS_Failover's zone1) also reported, one
@@ -57,6 +57,17 @@
  *    is where mxfailover would put it).  An operator hands a record back by
  *    pointing it at the value mxfailover last wrote (`plan` names it) or at
  *    the group's current server.
+ *  - MX: a switch reorders.  The group's hosts in the set trade the
+ *    preferences they hold: the lowest goes to the wanted server, the next
+ *    ones to the group's other hosts in the order of the servers line;
+ *    hosts outside the group keep theirs; no host enters or leaves (a
+ *    wanted server not in the set takes the lowest host's place, so a set
+ *    of one record is rewritten).  Failback to the first server thus
+ *    restores the group's order, derived from the config alone (nothing to
+ *    save, the same after a restart).  A set that is not one of these
+ *    orders -- two hosts at the lowest preference, a host twice, a host
+ *    outside the group lowest, the others out of group order -- is changed
+ *    by hand; the compare-and-swap prerequisite is the whole set as read.
  *  - Intent: before the updates of a round are sent, failover_intent()
  *    marks each zone about to be updated with its target, and the caller
  *    saves the state file once (synchronously) when that changed anything;
@@ -115,6 +126,9 @@ enum failover_event_type {
 	FAILOVER_EV_RECORD_MISSING,  /* a record that must exist does not
 					(zone_records_required), once per streak */
 	FAILOVER_EV_SWITCH_COMPLETED, /* zones converged after the group's switch */
+	FAILOVER_EV_AUDIT_FINDING,   /* the background audit found a new warning
+					or error (daemon_audit.c), once */
+	FAILOVER_EV_AUDIT_CLEAR,     /* ... and it is no longer found */
 };
 
 struct failover_event {
@@ -143,7 +157,7 @@ struct failover_events {
 
 /* "server down", "server up", "switched", "switched back", "switch failed",
  * "all down", "isolated", "isolation over", "changed by hand",
- * "record missing", "switch completed". */
+ * "record missing", "switch completed", "audit finding", "audit clear". */
 const char *failover_event_name(enum failover_event_type t);
 /*
  * failover_event_self_named -- whether the detail of an event of type @t

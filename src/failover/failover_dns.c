@@ -2,8 +2,9 @@
  * failover_dns.c -- what DNS holds for a group (struct failover_dns, the
  * views the daemon fills from its reads) and what a value means: which
  * server of the group an RRset points at (CNAME and A/AAAA by their single
- * value, MX by the targets of lowest preference) and the RRset that points
- * it at another server instead (MX preferences and other targets kept).
+ * value, MX by the one group host at the lowest preference, in an order
+ * mxfailover writes) and the RRset that points it at another server
+ * instead (MX: the group's hosts trade preferences, none leaves the set).
  * Pure: no clocks, no I/O, no logging.
  */
 #include <arpa/inet.h>
@@ -191,13 +192,184 @@ static bool fo_value_is(const struct config *cfg, size_t server, enum config_rty
 	return false;
 }
 
+/* ---- MX sets ---------------------------------------------------------- */
+
+/* One value of an MX RRset, parsed: its preference, the group server its
+ * target names (index into cfg->servers, -1: a host outside the group) and
+ * that server's rank in the group's servers line. */
+struct fo_mx {
+	unsigned long pref;
+	long server;
+	long rank;
+	const char *value; /* borrowed from the view */
+};
+
+/* Parse every value of @r; @return a malloc'ed array of r->nvalues, or NULL
+ * (out of memory, or *bad set when a value is malformed or a server of
+ * the group appears twice). */
+static struct fo_mx *fo_mx_parse(const struct config *cfg, const struct config_group *g,
+				 const struct failover_rec_view *r, bool *bad)
+{
+	*bad = false;
+	struct fo_mx *mx = mxf_calloc(r->nvalues, sizeof(*mx));
+	if (!mx)
+		return NULL;
+	for (size_t v = 0; v < r->nvalues; v++) {
+		const char *t;
+		if (!fo_mx_split(r->values[v], &mx[v].pref, &t)) {
+			*bad = true;
+			goto fail;
+		}
+		mx[v].value = r->values[v];
+		mx[v].server = mx[v].rank = -1;
+		for (size_t i = 0; i < g->nservers; i++) {
+			if (fo_value_is(cfg, g->servers[i], CONFIG_RTYPE_MX, r->values[v])) {
+				mx[v].server = (long)g->servers[i];
+				mx[v].rank = (long)i;
+				break;
+			}
+		}
+		for (size_t u = 0; u < v && mx[v].server >= 0; u++) {
+			if (mx[u].server == mx[v].server) {
+				*bad = true; /* e.g. "10 mx2" and "20 mx2" */
+				goto fail;
+			}
+		}
+	}
+	return mx;
+fail:
+	free(mx);
+	return NULL;
+}
+
+/* The value at the lowest preference, when it alone holds it, else -1. */
+static long fo_mx_lowest(const struct fo_mx *mx, size_t n)
+{
+	long best = -1;
+	bool tie = false;
+	for (size_t v = 0; v < n; v++) {
+		if (best < 0 || mx[v].pref < mx[best].pref) {
+			best = (long)v;
+			tie = false;
+		} else if (mx[v].pref == mx[best].pref) {
+			tie = true;
+		}
+	}
+	return tie ? -1 : best;
+}
+
+static int fo_ulong_cmp(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+	return x < y ? -1 : x > y;
+}
+
 /*
- * The group server an RRset points at, or -1 (points elsewhere).  For MX,
- * @primary[i] is set for the values of lowest preference (the ones mail
- * goes to first), which must all name the same server.
+ * The MX set that points at @server: the group's hosts of the set trade
+ * preferences -- the sorted preferences they hold go to @server first, then
+ * to the others in the group's order -- and hosts outside the group keep
+ * theirs.  When @server is not in the set, it takes the place of the host
+ * at the lowest preference (@low): a set of one group host is rewritten.
+ * The values come out sorted by preference.  NULL when out of memory.
+ */
+static char **fo_mx_order(const struct config *cfg, const struct config_group *g,
+			  const struct fo_mx *mx, size_t n, long low, size_t server)
+{
+	const char *sv = failover_server_value(cfg, server, CONFIG_RTYPE_MX);
+	char **out = mxf_calloc(n, sizeof(*out));
+	unsigned long *prefs = mxf_calloc(n, sizeof(*prefs)), *opref = mxf_calloc(n, sizeof(*opref));
+	size_t np = 0, k = 0;
+	bool present = false;
+	if (!out || !prefs || !opref)
+		goto fail;
+	for (size_t v = 0; v < n; v++) {
+		if (mx[v].server >= 0)
+			prefs[np++] = mx[v].pref;
+		present = present || mx[v].server == (long)server;
+	}
+	qsort(prefs, np, sizeof(*prefs), fo_ulong_cmp);
+	/* @server first, then the group's other hosts of the set by rank. */
+	if (asprintf(&out[k], "%lu %s", prefs[0], sv) < 0)
+		goto fail;
+	opref[k++] = prefs[0];
+	for (size_t i = 0; i < g->nservers; i++) {
+		for (size_t v = 0; v < n; v++) {
+			if (mx[v].rank != (long)i || mx[v].server == (long)server ||
+			    (!present && (long)v == low))
+				continue;
+			const char *name = failover_server_value(cfg, (size_t)mx[v].server,
+								 CONFIG_RTYPE_MX);
+			if (asprintf(&out[k], "%lu %s", prefs[k], name) < 0)
+				goto fail;
+			opref[k] = prefs[k];
+			k++;
+		}
+	}
+	for (size_t v = 0; v < n; v++) {
+		if (mx[v].server >= 0)
+			continue;
+		out[k] = strdup(mx[v].value);
+		if (!out[k])
+			goto fail;
+		opref[k++] = mx[v].pref;
+	}
+	/* Sorted by preference (stable insertion sort: sets are small), so
+	 * the first value is the one mail goes to. */
+	for (size_t i = 1; i < k; i++) {
+		for (size_t j = i; j > 0 && opref[j - 1] > opref[j]; j--) {
+			unsigned long tp = opref[j];
+			char *tv = out[j];
+			opref[j] = opref[j - 1];
+			out[j] = out[j - 1];
+			opref[j - 1] = tp;
+			out[j - 1] = tv;
+		}
+	}
+	free(prefs);
+	free(opref);
+	return out;
+fail:
+	failover_dns_strv_free(out, n);
+	free(prefs);
+	free(opref);
+	return NULL;
+}
+
+/* The same MX set, order, case and trailing dots aside? */
+static bool fo_mx_same(char *const *a, char *const *b, size_t n)
+{
+	bool *used = mxf_calloc(n, sizeof(*used)), same = used != NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned long pa, pb;
+		const char *ta, *tb;
+		bool found = false;
+		if (!same || !fo_mx_split(a[i], &pa, &ta)) {
+			same = false;
+			break;
+		}
+		for (size_t j = 0; j < n && !found; j++) {
+			if (used[j] || !fo_mx_split(b[j], &pb, &tb) || pa != pb)
+				continue;
+			char x[256], y[256];
+			snprintf(x, sizeof(x), "%.*s", (int)fo_trimlen(ta), ta);
+			snprintf(y, sizeof(y), "%.*s", (int)fo_trimlen(tb), tb);
+			found = used[j] = fo_name_eq(x, y);
+		}
+		same = found;
+	}
+	free(used);
+	return same;
+}
+
+/*
+ * The group server an RRset points at, or -1 (points elsewhere).  An MX
+ * set points at the group server alone at its lowest preference, and only
+ * when it is one of the sets mxfailover writes for that server (the
+ * group's other hosts after it in group order): anything else was changed
+ * by hand.
  */
 long failover_dns_points_to(const struct config *cfg, const struct config_group *g,
-			 const struct failover_rec_view *r, bool *primary)
+			    const struct failover_rec_view *r)
 {
 	if (r->status != FAILOVER_REC_PRESENT || r->nvalues == 0)
 		return -1;
@@ -210,59 +382,38 @@ long failover_dns_points_to(const struct config *cfg, const struct config_group 
 		}
 		return -1;
 	}
-	unsigned long best = 65536, pref;
-	const char *t;
-	for (size_t v = 0; v < r->nvalues; v++) {
-		if (!fo_mx_split(r->values[v], &pref, &t))
-			return -1;
-		if (pref < best)
-			best = pref;
+	bool bad;
+	struct fo_mx *mx = fo_mx_parse(cfg, g, r, &bad);
+	if (!mx)
+		return -1; /* malformed, a host twice -- or out of memory: not ours */
+	long low = fo_mx_lowest(mx, r->nvalues), who = -1;
+	if (low >= 0 && mx[low].server >= 0) {
+		char **want = fo_mx_order(cfg, g, mx, r->nvalues, low, (size_t)mx[low].server);
+		if (want && fo_mx_same(want, r->values, r->nvalues))
+			who = mx[low].server;
+		failover_dns_strv_free(want, r->nvalues);
 	}
-	long who = -1;
-	for (size_t v = 0; v < r->nvalues; v++) {
-		fo_mx_split(r->values[v], &pref, &t);
-		primary[v] = pref == best;
-		if (!primary[v])
-			continue;
-		long s = -1;
-		for (size_t i = 0; i < g->nservers && s < 0; i++) {
-			if (fo_value_is(cfg, g->servers[i], CONFIG_RTYPE_MX, r->values[v]))
-				s = (long)g->servers[i];
-		}
-		if (s < 0 || (who >= 0 && who != s))
-			return -1;
-		who = s;
-	}
+	free(mx);
 	return who;
 }
 
 /* The RRset to write so that @r points at @server. */
 char **failover_dns_new_values(const struct config *cfg, const struct config_group *g,
-			    const struct failover_rec_view *r, const bool *primary, size_t server,
-			    size_t *n)
+			       const struct failover_rec_view *r, size_t server, size_t *n)
 {
 	const char *sv = failover_server_value(cfg, server, g->type);
 	if (g->type != CONFIG_RTYPE_MX) {
 		*n = 1;
 		return failover_dns_strv_dup(&sv, 1);
 	}
-	char **v = calloc(r->nvalues, sizeof(*v));
-	if (!v)
+	bool bad;
+	struct fo_mx *mx = fo_mx_parse(cfg, g, r, &bad);
+	if (!mx)
 		return NULL;
-	for (size_t i = 0; i < r->nvalues; i++) {
-		unsigned long pref;
-		const char *t;
-		if (primary[i] && fo_mx_split(r->values[i], &pref, &t)) {
-			if (asprintf(&v[i], "%lu %s", pref, sv) < 0)
-				v[i] = NULL;
-		} else {
-			v[i] = strdup(r->values[i]);
-		}
-		if (!v[i]) {
-			failover_dns_strv_free(v, i);
-			return NULL;
-		}
-	}
-	*n = r->nvalues;
+	long low = fo_mx_lowest(mx, r->nvalues);
+	char **v = low >= 0 ? fo_mx_order(cfg, g, mx, r->nvalues, low, server) : NULL;
+	free(mx);
+	if (v)
+		*n = r->nvalues;
 	return v;
 }

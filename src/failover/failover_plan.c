@@ -3,6 +3,7 @@
  * `plan` command's explanation of it (failover_plan_format); see
  * failover.h for the rules.  No clocks, no I/O, no logging.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +135,7 @@ static int fo_classify(const struct config *cfg, const struct config_group *g,
 				return MXF_ENOMEM;
 			rp->nold = rv->nvalues;
 			rp->ttl = rv->ttl;
-			bool *primary = calloc(rv->nvalues, sizeof(*primary));
-			if (!primary)
-				return MXF_ENOMEM;
-			rp->points_to = failover_dns_points_to(cfg, g, rv, primary);
-			free(primary);
+			rp->points_to = failover_dns_points_to(cfg, g, rv);
 			rp->verdict = rp->points_to >= 0 && fo_ours(m, z, r, rp->points_to)
 					      ? FAILOVER_R_KEEP
 					      : FAILOVER_R_HAND_CHANGED;
@@ -175,12 +172,7 @@ static int fo_changes(const struct config *cfg, const struct config_group *g,
 				continue;
 			}
 			const struct failover_rec_view *rv = &dns->zones[z].recs[r];
-			bool *primary = calloc(rv->nvalues, sizeof(*primary));
-			if (!primary)
-				return MXF_ENOMEM;
-			failover_dns_points_to(cfg, g, rv, primary);
-			rp->new_values = failover_dns_new_values(cfg, g, rv, primary, wanted, &rp->nnew);
-			free(primary);
+			rp->new_values = failover_dns_new_values(cfg, g, rv, wanted, &rp->nnew);
 			if (!rp->new_values)
 				return MXF_ENOMEM;
 			if (cfg->dns.ttl >= 0)
@@ -348,10 +340,27 @@ fail:
 
 /* ---- the explanation ------------------------------------------------- */
 
-static void fo_put_values(FILE *f, char *const *v, size_t n)
+/* The values, MX ones by preference (an RRset has no order; this is the
+ * order mail tries them in). */
+static void fo_put_values(FILE *f, enum config_rtype type, char *const *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%s", i ? ", " : "", v[i]);
+	bool *done = type == CONFIG_RTYPE_MX ? mxf_calloc(n, sizeof(*done)) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t pick = i;
+		if (done) {
+			unsigned long best = ULONG_MAX;
+			for (size_t j = 0; j < n; j++) {
+				unsigned long pref = strtoul(v[j], NULL, 10);
+				if (!done[j] && (pref < best || best == ULONG_MAX)) {
+					best = pref;
+					pick = j;
+				}
+			}
+			done[pick] = true;
+		}
+		fprintf(f, "%s%s", i ? ", " : "", v[pick]);
+	}
+	free(done);
 }
 
 int failover_plan_format(const struct failover_plan *p, const struct config *cfg,
@@ -392,16 +401,16 @@ int failover_plan_format(const struct failover_plan *p, const struct config *cfg
 			switch (rp->verdict) {
 			case FAILOVER_R_CHANGE:
 				fprintf(f, "    change %s %s ", rp->owner, type);
-				fo_put_values(f, rp->old_values, rp->nold);
+				fo_put_values(f, g->type, rp->old_values, rp->nold);
 				fprintf(f, " -> ");
-				fo_put_values(f, rp->new_values, rp->nnew);
+				fo_put_values(f, g->type, rp->new_values, rp->nnew);
 				if (rp->ttl >= 0)
 					fprintf(f, " (ttl %lld)", (long long)rp->ttl);
 				fprintf(f, "\n");
 				break;
 			case FAILOVER_R_KEEP:
 				fprintf(f, "    keep   %s %s ", rp->owner, type);
-				fo_put_values(f, rp->old_values, rp->nold);
+				fo_put_values(f, g->type, rp->old_values, rp->nold);
 				fprintf(f, "\n");
 				break;
 			case FAILOVER_R_ABSENT:
@@ -410,11 +419,15 @@ int failover_plan_format(const struct failover_plan *p, const struct config *cfg
 				break;
 			case FAILOVER_R_HAND_CHANGED:
 				fprintf(f, "    hand   %s %s ", rp->owner, type);
-				fo_put_values(f, rp->old_values, rp->nold);
+				fo_put_values(f, g->type, rp->old_values, rp->nold);
 				if (rp->points_to >= 0 && rp->written >= 0)
 					fprintf(f, ": mxfailover wrote %s here (changed by hand), "
 						   "left alone\n",
 						cfg->servers[rp->written].id);
+				else if (g->type == CONFIG_RTYPE_MX)
+					fprintf(f, ": not an MX set the group writes (one server "
+						   "alone at the lowest preference, the others in "
+						   "group order; changed by hand), left alone\n");
 				else
 					fprintf(f, ": not a server of the group (changed by hand), "
 						   "left alone\n");

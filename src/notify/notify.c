@@ -77,6 +77,8 @@ static const char *const notify_kind_names[NOTIFY_KIND_COUNT_] = {
 	[NOTIFY_QUEUE_FLUSH] = "queue_flush",
 	[NOTIFY_REMINDER] = "reminder",
 	[NOTIFY_SWITCH_COMPLETED] = "switch_completed",
+	[NOTIFY_AUDIT_FINDING] = "audit_finding",
+	[NOTIFY_AUDIT_CLEAR] = "audit_clear",
 };
 
 const char *

@@ -292,6 +292,22 @@ static const struct kind_words kind_words[NOTIFY_KIND_COUNT_] = {
 		"Nothing to do. The zones named here have converged.",
 		RECORDS_NOW,
 	},
+	[NOTIFY_AUDIT_FINDING] = {
+		"audit: a new finding",
+		"The background audit of the mail DNS found something new that needs "
+		"attention (the line below: severity, id, subject, what is wrong; then what "
+		"to do).",
+		"Fix it before the next failover needs it; `mxfailover audit` shows every "
+		"finding. You will hear again when it is no longer found.",
+		RECORDS_NOW,
+	},
+	[NOTIFY_AUDIT_CLEAR] = {
+		"audit: a finding is gone",
+		"The background audit no longer finds what it reported before (the line "
+		"below).",
+		"Nothing to do.",
+		RECORDS_NOW,
+	},
 	[NOTIFY_QUEUE_FLUSH] = {
 		"$g: queue flush at $s started",
 		"The backup MX $s was asked to deliver its queued mail (ETRN) and accepted.",

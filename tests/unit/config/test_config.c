@@ -270,6 +270,37 @@ test_error_values(void **state)
 	assert_true(has_error(20, "smtp://"));
 }
 
+/* [general] audit_interval: 1h by default, 0 turns it off, below a second
+ * or not a duration is an error at its line. */
+static void
+test_audit_interval(void **state)
+{
+	static const char *const ok[][2] = {{"0", "0"}, {"5m", "300000"}, {"1s", "1000"}};
+	const char *anchor = "status_listen = 127.0.0.1:9053\n";
+	const char *at = strstr(good_conf, anchor);
+	struct config *cfg = NULL;
+	char text[sizeof(good_conf) + 128];
+
+	(void)state;
+	assert_non_null(at);
+	assert_int_equal(config_load_string("good.conf", good_conf, &cfg, &errs), 0);
+	assert_int_equal(cfg->general.audit_interval_ms, 3600000);
+	config_free(cfg);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "%.*saudit_interval = %s\n%s",
+			 (int)(at - good_conf), good_conf, ok[i][0], at);
+		cfg = NULL;
+		assert_int_equal(config_load_string("good.conf", text, &cfg, &errs), 0);
+		assert_int_equal(cfg->general.audit_interval_ms, strtoull(ok[i][1], NULL, 10));
+		config_free(cfg);
+	}
+	load_bad("[general]\naudit_interval = 500ms\n");
+	assert_true(has_error(2, "audit_interval: '500ms' must be 0 (off) or at least 1s"));
+	config_errors_free(&errs);
+	load_bad("[general]\n\naudit_interval = hourly\n");
+	assert_true(has_error(3, "audit_interval: 'hourly' is not a duration"));
+}
+
 static void
 test_error_whole_file(void **state)
 {
@@ -662,6 +693,7 @@ main(void)
 		cmocka_unit_test_teardown(test_good_native, teardown),
 		cmocka_unit_test_teardown(test_error_lines, teardown),
 		cmocka_unit_test_teardown(test_error_values, teardown),
+		cmocka_unit_test_teardown(test_audit_interval, teardown),
 		cmocka_unit_test_teardown(test_error_whole_file, teardown),
 		cmocka_unit_test_teardown(test_outside_section_and_scalar_continuation, teardown),
 		cmocka_unit_test_teardown(test_long_list_line, teardown),
