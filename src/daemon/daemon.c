@@ -40,6 +40,7 @@
 #include "proc.h"
 #include "queue_watch.h"
 #include "round.h"
+#include "round_witness.h"
 #include "sdnotify.h"
 #include "state.h"
 #include "state_file.h"

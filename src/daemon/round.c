@@ -4,7 +4,8 @@
  *
  * The decisions are made by the pure modules (health.c, failover.c,
  * round_rules.c); this file only moves data between them and the network,
- * logs each change once and has round_save.c keep the state file.
+ * logs each change once, has round_save.c keep the state file and
+ * round_witness.c note the witnesses' results and say them once per streak.
  */
 #include "round.h"
 
@@ -26,6 +27,7 @@
 #include "pins.h"
 #include "round_rules.h"
 #include "round_save.h"
+#include "round_witness.h"
 
 struct check_slot {
 	struct round *r;
@@ -135,35 +137,6 @@ round_apply_pins(struct round *r)
 }
 
 /*
- * Log witness @i's result @down (with @reason) once per streak: when it
- * goes down and when it is back, not in every round it stays down.
- */
-static void
-round_witness_say(struct round *r, size_t i, bool down, const char *reason)
-{
-	struct round_witness_memory *m = r->env.witnesses;
-	const char *url = r->env.cfg->general.witness[i];
-	bool was;
-
-	if (m == NULL || i >= ROUND_WITNESS_MEMORY) {
-		if (down)
-			log_info("witness %s: down: %s", url, reason);
-		return;
-	}
-	was = (m->down[i / 8] >> (i % 8)) & 1;
-	if (down && !was)
-		log_info("witness %s: down: %s", url, reason);
-	else if (down)
-		log_debug("witness %s: still down: %s", url, reason);
-	else if (was)
-		log_info("witness %s: up again", url);
-	if (down)
-		m->down[i / 8] |= (unsigned char)(1u << (i % 8));
-	else
-		m->down[i / 8] &= (unsigned char)~(1u << (i % 8));
-}
-
-/*
  * All checks are in: judge the witnesses, feed health, read DNS.  The
  * witnesses come first because health takes the round differently when
  * every witness failed (health_feed_isolated: failures do not count).
@@ -180,18 +153,10 @@ round_checks_done(struct round *r)
 	round_apply_pins(r);
 	for (size_t s = 0; s < cfg->nservers; s++)
 		k += cfg->servers[s].nchecks;
-	if (r->env.witnesses != NULL && r->env.witnesses->n != cfg->general.nwitness) {
-		memset(r->env.witnesses, 0, sizeof(*r->env.witnesses));
-		r->env.witnesses->n = cfg->general.nwitness;
-	}
-	for (; k < r->nslots; k++, nwit++) {
-		bool down = r->slots[k].res.state == CHECK_STATE_DOWN;
-
-		state_witness_note(r->env.st, nwit, !down, r->slots[k].res.elapsed_ms,
-				   r->slots[k].res.reason, r->now_ms);
-		wit_failed += down;
-		round_witness_say(r, nwit, down, r->slots[k].res.reason);
-	}
+	round_witness_fit(r->env.witnesses, cfg->general.nwitness);
+	for (; k < r->nslots; k++, nwit++)
+		wit_failed += round_witness_note(r->env.witnesses, r->env.st, cfg, nwit,
+						 &r->slots[k].res, r->now_ms);
 	wit = round_rules_witness(nwit, wit_failed);
 	k = 0;
 	for (size_t s = 0; s < cfg->nservers; s++) {

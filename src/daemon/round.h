@@ -33,24 +33,12 @@
 #include "state_file.h"
 #include "status_http.h"
 
+struct round_witness_memory; /* round_witness.h */
+
 /*
  * What a round works with; all borrowed from the daemon and left alone
  * between rounds (a reload swaps them only while no round runs).
  */
-/* Most witnesses whose streaks are remembered (CONFIG_MAX_LIST). */
-#define ROUND_WITNESS_MEMORY 4096
-
-/*
- * Which witnesses were down in the last round, so a witness that stays
- * down is logged when it goes down and when it comes back, not every
- * round.  Zero-initialise; a round for a configuration with another
- * number of witnesses (a reload) starts it afresh.
- */
-struct round_witness_memory {
-	size_t n;					/* witnesses it is about */
-	unsigned char down[ROUND_WITNESS_MEMORY / 8];	/* bit i: witness i was down */
-};
-
 struct round_env {
 	const struct config *cfg;
 	enum daemon_mode mode;
