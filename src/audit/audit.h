@@ -15,7 +15,8 @@
  *   audit_prefix.c   address prefixes (private ranges, --allow-private)
  *   audit_policy.c   SPF/DMARC/MTA-STS/TLSRPT/DANE (stage 1)
  *   audit_smtp.c     the SMTP probe of every MX address (stage 2)
- *   audit_failover.c the failover states of the configuration (stage 2)
+ *   audit_failover.c the failover states of the configuration (stage 2),
+ *                    with its secondary-lag probe in audit_failover_lag.c
  *
  * Nothing here changes anything: lookups are queries, SMTP never sends DATA.
  * Everything runs on the caller's event loop, one thread.

@@ -19,6 +19,7 @@
  *                                 cover the names it will be reached under
  *   failover-secondary-lag        a name server of the zone does not reach
  *                                 the primary's serial within a few seconds
+ *                                 (its own probe: audit_failover_lag.c)
  *
  * The update probe changes nothing: its prerequisite is the record set
  * exactly as just read from the primary and its one update deletes a
@@ -47,6 +48,7 @@
 #include <event2/event.h>
 
 #include "audit.h"
+#include "audit_failover_lag.h"
 #include "audit_policy.h"
 #include "audit_spf.h"
 #include "check.h"
@@ -56,10 +58,6 @@
 #include "dns_update.h"
 #include "mxf.h"
 
-/* How long a secondary may stay behind the primary's serial, in tries of
- * AFO_LAG_STEP_MS. */
-#define AFO_LAG_TRIES 4
-#define AFO_LAG_STEP_MS 1000
 /* A TTL is "far above" the detection time at this many times it ... */
 #define AFO_TTL_FACTOR 10
 /* ... and above this floor (seconds): short TTLs are never worth a word. */
@@ -76,19 +74,6 @@ struct afo_rec {
 	struct dns_client_query *q; /* the update probe, while it runs */
 	uint8_t mac[64];
 	size_t maclen;
-};
-
-/* One secondary being compared with the primary's serial. */
-struct afo_ns {
-	struct afo *a;
-	char *name;
-	struct sockaddr_storage sa;
-	socklen_t salen;
-	char text[64];
-	unsigned tries;
-	uint32_t serial;
-	struct event *retry;
-	struct afo_ns *next;
 };
 
 /* One check of a standby server. */
@@ -116,9 +101,7 @@ struct afo {
 	struct afo_check *checks;
 	size_t nchecks;
 	bool *standby_down;      /* [cfg->nservers]: reported once per server */
-	uint32_t primary_serial;
-	bool have_serial;
-	struct afo_ns *ns;
+	struct audit_failover_lag *lag; /* the secondary-lag probe, or NULL */
 };
 
 /* ---- lifetime ----------------------------------------------------------- */
@@ -132,13 +115,7 @@ afo_free(struct afo *a)
 		free(a->recs[i].owner);
 	}
 	free(a->recs);
-	for (struct afo_ns *n = a->ns, *next; n != NULL; n = next) {
-		next = n->next;
-		if (n->retry != NULL)
-			event_free(n->retry);
-		free(n->name);
-		free(n);
-	}
+	audit_failover_lag_free(a->lag);
 	/* Cancels the checks still running (their callbacks do not run). */
 	check_engine_free(a->eng);
 	for (size_t i = 0; i < a->nchecks; i++) {
@@ -239,13 +216,6 @@ afo_is_mx_target(const struct audit_facts *f, const char *name)
 		if (f->mx[i].target != NULL && afo_name_eq(f->mx[i].target, name))
 			return true;
 	return false;
-}
-
-/* RFC 1982: is serial @a behind @b? */
-static bool
-afo_serial_behind(uint32_t a, uint32_t b)
-{
-	return a != b && (int32_t)(a - b) < 0;
 }
 
 /* ---- the update probe ---------------------------------------------------- */
@@ -413,169 +383,11 @@ out:
 
 /* ---- secondaries ----------------------------------------------------------- */
 
-static void afo_ns_query(struct afo_ns *n);
-
+/* The secondary-lag probe (audit_failover_lag.c) has ended: its share. */
 static void
-afo_ns_retry_cb(evutil_socket_t fd, short what, void *arg)
+afo_lag_done(void *arg)
 {
-	struct afo_ns *n = arg;
-
-	(void)fd;
-	(void)what;
-	afo_ns_query(n);
-	afo_put(n->a); /* the timer's share */
-}
-
-static void
-afo_ns_soa_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void *arg)
-{
-	struct afo_ns *n = arg;
-	struct afo *a = n->a;
-	ldns_rdf *zone = NULL;
-	ldns_rr_list *soa = NULL;
-
-	(void)rcode;
-	if (status == 0 && dns_update_name(a->zone, &zone) == 0)
-		soa = dns_update_rrset_from_pkt(reply, LDNS_SECTION_ANSWER, zone, LDNS_RR_TYPE_SOA);
-	if (soa != NULL && ldns_rr_list_rr_count(soa) > 0) {
-		const ldns_rr *rr = ldns_rr_list_rr(soa, 0);
-
-		n->serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
-		if (!afo_serial_behind(n->serial, a->primary_serial)) {
-			audit_checked(audit_domain_report(d), 1);
-		} else if (++n->tries < AFO_LAG_TRIES) {
-			struct timeval tv = {AFO_LAG_STEP_MS / 1000, (AFO_LAG_STEP_MS % 1000) * 1000};
-
-			n->retry = evtimer_new(audit_domain_base(d), afo_ns_retry_cb, n);
-			if (n->retry != NULL && evtimer_add(n->retry, &tv) == 0)
-				afo_get(a);
-		} else {
-			audit_checked(audit_domain_report(d), 1);
-			audit_add_default(audit_domain_report(d), "failover-secondary-lag", n->name,
-					  "name server %s (%s) serves %s with serial %u, the "
-					  "primary %s with %u, still after %u s: resolvers asking "
-					  "it see the records as they were before a switch",
-					  n->name, n->text, a->zone, n->serial, a->cfg->dns.server,
-					  a->primary_serial, AFO_LAG_TRIES * AFO_LAG_STEP_MS / 1000);
-		}
-	}
-	/* Unreachable or not answering: the NS stage reports that. */
-	ldns_rr_list_deep_free(soa);
-	ldns_rdf_deep_free(zone);
-	afo_put(a);
-}
-
-static void
-afo_ns_query(struct afo_ns *n)
-{
-	if (n->retry != NULL) {
-		event_free(n->retry);
-		n->retry = NULL;
-	}
-	if (audit_lookup(n->a->d, (const struct sockaddr *)&n->sa, n->salen, n->a->zone,
-			 LDNS_RR_TYPE_SOA, AUDIT_Q_NORD, afo_ns_soa_cb, n) == 0)
-		afo_get(n->a);
-}
-
-/* An address of name server @name: compare it unless it is the primary. */
-static void
-afo_ns_addr_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void *arg)
-{
-	struct afo_ns *tmpl = arg; /* carries the name and the stage */
-	struct afo *a = tmpl->a;
-	ldns_rdf *owner = NULL;
-	ldns_rr_list *rrs = NULL;
-	uint16_t port = audit_domain_opts(d)->ns_port ? audit_domain_opts(d)->ns_port : 53;
-
-	(void)rcode;
-	if (status == 0 && dns_update_name(tmpl->name, &owner) == 0)
-		rrs = dns_update_rrset_from_pkt(reply, LDNS_SECTION_ANSWER, owner, LDNS_RR_TYPE_A);
-	for (size_t i = 0; rrs != NULL && i < ldns_rr_list_rr_count(rrs); i++) {
-		const ldns_rdf *rd = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0);
-		struct sockaddr_in *sin;
-		struct afo_ns *n;
-
-		if (rd == NULL || ldns_rdf_size(rd) != 4 || (n = calloc(1, sizeof(*n))) == NULL)
-			continue;
-		n->a = a;
-		n->name = strdup(tmpl->name);
-		sin = (struct sockaddr_in *)&n->sa;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, ldns_rdf_data(rd), 4);
-		n->salen = sizeof(*sin);
-		inet_ntop(AF_INET, &sin->sin_addr, n->text, sizeof(n->text));
-		n->next = a->ns;
-		a->ns = n;
-		if (n->name == NULL)
-			continue;
-		/* The primary itself is what the others are compared with. */
-		if (a->primary.ss_family == AF_INET && n->salen == a->plen &&
-		    memcmp(&((struct sockaddr_in *)&a->primary)->sin_addr, &sin->sin_addr, 4) == 0 &&
-		    ((struct sockaddr_in *)&a->primary)->sin_port == sin->sin_port)
-			continue;
-		afo_ns_query(n);
-	}
-	ldns_rr_list_deep_free(rrs);
-	ldns_rdf_deep_free(owner);
-	free(tmpl->name);
-	free(tmpl);
-	afo_put(a);
-}
-
-static void
-afo_nsset_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void *arg)
-{
-	struct afo *a = arg;
-	ldns_rdf *zone = NULL;
-	ldns_rr_list *ns = NULL;
-
-	(void)rcode;
-	if (status == 0 && dns_update_name(a->zone, &zone) == 0)
-		ns = dns_update_rrset_from_pkt(reply, LDNS_SECTION_ANSWER, zone, LDNS_RR_TYPE_NS);
-	for (size_t i = 0; ns != NULL && i < ldns_rr_list_rr_count(ns); i++) {
-		char *name = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ns, i), 0));
-		struct afo_ns *tmpl = name != NULL ? calloc(1, sizeof(*tmpl)) : NULL;
-
-		if (tmpl == NULL) {
-			free(name);
-			continue;
-		}
-		tmpl->a = a;
-		tmpl->name = name;
-		if (audit_lookup(d, NULL, 0, name, LDNS_RR_TYPE_A, 0, afo_ns_addr_cb, tmpl) == 0) {
-			afo_get(a);
-		} else {
-			free(name);
-			free(tmpl);
-		}
-	}
-	ldns_rr_list_deep_free(ns);
-	ldns_rdf_deep_free(zone);
-	afo_put(a);
-}
-
-static void
-afo_primary_soa_cb(struct audit_domain *d, int status, int rcode, const ldns_pkt *reply, void *arg)
-{
-	struct afo *a = arg;
-	ldns_rdf *zone = NULL;
-	ldns_rr_list *soa = NULL;
-
-	(void)rcode;
-	if (status == 0 && dns_update_name(a->zone, &zone) == 0)
-		soa = dns_update_rrset_from_pkt(reply, LDNS_SECTION_ANSWER, zone, LDNS_RR_TYPE_SOA);
-	if (soa != NULL && ldns_rr_list_rr_count(soa) > 0) {
-		a->primary_serial = ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(soa, 0), 2));
-		a->have_serial = true;
-		/* The NS set as the primary has it: those are the copies. */
-		if (audit_lookup(d, (const struct sockaddr *)&a->primary, a->plen, a->zone,
-				 LDNS_RR_TYPE_NS, AUDIT_Q_NORD, afo_nsset_cb, a) == 0)
-			afo_get(a);
-	}
-	ldns_rr_list_deep_free(soa);
-	ldns_rdf_deep_free(zone);
-	afo_put(a);
+	afo_put(arg);
 }
 
 /* ---- standbys ---------------------------------------------------------------- */
@@ -813,8 +625,8 @@ audit_failover_start(struct audit_domain *d)
 	if (audit_policy_spf_wait(d, afo_spf_cb, a) != 0)
 		afo_put(a);
 	if (a->have_primary &&
-	    audit_lookup(d, (const struct sockaddr *)&a->primary, a->plen, a->zone, LDNS_RR_TYPE_SOA,
-			 AUDIT_Q_NORD, afo_primary_soa_cb, a) == 0)
+	    (a->lag = audit_failover_lag_start(d, a->zone, (const struct sockaddr *)&a->primary,
+					       a->plen, cfg->dns.server, afo_lag_done, a)) != NULL)
 		afo_get(a);
 	afo_put(a);
 }
