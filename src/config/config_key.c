@@ -299,15 +299,16 @@ config_key_general(struct config_parse *p, int line, const char *key, const char
 			config_set_str(p, &g->status_listen, value);
 		free(host);
 	} else if (strcmp(key, "audit_interval") == 0) {
-		uint64_t ms = 1;
+		uint64_t ms = UINT64_MAX;
 
 		/* 0 turns the background audit off; below a second it would
-		 * audit without pause. */
+		 * audit without pause.  One error per line: a value that is no
+		 * duration at all is not also "below a second". */
 		config_set_duration(p, line, key, value, &ms, 1);
-		if (ms != 0 && ms < 1000)
+		if (ms != UINT64_MAX && ms != 0 && ms < 1000)
 			config_err(p, line, "audit_interval: '%s' must be 0 (off) or at least 1s",
 				   value);
-		else if (value_parse_duration(value, &ms) == 0)
+		else if (ms != UINT64_MAX)
 			g->audit_interval_ms = ms;
 	} else {
 		config_key_unknown(p, line, key, "[general]");

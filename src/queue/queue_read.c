@@ -26,6 +26,7 @@ struct queue_read {
 	queue_read_fn done;
 	void *arg;
 	uint64_t started_ms;
+	uint64_t timeout_ms; /* the deadline as given, for the message */
 	struct queue_result res;
 	char **zone_names; /* owned copies; res.zones[i].zone borrows them */
 };
@@ -100,8 +101,10 @@ queue_read_done(void *arg, int st, const char *out, size_t len)
 	res->took_ms = clock_mono_ms() - r->started_ms;
 	if (proc_timed_out(r->proc)) {
 		res->rc = MXF_ETIMEDOUT;
-		snprintf(res->error, sizeof(res->error), "timed out after %.1fs reading the queue",
-			 (double)res->took_ms / 1000.0);
+		char dur[VALUE_DURATION_BUF];
+
+		snprintf(res->error, sizeof(res->error), "timed out after %s reading the queue",
+			 value_format_duration(r->timeout_ms, dur, sizeof(dur)));
 	} else if (st < 0 || WIFSIGNALED(st)) {
 		queue_read_first_line(out, len, q, sizeof(q));
 		res->rc = MXF_EIO;
@@ -178,6 +181,7 @@ queue_read_start(struct event_base *base, const struct config_queue *q, char *co
 	argv[n++] = QUEUE_READ_CMD;
 	argv[n] = NULL;
 	r->started_ms = clock_mono_ms();
+	r->timeout_ms = timeout_ms;
 	rc = proc_run_max(base, QUEUE_OUT_MAX, argv, NULL, queue_read_done, r, &r->proc, err,
 			  errsize);
 	free(dest);

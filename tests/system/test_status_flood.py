@@ -203,4 +203,6 @@ def test_flood_never_starves_checks(mxf_bin, flab, tmp_path, hard_too):
     assert rc == 0, err[-3000:]
     assert not mxflab.sanitizer_report(err), err[-5000:]
     assert "Too many open files" not in err, err[-3000:]
-    assert "server down" not in err and "isolated" not in err.lower(), err[-3000:]
+    # A check starved by the flood would show as a server going down
+    # ("server mx1 is down: ...") or as isolation.
+    assert " is down: " not in err and "isolated" not in err.lower(), err[-3000:]

@@ -299,6 +299,8 @@ test_audit_interval(void **state)
 	config_errors_free(&errs);
 	load_bad("[general]\n\naudit_interval = hourly\n");
 	assert_true(has_error(3, "audit_interval: 'hourly' is not a duration"));
+	/* One error for the one mistake: not also "at least 1s". */
+	assert_false(has_error(3, "at least 1s"));
 }
 
 static void
