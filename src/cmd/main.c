@@ -2,8 +2,7 @@
  * main.c -- command-line parsing and dispatch.
  *
  * Global options come before the command word; everything after it belongs
- * to the command.  Commands that are not built yet say so and exit 2, so a
- * script never mistakes them for success.
+ * to the command.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -234,9 +233,8 @@ usage(FILE *out)
 		const char *sum = commands[i].summary;
 		int len = (int)strcspn(sum != NULL ? sum : commands[i].help, "\n");
 
-		fprintf(out, "  %-10s %.*s%s\n", commands[i].name, len,
-			sum != NULL ? sum : commands[i].help,
-			commands[i].fn == NULL ? " (not built yet)" : "");
+		fprintf(out, "  %-10s %.*s\n", commands[i].name, len,
+			sum != NULL ? sum : commands[i].help);
 	}
 	fprintf(out, "  %-10s %s\n", "help", "`help COMMAND`: one command's options and exit codes");
 	fprintf(out,
@@ -287,8 +285,7 @@ help_command(const char *name)
 		unknown_command("help: ", name);
 		return MXF_EXIT_USAGE;
 	}
-	printf("usage: mxfailover [-c FILE] [-v|-q] %s\n\n%s%s", c->usage, c->help,
-	       c->fn == NULL ? "\nThis command is not built yet in this version.\n" : "");
+	printf("usage: mxfailover [-c FILE] [-v|-q] %s\n\n%s", c->usage, c->help);
 	return MXF_EXIT_OK;
 }
 
@@ -427,10 +424,6 @@ main(int argc, char **argv)
 	cmd = command_find(argv[0]);
 	if (cmd == NULL) {
 		unknown_command("", argv[0]);
-		return MXF_EXIT_USAGE;
-	}
-	if (cmd->fn == NULL) {
-		fprintf(stderr, "mxfailover: %s: not built yet in this version\n", cmd->name);
 		return MXF_EXIT_USAGE;
 	}
 	/* Reset getopt for the command's own option parsing. */
