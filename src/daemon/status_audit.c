@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "value.h"
+
 static const char *
 status_audit_str(const char *s)
 {
@@ -109,6 +111,16 @@ status_audit_html(struct buf *b, const struct findings *f, uint64_t interval_ms)
 	if (f == NULL || interval_ms == 0) {
 		buf_printf(b, "<p class=\"unknown\">The background audit is off "
 			      "([general] audit_interval = 0).</p>\n");
+		return;
+	}
+	if (f->last_ms == 0 && f->error[0] == '\0') {
+		/* Nothing audited yet is not "0 errors": say when it will be. */
+		char ivl[VALUE_DURATION_BUF];
+
+		buf_printf(b, "<p class=\"unknown\">No audit has run yet%s: the first runs "
+			      "one audit_interval (%s) after the start.</p>\n",
+			   f->running ? " (one is running)" : "",
+			   value_format_duration(interval_ms, ivl, sizeof(ivl)));
 		return;
 	}
 	if (f->last_ms != 0) {

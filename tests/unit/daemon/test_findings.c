@@ -131,6 +131,15 @@ test_status(void **state)
 	s = buf_take(&b);
 	assert_non_null(strstr(s, "audit_interval = 0"));
 	free(s);
+	/* Before the first audit the page says so: not "0 errors" in green. */
+	struct findings none = {0};
+	b = (struct buf){0};
+	status_audit_html(&b, &none, 3600000);
+	s = buf_take(&b);
+	assert_non_null(strstr(s, "No audit has run yet"));
+	assert_non_null(strstr(s, "(1h)"));
+	assert_null(strstr(s, "0 errors"));
+	free(s);
 	/* Off: the JSON says so, the metrics count nothing. */
 	root = json_object();
 	status_audit_json(root, NULL, 0);
