@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "status_view.h"
 #include "value.h"
 
 static const char *
@@ -87,21 +88,6 @@ status_audit_metrics(struct buf *b, const struct findings *f)
 			   (unsigned long long)(f->last_ms / 1000));
 }
 
-/* HTML text: &, <, >, " escaped. */
-static void
-status_audit_html_text(struct buf *b, const char *s)
-{
-	for (s = status_audit_str(s); *s != '\0'; s++) {
-		switch (*s) {
-		case '&': buf_printf(b, "&amp;"); break;
-		case '<': buf_printf(b, "&lt;"); break;
-		case '>': buf_printf(b, "&gt;"); break;
-		case '"': buf_printf(b, "&quot;"); break;
-		default: buf_append(b, s, 1); break;
-		}
-	}
-}
-
 void
 status_audit_html(struct buf *b, const struct findings *f, uint64_t interval_ms)
 {
@@ -142,7 +128,7 @@ status_audit_html(struct buf *b, const struct findings *f, uint64_t interval_ms)
 		   f->running ? "; an audit is running" : "");
 	if (f->error[0] != '\0') {
 		buf_printf(b, "<p class=\"down\">The last audit could not run: ");
-		status_audit_html_text(b, f->error);
+		status_html(b, status_audit_str(f->error));
 		buf_printf(b, "</p>\n");
 	}
 	if (f->n == 0)
@@ -158,13 +144,13 @@ status_audit_html(struct buf *b, const struct findings *f, uint64_t interval_ms)
 			buf_printf(b, "<tr><td class=\"%s\">%s</td><td>",
 				   sev == FINDINGS_ERROR ? "down" : sev == FINDINGS_WARNING ? "unknown" : "up",
 				   findings_severity_name(it->severity, false));
-			status_audit_html_text(b, it->id);
+			status_html(b, status_audit_str(it->id));
 			buf_printf(b, "</td><td>");
-			status_audit_html_text(b, it->subject);
+			status_html(b, status_audit_str(it->subject));
 			buf_printf(b, "</td><td>");
-			status_audit_html_text(b, it->message);
+			status_html(b, status_audit_str(it->message));
 			buf_printf(b, "</td><td>");
-			status_audit_html_text(b, it->hint);
+			status_html(b, status_audit_str(it->hint));
 			buf_printf(b, "</td></tr>\n");
 		}
 	}

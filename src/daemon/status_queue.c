@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "queue_json.h"
+#include "status_view.h"
 #include "value.h"
 
 void
@@ -49,26 +50,12 @@ status_queue_json(json_t *root, const struct queue_watch *qw, int64_t now)
 	json_object_set_new(root, "queues", arr);
 }
 
-/* A Prometheus label value: backslash, double quote and newline escaped. */
-static void
-status_queue_label(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '\\' || *s == '"')
-			buf_printf(b, "\\%c", *s);
-		else if (*s == '\n')
-			buf_printf(b, "\\n");
-		else
-			buf_append(b, s, 1);
-	}
-}
-
 /* "server=\"mx2\"" for entry @e. */
 static void
 status_queue_server(struct buf *b, const struct queue_watch_entry *e)
 {
 	buf_printf(b, "server=\"");
-	status_queue_label(b, e->server);
+	status_label(b, e->server);
 	buf_printf(b, "\"");
 }
 
@@ -125,7 +112,7 @@ status_queue_metrics(struct buf *b, const struct queue_watch *qw, int64_t now)
 			buf_printf(b, "mxfailover_queue_messages{");
 			status_queue_server(b, e);
 			buf_printf(b, ",zone=\"");
-			status_queue_label(b, zone);
+			status_label(b, zone);
 			buf_printf(b, "\"} %zu\n", e->counts[z].messages);
 		}
 	}
@@ -146,21 +133,6 @@ status_queue_metrics(struct buf *b, const struct queue_watch *qw, int64_t now)
 	}
 }
 
-/* HTML text: &, <, >, " escaped. */
-static void
-status_queue_html_text(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&': buf_printf(b, "&amp;"); break;
-		case '<': buf_printf(b, "&lt;"); break;
-		case '>': buf_printf(b, "&gt;"); break;
-		case '"': buf_printf(b, "&quot;"); break;
-		default: buf_append(b, s, 1); break;
-		}
-	}
-}
-
 void
 status_queue_html(struct buf *b, const struct queue_watch *qw, int64_t now)
 {
@@ -175,7 +147,7 @@ status_queue_html(struct buf *b, const struct queue_watch *qw, int64_t now)
 		char line[600], span[40], when[40];
 
 		buf_printf(b, "<tr><td>");
-		status_queue_html_text(b, e->server);
+		status_html(b, e->server);
 		if (!e->have) {
 			buf_printf(b, "</td><td class=\"unknown\" colspan=\"3\">not read "
 				      "yet</td></tr>\n");
@@ -183,11 +155,11 @@ status_queue_html(struct buf *b, const struct queue_watch *qw, int64_t now)
 		}
 		if (e->rc != 0) {
 			buf_printf(b, "</td><td class=\"down\" colspan=\"2\">could not be read: ");
-			status_queue_html_text(b, e->error);
+			status_html(b, e->error);
 		} else {
 			queue_watch_describe(e, now, line, sizeof(line));
 			buf_printf(b, "</td><td class=\"%s\">", e->sum.matched > 0 ? "down" : "up");
-			status_queue_html_text(b, line);
+			status_html(b, line);
 			buf_printf(b, "</td><td>%s",
 				   e->sum.oldest != 0
 					   ? value_format_duration_span(now - e->sum.oldest, span,
