@@ -40,7 +40,6 @@
 #include "proc.h"
 #include "queue_watch.h"
 #include "round.h"
-#include "round_witness.h"
 #include "sdnotify.h"
 #include "state.h"
 #include "state_file.h"
@@ -68,7 +67,6 @@ struct daemon {
 	struct event *drain_ev;	 /* once/plan: wait for notices and ETRN */
 	bool pins_warned;	 /* the pins file was unreadable, said once */
 	struct state_file_streak save_streak; /* state file not written, said once */
-	struct round_witness_memory witnesses; /* down witnesses, said once */
 	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
 	struct sdnotify *sd;	 /* systemd's notify protocol, run mode only */
 	struct daemon_audit *audit; /* [general] audit_interval, run mode only */
@@ -272,7 +270,6 @@ daemon_round_start(struct daemon *d)
 		.ctr = &d->ctr,
 		.pins_warned = &d->pins_warned,
 		.save_streak = &d->save_streak,
-		.witnesses = &d->witnesses,
 		.lock_fd = d->lock_fd,
 		.done = daemon_round_done,
 		.arg = d,
