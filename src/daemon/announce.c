@@ -170,8 +170,11 @@ announce_etrn_done(const struct etrn_result *res, void *arg)
 	job->reason = strdup(reason);
 	job->failed = !res->all_accepted;
 	/* A backup whose queue we can read: the notice says whether it
-	 * drained, once the drain check ends. */
-	if (job->watch != NULL && queue_watch_drain(job->watch, announce_etrn_drained, job) == 0)
+	 * drained, once the drain check ends.  Not when the ETRN itself
+	 * failed: nothing was flushed, and the notice must not wait (a cron
+	 * pass could end before the check does). */
+	if (res->err == 0 && job->watch != NULL &&
+	    queue_watch_drain(job->watch, announce_etrn_drained, job) == 0)
 		return;
 	announce_etrn_notice(job, NULL, 0);
 	announce_etrn_end(job->a, job);
@@ -353,6 +356,42 @@ announce_reminders(struct announce *a, const struct config *cfg, const struct he
 		notify_send(a->notify, &rem);
 		log_info("server %s: still down; reminder sent", cfg->servers[s].id);
 		a->reminder_next[s] = notify_reminder_next(since, now, cfg->notify.reminder_ms);
+	}
+}
+
+void
+announce_settle(struct announce *a, const char *why)
+{
+	while (a->etrn != NULL) {
+		struct announce_etrn *job = a->etrn;
+		char *reason = NULL;
+
+		a->etrn = job->next;
+		job->next = NULL;
+		if (job->t != NULL) {
+			/* The ETRN conversation itself is still on (it has its own
+			 * timeout, so this is rare): it counts as failed. */
+			etrn_cancel(job->t);
+			job->t = NULL;
+			job->failed = true;
+			log_err("group %s: queue flush at %s: ETRN did not end: %s", job->group,
+				job->server, why);
+			if (asprintf(&reason, "%s: ETRN did not end: %s", job->server, why) < 0)
+				reason = NULL;
+		} else {
+			queue_watch_drain_cancel(a->queue, job);
+			log_warn("group %s: queue at %s: %s", job->group, job->server, why);
+			if (job->reason == NULL || job->reason[0] == '\0'
+				    ? asprintf(&reason, "%s", why) < 0
+				    : asprintf(&reason, "%s; %s", job->reason, why) < 0)
+				reason = NULL;
+		}
+		if (reason != NULL) {
+			free(job->reason);
+			job->reason = reason;
+		}
+		announce_etrn_notice(job, NULL, 0);
+		announce_etrn_free(job);
 	}
 }
 

@@ -89,6 +89,15 @@ void announce_event(struct announce *a, const struct config *cfg, const struct f
 void announce_reminders(struct announce *a, const struct config *cfg, const struct health *h,
 			uint64_t now_ms);
 
+/*
+ * announce_settle -- `once` will not wait any longer: every queue flush
+ * still running ends now, and its notice goes out with @why ("queue drain
+ * not checked: ...") added to the reason instead of being dropped.  A
+ * flush whose ETRN has not ended counts as failed.  The notices are only
+ * queued: the caller gives the notifier time to deliver them.
+ */
+void announce_settle(struct announce *a, const char *why);
+
 /* Whether notices or queue flushes are still running. */
 bool announce_busy(const struct announce *a);
 

@@ -40,7 +40,6 @@
 #include "proc.h"
 #include "queue_watch.h"
 #include "round.h"
-#include "round_witness.h"
 #include "sdnotify.h"
 #include "state.h"
 #include "state_file.h"
@@ -68,7 +67,6 @@ struct daemon {
 	struct event *drain_ev;	 /* once/plan: wait for notices and ETRN */
 	bool pins_warned;	 /* the pins file was unreadable, said once */
 	struct state_file_streak save_streak; /* state file not written, said once */
-	struct round_witness_memory witnesses; /* down witnesses, said once */
 	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
 	struct sdnotify *sd;	 /* systemd's notify protocol, run mode only */
 	struct daemon_audit *audit; /* [general] audit_interval, run mode only */
@@ -207,16 +205,30 @@ daemon_active_from_memory(struct daemon *d)
 	announce_active(&d->an, d->cfg, failover_active(d->st->failover, d->cfg, 0, NULL));
 }
 
+/*
+ * `once` waits at most DAEMON_ONCE_WAIT_MS after its round for notices and
+ * queue flushes.  Queue flushes (ETRN and its drain check, at most some 50 s,
+ * queue_watch.h) get DAEMON_ONCE_FLUSH_MS of it; one still running then is
+ * settled (announce_settle): its notice goes out saying the drain was not
+ * checked, with the rest of the wait left to deliver it.
+ */
+#define DAEMON_ONCE_WAIT_MS  60000
+#define DAEMON_ONCE_FLUSH_MS 45000
+
 /* once: the round is over; wait (bounded) for notices and queue flushes. */
 static void
 daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct timeval tv = {0, 100000};
+	uint64_t now = clock_mono_ms();
 
 	(void)fd;
 	(void)what;
-	if (!announce_busy(&d->an) || clock_mono_ms() >= d->drain_until_ms) {
+	if (d->an.etrn != NULL && now + (DAEMON_ONCE_WAIT_MS - DAEMON_ONCE_FLUSH_MS) >=
+					  d->drain_until_ms)
+		announce_settle(&d->an, "queue drain not checked: `once` stopped waiting");
+	if (!announce_busy(&d->an) || now >= d->drain_until_ms) {
 		if (announce_busy(&d->an))
 			log_warn("exiting with notices or queue flushes still pending");
 		event_base_loopbreak(d->base);
@@ -238,7 +250,7 @@ daemon_round_done(void *arg, int code, uint64_t started)
 	sdnotify_round(d->sd, d->cfg, d->st);
 	if (d->mode != DAEMON_RUN || d->stopping) {
 		if (d->mode == DAEMON_ONCE && announce_busy(&d->an)) {
-			d->drain_until_ms = clock_mono_ms() + 60000;
+			d->drain_until_ms = clock_mono_ms() + DAEMON_ONCE_WAIT_MS;
 			daemon_drain_cb(-1, 0, d);
 			return;
 		}
@@ -272,7 +284,6 @@ daemon_round_start(struct daemon *d)
 		.ctr = &d->ctr,
 		.pins_warned = &d->pins_warned,
 		.save_streak = &d->save_streak,
-		.witnesses = &d->witnesses,
 		.lock_fd = d->lock_fd,
 		.done = daemon_round_done,
 		.arg = d,

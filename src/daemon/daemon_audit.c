@@ -100,6 +100,9 @@ daemon_audit_done(struct audit_report *const *r, size_t n, void *arg)
 	struct daemon_audit *da = arg;
 	struct findings_item *items;
 	struct findings_changes ch;
+	const struct config *cfg;
+	struct state *st;
+	struct announce *an;
 	size_t total = 0, k = 0;
 	unsigned checks = 0;
 	uint64_t now = clock_wall_ms();
@@ -130,7 +133,10 @@ daemon_audit_done(struct audit_report *const *r, size_t n, void *arg)
 			};
 		}
 	}
-	if (findings_update(&da->found, items, k, now, &ch) != 0) {
+	/* Against what was told, which the state file keeps across restarts. */
+	da->view(da->arg, &cfg, &st, &an);
+	if (findings_update(&da->found, items, k, now, st != NULL ? &st->findings : NULL, &ch) !=
+	    0) {
 		snprintf(da->found.error, sizeof(da->found.error), "out of memory");
 		free(items);
 		goto next;

@@ -7,8 +7,10 @@
  *
  * Pure: no clock (times are passed in), no I/O, no logging.  A finding is
  * known by its domain, id and subject; its severity, message and hint are
- * what the latest audit said.  Nothing is saved across restarts: a restart
- * announces what it finds once again.
+ * what the latest audit said.  What was announced is the state's
+ * (state_findings.h, saved in the state file): the changes are computed
+ * against it, so a restart does not announce a finding that is still there
+ * again, and clears one that went away while it was down.
  */
 #ifndef MXF_FINDINGS_H
 #define MXF_FINDINGS_H
@@ -16,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "state_findings.h"
 
 /* The audit's severities, in its order (audit.h: info, warning, error). */
 enum findings_severity { FINDINGS_INFO, FINDINGS_WARNING, FINDINGS_ERROR };
@@ -57,14 +61,19 @@ struct findings_changes {
 /*
  * findings_update -- replace the set with the @n items of the audit that
  * ended at @now_ms (strings copied; duplicates of domain/id/subject kept
- * once).  @ch receives the warnings and errors that are new (not a warning
- * or error of the previous set) and those of the previous set that are no
- * longer a warning or error.  The first audit counts as a change from an
- * empty set.
- * @return 0, or MXF_ENOMEM (the set and @ch are then as before / empty).
+ * once).  @ch receives the warnings and errors that are new (not in @told)
+ * and the entries of @told that are no longer a warning or error (their
+ * message and hint those of the previous set, "" when it did not hold them:
+ * found before a restart).  @told is then replaced by the new set's
+ * warnings and errors; a streak's start (since_ms) is @told's, else the
+ * previous set's, else @now_ms.  @told NULL: the previous set's warnings
+ * and errors are taken as told (nothing outlives the process).  The first
+ * audit with an empty @told counts as a change from an empty set.
+ * @return 0, or MXF_ENOMEM (the set, @told and @ch are then as before /
+ * empty).
  */
 int findings_update(struct findings *f, const struct findings_item *items, size_t n,
-		    uint64_t now_ms, struct findings_changes *ch);
+		    uint64_t now_ms, struct state_findings *told, struct findings_changes *ch);
 
 /* How many findings of @sev the set holds. */
 size_t findings_count(const struct findings *f, enum findings_severity sev);
@@ -72,7 +81,9 @@ size_t findings_count(const struct findings *f, enum findings_severity sev);
 /* "info" "warning" "error"; "WARNING"-style upper case with @upper. */
 const char *findings_severity_name(enum findings_severity s, bool upper);
 
-/* One line for an event: "WARNING mx-single example.com: only one MX". */
+/* One line for an event: "WARNING mx-single example.com: only one MX
+ * (hint)"; without message and hint (a finding told before a restart)
+ * "WARNING mx-single example.com". */
 int findings_line(const struct findings_item *it, char *buf, size_t len);
 
 void findings_changes_free(struct findings_changes *ch);

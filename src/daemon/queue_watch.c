@@ -26,7 +26,8 @@
 struct queue_watch_drain {
 	queue_watch_drain_fn done;
 	void *arg;
-	uint64_t deadline_ms; /* clock_mono_ms() after which it gives up */
+	uint64_t last_ms;     /* clock_mono_ms() of the last look */
+	uint64_t deadline_ms; /* by when its readings end (last_ms + LAST_MS) */
 	uint64_t next_ms;     /* next look; 0 while waiting for a reading */
 	uint64_t step_ms;
 	uint64_t started_ms;
@@ -272,12 +273,11 @@ queue_watch_read_done(void *arg, const struct queue_result *r)
 		}
 		if (e->rc == 0 && e->sum.matched == 0)
 			drained = 1;
-		else if (now >= d->deadline_ms)
+		else if (now >= d->last_ms)
 			drained = e->rc == 0 ? 0 : -1;
 		else {
 			/* The last look is at the bound itself. */
-			d->next_ms = now + d->step_ms < d->deadline_ms ? now + d->step_ms
-								       : d->deadline_ms;
+			d->next_ms = now + d->step_ms < d->last_ms ? now + d->step_ms : d->last_ms;
 			d->step_ms *= 2;
 			pp = &d->next;
 			continue;
@@ -291,6 +291,25 @@ queue_watch_read_done(void *arg, const struct queue_result *r)
 	queue_watch_schedule(e);
 }
 
+/*
+ * The time a reading of @e started at @now is given: QUEUE_WATCH_TIMEOUT_MS,
+ * cut to what is left of the drain checks waiting for it, so the last look
+ * cannot run past their bound (at least QUEUE_WATCH_READ_MIN_MS).
+ */
+static uint64_t
+queue_watch_read_timeout(const struct queue_watch_entry *e, uint64_t now)
+{
+	uint64_t t = QUEUE_WATCH_TIMEOUT_MS;
+
+	for (const struct queue_watch_drain *d = e->drains; d != NULL; d = d->next) {
+		uint64_t left = d->deadline_ms > now ? d->deadline_ms - now : 0;
+
+		if (d->next_ms == 0 && left < t)
+			t = left;
+	}
+	return t < QUEUE_WATCH_READ_MIN_MS ? QUEUE_WATCH_READ_MIN_MS : t;
+}
+
 /* Start a reading of @e now unless one runs. */
 static void
 queue_watch_read(struct queue_watch_entry *e, const char *why)
@@ -301,8 +320,9 @@ queue_watch_read(struct queue_watch_entry *e, const char *why)
 	if (e->read != NULL)
 		return;
 	e->read_why = why;
-	rc = queue_read_start(e->qw->base, &e->q, e->zones, e->nzones, QUEUE_WATCH_TIMEOUT_MS,
-			      queue_watch_read_done, e, &e->read, err, sizeof(err));
+	rc = queue_read_start(e->qw->base, &e->q, e->zones, e->nzones,
+			      queue_watch_read_timeout(e, clock_mono_ms()), queue_watch_read_done,
+			      e, &e->read, err, sizeof(err));
 	if (rc != 0) {
 		/* ssh could not even start: as if the reading ended at once. */
 		struct queue_result r = {.rc = rc};
@@ -392,7 +412,8 @@ queue_watch_drain(struct queue_watch_entry *e, queue_watch_drain_fn done, void *
 	d->done = done;
 	d->arg = arg;
 	d->started_ms = now;
-	d->deadline_ms = now + QUEUE_WATCH_DRAIN_MAX_MS;
+	d->last_ms = now + QUEUE_WATCH_DRAIN_MAX_MS;
+	d->deadline_ms = d->last_ms + QUEUE_WATCH_DRAIN_LAST_MS;
 	d->step_ms = QUEUE_WATCH_DRAIN_FIRST_MS * 2;
 	d->next_ms = now + QUEUE_WATCH_DRAIN_FIRST_MS;
 	d->next = e->drains;

@@ -31,10 +31,16 @@ struct queue_watch_drain;
 /* While a group is failed over, its backups' queues are read this often. */
 #define QUEUE_WATCH_REFRESH_MS 60000
 /* After ETRN: the first look, then doubling, until drained or the bound,
- * where a last look is taken.  Within `once`'s 60 s wait for notices, so a
- * cron pass still sends the queue-flush notice. */
+ * where a last look is taken.  Every reading of a drain check ends within
+ * QUEUE_WATCH_DRAIN_LAST_MS after the bound (its timeout is cut to what is
+ * left), so the whole check is over 50 s after the ETRN: within `once`'s
+ * wait for notices (daemon.c), and a cron pass still sends the queue-flush
+ * notice. */
 #define QUEUE_WATCH_DRAIN_FIRST_MS 2000
 #define QUEUE_WATCH_DRAIN_MAX_MS   40000
+#define QUEUE_WATCH_DRAIN_LAST_MS  10000
+/* The least time a reading is given, however close the end. */
+#define QUEUE_WATCH_READ_MIN_MS    1000
 
 /* One backup server's queue and its last reading. */
 struct queue_watch_entry {
@@ -98,7 +104,10 @@ struct queue_watch_entry *queue_watch_get(struct queue_watch *qw, const struct c
  * queue_watch_drain -- after ETRN at @e's server: read its queue
  * QUEUE_WATCH_DRAIN_FIRST_MS from now, then at doubling intervals, until it
  * holds no mail for the zones or QUEUE_WATCH_DRAIN_MAX_MS passed; then
- * call @done once (from the loop, never from inside this call).
+ * call @done once (from the loop, never from inside this call).  A reading
+ * started for it is given no more than what is left until
+ * QUEUE_WATCH_DRAIN_MAX_MS + QUEUE_WATCH_DRAIN_LAST_MS from now (at least
+ * QUEUE_WATCH_READ_MIN_MS), so @done comes within that bound.
  * @return 0 or MXF_ENOMEM (nothing will be called).
  */
 int queue_watch_drain(struct queue_watch_entry *e, queue_watch_drain_fn done, void *arg);

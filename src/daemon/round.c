@@ -153,10 +153,9 @@ round_checks_done(struct round *r)
 	round_apply_pins(r);
 	for (size_t s = 0; s < cfg->nservers; s++)
 		k += cfg->servers[s].nchecks;
-	round_witness_fit(r->env.witnesses, cfg->general.nwitness);
 	for (; k < r->nslots; k++, nwit++)
-		wit_failed += round_witness_note(r->env.witnesses, r->env.st, cfg, nwit,
-						 &r->slots[k].res, r->now_ms);
+		wit_failed +=
+			round_witness_note(r->env.st, cfg, nwit, &r->slots[k].res, r->now_ms);
 	wit = round_rules_witness(nwit, wit_failed);
 	k = 0;
 	for (size_t s = 0; s < cfg->nservers; s++) {

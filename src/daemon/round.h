@@ -33,8 +33,6 @@
 #include "state_file.h"
 #include "status_http.h"
 
-struct round_witness_memory; /* round_witness.h */
-
 /*
  * What a round works with; all borrowed from the daemon and left alone
  * between rounds (a reload swaps them only while no round runs).
@@ -53,9 +51,6 @@ struct round_env {
 	 * noted for `status` to show (state_file_lock_note). */
 	struct state_file_streak *save_streak;
 	int lock_fd;
-	/* The witnesses down in the last round (NULL: log each down witness
-	 * in every round). */
-	struct round_witness_memory *witnesses;
 	/* Called once when the round is over, after it was freed, with the
 	 * round's exit code (enum mxf_exit) and when it started. */
 	void (*done)(void *arg, int exit_code, uint64_t started_ms);

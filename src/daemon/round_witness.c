@@ -1,59 +1,41 @@
 /*
  * round_witness.c -- a round's witness results noted and said once per
- * streak; see round_witness.h.  The memory is the daemon's and the state
- * the round's; this file only flips the memory's bits, notes and logs.
+ * streak; see round_witness.h.  The state holds the streak; this file only
+ * reads it before noting the new result, and logs.
  */
 #include "round_witness.h"
 
-#include <string.h>
-
 #include "log.h"
 
-void
-round_witness_fit(struct round_witness_memory *m, size_t nwitness)
+/* -1 when witness @i has no fresh result in @st, else 1 down, 0 up. */
+static int
+round_witness_was_down(const struct state *st, const struct config *cfg, size_t i,
+		       uint64_t now_ms)
 {
-	if (m != NULL && m->n != nwitness) {
-		memset(m, 0, sizeof(*m));
-		m->n = nwitness;
-	}
-}
+	const struct state_witness *w;
 
-/*
- * Log witness @i's result @down (with @reason) once per streak: when it
- * goes down and when it is back, not in every round it stays down.
- */
-static void
-round_witness_say(struct round_witness_memory *m, const struct config *cfg, size_t i, bool down,
-		  const char *reason)
-{
-	const char *url = cfg->general.witness[i];
-	bool was;
-
-	if (m == NULL || i >= ROUND_WITNESS_MEMORY) {
-		if (down)
-			log_info("witness %s: down: %s", url, reason);
-		return;
-	}
-	was = (m->down[i / 8] >> (i % 8)) & 1;
-	if (down && !was)
-		log_info("witness %s: down: %s", url, reason);
-	else if (down)
-		log_debug("witness %s: still down: %s", url, reason);
-	else if (was)
-		log_info("witness %s: up again", url);
-	if (down)
-		m->down[i / 8] |= (unsigned char)(1u << (i % 8));
-	else
-		m->down[i / 8] &= (unsigned char)~(1u << (i % 8));
+	if (st->witness == NULL || i >= st->nwitness)
+		return -1;
+	w = &st->witness[i];
+	if (!w->seen || w->at_ms > now_ms || now_ms - w->at_ms > state_stale_after_ms(cfg))
+		return -1;
+	return w->up ? 0 : 1;
 }
 
 bool
-round_witness_note(struct round_witness_memory *m, struct state *st, const struct config *cfg,
-		   size_t i, const struct check_result *res, uint64_t now_ms)
+round_witness_note(struct state *st, const struct config *cfg, size_t i,
+		   const struct check_result *res, uint64_t now_ms)
 {
+	const char *url = cfg->general.witness[i];
 	bool down = res->state == CHECK_STATE_DOWN;
+	int was = round_witness_was_down(st, cfg, i, now_ms);
 
 	state_witness_note(st, i, !down, res->elapsed_ms, res->reason, now_ms);
-	round_witness_say(m, cfg, i, down, res->reason);
+	if (down && was != 1)
+		log_info("witness %s: down: %s", url, res->reason);
+	else if (down)
+		log_debug("witness %s: still down: %s", url, res->reason);
+	else if (was == 1)
+		log_info("witness %s: up again", url);
 	return down;
 }

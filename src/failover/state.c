@@ -25,6 +25,8 @@
  *                 ID, "from": ID, "to": ID, "zone": Z, "record": L,
  *                 "zones": [Z...] (only when set), "detail": "..." } ] }
  *                                            -- oldest first
+ * and optional "history", "witnesses" (state_history.h), "audit_findings"
+ * (state_findings.h).
  *
  * Times are wall-clock milliseconds.  Every field is optional on load
  * (a missing one keeps the fresh value), but a present field of the wrong
@@ -93,6 +95,7 @@ void state_free(struct state *st)
 	free(st->history);
 	free(st->switches);
 	free(st->witness);
+	state_findings_clear(&st->findings);
 	for (size_t i = 0; i < STATE_EVENTS_MAX; i++)
 		state_event_clear(&st->events[i]);
 	free(st);
@@ -331,6 +334,7 @@ int state_to_json(const struct state *st, const struct config *cfg, uint64_t now
 	state_set(root, "events", events, &bad);
 	state_set(root, "history", state_history_to_json(st, cfg), &bad);
 	state_set(root, "witnesses", state_witness_to_json(st, cfg), &bad);
+	state_set(root, "audit_findings", state_findings_to_json(&st->findings), &bad);
 	if (bad) {
 		json_decref(root);
 		return MXF_ENOMEM;
@@ -688,6 +692,7 @@ int state_from_json(const json_t *root, const struct config *cfg, struct state *
 		state_read_events(&rd, events, st);
 	state_history_from_json(st, cfg, json_object_get(root, "history"));
 	state_witness_from_json(st, cfg, json_object_get(root, "witnesses"));
+	state_findings_from_json(&st->findings, json_object_get(root, "audit_findings"));
 
 	if (rd.code) {
 		state_free(st);

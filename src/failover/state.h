@@ -41,6 +41,7 @@
 #include "config.h"
 #include "failover.h"
 #include "health.h"
+#include "state_findings.h"
 
 #define STATE_VERSION 1
 #define STATE_EVENTS_MAX 100            /* the ring of recent events */
@@ -106,6 +107,7 @@ struct state {
 					   events recorded (state_add_event) */
 	struct state_witness *witness;  /* [nwitness], parallel to the config's */
 	size_t nwitness;
+	struct state_findings findings; /* audit findings announced, not cleared */
 };
 
 /*

@@ -17,6 +17,8 @@ and after: the update probe changes nothing.
 fod.test is the daemon's: `run` with audit_interval = 1s finds its missing
 record once (audit_finding), and once it is added, audit_clear -- each
 logged and kept in the events once, shown in /api/status and /metrics.
+What was announced is kept in the state file: a restart while the mistake
+is still there announces nothing, and its fix still brings audit_clear.
 """
 
 import json
@@ -251,4 +253,90 @@ def test_daemon_audit_finding_once_then_clear(alab, mxf_bin, tmp_path):
         assert mark is None, d.log()[-3000:]
     finally:
         d.stop()
+        live.stop()
+
+
+def test_daemon_audit_restart_does_not_announce_again(alab, mxf_bin, tmp_path):
+    """What was announced is kept in the state file: a restart while the
+    mistake (a missing pop3 record) is still there announces nothing, and
+    the fix after the restart still brings one audit_clear."""
+    live = folab.MailServer("127.0.0.1").start()
+    port = net.free_port("127.0.0.1")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver %s\n" % alab.primary)
+    notices = tmp_path / "notices.txt"
+    hook = tmp_path / "hook.sh"
+    hook.write_text('#!/bin/sh\necho "$MXF_EVENT $MXF_REASON" >> %s\n' % notices)
+    hook.chmod(0o755)
+    cfg = write_config(
+        str(tmp_path / "fod.conf"), alab, FOD, "A", ["mx", "pop3"],
+        [("mx1", "127.0.0.1", "mx1.fod.test.", [live.url]),
+         ("mx2", "127.0.0.1", "mx2.fod.test.", [live.url])],
+        alab.keys["k-audit"],
+        general={"audit_interval": "1s", "status_listen": "127.0.0.1:%d" % port},
+        extra="\n[notify]\nexec = %s\n" % hook)
+    state_file = tmp_path / "state.json"
+    env = dict(os.environ, MXF_RESOLV_CONF=str(resolv))
+    found = "audit finding: %s: ERROR failover-record-missing pop3.%s" % (FOD, FOD)
+    cleared = "audit clear: %s: no longer found: ERROR failover-record-missing pop3.%s" \
+        % (FOD, FOD)
+
+    def notified(kind):
+        try:
+            text = notices.read_text()
+        except FileNotFoundError:
+            return 0
+        return sum(1 for ln in text.splitlines()
+                   if ln.startswith(kind + " ") and "pop3.%s" % FOD in ln)
+
+    def runs():
+        try:
+            return json.loads(http_get("http://127.0.0.1:%d/api/status" % port))["audit"]["runs"]
+        except OSError:
+            return 0
+
+    def saved():
+        try:
+            st = json.loads(state_file.read_text())
+        except (OSError, ValueError):
+            return False
+        return any(f["id"] == "failover-record-missing" and f["subject"].startswith("pop3.")
+                   for f in st.get("audit_findings", []))
+
+    d1 = folab.Daemon(mxf_bin, cfg, str(tmp_path / "daemon1.log"), env=env).start()
+    d2 = None
+    try:
+        assert net.wait_until(lambda: found in d1.log(), 20), d1.log()
+        assert net.wait_until(saved, 10), state_file.read_text()
+        assert d1.stop() == 0, d1.log()
+        assert d1.log().count(found) == 1, d1.log()
+
+        # The restart: the mistake is still there, several audits say so.
+        d2 = folab.Daemon(mxf_bin, cfg, str(tmp_path / "daemon2.log"), env=env).start()
+        assert net.wait_until(lambda: runs() >= 3, 30), d2.log()
+        st = json.loads(http_get("http://127.0.0.1:%d/api/status" % port))
+        assert any(f["id"] == "failover-record-missing" and f["subject"].startswith("pop3.")
+                   for f in st["audit"]["findings"]), st["audit"]
+        assert found not in d2.log(), d2.log()
+        assert notified("audit_finding") == 1, notices.read_text()
+
+        # Fixed after the restart: one audit_clear.
+        r = nsupdate(alab, "zone %s.\nupdate add pop3.%s. 60 A 127.0.0.1" % (FOD, FOD),
+                     alab.keys["k-admin"])
+        assert r.returncode == 0, r.stderr
+        assert net.wait_until(lambda: cleared in d2.log(), 20), d2.log()
+        time.sleep(2.5)
+        assert d2.log().count(cleared) == 1, d2.log()
+        assert found not in d2.log(), d2.log()
+        assert net.wait_until(lambda: notified("audit_clear") == 1, 5), notices.read_text()
+        assert notified("audit_finding") == 1, notices.read_text()
+        assert net.wait_until(lambda: not saved(), 10), state_file.read_text()
+        assert d2.stop() == 0, d2.log()
+        for d in (d1, d2):
+            assert mxflab.sanitizer_report(d.log()) is None, d.log()[-3000:]
+    finally:
+        d1.stop()
+        if d2 is not None:
+            d2.stop()
+        nsupdate(alab, "zone %s.\nupdate delete pop3.%s. A" % (FOD, FOD), alab.keys["k-admin"])
         live.stop()

@@ -320,6 +320,111 @@ def test_queue_not_drained_is_said(mxf_bin, sshd, tmp_path):
     assert not mxflab.sanitizer_report(daemon.log())
 
 
+def _once_lab(tmp_path, name):
+    """A lab for `once` passes: named, a primary and a backup SMTP receiver
+    (ETRN answered 250), an exec hook that keeps each notice's environment."""
+    d = tmp_path / "named"
+    d.mkdir()
+    lab, key = mxflab.keyed_lab(str(d), name, [ZONE])
+    events = tmp_path / "events"
+    events.mkdir()
+    hook = tmp_path / "hook.sh"
+    hook.write_text('#!/bin/sh\nenv | grep ^MXF_ > "%s/$MXF_EVENT.$$"\n' % events)
+    hook.chmod(0o755)
+    return lab, key, events, "\n[notify]\nexec = %s\n" % hook
+
+
+def _flush_notices(events):
+    out = []
+    for f in events.glob("queue_flush.*"):
+        out.append(dict(l.split("=", 1) for l in f.read_text().splitlines() if "=" in l))
+    return out
+
+
+def _once_failover(timed_run, cfg, lab, primary):
+    """A `once` pass with the primary down: the records move to mx2."""
+    primary.stop()
+    rc, out, err, secs = timed_run(["once"], config=cfg, timeout=90)
+    assert lab.cname("mx." + ZONE) == MX2, err
+    return err
+
+
+def test_once_failed_etrn_notice_does_not_wait_for_a_drain(timed_run, tmp_path):
+    """`once` after a failback whose ETRN fails (the backup refuses the
+    connection): nothing was flushed, so the notice goes out at once, saying
+    the flush FAILED, without a drain check of the queue (here a black hole
+    that would hold a reading for 30 s; waiting for it used to outlast
+    once's wait, and the notice was dropped)."""
+    lab, key, events, notify = _once_lab(tmp_path, "k-bq-once1")
+    primary, backup = SmtpSink(), SmtpSink()
+    hole = net.tcp_listener()          # accepts, never says a word: ssh hangs
+    lab.start()
+    try:
+        primary.start()
+        backup.start()
+        refused = "ssh://root@127.0.0.1:%d" % net.free_port()
+        cfg = _config(tmp_path, lab, key, primary, backup, refused, extra=notify,
+                      general={"interval": "60s"})
+        _once_failover(timed_run, cfg, lab, primary)
+        # The primary is back, the backup is gone: failback, ETRN refused.
+        backup.stop()
+        primary.start()
+        cfg = _config(tmp_path, lab, key, primary, backup,
+                      "ssh://root@127.0.0.1:%d" % hole.getsockname()[1], extra=notify,
+                      general={"interval": "60s"})
+        rc, out, err, secs = timed_run(["once"], config=cfg, timeout=90)
+        assert lab.cname("mx." + ZONE) == MX1, err
+        (env,) = _flush_notices(events)
+        assert env["MXF_FAILED"] == "1" and env["MXF_SERVER"] == "mx2", env
+        assert not env.get("MXF_QUEUE"), env        # no drain check
+        assert re.search(r"queue flush at \S+ failed: connection refused", err), err
+        assert "could not be read" not in err and secs < 20, (secs, err)
+    finally:
+        hole.close()
+        primary.stop()
+        backup.stop()
+        lab.stop()
+
+
+def test_once_sends_the_flush_notice_when_the_drain_outlasts_it(timed_run, tmp_path):
+    """`once` after a failback whose ETRN is accepted, at a backup whose
+    queue cannot be read in time (a black hole: every reading runs to its
+    timeout): the drain check's readings are cut to its bound, and when
+    once's wait for queue flushes runs out the notice still goes out,
+    saying the drain was not checked, before once exits."""
+    lab, key, events, notify = _once_lab(tmp_path, "k-bq-once2")
+    primary, backup = SmtpSink(), SmtpSink()
+    hole = net.tcp_listener()
+    lab.start()
+    try:
+        primary.start()
+        backup.start()
+        refused = "ssh://root@127.0.0.1:%d" % net.free_port()
+        cfg = _config(tmp_path, lab, key, primary, backup, refused, extra=notify,
+                      general={"interval": "60s"})
+        _once_failover(timed_run, cfg, lab, primary)
+        primary.start()
+        cfg = _config(tmp_path, lab, key, primary, backup,
+                      "ssh://root@127.0.0.1:%d" % hole.getsockname()[1], extra=notify,
+                      general={"interval": "60s"})
+        rc, out, err, secs = timed_run(["once"], config=cfg, timeout=120)
+        assert lab.cname("mx." + ZONE) == MX1, err
+        assert any("ETRN" in c for _, c in backup.command_lines()), backup.command_lines()
+        notices = _flush_notices(events)
+        assert len(notices) == 1, (notices, err)
+        (env,) = notices
+        assert env["MXF_FAILED"] == "0" and env["MXF_SERVER"] == "mx2", env
+        assert "queue drain not checked" in env["MXF_REASON"], env
+        assert "250 Queuing started" in env["MXF_REASON"], env
+        assert "exiting with notices or queue flushes still pending" not in err, err
+        assert secs < 62, (secs, err)
+    finally:
+        hole.close()
+        primary.stop()
+        backup.stop()
+        lab.stop()
+
+
 class _NoServer:
     """Stands in for a server in configs of the fault tests."""
 

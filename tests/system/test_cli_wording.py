@@ -122,3 +122,41 @@ def test_daemon_log_wording(mxf_bin, run, wlab, tmp_path):
         if repeated_reason(line) is not None:
             wrong.append("%r said twice in: %s" % (repeated_reason(line), line))
     assert not wrong, "\n".join(wrong) + "\n" + log
+
+
+def test_witness_streak_follows_a_reload(mxf_bin, wlab, tmp_path):
+    """The streak is the state's, matched by URL: a reload that swaps the
+    witness (same number of witnesses) neither hides the new one's "down"
+    nor says "up again" of one that was never down."""
+    import signal
+
+    lab, key = wlab
+    mx1, mx2 = net.tcp_listener(), net.tcp_listener()
+    w_a, w_b = net.free_port(), net.free_port()       # nothing listens: down
+    w_c = net.tcp_listener()                           # up
+    down = "witness tcp://127.0.0.1:%d: down"
+    cfg = lab_config(lab, key, tmp_path, mx1, mx2, w_a)
+    d = folab.Daemon(mxf_bin, cfg, str(tmp_path / "d.log")).start()
+    try:
+        net.wait_until(lambda: down % w_a in d.log(), 10, "witness A down")
+        # Witness A (down) becomes witness B (down too): B is said down once.
+        lab_config(lab, key, tmp_path, mx1, mx2, w_b)
+        d.signal(signal.SIGHUP)
+        net.wait_until(lambda: d.log().count("configuration reloaded") == 1, 10, "reload 1")
+        net.wait_until(lambda: down % w_b in d.log(), 10, "witness B down")
+        time.sleep(3)                                  # more rounds of B down
+        # Witness B (down) becomes witness C (up): C was never down.
+        lab_config(lab, key, tmp_path, mx1, mx2, port(w_c))
+        d.signal(signal.SIGHUP)
+        net.wait_until(lambda: d.log().count("configuration reloaded") == 2, 10, "reload 2")
+        net.wait_until(lambda: "isolation over" in d.log(), 10, "the isolation over")
+        time.sleep(2)
+    finally:
+        rc_d, log = d.finish()
+        for s in (mx1, mx2, w_c):
+            s.close()
+    assert rc_d == 0, log
+    assert not mxflab.sanitizer_report(log), log
+    assert log.count(down % w_a) == 1, log
+    assert log.count(down % w_b) == 1, log
+    assert "up again" not in log, log

@@ -38,14 +38,14 @@ test_changes(void **state)
 	};
 
 	(void)state;
-	assert_int_equal(findings_update(&f, a1, 3, 1000, &ch), 0);
+	assert_int_equal(findings_update(&f, a1, 3, 1000, NULL, &ch), 0);
 	assert_int_equal(f.n, 2);			/* the duplicate once */
 	assert_int_equal(ch.nadded, 1);			/* the info is no event */
 	assert_string_equal(f.v[ch.added[0]].id, "mx-target-cname");
 	assert_int_equal(ch.ngone, 0);
 	findings_changes_free(&ch);
 	/* The same error again: nothing new; an info turned warning: new. */
-	assert_int_equal(findings_update(&f, a2, 3, 2000, &ch), 0);
+	assert_int_equal(findings_update(&f, a2, 3, 2000, NULL, &ch), 0);
 	assert_int_equal(ch.nadded, 2);
 	assert_string_equal(f.v[ch.added[0]].id, "ptr-missing");
 	assert_string_equal(f.v[ch.added[1]].id, "mx-single");
@@ -55,16 +55,76 @@ test_changes(void **state)
 	assert_int_equal(findings_count(&f, FINDINGS_WARNING), 2);
 	assert_int_equal(findings_count(&f, FINDINGS_ERROR), 1);
 	/* Everything fixed: three ends, each once. */
-	assert_int_equal(findings_update(&f, NULL, 0, 3000, &ch), 0);
+	assert_int_equal(findings_update(&f, NULL, 0, 3000, NULL, &ch), 0);
 	assert_int_equal(ch.nadded, 0);
 	assert_int_equal(ch.ngone, 3);
 	findings_changes_free(&ch);
-	assert_int_equal(findings_update(&f, NULL, 0, 4000, &ch), 0);
+	assert_int_equal(findings_update(&f, NULL, 0, 4000, NULL, &ch), 0);
 	assert_int_equal(ch.ngone, 0);
 	findings_changes_free(&ch);
 	assert_int_equal(f.runs, 4);
 	assert_int_equal(f.last_ms, 4000);
 	findings_clear(&f);
+}
+
+/*
+ * What was told lives in the state (state_findings.h) and outlives the
+ * process: a new findings set (a restart) over the same told set announces
+ * nothing that is still there, clears what went away, and keeps the
+ * streak's start.
+ */
+static void
+test_told_outlives_a_restart(void **state)
+{
+	struct findings f = {0}, g = {0};
+	struct state_findings told = {0};
+	struct findings_changes ch;
+	const struct findings_item a[] = {
+		IT("fod.test.", "failover-record-missing", FINDINGS_ERROR, "imap.fod.test."),
+		IT("fod.test.", "mx-single", FINDINGS_WARNING, "fod.test."),
+		IT("fod.test.", "soa-timers", FINDINGS_INFO, "fod.test."),
+	};
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(findings_update(&f, a, 3, 1000, &told, &ch), 0);
+	assert_int_equal(ch.nadded, 2);
+	assert_int_equal(told.n, 2);			/* warnings and errors only */
+	findings_changes_free(&ch);
+	findings_clear(&f);				/* the restart */
+
+	/* Both still there: nothing to announce, the streaks go on. */
+	assert_int_equal(findings_update(&g, a, 3, 5000, &told, &ch), 0);
+	assert_int_equal(ch.nadded, 0);
+	assert_int_equal(ch.ngone, 0);
+	assert_int_equal(g.v[0].since_ms, 1000);
+	assert_int_equal(g.v[2].since_ms, 5000);
+	findings_changes_free(&ch);
+	findings_clear(&g);				/* another restart */
+
+	/* The missing record was added meanwhile: one clear, worded from the
+	 * state (no message: that audit's words were not kept). */
+	assert_int_equal(findings_update(&g, &a[1], 2, 9000, &told, &ch), 0);
+	assert_int_equal(ch.nadded, 0);
+	assert_int_equal(ch.ngone, 1);
+	assert_string_equal(ch.gone[0].id, "failover-record-missing");
+	assert_int_equal(ch.gone[0].severity, FINDINGS_ERROR);
+	assert_int_equal(ch.gone[0].since_ms, 1000);
+	findings_line(&ch.gone[0], buf, sizeof(buf));
+	assert_string_equal(buf, "ERROR failover-record-missing imap.fod.test.");
+	assert_int_equal(told.n, 1);
+	assert_string_equal(told.v[0].id, "mx-single");
+	findings_changes_free(&ch);
+
+	/* Within one process the last words are kept for the clear. */
+	assert_int_equal(findings_update(&g, NULL, 0, 10000, &told, &ch), 0);
+	assert_int_equal(ch.ngone, 1);
+	findings_line(&ch.gone[0], buf, sizeof(buf));
+	assert_string_equal(buf, "WARNING mx-single fod.test.: msg (hint)");
+	assert_int_equal(told.n, 0);
+	findings_changes_free(&ch);
+	findings_clear(&g);
+	state_findings_clear(&told);
 }
 
 static void
@@ -92,7 +152,7 @@ test_status(void **state)
 	char *s;
 
 	(void)state;
-	assert_int_equal(findings_update(&f, a, 2, 1700000000000ULL, &ch), 0);
+	assert_int_equal(findings_update(&f, a, 2, 1700000000000ULL, NULL, &ch), 0);
 	findings_changes_free(&ch);
 	f.seconds = 0.25;
 	f.checks = 42;
@@ -153,6 +213,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_told_outlives_a_restart),
 		cmocka_unit_test(test_line),
 		cmocka_unit_test(test_status),
 	};

@@ -555,6 +555,60 @@ static void test_update_seen_shape(void **state)
 	state_free(st);
 }
 
+/*
+ * The announced audit findings: saved and loaded (and carried over a
+ * reload), at most STATE_FINDINGS_MAX written; a file without them (an
+ * older one) loads with none, and a malformed entry is skipped.
+ */
+static void test_audit_findings(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	struct state *st = busy_state(f->cfg), *ld = NULL, *nst = NULL;
+	assert_int_equal(state_findings_add(&st->findings, "fod.test.", "failover-record-missing",
+					    "imap.fod.test.", 2, T0 + 1),
+			 0);
+	for (int i = 0; i < STATE_FINDINGS_MAX + 10; i++) {
+		char subj[32];
+		snprintf(subj, sizeof(subj), "h%d.fod.test.", i);
+		assert_int_equal(state_findings_add(&st->findings, "fod.test.", "ptr-missing", subj,
+						    1, T0 + 2),
+				 0);
+	}
+	assert_int_equal(state_save(f->path, f->cfg, st, T0 + 7000, err, sizeof(err)), 0);
+	assert_int_equal(state_load(f->path, f->cfg, &ld, err, sizeof(err)), 0);
+	assert_int_equal(ld->findings.n, STATE_FINDINGS_MAX);
+	const struct state_finding *rm = state_findings_find(&ld->findings, "fod.test.",
+							      "failover-record-missing",
+							      "imap.fod.test.");
+	assert_non_null(rm);
+	assert_int_equal(rm->severity, 2);
+	assert_int_equal(rm->since_ms, T0 + 1);
+	assert_int_equal(state_rebind(ld, f->cfg, f->cfg, &nst), 0);
+	assert_int_equal(nst->findings.n, STATE_FINDINGS_MAX);
+	state_free(nst);
+	state_free(ld);
+	state_free(st);
+
+	/* Older files and malformed entries. */
+	const char *old = "{\"version\": 1, \"servers\": {}, \"groups\": {}, \"events\": []}";
+	spit(f->path, old, strlen(old));
+	assert_int_equal(state_load(f->path, f->cfg, &ld, err, sizeof(err)), 0);
+	assert_int_equal(ld->findings.n, 0);
+	state_free(ld);
+	const char *odd = "{\"version\": 1, \"audit_findings\": [7, {\"domain\": \"a.\"},"
+			  " {\"domain\": \"a.\", \"id\": \"mx-single\", \"subject\": \"a.\","
+			  " \"severity\": \"loud\", \"since_ms\": 1},"
+			  " {\"domain\": \"a.\", \"id\": \"mx-single\", \"subject\": \"a.\","
+			  " \"severity\": \"warning\", \"since_ms\": 5}]}";
+	spit(f->path, odd, strlen(odd));
+	assert_int_equal(state_load(f->path, f->cfg, &ld, err, sizeof(err)), 0);
+	assert_int_equal(ld->findings.n, 1);
+	assert_int_equal(ld->findings.v[0].severity, 1);
+	assert_int_equal(ld->findings.v[0].since_ms, 5);
+	state_free(ld);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +621,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_event_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_seen_shape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_findings, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
