@@ -40,6 +40,7 @@
 #include "proc.h"
 #include "queue_watch.h"
 #include "round.h"
+#include "round_pace.h"
 #include "round_witness.h"
 #include "sdnotify.h"
 #include "state.h"
@@ -60,6 +61,7 @@ struct daemon {
 	struct round *round; /* the round running, or NULL */
 	struct event *timer, *sigterm, *sigint, *sighup;
 	bool stopping, reload;
+	bool fast; /* a server is in transition: the next round is a fast one */
 	int lock_fd;
 	int exit_code;
 	struct status_http *http; /* [general] status_listen, run mode only */
@@ -230,7 +232,7 @@ static void
 daemon_round_done(void *arg, int code, uint64_t started)
 {
 	struct daemon *d = arg;
-	uint64_t next = d->cfg->general.interval_ms, now = clock_wall_ms();
+	uint64_t next, now = clock_wall_ms();
 	struct timeval tv;
 
 	d->exit_code = code;
@@ -245,7 +247,14 @@ daemon_round_done(void *arg, int code, uint64_t started)
 		event_base_loopbreak(d->base);
 		return;
 	}
-	/* The next round starts one interval after this one started. */
+	/* The next round starts one interval (fastinter while a server is in
+	 * transition, round_pace.h) after this one started. */
+	size_t who = SIZE_MAX;
+
+	next = round_pace_period(d->cfg, d->st->health, &d->fast, &who);
+	if (d->fast)
+		log_debug("server %s in transition: next round %llu ms after this one started",
+			  d->cfg->servers[who].id, (unsigned long long)next);
 	next = now - started < next ? next - (now - started) : 0;
 	tv.tv_sec = (time_t)(next / 1000);
 	tv.tv_usec = (suseconds_t)((next % 1000) * 1000);
@@ -256,6 +265,8 @@ static void
 daemon_round_start(struct daemon *d)
 {
 	struct round_env env;
+	/* After a reload, a full round: the groups may have changed. */
+	bool fast = d->fast && !d->reload;
 
 	if (d->reload) {
 		d->reload = false;
@@ -273,6 +284,7 @@ daemon_round_start(struct daemon *d)
 		.pins_warned = &d->pins_warned,
 		.save_streak = &d->save_streak,
 		.witnesses = &d->witnesses,
+		.pace_only = fast,
 		.lock_fd = d->lock_fd,
 		.done = daemon_round_done,
 		.arg = d,

@@ -56,6 +56,9 @@ struct round_env {
 	/* The witnesses down in the last round (NULL: log each down witness
 	 * in every round). */
 	struct round_witness_memory *witnesses;
+	/* A fast round (round_pace.h): every check and witness, but DNS is
+	 * read and planned only when a server's effective state changed. */
+	bool pace_only;
 	/* Called once when the round is over, after it was freed, with the
 	 * round's exit code (enum mxf_exit) and when it started. */
 	void (*done)(void *arg, int exit_code, uint64_t started_ms);
