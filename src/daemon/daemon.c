@@ -250,11 +250,13 @@ daemon_round_done(void *arg, int code, uint64_t started)
 	/* The next round starts one interval (fastinter while a server is in
 	 * transition, round_pace.h) after this one started. */
 	size_t who = SIZE_MAX;
+	bool was_fast = d->fast;
+	char pace[VALUE_DURATION_BUF];
 
 	next = round_pace_period(d->cfg, d->st->health, &d->fast, &who);
-	if (d->fast)
-		log_debug("server %s in transition: next round %llu ms after this one started",
-			  d->cfg->servers[who].id, (unsigned long long)next);
+	if (d->fast && !was_fast) /* once per stretch of fast rounds */
+		log_info("server %s in transition: checking every %s until it settles",
+			 d->cfg->servers[who].id, value_format_duration(next, pace, sizeof(pace)));
 	next = now - started < next ? next - (now - started) : 0;
 	tv.tv_sec = (time_t)(next / 1000);
 	tv.tv_usec = (suseconds_t)((next % 1000) * 1000);
