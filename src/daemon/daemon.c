@@ -62,6 +62,7 @@ struct daemon {
 	struct event *timer, *sigterm, *sigint, *sighup;
 	bool stopping, reload;
 	bool fast; /* a server is in transition: the next round is a fast one */
+	uint64_t full_ms; /* when the last full round (DNS read) started, wall clock */
 	int lock_fd;
 	int exit_code;
 	struct status_http *http; /* [general] status_listen, run mode only */
@@ -267,8 +268,11 @@ static void
 daemon_round_start(struct daemon *d)
 {
 	struct round_env env;
-	/* After a reload, a full round: the groups may have changed. */
-	bool fast = d->fast && !d->reload;
+	/* After a reload a full round (the groups may have changed), and at
+	 * least one every interval however long the fast pace lasts, so that
+	 * retries and hand changes are not starved by a stream of transitions. */
+	uint64_t now = clock_wall_ms();
+	bool fast = !d->reload && round_pace_fast_round(d->cfg, d->fast, now, d->full_ms);
 
 	if (d->reload) {
 		d->reload = false;
@@ -291,6 +295,8 @@ daemon_round_start(struct daemon *d)
 		.done = daemon_round_done,
 		.arg = d,
 	};
+	if (!fast)
+		d->full_ms = now;
 	d->round = round_new(&env);
 	if (d->round == NULL) {
 		log_err("out of memory: round skipped");

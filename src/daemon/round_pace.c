@@ -41,3 +41,9 @@ round_pace_period(const struct config *cfg, const struct health *h, bool *fast, 
 		return inter;
 	return fi;
 }
+
+bool
+round_pace_fast_round(const struct config *cfg, bool fast, uint64_t now_ms, uint64_t full_ms)
+{
+	return fast && now_ms >= full_ms && now_ms - full_ms < cfg->general.interval_ms;
+}

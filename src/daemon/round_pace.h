@@ -23,7 +23,12 @@
  *    pace.
  *  - A fast round reads DNS and plans only when the effective state of a
  *    server changed in it (round.h, round_env.pace_only); otherwise the
- *    zones wait for the next full round, as they do today between rounds.
+ *    zones wait for the next full round, as they do between rounds at
+ *    `interval`.  The daemon makes a round full after a reload and when
+ *    the last full one started `interval` ago or more, so a stream of
+ *    transitions never starves retries or the finding of hand changes.
+ *  - A check that times out takes its timeout: a black-holed server is
+ *    re-checked every max(fastinter, timeout).
  *  - `once` and `plan` run one round: no pace.
  */
 #ifndef MXF_ROUND_PACE_H
@@ -50,5 +55,15 @@ bool round_pace_in_transition(const struct health *h, size_t server);
  */
 uint64_t round_pace_period(const struct config *cfg, const struct health *h, bool *fast,
 			   size_t *server);
+
+/*
+ * round_pace_fast_round -- whether the round starting at @now_ms may be a
+ * fast one (round_env.pace_only): the last round left the fast pace
+ * (@fast), and the last full round started less than an interval before
+ * (@full_ms, wall clock; a clock that went back makes it full).  The
+ * caller makes it full after a reload too.
+ */
+bool round_pace_fast_round(const struct config *cfg, bool fast, uint64_t now_ms,
+			   uint64_t full_ms);
 
 #endif

@@ -305,6 +305,20 @@ test_detection_bound(void **state)
 	assert_true(worst <= 3 * 10000);
 }
 
+/* A fast round only while fast and within an interval of the last full
+ * round; a clock that went back gives a full one. */
+static void
+test_fast_round_needs_recent_full(void **state)
+{
+	struct sim *s = *state;
+
+	assert_false(round_pace_fast_round(s->cfg, false, T0 + 1000, T0));
+	assert_true(round_pace_fast_round(s->cfg, true, T0 + 1000, T0));
+	assert_true(round_pace_fast_round(s->cfg, true, T0 + 9999, T0));
+	assert_false(round_pace_fast_round(s->cfg, true, T0 + 10000, T0));
+	assert_false(round_pace_fast_round(s->cfg, true, T0 - 1, T0));
+}
+
 int
 main(void)
 {
@@ -320,6 +334,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fastinter_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detection_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_round_needs_recent_full, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
