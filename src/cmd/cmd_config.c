@@ -43,6 +43,8 @@ print_summary(FILE *out, const struct config *cfg, const struct dns_tsig_key *ke
 	fprintf(out, "\n");
 	fprintf(out, "general: interval ");
 	print_duration(out, g->interval_ms);
+	fprintf(out, ", fastinter ");
+	print_duration(out, g->fastinter_ms);
 	fprintf(out, ", timeout ");
 	print_duration(out, g->timeout_ms);
 	fprintf(out, ", fall %u, rise %u, log %s%s\n", g->fall, g->rise, g->log,

@@ -28,8 +28,9 @@ struct command {
 
 static const struct command commands[] = {
 	{"run", cmd_run, "run", "daemon: check continuously, fail over and back",
-	 "Runs rounds every [general] interval in the foreground until SIGTERM (or\n"
-	 "SIGINT), logging to [general] log (syslog, stderr or a file).  Each round\n"
+	 "Runs rounds every [general] interval (every fastinter while a server is\n"
+	 "failing or recovering, until fall/rise settle it) in the foreground until\n"
+	 "SIGTERM (or SIGINT), logging to [general] log (syslog, stderr or a file).  Each round\n"
 	 "runs every check and witness at once, updates health (fall/rise), reads the\n"
 	 "managed records from the primary, and sends one compare-and-swap UPDATE per\n"
 	 "zone that must change; a zone whose update failed is retried with backoff.\n"

@@ -211,6 +211,11 @@ config_fill_defaults(struct config *cfg)
 		return MXF_ENOMEM;
 	if (cfg->dns.timeout_ms == 0)
 		cfg->dns.timeout_ms = g->timeout_ms;
+	/* fastinter: interval / 5, at least 500 ms, never slower than interval. */
+	if (g->fastinter_ms == 0)
+		g->fastinter_ms = g->interval_ms / 5 >= 500 ? g->interval_ms / 5 : 500;
+	if (g->fastinter_ms > g->interval_ms)
+		g->fastinter_ms = g->interval_ms;
 	return 0;
 }
 
@@ -390,6 +395,11 @@ config_validate(struct config_parse *p)
 	config_overlap_check(p);
 	if (cfg->notify.mail_to != NULL && cfg->notify.smtp_url == NULL)
 		config_err(p, 0, "[notify] mail_to is set but smtp_url is not");
+	if (p->fastinter_line > 0 && cfg->general.fastinter_ms > cfg->general.interval_ms)
+		config_err(p, p->fastinter_line,
+			   "[general] fastinter (%llu ms) must not be longer than interval (%llu ms)",
+			   (unsigned long long)cfg->general.fastinter_ms,
+			   (unsigned long long)cfg->general.interval_ms);
 	for (size_t i = 0; i < cfg->general.nwitness; i++) {
 		char err[256] = "";
 		char *url = NULL;

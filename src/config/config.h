@@ -54,6 +54,9 @@ struct config_errors {
 
 struct config_general {
 	uint64_t interval_ms;    /* default 10 s */
+	uint64_t fastinter_ms;   /* re-check pace of a server in transition
+				    (round_pace.h); default interval / 5, at
+				    least 500 ms, at most interval */
 	uint64_t timeout_ms;     /* default 5 s */
 	unsigned fall;           /* default 3 */
 	unsigned rise;           /* default 3 */

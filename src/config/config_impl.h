@@ -62,6 +62,7 @@ struct config_parse {
 	struct config_group_lines *glines;
 	int *server_checks_line;
 	int witness_line;
+	int fastinter_line;     /* [general] fastinter given here, 0 not */
 	bool dns_server_given;  /* set, even if to a bad value: no "missing" error */
 	bool *server_address_given;
 	char last_key[64];

@@ -100,7 +100,7 @@ config_checks_append(char ***v, size_t *n, const char *value)
  */
 static const char *const config_key_names[][16] = {
 	[SEC_GENERAL] = {"interval", "timeout", "fall", "rise", "state_file", "lock_file", "log",
-			 "witness", "status_listen", "audit_interval"},
+			 "witness", "status_listen", "audit_interval", "fastinter"},
 	[SEC_DNS] = {"server", "key_file", "ttl", "timeout"},
 	[SEC_NOTIFY] = {"mail_to", "mail_from", "smtp_url", "smtp_user", "smtp_password_file",
 			"webhook", "exec", "reminder"},
@@ -264,6 +264,18 @@ config_key_general(struct config_parse *p, int line, const char *key, const char
 
 	if (strcmp(key, "interval") == 0) {
 		config_set_duration(p, line, key, value, &g->interval_ms, 0);
+	} else if (strcmp(key, "fastinter") == 0) {
+		uint64_t ms = UINT64_MAX;
+
+		/* Checked against interval once the whole file is read
+		 * (config_validate): interval may come later. */
+		config_set_duration(p, line, key, value, &ms, 0);
+		if (ms != UINT64_MAX && ms < 100)
+			config_err(p, line, "fastinter: '%s' must be at least 100ms", value);
+		else if (ms != UINT64_MAX && ms != 0) {
+			g->fastinter_ms = ms;
+			p->fastinter_line = line;
+		}
 	} else if (strcmp(key, "timeout") == 0) {
 		config_set_duration(p, line, key, value, &g->timeout_ms, 0);
 	} else if (strcmp(key, "fall") == 0) {

@@ -40,6 +40,7 @@
 #include "proc.h"
 #include "queue_watch.h"
 #include "round.h"
+#include "round_pace.h"
 #include "sdnotify.h"
 #include "state.h"
 #include "state_file.h"
@@ -59,6 +60,8 @@ struct daemon {
 	struct round *round; /* the round running, or NULL */
 	struct event *timer, *sigterm, *sigint, *sighup;
 	bool stopping, reload;
+	bool fast; /* a server is in transition: the next round is a fast one */
+	uint64_t full_ms; /* when the last full round (DNS read) started, wall clock */
 	int lock_fd;
 	int exit_code;
 	struct status_http *http; /* [general] status_listen, run mode only */
@@ -242,7 +245,7 @@ static void
 daemon_round_done(void *arg, int code, uint64_t started)
 {
 	struct daemon *d = arg;
-	uint64_t next = d->cfg->general.interval_ms, now = clock_wall_ms();
+	uint64_t next, now = clock_wall_ms();
 	struct timeval tv;
 
 	d->exit_code = code;
@@ -257,7 +260,16 @@ daemon_round_done(void *arg, int code, uint64_t started)
 		event_base_loopbreak(d->base);
 		return;
 	}
-	/* The next round starts one interval after this one started. */
+	/* The next round starts one interval (fastinter while a server is in
+	 * transition, round_pace.h) after this one started. */
+	size_t who = SIZE_MAX;
+	bool was_fast = d->fast;
+	char pace[VALUE_DURATION_BUF];
+
+	next = round_pace_period(d->cfg, d->st->health, &d->fast, &who);
+	if (d->fast && !was_fast) /* once per stretch of fast rounds */
+		log_info("server %s in transition: checking every %s until it settles",
+			 d->cfg->servers[who].id, value_format_duration(next, pace, sizeof(pace)));
 	next = now - started < next ? next - (now - started) : 0;
 	tv.tv_sec = (time_t)(next / 1000);
 	tv.tv_usec = (suseconds_t)((next % 1000) * 1000);
@@ -268,6 +280,11 @@ static void
 daemon_round_start(struct daemon *d)
 {
 	struct round_env env;
+	/* After a reload a full round (the groups may have changed), and at
+	 * least one every interval however long the fast pace lasts, so that
+	 * retries and hand changes are not starved by a stream of transitions. */
+	uint64_t now = clock_wall_ms();
+	bool fast = !d->reload && round_pace_fast_round(d->cfg, d->fast, now, d->full_ms);
 
 	if (d->reload) {
 		d->reload = false;
@@ -284,10 +301,13 @@ daemon_round_start(struct daemon *d)
 		.ctr = &d->ctr,
 		.pins_warned = &d->pins_warned,
 		.save_streak = &d->save_streak,
+		.pace_only = fast,
 		.lock_fd = d->lock_fd,
 		.done = daemon_round_done,
 		.arg = d,
 	};
+	if (!fast)
+		d->full_ms = now;
 	d->round = round_new(&env);
 	if (d->round == NULL) {
 		log_err("out of memory: round skipped");

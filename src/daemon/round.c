@@ -59,6 +59,7 @@ struct round {
 	size_t nitems;
 	struct failover_events ev;
 	struct round_summary sum;
+	bool changed; /* a server's effective state changed (round_pace.h) */
 };
 
 /* Log the health changes queued since the last drain; collect events. */
@@ -76,6 +77,7 @@ round_drain_health(struct round *r)
 				 health_state_name(c.from), health_state_name(c.to), c.reason);
 			continue;
 		}
+		r->changed = r->changed || c.from != c.to;
 		if (c.from != c.to || c.kind == HEALTH_CHANGE_PIN)
 			log_info("server %s: %s -> %s%s%s (%s)", s->id, health_state_name(c.from),
 				 health_state_name(c.to),
@@ -193,7 +195,7 @@ round_checks_done(struct round *r)
 		state_history_note(r->env.st, s,
 				   state_history_judge(r->env.st->health, s, r->now_ms), r->now_ms);
 	failover_set_witness(r->env.st->failover, wit, r->now_ms, &r->ev);
-	round_reads_start(r);
+	(r->env.pace_only && !r->changed ? round_finish : round_reads_start)(r);
 }
 
 static void

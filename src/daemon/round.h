@@ -7,6 +7,8 @@
  *      verdict (round_rules.h), the results into the rise/fall machine
  *      (health.h; in an isolated round, health_feed_isolated: failures do
  *      not count), each state change logged once and turned into an event;
+ *      a fast round (round_pace.h, env.pace_only) in which no server's
+ *      effective state changed goes from here to 6, without plans;
  *   3. every managed record read from the primary (dns_ops.h);
  *   4. per group a plan (failover.h): which records of which zone change;
  *      `plan` prints it here and changes nothing;
@@ -51,6 +53,9 @@ struct round_env {
 	 * noted for `status` to show (state_file_lock_note). */
 	struct state_file_streak *save_streak;
 	int lock_fd;
+	/* A fast round (round_pace.h): every check and witness, but DNS is
+	 * read and planned only when a server's effective state changed. */
+	bool pace_only;
 	/* Called once when the round is over, after it was freed, with the
 	 * round's exit code (enum mxf_exit) and when it started. */
 	void (*done)(void *arg, int exit_code, uint64_t started_ms);

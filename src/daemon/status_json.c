@@ -15,6 +15,7 @@
 #include "failover.h"
 #include "health.h"
 #include "mxf.h"
+#include "round_pace.h"
 #include "status_audit.h"
 #include "status_queue.h"
 #include "status_view.h"
@@ -160,6 +161,25 @@ json_event_records(json_t *root, const struct state *st)
 	}
 }
 
+/* The daemon's pace (round_pace.h): interval and fastinter, which one the
+ * next round keeps, and the servers in transition. */
+static void
+status_json_pace(json_t *d, const struct config *cfg, const struct state *st)
+{
+	json_t *tr = json_array();
+	bool fast = false;
+	uint64_t next = round_pace_period(cfg, st->health, &fast, NULL);
+
+	for (size_t s = 0; tr != NULL && s < cfg->nservers; s++)
+		if (round_pace_in_transition(st->health, s))
+			json_array_append_new(tr, json_string(cfg->servers[s].id));
+	json_object_set_new(d, "interval_ms", json_integer((json_int_t)cfg->general.interval_ms));
+	json_object_set_new(d, "fastinter_ms", json_integer((json_int_t)cfg->general.fastinter_ms));
+	json_object_set_new(d, "pace", json_string(fast ? "fastinter" : "interval"));
+	json_object_set_new(d, "pace_ms", json_integer((json_int_t)next));
+	json_object_set_new(d, "in_transition", tr != NULL ? tr : json_null());
+}
+
 char *
 status_json_text(const struct config *cfg, const struct state *st,
 		 const struct status_counters *ctr, uint64_t now_ms)
@@ -190,6 +210,7 @@ status_json_text(const struct config *cfg, const struct state *st,
 		json_object_set_new(d, "state_write_error",
 				    ctr->state_error[0] != '\0' ? json_string(ctr->state_error)
 								: json_null());
+		status_json_pace(d, cfg, st);
 		json_object_set_new(root, "daemon", d);
 	}
 	status_audit_json(root, ctr != NULL ? ctr->audit : NULL, cfg->general.audit_interval_ms);

@@ -303,6 +303,45 @@ test_audit_interval(void **state)
 	assert_false(has_error(3, "at least 1s"));
 }
 
+/* [general] fastinter: interval / 5 by default, at least 500 ms and at most
+ * interval; a value below 100 ms or longer than interval is an error at its
+ * line, even when interval comes after it. */
+static void
+test_fastinter(void **state)
+{
+	/* interval, fastinter given (or ""), the fastinter in force */
+	static const char *const ok[][3] = {{"10s", "1s", "1000"},  {"20s", "", "4000"},
+					    {"1s", "", "500"},	    {"300ms", "", "300"},
+					    {"10s", "10s", "10000"}, {"10s", "", "2000"}};
+	const char *ivl = "interval = 10s", *at = strstr(good_conf, ivl);
+	struct config *cfg = NULL;
+	char text[sizeof(good_conf) + 128];
+
+	(void)state;
+	assert_non_null(at);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "%.*sinterval = %s\n%s%s%s%s",
+			 (int)(at - good_conf), good_conf, ok[i][0], ok[i][1][0] ? "fastinter = " : "",
+			 ok[i][1], ok[i][1][0] ? "\n" : "", strchr(at, '\n') + 1);
+		cfg = NULL;
+		assert_int_equal(config_load_string("good.conf", text, &cfg, &errs), 0);
+		assert_int_equal(cfg->general.fastinter_ms, strtoull(ok[i][2], NULL, 10));
+		config_free(cfg);
+	}
+	load_bad("[general]\nfastinter = 50ms\n");
+	assert_true(has_error(2, "fastinter: '50ms' must be at least 100ms"));
+	config_errors_free(&errs);
+	load_bad("[general]\n\nfastinter = soon\n");
+	assert_true(has_error(3, "fastinter: 'soon' is not a duration"));
+	assert_false(has_error(3, "at least 100ms"));
+	config_errors_free(&errs);
+	load_bad("[general]\nfastinter = 0\n");
+	assert_true(has_error(2, "fastinter must be greater than zero"));
+	config_errors_free(&errs);
+	load_bad("[general]\nfastinter = 5s\ninterval = 2s\n");
+	assert_true(has_error(2, "fastinter (5000 ms) must not be longer than interval (2000 ms)"));
+}
+
 static void
 test_error_whole_file(void **state)
 {
@@ -696,6 +735,7 @@ main(void)
 		cmocka_unit_test_teardown(test_error_lines, teardown),
 		cmocka_unit_test_teardown(test_error_values, teardown),
 		cmocka_unit_test_teardown(test_audit_interval, teardown),
+		cmocka_unit_test_teardown(test_fastinter, teardown),
 		cmocka_unit_test_teardown(test_error_whole_file, teardown),
 		cmocka_unit_test_teardown(test_outside_section_and_scalar_continuation, teardown),
 		cmocka_unit_test_teardown(test_long_list_line, teardown),

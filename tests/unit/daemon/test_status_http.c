@@ -365,6 +365,35 @@ static void test_history_strip(void **state)
 	status_http_answer_free(&a);
 }
 
+/* One failed round of mx1 (fall 3): /api/status says the daemon is at the
+ * fast pace and names mx1 as in transition. */
+static void test_api_status_pace(void **state)
+{
+	struct fixture *f = *state;
+	struct status_http_answer a;
+	struct health_result r[2] = {{HEALTH_FAIL, "refused"}, {HEALTH_OK, "ok"}};
+	json_error_t jerr;
+
+	for (unsigned i = 0; i < 3; i++) {
+		struct health_result ok[2] = {{HEALTH_OK, "ok"}, {HEALTH_OK, "ok"}};
+
+		assert_true(health_feed(f->st->health, 0, ok, 2, T0 + i * 30000) >= 0);
+	}
+	assert_int_equal(health_effective(f->st->health, 0, T0 + 60000), HEALTH_UP);
+	assert_true(health_feed(f->st->health, 0, r, 2, T0 + 90000) >= 0);
+	get(f, "GET", "/api/status", &a);
+	json_t *root = json_loads(a.body, 0, &jerr);
+	assert_non_null(root);
+	json_t *dm = json_object_get(root, "daemon");
+	json_t *tr = json_object_get(dm, "in_transition");
+	assert_int_equal(json_array_size(tr), 1);
+	assert_string_equal(json_string_value(json_array_get(tr, 0)), "mx1");
+	assert_string_equal(json_string_value(json_object_get(dm, "pace")), "fastinter");
+	assert_int_equal(json_integer_value(json_object_get(dm, "pace_ms")), 6000);
+	json_decref(root);
+	status_http_answer_free(&a);
+}
+
 static void test_api_status(void **state)
 {
 	struct fixture *f = *state;
@@ -397,6 +426,17 @@ static void test_api_status(void **state)
 			    "2023-11-14T22:12:20Z");
 	assert_int_equal(json_integer_value(json_object_get(dm, "uptime_s")), 70);
 	assert_string_equal(json_string_value(json_object_get(dm, "version")), MXF_VERSION_STRING);
+	/* The pace (round_pace.h): fastinter interval / 5; "fastinter" exactly
+	 * while a server is in transition. */
+	assert_int_equal(json_integer_value(json_object_get(dm, "interval_ms")), 30000);
+	assert_int_equal(json_integer_value(json_object_get(dm, "fastinter_ms")), 6000);
+	assert_null(json_object_get(dm, "interval_time"));
+	json_t *tr = json_object_get(dm, "in_transition");
+	assert_true(json_is_array(tr));
+	assert_string_equal(json_string_value(json_object_get(dm, "pace")),
+			    json_array_size(tr) > 0 ? "fastinter" : "interval");
+	assert_int_equal(json_integer_value(json_object_get(dm, "pace_ms")),
+			 json_array_size(tr) > 0 ? 6000 : 30000);
 	/* Verdicts, as the banners say them. */
 	assert_string_equal(json_string_value(json_object_get(root, "verdict")), "ok");
 	assert_string_equal(json_string_value(json_object_get(mail, "verdict")), "ok");
@@ -676,6 +716,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_strip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api_status_pace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_method, setup, teardown),
