@@ -34,6 +34,7 @@
 #include "status_http.h"
 
 struct round_witness_memory; /* round_witness.h */
+struct round_verify;         /* round_verify.h */
 
 /*
  * What a round works with; all borrowed from the daemon and left alone
@@ -56,6 +57,10 @@ struct round_env {
 	/* The witnesses down in the last round (NULL: log each down witness
 	 * in every round). */
 	struct round_witness_memory *witnesses;
+	/* What DNS held as last seen and written, kept across rounds
+	 * (round_verify.h; the round builds it at need); NULL: every round
+	 * reads every record (one-shot modes). */
+	struct round_verify **verify;
 	/* Called once when the round is over, after it was freed, with the
 	 * round's exit code (enum mxf_exit) and when it started. */
 	void (*done)(void *arg, int exit_code, uint64_t started_ms);
