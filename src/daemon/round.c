@@ -10,6 +10,7 @@
 #include "round.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -730,6 +731,7 @@ round_finish(struct round *r)
 		  (unsigned long long)(clock_wall_ms() - r->started_ms), code);
 	started = r->started_ms;
 	round_free(r);
+	malloc_trim(0); /* a round's reads and replies go back to the system, not kept as RSS */
 	env.done(env.arg, code, started);
 }
 

@@ -146,33 +146,36 @@ round_verify_log_reads(const struct round_env *env, const struct failover_dns *d
 	}
 }
 
-/* The SOA queries of one round; freed when the last answer is in. */
+/*
+ * The SOA queries of one round; freed when the last answer is in.  At most
+ * RV_WINDOW zones are being asked at a time: each answer's record reads
+ * queue behind the SOA queries already sent, so the queue (and the memory
+ * a round holds at 10,000 zones) stays bounded instead of holding every
+ * query of the round at once.
+ */
+#define RV_WINDOW 128
+
 struct rv_run {
 	struct round_verify *vf;
+	const struct config *cfg;
+	struct dns_ops *ops;
 	uint64_t now_ms;
 	void (*read)(void *arg, size_t g, size_t z);
 	void (*done)(void *arg);
 	void *arg;
-	size_t pending;
-	struct rv_slot *slots;
+	size_t g, z;   /* the next zone to decide */
+	size_t active; /* SOA queries in flight */
+	struct rv_slot *slots; /* [RV_WINDOW] */
 };
 
 struct rv_slot {
 	struct rv_run *run;
 	size_t g, z;
 	enum round_verify_action action;
-	ldns_rdf *apex;
+	ldns_rdf *apex; /* NULL: the slot is free */
 };
 
-static void
-rv_release(struct rv_run *run)
-{
-	if (--run->pending > 0)
-		return;
-	run->done(run->arg);
-	free(run->slots);
-	free(run);
-}
+static void rv_pump(struct rv_run *run);
 
 /* The serial of @apex's SOA in @reply's answer; false when there is none. */
 static bool
@@ -204,13 +207,66 @@ rv_soa_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *a
 
 	(void)rcode;
 	if (!ok)
-		log_debug("zone %zu/%zu: no SOA serial (%s); reading its records", s->g, s->z,
+		log_debug("%s: no SOA serial (%s); reading its records",
+			  run->cfg->groups[s->g].zones[s->z],
 			  msg != NULL ? msg : "no SOA in the answer");
-	if (round_verify_answer(&run->vf->zones[s->g][s->z], s->action, ok, serial, run->now_ms))
-		run->read(run->arg, s->g, s->z);
 	ldns_rdf_deep_free(s->apex);
 	s->apex = NULL;
-	rv_release(run);
+	run->active--;
+	if (round_verify_answer(&run->vf->zones[s->g][s->z], s->action, ok, serial, run->now_ms))
+		run->read(run->arg, s->g, s->z);
+	rv_pump(run);
+}
+
+/* A free slot (one exists while active < RV_WINDOW). */
+static struct rv_slot *
+rv_free_slot(struct rv_run *run)
+{
+	for (size_t i = 0; i < RV_WINDOW; i++)
+		if (run->slots[i].apex == NULL)
+			return &run->slots[i];
+	return NULL;
+}
+
+/* Start zones until the window is full; the last answer ends the run. */
+static void
+rv_pump(struct rv_run *run)
+{
+	const struct config *cfg = run->cfg;
+
+	while (run->active < RV_WINDOW && run->g < cfg->ngroups) {
+		size_t g = run->g, z = run->z;
+		struct round_verify_zone *zs;
+		enum round_verify_action action;
+		struct rv_slot *s;
+
+		if (z >= cfg->groups[g].nzones) {
+			run->g++;
+			run->z = 0;
+			continue;
+		}
+		run->z++;
+		zs = &run->vf->zones[g][z];
+		action = round_verify_decide(zs, run->now_ms, cfg->dns.verify_interval_ms);
+		if (action == ROUND_VERIFY_CACHED)
+			continue;
+		s = rv_free_slot(run);
+		*s = (struct rv_slot){run, g, z, action, ldns_dname_new_frm_str(cfg->groups[g].zones[z])};
+		if (s->apex != NULL &&
+		    dns_ops_read(run->ops, s->apex, LDNS_RR_TYPE_SOA, rv_soa_cb, s) == 0) {
+			run->active++;
+			continue;
+		}
+		ldns_rdf_deep_free(s->apex);
+		s->apex = NULL;
+		round_verify_answer(zs, action, false, 0, run->now_ms);
+		run->read(run->arg, g, z);
+	}
+	if (run->active == 0 && run->g >= cfg->ngroups) {
+		run->done(run->arg);
+		free(run->slots);
+		free(run);
+	}
 }
 
 void
@@ -219,11 +275,8 @@ round_verify_start(struct round_verify *vf, const struct config *cfg, struct dns
 		   void (*done)(void *arg), void *arg)
 {
 	struct rv_run *run = vf != NULL ? calloc(1, sizeof(*run)) : NULL;
-	size_t total = 0, k = 0;
 
-	for (size_t g = 0; g < cfg->ngroups; g++)
-		total += cfg->groups[g].nzones;
-	if (run != NULL && (run->slots = calloc(total + 1, sizeof(*run->slots))) == NULL) {
+	if (run != NULL && (run->slots = calloc(RV_WINDOW, sizeof(*run->slots))) == NULL) {
 		free(run);
 		run = NULL;
 	}
@@ -234,28 +287,6 @@ round_verify_start(struct round_verify *vf, const struct config *cfg, struct dns
 		done(arg);
 		return;
 	}
-	*run = (struct rv_run){vf, now_ms, read, done, arg, 1, run->slots};
-	for (size_t g = 0; g < cfg->ngroups; g++) {
-		for (size_t z = 0; z < cfg->groups[g].nzones; z++) {
-			struct rv_slot *s = &run->slots[k++];
-
-			*s = (struct rv_slot){run, g, z,
-					      round_verify_decide(&vf->zones[g][z], now_ms,
-								  cfg->dns.verify_interval_ms),
-					      NULL};
-			if (s->action == ROUND_VERIFY_CACHED)
-				continue;
-			s->apex = ldns_dname_new_frm_str(cfg->groups[g].zones[z]);
-			if (s->apex != NULL &&
-			    dns_ops_read(ops, s->apex, LDNS_RR_TYPE_SOA, rv_soa_cb, s) == 0) {
-				run->pending++;
-				continue;
-			}
-			ldns_rdf_deep_free(s->apex);
-			s->apex = NULL;
-			round_verify_answer(&vf->zones[g][z], s->action, false, 0, now_ms);
-			read(arg, g, z);
-		}
-	}
-	rv_release(run);
+	*run = (struct rv_run){vf, cfg, ops, now_ms, read, done, arg, 0, 0, 0, run->slots};
+	rv_pump(run);
 }
