@@ -639,7 +639,8 @@ round_apply_done(void *arg)
 			continue;
 		}
 		round_commit(r, g);
-		state_update_seen(r->env.st, r->dns[g]);
+		if (r->nitems > 0) /* only the updates changed the views since round_act */
+			state_update_seen(r->env.st, r->dns[g]);
 	}
 	round_finish(r);
 }
