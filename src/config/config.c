@@ -194,6 +194,7 @@ config_defaults(struct config *cfg)
 	cfg->general.audit_interval_ms = 3600000;
 	cfg->dns.port = 53;
 	cfg->dns.ttl = -1;
+	cfg->dns.verify_interval_ms = 60000;
 }
 
 int

@@ -77,6 +77,7 @@ struct config_dns {
 	int line_key_file;       /* where key_file was set, for messages */
 	int64_t ttl;             /* -1: keep the record's current TTL */
 	uint64_t timeout_ms;     /* whole exchange; default general.timeout */
+	uint64_t verify_interval_ms; /* SOA serial read per zone; default 1m */
 };
 
 struct config_server {

@@ -101,7 +101,7 @@ config_checks_append(char ***v, size_t *n, const char *value)
 static const char *const config_key_names[][16] = {
 	[SEC_GENERAL] = {"interval", "timeout", "fall", "rise", "state_file", "lock_file", "log",
 			 "witness", "status_listen", "audit_interval", "fastinter"},
-	[SEC_DNS] = {"server", "key_file", "ttl", "timeout"},
+	[SEC_DNS] = {"server", "key_file", "ttl", "timeout", "verify_interval"},
 	[SEC_NOTIFY] = {"mail_to", "mail_from", "smtp_url", "smtp_user", "smtp_password_file",
 			"webhook", "exec", "reminder"},
 	[SEC_SERVER] = {"address", "name", "checks", "queue"},
@@ -355,6 +355,8 @@ config_key_dns(struct config_parse *p, int line, const char *key, const char *va
 			d->ttl = (int64_t)v;
 	} else if (strcmp(key, "timeout") == 0) {
 		config_set_duration(p, line, key, value, &d->timeout_ms, 0);
+	} else if (strcmp(key, "verify_interval") == 0) {
+		config_set_duration(p, line, key, value, &d->verify_interval_ms, 0);
 	} else {
 		config_key_unknown(p, line, key, "[dns]");
 	}

@@ -41,6 +41,7 @@
 #include "queue_watch.h"
 #include "round.h"
 #include "round_pace.h"
+#include "round_verify.h"
 #include "sdnotify.h"
 #include "state.h"
 #include "state_file.h"
@@ -73,6 +74,7 @@ struct daemon {
 	uint64_t drain_until_ms; /* once: clock_mono_ms() to give up waiting */
 	struct sdnotify *sd;	 /* systemd's notify protocol, run mode only */
 	struct daemon_audit *audit; /* [general] audit_interval, run mode only */
+	struct round_verify *verify; /* DNS as last seen, run mode only; built by a round */
 };
 
 /* ---- start-up ------------------------------------------------------ */
@@ -302,6 +304,7 @@ daemon_round_start(struct daemon *d)
 		.pins_warned = &d->pins_warned,
 		.save_streak = &d->save_streak,
 		.pace_only = fast,
+		.verify = d->mode == DAEMON_RUN ? &d->verify : NULL,
 		.lock_fd = d->lock_fd,
 		.done = daemon_round_done,
 		.arg = d,
@@ -474,6 +477,8 @@ daemon_reload(struct daemon *d)
 	free(d->an.reminder_next);
 	d->an.reminder_next = nrem;
 	daemon_audit_reload(d->audit, ncfg); /* before the old config goes */
+	round_verify_free(d->verify);	     /* a new config: every zone read anew */
+	d->verify = NULL;
 	state_free(d->st);
 	d->st = nst;
 	d->cfg = ncfg;
@@ -588,6 +593,7 @@ out:
 		d.eng = NULL;
 		round_free(d.round);
 	}
+	round_verify_free(d.verify);
 	sdnotify_free(d.sd);
 	status_http_free(d.http);
 	daemon_audit_free(d.audit);

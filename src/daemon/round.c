@@ -10,6 +10,7 @@
 #include "round.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "pins.h"
 #include "round_rules.h"
 #include "round_save.h"
+#include "round_verify.h"
 #include "round_witness.h"
 
 struct check_slot {
@@ -52,7 +54,8 @@ struct round {
 	size_t nslots, pending;
 	struct read_slot *reads;
 	size_t nreads, reads_pending;
-	struct failover_dns **dns;    /* [ngroups] */
+	struct failover_dns **dns;    /* [ngroups]; the verify memory's when kept */
+	struct round_verify *vf;      /* NULL: read every record, views our own */
 	struct failover_plan **plans; /* [ngroups] */
 	struct dns_apply_item *items;
 	struct round_ref *refs;
@@ -97,9 +100,10 @@ round_free(struct round *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t g = 0; r->dns != NULL && g < r->env.cfg->ngroups; g++)
+	for (size_t g = 0; r->vf == NULL && r->dns != NULL && g < r->env.cfg->ngroups; g++)
 		failover_dns_free(r->dns[g]);
-	free(r->dns);
+	if (r->vf == NULL)
+		free(r->dns);
 	free(r->slots);
 	for (size_t i = 0; r->reads != NULL && i < r->nreads; i++) {
 		ldns_rdf_deep_free(r->reads[i].owner);
@@ -222,6 +226,17 @@ round_rr_type(enum config_rtype t)
 	return LDNS_RR_TYPE_CNAME;
 }
 
+/* The read of record @rec of zone @z of group @g (reads are in that order). */
+static struct read_slot *
+round_read_slot(struct round *r, size_t g, size_t z, size_t rec)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < g; i++)
+		k += r->env.cfg->groups[i].nzones * r->env.cfg->groups[i].nrecords;
+	return &r->reads[k + z * r->env.cfg->groups[g].nrecords + rec];
+}
+
 /* One read is in: what the answer says (dns_view.h) into the group's view. */
 static void
 round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg)
@@ -241,12 +256,14 @@ round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, voi
 	if (status != 0) {
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, msg);
 		r->sum.dns_failed = true;
+		round_verify_dirty(r->vf, rs->group, rs->zone);
 	} else if (dv.verdict == DNS_VIEW_RCODE || dv.verdict == DNS_VIEW_NOTAUTH) {
 		char why[DNS_VIEW_MSG + 64];
 
 		snprintf(why, sizeof(why), "%s: %s", dns_ops_server(r->env.ops), dv.msg);
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_FAILED, NULL, 0, -1, why);
 		r->sum.dns_failed = true;
+		round_verify_dirty(r->vf, rs->group, rs->zone);
 	} else if (dv.verdict == DNS_VIEW_PRESENT) {
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_PRESENT,
 				 (const char *const *)dv.values, dv.nvalues, dv.ttl, NULL);
@@ -259,15 +276,53 @@ round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, voi
 		round_act(r);
 }
 
+/* Read every record of zone @z of group @g (round_verify_start's call). */
+static void
+round_read_zone(void *arg, size_t g, size_t z)
+{
+	struct round *r = arg;
+	const struct config_group *gr = &r->env.cfg->groups[g];
+
+	for (size_t rec = 0; rec < gr->nrecords; rec++) {
+		struct read_slot *rs = round_read_slot(r, g, z, rec);
+		char *name = failover_owner_name(gr->zones[z], gr->records[rec]);
+
+		rs->owner = name != NULL ? ldns_dname_new_frm_str(name) : NULL;
+		free(name);
+		if (rs->owner != NULL && dns_ops_read(r->env.ops, rs->owner, round_rr_type(gr->type),
+						      round_read_cb, rs) == 0) {
+			r->reads_pending++;
+			continue;
+		}
+		failover_dns_set(r->dns[g], z, rec, FAILOVER_REC_FAILED, NULL, 0, -1,
+				 "cannot start the query");
+		r->sum.dns_failed = true;
+		round_verify_dirty(r->vf, g, z);
+	}
+}
+
+static void
+round_reads_done(void *arg)
+{
+	struct round *r = arg;
+
+	if (--r->reads_pending == 0)
+		round_act(r);
+}
+
+/* Read what round_verify says is due (every record without its memory:
+ * one-shot modes, out of memory); the rest is planned from the views. */
 static void
 round_reads_start(struct round *r)
 {
 	const struct config *cfg = r->env.cfg;
 	size_t total = 0, k = 0;
 
+	if (r->env.verify != NULL && round_verify_fit(r->env.verify, cfg) == 0)
+		r->vf = *r->env.verify;
 	for (size_t g = 0; g < cfg->ngroups; g++)
 		total += cfg->groups[g].nzones * cfg->groups[g].nrecords;
-	r->dns = calloc(cfg->ngroups, sizeof(*r->dns));
+	r->dns = r->vf != NULL ? r->vf->dns : calloc(cfg->ngroups, sizeof(*r->dns));
 	r->plans = calloc(cfg->ngroups, sizeof(*r->plans));
 	r->reads = calloc(total + 1, sizeof(*r->reads));
 	if (r->dns == NULL || r->plans == NULL || r->reads == NULL) {
@@ -275,43 +330,19 @@ round_reads_start(struct round *r)
 		round_finish(r);
 		return;
 	}
-	for (size_t g = 0; g < cfg->ngroups; g++)
+	for (size_t g = 0; r->vf == NULL && g < cfg->ngroups; g++)
 		if (failover_dns_new(cfg, g, &r->dns[g]) != 0) {
 			log_err("out of memory");
 			round_finish(r);
 			return;
 		}
-	r->reads_pending = 1; /* held while starting */
-	for (size_t g = 0; g < cfg->ngroups; g++) {
-		const struct config_group *gr = &cfg->groups[g];
-
-		for (size_t z = 0; z < gr->nzones; z++) {
-			for (size_t rec = 0; rec < gr->nrecords; rec++) {
-				struct read_slot *rs = &r->reads[k++];
-				char *name = failover_owner_name(gr->zones[z], gr->records[rec]);
-
-				rs->r = r;
-				rs->group = g;
-				rs->zone = z;
-				rs->rec = rec;
-				rs->owner = name != NULL ? ldns_dname_new_frm_str(name) : NULL;
-				r->nreads = k;
-				if (rs->owner != NULL &&
-				    dns_ops_read(r->env.ops, rs->owner, round_rr_type(gr->type),
-						 round_read_cb, rs) == 0) {
-					r->reads_pending++;
-				} else {
-					failover_dns_set(r->dns[g], z, rec, FAILOVER_REC_FAILED,
-							 NULL, 0, -1, "cannot start the query");
-					r->sum.dns_failed = true;
-				}
-				free(name);
-			}
-		}
-	}
+	for (size_t g = 0; g < cfg->ngroups; g++)
+		for (size_t z = 0; z < cfg->groups[g].nzones; z++)
+			for (size_t rec = 0; rec < cfg->groups[g].nrecords; rec++)
+				r->reads[k++] = (struct read_slot){r, g, z, rec, NULL, NULL};
 	r->nreads = k;
-	if (--r->reads_pending == 0)
-		round_act(r);
+	r->reads_pending = 1; /* held while starting; round_reads_done drops it */
+	round_verify_start(r->vf, cfg, r->env.ops, r->now_ms, round_read_zone, round_reads_done, r);
 }
 
 static void round_apply_done(void *arg);
@@ -326,51 +357,6 @@ round_fail_items(struct round *r, int status, const char *msg)
 	}
 }
 
-/* A zone whose records could not all be read: said once, and once again
- * when it reads fine. */
-static void
-round_log_reads(struct round *r, size_t g)
-{
-	const struct config_group *gr = &r->env.cfg->groups[g];
-
-	for (size_t z = 0; z < gr->nzones; z++) {
-		const struct failover_rec_view *bad = NULL;
-		size_t badrec = 0;
-		int news;
-
-		for (size_t rec = 0; rec < gr->nrecords && bad == NULL; rec++) {
-			if (r->dns[g]->zones[z].recs[rec].status == FAILOVER_REC_FAILED) {
-				bad = &r->dns[g]->zones[z].recs[rec];
-				badrec = rec;
-			}
-		}
-		if (r->env.mode == DAEMON_PLAN)
-			continue;
-		news = failover_zone_read(r->env.st->failover, g, z, bad != NULL);
-		if (news > 0) {
-			char *owner = failover_owner_name(gr->zones[z], gr->records[badrec]);
-
-			log_err("group %s: zone %s: cannot read %s: %s; the zone is left alone",
-				gr->id, gr->zones[z], owner != NULL ? owner : "?",
-				bad->error != NULL ? bad->error : "failed");
-			free(owner);
-		} else if (news < 0) {
-			log_info("group %s: zone %s reads fine again", gr->id, gr->zones[z]);
-		}
-	}
-}
-
-/* The read of record @rec of zone @z of group @g (reads are in that order). */
-static struct read_slot *
-round_read_slot(struct round *r, size_t g, size_t z, size_t rec)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < g; i++)
-		k += r->env.cfg->groups[i].nzones * r->env.cfg->groups[i].nrecords;
-	return &r->reads[k + z * r->env.cfg->groups[g].nrecords + rec];
-}
-
 /* Whether zone @z of group @g has changes to send this round (a zone whose
  * update failed waits out its backoff, failover_zone_due). */
 static bool
@@ -383,7 +369,8 @@ round_zone_sends(const struct round *r, size_t g, size_t z)
 /*
  * The update of one record the plan changes: its new RRset from the plan's
  * values, and as the compare-and-swap prerequisite the RRset exactly as it
- * was read (taken from the read slot).  What cannot be built stays NULL.
+ * was read (taken from the read slot), or, not read this round, as last
+ * seen and written (the view).  What cannot be built stays NULL.
  */
 static void
 round_item(struct round *r, const struct round_ref *ref, const struct failover_record_plan *rp,
@@ -394,17 +381,21 @@ round_item(struct round *r, const struct round_ref *ref, const struct failover_r
 	uint32_t ttl = rp->ttl >= 0 ? (uint32_t)rp->ttl : DNS_UPDATE_DEFAULT_TTL;
 	char err[256];
 
-	it->owner = rs->owner != NULL ? ldns_rdf_clone(rs->owner) : NULL;
-	it->zone = ldns_dname_new_frm_str(gr->zones[ref->zone]);
 	it->type = round_rr_type(gr->type);
+	it->owner = rs->owner != NULL ? ldns_rdf_clone(rs->owner) : NULL;
+	it->expected = rs->rrs;
+	rs->rrs = NULL;
+	if (rs->owner == NULL) /* not read this round: as last seen and written */
+		round_verify_prereq(&r->dns[ref->group]->zones[ref->zone].recs[ref->rec],
+				    gr->zones[ref->zone], gr->records[ref->rec], it->type,
+				    &it->owner, &it->expected);
+	it->zone = ldns_dname_new_frm_str(gr->zones[ref->zone]);
 	it->ttl = rp->ttl;
 	if (it->owner != NULL &&
 	    dns_update_rrs_from_text(it->owner, it->type, ttl, (const char *const *)rp->new_values,
 				     rp->nnew, &it->new_rrs, err, sizeof(err)) != 0)
 		it->new_rrs = NULL;
 	it->expect = DNS_APPLY_EXPECT_GIVEN;
-	it->expected = rs->rrs;
-	rs->rrs = NULL;
 	it->rcode = -1;
 }
 
@@ -454,7 +445,7 @@ round_act(struct round *r)
 	for (size_t g = 0; g < cfg->ngroups; g++) {
 		struct failover_plan *p = NULL;
 
-		round_log_reads(r, g);
+		round_verify_log_reads(&r->env, r->dns[g], g);
 		state_update_seen(r->env.st, r->dns[g]);
 		if (failover_plan(r->env.st->failover, cfg, g, r->env.st->health, r->dns[g],
 				  r->now_ms, &p) != 0) {
@@ -572,8 +563,15 @@ round_apply_done(void *arg)
 	struct round *r = arg;
 	const struct config *cfg = r->env.cfg;
 
-	for (size_t i = 0; i < r->nitems; i++)
+	for (size_t i = 0; i < r->nitems; i++) {
 		r->refs[i].status = r->items[i].status;
+		/* Failed (a prerequisite that no longer held, a timeout): read it
+		 * again next round; sent: the serial is ours now. */
+		if (r->items[i].status != 0)
+			round_verify_dirty(r->vf, r->refs[i].group, r->refs[i].zone);
+		else
+			round_verify_wrote(r->vf, r->refs[i].group, r->refs[i].zone);
+	}
 	/* One line per zone: which records moved where, or why the zone did not. */
 	for (size_t i = 0; i < r->nitems; i++) {
 		const struct round_ref *ref = &r->refs[i];
@@ -642,7 +640,8 @@ round_apply_done(void *arg)
 			continue;
 		}
 		round_commit(r, g);
-		state_update_seen(r->env.st, r->dns[g]);
+		if (r->nitems > 0) /* only the updates changed the views since round_act */
+			state_update_seen(r->env.st, r->dns[g]);
 	}
 	round_finish(r);
 }
@@ -734,6 +733,7 @@ round_finish(struct round *r)
 		  (unsigned long long)(clock_wall_ms() - r->started_ms), code);
 	started = r->started_ms;
 	round_free(r);
+	malloc_trim(0); /* a round's reads and replies go back to the system, not kept as RSS */
 	env.done(env.arg, code, started);
 }
 

@@ -35,6 +35,8 @@
 #include "state_file.h"
 #include "status_http.h"
 
+struct round_verify;         /* round_verify.h */
+
 /*
  * What a round works with; all borrowed from the daemon and left alone
  * between rounds (a reload swaps them only while no round runs).
@@ -56,6 +58,10 @@ struct round_env {
 	/* A fast round (round_pace.h): every check and witness, but DNS is
 	 * read and planned only when a server's effective state changed. */
 	bool pace_only;
+	/* What DNS held as last seen and written, kept across rounds
+	 * (round_verify.h; the round builds it at need); NULL: every round
+	 * reads every record (one-shot modes). */
+	struct round_verify **verify;
 	/* Called once when the round is over, after it was freed, with the
 	 * round's exit code (enum mxf_exit) and when it started. */
 	void (*done)(void *arg, int exit_code, uint64_t started_ms);

@@ -335,8 +335,9 @@ def tcp_servers(*ports, host="127.0.0.1"):
 
 def write_fo_config(path, dns_port, key_file, servers, zones, records=mxflab.MAIL_RECORDS,
                     rtype="CNAME", general=None, group=None, extra="", dns_timeout="1s",
-                    dns_server=None):
+                    dns_server=None, dns=None):
     """A native config for the failover lab.
+    @dns      extra [dns] keys (verify_interval...).
     @servers  [(id, address, name, [check urls])] in preference order.
     @general  extra [general] keys (override the short defaults).
     @group    extra [group mail] keys (failback, hold_down...).
@@ -358,6 +359,7 @@ def write_fo_config(path, dns_port, key_file, servers, zones, records=mxflab.MAI
         lines.append("timeout = %s" % dns_timeout)
     if key_file is not None:
         lines.append("key_file = %s" % key_file)
+    lines += ["%s = %s" % kv for kv in (dns or {}).items()]
     for sid, addr, name, checks in servers:
         lines += ["", "[server %s]" % sid, "address = %s" % addr, "name = %s" % name,
                   "checks = %s" % " ".join(checks)]

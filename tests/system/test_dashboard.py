@@ -176,7 +176,8 @@ def test_dashboard_states_in_a_browser(mxf_bin, dlab, tmp_path, shots):
         str(tmp_path / "mxf.conf"), lab.port, key.path, servers, [ZONE],
         records=("mx", "smtp"),
         general={"status_listen": "127.0.0.1:%d" % http_port,
-                 "witness": "smtp://127.0.0.1:%d" % wit.port})
+                 "witness": "smtp://127.0.0.1:%d" % wit.port},
+        dns={"verify_interval": "2s"})      # the hand change below is found within it
     daemon = folab.Daemon(mxf_bin, cfg, str(tmp_path / "d.log"),
                           env={"MXF_CA_FILE": ca.ca_file}).start()
     profile = str(tmp_path / "chromium")

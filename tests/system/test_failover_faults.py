@@ -125,7 +125,9 @@ def now_ms():
 def test_hand_change_during_hold_down_left_alone(named, mx, daemons, tmp_path):
     lab, key = named
     z = zname("hold")
-    c = write_cfg(tmp_path / "mxf.conf", lab.port, key, mx, [z], group={"hold_down": "1h"})
+    # A hand change is found within [dns] verify_interval (SOA serial first).
+    c = write_cfg(tmp_path / "mxf.conf", lab.port, key, mx, [z], group={"hold_down": "1h"},
+                  dns={"verify_interval": "1s"})
     d = daemons(c)
     assert wait_rounds(d, 1, 10), d.log()
     mx["mx1"].stop()
