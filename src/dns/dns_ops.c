@@ -191,6 +191,8 @@ client_done(struct dns_client_result *res, void *arg)
 	int status = res->status, rcode = -1;
 
 	ops->inflight--;
+	if (x->update)
+		ops->updates_inflight--;
 	x->q = NULL; /* finished: dns_client frees it after this call */
 	if (status != 0) {
 		switch (status) {
@@ -264,18 +266,37 @@ xchg_send(struct ops_xchg *x)
 		return;
 	}
 	ops->inflight++;
+	if (x->update)
+		ops->updates_inflight++;
 }
 
+/* Take the first exchange off a queue. */
+static struct ops_xchg *
+xchg_pop(struct ops_xchg **head, struct ops_xchg **tail)
+{
+	struct ops_xchg *x = *head;
+
+	*head = x->qnext;
+	if (*head == NULL)
+		*tail = NULL;
+	x->qnext = NULL;
+	return x;
+}
+
+/*
+ * Fill the window: updates first (they are what an apply waits for), up to
+ * their own cap, then reads.
+ */
 static void
 xchg_pump(struct dns_ops *ops)
 {
-	while (ops->qhead != NULL && ops->inflight < DNS_OPS_MAX_INFLIGHT) {
-		struct ops_xchg *x = ops->qhead;
-		ops->qhead = x->qnext;
-		if (ops->qhead == NULL)
-			ops->qtail = NULL;
-		x->qnext = NULL;
-		xchg_send(x);
+	while (ops->inflight < DNS_OPS_MAX_INFLIGHT) {
+		if (ops->uhead != NULL && ops->updates_inflight < DNS_OPS_MAX_UPDATES)
+			xchg_send(xchg_pop(&ops->uhead, &ops->utail));
+		else if (ops->qhead != NULL)
+			xchg_send(xchg_pop(&ops->qhead, &ops->qtail));
+		else
+			break;
 	}
 }
 
@@ -294,11 +315,19 @@ dns_ops_exchange(struct dns_ops *ops, ldns_pkt *req, bool update, dns_ops_read_c
 	x->update = update;
 	x->cb = cb;
 	x->arg = arg;
-	if (ops->qtail != NULL)
-		ops->qtail->qnext = x;
-	else
-		ops->qhead = x;
-	ops->qtail = x;
+	if (update) {
+		if (ops->utail != NULL)
+			ops->utail->qnext = x;
+		else
+			ops->uhead = x;
+		ops->utail = x;
+	} else {
+		if (ops->qtail != NULL)
+			ops->qtail->qnext = x;
+		else
+			ops->qhead = x;
+		ops->qtail = x;
+	}
 	/*
 	 * Sending happens from here or from a finished exchange; either way
 	 * results come back only from the loop.

@@ -7,7 +7,9 @@
  * This layer joins the pure parts (dns_update, dns_tsig) with the network
  * (dns_client): it signs every message when a key is set and refuses any
  * reply without a valid signature then; it bounds the number of queries in
- * flight (DNS_OPS_MAX_INFLIGHT), queueing the rest.  All results are
+ * flight (DNS_OPS_MAX_INFLIGHT) and, within those, of UPDATEs
+ * (DNS_OPS_MAX_UPDATES), queueing the rest: reads and updates wait in
+ * separate FIFO queues, so a burst of reads does not hold updates back.  All results are
  * delivered from the event loop, never from inside the starting call.
  * Error messages it produces name the server (host:port) and the zone.
  */
@@ -23,7 +25,13 @@
 
 #include "dns_tsig.h"
 
-#define DNS_OPS_MAX_INFLIGHT 64
+/*
+ * In flight at once, all kinds.  UPDATEs have a lower cap of their own: BIND
+ * drops updates beyond its update-quota (100 by default), which then only
+ * time out; reads have no such quota and fill the rest of the window.
+ */
+#define DNS_OPS_MAX_INFLIGHT 192
+#define DNS_OPS_MAX_UPDATES 48
 #define DNS_OPS_MSG 768
 
 struct dns_ops;

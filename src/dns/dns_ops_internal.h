@@ -37,8 +37,10 @@ struct dns_ops {
 	char server[300];               /* "host:port", for messages */
 	const struct dns_tsig_key *key; /* borrowed, or NULL */
 	uint64_t timeout_ms;
-	size_t inflight;
-	struct ops_xchg *qhead, *qtail; /* waiting for a slot */
+	size_t inflight;                /* exchanges on the wire, updates included */
+	size_t updates_inflight;        /* UPDATEs among them */
+	struct ops_xchg *qhead, *qtail; /* reads waiting for a slot */
+	struct ops_xchg *uhead, *utail; /* UPDATEs waiting for a slot */
 };
 
 /* Put @o on the owned list of @ops; dns_ops_free() will call @destroy. */

@@ -22,6 +22,7 @@ struct ops_fz {
 	ldns_rdf *cur;    /* being queried */
 	ldns_rdf *zone;   /* found */
 	int steps;
+	ldns_rr_list **cname_out; /* the caller's, or NULL */
 	dns_zone_cb cb;
 	void *arg;
 };
@@ -107,6 +108,11 @@ fz_soa_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *a
 		fz_finish(fz, MXF_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (fz->steps == 0 && fz->cname_out != NULL && ldns_pkt_aa(reply) &&
+	    *fz->cname_out == NULL) {
+		/* What the name holds as CNAME, for a caller that would read it next. */
+		*fz->cname_out = ldns_rr_list_clone(cname);
+	}
 	if (ldns_rr_list_rr_count(soa) > 0 && ldns_pkt_aa(reply)) {
 		fz->zone = ldns_rdf_clone(fz->cur);
 		fz_finish(fz, fz->zone != NULL ? 0 : MXF_ENOMEM, NULL);
@@ -152,6 +158,13 @@ int
 dns_zone_find(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *name,
 		  dns_zone_cb cb, void *arg)
 {
+	return dns_zone_find_cname(ops, cfg, name, cb, arg, NULL);
+}
+
+int
+dns_zone_find_cname(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *name,
+		    dns_zone_cb cb, void *arg, ldns_rr_list **cname)
+{
 	struct ops_fz *fz = calloc(1, sizeof(*fz));
 	size_t best_labels = 0;
 
@@ -161,6 +174,7 @@ dns_zone_find(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *nam
 	dns_ops_own(ops, &fz->own, fz_free);
 	fz->cb = cb;
 	fz->arg = arg;
+	fz->cname_out = cname;
 	fz->name = ldns_rdf_clone(name);
 	fz->cur = ldns_rdf_clone(name);
 	if (fz->name == NULL || fz->cur == NULL)

@@ -27,4 +27,17 @@ typedef void (*dns_zone_cb)(int status, const ldns_rdf *zone, const char *msg, v
 int dns_zone_find(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *name,
 		  dns_zone_cb cb, void *arg);
 
+/*
+ * dns_zone_find_cname -- as dns_zone_find(), and when the walk's first SOA
+ * query (at @name itself) was answered authoritatively with NOERROR or
+ * NXDOMAIN, *@cname is set, before @cb runs, to the CNAME RRset that answer
+ * showed at @name: a name holding a CNAME answers every type with it, so an
+ * empty list means @name has none.  Otherwise (zone known from @cfg, or
+ * the first query failed) *@cname stays NULL.  *@cname must be NULL on
+ * entry and stay valid until @cb; the caller frees what is set there, also
+ * when the lookup fails.  dns_apply uses it to save the read of a CNAME.
+ */
+int dns_zone_find_cname(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *name,
+			dns_zone_cb cb, void *arg, ldns_rr_list **cname);
+
 #endif

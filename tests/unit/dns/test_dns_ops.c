@@ -1,7 +1,9 @@
 /*
  * test_dns_ops.c -- freeing an operations context while its exchanges,
  * zone lookups and applies are still running: nothing may fire later, and
- * nothing may leak (LeakSanitizer checks the latter).
+ * nothing may leak (LeakSanitizer checks the latter); the in-flight windows
+ * (updates capped below BIND's update-quota, reads fill the rest); an apply
+ * of a CNAME takes its current value from the zone lookup, no read before.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 
 #include "dns_apply.h"
 #include "dns_ops.h"
+#include "dns_ops_internal.h"
 #include "dns_zone.h"
 #include "mxf.h"
 
@@ -110,11 +113,203 @@ test_free_while_running(void **state)
 	close(fd);
 }
 
+static ldns_pkt *
+query_pkt(const char *name)
+{
+	ldns_pkt *p = NULL;
+
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0),
+			 LDNS_STATUS_OK);
+	ldns_pkt_set_id(p, dns_ops_random_id());
+	return p;
+}
+
+/* Datagrams waiting at @fd whose first question is @name. */
+static void
+count_waiting(int fd, int *updates, int *reads)
+{
+	uint8_t buf[1024];
+	ssize_t len;
+
+	while ((len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		ldns_pkt *p = NULL;
+		char *q;
+
+		assert_int_equal(ldns_wire2pkt(&p, buf, (size_t)len), LDNS_STATUS_OK);
+		q = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0)));
+		if (strcmp(q, "u.example.test.") == 0)
+			(*updates)++;
+		else
+			(*reads)++;
+		free(q);
+		ldns_pkt_free(p);
+	}
+}
+
+static void
+test_windows(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct dns_ops *ops = NULL;
+	uint16_t port;
+	int fd = silent_udp(&port), updates = 0, reads = 0;
+
+	(void)state;
+	callbacks = 0;
+	assert_int_equal(dns_ops_new(base, "127.0.0.1", port, NULL, 1000, &ops), 0);
+	/* Reads queued first must not keep the updates behind them waiting. */
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(dns_ops_exchange(ops, query_pkt("r.example.test."), false,
+						  read_cb, NULL), 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(dns_ops_exchange(ops, query_pkt("u.example.test."), true,
+						  read_cb, NULL), 0);
+	run_loop_ms(base, 50);
+	count_waiting(fd, &updates, &reads);
+	/* The reads took the window before any update was queued. */
+	assert_int_equal(updates + reads, DNS_OPS_MAX_INFLIGHT);
+	assert_int_equal(updates, 0);
+	dns_ops_free(ops);
+
+	/* Updates first: capped at their own limit, reads fill the window. */
+	updates = reads = 0;
+	assert_int_equal(dns_ops_new(base, "127.0.0.1", port, NULL, 1000, &ops), 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(dns_ops_exchange(ops, query_pkt("u.example.test."), true,
+						  read_cb, NULL), 0);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(dns_ops_exchange(ops, query_pkt("r.example.test."), false,
+						  read_cb, NULL), 0);
+	run_loop_ms(base, 50);
+	count_waiting(fd, &updates, &reads);
+	assert_int_equal(updates, DNS_OPS_MAX_UPDATES);
+	assert_int_equal(reads, DNS_OPS_MAX_INFLIGHT - DNS_OPS_MAX_UPDATES);
+	assert_int_equal(callbacks, 0);
+	dns_ops_free(ops);
+	event_base_free(base);
+	close(fd);
+}
+
+/*
+ * A tiny primary on the loop for zone example.test. holding
+ * mx.example.test. CNAME, answering SOA, CNAME and UPDATE; it counts what
+ * it is asked.
+ */
+struct tiny {
+	int fd;
+	struct event *ev;
+	char cname[64];
+	int soa_q, cname_q, cname_q_before_update, update_q;
+};
+
+static void
+tiny_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tiny *t = arg;
+	uint8_t buf[2048], *out = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	ssize_t len;
+	size_t olen = 0;
+	ldns_pkt *req = NULL, *rep;
+	ldns_rr *q, *rr = NULL;
+	char *qn, text[256];
+
+	(void)what;
+	len = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl);
+	if (len <= 0 || ldns_wire2pkt(&req, buf, (size_t)len) != LDNS_STATUS_OK)
+		return;
+	rep = ldns_pkt_clone(req);
+	ldns_rr_list_deep_free(ldns_pkt_answer(rep));
+	ldns_pkt_set_answer(rep, ldns_rr_list_new());
+	ldns_rr_list_deep_free(ldns_pkt_authority(rep));
+	ldns_pkt_set_authority(rep, ldns_rr_list_new());
+	ldns_pkt_set_ancount(rep, 0);
+	ldns_pkt_set_nscount(rep, 0);
+	ldns_pkt_set_qr(rep, true);
+	ldns_pkt_set_aa(rep, true);
+	q = ldns_rr_list_rr(ldns_pkt_question(req), 0);
+	qn = ldns_rdf2str(ldns_rr_owner(q));
+	if (ldns_pkt_get_opcode(req) == LDNS_PACKET_UPDATE) {
+		t->update_q++;
+		snprintf(t->cname, sizeof(t->cname), "mx2.example.test.");
+	} else if (strcmp(qn, "mx.example.test.") == 0) {
+		if (ldns_rr_get_type(q) == LDNS_RR_TYPE_SOA)
+			t->soa_q++;
+		else if (ldns_rr_get_type(q) == LDNS_RR_TYPE_CNAME) {
+			t->cname_q++;
+			t->cname_q_before_update += t->update_q == 0;
+		}
+		snprintf(text, sizeof(text), "mx.example.test. 300 IN CNAME %s", t->cname);
+	} else {
+		t->soa_q++;
+		snprintf(text, sizeof(text),
+			 "example.test. 300 IN SOA ns.example.test. h.example.test. 1 60 60 60 60");
+	}
+	if (ldns_pkt_get_opcode(req) != LDNS_PACKET_UPDATE) {
+		assert_int_equal(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL), LDNS_STATUS_OK);
+		ldns_pkt_push_rr(rep, LDNS_SECTION_ANSWER, rr);
+	}
+	assert_int_equal(ldns_pkt2wire(&out, rep, &olen), LDNS_STATUS_OK);
+	(void)sendto(fd, out, olen, 0, (struct sockaddr *)&ss, sl);
+	free(out);
+	free(qn);
+	ldns_pkt_free(req);
+	ldns_pkt_free(rep);
+}
+
+static void
+test_cname_read_from_zone_lookup(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct dns_ops *ops = NULL;
+	struct dns_apply_item item;
+	struct tiny t = {.cname = "mx1.example.test."};
+	ldns_rr *rr = NULL;
+	uint16_t port;
+
+	(void)state;
+	callbacks = 0;
+	t.fd = silent_udp(&port);
+	t.ev = event_new(base, t.fd, EV_READ | EV_PERSIST, tiny_cb, &t);
+	event_add(t.ev, NULL);
+	assert_int_equal(dns_ops_new(base, "127.0.0.1", port, NULL, 2000, &ops), 0);
+	memset(&item, 0, sizeof(item));
+	item.owner = ldns_dname_new_frm_str("mx.example.test.");
+	item.type = LDNS_RR_TYPE_CNAME;
+	item.ttl = -1;
+	item.expect = DNS_APPLY_EXPECT_CURRENT;
+	assert_int_equal(ldns_rr_new_frm_str(&rr, "mx.example.test. 300 IN CNAME mx2.example.test.",
+					     0, NULL, NULL), LDNS_STATUS_OK);
+	item.new_rrs = ldns_rr_list_new();
+	ldns_rr_list_push_rr(item.new_rrs, rr);
+	assert_int_equal(dns_apply_start(ops, NULL, &item, 1, 300, apply_cb, NULL), 0);
+	for (int i = 0; i < 40 && callbacks == 0; i++)
+		run_loop_ms(base, 50);
+	assert_int_equal(callbacks, 1);
+	assert_int_equal(item.status, 0);
+	assert_true(item.verified);
+	/* The CAS prerequisite came from the first SOA answer. */
+	assert_non_null(item.found);
+	assert_int_equal(ldns_rr_list_rr_count(item.found), 1);
+	assert_int_equal(t.soa_q, 2);
+	assert_int_equal(t.cname_q_before_update, 0);
+	assert_int_equal(t.update_q, 1);
+	assert_int_equal(t.cname_q, 1); /* the read-back, still there */
+	dns_apply_item_clear(&item);
+	dns_ops_free(ops);
+	event_free(t.ev);
+	close(t.fd);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_free_while_running),
+		cmocka_unit_test(test_windows),
+		cmocka_unit_test(test_cname_read_from_zone_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
