@@ -109,13 +109,7 @@ status_audit_html(struct buf *b, const struct findings *f, uint64_t interval_ms)
 			   value_format_duration(interval_ms, ivl, sizeof(ivl)));
 		return;
 	}
-	if (f->last_ms != 0) {
-		time_t t = (time_t)(f->last_ms / 1000);
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	}
+	status_when_s(f->last_ms, when, sizeof(when));
 	buf_printf(b, "<p class=\"%s\">%zu error%s, %zu warning%s, %zu info; last audit %s "
 		      "(%.1f s, %u checks)%s</p>\n",
 		   findings_count(f, FINDINGS_ERROR)	 ? "down"
