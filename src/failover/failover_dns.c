@@ -51,6 +51,24 @@ static void fo_rec_view_clear(struct failover_rec_view *r)
 	r->ttl = -1;
 }
 
+/* Whether @r already holds what failover_dns_set would write. */
+static bool fo_rec_view_same(const struct failover_rec_view *r, enum failover_rec_status status,
+			     const char *const *values, size_t n, int64_t ttl, const char *error)
+{
+	if (r->status != status)
+		return false;
+	if (status == FAILOVER_REC_FAILED)
+		return r->error != NULL && strcmp(r->error, error ? error : "query failed") == 0;
+	if (status != FAILOVER_REC_PRESENT)
+		return r->nvalues == 0 && r->ttl == -1;
+	if (r->nvalues != n || r->ttl != ttl)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(r->values[i], values[i] ? values[i] : "") != 0)
+			return false;
+	return true;
+}
+
 int failover_dns_new(const struct config *cfg, size_t group, struct failover_dns **out)
 {
 	if (group >= cfg->ngroups)
@@ -101,6 +119,8 @@ int failover_dns_set(struct failover_dns *d, size_t zone, size_t rec,
 	if (status == FAILOVER_REC_PRESENT && (n == 0 || !values))
 		return MXF_EINVAL;
 	struct failover_rec_view *r = &d->zones[zone].recs[rec];
+	if (fo_rec_view_same(r, status, values, n, ttl, error))
+		return 0; /* a steady state rewrites nothing: no allocation per record and round */
 	fo_rec_view_clear(r);
 	if (status == FAILOVER_REC_PRESENT) {
 		r->values = failover_dns_strv_dup(values, n);
