@@ -15,12 +15,17 @@
  *                                    "reason": "..." } ] } },
  *   "groups": { ID: { "active": ID or null, "last_switch_ms": N,
  *                     "all_down": false, "failback_requested": false,
+ *                     "switches": N } },
+ *                     -- each group's "zones" are in the companion file
+ *                        PATH.zones, rewritten only when they change
+ *                        (state_zones.h); state_to_json() and a file
+ *                        written before the split carry them inline:
  *                     "zones": { ZONE: { "failed": false, "intent": ID or null,
  *                                "records": { LABEL: { "status": "present",
  *                                      "values": [...], "ttl": N,
  *                                      "hand_changed": false,
  *                                      "missing": false,
- *                                      "written": ID or null } } } } } },
+ *                                      "written": ID or null } } } }
  *   "events": [ { "at_ms": N, "event": "switched", "group": ID, "server":
  *                 ID, "from": ID, "to": ID, "zone": Z, "record": L,
  *                 "zones": [Z...] (only when set), "detail": "..." } ] }
@@ -49,6 +54,7 @@
 #include "state_event.h"
 #include "state_file.h"
 #include "state_history.h"
+#include "state_zones.h"
 #include "value.h"
 
 /* ---- bundle ---------------------------------------------------------- */
@@ -243,15 +249,12 @@ static json_t *state_server_json(const struct health_server *s, bool *bad)
 }
 
 static json_t *state_group_json(const struct config *cfg, const struct state *st, size_t gi,
-				bool *bad)
+				bool with_zones, bool *bad)
 {
 	const struct config_group *g = &cfg->groups[gi];
 	const struct failover_group_mem *m = &st->failover->groups[gi];
-	const struct failover_dns *seen = st->seen[gi];
-	json_t *o = json_object(), *zones = json_object();
-	if (!o || !zones) {
-		json_decref(o);
-		json_decref(zones);
+	json_t *o = json_object();
+	if (!o) {
 		*bad = true;
 		return NULL;
 	}
@@ -260,48 +263,19 @@ static json_t *state_group_json(const struct config *cfg, const struct state *st
 	state_set(o, "all_down", json_boolean(m->all_down), bad);
 	state_set(o, "failback_requested", json_boolean(m->failback_requested), bad);
 	state_set(o, "switches", json_integer((json_int_t)st->switches[gi]), bad);
-	for (size_t z = 0; z < g->nzones; z++) {
-		json_t *zo = json_object(), *recs = json_object();
-		state_set(zones, g->zones[z], zo, bad);
-		if (!zo || !recs) {
-			json_decref(recs);
-			*bad = true;
-			break;
-		}
-		state_set(zo, "failed", json_boolean(m->zones[z].failed), bad);
-		state_set(zo, "intent", state_str_or_null(state_server_id(cfg, m->zones[z].intent)),
-			  bad);
-		for (size_t r = 0; r < g->nrecords; r++) {
-			const struct failover_rec_view *v = &seen->zones[z].recs[r];
-			json_t *ro = json_object(), *vals = json_array();
-			state_set(recs, g->records[r], ro, bad);
-			if (!ro || !vals) {
-				json_decref(vals);
-				*bad = true;
-				break;
-			}
-			for (size_t i = 0; i < v->nvalues; i++) {
-				if (json_array_append_new(vals, json_string(v->values[i])) != 0)
-					*bad = true;
-			}
-			state_set(ro, "status", json_string(failover_rec_status_name(v->status)), bad);
-			state_set(ro, "values", vals, bad);
-			state_set(ro, "ttl", json_integer(v->ttl), bad);
-			state_set(ro, "hand_changed",
-				  json_boolean(m->hand_changed[z * m->nrecords + r]), bad);
-			state_set(ro, "missing", json_boolean(m->missing[z * m->nrecords + r]), bad);
-			state_set(ro, "written",
-				  state_str_or_null(
-					  state_server_id(cfg, m->written[z * m->nrecords + r])),
-				  bad);
-		}
-		state_set(zo, "records", recs, bad);
-	}
+	if (!with_zones)
+		return o;
+	json_t *zones = json_object();
+	for (size_t z = 0; zones && z < g->nzones && !*bad; z++)
+		state_set(zones, g->zones[z], state_zone_json(cfg, st, gi, z, bad), bad);
 	state_set(o, "zones", zones, bad);
 	return o;
 }
 
-int state_to_json(const struct state *st, const struct config *cfg, uint64_t now_ms, json_t **out)
+/* The state as a JSON object; the zones of the groups only @with_zones
+ * (state_zones.h: the file keeps them in its companion). */
+static int state_doc_json(const struct state *st, const struct config *cfg, uint64_t now_ms,
+			  bool with_zones, json_t **out)
 {
 	bool bad = false;
 	json_t *root = json_object(), *servers = json_object(), *groups = json_object(),
@@ -322,7 +296,8 @@ int state_to_json(const struct state *st, const struct config *cfg, uint64_t now
 			  &bad);
 	state_set(root, "servers", servers, &bad);
 	for (size_t g = 0; g < cfg->ngroups && g < st->ngroups; g++)
-		state_set(groups, cfg->groups[g].id, state_group_json(cfg, st, g, &bad), &bad);
+		state_set(groups, cfg->groups[g].id, state_group_json(cfg, st, g, with_zones, &bad),
+			  &bad);
 	state_set(root, "groups", groups, &bad);
 	for (size_t i = 0; i < state_event_count(st); i++) {
 		json_t *eo = state_event_to_json(state_event_get(st, i));
@@ -341,6 +316,11 @@ int state_to_json(const struct state *st, const struct config *cfg, uint64_t now
 	}
 	*out = root;
 	return 0;
+}
+
+int state_to_json(const struct state *st, const struct config *cfg, uint64_t now_ms, json_t **out)
+{
+	return state_doc_json(st, cfg, now_ms, true, out);
 }
 
 /* ---- from JSON ------------------------------------------------------- */
@@ -721,23 +701,45 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
 			 jerr.line, jerr.column, jerr.text);
 		return MXF_EINVAL;
 	}
+	bool from_companion = false;
+	e = state_zones_merge(path, root, &from_companion, err, errlen);
+	if (e) {
+		json_decref(root);
+		return e;
+	}
 	e = state_from_json(root, cfg, out, msg, sizeof(msg));
 	json_decref(root);
-	if (e)
+	if (e) {
 		snprintf(err, errlen, "%s: %s", path, msg);
+	} else if (from_companion) {
+		/* What the companion holds: an unchanged save need not rewrite it. */
+		(*out)->zones_hash = state_zones_hash(*out, cfg);
+		(*out)->zones_saved = true;
+	}
 	return e;
 }
 
-int state_save(const char *path, const struct config *cfg, const struct state *st,
-	       uint64_t now_ms, char *err, size_t errlen)
+int state_save(const char *path, const struct config *cfg, struct state *st, uint64_t now_ms,
+	       char *err, size_t errlen)
 {
+	if (errlen)
+		err[0] = '\0';
+	/* The zones first: a crash between the two files leaves the newer
+	 * zones with the older rest, never the other way round. */
+	int e = state_zones_save(path, cfg, st, now_ms, err, errlen);
+	if (e)
+		return e;
 	json_t *root;
-	if (state_to_json(st, cfg, now_ms, &root)) {
+	if (state_doc_json(st, cfg, now_ms, false, &root)) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return MXF_ENOMEM;
 	}
-	int e = state_file_write_json(path, root, JSON_INDENT(1) | JSON_PRESERVE_ORDER, err, errlen);
+	char warn[512] = "";
+	snprintf(warn, sizeof(warn), "%s", err); /* the companion's warning, if any */
+	e = state_file_write_json(path, root, JSON_INDENT(1) | JSON_PRESERVE_ORDER, err, errlen);
 	json_decref(root);
+	if (!e && err[0] == '\0' && warn[0] != '\0')
+		snprintf(err, errlen, "%s", warn);
 	return e;
 }
 

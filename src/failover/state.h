@@ -17,7 +17,9 @@
  * the next `once` pass does not report an unchanged pin again; nothing
  * reads them as the operator's wish.
  *
- * The file is JSON (jansson) with a "version" field (STATE_VERSION).  It is
+ * The file is JSON (jansson) with a "version" field (STATE_VERSION); the
+ * zones' memory, most of it at hosting scale, is kept in a companion file
+ * PATH.zones written only when it changes (state_zones.h).  Each is
  * written atomically (state_file.h): a temporary file in the same
  * directory, fsync, rename over the old file, fsync of the directory; mode
  * 0640.  A crash at any point leaves either the old or the new file, never
@@ -108,6 +110,8 @@ struct state {
 	struct state_witness *witness;  /* [nwitness], parallel to the config's */
 	size_t nwitness;
 	struct state_findings findings; /* audit findings announced, not cleared */
+	uint64_t zones_hash;            /* state_zones_hash() last written or loaded */
+	bool zones_saved;               /* zones_hash is known (state_zones.h) */
 };
 
 /*
@@ -134,7 +138,9 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
 	       size_t errlen);
 
 /*
- * state_save -- write @st atomically to @path (see above), mode 0640.
+ * state_save -- write @st atomically to @path (see above), mode 0640, after
+ * its zones to @path.zones when they changed since last written or loaded
+ * (state_zones.h; @st remembers what it wrote).
  * @now_ms  recorded as "saved_ms".
  * @err     a one-line message naming the file and the failing step; on
  *          success empty, or a warning when the directory could not be
@@ -142,8 +148,8 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
  * @return 0, MXF_EIO (the old file, if any, is untouched and no temporary
  *         file is left behind), MXF_ENOMEM.
  */
-int state_save(const char *path, const struct config *cfg, const struct state *st,
-	       uint64_t now_ms, char *err, size_t errlen);
+int state_save(const char *path, const struct config *cfg, struct state *st, uint64_t now_ms,
+	       char *err, size_t errlen);
 
 /*
  * state_to_json -- the state as a JSON object (the file's content; `status

@@ -92,8 +92,17 @@ def all_point(lab, short, target, records=RECS):
 
 
 def state_json(cfg_path):
-    with open(os.path.join(os.path.dirname(cfg_path), "state.json")) as f:
-        return json.load(f)
+    """state.json with each group's zones from its companion state.json.zones
+    (written only when the zones change), as the daemon itself reads them."""
+    path = os.path.join(os.path.dirname(cfg_path), "state.json")
+    with open(path) as f:
+        st = json.load(f)
+    with open(path + ".zones") as f:
+        zones = json.load(f)
+    for gid, g in st.get("groups", {}).items():
+        assert "zones" not in g, "the zones belong in state.json.zones"
+        g["zones"] = zones["groups"][gid]["zones"]
+    return st
 
 
 def events(cfg_path, run):

@@ -51,7 +51,8 @@ def test_root_leaves_files_to_the_directory_owner(run, mxf_bin, open_dir):
     finally:
         mx1.close()
         mx2.close()
-    for name in ("state.json", "state.json.lock", "state.json.pins", "state.json.pins.lock"):
+    for name in ("state.json", "state.json.zones", "state.json.lock", "state.json.pins",
+                 "state.json.pins.lock"):
         st = os.stat(str(state_dir / name))
         assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid), \
             "%s belongs to %d:%d" % (name, st.st_uid, st.st_gid)
