@@ -43,8 +43,7 @@ struct check_slot {
 struct read_slot {
 	struct round *r;
 	size_t group, zone, rec;
-	ldns_rdf *owner;   /* the record's absolute owner, or NULL */
-	ldns_rr_list *rrs; /* PRESENT: the RRset as read, until an update takes it */
+	ldns_rdf *owner; /* the record's absolute owner while its query is out, or NULL */
 };
 
 struct round {
@@ -107,7 +106,6 @@ round_free(struct round *r)
 	free(r->slots);
 	for (size_t i = 0; r->reads != NULL && i < r->nreads; i++) {
 		ldns_rdf_deep_free(r->reads[i].owner);
-		ldns_rr_list_deep_free(r->reads[i].rrs);
 	}
 	free(r->reads);
 	for (size_t g = 0; r->plans != NULL && g < r->env.cfg->ngroups; g++)
@@ -267,11 +265,15 @@ round_read_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, voi
 	} else if (dv.verdict == DNS_VIEW_PRESENT) {
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_PRESENT,
 				 (const char *const *)dv.values, dv.nvalues, dv.ttl, NULL);
-		rs->rrs = dns_view_take_rrs(&dv);
 	} else {
 		failover_dns_set(view, rs->zone, rs->rec, FAILOVER_REC_ABSENT, NULL, 0, -1, NULL);
 	}
 	dns_view_clear(&dv);
+	/* The view holds what was read; an update's prerequisite is built
+	 * from it (round_item), so no reply's RRset is kept for the rest of
+	 * the round: 50,000 of them were most of a first round's memory. */
+	ldns_rdf_deep_free(rs->owner);
+	rs->owner = NULL;
 	if (--r->reads_pending == 0)
 		round_act(r);
 }
@@ -339,7 +341,7 @@ round_reads_start(struct round *r)
 	for (size_t g = 0; g < cfg->ngroups; g++)
 		for (size_t z = 0; z < cfg->groups[g].nzones; z++)
 			for (size_t rec = 0; rec < cfg->groups[g].nrecords; rec++)
-				r->reads[k++] = (struct read_slot){r, g, z, rec, NULL, NULL};
+				r->reads[k++] = (struct read_slot){r, g, z, rec, NULL};
 	r->nreads = k;
 	r->reads_pending = 1; /* held while starting; round_reads_done drops it */
 	round_verify_start(r->vf, cfg, r->env.ops, r->now_ms, round_read_zone, round_reads_done, r);
@@ -368,27 +370,23 @@ round_zone_sends(const struct round *r, size_t g, size_t z)
 
 /*
  * The update of one record the plan changes: its new RRset from the plan's
- * values, and as the compare-and-swap prerequisite the RRset exactly as it
- * was read (taken from the read slot), or, not read this round, as last
- * seen and written (the view).  What cannot be built stays NULL.
+ * values, and as the compare-and-swap prerequisite the RRset of the view:
+ * as read this round, or, not read, as last seen and written.  What cannot
+ * be built stays NULL.
  */
 static void
 round_item(struct round *r, const struct round_ref *ref, const struct failover_record_plan *rp,
 	   struct dns_apply_item *it)
 {
-	struct read_slot *rs = round_read_slot(r, ref->group, ref->zone, ref->rec);
 	const struct config_group *gr = &r->env.cfg->groups[ref->group];
 	uint32_t ttl = rp->ttl >= 0 ? (uint32_t)rp->ttl : DNS_UPDATE_DEFAULT_TTL;
 	char err[256];
 
 	it->type = round_rr_type(gr->type);
-	it->owner = rs->owner != NULL ? ldns_rdf_clone(rs->owner) : NULL;
-	it->expected = rs->rrs;
-	rs->rrs = NULL;
-	if (rs->owner == NULL) /* not read this round: as last seen and written */
-		round_verify_prereq(&r->dns[ref->group]->zones[ref->zone].recs[ref->rec],
-				    gr->zones[ref->zone], gr->records[ref->rec], it->type,
-				    &it->owner, &it->expected);
+	/* As read this round, or not read: as last seen and written. */
+	round_verify_prereq(&r->dns[ref->group]->zones[ref->zone].recs[ref->rec],
+			    gr->zones[ref->zone], gr->records[ref->rec], it->type, &it->owner,
+			    &it->expected);
 	it->zone = ldns_dname_new_frm_str(gr->zones[ref->zone]);
 	it->ttl = rp->ttl;
 	if (it->owner != NULL &&
