@@ -15,6 +15,7 @@ bench/ import these from here; there is no other copy.  Python standard
 library only.  Every loop here is bounded in count and time.
 """
 
+import random
 import socket
 import socketserver
 import threading
@@ -49,6 +50,32 @@ def free_port(host="127.0.0.1", udp=False, tries=50):
                 u.close()
     raise OSError("no port free for %s on %s"
                   % ("both UDP and TCP" if udp else "TCP", host))
+
+
+def nsupdate_ports(n, tries=500):
+    """@n UDP ports on 127.0.0.1, free now and below the ephemeral range:
+    one fixed source port (`local 127.0.0.1 PORT`) per nsupdate process of
+    the benchmarks' floors.  Left to itself nsupdate binds
+    each update's socket to a random port of that range with SO_REUSEPORT,
+    so two of the 8 processes sometimes share a port, both connected to
+    named: the reply reaches the other process, the sender waits out -u and
+    resends, and the resent CAS update answers NXRRSET."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    base = random.randrange(10000, max(10001, low - tries - n))
+    ports = []
+    for port in range(base, min(base + tries, low)):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            ports.append(port)
+        except OSError:
+            continue
+        finally:
+            s.close()
+        if len(ports) == n:
+            return ports
+    raise OSError("no %d free UDP ports from %d" % (n, base))
 
 
 def wait_until(pred, timeout, what=None, step=0.05, error=AssertionError):
