@@ -374,6 +374,8 @@ cmd_status(struct mxf_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "mxfailover: %s\n", err);
 		return MXF_EXIT_DEGRADED;
 	}
+	if (err[0] != '\0' && !plugin) /* the zones' companion was ignored */
+		fprintf(stderr, "mxfailover: warning: %s\n", err);
 	/* The pins the daemon obeys from its next round on, not the ones it
 	 * had applied when it last wrote the state. */
 	if (pins_load(cfg, &pins, err, sizeof(err)) == 0)

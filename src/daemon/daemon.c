@@ -531,12 +531,16 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 			rc = MXF_EXIT_USAGE;
 			goto out;
 		}
-	} else if (state_forget_stale(d.st, cfg, clock_wall_ms(), err, sizeof(err)) == 1) {
-		/* For `once` each pass is a round: a timer slower than the
-		 * interval makes every pass start from unknown. */
-		log_warn("%s: %s%s", cfg->general.state_file, err,
-			 mode == DAEMON_ONCE ? "; for `once` set interval to the timer's period"
-					     : "");
+	} else {
+		if (err[0] != '\0') /* the zones' companion was ignored */
+			log_warn("%s", err);
+		if (state_forget_stale(d.st, cfg, clock_wall_ms(), err, sizeof(err)) == 1)
+			/* For `once` each pass is a round: a timer slower than the
+			 * interval makes every pass start from unknown. */
+			log_warn("%s: %s%s", cfg->general.state_file, err,
+				 mode == DAEMON_ONCE
+					 ? "; for `once` set interval to the timer's period"
+					 : "");
 	}
 	d.base = event_base_new();
 	d.eng = d.base != NULL ? check_engine_new(d.base) : NULL;

@@ -701,22 +701,30 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
 			 jerr.line, jerr.column, jerr.text);
 		return MXF_EINVAL;
 	}
-	bool from_companion = false;
-	e = state_zones_merge(path, root, &from_companion, err, errlen);
+	bool have_hash = false;
+	uint64_t hash = 0;
+	char warn[600] = "";
+	e = state_zones_merge(path, root, &have_hash, &hash, warn, sizeof(warn));
 	if (e) {
 		json_decref(root);
+		snprintf(err, errlen, "%s: out of memory", path);
 		return e;
 	}
 	e = state_from_json(root, cfg, out, msg, sizeof(msg));
 	json_decref(root);
 	if (e) {
 		snprintf(err, errlen, "%s: %s", path, msg);
-	} else if (from_companion) {
-		/* What the companion holds: an unchanged save need not rewrite it. */
-		(*out)->zones_hash = state_zones_hash(*out, cfg);
+		return e;
+	}
+	/* The companion holds exactly what this state would write: an
+	 * unchanged save need not rewrite it. */
+	if (have_hash && state_zones_hash(*out, cfg) == hash) {
+		(*out)->zones_hash = hash;
 		(*out)->zones_saved = true;
 	}
-	return e;
+	if (errlen)
+		snprintf(err, errlen, "%s", warn);
+	return 0;
 }
 
 int state_save(const char *path, const struct config *cfg, struct state *st, uint64_t now_ms,

@@ -127,7 +127,9 @@ void state_free(struct state *st);
 /*
  * state_load -- read the state file at @path for @cfg.
  * @out     on success a new state (free with state_free); else untouched.
- * @err     receives a one-line message naming the file on failure.
+ * @err     receives a one-line message naming the file on failure; on
+ *          success it is empty, or a warning when the zones' companion
+ *          (state_zones.h) exists but could not be used and was ignored.
  * @return 0; MXF_ENOTFOUND when the file does not exist (a first start:
  *         nothing to warn about); MXF_EIO when it cannot be read;
  *         MXF_ETOOBIG beyond STATE_FILE_MAX; MXF_EINVAL when it is not valid

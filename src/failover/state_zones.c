@@ -191,14 +191,15 @@ zbuf_json(struct zbuf *b, json_t *v)
 /* The companion's text, built one zone at a time: its memory is the text,
  * not a JSON tree of every record. */
 static void
-zones_text(struct zbuf *b, const struct config *cfg, const struct state *st, uint64_t now_ms)
+zones_text(struct zbuf *b, const struct config *cfg, const struct state *st, uint64_t now_ms,
+	   uint64_t hash)
 {
 	char head[128];
 	snprintf(head, sizeof(head), "{\"version\": %d, \"program\": ", STATE_VERSION);
 	zbuf_str(b, head);
 	zbuf_json(b, json_string("mxfailover " MXF_VERSION_STRING));
-	snprintf(head, sizeof(head), ", \"saved_ms\": %llu,\n \"groups\": {",
-		 (unsigned long long)now_ms);
+	snprintf(head, sizeof(head), ", \"saved_ms\": %llu, \"hash\": \"%016llx\",\n \"groups\": {",
+		 (unsigned long long)now_ms, (unsigned long long)hash);
 	zbuf_str(b, head);
 	for (size_t g = 0; g < cfg->ngroups && g < st->ngroups && !b->bad; g++) {
 		const struct config_group *gr = &cfg->groups[g];
@@ -226,7 +227,7 @@ state_zones_save(const char *path, const struct config *cfg, struct state *st, u
 	char *zpath = state_zones_path(path);
 	struct zbuf b = {0};
 	if (zpath)
-		zones_text(&b, cfg, st, now_ms);
+		zones_text(&b, cfg, st, now_ms, h);
 	if (!zpath || b.bad) {
 		snprintf(err, errlen, "%s.zones: out of memory", path);
 		free(zpath);
@@ -245,66 +246,89 @@ state_zones_save(const char *path, const struct config *cfg, struct state *st, u
 
 /* ---- reading --------------------------------------------------------- */
 
-int
-state_zones_merge(const char *path, json_t *root, bool *loaded, char *err, size_t errlen)
+/* The companion of @path parsed, or NULL with @warn saying why (nothing
+ * when there is none). */
+static json_t *
+zones_read(const char *zpath, char *warn, size_t warnlen)
 {
-	json_t *groups = json_object_get(root, "groups");
-	const char *id;
-	json_t *go;
-	bool need = false, inline_zones = false;
-	*loaded = false;
-	json_object_foreach(groups, id, go)
-	{
-		need = need || (json_is_object(go) && !json_object_get(go, "zones"));
-		inline_zones = inline_zones || (json_is_object(go) && json_object_get(go, "zones"));
-	}
-	if (!json_is_object(groups) || !need)
-		return 0;
-	char *zpath = state_zones_path(path);
-	if (!zpath) {
-		snprintf(err, errlen, "%s.zones: out of memory", path);
-		return MXF_ENOMEM;
-	}
 	char *buf = NULL;
 	size_t len = 0;
-	int e = file_read(zpath, STATE_ZONES_FILE_MAX, 0, &buf, &len, err, errlen);
-	if (e == MXF_ENOTFOUND) { /* an old file's groups, or a lost companion */
-		free(zpath);
-		err[0] = '\0';
-		return 0;
-	}
+	char why[512] = "";
 	json_t *zr = NULL;
+	int e = file_read(zpath, STATE_ZONES_FILE_MAX, 0, &buf, &len, why, sizeof(why));
+	if (e == MXF_ENOTFOUND)
+		return NULL;
 	if (!e) {
 		json_error_t jerr;
 		zr = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 		free(buf);
-		if (!zr) {
-			snprintf(err, errlen, "%s:%d:%d: not valid JSON (truncated or corrupt): %s",
-				 zpath, jerr.line, jerr.column, jerr.text);
-			e = MXF_EINVAL;
-		} else if (json_integer_value(json_object_get(zr, "version")) != STATE_VERSION ||
-			   !json_is_object(json_object_get(zr, "groups"))) {
-			snprintf(err, errlen, "%s: not a version %d zones file", zpath,
+		if (!zr)
+			snprintf(why, sizeof(why),
+				 "%s:%d:%d: not valid JSON (truncated or corrupt): %s", zpath,
+				 jerr.line, jerr.column, jerr.text);
+		else if (json_integer_value(json_object_get(zr, "version")) != STATE_VERSION ||
+			 !json_is_object(json_object_get(zr, "groups")))
+			snprintf(why, sizeof(why), "%s: not a version %d zones file", zpath,
 				 STATE_VERSION);
-			e = MXF_EINVAL;
-		}
 	}
-	/* A group the companion lacks starts with its zones unknown, as a
-	 * load of the same files would again: nothing to rewrite for it. */
-	json_object_foreach(e ? NULL : groups, id, go)
+	if (why[0] != '\0') {
+		json_decref(zr);
+		snprintf(warn, warnlen,
+			 "%s; the zones' memory starts unknown and is read again from DNS", why);
+		return NULL;
+	}
+	return zr;
+}
+
+int
+state_zones_merge(const char *path, json_t *root, bool *have_hash, uint64_t *hash, char *warn,
+		  size_t warnlen)
+{
+	json_t *groups = json_object_get(root, "groups");
+	const char *id;
+	json_t *go;
+	*have_hash = false;
+	/* Another version is the state file's own error (state_from_json). */
+	if (!json_is_object(groups) ||
+	    json_integer_value(json_object_get(root, "version")) != STATE_VERSION)
+		return 0;
+	char *zpath = state_zones_path(path);
+	if (!zpath)
+		return MXF_ENOMEM;
+	json_t *zr = zones_read(zpath, warn, warnlen);
+	free(zpath);
+	if (!zr)
+		return 0;
+	/* Inline zones (a file from before the split, or one written by hand)
+	 * win, unless the companion was written after them: the first save
+	 * after an upgrade writes it, and a crash before the state file
+	 * followed must not bring the older zones back. */
+	const json_t *saved = json_object_get(root, "saved_ms");
+	const json_t *zsaved = json_object_get(zr, "saved_ms");
+	bool newer = json_is_integer(saved) && json_is_integer(zsaved) &&
+		     json_integer_value(zsaved) > json_integer_value(saved);
+	int e = 0;
+	json_object_foreach(groups, id, go)
 	{
-		if (!json_is_object(go) || json_object_get(go, "zones"))
+		if (!json_is_object(go) || (json_object_get(go, "zones") && !newer))
 			continue;
 		json_t *zz = json_object_get(json_object_get(json_object_get(zr, "groups"), id),
 					     "zones");
 		if (zz && json_object_set(go, "zones", zz) != 0) {
-			snprintf(err, errlen, "%s: out of memory", zpath);
 			e = MXF_ENOMEM;
 			break;
 		}
 	}
+	/* The hash of what the companion holds, as its writer computed it:
+	 * state_load compares it with the state it loaded, so a companion
+	 * that holds anything else (zones or servers since removed from the
+	 * configuration, inline zones taken instead) is rewritten. */
+	const char *hx = json_string_value(json_object_get(zr, "hash"));
+	char *end = NULL;
+	if (!e && hx && strlen(hx) == 16) {
+		*hash = strtoull(hx, &end, 16);
+		*have_hash = end && *end == '\0';
+	}
 	json_decref(zr);
-	free(zpath);
-	*loaded = !e && !inline_zones;
 	return e;
 }

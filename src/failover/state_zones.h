@@ -14,6 +14,7 @@
  * The companion file, version STATE_VERSION, one zone per line:
  *
  * { "version": 1, "program": "mxfailover X.Y.Z", "saved_ms": N,
+ *   "hash": "16 hex digits" (state_zones_hash of what it holds),
  *   "groups": { ID: { "zones": {
  *     ZONE: { "failed": false, "intent": ID or null, "records": { LABEL: {
  *             "status": "present", "values": [...], "ttl": N,
@@ -23,15 +24,18 @@
  *
  * The state file's groups then carry no "zones"; a state file whose group
  * does carry them (written before the split, or by hand) is read as it is
- * and the companion is ignored for that group.  The companion is written
+ * and the companion is ignored for that group, unless the companion was
+ * saved later.  A companion that cannot be used is ignored with a
+ * warning: the zones are read again from DNS, the health stands.  The companion is written
  * before the state file, each atomically (state_file.h), so a crash
  * between the two leaves the newer zones with the older rest: never a zone
  * memory older than the health it goes with.
  *
  * Whether the zones changed is told by a 64-bit FNV-1a hash over all that
- * the companion holds (names included), computed every save in well under
- * a millisecond at 10,000 zones; the companion is rewritten when the hash
- * differs from the one last written or loaded.
+ * the companion holds (names included), computed every save (about a
+ * millisecond at 10,000 zones); the companion is rewritten when the hash
+ * differs from the one last written, or from the one a loaded companion
+ * was written with when the state loaded from it hashes otherwise.
  */
 #ifndef MXF_STATE_ZONES_H
 #define MXF_STATE_ZONES_H
@@ -76,15 +80,19 @@ int state_zones_save(const char *path, const struct config *cfg, struct state *s
 
 /*
  * state_zones_merge -- before @root (a parsed state file at @path) is
- * read: give each of its groups without "zones" the zones of the companion
- * file, when there is one.
- * @loaded  set when every group's zones came from the companion (so an
- *          unchanged save need not write it again).
- * @return 0 (also when there is no companion: the zones start unknown);
- *         MXF_EIO, MXF_ETOOBIG, MXF_EINVAL (not valid JSON, or not a
- *         companion of this version), MXF_ENOMEM, with @err naming the
- *         companion.
+ * read: give its groups the zones of the companion file, when there is
+ * one -- each group without inline zones, and every group when the
+ * companion was saved after the state file (the first save after an
+ * upgrade, then a crash).
+ * @have_hash, @hash  the hash the companion was written with, when it has
+ *          one: state_load compares it with the state it loaded.
+ * @warn    set when a companion exists but cannot be used (unreadable,
+ *          not JSON, another version): it is then ignored, the zones
+ *          start unknown and are read again from DNS, and the rest of the
+ *          state stands.
+ * @return 0, or MXF_ENOMEM.
  */
-int state_zones_merge(const char *path, json_t *root, bool *loaded, char *err, size_t errlen);
+int state_zones_merge(const char *path, json_t *root, bool *have_hash, uint64_t *hash, char *warn,
+		      size_t warnlen);
 
 #endif

@@ -3,8 +3,10 @@
  * only when the zones changed (an unchanged save, also right after a load,
  * leaves it alone), the state file then without zones, a file written
  * before the split read and migrated, a crash between the two writes
- * (newer zones, older rest) keeping the newer zones, a corrupt companion
- * refused with its name, inline zones winning over a companion.
+ * (newer zones, older rest) keeping the newer zones, also right after an
+ * upgrade, a corrupt companion ignored with a warning that names it, a
+ * newer state file refused as such, a companion loaded under another
+ * configuration rewritten, inline zones winning over an older companion.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,28 +259,121 @@ test_crash_between_writes(void **state)
 	state_free(st);
 }
 
+/* A companion that cannot be used is ignored with a warning: the zones
+ * start unknown (read again from DNS), the health stands. */
 static void
 test_corrupt_companion(void **state)
 {
 	struct fx *f = *state;
 	char err[512] = "";
 	struct state *st = fresh(f->cfg);
+	st->health->servers[1].bad_run = 4;
 	assert_int_equal(state_save(f->path, f->cfg, st, T0, err, sizeof(err)), 0);
 	assert_int_equal(state_file_write(f->zpath, "{\"version\": 1, \"gro", 19, err, sizeof(err)),
 			 0);
 	struct state *ld = NULL;
-	assert_int_equal(state_load(f->path, f->cfg, &ld, err, sizeof(err)), MXF_EINVAL);
-	assert_null(ld);
+	assert_int_equal(state_load(f->path, f->cfg, &ld, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "state.json.zones"));
 	assert_non_null(strstr(err, "not valid JSON"));
-	assert_int_equal(state_file_write(f->zpath, "{\"version\": 9}\n", 15, err, sizeof(err)), 0);
-	assert_int_equal(state_load(f->path, f->cfg, &ld, err, sizeof(err)), MXF_EINVAL);
-	assert_non_null(strstr(err, "not a version 1 zones file"));
-	/* A lost companion: the zones start unknown, the rest loads. */
-	assert_int_equal(unlink(f->zpath), 0);
-	ld = load(f);
+	assert_non_null(strstr(err, "read again from DNS"));
 	assert_string_equal(seen_value(ld, 0, 0), "(none)");
 	assert_int_equal(ld->failover->groups[0].written[0], -1);
+	assert_int_equal(ld->health->servers[1].bad_run, 4);
+	/* ... and the next save writes a good one again. */
+	assert_int_equal(state_save(f->path, f->cfg, ld, T0 + 1, err, sizeof(err)), 0);
+	state_free(ld);
+	ld = load(f);
+	state_free(ld);
+
+	assert_int_equal(state_file_write(f->zpath, "{\"version\": 9}\n", 15, err, sizeof(err)), 0);
+	assert_int_equal(state_load(f->path, f->cfg, &ld, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "not a version 1 zones file"));
+	state_free(ld);
+	/* A lost companion: the zones start unknown, the rest loads, quietly. */
+	assert_int_equal(unlink(f->zpath), 0);
+	ld = NULL;
+	assert_int_equal(state_load(f->path, f->cfg, &ld, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(seen_value(ld, 0, 0), "(none)");
+	assert_int_equal(ld->health->servers[1].bad_run, 4);
+	state_free(ld);
+	state_free(st);
+}
+
+/* A newer state file is refused as such, whatever its companion says. */
+static void
+test_newer_version(void **state)
+{
+	struct fx *f = *state;
+	char err[512] = "";
+	struct state *st = fresh(f->cfg);
+	assert_int_equal(state_save(f->path, f->cfg, st, T0, err, sizeof(err)), 0);
+	static const char v2[] = "{\"version\": 2, \"groups\": {\"mail\": {}}}\n";
+	assert_int_equal(state_file_write(f->path, v2, sizeof(v2) - 1, err, sizeof(err)), 0);
+	struct state *ld = NULL;
+	assert_int_equal(state_load(f->path, f->cfg, &ld, err, sizeof(err)), MXF_EUNSUPPORTED);
+	assert_null(ld);
+	state_free(st);
+}
+
+/* Loaded under a configuration without example.net, the companion still
+ * holds it: the first save rewrites it, so nothing of the removed zone
+ * comes back when the zone is added again. */
+static void
+test_config_change_rewrites(void **state)
+{
+	struct fx *f = *state;
+	char err[512] = "";
+	struct state *st = fresh(f->cfg);
+	st->failover->groups[0].hand_changed[1 * 2 + 1] = true; /* example.net smtp */
+	assert_int_equal(state_save(f->path, f->cfg, st, T0, err, sizeof(err)), 0);
+	static const char less[] = "[general]\nlog = stderr\n[dns]\nserver = 127.0.0.1\n"
+				   "[server mx1]\naddress = 192.0.2.10\nname = mx1.example.com.\n"
+				   "checks = smtp\n[server mx2]\naddress = 192.0.2.11\n"
+				   "name = mx2.example.com.\nchecks = smtp\n[group mail]\n"
+				   "servers = mx1 mx2\nzones = example.com\nrecords = mx smtp\n"
+				   "type = CNAME\n";
+	struct config *c2 = NULL;
+	struct config_errors errs = {0};
+	assert_int_equal(config_load_string("t2.conf", less, &c2, &errs), 0);
+	config_errors_free(&errs);
+	ino_t z1 = ino(f->zpath);
+	struct state *ld = NULL;
+	assert_int_equal(state_load(f->path, c2, &ld, err, sizeof(err)), 0);
+	assert_false(ld->zones_saved);
+	assert_int_equal(state_save(f->path, c2, ld, T0 + 1000, err, sizeof(err)), 0);
+	assert_true(ino(f->zpath) != z1);
+	char *text = slurp(f->zpath);
+	assert_null(strstr(text, "example.net."));
+	free(text);
+	state_free(ld);
+	/* Back under the first configuration: example.net starts unknown. */
+	ld = load(f);
+	assert_false(ld->failover->groups[0].hand_changed[1 * 2 + 1]);
+	assert_string_equal(seen_value(ld, 1, 1), "(none)");
+	assert_string_equal(seen_value(ld, 0, 0), "mx1.example.com.");
+	state_free(ld);
+	config_free(c2);
+	state_free(st);
+}
+
+/* The first save after an upgrade writes the companion; a crash before
+ * the state file (zones inline) follows must not bring the older inline
+ * zones back. */
+static void
+test_upgrade_crash_keeps_companion(void **state)
+{
+	struct fx *f = *state;
+	char err[512] = "";
+	struct state *st = fresh(f->cfg);
+	json_t *j;
+	assert_int_equal(state_to_json(st, f->cfg, T0, &j), 0);
+	assert_int_equal(state_file_write_json(f->path, j, JSON_INDENT(1), err, sizeof(err)), 0);
+	json_decref(j);
+	st->failover->groups[0].zones[0].intent = 1;
+	assert_int_equal(state_zones_save(f->path, f->cfg, st, T0 + 1000, err, sizeof(err)), 0);
+	struct state *ld = load(f);
+	assert_int_equal(ld->failover->groups[0].zones[0].intent, 1);
 	state_free(ld);
 	state_free(st);
 }
@@ -312,6 +407,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_old_file_migrates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_between_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_companion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_change_rewrites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_crash_keeps_companion, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_inline_zones_win, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
