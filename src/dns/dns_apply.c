@@ -290,6 +290,8 @@ explain_conflict(struct dns_apply_item *it)
 	free(o);
 }
 
+static void zone_check(struct ops_zone *z);
+
 static void
 update_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg)
 {
@@ -316,7 +318,7 @@ update_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *a
 		apply_zone_done(z->ap);
 		return;
 	}
-	zone_read_back(z);
+	zone_check(z);
 }
 
 static void
@@ -324,6 +326,54 @@ zone_read_back(struct ops_zone *z)
 {
 	z->phase = 2;
 	zone_read_all(z);
+}
+
+static void
+check_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *arg)
+{
+	struct ops_zone *z = arg;
+
+	(void)reply;
+	(void)msg;
+	if (status == 0 && rcode == LDNS_RCODE_NOERROR) {
+		for (size_t k = 0; k < z->n; k++)
+			if (zitem(z, k)->status == 0)
+				zitem(z, k)->verified = true;
+		apply_zone_done(z->ap);
+		return;
+	}
+	/* Not confirmed (NXRRSET, no answer, a reply that does not verify):
+	 * the records themselves say what is there. */
+	zone_read_back(z);
+}
+
+/*
+ * After a successful update, one prerequisite-only UPDATE
+ * (dns_update_build_check) asks the server whether every record of the
+ * zone holds the values written: one exchange per zone where reading each
+ * record back took one per record.  Only when it does not confirm -- Knot
+ * answers NOERROR to an update whose CNAME it ignored as conflicting with
+ * other data, and then NXRRSET here -- is each record read back, which
+ * also tells what is there instead.
+ */
+static void
+zone_check(struct ops_zone *z)
+{
+	const ldns_rr_list **sets = calloc(z->n + 1, sizeof(*sets));
+	ldns_pkt *req = NULL;
+	size_t n = 0;
+
+	for (size_t k = 0; sets != NULL && k < z->n; k++)
+		if (zitem(z, k)->status == 0)
+			sets[n++] = zitem(z, k)->new_rrs;
+	if (sets == NULL || n == 0 ||
+	    dns_update_build_check(z->zone, sets, n, dns_ops_random_id(), &req) != 0 ||
+	    dns_ops_exchange(z->ap->ops, req, true, check_cb, z) != 0) {
+		free(sets);
+		zone_read_back(z);
+		return;
+	}
+	free(sets);
 }
 
 static void

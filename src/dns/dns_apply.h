@@ -40,7 +40,8 @@ struct dns_apply_item {
 	int status;              /* 0, or MXF_E* (MXF_ECONFLICT, MXF_EMISMATCH, ...) */
 	int rcode;               /* the UPDATE's rcode, -1 when none was sent */
 	bool unchanged;          /* it already held the new values: nothing sent */
-	bool verified;           /* read back after the update and equal */
+	bool verified;           /* confirmed after the update (values; by the check
+				    UPDATE, or read back and equal with the TTL) */
 	char msg[DNS_OPS_MSG];   /* on failure: why, naming the server and zone */
 };
 
@@ -53,8 +54,10 @@ typedef void (*dns_apply_cb)(void *arg);
  * dns_apply_start -- apply @items: find each one's zone, read the current
  * values (not for items with DNS_APPLY_EXPECT_GIVEN and a TTL: nothing in
  * the read would change their update), send one UPDATE per zone with all of
- * its items (CAS prerequisites, signed when a key is set), then read every
- * record back and compare.  Zones run concurrently; a zone that fails does
+ * its items (CAS prerequisites, signed when a key is set), then verify the
+ * zone with one prerequisite-only UPDATE (dns_update_build_check), and read
+ * every record back and compare only when that does not confirm it (or the
+ * update answered a conflict).  Zones run concurrently; a zone that fails does
  * not stop the others.  Results are written into the items, then @cb runs
  * once.  Freeing @ops cancels the apply without a callback.
  * @items        borrowed until the callback; must not move.

@@ -242,6 +242,56 @@ fail:
 }
 
 int
+dns_update_build_check(const ldns_rdf *zone, const ldns_rr_list *const *sets, size_t n,
+		       uint16_t id, ldns_pkt **out)
+{
+	ldns_rr_list *pr = NULL, *up = NULL;
+	ldns_rdf *z = NULL;
+	ldns_pkt *pkt;
+	int rc = MXF_ENOMEM;
+
+	*out = NULL;
+	if (zone == NULL || n == 0)
+		return MXF_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (sets[i] == NULL || ldns_rr_list_rr_count(sets[i]) == 0)
+			return MXF_EINVAL;
+		for (size_t j = 0; j < ldns_rr_list_rr_count(sets[i]); j++)
+			if (!in_zone(ldns_rr_owner(ldns_rr_list_rr(sets[i], j)), zone))
+				return MXF_EINVAL;
+	}
+	pr = ldns_rr_list_new();
+	up = ldns_rr_list_new();
+	if (pr == NULL || up == NULL)
+		goto fail;
+	/* RFC 2136 2.4.2: RRset exists (value dependent), class IN, TTL 0. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < ldns_rr_list_rr_count(sets[i]); j++)
+			if (push_clone(pr, ldns_rr_list_rr(sets[i], j), LDNS_RR_CLASS_IN, 0) != 0)
+				goto fail;
+	if (ldns_rr_list_rr_count(pr) > 65535) {
+		rc = MXF_EINVAL;
+		goto fail;
+	}
+	z = ldns_rdf_clone(zone);
+	if (z == NULL)
+		goto fail;
+	pkt = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, pr, up, NULL);
+	if (pkt == NULL) {
+		ldns_rdf_deep_free(z);
+		goto fail;
+	}
+	ldns_pkt_set_rd(pkt, false);
+	ldns_pkt_set_id(pkt, id);
+	*out = pkt;
+	rc = 0;
+fail:
+	ldns_rr_list_deep_free(pr);
+	ldns_rr_list_deep_free(up);
+	return rc;
+}
+
+int
 dns_update_query(const ldns_rdf *name, ldns_rr_type type, uint16_t id, ldns_pkt **out)
 {
 	ldns_rdf *q = ldns_rdf_clone(name);

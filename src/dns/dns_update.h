@@ -92,6 +92,19 @@ int dns_update_build(const ldns_rdf *zone, const struct dns_change *changes, siz
 		     uint16_t id, ldns_pkt **out);
 
 /*
+ * dns_update_build_check -- an UPDATE for @zone with prerequisites only:
+ * each of the @n RRsets of @sets must exist with exactly those values (RFC
+ * 2136 2.4.2; TTLs are not compared), and nothing is changed.  One
+ * exchange tells whether a zone holds what an update wrote, where reading
+ * each record back would take one exchange per record; the server makes
+ * no change (BIND, Knot and PowerDNS leave the serial alone).
+ * @return 0 with *out a new packet; MXF_EINVAL for no sets, an empty one
+ *         or a record outside @zone; MXF_ENOMEM.
+ */
+int dns_update_build_check(const ldns_rdf *zone, const ldns_rr_list *const *sets, size_t n,
+			   uint16_t id, ldns_pkt **out);
+
+/*
  * dns_update_query -- a plain query (RD clear) for NAME/TYPE with ID @id.
  * @return 0 with a new packet the caller frees, or MXF_ENOMEM/MXF_EINVAL.
  */

@@ -200,6 +200,8 @@ struct tiny {
 	struct event *ev;
 	char cname[64];
 	int soa_q, cname_q, cname_q_before_update, update_q;
+	int check_q;        /* prerequisite-only UPDATEs (the check after one) */
+	bool fail_check;    /* answer them NXRRSET, as Knot does after ignoring a CNAME */
 };
 
 static void
@@ -230,7 +232,11 @@ tiny_cb(evutil_socket_t fd, short what, void *arg)
 	ldns_pkt_set_aa(rep, true);
 	q = ldns_rr_list_rr(ldns_pkt_question(req), 0);
 	qn = ldns_rdf2str(ldns_rr_owner(q));
-	if (ldns_pkt_get_opcode(req) == LDNS_PACKET_UPDATE) {
+	if (ldns_pkt_get_opcode(req) == LDNS_PACKET_UPDATE && ldns_update_upcount(req) == 0) {
+		t->check_q++;
+		if (t->fail_check)
+			ldns_pkt_set_rcode(rep, LDNS_RCODE_NXRRSET);
+	} else if (ldns_pkt_get_opcode(req) == LDNS_PACKET_UPDATE) {
 		t->update_q++;
 		snprintf(t->cname, sizeof(t->cname), "mx2.example.test.");
 	} else if (strcmp(qn, "mx.example.test.") == 0) {
@@ -258,17 +264,21 @@ tiny_cb(evutil_socket_t fd, short what, void *arg)
 	ldns_pkt_free(rep);
 }
 
+/*
+ * One CNAME switched: its CAS prerequisite from the zone lookup's first
+ * answer, the update confirmed by one prerequisite-only UPDATE and not read
+ * back -- unless that check is refused (@fail_check), then read back.
+ */
 static void
-test_cname_read_from_zone_lookup(void **state)
+apply_one_cname(bool fail_check)
 {
 	struct event_base *base = event_base_new();
 	struct dns_ops *ops = NULL;
 	struct dns_apply_item item;
-	struct tiny t = {.cname = "mx1.example.test."};
+	struct tiny t = {.cname = "mx1.example.test.", .fail_check = fail_check};
 	ldns_rr *rr = NULL;
 	uint16_t port;
 
-	(void)state;
 	callbacks = 0;
 	t.fd = silent_udp(&port);
 	t.ev = event_new(base, t.fd, EV_READ | EV_PERSIST, tiny_cb, &t);
@@ -295,12 +305,28 @@ test_cname_read_from_zone_lookup(void **state)
 	assert_int_equal(t.soa_q, 2);
 	assert_int_equal(t.cname_q_before_update, 0);
 	assert_int_equal(t.update_q, 1);
-	assert_int_equal(t.cname_q, 1); /* the read-back, still there */
+	assert_int_equal(t.check_q, 1);
+	/* Read back only when the check did not confirm the update. */
+	assert_int_equal(t.cname_q, fail_check ? 1 : 0);
 	dns_apply_item_clear(&item);
 	dns_ops_free(ops);
 	event_free(t.ev);
 	close(t.fd);
 	event_base_free(base);
+}
+
+static void
+test_cname_read_from_zone_lookup(void **state)
+{
+	(void)state;
+	apply_one_cname(false);
+}
+
+static void
+test_check_refused_reads_back(void **state)
+{
+	(void)state;
+	apply_one_cname(true);
 }
 
 int
@@ -310,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_free_while_running),
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_cname_read_from_zone_lookup),
+		cmocka_unit_test(test_check_refused_reads_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -183,6 +183,48 @@ test_build_rejects(void **state)
 	ldns_rdf_deep_free(other);
 }
 
+/* The check after an update: prerequisites only (value dependent, class
+ * IN, TTL 0, every value of every set), nothing to change; refused for no
+ * set, an empty one, or a record outside the zone. */
+static void
+test_build_check(void **state)
+{
+	static const char *const mx[] = { "10 mx1.example.com.", "20 mx2.example.com." };
+	static const char *const cn[] = { "mx2.example.com." };
+	ldns_rdf *zone = name("example.com"), *other = name("example.net");
+	ldns_rr_list *a = rrs("example.com", LDNS_RR_TYPE_MX, mx, 2);
+	ldns_rr_list *b = rrs("smtp.example.com", LDNS_RR_TYPE_CNAME, cn, 1);
+	ldns_rr_list *empty = ldns_rr_list_new();
+	const ldns_rr_list *sets[] = { a, b };
+	ldns_pkt *p = NULL;
+
+	(void)state;
+	assert_int_equal(dns_update_build_check(zone, sets, 2, 9, &p), 0);
+	assert_int_equal(ldns_pkt_get_opcode(p), LDNS_PACKET_UPDATE);
+	assert_int_equal(ldns_pkt_id(p), 9);
+	assert_int_equal(ldns_update_zocount(p), 1);
+	assert_int_equal(ldns_update_prcount(p), 3);
+	assert_int_equal(ldns_update_upcount(p), 0);
+	for (size_t i = 0; i < 3; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), i);
+		assert_int_equal(ldns_rr_get_class(rr), LDNS_RR_CLASS_IN);
+		assert_int_equal(ldns_rr_ttl(rr), 0);
+		assert_true(ldns_rr_rd_count(rr) > 0); /* value dependent */
+	}
+	ldns_pkt_free(p);
+	p = NULL;
+	assert_int_equal(dns_update_build_check(zone, sets, 0, 1, &p), MXF_EINVAL);
+	assert_int_equal(dns_update_build_check(other, sets, 2, 1, &p), MXF_EINVAL);
+	sets[1] = empty;
+	assert_int_equal(dns_update_build_check(zone, sets, 2, 1, &p), MXF_EINVAL);
+	assert_null(p);
+	ldns_rr_list_deep_free(a);
+	ldns_rr_list_deep_free(b);
+	ldns_rr_list_free(empty);
+	ldns_rdf_deep_free(zone);
+	ldns_rdf_deep_free(other);
+}
+
 /* 500 changes of one zone make one message, too large for UDP. */
 static void
 test_build_many(void **state)
@@ -357,6 +399,7 @@ main(void)
 		cmocka_unit_test(test_build_sections),
 		cmocka_unit_test(test_build_rejects),
 		cmocka_unit_test(test_build_many),
+		cmocka_unit_test(test_build_check),
 		cmocka_unit_test(test_reply_rcodes),
 		cmocka_unit_test(test_rrset_equal),
 		cmocka_unit_test(test_svcparams_printed_generic),
