@@ -598,6 +598,9 @@ dns_apply_start(struct dns_ops *ops, const struct config *cfg, struct dns_apply_
 		items[i].unchanged = false;
 		items[i].verified = false;
 	}
+	/* The configured zones, matched once per name (dns_zone.h). */
+	struct dns_zone_set *set = NULL;
+	bool no_set = dns_zone_set_new(cfg, &set) != 0;
 	/* The pending count is held one higher while starting. */
 	ap->pending = n + 1;
 	for (size_t i = 0; i < n; i++) {
@@ -614,13 +617,14 @@ dns_apply_start(struct dns_ops *ops, const struct config *cfg, struct dns_apply_
 		 */
 		bool want_cname = items[i].type == LDNS_RR_TYPE_CNAME &&
 				  !(items[i].expect == DNS_APPLY_EXPECT_GIVEN && items[i].ttl >= 0);
-		if (dns_zone_find_cname(ops, cfg, items[i].owner, item_zone_cb, &ap->refs[i],
-					want_cname ? &ap->refs[i].seen : NULL) != 0) {
+		if (no_set || dns_zone_find_in(ops, set, items[i].owner, item_zone_cb, &ap->refs[i],
+					       want_cname ? &ap->refs[i].seen : NULL) != 0) {
 			items[i].status = MXF_ENOMEM;
 			snprintf(items[i].msg, sizeof(items[i].msg), "out of memory");
 			ap->pending--;
 		}
 	}
+	dns_zone_set_free(set);
 	if (--ap->pending == 0)
 		apply_start_zones(ap);
 	return 0;

@@ -161,12 +161,100 @@ dns_zone_find(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *nam
 	return dns_zone_find_cname(ops, cfg, name, cb, arg, NULL);
 }
 
+/* ---- the configured zones, searchable --------------------------------- */
+
+struct dns_zone_set {
+	ldns_rdf **v; /* sorted by ldns_dname_compare, no duplicates */
+	size_t n;
+};
+
+static int
+zs_cmp(const void *a, const void *b)
+{
+	return ldns_dname_compare(*(ldns_rdf *const *)a, *(ldns_rdf *const *)b);
+}
+
+int
+dns_zone_set_new(const struct config *cfg, struct dns_zone_set **out)
+{
+	struct dns_zone_set *s = calloc(1, sizeof(*s));
+	size_t total = 0;
+
+	*out = NULL;
+	for (size_t g = 0; cfg != NULL && g < cfg->ngroups; g++)
+		total += cfg->groups[g].nzones;
+	if (s == NULL || (s->v = calloc(total + 1, sizeof(*s->v))) == NULL) {
+		free(s);
+		return MXF_ENOMEM;
+	}
+	for (size_t g = 0; cfg != NULL && g < cfg->ngroups; g++)
+		for (size_t z = 0; z < cfg->groups[g].nzones; z++) {
+			ldns_rdf *zr = NULL;
+			if (dns_update_name(cfg->groups[g].zones[z], &zr) == 0)
+				s->v[s->n++] = zr;
+		}
+	qsort(s->v, s->n, sizeof(*s->v), zs_cmp);
+	size_t k = 0; /* one of each (a zone may be in several groups) */
+	for (size_t i = 0; i < s->n; i++) {
+		if (k > 0 && ldns_dname_compare(s->v[k - 1], s->v[i]) == 0)
+			ldns_rdf_deep_free(s->v[i]);
+		else
+			s->v[k++] = s->v[i];
+	}
+	s->n = k;
+	*out = s;
+	return 0;
+}
+
+void
+dns_zone_set_free(struct dns_zone_set *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		ldns_rdf_deep_free(s->v[i]);
+	free(s->v);
+	free(s);
+}
+
+/* The longest zone of @s holding @name (a new rdf), NULL when none or out
+ * of memory: each of the name's ancestors looked up, the name first. */
+static ldns_rdf *
+zs_match(const struct dns_zone_set *s, const ldns_rdf *name)
+{
+	ldns_rdf *cur = s != NULL && s->n > 0 ? ldns_rdf_clone(name) : NULL;
+
+	for (int i = 0; cur != NULL && i < MAX_WALK; i++) {
+		if (bsearch(&cur, s->v, s->n, sizeof(*s->v), zs_cmp) != NULL)
+			return cur;
+		if (ldns_dname_label_count(cur) == 0)
+			break;
+		ldns_rdf *up = ldns_dname_left_chop(cur);
+		ldns_rdf_deep_free(cur);
+		cur = up;
+	}
+	ldns_rdf_deep_free(cur);
+	return NULL;
+}
+
 int
 dns_zone_find_cname(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *name,
 		    dns_zone_cb cb, void *arg, ldns_rr_list **cname)
 {
+	struct dns_zone_set *set = NULL;
+	int rc = cfg != NULL ? dns_zone_set_new(cfg, &set) : 0;
+
+	if (rc == 0)
+		rc = dns_zone_find_in(ops, set, name, cb, arg, cname);
+	dns_zone_set_free(set);
+	return rc;
+}
+
+int
+dns_zone_find_in(struct dns_ops *ops, const struct dns_zone_set *set, const ldns_rdf *name,
+		 dns_zone_cb cb, void *arg, ldns_rr_list **cname)
+{
 	struct ops_fz *fz = calloc(1, sizeof(*fz));
-	size_t best_labels = 0;
 
 	if (fz == NULL)
 		return MXF_ENOMEM;
@@ -179,21 +267,7 @@ dns_zone_find_cname(struct dns_ops *ops, const struct config *cfg, const ldns_rd
 	fz->cur = ldns_rdf_clone(name);
 	if (fz->name == NULL || fz->cur == NULL)
 		goto nomem;
-	for (size_t g = 0; cfg != NULL && g < cfg->ngroups; g++) {
-		for (size_t z = 0; z < cfg->groups[g].nzones; z++) {
-			ldns_rdf *zr = NULL;
-			if (dns_update_name(cfg->groups[g].zones[z], &zr) != 0)
-				continue;
-			if ((ldns_dname_compare(name, zr) == 0 || ldns_dname_is_subdomain(name, zr)) &&
-			    (fz->zone == NULL || ldns_dname_label_count(zr) > best_labels)) {
-				best_labels = ldns_dname_label_count(zr);
-				ldns_rdf_deep_free(fz->zone);
-				fz->zone = zr;
-			} else {
-				ldns_rdf_deep_free(zr);
-			}
-		}
-	}
+	fz->zone = zs_match(set, name);
 	if (fz->zone != NULL) {
 		if (dns_ops_defer(ops, &fz->own, fz_config_done, fz) != 0)
 			goto nomem;

@@ -40,4 +40,20 @@ int dns_zone_find(struct dns_ops *ops, const struct config *cfg, const ldns_rdf 
 int dns_zone_find_cname(struct dns_ops *ops, const struct config *cfg, const ldns_rdf *name,
 			dns_zone_cb cb, void *arg, ldns_rr_list **cname);
 
+/*
+ * The configured zones in a form a name is matched against in
+ * O(labels x log zones), not by parsing and comparing every zone of the
+ * configuration: dns_apply matches thousands of names against thousands of
+ * zones.  dns_zone_set_new -- the zones of every group of @cfg (NULL: none).
+ * @return 0 with *out (free with dns_zone_set_free), or MXF_ENOMEM.
+ */
+struct dns_zone_set;
+int dns_zone_set_new(const struct config *cfg, struct dns_zone_set **out);
+void dns_zone_set_free(struct dns_zone_set *s);
+
+/* dns_zone_find_cname() with the configured zones of @set (NULL: none);
+ * @set may be freed as soon as it returns. */
+int dns_zone_find_in(struct dns_ops *ops, const struct dns_zone_set *set, const ldns_rdf *name,
+		     dns_zone_cb cb, void *arg, ldns_rr_list **cname);
+
 #endif
