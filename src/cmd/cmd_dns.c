@@ -506,9 +506,47 @@ all_digits(const char *s)
 	return true;
 }
 
+/*
+ * Where each NAME TYPE of the file already is in the items: an open hash
+ * table (item index + 1, 0 empty) twice the size of APPLY_MAX_ITEMS, so
+ * merging the lines of an RRset costs one probe, not a scan of every item
+ * before it (10,000 lines took 3.5 s of CPU that way).
+ */
+#define APPLY_INDEX_SIZE (1u << 18)
+
+static size_t
+apply_hash(const ldns_rdf *owner, ldns_rr_type type)
+{
+	const uint8_t *d = ldns_rdf_data(owner);
+	uint64_t h = 0xcbf29ce484222325ull ^ type;
+
+	for (size_t i = 0; i < ldns_rdf_size(owner); i++) {
+		h ^= (uint8_t)tolower(d[i]);
+		h *= 0x100000001b3ull;
+	}
+	return (size_t)(h ^ (h >> 32)) & (APPLY_INDEX_SIZE - 1);
+}
+
+/* The slot of @owner/@type in @index: its item's, or the empty one to use. */
+static uint32_t *
+apply_slot(uint32_t *index, const struct dns_apply_item *items, const ldns_rdf *owner,
+	   ldns_rr_type type)
+{
+	size_t h = apply_hash(owner, type);
+
+	for (size_t i = 0; i < APPLY_INDEX_SIZE; i++, h = (h + 1) & (APPLY_INDEX_SIZE - 1)) {
+		const struct dns_apply_item *it = index[h] ? &items[index[h] - 1] : NULL;
+
+		if (it == NULL || (it->type == type && ldns_dname_compare(it->owner, owner) == 0))
+			return &index[h];
+	}
+	return NULL; /* not reached: the table is never more than half full */
+}
+
 /* Parse one apply line into @items (merging lines of one NAME TYPE). */
 static int
-apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *items, size_t *n)
+apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *items, size_t *n,
+	   uint32_t *index)
 {
 	char *tok[64], value[APPLY_MAX_LINE], err[512];
 	const ldns_rr_descriptor *d;
@@ -566,9 +604,9 @@ apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *ite
 		fprintf(stderr, "%s:%d: %s\n", fname, lineno, err);
 		goto fail;
 	}
-	for (size_t i = 0; i < *n; i++)
-		if (items[i].type == type && ldns_dname_compare(items[i].owner, owner) == 0)
-			it = &items[i];
+	uint32_t *slot = apply_slot(index, items, owner, type);
+	if (slot != NULL && *slot != 0)
+		it = &items[*slot - 1];
 	if (it != NULL) {
 		/* Another value of the same RRset. */
 		if (!ldns_rr_list_push_rr_list(it->new_rrs, rrs))
@@ -583,6 +621,9 @@ apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *ite
 		fprintf(stderr, "%s:%d: more than %d record sets\n", fname, lineno, APPLY_MAX_ITEMS);
 		goto fail;
 	}
+	if (slot == NULL)
+		goto fail;
+	*slot = (uint32_t)(*n + 1);
 	it = &items[(*n)++];
 	it->owner = owner;
 	it->type = type;
@@ -601,6 +642,7 @@ dns_apply(struct mxf_ctx *ctx, int argc, char **argv)
 {
 	struct dns_env env = {0};
 	struct dns_apply_item *items = NULL;
+	uint32_t *index = NULL;
 	size_t n = 0, total = 0;
 	char line[APPLY_MAX_LINE + 2];
 	const char *fname;
@@ -616,7 +658,8 @@ dns_apply(struct mxf_ctx *ctx, int argc, char **argv)
 		return MXF_EXIT_USAGE;
 	}
 	items = calloc(APPLY_MAX_ITEMS, sizeof(*items));
-	if (items == NULL) {
+	index = calloc(APPLY_INDEX_SIZE, sizeof(*index));
+	if (items == NULL || index == NULL) {
 		fprintf(stderr, "mxfailover: dns apply: out of memory\n");
 		goto out;
 	}
@@ -643,7 +686,7 @@ dns_apply(struct mxf_ctx *ctx, int argc, char **argv)
 			p++;
 		if (*p == '\0' || *p == '#' || *p == ';')
 			continue;
-		if (apply_line(fname, lineno, p, items, &n) != 0)
+		if (apply_line(fname, lineno, p, items, &n, index) != 0)
 			bad = 1;
 	}
 	if (ferror(f)) {
@@ -666,6 +709,7 @@ out:
 	for (size_t i = 0; items != NULL && i < n; i++)
 		dns_apply_item_clear(&items[i]);
 	free(items);
+	free(index);
 	env_free(&env);
 	return rc;
 }

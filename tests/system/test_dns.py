@@ -351,3 +351,25 @@ def test_apply_bad_line_exits_2_with_line(run, lab, lab_keys, lab_config,
     assert re.search(r"%s:2:" % re.escape(str(f)), err), err
     assert lab.serial(zone) == serial
     assert lab.cname("mx." + zone) == MX1
+
+
+def test_apply_merges_the_lines_of_one_rrset(run, lab, lab_keys, lab_config, tmp_path):
+    """Lines of one NAME TYPE make one RRset wherever they are in the file
+    and however the name is spelt (case, trailing dot): one UPDATE, both
+    values, the other name untouched by the merge."""
+    zone = "perm.test."
+    cfg = lab_config(key=lab_keys["hmac-sha256"], zones=[zone])
+    f = tmp_path / "changes"
+    f.write_text("multi.perm.test. A 192.0.2.1\n"
+                 "other.perm.test. A 192.0.2.9\n"
+                 "MULTI.Perm.Test A 192.0.2.2\n")
+    serial = lab.serial(zone)
+    try:
+        rc, out, err = run(["dns", "apply", str(f)], config=cfg)
+        assert rc == 0, (out, err)
+        assert sorted(lab.rrset_values("multi." + zone, "A")) == ["192.0.2.1", "192.0.2.2"]
+        assert lab.rrset_values("other." + zone, "A") == ["192.0.2.9"]
+        assert lab.serial(zone) == serial + 1
+    finally:
+        lab.nsupdate("update delete multi.%s A\nupdate delete other.%s A\nsend\n"
+                     % (zone, zone), key=lab_keys["hmac-sha256"])
