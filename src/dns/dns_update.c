@@ -166,13 +166,35 @@ rrs_match(const ldns_rr_list *rrs, const ldns_rdf *owner, ldns_rr_type type)
 	return true;
 }
 
+/* The UPDATE message for @zone with prerequisites @pr (none when empty)
+ * and updates @up, RD clear, ID @id; the lists stay the caller's (ldns
+ * clones them).  @return 0 with *out, or MXF_ENOMEM. */
+static int
+update_pkt(const ldns_rdf *zone, ldns_rr_list *pr, ldns_rr_list *up, uint16_t id, ldns_pkt **out)
+{
+	ldns_rdf *z = ldns_rdf_clone(zone);
+	ldns_pkt *pkt;
+
+	if (z == NULL)
+		return MXF_ENOMEM;
+	/* ldns takes the zone name. */
+	pkt = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, ldns_rr_list_rr_count(pr) > 0 ? pr : NULL,
+				  up, NULL);
+	if (pkt == NULL) {
+		ldns_rdf_deep_free(z);
+		return MXF_ENOMEM;
+	}
+	ldns_pkt_set_rd(pkt, false);
+	ldns_pkt_set_id(pkt, id);
+	*out = pkt;
+	return 0;
+}
+
 int
 dns_update_build(const ldns_rdf *zone, const struct dns_change *changes, size_t n, uint16_t id,
 		 ldns_pkt **out)
 {
 	ldns_rr_list *pr = NULL, *up = NULL;
-	ldns_rdf *z = NULL;
-	ldns_pkt *pkt;
 	int rc = MXF_ENOMEM;
 
 	*out = NULL;
@@ -221,20 +243,7 @@ dns_update_build(const ldns_rdf *zone, const struct dns_change *changes, size_t 
 		rc = MXF_EINVAL;
 		goto fail;
 	}
-	z = ldns_rdf_clone(zone);
-	if (z == NULL)
-		goto fail;
-	/* ldns takes the zone name; it clones the lists. */
-	pkt = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, ldns_rr_list_rr_count(pr) > 0 ? pr : NULL,
-				  up, NULL);
-	if (pkt == NULL) {
-		ldns_rdf_deep_free(z);
-		goto fail;
-	}
-	ldns_pkt_set_rd(pkt, false);
-	ldns_pkt_set_id(pkt, id);
-	*out = pkt;
-	rc = 0;
+	rc = update_pkt(zone, pr, up, id, out);
 fail:
 	ldns_rr_list_deep_free(pr);
 	ldns_rr_list_deep_free(up);
@@ -246,8 +255,6 @@ dns_update_build_check(const ldns_rdf *zone, const ldns_rr_list *const *sets, si
 		       uint16_t id, ldns_pkt **out)
 {
 	ldns_rr_list *pr = NULL, *up = NULL;
-	ldns_rdf *z = NULL;
-	ldns_pkt *pkt;
 	int rc = MXF_ENOMEM;
 
 	*out = NULL;
@@ -273,18 +280,7 @@ dns_update_build_check(const ldns_rdf *zone, const ldns_rr_list *const *sets, si
 		rc = MXF_EINVAL;
 		goto fail;
 	}
-	z = ldns_rdf_clone(zone);
-	if (z == NULL)
-		goto fail;
-	pkt = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, pr, up, NULL);
-	if (pkt == NULL) {
-		ldns_rdf_deep_free(z);
-		goto fail;
-	}
-	ldns_pkt_set_rd(pkt, false);
-	ldns_pkt_set_id(pkt, id);
-	*out = pkt;
-	rc = 0;
+	rc = update_pkt(zone, pr, up, id, out);
 fail:
 	ldns_rr_list_deep_free(pr);
 	ldns_rr_list_deep_free(up);
