@@ -135,6 +135,26 @@ struct config_notify {
 	uint64_t reminder_ms;    /* 0: no reminders */
 };
 
+/* [quorum]: several monitors decide together (failover/quorum.h).  Without
+ * the section, enabled is false and nothing else is set. */
+struct config_quorum {
+	bool enabled;            /* a [quorum] section was read */
+	int line;                /* line of the section header */
+	char *id;                /* this monitor: a DNS label, lower-case;
+				    default the host name up to its first dot */
+	char **monitors;         /* every monitor of the deployment (id among
+				    them), in config order, unique labels */
+	size_t nmonitors;
+	size_t self;             /* index of id in monitors */
+	unsigned need;           /* 1..nmonitors; default nmonitors / 2 + 1 */
+	char *zone;              /* absolute, lower-case, trailing dot; views
+				    live at ID._mxfailover.ZONE */
+	uint64_t heartbeat_ms;   /* republish an unchanged view; default
+				    3 x interval */
+	uint64_t stale_ms;       /* a view not seen advancing for this long
+				    no longer counts; default 3 x heartbeat */
+};
+
 struct config {
 	char *path;
 	enum config_format format;
@@ -145,6 +165,7 @@ struct config {
 	struct config_group *groups;
 	size_t ngroups;
 	struct config_notify notify;
+	struct config_quorum quorum;
 	char *dnsfailover_logfile; /* DNS_Failover's [SETTINGS] logfile, else NULL */
 };
 
