@@ -546,7 +546,7 @@ apply_slot(uint32_t *index, const struct dns_apply_item *items, const ldns_rdf *
 /* Parse one apply line into @items (merging lines of one NAME TYPE). */
 static int
 apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *items, size_t *n,
-	   uint32_t *index)
+	   uint32_t *index, int *lines)
 {
 	char *tok[64], value[APPLY_MAX_LINE], err[512];
 	const ldns_rr_descriptor *d;
@@ -572,6 +572,22 @@ apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *ite
 		fprintf(stderr, "%s:%d: invalid name '%s'\n", fname, lineno, tok[0]);
 		return MXF_EINVAL;
 	}
+	/*
+	 * "expect NAME TYPE VALUE": the values the record set must hold (the
+	 * compare-and-swap prerequisite, as dns set --expect), instead of
+	 * what is read just before the update.  A record named "expect" is
+	 * told apart by its second field, a type.
+	 */
+	bool expect = strcasecmp(tok[0], "expect") == 0 && nt >= 4 && parse_type(tok[1], &type) != 0;
+	if (expect) {
+		ldns_rdf_deep_free(owner);
+		owner = NULL;
+		if (dns_update_name(tok[1], &owner) != 0) {
+			fprintf(stderr, "%s:%d: invalid name '%s'\n", fname, lineno, tok[1]);
+			return MXF_EINVAL;
+		}
+		memmove(tok, tok + 1, sizeof(tok[0]) * (size_t)--nt);
+	}
 	if (parse_type(tok[1], &type) != 0 || type == LDNS_RR_TYPE_ANY) {
 		fprintf(stderr, "%s:%d: unknown record type '%s'\n", fname, lineno, tok[1]);
 		goto fail;
@@ -582,7 +598,7 @@ apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *ite
 	 * fields and one more token than that was given.
 	 */
 	d = ldns_rr_descript(type);
-	if (d != NULL && ldns_rr_descriptor_minimum(d) == ldns_rr_descriptor_maximum(d) &&
+	if (!expect && d != NULL && ldns_rr_descriptor_minimum(d) == ldns_rr_descriptor_maximum(d) &&
 	    (size_t)nv == ldns_rr_descriptor_minimum(d) + 1 && all_digits(tok[nt - 1])) {
 		if (parse_ttl(tok[nt - 1], &ttl) != 0) {
 			fprintf(stderr, "%s:%d: invalid TTL '%s'\n", fname, lineno, tok[nt - 1]);
@@ -607,6 +623,25 @@ apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *ite
 	uint32_t *slot = apply_slot(index, items, owner, type);
 	if (slot != NULL && *slot != 0)
 		it = &items[*slot - 1];
+	if (expect && it != NULL) {
+		if (it->expected == NULL) {
+			it->expected = rrs;
+		} else {
+			if (!ldns_rr_list_push_rr_list(it->expected, rrs))
+				goto fail;
+			ldns_rr_list_free(rrs);
+		}
+		it->expect = DNS_APPLY_EXPECT_GIVEN;
+		ldns_rdf_deep_free(owner);
+		return 0;
+	}
+	if (it != NULL && it->new_rrs == NULL) {
+		/* The change of a record set whose expect line came first. */
+		it->new_rrs = rrs;
+		it->ttl = ttl;
+		ldns_rdf_deep_free(owner);
+		return 0;
+	}
 	if (it != NULL) {
 		/* Another value of the same RRset. */
 		if (!ldns_rr_list_push_rr_list(it->new_rrs, rrs))
@@ -624,12 +659,18 @@ apply_line(const char *fname, int lineno, char *line, struct dns_apply_item *ite
 	if (slot == NULL)
 		goto fail;
 	*slot = (uint32_t)(*n + 1);
+	lines[*n] = lineno;
 	it = &items[(*n)++];
 	it->owner = owner;
 	it->type = type;
-	it->new_rrs = rrs;
 	it->ttl = ttl;
-	it->expect = DNS_APPLY_EXPECT_CURRENT;
+	if (expect) {
+		it->expected = rrs;
+		it->expect = DNS_APPLY_EXPECT_GIVEN;
+	} else {
+		it->new_rrs = rrs;
+		it->expect = DNS_APPLY_EXPECT_CURRENT;
+	}
 	return 0;
 fail:
 	ldns_rr_list_deep_free(rrs);
@@ -643,6 +684,7 @@ dns_apply(struct mxf_ctx *ctx, int argc, char **argv)
 	struct dns_env env = {0};
 	struct dns_apply_item *items = NULL;
 	uint32_t *index = NULL;
+	int *lines = NULL; /* where each item was first named */
 	size_t n = 0, total = 0;
 	char line[APPLY_MAX_LINE + 2];
 	const char *fname;
@@ -659,7 +701,8 @@ dns_apply(struct mxf_ctx *ctx, int argc, char **argv)
 	}
 	items = calloc(APPLY_MAX_ITEMS, sizeof(*items));
 	index = calloc(APPLY_INDEX_SIZE, sizeof(*index));
-	if (items == NULL || index == NULL) {
+	lines = calloc(APPLY_MAX_ITEMS, sizeof(*lines));
+	if (items == NULL || index == NULL || lines == NULL) {
 		fprintf(stderr, "mxfailover: dns apply: out of memory\n");
 		goto out;
 	}
@@ -686,12 +729,21 @@ dns_apply(struct mxf_ctx *ctx, int argc, char **argv)
 			p++;
 		if (*p == '\0' || *p == '#' || *p == ';')
 			continue;
-		if (apply_line(fname, lineno, p, items, &n, index) != 0)
+		if (apply_line(fname, lineno, p, items, &n, index, lines) != 0)
 			bad = 1;
 	}
 	if (ferror(f)) {
 		fprintf(stderr, "%s: read error\n", fname);
 		bad = 1;
+	}
+	for (size_t i = 0; !bad && i < n; i++) {
+		if (items[i].new_rrs == NULL) {
+			char *o = ldns_rdf2str(items[i].owner);
+			fprintf(stderr, "%s:%d: expect %s %s: no line changes that record set\n",
+				fname, lines[i], o ? o : "?", type_name(items[i].type));
+			free(o);
+			bad = 1;
+		}
 	}
 	if (bad)
 		goto out;
@@ -710,6 +762,7 @@ out:
 		dns_apply_item_clear(&items[i]);
 	free(items);
 	free(index);
+	free(lines);
 	env_free(&env);
 	return rc;
 }

@@ -103,6 +103,9 @@ static const struct command commands[] = {
 	 "    one UPDATE per zone carrying all of that zone's changes, all zones at\n"
 	 "    once.  Lines with the same NAME and TYPE form one record set.  A\n"
 	 "    trailing number is the TTL for types with a fixed number of fields.\n"
+	 "    A line \"expect NAME TYPE VALUE\" (one per value) gives the values the\n"
+	 "    record set must hold, as --expect: with a TTL and a configured zone,\n"
+	 "    nothing is read before the update.\n"
 	 "    Blank lines and lines starting with # or ; are skipped.\n"
 	 "The zone of a name is the longest configured zone that contains it, else\n"
 	 "it is found with an SOA query.  Any DNS failure exits 3.\n"},

@@ -353,6 +353,68 @@ def test_apply_bad_line_exits_2_with_line(run, lab, lab_keys, lab_config,
     assert lab.cname("mx." + zone) == MX1
 
 
+def _counter_delta(lab, before):
+    after = lab.counters()
+    return lambda k: after.get(k, 0) - before.get(k, 0)
+
+
+def test_apply_expect_lines_replace_the_read(run, lab, lab_keys, lab_config, tmp_path):
+    """An `expect NAME TYPE VALUE` line gives the compare-and-swap its old
+    values, so with a TTL and a configured zone nothing is read before the
+    update: one UPDATE, one check, no QUERY; the record switched."""
+    zone = "perm.test."
+    key = lab_keys["hmac-sha256"]
+    cfg = lab_config(key=key, zones=[zone])
+    lab.nsupdate("update add exp.%s 300 CNAME %s\nsend\n" % (zone, MX1), key=key)
+    f = tmp_path / "changes"
+    f.write_text("exp.%s CNAME %s 300\nexpect exp.%s CNAME %s\n" % (zone, MX2, zone, MX1))
+    try:
+        before = lab.counters()
+        rc, out, err = run(["dns", "apply", str(f)], config=cfg)
+        delta = _counter_delta(lab, before)
+        assert rc == 0, (out, err)
+        assert lab.cname("exp." + zone) == MX2
+        assert delta("opcode:UPDATE") == 2, delta("opcode:UPDATE")
+        assert delta("opcode:QUERY") == 0, delta("opcode:QUERY")
+    finally:
+        lab.nsupdate("update delete exp.%s CNAME\nsend\n" % zone, key=key)
+
+
+def test_apply_expect_mismatch_changes_nothing(run, lab, lab_keys, lab_config, tmp_path):
+    """The record no longer holds the expected value: the prerequisite
+    fails, nothing changes, the message says what it holds and what was
+    expected; a second RRset of the same zone is not half-applied."""
+    zone = "perm.test."
+    key = lab_keys["hmac-sha256"]
+    cfg = lab_config(key=key, zones=[zone])
+    lab.nsupdate("update add exq.%s 300 CNAME %s\nsend\n" % (zone, MX1), key=key)
+    f = tmp_path / "changes"
+    f.write_text("expect exq.%s CNAME %s\nexq.%s CNAME %s 300\n"
+                 "exr.%s A 192.0.2.7\n" % (zone, MX2, zone, MX2, zone))
+    serial = lab.serial(zone)
+    try:
+        rc, out, err = run(["dns", "apply", str(f)], config=cfg)
+        assert rc != 0, (out, err)
+        assert lab.cname("exq." + zone) == MX1
+        assert lab.rrset_values("exr." + zone, "A") == []
+        assert lab.serial(zone) == serial
+        assert "expected %s" % MX2 in err and "holds %s" % MX1 in err, err
+    finally:
+        lab.nsupdate("update delete exq.%s CNAME\nsend\n" % zone, key=key)
+
+
+def test_apply_expect_without_a_change_is_refused(run, lab, lab_keys, lab_config, tmp_path):
+    zone = "get.test."
+    cfg = lab_config(key=lab_keys["hmac-sha256"], zones=[zone])
+    f = tmp_path / "changes"
+    f.write_text("# nothing but an expectation\n\nexpect mx.%s CNAME %s\n" % (zone, MX1))
+    serial = lab.serial(zone)
+    rc, out, err = run(["dns", "apply", str(f)], config=cfg)
+    assert rc == 2, (out, err)
+    assert "%s:3: expect mx.%s CNAME" % (f, zone) in err, err
+    assert lab.serial(zone) == serial
+
+
 def test_apply_merges_the_lines_of_one_rrset(run, lab, lab_keys, lab_config, tmp_path):
     """Lines of one NAME TYPE make one RRset wherever they are in the file
     and however the name is spelt (case, trailing dot): one UPDATE, both
