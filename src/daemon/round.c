@@ -483,7 +483,7 @@ round_act(struct round *r)
 			for (size_t i = 0; i < zp->nrecs; i++) {
 				if (zp->recs[i].verdict != FAILOVER_R_CHANGE)
 					continue;
-				r->refs[k] = (struct round_ref){g, z, zp->recs[i].record, 0};
+				r->refs[k] = (struct round_ref){g, z, zp->recs[i].record, 0, false};
 				round_item(r, &r->refs[k], &zp->recs[i], &r->items[k]);
 				k++;
 			}
@@ -537,6 +537,10 @@ round_commit(struct round *r, size_t g)
 			else
 				log_info("group %s: zone %s: next try at once", gr->id,
 					 gr->zones[z]);
+		} else if (zs[z] == FAILOVER_ZONE_ALREADY) {
+			log_info("group %s: zone %s: already changed when our update came "
+				 "(another monitor, or our own retransmission)",
+				 gr->id, gr->zones[z]);
 		} else if (zs[z] == 0) {
 			if (p->zones[z].nchanges > 0)
 				r->env.ctr->updates_ok++;
@@ -563,6 +567,7 @@ round_apply_done(void *arg)
 
 	for (size_t i = 0; i < r->nitems; i++) {
 		r->refs[i].status = r->items[i].status;
+		r->refs[i].already = r->items[i].already;
 		/* Failed (a prerequisite that no longer held, a timeout): read it
 		 * again next round; sent: the serial is ours now. */
 		if (r->items[i].status != 0)

@@ -68,8 +68,10 @@ round_rules_zone_status(const struct failover_plan *p, const struct round_ref *r
 		if (ref->group != p->group || ref->zone >= p->nzones)
 			continue;
 		if (zs[ref->zone] == FAILOVER_ZONE_NOT_TRIED)
+			zs[ref->zone] = ref->status == 0 && ref->already ? FAILOVER_ZONE_ALREADY : 0;
+		else if (zs[ref->zone] == FAILOVER_ZONE_ALREADY && !ref->already)
 			zs[ref->zone] = 0;
-		if (ref->status != 0 && zs[ref->zone] == 0)
+		if (ref->status != 0 && zs[ref->zone] >= 0)
 			zs[ref->zone] = ref->status;
 	}
 }

@@ -53,6 +53,8 @@ enum notify_kind round_rules_notify_kind(enum failover_event_type type);
 struct round_ref {
 	size_t group, zone, rec; /* indices into the config's group, zones, records */
 	int status;		 /* 0 applied, else the MXF_E* of its failure */
+	bool already;		 /* applied, but found so after a conflict
+				    (dns_apply_item.already) */
 };
 
 /*
@@ -60,7 +62,9 @@ struct round_ref {
  * plan @p, as failover_commit() takes it: 0 when the zone had no changes or
  * all of its updates went through, the status of its first failed update,
  * FAILOVER_ZONE_NOT_TRIED when it had changes but no update was sent
- * (backoff, nothing could be built).  Updates of other groups are skipped.
+ * (backoff, nothing could be built), FAILOVER_ZONE_ALREADY when every one of
+ * its updates was found already made (round_ref.already).  Updates of other
+ * groups are skipped.
  * @refs/@nrefs  the round's updates, of every group (may be NULL/0).
  * @zs           [p->nzones], filled.
  */

@@ -154,8 +154,10 @@ zone_finish(struct ops_zone *z)
 		for (size_t k = 0; k < z->n; k++)
 			explain_conflict(zitem(z, k));
 	} else {
-		for (size_t k = 0; k < z->n; k++)
+		for (size_t k = 0; k < z->n; k++) {
 			zitem(z, k)->rcode = LDNS_RCODE_NOERROR;
+			zitem(z, k)->already = true;
+		}
 	}
 	apply_zone_done(z->ap);
 }
@@ -596,6 +598,7 @@ dns_apply_start(struct dns_ops *ops, const struct config *cfg, struct dns_apply_
 		items[i].rcode = -1;
 		items[i].msg[0] = '\0';
 		items[i].unchanged = false;
+		items[i].already = false;
 		items[i].verified = false;
 	}
 	/* The configured zones, matched once per name (dns_zone.h). */

@@ -170,6 +170,24 @@ static struct failover_event *fo_last(struct failover_events *ev)
 	return &ev->v[ev->n - 1];
 }
 
+int failover_events_push(struct failover_events *ev, const struct failover_event *e)
+{
+	size_t *zones = NULL;
+	if (e->nzones) {
+		zones = mxf_calloc(e->nzones, sizeof(*zones));
+		if (!zones)
+			return MXF_ENOMEM;
+		memcpy(zones, e->zones, e->nzones * sizeof(*zones));
+	}
+	if (fo_event_add(ev, e->type, e->at_ms, e->group, "%s", "")) {
+		free(zones);
+		return MXF_ENOMEM;
+	}
+	*fo_last(ev) = *e;
+	fo_last(ev)->zones = zones;
+	return 0;
+}
+
 int failover_event_from_health(const struct config *cfg, const struct health_change *c,
 			       struct failover_events *ev)
 {
@@ -307,7 +325,7 @@ uint64_t failover_zone_next_ms(const struct failover *fo, size_t group, size_t z
 static void fo_zone_backoff(struct failover_zone_mem *zm, const struct config *cfg, int status,
 			    uint64_t tried_ms)
 {
-	if (status == 0) {
+	if (status == 0 || status == FAILOVER_ZONE_ALREADY) {
 		zm->failures = 0;
 		zm->next_ms = 0;
 	} else if (status < 0) {
@@ -495,13 +513,18 @@ static int fo_hand_event(struct failover_events *ev, const struct config *cfg,
  * found moved under a saved intent).  @return 0 or MXF_ENOMEM.
  */
 static int fo_commit_zone(struct failover_group_mem *m, const struct config_group *g,
-			  const struct failover_plan *p, size_t z, int st, uint64_t now_ms,
-			  struct failover_events *ev, struct fo_cover *cov)
+			  const struct failover_plan *p, size_t z, int st, bool cfg_quorum,
+			  uint64_t now_ms, struct failover_events *ev, struct fo_cover *cov)
 {
 	const struct failover_zone_plan *zp = &p->zones[z];
 	struct failover_zone_mem *zm = &m->zones[z];
 	if (zp->read_failed)
 		return 0;
+	/* ALREADY: the records hold the wanted values, ours now, but without
+	 * [quorum] it is the switch as if our update had made it. */
+	bool already = zp->nchanges && st == FAILOVER_ZONE_ALREADY;
+	if (already && !cfg_quorum)
+		st = 0, already = false;
 	bool found = false, updated = zp->nchanges && st == 0;
 	for (size_t r = 0; r < zp->nrecs; r++) {
 		const struct failover_record_plan *rp = &zp->recs[r];
@@ -515,7 +538,7 @@ static int fo_commit_zone(struct failover_group_mem *m, const struct config_grou
 		found = found || lost;
 		if (rp->verdict == FAILOVER_R_KEEP || lost)
 			*w = rp->points_to;
-		if (rp->verdict == FAILOVER_R_CHANGE && updated)
+		if (rp->verdict == FAILOVER_R_CHANGE && (updated || already))
 			*w = p->wanted;
 	}
 	if (updated || found) {
@@ -526,7 +549,7 @@ static int fo_commit_zone(struct failover_group_mem *m, const struct config_grou
 			cov->to = zm->intent;
 	}
 	/* Converged: nothing left to change for a decided server, or done. */
-	if (updated || (!zp->nchanges && p->wanted >= 0)) {
+	if (updated || already || (!zp->nchanges && p->wanted >= 0)) {
 		zm->failed = false;
 		zm->intent = -1;
 		return 0;
@@ -644,12 +667,17 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 	cov.zones = mxf_calloc(p->nzones, sizeof(*cov.zones));
 	if (!cov.zones)
 		return MXF_ENOMEM;
-	bool any_ok = false;
+	bool any_ok = false, quorum = cfg->quorum.enabled, elsewhere = p->nchanges > 0;
 	for (size_t z = 0; z < p->nzones; z++) {
-		e = fo_commit_zone(m, g, p, z, zone_status ? zone_status[z] : 0, now_ms, ev, &cov);
+		int st = zone_status ? zone_status[z] : 0;
+		e = fo_commit_zone(m, g, p, z, st, quorum, now_ms, ev, &cov);
 		if (e)
 			goto out;
-		any_ok = any_ok || (p->zones[z].nchanges && (!zone_status || zone_status[z] == 0));
+		if (st == FAILOVER_ZONE_ALREADY && !quorum)
+			st = 0;
+		any_ok = any_ok || (p->zones[z].nchanges && st == 0);
+		if (p->zones[z].nchanges && st != FAILOVER_ZONE_ALREADY)
+			elsewhere = false;
 	}
 
 	/* The switch itself. */
@@ -657,9 +685,13 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 	for (size_t z = 0; z < p->nzones; z++)
 		any_read_failed = any_read_failed || p->zones[z].read_failed;
 	if (p->wanted >= 0 && p->wanted != m->active) {
-		if (any_ok || (p->nchanges == 0 && !any_read_failed)) {
+		bool there = (p->nchanges == 0 && !any_read_failed) || elsewhere;
+		if (any_ok || there) {
 			long from = m->active >= 0 ? m->active : p->current;
-			if (from >= 0 && from != p->wanted) {
+			if (from >= 0 && from != p->wanted && quorum && !any_ok) {
+				/* Another monitor moved the records: its event. */
+				m->last_switch_ms = now_ms;
+			} else if (from >= 0 && from != p->wanted) {
 				bool back = g->nservers && (long)g->servers[0] == p->wanted;
 				char sw[160];
 				const char *why = p->why;

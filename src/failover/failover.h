@@ -170,6 +170,9 @@ const char *failover_event_id(enum failover_event_type t);
 /* Reverse of failover_event_id().  @return 0 or MXF_EINVAL. */
 int failover_event_parse(const char *id, enum failover_event_type *out);
 
+/* Append a copy of @e (its zones copied too).  @return 0 or MXF_ENOMEM. */
+int failover_events_push(struct failover_events *ev, const struct failover_event *e);
+
 /* Empty the list (keeps the array, frees each event's zones). */
 void failover_events_clear(struct failover_events *ev);
 /* Free the list's memory; the struct itself is the caller's. */
@@ -393,16 +396,34 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 		  const struct health *h, const struct failover_dns *dns, uint64_t now_ms,
 		  struct failover_plan **out);
 
+/*
+ * failover_plan_with -- as failover_plan, deciding on @states (per server of
+ * the config; NULL: each server's effective state in @h) instead of this
+ * monitor's own health: the [quorum] decision (quorum.h), where a server
+ * is UP or DOWN only when enough monitors agree and UNKNOWN otherwise, so
+ * the rules above (UNKNOWN stops the walk) need no change.  @h is still
+ * required (the plan's texts).
+ */
+int failover_plan_with(const struct failover *fo, const struct config *cfg, size_t group,
+		       const struct health *h, const enum health_state *states,
+		       const struct failover_dns *dns, uint64_t now_ms, struct failover_plan **out);
+
 void failover_plan_free(struct failover_plan *p);
 
 /* Status of one zone of a plan, for failover_commit(). */
 #define FAILOVER_ZONE_NOT_TRIED 1 /* not sent (backoff, shutdown) */
+/* Sent, refused as a conflict, and every record found already holding the
+ * plan's values: another monitor made the same change first ([quorum]), or
+ * a retransmitted update whose first copy went through.  Converged like 0;
+ * with [quorum] the zone is not counted as switched by this monitor. */
+#define FAILOVER_ZONE_ALREADY 2
 
 /*
  * failover_commit -- tell the memory what was done with a plan and collect
  * the events it makes, each once per transition.
  * @zone_status  per plan zone: 0 applied (or nothing to apply), a negative
- *               MXF_E* when its update failed, FAILOVER_ZONE_NOT_TRIED.
+ *               MXF_E* when its update failed, FAILOVER_ZONE_NOT_TRIED,
+ *               FAILOVER_ZONE_ALREADY.
  *               NULL means every zone was applied.
  * @now_ms       the round's time: events, the last switch (hold_down).
  * @tried_ms     when the updates ended, for the backoff: a failed update
@@ -410,8 +431,13 @@ void failover_plan_free(struct failover_plan *p);
  * @next_ms      may be NULL; receives the earliest time some zone of the
  *               group may be tried again, 0 when none is backing off.
  * The group's active server becomes the plan's wanted one when at least one
- * zone was updated, or no record needed a change; if every attempted zone
- * failed the switch has not happened and the next plan asks again.
+ * zone was updated, or no record needed a change, or every zone with changes
+ * was found ALREADY there; if every attempted zone failed the switch has not
+ * happened and the next plan asks again.  With [quorum] (several monitors)
+ * only the monitor whose update moved a zone reports the switch: records
+ * found already on the wanted server (no change needed, or ALREADY) are
+ * adopted silently -- hold_down counts from now -- so the deployment
+ * reports each switch once.  Without [quorum], ALREADY counts as updated.
  * Each record read is remembered as written where it stays (KEEP) or was
  * updated; zones updated, and zones found where a saved intent was moving
  * them, are listed in the round's SWITCHED* or SWITCH_COMPLETED event.

@@ -185,9 +185,33 @@ static int fo_changes(const struct config *cfg, const struct config_group *g,
 	return 0;
 }
 
+/* A server's state for the decision: the agreed one when given, else its
+ * effective state (pins included). */
+static enum health_state fo_state(const struct health *h, const enum health_state *states,
+				  size_t s, uint64_t now_ms)
+{
+	return states ? states[s] : health_effective(h, s, now_ms);
+}
+
+/* "ID is down by agreement of the monitors" (the [quorum] decision). */
+static void fo_agreed_why(const struct config *cfg, const enum health_state *states, size_t s,
+			  char *out, size_t len)
+{
+	snprintf(out, len, "%s is %s by agreement of %u monitors", cfg->servers[s].id,
+		 states[s] == HEALTH_UP ? "up" : states[s] == HEALTH_DOWN ? "down" : "unknown",
+		 cfg->quorum.need);
+}
+
 int failover_plan(const struct failover *fo, const struct config *cfg, size_t group,
 		  const struct health *h, const struct failover_dns *dns, uint64_t now_ms,
 		  struct failover_plan **out)
+{
+	return failover_plan_with(fo, cfg, group, h, NULL, dns, now_ms, out);
+}
+
+int failover_plan_with(const struct failover *fo, const struct config *cfg, size_t group,
+		       const struct health *h, const enum health_state *states,
+		       const struct failover_dns *dns, uint64_t now_ms, struct failover_plan **out)
 {
 	if (!fo || !cfg || !h || group >= cfg->ngroups || group >= fo->ngroups ||
 	    h->nservers != cfg->nservers)
@@ -222,9 +246,9 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 	/* The decision, hold_down aside. */
 	bool all_down = g->nservers > 0;
 	for (size_t i = 0; i < g->nservers; i++)
-		all_down = all_down && health_effective(h, g->servers[i], now_ms) == HEALTH_DOWN;
+		all_down = all_down && fo_state(h, states, g->servers[i], now_ms) == HEALTH_DOWN;
 	enum health_state cur_state =
-		p->current >= 0 ? health_effective(h, (size_t)p->current, now_ms) : HEALTH_UNKNOWN;
+		p->current >= 0 ? fo_state(h, states, (size_t)p->current, now_ms) : HEALTH_UNKNOWN;
 	bool keep_manual = g->failback == CONFIG_FAILBACK_MANUAL && !m->failback_requested &&
 			   p->current >= 0;
 	if (keep_manual && cur_state == HEALTH_UP) {
@@ -233,7 +257,7 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 		p->waiting_for = p->current;
 	} else {
 		for (size_t i = 0; i < g->nservers; i++) {
-			enum health_state st = health_effective(h, g->servers[i], now_ms);
+			enum health_state st = fo_state(h, states, g->servers[i], now_ms);
 			if (st == HEALTH_UNKNOWN) {
 				p->waiting_for = (long)g->servers[i];
 				break;
@@ -254,6 +278,12 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 		p->verdict = FAILOVER_ALL_DOWN;
 		snprintf(p->why, sizeof(p->why),
 			 "every server of group %s is down: records stay where they are", g->id);
+	} else if (p->waiting_for >= 0 && states) {
+		p->verdict = FAILOVER_WAITING;
+		snprintf(p->why, sizeof(p->why),
+			 "waiting: %u fresh monitors do not agree on %s (or quorum is lost) "
+			 "before deciding",
+			 cfg->quorum.need, cfg->servers[p->waiting_for].id);
 	} else if (p->waiting_for >= 0) {
 		p->verdict = FAILOVER_WAITING;
 		snprintf(p->why, sizeof(p->why),
@@ -292,7 +322,11 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 					 "switch %s -> %s: %s is preferred and up%s", cid, pid, pid,
 					 m->failback_requested ? " (failback requested)" : "");
 			} else {
-				fo_server_why(cfg, h, (size_t)p->current, now_ms, sw, sizeof(sw));
+				if (states)
+					fo_agreed_why(cfg, states, (size_t)p->current, sw, sizeof(sw));
+				else
+					fo_server_why(cfg, h, (size_t)p->current, now_ms, sw,
+						      sizeof(sw));
 				snprintf(p->why, sizeof(p->why), "switch %s -> %s: %s", cid, pid, sw);
 			}
 		} else if (p->current < 0) {
@@ -308,12 +342,15 @@ int failover_plan(const struct failover *fo, const struct config *cfg, size_t gr
 			size_t b = g->servers[0];
 			for (size_t i = 0; i < g->nservers && (long)g->servers[i] != p->preferred;
 			     i++) {
-				if (health_effective(h, g->servers[i], now_ms) != HEALTH_UP) {
+				if (fo_state(h, states, g->servers[i], now_ms) != HEALTH_UP) {
 					b = g->servers[i];
 					break;
 				}
 			}
-			fo_server_why(cfg, h, b, now_ms, sw, sizeof(sw));
+			if (states)
+				fo_agreed_why(cfg, states, b, sw, sizeof(sw));
+			else
+				fo_server_why(cfg, h, b, now_ms, sw, sizeof(sw));
 			/* sw reads "ID is down (...)": keep what follows "is ". */
 			size_t skip = strlen(cfg->servers[b].id) + strlen(" is ");
 			snprintf(p->why, sizeof(p->why), "%s stays: %s is preferred but %s", pid,

@@ -89,12 +89,12 @@ test_zone_status(void **state)
 	};
 	struct failover_plan p = {.group = 1, .nzones = 4, .zones = zones};
 	struct round_ref refs[] = {
-		{0, 1, 0, MXF_EIO},	  /* another group: skipped */
-		{1, 1, 0, 0},		  /* zone 1: the first goes through ... */
-		{1, 1, 1, MXF_ERCODE},	  /* ... the second fails */
-		{1, 1, 2, MXF_ETIMEDOUT}, /* the first failure is kept */
-		{1, 2, 0, 0},		  /* zone 2 applied */
-		{1, 9, 0, MXF_EIO},	  /* no such zone: skipped */
+		{0, 1, 0, MXF_EIO, false},	  /* another group: skipped */
+		{1, 1, 0, 0, false},		  /* zone 1: the first goes through ... */
+		{1, 1, 1, MXF_ERCODE, false},	  /* ... the second fails */
+		{1, 1, 2, MXF_ETIMEDOUT, false}, /* the first failure is kept */
+		{1, 2, 0, 0, false},		  /* zone 2 applied */
+		{1, 9, 0, MXF_EIO, false},	  /* no such zone: skipped */
 	};
 	int zs[4] = {7, 7, 7, 7};
 
@@ -103,6 +103,19 @@ test_zone_status(void **state)
 	assert_int_equal(zs[1], MXF_ERCODE);
 	assert_int_equal(zs[2], 0);
 	assert_int_equal(zs[3], FAILOVER_ZONE_NOT_TRIED);
+
+	/* Found already made after a conflict: zone 1 wholly (ALREADY), zone 2
+	 * only in part (one of ours went through: applied), zone 3 already
+	 * but then failing (the failure). */
+	struct round_ref again[] = {
+		{1, 1, 0, 0, true}, {1, 1, 1, 0, true}, {1, 2, 0, 0, true},
+		{1, 2, 1, 0, false}, {1, 3, 0, 0, true}, {1, 3, 1, MXF_ECONFLICT, false},
+	};
+	round_rules_zone_status(&p, again, sizeof(again) / sizeof(again[0]), zs);
+	assert_int_equal(zs[0], 0);
+	assert_int_equal(zs[1], FAILOVER_ZONE_ALREADY);
+	assert_int_equal(zs[2], 0);
+	assert_int_equal(zs[3], MXF_ECONFLICT);
 
 	/* Nothing sent: zones with changes not tried, the others fine. */
 	round_rules_zone_status(&p, NULL, 0, zs);

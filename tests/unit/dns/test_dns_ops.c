@@ -202,6 +202,8 @@ struct tiny {
 	int soa_q, cname_q, cname_q_before_update, update_q;
 	int check_q;        /* prerequisite-only UPDATEs (the check after one) */
 	bool fail_check;    /* answer them NXRRSET, as Knot does after ignoring a CNAME */
+	const char *raced;  /* the UPDATE finds this value set by someone else
+			       first and answers NXRRSET */
 };
 
 static void
@@ -238,7 +240,9 @@ tiny_cb(evutil_socket_t fd, short what, void *arg)
 			ldns_pkt_set_rcode(rep, LDNS_RCODE_NXRRSET);
 	} else if (ldns_pkt_get_opcode(req) == LDNS_PACKET_UPDATE) {
 		t->update_q++;
-		snprintf(t->cname, sizeof(t->cname), "mx2.example.test.");
+		snprintf(t->cname, sizeof(t->cname), "%s", t->raced ? t->raced : "mx2.example.test.");
+		if (t->raced)
+			ldns_pkt_set_rcode(rep, LDNS_RCODE_NXRRSET);
 	} else if (strcmp(qn, "mx.example.test.") == 0) {
 		if (ldns_rr_get_type(q) == LDNS_RR_TYPE_SOA)
 			t->soa_q++;
@@ -315,6 +319,66 @@ apply_one_cname(bool fail_check)
 	event_base_free(base);
 }
 
+/*
+ * Another writer (a second monitor) got there first: the update answers
+ * NXRRSET.  When the records then hold our new value, the item succeeded
+ * and says it was found already made; any other value is a conflict.
+ */
+static void
+apply_raced(const char *other)
+{
+	struct event_base *base = event_base_new();
+	struct dns_ops *ops = NULL;
+	struct dns_apply_item item;
+	struct tiny t = {.cname = "mx1.example.test.", .raced = other};
+	ldns_rr *rr = NULL;
+	uint16_t port;
+	bool same = strcmp(other, "mx2.example.test.") == 0;
+
+	callbacks = 0;
+	t.fd = silent_udp(&port);
+	t.ev = event_new(base, t.fd, EV_READ | EV_PERSIST, tiny_cb, &t);
+	event_add(t.ev, NULL);
+	assert_int_equal(dns_ops_new(base, "127.0.0.1", port, NULL, 2000, &ops), 0);
+	memset(&item, 0, sizeof(item));
+	item.owner = ldns_dname_new_frm_str("mx.example.test.");
+	item.type = LDNS_RR_TYPE_CNAME;
+	item.ttl = -1;
+	item.expect = DNS_APPLY_EXPECT_CURRENT;
+	assert_int_equal(ldns_rr_new_frm_str(&rr, "mx.example.test. 300 IN CNAME mx2.example.test.",
+					     0, NULL, NULL), LDNS_STATUS_OK);
+	item.new_rrs = ldns_rr_list_new();
+	ldns_rr_list_push_rr(item.new_rrs, rr);
+	assert_int_equal(dns_apply_start(ops, NULL, &item, 1, 300, apply_cb, NULL), 0);
+	for (int i = 0; i < 40 && callbacks == 0; i++)
+		run_loop_ms(base, 50);
+	assert_int_equal(callbacks, 1);
+	assert_int_equal(t.update_q, 1);
+	assert_int_equal(t.cname_q, 1); /* read back after the conflict */
+	assert_int_equal(item.status, same ? 0 : MXF_ECONFLICT);
+	assert_int_equal(item.already, same);
+	assert_int_equal(item.verified, same);
+	dns_apply_item_clear(&item);
+	dns_ops_free(ops);
+	event_free(t.ev);
+	close(t.fd);
+	event_base_free(base);
+}
+
+static void
+test_raced_to_the_same_value(void **state)
+{
+	(void)state;
+	apply_raced("mx2.example.test.");
+}
+
+static void
+test_raced_to_another_value(void **state)
+{
+	(void)state;
+	apply_raced("mx3.example.test.");
+}
+
 static void
 test_cname_read_from_zone_lookup(void **state)
 {
@@ -337,6 +401,8 @@ main(void)
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_cname_read_from_zone_lookup),
 		cmocka_unit_test(test_check_refused_reads_back),
+		cmocka_unit_test(test_raced_to_the_same_value),
+		cmocka_unit_test(test_raced_to_another_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
