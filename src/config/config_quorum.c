@@ -188,7 +188,7 @@ config_quorum_default_id(struct config_parse *p)
 
 	if (gethostname(host, sizeof(host)) != 0) {
 		config_err(p, q->line,
-			   "[quorum] has no id and the host name cannot be read: set id");
+			   "[quorum] has no id, and this host's name cannot be read: set id");
 		return;
 	}
 	host[sizeof(host) - 1] = '\0';
@@ -197,8 +197,8 @@ config_quorum_default_id(struct config_parse *p)
 		p->oom = 1;
 	else if (e != 0)
 		config_err(p, q->line,
-			   "[quorum] has no id and the host name '%s' is not %s up to its first "
-			   "dot: set id",
+			   "[quorum] has no id, and this host's name '%s' up to its first dot is "
+			   "not %s: set id",
 			   host, CONFIG_QUORUM_LABEL_RULE);
 }
 
