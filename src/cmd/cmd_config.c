@@ -27,6 +27,25 @@ print_duration(FILE *out, uint64_t ms)
 	fputs(value_format_duration(ms, b, sizeof(b)), out);
 }
 
+/* "quorum: site-a of site-a site-b site-c, need 2, views in example.com, ...". */
+static void
+print_quorum(FILE *out, const struct config_quorum *q)
+{
+	if (!q->enabled) {
+		fprintf(out, "quorum: none: this monitor decides alone\n");
+		return;
+	}
+	fprintf(out, "quorum: %s of", q->id);
+	for (size_t i = 0; i < q->nmonitors; i++)
+		fprintf(out, " %s", q->monitors[i]);
+	fprintf(out, ", need %u, views in %s (as %s._mxfailover.%s), heartbeat ", q->need, q->zone,
+		q->id, q->zone);
+	print_duration(out, q->heartbeat_ms);
+	fprintf(out, ", stale after ");
+	print_duration(out, q->stale_ms);
+	fprintf(out, "\n");
+}
+
 static void
 print_summary(FILE *out, const struct config *cfg, const struct dns_tsig_key *key,
 	      size_t nwarnings)
@@ -113,6 +132,7 @@ print_summary(FILE *out, const struct config *cfg, const struct dns_tsig_key *ke
 				: "those that exist; none is created");
 		nrecords += gr->nzones * gr->nrecords;
 	}
+	print_quorum(out, &cfg->quorum);
 	fprintf(out, "notify:");
 	if (n->mail_to == NULL && n->webhook == NULL && n->exec == NULL)
 		fprintf(out, " none");

@@ -132,7 +132,8 @@ cmd_notify_test(struct mxf_ctx *ctx, int argc, char **argv)
 						   "switched, switch_failed, all_down, isolated, "
 						   "isolation_over, changed_by_hand, record_missing, "
 						   "queue_flush, reminder, switch_completed, "
-						   "audit_finding, audit_clear)",
+						   "audit_finding, audit_clear, quorum_lost, "
+						   "quorum_back)",
 						   optarg);
 			break;
 		case 'r':

@@ -193,7 +193,7 @@ static const struct command commands[] = {
 	 "  --event KIND    server_down, server_up, switched, switch_failed, all_down,\n"
 	 "                  isolated, isolation_over, changed_by_hand, record_missing,\n"
 	 "                  queue_flush, reminder, switch_completed, audit_finding,\n"
-	 "                  audit_clear\n"
+	 "                  audit_clear, quorum_lost, quorum_back\n"
 	 "  --reason TEXT   the event's reason line\n"
 	 "  --server ID     DNS_Failover mode: the server to send through (default mx1)\n"
 	 "  --timeout DUR   one attempt of one channel (default 30s)\n"

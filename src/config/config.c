@@ -456,6 +456,9 @@ config_free(struct config *cfg)
 	}
 	free(cfg->notify.webhook);
 	free(cfg->notify.exec);
+	free(cfg->quorum.id);
+	config_strlist_free(cfg->quorum.monitors, cfg->quorum.nmonitors);
+	free(cfg->quorum.zone);
 	free(cfg->dnsfailover_logfile);
 	free(cfg);
 }

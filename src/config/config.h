@@ -2,7 +2,7 @@
  * config.h -- the configuration model and its loader.
  *
  * Two file formats map onto one model: the native INI format of SPEC.md
- * (sections [general] [dns] [server NAME] [group NAME] [notify]) and
+ * (sections [general] [dns] [server NAME] [group NAME] [notify] [quorum]) and
  * DNS_Failover's config.cfg ([ZONES] [MX] [RECORDS] [PORTS] [SETTINGS]
  * [MAIL]), recognised by its sections (see seedconf.h).  Loading is pure:
  * it reads the file and reports every problem as FILE:LINE: message in a
@@ -34,6 +34,10 @@
 /* The most words of [notify] exec, the program and its arguments: config_key
  * refuses more, the exec notifier splits with this limit. */
 #define CONFIG_NOTIFY_EXEC_ARGS_MAX 32
+
+/* The most monitors a [quorum] lists: config_quorum.c refuses more, the
+ * quorum decision sizes its tables with it. */
+#define QUORUM_MONITORS_MAX 16
 
 enum config_format { CONFIG_FORMAT_NATIVE, CONFIG_FORMAT_DNSFAILOVER };
 
@@ -147,6 +151,8 @@ struct config_quorum {
 	size_t nmonitors;
 	size_t self;             /* index of id in monitors */
 	unsigned need;           /* 1..nmonitors; default nmonitors / 2 + 1 */
+	int line_need;           /* where need was set, 0 when defaulted;
+				    for messages */
 	char *zone;              /* absolute, lower-case, trailing dot; views
 				    live at ID._mxfailover.ZONE */
 	uint64_t heartbeat_ms;   /* republish an unchanged view; default
@@ -217,8 +223,9 @@ void config_errors_free(struct config_errors *errs);
 /*
  * config_warnings -- (config_warn.c) append to @out what is valid in @cfg
  * but protects nothing: a group of one server (nowhere to fail over to), a
- * server in no group (checked, never pointed at).  In line order, each at
- * its section's line (0 where the format has no lines).
+ * server in no group (checked, never pointed at); or risks a split: a
+ * [quorum] need of half the monitors or fewer.  In line order, each at its
+ * section's line (need's for [quorum]; 0 where the format has no lines).
  * @return 0 or MXF_ENOMEM.
  */
 int config_warnings(const struct config *cfg, struct config_errors *out);

@@ -238,7 +238,19 @@ config_valid_id(const char *s)
 }
 
 /* The first words of the sections there are, for "did you mean". */
-static const char *const config_section_words[] = {"general", "dns", "notify", "server", "group"};
+static const char *const config_section_words[] = {"general", "dns",   "notify",
+						   "server",  "group", "quorum"};
+
+/* The sections without a name, each at most once in a file. */
+static const struct {
+	const char *name;
+	enum config_section_kind kind;
+} config_single_sections[] = {
+	{"general", SEC_GENERAL},
+	{"dns", SEC_DNS},
+	{"notify", SEC_NOTIFY},
+	{"quorum", SEC_QUORUM},
+};
 
 /* Called when the reader has just passed a new section header. */
 static void
@@ -251,8 +263,9 @@ config_enter_section(struct config_parse *p, const char *section, int line)
 	p->cur = -1;
 	if (strcmp(section, "\001invalid") == 0)
 		return;
-	if (strcmp(section, "general") == 0 || strcmp(section, "dns") == 0 ||
-	    strcmp(section, "notify") == 0) {
+	for (size_t k = 0; k < MXF_ARRAY_SIZE(config_single_sections); k++) {
+		if (strcmp(section, config_single_sections[k].name) != 0)
+			continue;
 		for (size_t i = 0; i < p->nseen; i++) {
 			if (p->seen[i].key == NULL && strcmp(p->seen[i].section, section) == 0) {
 				config_err(p, line, "duplicate section [%s] (first at line %d)", section,
@@ -260,7 +273,11 @@ config_enter_section(struct config_parse *p, const char *section, int line)
 				return;
 			}
 		}
-		p->kind = section[0] == 'g' ? SEC_GENERAL : section[0] == 'd' ? SEC_DNS : SEC_NOTIFY;
+		p->kind = config_single_sections[k].kind;
+		if (p->kind == SEC_QUORUM) {
+			p->cfg->quorum.enabled = true;
+			p->cfg->quorum.line = line;
+		}
 		goto record;
 	}
 	n = sscanf(section, "%31s %223s", word, id);
@@ -303,7 +320,8 @@ config_enter_section(struct config_parse *p, const char *section, int line)
 			   n >= 2 ? " " : "", n >= 2 ? id : "");
 	else
 		config_err(p, line,
-			   "unknown section [%s] (expected [general], [dns], [server NAME], [group NAME] or [notify])",
+			   "unknown section [%s] (expected [general], [dns], [server NAME], [group "
+			   "NAME], [notify] or [quorum])",
 			   section);
 	return;
 record:
@@ -391,6 +409,8 @@ config_ini_load(const char *name, const char *text, size_t len, struct config *c
 	ini_parse_stream(config_reader, &p, config_handler, &p);
 	if (!p.oom)
 		config_validate(&p);
+	if (!p.oom)
+		config_quorum_finish(&p);
 	config_parse_free(&p);
 	return p.oom ? MXF_ENOMEM : 0;
 }

@@ -27,7 +27,7 @@ config_list_push(char ***v, size_t *n, const char *s, size_t l)
 }
 
 /* Split a list value on white space and commas; appends to *v. */
-static int
+int
 config_list_append(char ***v, size_t *n, const char *value)
 {
 	const char *s = value;
@@ -106,6 +106,7 @@ static const char *const config_key_names[][16] = {
 			"webhook", "exec", "reminder"},
 	[SEC_SERVER] = {"address", "name", "checks", "queue"},
 	[SEC_GROUP] = {"servers", "zones", "records", "type", "failback", "hold_down", "etrn"},
+	[SEC_QUORUM] = {"id", "monitors", "need", "zone", "heartbeat", "stale"},
 };
 
 const char *const *
@@ -119,9 +120,7 @@ config_key_names_of(enum config_section_kind kind, size_t *n)
 	return config_key_names[kind];
 }
 
-/* Report @key as unknown in the section @where ("[general]"), with the
- * nearest known key of the section when it looks like a typo of one. */
-static void
+void
 config_key_unknown(struct config_parse *p, int line, const char *key, const char *where)
 {
 	const char *near = NULL;
@@ -227,7 +226,7 @@ config_str_ok(struct config_parse *p, int line, const char *key, const char *val
 	return false;
 }
 
-static void
+void
 config_set_duration(struct config_parse *p, int line, const char *key, const char *value,
 		    uint64_t *dst, int allow_zero)
 {
@@ -340,6 +339,7 @@ config_key_dns(struct config_parse *p, int line, const char *key, const char *va
 			config_err(p, line, "server: '%s' is not HOST[:PORT] ([IPv6]:PORT for IPv6 with a port)",
 				   value);
 	} else if (strcmp(key, "key_file") == 0) {
+		p->dns_key_file_given = true;
 		if (config_str_ok(p, line, key, value, CONFIG_STR_ABS_PATH)) {
 			config_set_str(p, &d->key_file, value);
 			d->line_key_file = line;
@@ -553,6 +553,8 @@ config_key_is_list(enum config_section_kind kind, const char *key)
 	if (kind == SEC_GROUP)
 		return strcmp(key, "servers") == 0 || strcmp(key, "zones") == 0 ||
 		       strcmp(key, "records") == 0;
+	if (kind == SEC_QUORUM)
+		return strcmp(key, "monitors") == 0;
 	return 0;
 }
 
@@ -565,6 +567,7 @@ static void (*const config_key_fns[])(struct config_parse *p, int line, const ch
 	[SEC_NOTIFY] = config_key_notify,
 	[SEC_SERVER] = config_key_server,
 	[SEC_GROUP] = config_key_group,
+	[SEC_QUORUM] = config_quorum_key,
 	[SEC_UNKNOWN] = NULL,
 };
 

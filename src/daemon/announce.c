@@ -46,6 +46,7 @@ announce_log_event(const struct failover_event *e)
 	case FAILOVER_EV_CHANGED_BY_HAND:
 	case FAILOVER_EV_RECORD_MISSING:
 	case FAILOVER_EV_ISOLATED:
+	case FAILOVER_EV_QUORUM_LOST:
 	case FAILOVER_EV_AUDIT_FINDING:
 		log_warn("%s%s%s", name, sep, e->detail);
 		break;

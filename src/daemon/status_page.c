@@ -495,11 +495,13 @@ page_events(struct buf *b, const struct state *st)
 		const struct state_event *e = state_event_get(st, i);
 		char when[64];
 		const char *cls =
-			e->type == FAILOVER_EV_SERVER_UP || e->type == FAILOVER_EV_ISOLATION_OVER
+			e->type == FAILOVER_EV_SERVER_UP || e->type == FAILOVER_EV_ISOLATION_OVER ||
+					e->type == FAILOVER_EV_QUORUM_BACK
 				? "t up"
 			: e->type == FAILOVER_EV_SERVER_DOWN || e->type == FAILOVER_EV_ALL_DOWN ||
 					e->type == FAILOVER_EV_SWITCH_FAILED ||
-					e->type == FAILOVER_EV_ISOLATED
+					e->type == FAILOVER_EV_ISOLATED ||
+					e->type == FAILOVER_EV_QUORUM_LOST
 				? "t down"
 				: "t";
 

@@ -23,14 +23,14 @@
 static const char *const failover_event_names[] = {
 	"server down", "server up", "switched", "switched back", "switch failed",
 	"all down", "isolated", "isolation over", "changed by hand", "record missing",
-	"switch completed", "audit finding", "audit clear",
+	"switch completed", "audit finding", "audit clear", "quorum lost", "quorum back",
 };
 
 /* The same with '_' for ' ', for JSON and webhooks. */
 static const char *const failover_event_ids[] = {
 	"server_down", "server_up", "switched", "switched_back", "switch_failed",
 	"all_down", "isolated", "isolation_over", "changed_by_hand", "record_missing",
-	"switch_completed", "audit_finding", "audit_clear",
+	"switch_completed", "audit_finding", "audit_clear", "quorum_lost", "quorum_back",
 };
 
 static const char *const failover_verdict_names[] = {
@@ -43,8 +43,8 @@ static const char *const failover_rec_verdict_names[] = {
 
 static const char *const failover_rec_status_names[] = { "unread", "absent", "present", "failed" };
 
-_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_AUDIT_CLEAR + 1 &&
-		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_AUDIT_CLEAR + 1,
+_Static_assert(MXF_ARRAY_SIZE(failover_event_names) == FAILOVER_EV_QUORUM_BACK + 1 &&
+		       MXF_ARRAY_SIZE(failover_event_ids) == FAILOVER_EV_QUORUM_BACK + 1,
 	       "one name and one id per event type");
 _Static_assert(MXF_ARRAY_SIZE(failover_verdict_names) == FAILOVER_WAITING + 1 &&
 		       MXF_ARRAY_SIZE(failover_rec_verdict_names) == FAILOVER_R_NO_VALUE + 1 &&

@@ -129,6 +129,9 @@ enum failover_event_type {
 	FAILOVER_EV_AUDIT_FINDING,   /* the background audit found a new warning
 					or error (daemon_audit.c), once */
 	FAILOVER_EV_AUDIT_CLEAR,     /* ... and it is no longer found */
+	FAILOVER_EV_QUORUM_LOST,     /* fewer than need monitors have fresh
+					views: nothing switches */
+	FAILOVER_EV_QUORUM_BACK,     /* need monitors fresh again */
 };
 
 struct failover_event {
@@ -157,7 +160,8 @@ struct failover_events {
 
 /* "server down", "server up", "switched", "switched back", "switch failed",
  * "all down", "isolated", "isolation over", "changed by hand",
- * "record missing", "switch completed", "audit finding", "audit clear". */
+ * "record missing", "switch completed", "audit finding", "audit clear",
+ * "quorum lost", "quorum back". */
 const char *failover_event_name(enum failover_event_type t);
 /*
  * failover_event_self_named -- whether the detail of an event of type @t

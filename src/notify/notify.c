@@ -79,6 +79,8 @@ static const char *const notify_kind_names[NOTIFY_KIND_COUNT_] = {
 	[NOTIFY_SWITCH_COMPLETED] = "switch_completed",
 	[NOTIFY_AUDIT_FINDING] = "audit_finding",
 	[NOTIFY_AUDIT_CLEAR] = "audit_clear",
+	[NOTIFY_QUORUM_LOST] = "quorum_lost",
+	[NOTIFY_QUORUM_BACK] = "quorum_back",
 };
 
 const char *

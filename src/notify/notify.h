@@ -60,6 +60,8 @@ enum notify_kind {
 	NOTIFY_SWITCH_COMPLETED,
 	NOTIFY_AUDIT_FINDING,
 	NOTIFY_AUDIT_CLEAR,
+	NOTIFY_QUORUM_LOST,
+	NOTIFY_QUORUM_BACK,
 	NOTIFY_KIND_COUNT_
 };
 
@@ -80,6 +82,7 @@ enum notify_channel {
  *                               later: a retry, a restart), reason
  *   all_down                    group, server (where records stay), reason
  *   isolated, isolation_over    reason (the witnesses' results)
+ *   quorum_lost, quorum_back    reason (which monitors' views are fresh)
  *   changed_by_hand             group, zones, records (what DNS holds), reason
  *   record_missing              group, zones (the zone), reason (the record)
  *   queue_flush                 group, server (the backup MX), zones, reason

@@ -270,6 +270,21 @@ static const struct kind_words kind_words[NOTIFY_KIND_COUNT_] = {
 		"mxfailover works normally again and acts on the servers' health.",
 		RECORDS_NOW,
 	},
+	[NOTIFY_QUORUM_LOST] = {
+		"quorum lost, DNS changes stopped",
+		"Fewer monitors than [quorum] need have fresh views: this monitor cannot "
+		"reach a quorum.",
+		"mxfailover switches no records until enough monitors publish fresh views "
+		"again. Check the other monitors and their access to the DNS server.",
+		RECORDS_NOW,
+	},
+	[NOTIFY_QUORUM_BACK] = {
+		"quorum back",
+		"Enough monitors have fresh views again: the quorum is back.",
+		"mxfailover works normally again and acts on the servers' health when the "
+		"monitors agree.",
+		RECORDS_NOW,
+	},
 	[NOTIFY_CHANGED_BY_HAND] = {
 		"$g: record changed by hand, left alone",
 		"A record of group $g was changed by hand: it points at none of the group's "

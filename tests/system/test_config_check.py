@@ -201,6 +201,22 @@ BAD = [
      "exec = /usr/local/bin/page 'on'call", ("exec", "quote")),
     ("exec relative program", None, "\n[notify]\nexec = page oncall\n",
      "exec = page oncall", ("exec", "absolute")),
+    # [quorum]: views are signed, so the section needs a [dns] key_file.
+    ("quorum without key_file", None,
+     "\n[quorum]\nid = a\nmonitors = a b c\nzone = example.com\n",
+     "[quorum]", ("key_file",)),
+    ("quorum id not a monitor", None,
+     "\n[quorum]\nid = d\nmonitors = a b c\nzone = example.com\n",
+     "id = d", ("not one of monitors (a b c)",)),
+    ("quorum bad label", None,
+     "\n[quorum]\nid = a\nmonitors = a b_c\nzone = example.com\n",
+     "monitors = a b_c", ("dns label",)),
+    ("quorum need above monitors", None,
+     "\n[quorum]\nid = a\nmonitors = a b c\nneed = 4\nzone = example.com\n",
+     "need = 4", ("more than the 3 monitors",)),
+    ("quorum heartbeat below interval", None,
+     "\n[quorum]\nid = a\nmonitors = a b c\nzone = example.com\nheartbeat = 5s\n",
+     "heartbeat = 5s", ("interval",)),
 ]
 
 
@@ -472,3 +488,38 @@ def test_warns_about_a_group_of_one_and_a_server_in_no_group(run, tmp_path):
     rc, out, err = run(["config", "check"], config=write(tmp_path, BASE, "b.conf"),
                        env=clean_env())
     assert rc == 0 and "warning" not in err + out, err + out
+
+
+def _key_file(tmp_path):
+    key = tmp_path / "update.key"
+    fd = os.open(str(key), os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b'key "update-key" {\n\talgorithm hmac-sha256;\n'
+                 b'\tsecret "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=";\n};\n')
+    os.close(fd)
+    return str(key)
+
+
+def test_quorum_summarised_and_split_warned(run, tmp_path):
+    """[quorum] is summarised; a need two halves can both reach is a
+    warning at its line, and the file still loads."""
+    base = BASE.replace("ttl = 60", "ttl = 60\nkey_file = %s" % _key_file(tmp_path), 1)
+    text = base + "\n[quorum]\nid = Site-B\nmonitors = site-a site-b site-c\n" \
+        "zone = Example.com\n"
+    path = write(tmp_path, text)
+    rc, out, err = run(["config", "check"], config=path, env=clean_env())
+    assert rc == 0, err
+    assert "quorum: site-b of site-a site-b site-c, need 2, views in example.com." in out, out
+    assert "heartbeat 30s, stale after 90s" in out, out
+    assert "warning" not in err + out, err + out
+    text = text.replace("zone = Example.com", "zone = Example.com\nneed = 1", 1)
+    path = write(tmp_path, text, "split.conf")
+    rc, out, err = run(["config", "check"], config=path, env=clean_env())
+    assert rc == 0, err
+    assert "1 warning" in out and "need 1," in out, out
+    warn = re.findall(r"^%s:(\d+): warning: (.*)$" % re.escape(path), err, re.M)
+    assert [int(ln) for ln, _ in warn] == [line_of(text, "need = 1")], err
+    assert "two disjoint sets of monitors" in warn[0][1], err
+    # Without the section: said so.
+    rc, out, err = run(["config", "check"], config=write(tmp_path, base, "alone.conf"),
+                       env=clean_env())
+    assert rc == 0 and "quorum: none" in out, out + err

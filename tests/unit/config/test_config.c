@@ -618,8 +618,8 @@ test_key_names_are_accepted(void **state)
 		enum config_section_kind kind;
 		const char *header;
 	} secs[] = {
-		{SEC_GENERAL, "[general]"}, {SEC_DNS, "[dns]"}, {SEC_NOTIFY, "[notify]"},
-		{SEC_SERVER, "[server mx1]"}, {SEC_GROUP, "[group g]"},
+		{SEC_GENERAL, "[general]"},   {SEC_DNS, "[dns]"},	{SEC_NOTIFY, "[notify]"},
+		{SEC_SERVER, "[server mx1]"}, {SEC_GROUP, "[group g]"}, {SEC_QUORUM, "[quorum]"},
 	};
 
 	(void)state;
@@ -681,6 +681,7 @@ test_documented_keys_are_suggested(void **state)
 			       : strncmp(line + 5, "server", 6) == 0 ? SEC_SERVER
 			       : strncmp(line + 5, "group", 5) == 0  ? SEC_GROUP
 			       : strncmp(line + 5, "notify", 6) == 0 ? SEC_NOTIFY
+			       : strncmp(line + 5, "quorum", 6) == 0 ? SEC_QUORUM
 								     : SEC_NONE;
 		if (kind != SEC_NONE && sscanf(line, ".It Cm %63[a-z_] No =", key) == 1) {
 			size_t n = 0, i;

@@ -245,6 +245,22 @@ static void test_names(void **state)
 	assert_int_equal(failover_event_parse("changed_by_hand", &t), 0);
 	assert_int_equal(t, FAILOVER_EV_CHANGED_BY_HAND);
 	assert_int_equal(failover_event_parse("nonsense", &t), MXF_EINVAL);
+	/* Every type's id reads back as that type (the state file stores ids). */
+	for (unsigned i = 0; i <= FAILOVER_EV_QUORUM_BACK; i++) {
+		assert_string_not_equal(failover_event_name((enum failover_event_type)i), "?");
+		assert_int_equal(
+			failover_event_parse(failover_event_id((enum failover_event_type)i), &t),
+			0);
+		assert_int_equal(t, i);
+	}
+	assert_string_equal(failover_event_name(FAILOVER_EV_QUORUM_LOST), "quorum lost");
+	assert_string_equal(failover_event_id(FAILOVER_EV_QUORUM_LOST), "quorum_lost");
+	assert_string_equal(failover_event_name(FAILOVER_EV_QUORUM_BACK), "quorum back");
+	assert_string_equal(failover_event_id(FAILOVER_EV_QUORUM_BACK), "quorum_back");
+	assert_int_equal(failover_event_parse("quorum_back", &t), 0);
+	assert_int_equal(t, FAILOVER_EV_QUORUM_BACK);
+	assert_string_equal(
+		failover_event_id((enum failover_event_type)(FAILOVER_EV_QUORUM_BACK + 1)), "?");
 	assert_string_equal(failover_verdict_name(FAILOVER_HELD), "held down");
 	char *o = failover_owner_name("example.com.", "@");
 	assert_string_equal(o, "example.com.");

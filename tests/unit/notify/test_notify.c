@@ -48,6 +48,8 @@ test_kind_names(void **state)
 	}
 	assert_string_equal(notify_kind_name(NOTIFY_SERVER_DOWN), "server_down");
 	assert_string_equal(notify_kind_name(NOTIFY_QUEUE_FLUSH), "queue_flush");
+	assert_string_equal(notify_kind_name(NOTIFY_QUORUM_LOST), "quorum_lost");
+	assert_string_equal(notify_kind_name(NOTIFY_QUORUM_BACK), "quorum_back");
 	assert_string_equal(notify_kind_name(NOTIFY_KIND_COUNT_), "unknown");
 	assert_int_equal(notify_kind_parse("switchd", &k), MXF_EINVAL);
 	assert_string_equal(notify_channel_name(NOTIFY_CH_WEBHOOK), "webhook");

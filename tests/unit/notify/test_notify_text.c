@@ -359,6 +359,16 @@ test_words_every_kind(void **state)
 	check_words(&e, "[mxfailover] monitor isolation over",
 		    "This monitor is no longer isolated: a witness answers again.\n",
 		    "\nNext: mxfailover works normally again");
+	e.kind = NOTIFY_QUORUM_LOST;
+	check_words(&e, "[mxfailover] quorum lost, DNS changes stopped",
+		    "Fewer monitors than [quorum] need have fresh views: this monitor cannot "
+		    "reach a quorum.\n",
+		    "\nNext: mxfailover switches no records until enough monitors publish fresh "
+		    "views again.");
+	e.kind = NOTIFY_QUORUM_BACK;
+	check_words(&e, "[mxfailover] quorum back",
+		    "Enough monitors have fresh views again: the quorum is back.\n",
+		    "\nNext: mxfailover works normally again");
 	e.kind = NOTIFY_CHANGED_BY_HAND;
 	check_words(&e, "[mxfailover] mail: record changed by hand, left alone",
 		    "A record of group mail was changed by hand: it points at none of the "
