@@ -13,25 +13,33 @@
  * character-strings inside one RR is kept by DNS, the order of RRs is not)
  * whose character-strings are, in this order:
  *
- *     view     = version boot seq [at] *server *extension
+ *     record   = version boot seq *field
  *     version  = "mxf1"
  *     boot     = "boot=" 16HEXLOWER        ; the publisher's nonce, new at
- *                                         ; each start of the process
- *     seq      = "seq=" ("0" / %x31-39 0*19DIGIT)   ; a uint64, no leading
- *                                         ; zeros; at most 18446744073709551615
- *     at       = "at=" 1*20DIGIT          ; publisher's wall clock, Unix
- *                                         ; seconds: informational only
- *     server   = server-id "=" ("up" / "down" / "unknown")
- *     extension= any other string         ; ignored
+ *                                         ; each start of its process
+ *     seq      = "seq=" ("0" / %x31-39 0*19DIGIT)
+ *                                         ; a uint64 (at most
+ *                                         ; 18446744073709551615), no
+ *                                         ; leading zero
+ *     field    = at / server / other
+ *     at       = "at=" 1*20DIGIT          ; the publisher's wall clock, Unix
+ *                                         ; seconds, a uint64: informational
+ *     server   = server-id "=" state
+ *     state    = "up" / "down" / "unknown"
+ *     other    = *OCTET                   ; any other string: ignored
  *     HEXLOWER = DIGIT / %x61-66          ; 0-9 a-f
+ *     OCTET    = %x01-FF                  ; never NUL
  *
- * Each string is at most 255 bytes (a TXT character-string's limit) and
- * may not contain a NUL.  server-id is config_server.id of a server of
- * the configuration; the publisher writes one server string per server of
- * its configuration, in config order, after at.  Example:
+ * The publisher (quorum_view_format) writes version, boot, seq, at, then
+ * one server string per server of its configuration, in config order.
+ * Example:
  *
  *     "mxf1" "boot=9f86d081884c7d65" "seq=42" "at=1764748800"
  *     "mx1=down" "mx2=up"
+ *
+ * Each string is at most 255 bytes (a TXT character-string's limit) and
+ * may not contain a NUL.  server-id is config_server.id: non-empty, without
+ * '=', short enough for "<id>=unknown" to fit (quorum_new checks).
  *
  * Parsing is strict about the first three strings: a record with fewer
  * than three strings, whose first is not exactly "mxf1" (a later version
