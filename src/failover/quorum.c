@@ -235,7 +235,8 @@ quorum_observe(struct quorum *q, size_t monitor, const struct quorum_view *v, bo
 	p->absent = v == NULL;
 	if (v == NULL)
 		return 0;
-	change = p->seen && (strcmp(v->boot, p->view.boot) != 0 || v->seq > p->view.seq);
+	change = p->seen &&
+		 (strncmp(v->boot, p->view.boot, sizeof(v->boot)) != 0 || v->seq > p->view.seq);
 	if (p->seen && !change)
 		return 0; /* the same view again, or an older copy of it */
 	quorum_copy_view(q, &p->view, v);

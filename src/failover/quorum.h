@@ -191,7 +191,9 @@ struct quorum_monitor_status {
 
 /*
  * quorum_new -- a tracker for this monitor (cfg->quorum.self) among
- * cfg->quorum.monitors, created at time 0 of its monotonic clock @now_ms.
+ * cfg->quorum.monitors, created at @now_ms of the monotonic clock (the
+ * tracker reads no clock, and quorum_check() needs to know when it
+ * started).
  * Nothing is fresh yet: not our own view (unpublished), nor the others'
  * (not yet seen advancing).
  * @cfg   must outlive the tracker; cfg->quorum must be enabled, with
