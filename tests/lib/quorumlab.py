@@ -48,6 +48,24 @@ Cutting one path (cut(monitor, what)):
                 once (EHOSTUNREACH), as with a link that is down.
   what is a service (dns, mx1, mx2...) or "all".
 
+API (details in each docstring):
+  QuorumLab(dir, binary, monitors, zones, view_zone, mail)
+      .srv .net .named .key .zones .view_zone .addresses .monitors .mail
+      start() close() add_zone(name) write_config(monitor, extra, ...)
+      start_monitor(name, extra, config=, **kw) -> Monitor
+      stop_monitors() -> {name: (rc, log)}
+      cut(monitor, what, how) restore(monitor, what) is_cut(monitor, what)
+      kill_mx(name, how) revive_mx(name)
+      query(name, rtype) cname(name) records(zone) points_at(target)
+      wait_points_at(target, timeout) serial(zone) serials()
+      updates_done(zone=None) zone_counters()
+      events(event, monitor) wait_events(n, timeout, event, monitor)
+      url(service) dns_server
+  Monitor  .name .site .address .dir .config .state_path .daemon
+      start(extra, config=, **kw) stop() kill9() signal(sig) alive() log()
+      finish() state() server_state(server)
+      call(argv) mxf(args) probe(service_or_url) query(name, rtype)
+
 Notices: every monitor's [notify] exec is notice.sh (in the lab's
 directory; the namespaces share the file system), which appends one
 tab-separated line per event to events.log: monitor, event, group, server,
@@ -205,13 +223,17 @@ class Monitor:
 
     # ---- the daemon ----
 
-    def start(self, extra=None, **config_kw):
-        """Write the config (QuorumLab.write_config with @extra and
-        @config_kw) unless both are left out and one was written already,
-        then start `mxfailover run` inside the namespace.  @return self."""
+    def start(self, extra=None, config=None, **config_kw):
+        """Write the config -- @config, a whole config's text, as it is;
+        else QuorumLab.write_config with @extra and @config_kw -- unless
+        all are left out and one was written already (a restart), then
+        start `mxfailover run` inside the namespace.  @return self."""
         if self.alive():
             raise RuntimeError("%s already running" % self.name)
-        if extra is not None or config_kw or not os.path.exists(self.config):
+        if config is not None:
+            with open(self.config, "w") as f:
+                f.write(config)
+        elif extra is not None or config_kw or not os.path.exists(self.config):
             self.lab.write_config(self.name, extra or "", **config_kw)
         self.daemon = folab.Daemon(self.lab.binary, self.config, self.log_path,
                                    prefix=self.site.argv([])).start()
@@ -304,8 +326,9 @@ class QuorumLab:
                  records (where the monitors publish their views), or None
     @mail        names of the fake mail servers: mx1, mx2, ... (their DNS
                  names mx1.example.com., ...)
-    @raise Unavailable when the machine cannot run it (see unavailable())
-    or the network cannot be made; what was made is removed first."""
+    @raise Unavailable when the machine cannot run it (see unavailable(),
+    or the first namespace cannot be made), OSError when a later step
+    fails; what was made is removed first either way."""
 
     def __init__(self, directory, binary=None, monitors=MONITORS, zones=ZONES,
                  view_zone=VIEW_ZONE, mail=("mx1", "mx2")):
@@ -329,15 +352,16 @@ class QuorumLab:
         self.net = netlab.NetLab()
         try:
             self._make(monitors, mail)
-        except BaseException as e:
+        except BaseException:
             self.close()
-            if isinstance(e, OSError) and not isinstance(e, Unavailable):
-                raise Unavailable("cannot make the lab's network: %s" % e) from e
             raise
 
     def _make(self, monitors, mail):
         o = self.net.octet
-        self.srv = self.net.site("srv")
+        try:
+            self.srv = self.net.site("srv")
+        except OSError as e:    # no namespaces here (a container without the capability)
+            raise Unavailable("cannot make a network namespace: %s" % e) from e
         srv = self.srv
         self.service_net = "198.19.%d.%d/28" % (o, SERVICE_BASE)
         self.addresses = {"dns": "198.19.%d.%d" % (o, SERVICE_BASE + 1)}
@@ -459,10 +483,10 @@ class QuorumLab:
                                      zones or self.zones, general=gen, group=group,
                                      dns=dns, dns_server=self.dns_server, extra=text, **kw)
 
-    def start_monitor(self, name, extra="", **config_kw):
-        """write_config(@name, @extra, **@config_kw) and start its daemon.
-        @return the Monitor."""
-        return self.monitors[name].start(extra, **config_kw)
+    def start_monitor(self, name, extra="", config=None, **config_kw):
+        """write_config(@name, @extra, **@config_kw) -- or write @config, a
+        whole config's text -- and start its daemon.  @return the Monitor."""
+        return self.monitors[name].start(extra, config=config, **config_kw)
 
     # ---- faults ----
 

@@ -4,8 +4,11 @@ holding named and the mail servers.
 
   - one monitor alone fails the records over when mx1 dies, and the test
     sees it in named (from the host) and as exactly one notice;
-  - cutting one monitor's path to mx1 fails that monitor's check alone;
-  - cutting one monitor from the primary makes its queries time out alone;
+  - cutting one monitor's path to mx1 fails that monitor's check alone
+    (dropped: it times out; refused: at once); kill_mx fails everyone's;
+  - cutting one monitor from the primary makes its queries time out alone,
+    and its UPDATEs never reach named;
+  - three monitors run at once, one UPDATE per zone getting through;
   - close() leaves no namespace, link or process behind.
 
 Every wait is bounded; the lab is removed whatever happened.
@@ -101,21 +104,33 @@ def test_cut_one_monitor_from_mx1(qlab, how):
     a, b = qlab.monitor("mon-a"), qlab.monitor("mon-b")
     assert b.probe("mx1")["state"] == "up"
     qlab.cut("mon-b", "mx1", how)
-    t0 = time.monotonic()
     r = b.probe("mx1")
-    took = time.monotonic() - t0
     assert r["state"] == "down", r
     assert r["phase"] == "connect", r
-    if how == "drop":
-        assert "timed out" in r["reason"] or "timeout" in r["reason"], r
-        assert took >= 0.9, took
-    else:
-        assert took < 1.0, (took, r)
+    if how == "drop":        # packets lost: the connect runs out its 1s
+        assert "timed out" in r["reason"], r
+        assert r["ms"] >= 900, r
+    else:                    # fails at once
+        assert "no route to host" in r["reason"].lower(), r
+        assert r["ms"] < 500, r
     assert a.probe("mx1")["state"] == "up"       # only mon-b's path is cut
     assert b.probe("mx2")["state"] == "up"       # only its path to mx1
     assert b.query("mx." + qlab.zones[0]) == [MX1]
     qlab.restore("mon-b", "mx1")
     assert b.probe("mx1")["state"] == "up"
+
+
+@pytest.mark.parametrize("how", ["refuse", "drop"])
+def test_kill_mx_for_everyone(qlab, how):
+    qlab.kill_mx("mx1", how)
+    for name, m in qlab.monitors.items():
+        r = m.probe("mx1")
+        assert r["state"] == "down", (name, r)
+        assert ("connection refused" if how == "refuse" else "timed out") in r["reason"], r
+        assert m.probe("mx2")["state"] == "up", name
+    qlab.revive_mx("mx1")
+    for name, m in qlab.monitors.items():
+        assert m.probe("mx1")["state"] == "up", name
 
 
 def test_cut_one_monitor_from_dns(qlab):
@@ -136,7 +151,7 @@ def test_cut_one_monitor_from_dns(qlab):
 def test_cut_from_dns_an_update_never_arrives(qlab):
     """A monitor cut from the primary changes nothing there: its UPDATEs
     are lost on the way, not only their replies."""
-    c = qlab.start_monitor("mon-c", dns_timeout="1s")
+    c = qlab.start_monitor("mon-c")
     try:
         deadline = time.monotonic() + 30
         while not all(c.server_state(s) == "up" for s in ("mx1", "mx2")):
@@ -149,13 +164,44 @@ def test_cut_from_dns_an_update_never_arrives(qlab):
         while c.server_state("mx1") != "down":
             assert c.alive() and time.monotonic() < deadline, c.log()
             time.sleep(0.1)
-        time.sleep(3)       # a few rounds of trying to switch
+        # It tried, and said so: the switch failed (timed out).
+        qlab.wait_events(1, 20, event="switch_failed", monitor="mon-c")
         assert qlab.updates_done() == before
         assert qlab.serials() == serials
         assert qlab.points_at(MX1), qlab.records()
         # The path back: the switch goes through.
         qlab.restore("mon-c", "dns")
         qlab.wait_points_at(MX2, 30)
+    finally:
+        finished = qlab.stop_monitors()
+    assert_clean(finished)
+
+
+def test_three_monitors_at_once(qlab):
+    """The three daemons run side by side; when mx1 dies each sees it, and
+    compare-and-swap lets one UPDATE per zone through (the others fail
+    their prerequisite).  Without [quorum] each monitor may still send its
+    own notice -- what issue 13 is about -- so their number is not fixed
+    here."""
+    ms = [qlab.start_monitor(n) for n in quorumlab.MONITORS]
+    try:
+        deadline = time.monotonic() + 30
+        while not all(m.server_state(s) == "up" for m in ms for s in ("mx1", "mx2")):
+            assert all(m.alive() for m in ms) and time.monotonic() < deadline, \
+                [(m.name, m.state().get("servers")) for m in ms]
+            time.sleep(0.1)
+        serials = qlab.serials()
+        qlab.kill_mx("mx1")
+        qlab.wait_points_at(MX2, 30)
+        downs = qlab.wait_events(3, 15, event="server_down")
+        assert sorted(e["monitor"] for e in downs) == sorted(quorumlab.MONITORS), downs
+        time.sleep(2)       # the losers' attempts are over
+        counters = qlab.zone_counters()
+        for z in qlab.zones:
+            assert qlab.serial(z) == serials[z] + 1, (z, counters)
+            assert counters[z].get("UpdateDone") == 2, counters     # one UPDATE, one check
+        assert 1 <= len(qlab.events("switched")) <= 3, qlab.events()
+        assert all(m.alive() for m in ms)
     finally:
         finished = qlab.stop_monitors()
     assert_clean(finished)
