@@ -155,21 +155,24 @@ class DeadHost:
 
 
 class Daemon:
-    """`mxfailover -c CONFIG run` in its own session; stderr to @logpath."""
+    """`mxfailover -c CONFIG run` in its own session; stderr to @logpath.
+    @prefix goes before the command line: ["ip", "netns", "exec", NS] runs
+    it inside a namespace (ip execs it: the pid is still the daemon's)."""
 
-    def __init__(self, binary, config, logpath, env=None, args=()):
+    def __init__(self, binary, config, logpath, env=None, args=(), prefix=()):
         self.binary = binary
         self.config = config
         self.logpath = logpath
         self.env = mxflab.sanitizer_env(env)
         self.args = list(args)
+        self.prefix = list(prefix)
         self.proc = None
         self.rc = None
 
     def start(self):
         with open(self.logpath, "ab") as logf:
             self.proc = subprocess.Popen(
-                [self.binary] + self.args + ["-c", self.config, "run"],
+                self.prefix + [self.binary] + self.args + ["-c", self.config, "run"],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=self.env,
                 start_new_session=True)
         return self

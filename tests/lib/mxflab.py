@@ -173,10 +173,18 @@ class NamedLab:
 
     tests/lib/primaries.py gives Knot DNS and PowerDNS labs this interface
     (add_key, add_zone, start, stop, running, the query helpers, nsupdate);
-    they override _write_conf, _argv and the names below."""
+    they override _write_conf, _argv and the names below.
+
+    The test reaches the server at .address (127.0.0.1); named listens on
+    .listen_addresses and answers (queries, transfers, statistics) the
+    clients in .allowed, both [.address] unless a subclass widens them, as
+    tests/lib/quorumlab.py does for a named inside a network namespace;
+    .extra_options are more lines of its options block ("zone-statistics
+    full;"); _pick_ports() chooses .port and .stats_port before each start."""
 
     kind = "named"
     program = "named"
+    address = "127.0.0.1"
 
     def __init__(self, directory, workers=2):
         self.dir = os.path.abspath(directory)
@@ -187,6 +195,9 @@ class NamedLab:
         self.stats_port = None
         self.workers = workers
         self.log_path = os.path.join(self.dir, self.program + ".log")
+        self.listen_addresses = [self.address]
+        self.allowed = [self.address]
+        self.extra_options = []       # more lines of named.conf's options
         os.makedirs(os.path.join(self.dir, "keys"), exist_ok=True)
 
     # ---- set-up, before start() ----
@@ -215,8 +226,15 @@ class NamedLab:
         self.zones[z.name] = z
         return z
 
+    def _pick_ports(self):
+        """Ports free for the server now (UDP and TCP; the statistics')."""
+        self.port = net.free_port(self.address, udp=True)
+        self.stats_port = net.free_port(self.address)
+
     def _write_conf(self):
         d = self.dir
+        listen = "".join("%s; " % a for a in self.listen_addresses)
+        allowed = "".join("%s; " % a for a in self.allowed)
         parts = [
             "options {\n"
             '\tdirectory "%s";\n' % d +
@@ -225,19 +243,20 @@ class NamedLab:
             '\tmanaged-keys-directory "%s";\n' % d +
             '\tdump-file "%s";\n' % os.path.join(d, "named.dump") +
             '\tstatistics-file "%s";\n' % os.path.join(d, "named.stats") +
-            "\tlisten-on port %d { 127.0.0.1; };\n" % self.port +
+            "\tlisten-on port %d { %s};\n" % (self.port, listen) +
             "\tlisten-on-v6 { none; };\n"
             "\trecursion no;\n"
             "\tdnssec-validation no;\n"
             "\tnotify no;\n"
-            "\tallow-query { 127.0.0.1; };\n"
-            "\tallow-transfer { 127.0.0.1; };\n"
+            "\tallow-query { %s};\n" % allowed +
+            "\tallow-transfer { %s};\n" % allowed +
             "\tcheck-names primary ignore;\n"
-            "\tcheck-integrity no;\n"
+            "\tcheck-integrity no;\n" +
+            "".join("\t%s\n" % o for o in self.extra_options) +
             "};\n",
             "controls { };\n",
-            "statistics-channels {\n\tinet 127.0.0.1 port %d allow { 127.0.0.1; };\n};\n"
-            % self.stats_port,
+            "statistics-channels {\n\tinet %s port %d allow { %s};\n};\n"
+            % (self.address, self.stats_port, allowed),
         ]
         parts += [k.bind_clause() for k in self.keys.values()]
         for z in self.zones.values():
@@ -264,8 +283,7 @@ class NamedLab:
             raise LabError("%s already started" % self.program)
         last = ""
         for _ in range(attempts):
-            self.port = net.free_port(udp=True)
-            self.stats_port = net.free_port()
+            self._pick_ports()
             conf = self._write_conf()
             logf = open(self.log_path, "ab")
             try:
@@ -296,7 +314,7 @@ class NamedLab:
                 return False
             try:
                 q = dns.message.make_query(zone, "SOA")
-                r = dns.query.udp(q, "127.0.0.1", port=self.port, timeout=0.5)
+                r = dns.query.udp(q, self.address, port=self.port, timeout=0.5)
                 if r.rcode() == dns.rcode.NOERROR and r.answer:
                     return self._all_loaded(deadline)
             except (OSError, dns.exception.DNSException):
@@ -314,7 +332,7 @@ class NamedLab:
             for z in pending:
                 try:
                     r = dns.query.udp(dns.message.make_query(z, "SOA"),
-                                      "127.0.0.1", port=self.port, timeout=0.5)
+                                      self.address, port=self.port, timeout=0.5)
                     if r.rcode() != dns.rcode.NOERROR or not r.answer:
                         still.append(z)
                 except (OSError, dns.exception.DNSException):
@@ -372,10 +390,10 @@ class NamedLab:
         """The answer section of a query to this named, as a dns.message."""
         q = dns.message.make_query(absname(name), rtype)
         if tcp:
-            return dns.query.tcp(q, "127.0.0.1", port=self.port, timeout=timeout)
-        r = dns.query.udp(q, "127.0.0.1", port=self.port, timeout=timeout)
+            return dns.query.tcp(q, self.address, port=self.port, timeout=timeout)
+        r = dns.query.udp(q, self.address, port=self.port, timeout=timeout)
         if r.flags & dns.flags.TC:
-            r = dns.query.tcp(q, "127.0.0.1", port=self.port, timeout=timeout)
+            r = dns.query.tcp(q, self.address, port=self.port, timeout=timeout)
         return r
 
     def rrset_values(self, name, rtype):
@@ -410,18 +428,18 @@ class NamedLab:
     def axfr(self, zone, timeout=10.0):
         """The whole zone, as a dns.zone.Zone (relative names)."""
         return dns.zone.from_xfr(dns.query.xfr(
-            "127.0.0.1", absname(zone), port=self.port, timeout=timeout,
+            self.address, absname(zone), port=self.port, timeout=timeout,
             lifetime=timeout))
 
     def stats(self, timeout=3.0):
         """named's server statistics (JSON stats channel)."""
-        url = "http://127.0.0.1:%d/json/v1/server" % self.stats_port
+        url = "http://%s:%d/json/v1/server" % (self.address, self.stats_port)
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return json.load(resp)
 
     def traffic(self, timeout=3.0):
         """named's request/response size histograms, per transport."""
-        url = "http://127.0.0.1:%d/json/v1/traffic" % self.stats_port
+        url = "http://%s:%d/json/v1/traffic" % (self.address, self.stats_port)
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return json.load(resp)["traffic"]
 
@@ -443,7 +461,7 @@ class NamedLab:
     def nsupdate(self, script, key=None, timeout=30.0):
         """Run one nsupdate process with @script (server line added);
         @return CompletedProcess."""
-        text = "server 127.0.0.1 %d\n%s" % (self.port, script)
+        text = "server %s %d\n%s" % (self.address, self.port, script)
         if not text.endswith("\n"):
             text += "\n"
         argv = [NSUPDATE]

@@ -96,11 +96,11 @@ class Site:
         self.lab.procs.append(p)
         return p
 
-    def call(self, argv, timeout=30.0):
-        """Run @argv inside the site to its end.  @return the CompletedProcess
-        (text output captured)."""
+    def call(self, argv, timeout=30.0, env=None):
+        """Run @argv inside the site to its end (with @env, default ours).
+        @return the CompletedProcess (text output captured)."""
         return subprocess.run(self.argv(argv), capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL, env=env)
 
     def serve(self, argv, timeout=10.0):
         """Start a server inside the site that prints its port (or any word)
