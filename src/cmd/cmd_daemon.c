@@ -147,6 +147,7 @@ status_print(const struct config *cfg, const struct state *st, uint64_t now)
 			}
 		}
 	}
+	status_print_quorum(cfg, st);
 	if (state_event_count(st) > 0)
 		printf("recent events:\n");
 	for (size_t i = state_event_count(st) > 20 ? state_event_count(st) - 20 : 0;
@@ -237,6 +238,10 @@ status_judge(const struct config *cfg, const struct state *st, uint64_t now,
 		status_set(v, MXF_EXIT_DEGRADED, "isolated");
 		snprintf(v->msg, sizeof(v->msg),
 			 "isolated: every witness fails, no DNS change is made");
+		return;
+	}
+	if (status_quorum_lost(cfg, st, v->msg, sizeof(v->msg))) {
+		status_set(v, MXF_EXIT_DEGRADED, "quorum_lost");
 		return;
 	}
 	for (size_t s = 0; s < cfg->nservers; s++) {

@@ -5,6 +5,8 @@
 #ifndef MXF_CMD_STATUS_H
 #define MXF_CMD_STATUS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -14,13 +16,28 @@
 /* What `status` concludes, in words and as its exit code. */
 struct status_verdict {
 	int code;			   /* enum mxf_exit */
-	const char *word;		   /* "ok", "degraded", "isolated", "all_down", "stale" */
+	const char *word;		   /* "ok", "degraded", "isolated", "quorum_lost",
+					      "all_down", "stale" */
 	char msg[1024];			   /* one line, "" when all is well */
 	uint64_t age_s;			   /* of the state file */
 	uint64_t stale_s;		   /* the age from which it is stale */
 	long pid;			   /* of the process holding the lock, 0 when none */
 	char note[STATE_FILE_LOCK_RECORD]; /* the holder's note: why it cannot write */
 };
+
+/*
+ * status_print_quorum -- (cmd_status_quorum.c) the [quorum] lines of
+ * `status`: each monitor's view and freshness as the daemon last decided on
+ * them (st->quorum), and who agreed on each group's last switch this
+ * monitor made.  Nothing without [quorum].
+ */
+void status_print_quorum(const struct config *cfg, const struct state *st);
+
+/*
+ * status_quorum_lost -- whether the daemon last found fewer than `need`
+ * fresh monitors; then @msg says so.
+ */
+bool status_quorum_lost(const struct config *cfg, const struct state *st, char *msg, size_t len);
 
 /* Monitoring Plugins exit codes (they differ from enum mxf_exit). */
 enum status_plugin_code {

@@ -41,6 +41,7 @@
 #include "queue_watch.h"
 #include "round.h"
 #include "round_pace.h"
+#include "round_quorum.h"
 #include "round_verify.h"
 #include "sdnotify.h"
 #include "state.h"
@@ -75,6 +76,7 @@ struct daemon {
 	struct sdnotify *sd;	 /* systemd's notify protocol, run mode only */
 	struct daemon_audit *audit; /* [general] audit_interval, run mode only */
 	struct round_verify *verify; /* DNS as last seen, run mode only; built by a round */
+	struct round_quorum *quorum; /* [quorum], run mode only; NULL without */
 };
 
 /* ---- start-up ------------------------------------------------------ */
@@ -305,6 +307,7 @@ daemon_round_start(struct daemon *d)
 		.save_streak = &d->save_streak,
 		.pace_only = fast,
 		.verify = d->mode == DAEMON_RUN ? &d->verify : NULL,
+		.quorum = d->quorum,
 		.lock_fd = d->lock_fd,
 		.done = daemon_round_done,
 		.arg = d,
@@ -412,6 +415,7 @@ daemon_reload(struct daemon *d)
 	struct status_http *nhttp = NULL;
 	struct state *nst = NULL;
 	uint64_t *nrem = NULL;
+	struct round_quorum *nquorum = NULL;
 	bool notify_new_one, http_new_one;
 
 	if (config_load(d->cfg_path, &ncfg, &errs) != 0) {
@@ -447,6 +451,12 @@ daemon_reload(struct daemon *d)
 		log_err("reload refused: out of memory");
 		goto refuse;
 	}
+	/* A new [quorum] memory: the others' views count again once seen
+	 * advancing (the new boot makes this monitor's own advance at once). */
+	if (ncfg->quorum.enabled && round_quorum_new(ncfg, &nquorum) != 0) {
+		log_err("reload refused: the new [quorum] cannot be used");
+		goto refuse;
+	}
 
 	/* Everything is ready: swap.  No exchange is running between rounds. */
 	dns_ops_free(d->ops);
@@ -479,6 +489,8 @@ daemon_reload(struct daemon *d)
 	daemon_audit_reload(d->audit, ncfg); /* before the old config goes */
 	round_verify_free(d->verify);	     /* a new config: every zone read anew */
 	d->verify = NULL;
+	round_quorum_free(d->quorum);
+	d->quorum = nquorum;
 	state_free(d->st);
 	d->st = nst;
 	d->cfg = ncfg;
@@ -495,6 +507,7 @@ daemon_reload(struct daemon *d)
 		 ncfg->nservers == 1 ? "" : "s", ncfg->ngroups, ncfg->ngroups == 1 ? "" : "s");
 	return;
 refuse:
+	round_quorum_free(nquorum);
 	status_http_free(nhttp);
 	notify_free(nnotify);
 	if (nops != NULL)
@@ -512,6 +525,15 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	char err[512] = "";
 	int rc;
 
+	if (mode != DAEMON_RUN && cfg->quorum.enabled) {
+		/* A view counts once seen advancing, so a single pass cannot
+		 * judge the others: with several monitors only `run` decides. */
+		log_err("%s: [quorum]: `%s` cannot decide with several monitors; run `mxfailover "
+			"run` on each of them",
+			cfg->path != NULL ? cfg->path : "config",
+			mode == DAEMON_ONCE ? "once" : "plan");
+		return MXF_EXIT_USAGE;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	daemon_raise_nofile();
 	if (mode != DAEMON_PLAN) {
@@ -564,6 +586,12 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	rc = daemon_build_http(&d, cfg, &d.http);
 	if (rc != 0)
 		goto out;
+	if (mode == DAEMON_RUN && cfg->quorum.enabled &&
+	    round_quorum_new(cfg, &d.quorum) != 0) {
+		log_err("cannot set up [quorum]: out of memory");
+		rc = MXF_EXIT_USAGE;
+		goto out;
+	}
 	if (mode == DAEMON_RUN) {
 		d.sigterm = evsignal_new(d.base, SIGTERM, daemon_signal_cb, &d);
 		d.sigint = evsignal_new(d.base, SIGINT, daemon_signal_cb, &d);
@@ -598,6 +626,7 @@ out:
 		round_free(d.round);
 	}
 	round_verify_free(d.verify);
+	round_quorum_free(d.quorum);
 	sdnotify_free(d.sd);
 	status_http_free(d.http);
 	daemon_audit_free(d.audit);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "mxf.h"
 #include "pins.h"
+#include "round_quorum.h"
 #include "round_rules.h"
 #include "round_save.h"
 #include "round_verify.h"
@@ -91,6 +92,7 @@ round_drain_health(struct round *r)
 }
 
 static void round_reads_start(struct round *r);
+static void round_quorum_done(void *arg);
 static void round_act(struct round *r);
 static void round_finish(struct round *r);
 
@@ -197,6 +199,25 @@ round_checks_done(struct round *r)
 		state_history_note(r->env.st, s,
 				   state_history_judge(r->env.st->health, s, r->now_ms), r->now_ms);
 	failover_set_witness(r->env.st->failover, wit, r->now_ms, &r->ev);
+	if (r->env.quorum != NULL) {
+		round_quorum_start(r->env.quorum, r->env.ops, r->env.st->health,
+				   wit == FAILOVER_WITNESS_ISOLATED, r->now_ms, round_quorum_done, r);
+		return;
+	}
+	(r->env.pace_only && !r->changed ? round_finish : round_reads_start)(r);
+}
+
+/* The views are read and the agreement decided: a change of it is a change
+ * of state for the pace, as a server's own. */
+static void
+round_quorum_done(void *arg)
+{
+	struct round *r = arg;
+
+	if (round_quorum_events(r->env.quorum, r->now_ms, &r->ev) < 0)
+		log_err("out of memory");
+	if (round_quorum_changed(r->env.quorum))
+		r->changed = true;
 	(r->env.pace_only && !r->changed ? round_finish : round_reads_start)(r);
 }
 
@@ -445,8 +466,10 @@ round_act(struct round *r)
 
 		round_verify_log_reads(&r->env, r->dns[g], g);
 		state_update_seen(r->env.st, r->dns[g]);
-		if (failover_plan(r->env.st->failover, cfg, g, r->env.st->health, r->dns[g],
-				  r->now_ms, &p) != 0) {
+		if (failover_plan_with(r->env.st->failover, cfg, g, r->env.st->health,
+				       r->env.quorum != NULL ? round_quorum_states(r->env.quorum)
+							     : NULL,
+				       r->dns[g], r->now_ms, &p) != 0) {
 			log_err("group %s: cannot plan", cfg->groups[g].id);
 			continue;
 		}
@@ -552,7 +575,12 @@ round_commit(struct round *r, size_t g)
 	/* The backoff counts from now, not from the round's start: a failed
 	 * update may have spent its whole DNS timeout already. */
 	tried = clock_wall_ms();
+	size_t n0 = r->ev.n;
 	failover_commit(r->env.st->failover, r->env.cfg, p, zs, r->now_ms, tried, &r->ev, &next);
+	for (size_t i = n0; r->env.quorum != NULL && i < r->ev.n; i++)
+		if (r->ev.v[i].type == FAILOVER_EV_SWITCHED ||
+		    r->ev.v[i].type == FAILOVER_EV_SWITCHED_BACK)
+			round_quorum_note_switch(r->env.quorum, g, r->ev.v[i].to, r->now_ms);
 	if (next > tried)
 		log_debug("group %s: a failed zone is tried again in %llu s", gr->id,
 			  (unsigned long long)((next - tried) / 1000));
@@ -719,6 +747,14 @@ round_finish(struct round *r)
 	for (size_t s = 0; s < cfg->nservers; s++)
 		if (health_effective(env.st->health, s, r->now_ms) == HEALTH_DOWN)
 			r->sum.any_down = true;
+	if (env.quorum != NULL && env.mode != DAEMON_PLAN) {
+		json_t *q = round_quorum_json(env.quorum, r->now_ms);
+
+		if (q != NULL) {
+			json_decref(env.st->quorum);
+			env.st->quorum = q;
+		}
+	}
 	bool unsaved = false;
 	if (env.mode != DAEMON_PLAN) {
 		unsaved = round_save_state(&env, err, sizeof(err)) != 0;

@@ -36,6 +36,7 @@
 #include "status_http.h"
 
 struct round_verify;         /* round_verify.h */
+struct round_quorum;         /* round_quorum.h */
 
 /*
  * What a round works with; all borrowed from the daemon and left alone
@@ -62,6 +63,10 @@ struct round_env {
 	 * (round_verify.h; the round builds it at need); NULL: every round
 	 * reads every record (one-shot modes). */
 	struct round_verify **verify;
+	/* [quorum]: this monitor's view published and the others' read before
+	 * DNS, the plans decided on their agreement (round_quorum.h); NULL
+	 * without [quorum]. */
+	struct round_quorum *quorum;
 	/* Called once when the round is over, after it was freed, with the
 	 * round's exit code (enum mxf_exit) and when it started. */
 	void (*done)(void *arg, int exit_code, uint64_t started_ms);

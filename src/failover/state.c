@@ -31,7 +31,7 @@
  *                 "zones": [Z...] (only when set), "detail": "..." } ] }
  *                                            -- oldest first
  * and optional "history", "witnesses" (state_history.h), "audit_findings"
- * (state_findings.h).
+ * (state_findings.h), "quorum" (the daemon's round_quorum_json, as is).
  *
  * Times are wall-clock milliseconds.  Every field is optional on load
  * (a missing one keeps the fresh value), but a present field of the wrong
@@ -102,6 +102,7 @@ void state_free(struct state *st)
 	free(st->switches);
 	free(st->witness);
 	state_findings_clear(&st->findings);
+	json_decref(st->quorum);
 	for (size_t i = 0; i < STATE_EVENTS_MAX; i++)
 		state_event_clear(&st->events[i]);
 	free(st);
@@ -310,6 +311,8 @@ static int state_doc_json(const struct state *st, const struct config *cfg, uint
 	state_set(root, "history", state_history_to_json(st, cfg), &bad);
 	state_set(root, "witnesses", state_witness_to_json(st, cfg), &bad);
 	state_set(root, "audit_findings", state_findings_to_json(&st->findings), &bad);
+	if (st->quorum)
+		state_set(root, "quorum", json_incref(st->quorum), &bad);
 	if (bad) {
 		json_decref(root);
 		return MXF_ENOMEM;
@@ -673,7 +676,8 @@ int state_from_json(const json_t *root, const struct config *cfg, struct state *
 	state_history_from_json(st, cfg, json_object_get(root, "history"));
 	state_witness_from_json(st, cfg, json_object_get(root, "witnesses"));
 	state_findings_from_json(&st->findings, json_object_get(root, "audit_findings"));
-
+	if (json_is_object(json_object_get(root, "quorum")))
+		st->quorum = json_incref(json_object_get(root, "quorum"));
 	if (rd.code) {
 		state_free(st);
 		return rd.code;

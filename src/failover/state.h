@@ -112,6 +112,9 @@ struct state {
 	struct state_findings findings; /* audit findings announced, not cleared */
 	uint64_t zones_hash;            /* state_zones_hash() last written or loaded */
 	bool zones_saved;               /* zones_hash is known (state_zones.h) */
+	json_t *quorum;                 /* [quorum]: the monitors' views as the
+					   daemon last decided on them (owned;
+					   NULL without), for `status` */
 };
 
 /*
