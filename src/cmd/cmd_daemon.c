@@ -55,6 +55,16 @@ cmd_daemon_common(struct mxf_ctx *ctx, int argc, char **argv, enum daemon_mode m
 	rc = cmd_load_config(ctx, &cfg);
 	if (rc != 0)
 		return rc;
+	if (mode != DAEMON_RUN && cfg->quorum.enabled) {
+		/* A view counts once seen advancing, so a single pass cannot
+		 * judge the others: with several monitors only `run` decides. */
+		fprintf(stderr,
+			"mxfailover: %s: [quorum]: `%s` cannot decide with several monitors; "
+			"run `mxfailover run` on each of them\n",
+			ctx->config_path, argv[0]);
+		config_free(cfg);
+		return MXF_EXIT_USAGE;
+	}
 	if (mode != DAEMON_PLAN)
 		cmd_daemon_log_setup(cfg, 1);
 	rc = daemon_main(ctx->config_path, cfg, mode);

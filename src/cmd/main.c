@@ -43,7 +43,7 @@ static const struct command commands[] = {
 	 "meanwhile.  Exit 0: all active servers healthy; 1: a check or server is down\n"
 	 "but service is kept up, or the state file could not be written; 3: a DNS read\n"
 	 "or update failed; 4: every server of a group is down; 5: another instance\n"
-	 "holds the lock.\n"},
+	 "holds the lock.  Refused (exit 2) with [quorum]: only `run` decides there.\n"},
 	{"status", cmd_status, "status [--json | --plugin]", "servers, checks, records, last events",
 	 "Prints, from the state file a running daemon rewrites every round, each\n"
 	 "server's health and pin, each check's last result and reason, each group's\n"
@@ -67,7 +67,8 @@ static const struct command commands[] = {
 	 "Runs the checks and reads the records now, then prints per group the\n"
 	 "decision and why, and each record that would change (old -> new) or be left\n"
 	 "alone and why.  Changes nothing: no DNS update, no state written.  Health\n"
-	 "starts from the state file, so fall/rise apply as in the daemon.\n"},
+	 "starts from the state file, so fall/rise apply as in the daemon.  Refused\n"
+	 "(exit 2) with [quorum]: only `run` decides there.\n"},
 	{"probe", cmd_probe, "probe [--json] [--timeout DUR] [--server NAME] URL...",
 	 "run checks now, one result line each",
 	 "Runs the given check URLs (see mxfailover(8), \"Check URLs\") all at once and\n"

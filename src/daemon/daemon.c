@@ -525,15 +525,6 @@ daemon_main(const char *cfg_path, struct config *cfg, enum daemon_mode mode)
 	char err[512] = "";
 	int rc;
 
-	if (mode != DAEMON_RUN && cfg->quorum.enabled) {
-		/* A view counts once seen advancing, so a single pass cannot
-		 * judge the others: with several monitors only `run` decides. */
-		log_err("%s: [quorum]: `%s` cannot decide with several monitors; run `mxfailover "
-			"run` on each of them",
-			cfg->path != NULL ? cfg->path : "config",
-			mode == DAEMON_ONCE ? "once" : "plan");
-		return MXF_EXIT_USAGE;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	daemon_raise_nofile();
 	if (mode != DAEMON_PLAN) {

@@ -29,6 +29,7 @@
 #include "round_quorum.h"
 #include "round_rules.h"
 #include "round_save.h"
+#include "round_zones.h"
 #include "round_verify.h"
 #include "round_witness.h"
 
@@ -603,56 +604,7 @@ round_apply_done(void *arg)
 		else
 			round_verify_wrote(r->vf, r->refs[i].group, r->refs[i].zone);
 	}
-	/* One line per zone: which records moved where, or why the zone did not. */
-	for (size_t i = 0; i < r->nitems; i++) {
-		const struct round_ref *ref = &r->refs[i];
-		const struct config_group *g = &cfg->groups[ref->group];
-		const struct failover_zone_plan *zp = &r->plans[ref->group]->zones[ref->zone];
-		char names[512] = "";
-		const char *from = "?", *to = "?", *fail = NULL;
-		size_t len = 0, n = 0;
-
-		if (i > 0 && r->refs[i - 1].group == ref->group && r->refs[i - 1].zone == ref->zone)
-			continue; /* items of one zone are adjacent; the first logs */
-		for (size_t j = i; j < r->nitems && r->refs[j].group == ref->group &&
-				   r->refs[j].zone == ref->zone;
-		     j++) {
-			const struct dns_apply_item *it = &r->items[j];
-
-			for (size_t k = 0; k < zp->nrecs; k++) {
-				const struct failover_record_plan *rp = &zp->recs[k];
-
-				if (rp->record != r->refs[j].rec)
-					continue;
-				if (it->status != 0) {
-					if (fail == NULL)
-						fail = it->msg;
-					continue;
-				}
-				if (n++ == 0) {
-					from = rp->nold > 0 ? rp->old_values[0] : "?";
-					to = rp->nnew > 0 ? rp->new_values[0] : "?";
-				}
-				if (len < sizeof(names) - 1)
-					len += (size_t)snprintf(names + len, sizeof(names) - len,
-								"%s%s", len > 0 ? " " : "",
-								g->records[rp->record]);
-				log_debug("group %s: %s %s %s -> %s (%s)", g->id, rp->owner,
-					  config_rtype_name(g->type), from, to,
-					  it->unchanged ? "already set" : "verified");
-				failover_dns_set(r->dns[ref->group], ref->zone, rp->record,
-						 FAILOVER_REC_PRESENT,
-						 (const char *const *)rp->new_values, rp->nnew,
-						 rp->ttl, NULL);
-			}
-		}
-		if (fail != NULL)
-			log_err("group %s: zone %s not changed: %s", g->id, g->zones[ref->zone],
-				fail);
-		else
-			log_info("group %s: zone %s: %s %s %s -> %s (verified)", g->id,
-				 g->zones[ref->zone], names, config_rtype_name(g->type), from, to);
-	}
+	round_zones_applied(cfg, r->dns, r->plans, r->refs, r->items, r->nitems);
 	for (size_t g = 0; g < cfg->ngroups; g++) {
 		const struct failover_plan *p = r->plans[g];
 
@@ -677,33 +629,6 @@ round_apply_done(void *arg)
 	round_finish(r);
 }
 
-/* "owner TYPE value" of every record of group @g this round moved. */
-static char **
-round_moved_records(const struct round *r, size_t g, size_t *n)
-{
-	const struct config_group *gr = &r->env.cfg->groups[g];
-	char **v = calloc(r->nitems + 1, sizeof(*v));
-
-	*n = 0;
-	for (size_t i = 0; v != NULL && i < r->nitems; i++) {
-		const struct round_ref *ref = &r->refs[i];
-		const struct failover_zone_plan *zp;
-
-		if (ref->group != g || r->items[i].status != 0)
-			continue;
-		zp = &r->plans[g]->zones[ref->zone];
-		for (size_t k = 0; k < zp->nrecs; k++) {
-			const struct failover_record_plan *rp = &zp->recs[k];
-
-			if (rp->record == ref->rec && rp->nnew > 0 &&
-			    asprintf(&v[*n], "%s %s %s", rp->owner, config_rtype_name(gr->type),
-				     rp->new_values[0]) >= 0)
-				(*n)++;
-		}
-	}
-	return v;
-}
-
 /* Announce @e, with the records it moved when it is a switch. */
 static void
 round_announce(struct round *r, const struct failover_event *e)
@@ -714,7 +639,8 @@ round_announce(struct round *r, const struct failover_event *e)
 	if (e->group >= 0 && r->plans != NULL && r->plans[e->group] != NULL &&
 	    (e->type == FAILOVER_EV_SWITCHED || e->type == FAILOVER_EV_SWITCHED_BACK ||
 	     e->type == FAILOVER_EV_SWITCH_COMPLETED))
-		recs = round_moved_records(r, (size_t)e->group, &nrecs);
+		recs = round_zones_moved(r->env.cfg, r->plans, r->refs, r->items, r->nitems,
+					 (size_t)e->group, &nrecs);
 	announce_event(r->env.an, r->env.cfg, e, (const char *const *)recs, nrecs);
 	for (size_t i = 0; recs != NULL && i < nrecs; i++)
 		free(recs[i]);

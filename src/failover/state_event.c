@@ -265,3 +265,60 @@ int state_event_moved(const struct state *st, const struct config_group *g,
 	}
 	return 0;
 }
+
+/* ---- the ring's entries from the round's events ----------------------- */
+
+static char *state_event_dup(const char *s, bool *bad)
+{
+	if (!s)
+		return NULL;
+	char *r = strdup(s);
+	if (!r)
+		*bad = true;
+	return r;
+}
+
+static const char *state_event_server(const struct config *cfg, long i)
+{
+	return i >= 0 && (size_t)i < cfg->nservers ? cfg->servers[i].id : NULL;
+}
+
+int state_add_event(struct state *st, const struct config *cfg, const struct failover_event *ev)
+{
+	const struct config_group *g =
+		ev->group >= 0 && (size_t)ev->group < cfg->ngroups ? &cfg->groups[ev->group] : NULL;
+	bool bad = false;
+	struct state_event e = { .type = ev->type, .at_ms = ev->at_ms };
+	e.group = state_event_dup(g ? g->id : NULL, &bad);
+	e.server = state_event_dup(state_event_server(cfg, ev->server), &bad);
+	e.from = state_event_dup(state_event_server(cfg, ev->from), &bad);
+	e.to = state_event_dup(state_event_server(cfg, ev->to), &bad);
+	e.zone = state_event_dup(g && ev->zone >= 0 && (size_t)ev->zone < g->nzones ? g->zones[ev->zone]
+									     : NULL,
+			   &bad);
+	e.record = state_event_dup(g && ev->record >= 0 && (size_t)ev->record < g->nrecords
+				     ? g->records[ev->record]
+				     : NULL,
+			     &bad);
+	e.detail = state_event_dup(ev->detail, &bad);
+	if (g && ev->nzones) {
+		e.zones = calloc(ev->nzones, sizeof(*e.zones));
+		bad = bad || !e.zones;
+		for (size_t i = 0; e.zones && i < ev->nzones; i++) {
+			if (ev->zones[i] < g->nzones)
+				e.zones[e.nzones++] = state_event_dup(g->zones[ev->zones[i]], &bad);
+		}
+		if (!bad)
+			bad = state_event_moved(st, g, ev, &e) != 0;
+	}
+	if (bad) {
+		state_event_clear(&e);
+		return MXF_ENOMEM;
+	}
+	state_event_push(st, &e);
+	if ((ev->type == FAILOVER_EV_SWITCHED || ev->type == FAILOVER_EV_SWITCHED_BACK) && g &&
+	    st->switches && (size_t)ev->group < cfg->ngroups)
+		st->switches[ev->group]++;
+	return 0;
+}
+

@@ -123,3 +123,151 @@ def test_two_cut_switch_once_and_fail_back_once(qlab):
     switched = qlab.events("switched")
     assert [e["to"] for e in switched] == ["mx2", "mx1"], qlab.events()
     assert_clean(qlab)
+
+
+def mail_serials(lab):
+    return {z: s for z, s in lab.serials().items() if z != quorumlab.VIEW_ZONE}
+
+
+def fresh_in(mon, other):
+    """Whether @mon counts @other's view as fresh."""
+    return any(m["id"] == other and m["fresh"] for m in quorum_of(mon).get("monitors", []))
+
+
+def test_monitor_cut_from_primary_can_neither_vote_nor_switch(qlab):
+    mons = start_all(qlab)
+    wait_quorum(mons)
+    before = mail_serials(qlab)
+    qlab.cut("mon-a", "dns")
+    qlab.cut("mon-a", "mx1")
+    # The others stop counting mon-a (its view no longer advances), and
+    # mon-a, reading nothing, loses quorum itself.
+    assert net.wait_until(lambda: not fresh_in(mons["mon-b"], "mon-a")
+                          and not fresh_in(mons["mon-c"], "mon-a"), 20, step=0.2), \
+        quorum_of(mons["mon-b"])
+    assert net.wait_until(lambda: quorum_of(mons["mon-a"]).get("have") is False, 20,
+                          step=0.2), quorum_of(mons["mon-a"])
+    assert net.wait_until(lambda: mons["mon-a"].server_state("mx1") == "down", 20,
+                          step=0.2), mons["mon-a"].log()[-3000:]
+    time.sleep(4)
+    assert qlab.points_at(MX1), qlab.records()
+    assert mail_serials(qlab) == before
+    assert qlab.events("switched") == []
+    # b and c still have quorum between them and still see mx1 up.
+    for n in ("mon-b", "mon-c"):
+        q = quorum_of(mons[n])
+        assert q["have"] and q["fresh"] == 2 and q["decision"]["mx1"] == "up", q
+    # mon-a said it lost quorum, once.
+    lost = qlab.events("quorum_lost")
+    assert [e["monitor"] for e in lost] == ["mon-a"], qlab.events()
+    qlab.restore("mon-a", "all")
+    assert net.wait_until(lambda: quorum_of(mons["mon-a"]).get("have") is True, 20,
+                          step=0.2), quorum_of(mons["mon-a"])
+    assert len(qlab.events("quorum_back", "mon-a")) == 1, qlab.events()
+    assert qlab.points_at(MX1)
+    assert_clean(qlab)
+
+
+def test_one_monitor_killed_the_other_two_still_switch(qlab):
+    mons = start_all(qlab)
+    wait_quorum(mons)
+    mons["mon-c"].kill9()
+    assert net.wait_until(lambda: not fresh_in(mons["mon-a"], "mon-c"), 20, step=0.2)
+    t0 = time.monotonic()
+    qlab.kill_mx("mx1")
+    qlab.wait_points_at(MX2, 30)
+    took = time.monotonic() - t0
+    time.sleep(3)
+    switched = qlab.events("switched")
+    assert len(switched) == 1 and switched[0]["to"] == "mx2", qlab.events()
+    assert qlab.events("quorum_lost") == []
+    assert took < 30
+    mons.pop("mon-c")
+    for name, (rc, log) in qlab.stop_monitors().items():
+        if name == "mon-c":
+            continue
+        assert mxflab.sanitizer_report(log) is None, log[-4000:]
+        assert rc == 0, (name, rc, log[-4000:])
+
+
+def test_two_monitors_killed_quorum_lost_nothing_switches(qlab):
+    mons = start_all(qlab)
+    wait_quorum(mons)
+    before = mail_serials(qlab)
+    mons["mon-b"].kill9()
+    mons["mon-c"].kill9()
+    qlab.wait_events(1, 20, event="quorum_lost", monitor="mon-a")
+    qlab.kill_mx("mx1")
+    assert net.wait_until(lambda: mons["mon-a"].server_state("mx1") == "down", 20,
+                          step=0.2), mons["mon-a"].log()[-2000:]
+    time.sleep(4)
+    assert qlab.points_at(MX1), qlab.records()
+    assert mail_serials(qlab) == before
+    assert qlab.events("switched") == []
+    assert len(qlab.events("quorum_lost")) == 1, qlab.events()
+    # status says so, with every monitor's freshness.
+    p = mons["mon-a"].mxf(["-c", mons["mon-a"].config, "status"])
+    assert mxflab.sanitizer_report(p.stderr) is None, p.stderr
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "quorum lost: 1 of 3 monitors fresh, 2 needed" in p.stdout, p.stdout
+    assert "mon-b" in p.stdout and "stale" in p.stdout, p.stdout
+    pj = mons["mon-a"].mxf(["-c", mons["mon-a"].config, "status", "--json"])
+    doc = json.loads(pj.stdout)
+    assert doc["status"]["verdict"] == "quorum_lost", doc["status"]
+    assert doc["quorum"]["have"] is False and doc["quorum"]["fresh"] == 1
+    assert doc["quorum"]["decision"]["mx1"] == "unknown"
+    rc, log = mons["mon-a"].finish()
+    assert mxflab.sanitizer_report(log) is None, log[-4000:]
+    assert rc == 0, log[-4000:]
+
+
+def test_monitors_deciding_together_one_update_no_duplicate_event(qlab):
+    """mx1 dies for all three at once: each reaches the decision within a
+    round of the others and plans from the records it last saw, so the
+    later ones send their compare-and-swap too; named applies exactly one
+    per zone, the others are refused (NXRRSET), find the records already
+    on mx2 and say nothing: one notice."""
+    mons = start_all(qlab)
+    wait_quorum(mons)
+    before = mail_serials(qlab)
+    fails0 = {z: c.get("UpdateFail", 0) for z, c in qlab.zone_counters().items()}
+    qlab.kill_mx("mx1")
+    qlab.wait_points_at(MX2, 30)
+    time.sleep(4)
+    after = mail_serials(qlab)
+    assert all(after[z] == before[z] + 1 for z in before), (before, after)
+    assert len(qlab.events("switched")) == 1, qlab.events()
+    assert qlab.events("switch_failed") == []
+    refused = sum(c.get("UpdateFail", 0) - fails0.get(z, 0)
+                  for z, c in qlab.zone_counters().items() if z != quorumlab.VIEW_ZONE)
+    logs = {n: m.log() for n, m in mons.items()}
+    already = [n for n, lg in logs.items() if "already changed when our update came" in lg]
+    # Every refused compare-and-swap was a monitor that lost the race and
+    # said so (zone by zone), never a second switch.
+    assert refused == sum(lg.count("already changed when our update came")
+                          for lg in logs.values()), (refused, already)
+    # Every monitor holds mx2 as active now.
+    for n, m in mons.items():
+        assert m.state()["groups"]["mail"]["active"] == "mx2", (n, m.state()["groups"])
+    assert_clean(qlab)
+
+
+@pytest.mark.parametrize("command", ["once", "plan"])
+def test_once_and_plan_refuse_quorum(run, tmp_path, command):
+    """A single pass cannot see a view advance: with [quorum] only `run`
+    decides; `once` and `plan` say so, exit 2 and touch nothing."""
+    key = tmp_path / "k.key"
+    mxflab.write_key_file(str(key), "k", "hmac-sha256", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0")
+    cfg = tmp_path / "mxf.conf"
+    cfg.write_text(
+        "[general]\nstate_file = %s\nlock_file = %s\n"
+        "[dns]\nserver = 127.0.0.1:1\nkey_file = %s\n"
+        "[server mx1]\naddress = 192.0.2.1\nname = mx1.example.com\nchecks = tcp://192.0.2.1:25\n"
+        "[server mx2]\naddress = 192.0.2.2\nname = mx2.example.com\nchecks = tcp://192.0.2.2:25\n"
+        "[group mail]\nservers = mx1 mx2\nzones = example.com\nrecords = mail\n"
+        "[quorum]\nid = a\nmonitors = a b c\nzone = example.com\n"
+        % (tmp_path / "state.json", tmp_path / "lock", key))
+    rc, out, err = run([command], config=str(cfg))
+    assert rc == 2, (rc, out, err)
+    assert "[quorum]" in err and "`%s` cannot decide with several monitors" % command in err, err
+    assert not (tmp_path / "state.json").exists()
