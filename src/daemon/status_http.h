@@ -5,12 +5,14 @@
  * on the daemon's loop, read-only:
  *   /             the HTML dashboard (status_page.c): a banner per group
  *                 headlining its state, servers and checks with a 24 h
- *                 strip, witnesses, records, pins, events newest first;
+ *                 strip, witnesses, with [quorum] the monitors
+ *                 (status_quorum.h), records, pins, events newest first;
  *                 refreshing itself every interval, no JavaScript
  *   /api/status   the state as JSON (status_json.c): the state file's
- *                 content (state.h) plus verdicts, isolation, RFC 3339
- *                 times, "live": true and the daemon's counters
- *   /metrics      Prometheus text exposition (status_metrics.c)
+ *                 content (state.h) plus verdicts, isolation, "quorum",
+ *                 RFC 3339 times, "live": true and the daemon's counters
+ *   /metrics      Prometheus text exposition (status_metrics.c; the
+ *                 quorum families in status_quorum.h)
  * Anything else is 404; methods other than GET and HEAD are 405.  Every
  * answer is built from the daemon's memory at the time of the request, so
  * it is as fresh as the last round.  Nothing here changes state.

@@ -3,7 +3,8 @@
  * a reader should not have to work out: each group's verdict (the
  * dashboard's banner), the isolation detail, each check's certificate
  * expiry in days, "records" in every switch event, an RFC 3339 time beside
- * every wall-clock "..._ms" field ("since_ms" -> "since_time"), "live":
+ * every wall-clock "..._ms" field ("since_ms" -> "since_time"), "quorum"
+ * (status_quorum.h: the monitors' views, null without [quorum]), "live":
  * true and the daemon's counters.  Pure.
  */
 #include "status_http.h"
@@ -18,6 +19,7 @@
 #include "round_pace.h"
 #include "status_audit.h"
 #include "status_queue.h"
+#include "status_quorum.h"
 #include "status_view.h"
 
 /* The "..._ms" keys that hold wall-clock times (the others are durations). */
@@ -193,6 +195,7 @@ status_json_text(const struct config *cfg, const struct state *st,
 	json_object_set_new(root, "verdict",
 			    json_string(status_verdict_id(status_view_worst(cfg, st, now_ms))));
 	json_object_set_new(root, "isolation", json_isolation(cfg, st));
+	status_quorum_json(root, cfg, st);
 	json_checks(root, cfg, st, now_ms);
 	json_groups(root, cfg, st, now_ms);
 	json_event_records(root, st);

@@ -22,6 +22,7 @@
 #include "mxf.h"
 #include "status_audit.h"
 #include "status_queue.h"
+#include "status_quorum.h"
 #include "status_view.h"
 
 /* "# HELP" and "# TYPE" of one metric family. */
@@ -261,6 +262,7 @@ status_http_metrics(const struct config *cfg, const struct state *st,
 	metrics_servers(&b, cfg, st, now_ms);
 	metrics_groups(&b, cfg, st, now_ms);
 	metrics_witnesses(&b, cfg, st);
+	status_quorum_metrics(&b, cfg, st);
 	status_audit_metrics(&b, ctr != NULL ? ctr->audit : NULL);
 	status_queue_metrics(&b, ctr != NULL ? ctr->queue : NULL, (int64_t)(now_ms / 1000));
 	if (ctr != NULL) {

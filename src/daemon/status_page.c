@@ -18,6 +18,7 @@
 #include "mxf.h"
 #include "status_audit.h"
 #include "status_queue.h"
+#include "status_quorum.h"
 #include "status_view.h"
 
 static const char page_css[] =
@@ -57,6 +58,13 @@ static const char page_css[] =
 	"table.rows td{border:0;padding:.1em .4em}table.rows td:empty{display:none}"
 	".t{white-space:normal}"
 	"table.rows td::before{content:attr(data-l) ': ';color:#57606a;font-weight:600}}";
+
+/* Only with [quorum] (the page without it is as it always was): quorum
+ * lost is purple as isolated is (this monitor changes nothing), this
+ * monitor's row and the decision row stand out. */
+static const char page_quorum_css[] = ".v-quorum_lost{background:#8250df}.banner a{color:#fff}"
+				      "tr.self td{background:#ddf4ff}tr.decision "
+				      "td{background:#eaeef2}h3.sub{margin:.8em 0 .3em}";
 
 /* One table cell with its label for the narrow layout. */
 static void
@@ -153,6 +161,7 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 		status_html(b, page_server_id(cfg, v.active));
 		buf_printf(b, ", which is DOWN");
 		break;
+	case STATUS_VERDICT_QUORUM_LOST: buf_printf(b, "QUORUM LOST: no DNS changes"); break;
 	case STATUS_VERDICT_ISOLATED: buf_printf(b, "ISOLATED: no DNS changes"); break;
 	case STATUS_VERDICT_ALL_DOWN: buf_printf(b, "EVERY SERVER DOWN"); break;
 	}
@@ -214,6 +223,11 @@ page_banner(struct buf *b, const struct config *cfg, const struct state *st, siz
 			page_since(b, status_view_isolated_since(st), now_ms);
 		}
 		buf_printf(b, "</span>");
+	}
+	if (v.quorum_lost) {
+		buf_printf(b, "<span class=\"line\">");
+		status_quorum_lost_words(b, cfg, st);
+		buf_printf(b, " (see <a href=\"#monitors\">Monitors</a>)</span>");
 	}
 	page_banner_down(b, cfg, st, g, now_ms);
 	for (size_t z = 0; z < gr->nzones; z++) {
@@ -530,10 +544,11 @@ status_page_html(const struct config *cfg, const struct state *st,
 		   "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 		   "<meta http-equiv=\"refresh\" content=\"%llu\">"
-		   "<title>%s - mxfailover</title><style>%s</style></head>\n"
+		   "<title>%s - mxfailover</title><style>%s%s</style></head>\n"
 		   "<body class=\"worst-%s\"><h1>mxfailover</h1><div class=\"meta\">as of %s",
 		   (unsigned long long)(interval_ms < 2000 ? 2 : interval_ms / 1000),
-		   status_verdict_words(worst), page_css, status_verdict_id(worst),
+		   status_verdict_words(worst), page_css,
+		   cfg->quorum.enabled ? page_quorum_css : "", status_verdict_id(worst),
 		   status_when(now_ms, when, sizeof(when)));
 	buf_printf(&b, " &middot; version %s", MXF_VERSION_STRING);
 	if (ctr != NULL && ctr->started_ms != 0)
@@ -546,6 +561,7 @@ status_page_html(const struct config *cfg, const struct state *st,
 		page_banner(&b, cfg, st, g, now_ms);
 	page_servers(&b, cfg, st, now_ms);
 	page_witnesses(&b, cfg, st, now_ms);
+	status_quorum_html(&b, cfg, st, now_ms);
 	page_records(&b, cfg, st);
 	page_pins(&b, cfg, st, now_ms);
 	status_audit_html(&b, ctr != NULL ? ctr->audit : NULL, cfg->general.audit_interval_ms);

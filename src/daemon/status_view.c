@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "failover.h"
 #include "health.h"
 
@@ -34,12 +36,15 @@ status_view_group(const struct config *cfg, const struct state *st, size_t g, ui
 	out->all_down = all_down;
 	out->active_down = act == HEALTH_DOWN;
 	out->isolated = st->failover->isolated;
+	out->quorum_lost = status_view_quorum_lost(cfg, st);
 	out->failed_over =
 		m->active >= 0 && gr->nservers > 0 && (size_t)m->active != out->preferred;
 	if (all_down)
 		out->verdict = STATUS_VERDICT_ALL_DOWN;
 	else if (out->isolated)
 		out->verdict = STATUS_VERDICT_ISOLATED;
+	else if (out->quorum_lost)
+		out->verdict = STATUS_VERDICT_QUORUM_LOST;
 	else if (out->active_down)
 		out->verdict = STATUS_VERDICT_ACTIVE_DOWN;
 	else if (out->failed_over)
@@ -66,6 +71,8 @@ status_view_worst(const struct config *cfg, const struct state *st, uint64_t now
 	}
 	if (st->failover->isolated && worst < STATUS_VERDICT_ISOLATED)
 		worst = STATUS_VERDICT_ISOLATED;
+	if (status_view_quorum_lost(cfg, st) && worst < STATUS_VERDICT_QUORUM_LOST)
+		worst = STATUS_VERDICT_QUORUM_LOST;
 	return worst;
 }
 
@@ -78,6 +85,7 @@ status_verdict_id(enum status_verdict v)
 	case STATUS_VERDICT_HAND: return "hand_changed";
 	case STATUS_VERDICT_FAILED_OVER: return "failed_over";
 	case STATUS_VERDICT_ACTIVE_DOWN: return "active_down";
+	case STATUS_VERDICT_QUORUM_LOST: return "quorum_lost";
 	case STATUS_VERDICT_ISOLATED: return "isolated";
 	case STATUS_VERDICT_ALL_DOWN: return "all_down";
 	}
@@ -93,6 +101,7 @@ status_verdict_words(enum status_verdict v)
 	case STATUS_VERDICT_HAND: return "record changed by hand";
 	case STATUS_VERDICT_FAILED_OVER: return "FAILED OVER";
 	case STATUS_VERDICT_ACTIVE_DOWN: return "ACTIVE SERVER DOWN";
+	case STATUS_VERDICT_QUORUM_LOST: return "QUORUM LOST";
 	case STATUS_VERDICT_ISOLATED: return "ISOLATED";
 	case STATUS_VERDICT_ALL_DOWN: return "EVERY SERVER DOWN";
 	}
@@ -108,6 +117,27 @@ status_view_isolated_since(const struct state *st)
 		if (e->type == FAILOVER_EV_ISOLATED)
 			return e->at_ms;
 		if (e->type == FAILOVER_EV_ISOLATION_OVER)
+			break;
+	}
+	return 0;
+}
+
+bool
+status_view_quorum_lost(const struct config *cfg, const struct state *st)
+{
+	return cfg->quorum.enabled && json_is_object(st->quorum) &&
+	       !json_is_true(json_object_get(st->quorum, "have"));
+}
+
+uint64_t
+status_view_quorum_lost_since(const struct config *cfg, const struct state *st)
+{
+	for (size_t i = state_event_count(st); status_view_quorum_lost(cfg, st) && i-- > 0;) {
+		const struct state_event *e = state_event_get(st, i);
+
+		if (e->type == FAILOVER_EV_QUORUM_LOST)
+			return e->at_ms;
+		if (e->type == FAILOVER_EV_QUORUM_BACK)
 			break;
 	}
 	return 0;

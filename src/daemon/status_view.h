@@ -27,6 +27,8 @@ enum status_verdict {
 	STATUS_VERDICT_ACTIVE_DOWN, /* the records point at a DOWN server
 				       while another is up (the switch has
 				       not happened: held, failing, ...) */
+	STATUS_VERDICT_QUORUM_LOST, /* [quorum]: fewer than `need` fresh
+				       monitors: nothing switches */
 	STATUS_VERDICT_ISOLATED,    /* every witness fails: nothing changes */
 	STATUS_VERDICT_ALL_DOWN,    /* every server of the group is down */
 };
@@ -39,6 +41,7 @@ struct status_group_view {
 	bool all_down;
 	bool active_down; /* the active server is DOWN */
 	bool isolated;
+	bool quorum_lost;   /* status_view_quorum_lost() */
 	size_t nhand;	    /* records marked changed by hand */
 	uint64_t switch_ms; /* the last switch, 0 never */
 };
@@ -51,16 +54,25 @@ void status_view_group(const struct config *cfg, const struct state *st, size_t 
 enum status_verdict status_view_worst(const struct config *cfg, const struct state *st,
 				      uint64_t now_ms);
 
-/* "ok" "waiting" "hand_changed" "failed_over" "active_down" "isolated"
- * "all_down", and the words for a title: "OK", "waiting for the first
- * checks", "record changed by hand", "FAILED OVER", "ACTIVE SERVER DOWN",
- * "ISOLATED", "EVERY SERVER DOWN". */
+/* "ok" "waiting" "hand_changed" "failed_over" "active_down" "quorum_lost"
+ * "isolated" "all_down", and the words for a title: "OK", "waiting for the
+ * first checks", "record changed by hand", "FAILED OVER", "ACTIVE SERVER
+ * DOWN", "QUORUM LOST", "ISOLATED", "EVERY SERVER DOWN". */
 const char *status_verdict_id(enum status_verdict v);
 const char *status_verdict_words(enum status_verdict v);
 
 /* When the isolation in force began (its ISOLATED event), 0 when not
  * isolated or the event is not recorded yet. */
 uint64_t status_view_isolated_since(const struct state *st);
+
+/* [quorum] is on and its last round found fewer than `need` fresh
+ * monitors (st->quorum's "have" false), as `mxfailover status` says
+ * quorum_lost.  False without [quorum] or before the first round. */
+bool status_view_quorum_lost(const struct config *cfg, const struct state *st);
+
+/* When the quorum loss in force began (its QUORUM_LOST event), 0 when
+ * quorum is not lost or the event is not recorded. */
+uint64_t status_view_quorum_lost_since(const struct config *cfg, const struct state *st);
 
 /* Does the witness @i of the config hold a down result? */
 bool status_view_witness_down(const struct state *st, size_t i);

@@ -8,6 +8,7 @@ test_dnsfailover_compat.py and bench/failover.
   Daemon       `mxfailover run` in the background, killed at close() whatever
                happened
   SlowProxy    UDP+TCP in front of named that delays (or refuses) replies
+  FakeMonitor  another [quorum] monitor's view, published by nsupdate
   write_fo_config  a native config with short intervals for the lab
 
 Every loop here is bounded in count and time; nothing touches an address
@@ -325,6 +326,68 @@ class SlowProxy:
             t.join(timeout=2)
         self.udp.close()
         self.tcp.close()
+
+
+class FakeMonitor:
+    """Another [quorum] monitor, as a running one looks to ours: its view
+    record at ID._mxfailover.@zone in the record format of
+    src/failover/quorum.h ("mxf1" "boot=..." "seq=N" "at=..." "mx1=up" ...),
+    written by a TSIG-signed nsupdate through @lab with @key.  publish()
+    writes it once with the next seq; start() republishes every @period
+    seconds from a thread (bounded in time) until stop(), as a live
+    monitor's heartbeat does.  The first sighting of a view is not fresh;
+    the one after the next seq is."""
+
+    def __init__(self, lab, key, zone, mon_id, views, boot="00000000000000bb", period=1.0):
+        self.lab, self.key = lab, key
+        self.owner = "%s._mxfailover.%s" % (mon_id, mxflab.absname(zone))
+        self.views = dict(views)
+        self.boot = boot
+        self.period = period
+        self.seq = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = None
+
+    def publish(self, views=None):
+        """One UPDATE with the next seq (and @views from now on, when
+        given).  @return the seq published."""
+        with self.lock:
+            if views is not None:
+                self.views = dict(views)
+            self.seq += 1
+            strs = ["mxf1", "boot=" + self.boot, "seq=%d" % self.seq,
+                    "at=%d" % int(time.time())]
+            strs += ["%s=%s" % kv for kv in self.views.items()]
+            r = self.lab.nsupdate("update delete %s TXT\nupdate add %s 30 TXT %s\nsend\n"
+                                  % (self.owner, self.owner,
+                                     " ".join('"%s"' % s for s in strs)), key=self.key)
+            if r.returncode != 0:
+                raise OSError("nsupdate of %s failed: %s" % (self.owner, r.stderr))
+            return self.seq
+
+    def _loop(self):
+        end = time.monotonic() + MAX_LIFETIME
+        while not self.stopping.wait(self.period) and time.monotonic() < end:
+            try:
+                self.publish()
+            except (OSError, subprocess.SubprocessError):
+                pass
+
+    def start(self):
+        """Republish every period from now on (the first at once)."""
+        self.publish()
+        self.stopping.clear()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        """No more heartbeats: the view goes stale for the readers."""
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=35)
+            self.thread = None
 
 
 def tcp_servers(*ports, host="127.0.0.1"):

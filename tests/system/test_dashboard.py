@@ -10,6 +10,13 @@ browser sees them) and takes a screenshot at desktop width and at a
 say the same.  The screenshots are written to $MXF_SCREENSHOT_DIR, else
 build-test/screenshots/ beside the binary under test, and their paths
 printed, for people to look at.
+
+With [quorum] (one real monitor mon-a among mon-a other-b other-c, need 2,
+its views in a zone of the same named), the Monitors panel: quorum lost
+while mon-a is alone (its own view fresh once published, the others never
+seen); had once a fake other-b (folab.FakeMonitor, nsupdate) keeps
+advancing; a switch both agree on, named in the panel; lost again with
+other-b stale once it stops.  Without [quorum] there is no such panel.
 """
 
 import html
@@ -33,6 +40,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fakes"))
 from fakeserver import FakeServer  # noqa: E402
 
 ZONE = "dash.test."
+QZONE = "views.dash.test."     # where the [quorum] monitors publish
+QMAIL = "qmail.dash.test."     # the quorum test's own records (ZONE's are failed over)
 MX1, MX2 = mxflab.MX1, mxflab.MX2
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -40,7 +49,8 @@ PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 @pytest.fixture(scope="module")
 def dlab(tmp_path_factory):
-    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-dash")), "k-dash", [ZONE])
+    lab, key = mxflab.keyed_lab(str(tmp_path_factory.mktemp("named-dash")), "k-dash",
+                               [ZONE, QZONE, QMAIL])
     with lab.running():
         yield lab, key
 
@@ -211,6 +221,9 @@ def test_dashboard_states_in_a_browser(mxf_bin, dlab, tmp_path, shots):
         body = page_text(dom)
         assert "days left" in body and "24 h ago" in body and "Witnesses" in body, body
         assert "<script" not in dom
+        # Without [quorum], no Monitors panel and no quorum anywhere.
+        assert "Monitors" not in body and "quorum" not in dom.lower(), body
+        assert d["quorum"] is None
         code, metrics = get(http_port, "/metrics")
         assert code == 200
         promtool_ok(metrics, tmp_path)
@@ -224,6 +237,7 @@ def test_dashboard_states_in_a_browser(mxf_bin, dlab, tmp_path, shots):
         assert sample(metrics, "mxfailover_group_failed_over", '{group="mail"}') == 0
         assert sample(metrics, "mxfailover_witness_up",
                       '{witness="smtp://127.0.0.1:%d"}' % wit.port) == 1
+        assert "mxfailover_quorum" not in metrics
         assert sample(metrics, "mxfailover_build_info") is None  # it has a label
         assert re.search(r'^mxfailover_build_info\{version="[^"]+"\} 1$', metrics, re.M)
         assert " -1\n" not in metrics
@@ -308,3 +322,157 @@ def test_dashboard_states_in_a_browser(mxf_bin, dlab, tmp_path, shots):
     assert saved["history"]["servers"]["mx1"][-1][1] == "down", saved["history"]
     assert saved["history"]["servers"]["mx2"][-1][1] == "down", saved["history"]
     assert saved["witnesses"]["smtp://127.0.0.1:%d" % wit.port]["up"] is True
+
+
+def monitors_panel(dom):
+    """The Monitors panel of a dumped DOM: its visible text, and each row of
+    its table as text keyed by the row's first word (the monitor's id, or
+    "decision")."""
+    def words(h):      # page_text, without the space a tag left before , or )
+        return re.sub(r"\s+([,)])", r"\1", page_text(h))
+
+    m = re.search(r'<h2 id="monitors">Monitors</h2>(.*?)(?=<h2|$)', dom, re.S)
+    assert m is not None, dom[:3000]
+    table = re.search(r'<table class="rows" id="quorum-monitors">(.*?)</table>', m.group(1), re.S)
+    assert table is not None, m.group(1)
+    rows = {}
+    for tr in re.findall(r"<tr\b[^>]*>(.*?)</tr>", table.group(1), re.S):
+        text = words(tr)
+        if "<th" not in tr:
+            rows[text.split()[0]] = text
+    return words(m.group(1)), rows
+
+
+@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="chromium is not installed")
+def test_dashboard_quorum_monitors_in_a_browser(mxf_bin, dlab, tmp_path, shots):
+    lab, key = dlab
+    mx1 = FakeServer("smtp").start()
+    mx2 = FakeServer("smtp").start()
+    http_port = net.free_port()
+    servers = [("mx1", "127.0.0.1", MX1, ["smtp://127.0.0.1:%d" % mx1.port]),
+               ("mx2", "127.0.0.1", MX2, ["smtp://127.0.0.1:%d" % mx2.port])]
+    cfg = folab.write_fo_config(
+        str(tmp_path / "mxf.conf"), lab.port, key.path, servers, [QMAIL],
+        records=("mx", "smtp"),
+        general={"status_listen": "127.0.0.1:%d" % http_port},
+        extra="[quorum]\nid = mon-a\nmonitors = mon-a other-b other-c\nneed = 2\n"
+              "zone = %s\nheartbeat = 1s\nstale = 3s\n" % QZONE.rstrip("."))
+    other = folab.FakeMonitor(lab, key, QZONE, "other-b", {"mx1": "up", "mx2": "down"})
+    daemon = folab.Daemon(mxf_bin, cfg, str(tmp_path / "d.log")).start()
+    profile = str(tmp_path / "chromium")
+    os.makedirs(profile)
+
+    def status():
+        try:
+            code, body = get(http_port, "/api/status")
+        except OSError:
+            return None
+        return json.loads(body) if code == 200 else None
+
+    def monitor(d, mid):
+        return next(m for m in d["quorum"]["monitors"] if m["id"] == mid)
+
+    def wait(what, pred, timeout=30):
+        def ok():
+            d = status()
+            return d if d and d.get("quorum") and pred(d) else None
+        d = net.wait_until(ok, timeout)
+        assert d, (what, status(), daemon.log()[-3000:])
+        return d
+
+    try:
+        # -- mon-a alone: its own view fresh, quorum lost ----------------------
+        d = wait("mon-a published, quorum lost", lambda d: monitor(d, "mon-a")["fresh"] and
+                 d["groups"]["mail"]["verdict"] == "quorum_lost")
+        assert d["verdict"] == "quorum_lost"
+        q = d["quorum"]
+        assert (q["id"], q["need"], q["zone"], q["have"], q["fresh"]) == \
+            ("mon-a", 2, QZONE, False, 1), q
+        assert [m["id"] for m in q["monitors"]] == ["mon-a", "other-b", "other-c"]
+        assert monitor(d, "other-b")["seen"] is False and monitor(d, "other-b")["age_ms"] is None
+        # Its view is a real record in the zone.
+        txt = lab.rrset_values("mon-a._mxfailover." + QZONE, "TXT")
+        assert txt and '"mxf1"' in txt[0] and '"mx1=up"' in txt[0], txt
+        dom = browse(http_port, "quorum-lost", shots, profile,
+                     "mail: QUORUM LOST: no DNS changes quorum lost: 1 of 3 monitors fresh, "
+                     "need 2: nothing switches", "QUORUM LOST")
+        text, rows = monitors_panel(dom)
+        banner = re.search(r'<div class="banner v-quorum_lost" id="banner-quorum">(.*?)</div>',
+                           dom, re.S)
+        assert banner is not None, text
+        assert page_text(banner.group(1)) == (
+            "quorum lost: 1 of 3 monitors fresh, need 2: nothing switches "
+            "not fresh: other-b (never seen), other-c (never seen)"), page_text(banner.group(1))
+        assert "this monitor: mon-a" in text and "3 monitors, need 2" in text, text
+        assert re.match(r"mon-a \(this monitor\) fresh, published \d+s ago \d+ up up$",
+                        rows["mon-a"]), rows
+        assert rows["other-b"] == "other-b never seen - -", rows
+        assert rows["other-c"] == "other-c never seen - -", rows
+        assert rows["decision"] == "decision need 2 of 3: 1 fresh unknown unknown", rows
+        assert "mail no switch since this monitor started" in text, text
+        assert 'class="self" aria-current="true"' in dom
+        metrics = get(http_port, "/metrics")[1]
+        promtool_ok(metrics, tmp_path)
+        assert sample(metrics, "mxfailover_quorum_have") == 0
+        assert sample(metrics, "mxfailover_quorum_fresh_monitors") == 1
+        assert sample(metrics, "mxfailover_quorum_need") == 2
+        assert sample(metrics, "mxfailover_quorum_monitor_fresh", '{monitor="other-b"}') == 0
+
+        # -- other-b advancing: quorum had ---------------------------------------
+        other.start()
+        d = wait("other-b fresh", lambda d: d["quorum"]["have"] and
+                 d["groups"]["mail"]["verdict"] == "ok")
+        assert d["verdict"] == "ok" and d["quorum"]["fresh"] == 2, d["quorum"]
+        assert monitor(d, "other-b")["views"] == {"mx1": "up", "mx2": "down"}
+        # mon-a sees mx2 up, other-b down: no agreement on mx2.
+        assert d["quorum"]["decision"] == {"mx1": "up", "mx2": "unknown"}, d["quorum"]
+        dom = browse(http_port, "quorum-had", shots, profile,
+                     "mail: on the preferred server mx1", "OK")
+        text, rows = monitors_panel(dom)
+        assert "banner-quorum" not in dom
+        assert "quorum 2 of 3 monitors fresh, need 2" in text, text
+        assert re.match(r"other-b fresh, advanced \d+s ago \d+ up down$", rows["other-b"]), rows
+        assert rows["decision"] == "decision need 2 of 3: 2 fresh up unknown", rows
+        metrics = get(http_port, "/metrics")[1]
+        promtool_ok(metrics, tmp_path)
+        assert sample(metrics, "mxfailover_quorum_have") == 1
+        assert sample(metrics, "mxfailover_quorum_fresh_monitors") == 2
+        assert sample(metrics, "mxfailover_quorum_monitor_fresh", '{monitor="other-b"}') == 1
+        assert sample(metrics, "mxfailover_quorum_view",
+                      '{monitor="other-b",server="mx2",state="down"}') == 1
+        assert sample(metrics, "mxfailover_quorum_view",
+                      '{monitor="other-b",server="mx2",state="up"}') == 0
+        assert sample(metrics, "mxfailover_quorum_decision",
+                      '{server="mx1",state="up"}') == 1
+
+        # -- mx1 dies for both: a switch they agree on ---------------------------
+        other.publish({"mx1": "down", "mx2": "up"})
+        mx1.stop()
+        d = wait("the switch to mx2", lambda d: d["groups"]["mail"]["verdict"] == "failed_over"
+                 and d["quorum"]["last_switch"].get("mail"))
+        sw = d["quorum"]["last_switch"]["mail"]
+        assert sw["to"] == "mx2" and sw["agreed"] == ["mon-a", "other-b"], sw
+        assert lab.cname("mx." + QMAIL) == MX2
+        dom = browse(http_port, "quorum-switched", shots, profile, "mail: FAILED OVER to mx2",
+                     "FAILED OVER")
+        text, rows = monitors_panel(dom)
+        assert re.search(r"mail mx2 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC mon-a, other-b", text), text
+        assert rows["decision"] == "decision need 2 of 3: 2 fresh down up", rows
+
+        # -- other-b stops: stale, quorum lost again -----------------------------
+        other.stop()
+        d = wait("other-b stale", lambda d: not d["quorum"]["have"] and
+                 monitor(d, "other-b")["seen"] and not monitor(d, "other-b")["fresh"])
+        assert d["verdict"] == "quorum_lost"
+        code, page = get(http_port, "/")
+        text, rows = monitors_panel(page)
+        assert re.match(r"other-b stale, advanced \d+s ago \d+ down up$", rows["other-b"]), rows
+        assert "not fresh: other-b (stale), other-c (never seen)" in text, text
+        assert any(e["event"] == "quorum_lost" for e in d["events"]), d["events"]
+    finally:
+        other.stop()
+        rc, err = daemon.finish()
+        mx1.stop()
+        mx2.stop()
+    assert rc == 0, err
+    assert not mxflab.sanitizer_report(err), err
