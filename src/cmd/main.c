@@ -114,7 +114,8 @@ static const struct command commands[] = {
 	 "Forces SERVER down (failover moves away from it) or up (its checks are\n"
 	 "ignored) until `mxfailover unpin SERVER`, or for DURATION (30m, 2h).  Pins\n"
 	 "are kept in <state_file>.pins; a running daemon applies them within one\n"
-	 "interval.\n"},
+	 "interval.  With [quorum] a pin is this monitor's vote only: records move\n"
+	 "when `need` monitors carry it.\n"},
 	{"unpin", cmd_unpin, "unpin SERVER", "clear an operator override",
 	 "Clears a pin set with `mxfailover pin`.  A server that is not pinned is\n"
 	 "said to be so; nothing is written and the exit is 0.\n"},

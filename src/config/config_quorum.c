@@ -264,6 +264,16 @@ config_quorum_finish_times(struct config_parse *p)
 			   value_format_duration(q->stale_ms, a, sizeof(a)),
 			   value_format_duration(q->heartbeat_ms, b, sizeof(b)),
 			   ql->heartbeat != 0 ? "" : ", 3 x interval");
+	else if (interval <= UINT64_MAX / 4 && q->heartbeat_ms <= UINT64_MAX / 2 &&
+		 q->stale_ms < q->heartbeat_ms + 2 * interval)
+		/* A reader samples once a round and a heartbeat lands on a
+		 * round: between two views it sees up to heartbeat + 2 rounds. */
+		config_err(p, ql->stale,
+			   "[quorum] stale (%s) must be at least heartbeat + 2 x interval (%s): "
+			   "views are published and read once a round, so a live monitor "
+			   "would flap between fresh and stale",
+			   value_format_duration(q->stale_ms, a, sizeof(a)),
+			   value_format_duration(q->heartbeat_ms + 2 * interval, b, sizeof(b)));
 }
 
 void

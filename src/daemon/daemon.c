@@ -451,12 +451,15 @@ daemon_reload(struct daemon *d)
 		log_err("reload refused: out of memory");
 		goto refuse;
 	}
-	/* A new [quorum] memory: the others' views count again once seen
-	 * advancing (the new boot makes this monitor's own advance at once). */
-	if (ncfg->quorum.enabled && round_quorum_new(ncfg, &nquorum) != 0) {
+	/* The same [quorum], servers and groups: the memory goes on (views,
+	 * freshness, our boot and seq).  Else a new one, with a new boot: the
+	 * others' views count again once seen advancing; whether quorum was
+	 * lost is carried over. */
+	if (ncfg->quorum.enabled && round_quorum_reload(d->quorum, ncfg, &nquorum) != 0) {
 		log_err("reload refused: the new [quorum] cannot be used");
 		goto refuse;
 	}
+	bool keep_quorum = ncfg->quorum.enabled && d->quorum != NULL && nquorum == NULL;
 
 	/* Everything is ready: swap.  No exchange is running between rounds. */
 	dns_ops_free(d->ops);
@@ -489,8 +492,12 @@ daemon_reload(struct daemon *d)
 	daemon_audit_reload(d->audit, ncfg); /* before the old config goes */
 	round_verify_free(d->verify);	     /* a new config: every zone read anew */
 	d->verify = NULL;
-	round_quorum_free(d->quorum);
-	d->quorum = nquorum;
+	if (keep_quorum) {
+		round_quorum_rebind(d->quorum, ncfg);
+	} else {
+		round_quorum_free(d->quorum);
+		d->quorum = nquorum;
+	}
 	state_free(d->st);
 	d->st = nst;
 	d->cfg = ncfg;

@@ -561,11 +561,11 @@ round_commit(struct round *r, size_t g)
 			else
 				log_info("group %s: zone %s: next try at once", gr->id,
 					 gr->zones[z]);
-		} else if (zs[z] == FAILOVER_ZONE_ALREADY) {
+		} else if (zs[z] == FAILOVER_ZONE_ALREADY && r->env.cfg->quorum.enabled) {
 			log_info("group %s: zone %s: already changed when our update came "
-				 "(another monitor, or our own retransmission)",
+				 "(another monitor's update)",
 				 gr->id, gr->zones[z]);
-		} else if (zs[z] == 0) {
+		} else if (zs[z] == 0 || zs[z] == FAILOVER_ZONE_ALREADY) {
 			if (p->zones[z].nchanges > 0)
 				r->env.ctr->updates_ok++;
 		} else {

@@ -111,6 +111,33 @@ nomem:
 	return MXF_ENOMEM;
 }
 
+int
+round_quorum_reload(const struct round_quorum *rq, const struct config *ncfg,
+		    struct round_quorum **out)
+{
+	int e;
+
+	*out = NULL;
+	/* The last switches are kept per group: the groups must be the same. */
+	bool same = rq != NULL && quorum_config_same(rq->cfg, ncfg) &&
+		    rq->cfg->ngroups == ncfg->ngroups;
+	for (size_t g = 0; same && g < ncfg->ngroups; g++)
+		same = strcmp(rq->cfg->groups[g].id, ncfg->groups[g].id) == 0;
+	if (same)
+		return 0;
+	e = round_quorum_new(ncfg, out);
+	if (e == 0 && rq != NULL)
+		quorum_carry((*out)->q, rq->q);
+	return e;
+}
+
+void
+round_quorum_rebind(struct round_quorum *rq, const struct config *ncfg)
+{
+	rq->cfg = ncfg;
+	quorum_rebind(rq->q, ncfg);
+}
+
 void
 round_quorum_free(struct round_quorum *rq)
 {
@@ -459,7 +486,9 @@ round_quorum_json(const struct round_quorum *rq, uint64_t now_wall_ms)
 	const struct config *cfg = rq->cfg;
 	json_t *o = json_object(), *mons = json_array(), *dec = json_object(),
 	       *last = json_object();
-	uint64_t mono = clock_mono_ms();
+	/* Everything as of the last decision, so that "have", "fresh" and each
+	 * monitor's freshness agree with one another. */
+	uint64_t mono = rq->mono_ms;
 
 	(void)now_wall_ms;
 	if (o == NULL || mons == NULL || dec == NULL || last == NULL)
@@ -467,7 +496,7 @@ round_quorum_json(const struct round_quorum *rq, uint64_t now_wall_ms)
 	json_object_set_new(o, "id", json_string(cfg->quorum.id));
 	json_object_set_new(o, "need", json_integer(cfg->quorum.need));
 	json_object_set_new(o, "zone", json_string(cfg->quorum.zone));
-	json_object_set_new(o, "have", json_boolean(quorum_have(rq->q, mono)));
+	json_object_set_new(o, "have", json_boolean(rq->fresh >= cfg->quorum.need));
 	json_object_set_new(o, "fresh", json_integer((json_int_t)rq->fresh));
 	for (size_t i = 0; i < cfg->quorum.nmonitors; i++) {
 		struct quorum_monitor_status ms;
@@ -485,7 +514,10 @@ round_quorum_json(const struct round_quorum *rq, uint64_t now_wall_ms)
 		json_object_set_new(m, "age_ms",
 				    ms.age_ms == UINT64_MAX ? json_null()
 							    : json_integer((json_int_t)ms.age_ms));
-		json_object_set_new(m, "seq", json_integer((json_int_t)ms.seq));
+		json_object_set_new(m, "seq",
+				    json_integer(ms.seq > (uint64_t)INT64_MAX
+							 ? (json_int_t)INT64_MAX
+							 : (json_int_t)ms.seq));
 		json_object_set_new(m, "boot", json_string(ms.boot));
 		json_object_set_new(m, "at",
 				    ms.has_at ? json_integer((json_int_t)ms.at_s) : json_null());

@@ -42,6 +42,19 @@ struct round_quorum;
  */
 int round_quorum_new(const struct config *cfg, struct round_quorum **out);
 
+/*
+ * round_quorum_reload -- the memory for a reloaded @ncfg: NULL in *out
+ * when @rq can go on under it (round_quorum_rebind at the swap: the same
+ * [quorum] and servers), else a new one that carries over whether quorum
+ * was lost (its alert is not repeated, its return still said).
+ * @return 0, MXF_ENOMEM, MXF_EINVAL.
+ */
+int round_quorum_reload(const struct round_quorum *rq, const struct config *ncfg,
+			struct round_quorum **out);
+
+/* Go on under @ncfg (round_quorum_reload said it can). */
+void round_quorum_rebind(struct round_quorum *rq, const struct config *ncfg);
+
 /* Free it; an exchange still out is cancelled by freeing the dns_ops
  * first (the daemon does), or ignored here.  NULL is a no-op. */
 void round_quorum_free(struct round_quorum *rq);

@@ -29,6 +29,7 @@ struct ops_zone {
 	size_t pending;
 	int phase;         /* 0 read, 1 update, 2 read back */
 	int conflict_rcode; /* YXRRSET/NXRRSET answer being checked, else 0 */
+	bool resent;        /* that answer came to a retransmitted copy */
 };
 
 struct ops_ref {
@@ -154,9 +155,11 @@ zone_finish(struct ops_zone *z)
 		for (size_t k = 0; k < z->n; k++)
 			explain_conflict(zitem(z, k));
 	} else {
+		/* After a retransmission the first copy may have been ours: then
+		 * it is our change, not one found made. */
 		for (size_t k = 0; k < z->n; k++) {
 			zitem(z, k)->rcode = LDNS_RCODE_NOERROR;
-			zitem(z, k)->already = true;
+			zitem(z, k)->already = !z->resent;
 		}
 	}
 	apply_zone_done(z->ap);
@@ -311,6 +314,7 @@ update_cb(int status, int rcode, const ldns_pkt *reply, const char *msg, void *a
 	if (rcode == DNS_RCODE_YXRRSET || rcode == DNS_RCODE_NXRRSET) {
 		/* A conflict, or our own retransmitted update: the records say which. */
 		z->conflict_rcode = rcode;
+		z->resent = z->ap->ops->cb_tries > 1;
 		zone_read_back(z);
 		return;
 	}

@@ -40,10 +40,11 @@ struct dns_apply_item {
 	int status;              /* 0, or MXF_E* (MXF_ECONFLICT, MXF_EMISMATCH, ...) */
 	int rcode;               /* the UPDATE's rcode, -1 when none was sent */
 	bool unchanged;          /* it already held the new values: nothing sent */
-	bool already;            /* the update was refused as a conflict and the
-				    records were found holding the new values:
-				    a retransmission whose first copy went
-				    through, or someone else's same change */
+	bool already;            /* the update, sent once, was refused as a
+				    conflict and the records were found holding
+				    the new values: someone else's same change
+				    (after a retransmission the first copy may
+				    have been ours: not set then) */
 	bool verified;           /* confirmed after the update (values; by the check
 				    UPDATE, or read back and equal with the TTL) */
 	char msg[DNS_OPS_MSG];   /* on failure: why, naming the server and zone */

@@ -224,7 +224,9 @@ client_done(struct dns_client_result *res, void *arg)
 			}
 		}
 	}
+	ops->cb_tries = res->tries;
 	x->cb(status, rcode, status == 0 || status == MXF_ETSIG ? res->pkt : NULL, msg, x->arg);
+	ops->cb_tries = 0;
 	xchg_free(x);
 	xchg_pump(ops);
 }

@@ -41,6 +41,9 @@ struct dns_ops {
 	size_t updates_inflight;        /* UPDATEs among them */
 	struct ops_xchg *qhead, *qtail; /* reads waiting for a slot */
 	struct ops_xchg *uhead, *utail; /* UPDATEs waiting for a slot */
+	int cb_tries;                   /* during an exchange's callback: the
+					   datagrams or connections it used
+					   (2+: a copy was retransmitted) */
 };
 
 /* Put @o on the owned list of @ops; dns_ops_free() will call @destroy. */

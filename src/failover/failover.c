@@ -667,17 +667,35 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 	cov.zones = mxf_calloc(p->nzones, sizeof(*cov.zones));
 	if (!cov.zones)
 		return MXF_ENOMEM;
+	/*
+	 * [quorum]: which monitor reports the switch.  One UPDATE per zone gets
+	 * through, so the one that moved the plan's first zone with changes
+	 * (the lead) is unique: it says "switched"; the others, racing in the
+	 * same round, adopt silently.  A monitor that finds zones moved in an
+	 * earlier round (someone already reported the switch) reports the
+	 * zones it completes as SWITCH_COMPLETED.
+	 */
 	bool any_ok = false, quorum = cfg->quorum.enabled, elsewhere = p->nchanges > 0;
+	bool found_earlier = false, lead_ok = false, lead_seen = false;
 	for (size_t z = 0; z < p->nzones; z++) {
+		const struct failover_zone_plan *zp = &p->zones[z];
 		int st = zone_status ? zone_status[z] : 0;
 		e = fo_commit_zone(m, g, p, z, st, quorum, now_ms, ev, &cov);
 		if (e)
 			goto out;
 		if (st == FAILOVER_ZONE_ALREADY && !quorum)
 			st = 0;
-		any_ok = any_ok || (p->zones[z].nchanges && st == 0);
-		if (p->zones[z].nchanges && st != FAILOVER_ZONE_ALREADY)
+		any_ok = any_ok || (zp->nchanges && st == 0);
+		if (zp->nchanges && st != FAILOVER_ZONE_ALREADY)
 			elsewhere = false;
+		if (zp->nchanges && !lead_seen) {
+			lead_seen = true;
+			lead_ok = st == 0;
+		}
+		for (size_t r = 0; quorum && !zp->nchanges && !zp->read_failed && r < zp->nrecs; r++)
+			found_earlier = found_earlier || (zp->recs[r].verdict == FAILOVER_R_KEEP &&
+							  zp->recs[r].points_to == p->wanted &&
+							  p->wanted != m->active);
 	}
 
 	/* The switch itself. */
@@ -688,9 +706,15 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 		bool there = (p->nchanges == 0 && !any_read_failed) || elsewhere;
 		if (any_ok || there) {
 			long from = m->active >= 0 ? m->active : p->current;
-			if (from >= 0 && from != p->wanted && quorum && !any_ok) {
-				/* Another monitor moved the records: its event. */
+			if (from >= 0 && from != p->wanted && quorum &&
+			    (!any_ok || !lead_ok || found_earlier)) {
+				/* Another monitor's switch: its event.  Zones this
+				 * one moved after an earlier round's switch are a
+				 * SWITCH_COMPLETED below; in a race of the same
+				 * round, nothing. */
 				m->last_switch_ms = now_ms;
+				if (!found_earlier)
+					cov.n = 0;
 			} else if (from >= 0 && from != p->wanted) {
 				bool back = g->nservers && (long)g->servers[0] == p->wanted;
 				char sw[160];

@@ -438,10 +438,13 @@ void failover_plan_free(struct failover_plan *p);
  * zone was updated, or no record needed a change, or every zone with changes
  * was found ALREADY there; if every attempted zone failed the switch has not
  * happened and the next plan asks again.  With [quorum] (several monitors)
- * only the monitor whose update moved a zone reports the switch: records
- * found already on the wanted server (no change needed, or ALREADY) are
- * adopted silently -- hold_down counts from now -- so the deployment
- * reports each switch once.  Without [quorum], ALREADY counts as updated.
+ * the switch is reported by the monitor whose update moved the plan's
+ * first zone with changes (one UPDATE per zone gets through, so that
+ * monitor is unique); the others adopt it silently -- hold_down counts from
+ * now --, also when they race in the same round and each moves some zones.
+ * A monitor that finds zones already moved in an earlier round (the switch
+ * was reported) reports the zones it completes as SWITCH_COMPLETED.
+ * Without [quorum], ALREADY counts as updated.
  * Each record read is remembered as written where it stays (KEEP) or was
  * updated; zones updated, and zones found where a saved intent was moving
  * them, are listed in the round's SWITCHED* or SWITCH_COMPLETED event.

@@ -163,9 +163,12 @@ quorum_own(struct quorum *q, const enum health_state *effective, uint64_t now_ms
 			return MXF_EINVAL;
 	quorum_copy_states(q, q->held, effective);
 	q->held_set = true;
+	/* Half a round early rather than half a round late: rounds jitter
+	 * with the checks, and a heartbeat just missed waits a whole round. */
+	uint64_t slack = q->cfg->general.interval_ms / 2;
 	due = !q->published_ever || q->last_failed ||
 	      !quorum_states_equal(q, q->held, q->published.states) ||
-	      quorum_since(now_ms, q->published_ms) >= q->heartbeat_ms;
+	      quorum_since(now_ms, q->published_ms) + slack >= q->heartbeat_ms;
 	if (!due)
 		return 0;
 	/* A seq handed out is never handed out again, whatever became of
@@ -235,11 +238,16 @@ quorum_observe(struct quorum *q, size_t monitor, const struct quorum_view *v, bo
 	p->absent = v == NULL;
 	if (v == NULL)
 		return 0;
-	change = p->seen &&
-		 (strncmp(v->boot, p->view.boot, sizeof(v->boot)) != 0 || v->seq > p->view.seq);
-	if (p->seen && !change)
+	/* Another boot is a first sighting again: a record of an earlier run
+	 * brought back (a primary restored from a backup) must not count
+	 * with its old states; only a seq seen rising within one boot does. */
+	bool other_boot = p->seen && strncmp(v->boot, p->view.boot, sizeof(v->boot)) != 0;
+	change = p->seen && !other_boot && v->seq > p->view.seq;
+	if (p->seen && !change && !other_boot)
 		return 0; /* the same view again, or an older copy of it */
 	quorum_copy_view(q, &p->view, v);
+	if (other_boot)
+		p->advanced = false;
 	if (change) {
 		p->advanced = true;
 		p->advanced_ms = now_ms;
@@ -406,4 +414,38 @@ quorum_agreeing(const struct quorum *q, uint64_t now_ms, size_t server, enum hea
 		used += strlen(id);
 	}
 	return n;
+}
+
+/* ---- a reload ---------------------------------------------------------------- */
+
+bool
+quorum_config_same(const struct config *a, const struct config *b)
+{
+	const struct config_quorum *x = &a->quorum, *y = &b->quorum;
+
+	if (!x->enabled || !y->enabled || x->nmonitors != y->nmonitors || x->self != y->self ||
+	    x->need != y->need || x->heartbeat_ms != y->heartbeat_ms ||
+	    x->stale_ms != y->stale_ms || strcmp(x->zone, y->zone) != 0 ||
+	    a->nservers != b->nservers || a->general.interval_ms != b->general.interval_ms)
+		return false;
+	for (size_t i = 0; i < x->nmonitors; i++)
+		if (strcmp(x->monitors[i], y->monitors[i]) != 0)
+			return false;
+	for (size_t s = 0; s < a->nservers; s++)
+		if (strcmp(a->servers[s].id, b->servers[s].id) != 0)
+			return false;
+	return true;
+}
+
+void
+quorum_rebind(struct quorum *q, const struct config *cfg)
+{
+	q->cfg = cfg;
+}
+
+void
+quorum_carry(struct quorum *to, const struct quorum *from)
+{
+	to->had = from->had;
+	to->lost_reported = from->lost_reported;
 }

@@ -59,11 +59,11 @@
  * FRESHNESS never depends on the monitors' clocks agreeing (at is not
  * read for it): a monitor's view counts while its (boot, seq) keeps
  * changing as read by THIS monitor, on its own monotonic clock.  A view is
- * fresh at time now when its (boot, seq) was seen change -- another boot,
- * or the same boot with a greater seq -- at a time t with now - t <
- * stale_ms.  The first sighting after our own start is not a change: a
- * record left by a monitor that died an hour ago looks just like a live
- * one.  A publisher republishes its view when it changes and every
+ * fresh at time now when its seq was seen rise within one boot at a time
+ * t with now - t < stale_ms.  The first sighting after our own start is
+ * not a change: a record left by a monitor that died an hour ago looks
+ * just like a live one; nor is another boot (a restart, or an old run's
+ * record brought back with a restored primary) until its seq rises.  A publisher republishes its view when it changes and every
  * heartbeat_ms otherwise, always with a new seq, so a live monitor keeps
  * advancing and a stopped one goes stale.
  *
@@ -244,11 +244,11 @@ void quorum_published(struct quorum *q, bool ok, uint64_t now_ms);
  * @read_ok  false when the read itself failed (timeout, TSIG, rcode): then
  *           only the read-error flag changes, and the monitor goes stale
  *           in time unless a later read shows it advancing.
- * A first sighting is remembered but does not make the monitor fresh; a
- * change of (boot, seq) -- another boot, or the same boot with a greater
- * seq -- makes it fresh as of @now_ms and its view the one that counts.
- * The same boot with the same or a lower seq changes nothing (an old
- * copy).  An absent record keeps the last view, which goes stale.
+ * A first sighting is remembered but does not make the monitor fresh, and
+ * another boot is a first sighting again (the monitor is not fresh until
+ * that boot's seq rises); a greater seq of the same boot makes it fresh as
+ * of @now_ms and its view the one that counts.  The same boot with the same
+ * or a lower seq changes nothing (an old copy).  An absent record keeps the last view, which goes stale.
  * Observing this monitor itself is ignored: our own view is known from
  * quorum_published().
  * @return 0, or MXF_EINVAL for an index out of range.
@@ -297,5 +297,17 @@ int quorum_monitor(const struct quorum *q, size_t i, uint64_t now_ms,
  */
 int quorum_agreeing(const struct quorum *q, uint64_t now_ms, size_t server, enum health_state state,
 		    char *out, size_t outlen);
+
+/*
+ * A reload.  quorum_config_same -- whether @b's [quorum], servers (ids, in
+ * order) and interval are @a's: then the tracker goes on under the new
+ * configuration with quorum_rebind (views, freshness and our seq kept).
+ * Otherwise a new tracker takes over what quorum_check() has told
+ * (quorum_carry), so a quorum lost before the reload is not alerted again
+ * and its return still is.
+ */
+bool quorum_config_same(const struct config *a, const struct config *b);
+void quorum_rebind(struct quorum *q, const struct config *cfg);
+void quorum_carry(struct quorum *to, const struct quorum *from);
 
 #endif

@@ -18,6 +18,7 @@ wait is bounded and the lab is removed whatever happened.
 """
 
 import json
+import signal
 import time
 
 import pytest
@@ -216,6 +217,12 @@ def test_two_monitors_killed_quorum_lost_nothing_switches(qlab):
     assert doc["status"]["verdict"] == "quorum_lost", doc["status"]
     assert doc["quorum"]["have"] is False and doc["quorum"]["fresh"] == 1
     assert doc["quorum"]["decision"]["mx1"] == "unknown"
+    # A reload (SIGHUP) keeps what it knows: no second alert.
+    mons["mon-a"].signal(signal.SIGHUP)
+    assert net.wait_until(lambda: "reload" in mons["mon-a"].log().lower(), 10, step=0.2)
+    time.sleep(5)   # more than stale: a forgotten loss would be alerted again
+    assert len(qlab.events("quorum_lost")) == 1, qlab.events()
+    assert qlab.events("switched") == [] and qlab.points_at(MX1)
     rc, log = mons["mon-a"].finish()
     assert mxflab.sanitizer_report(log) is None, log[-4000:]
     assert rc == 0, log[-4000:]
@@ -271,3 +278,23 @@ def test_once_and_plan_refuse_quorum(run, tmp_path, command):
     assert rc == 2, (rc, out, err)
     assert "[quorum]" in err and "`%s` cannot decide with several monitors" % command in err, err
     assert not (tmp_path / "state.json").exists()
+
+
+def test_reload_keeps_the_views(qlab):
+    """SIGHUP with the same [quorum]: the monitor goes on with what it has
+    seen (no new boot, the others stay fresh, quorum stays had)."""
+    mons = start_all(qlab)
+    wait_quorum(mons)
+    boot = [m["boot"] for m in quorum_of(mons["mon-a"])["monitors"] if m["self"]]
+    mons["mon-a"].signal(signal.SIGHUP)
+    assert net.wait_until(lambda: "reload" in mons["mon-a"].log().lower(), 10, step=0.2)
+    seen = []
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        q = quorum_of(mons["mon-a"])
+        seen.append((q.get("have"), q.get("fresh")))
+        time.sleep(0.1)
+    assert all(h is True and f == 3 for h, f in seen), seen
+    assert [m["boot"] for m in quorum_of(mons["mon-a"])["monitors"] if m["self"]] == boot
+    assert qlab.events("quorum_lost") == []
+    assert_clean(qlab)

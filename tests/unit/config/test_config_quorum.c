@@ -370,6 +370,10 @@ test_time_errors(void **state)
 		 6, "[quorum] stale (30s) must be longer than heartbeat (30s)");
 	load_bad("[quorum]\nid = a\nmonitors = a b\nzone = example.com\nstale = 20s\n" REST, 5,
 		 "stale (20s) must be longer than heartbeat (30s, 3 x interval)");
+	/* ... and leave two rounds besides: views are read once a round. */
+	load_bad("[quorum]\nid = a\nmonitors = a b\nzone = example.com\nheartbeat = 30s\n"
+		 "stale = 40s\n" REST,
+		 6, "[quorum] stale (40s) must be at least heartbeat + 2 x interval (50s)");
 	load_bad("[quorum]\nid = a\nmonitors = a b\nzone = example.com\nheartbeat = soon\n" REST, 5,
 		 "heartbeat: 'soon' is not a duration");
 	load_bad("[quorum]\nid = a\nmonitors = a b\nzone = example.com\nstale = 0\n" REST, 5,

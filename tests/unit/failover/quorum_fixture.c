@@ -65,6 +65,7 @@ quorum_fixture_config(size_t nmonitors, size_t self, unsigned need, uint64_t hea
 	assert_non_null(cfg->quorum.zone);
 	cfg->quorum.heartbeat_ms = heartbeat_ms;
 	cfg->quorum.stale_ms = stale_ms;
+	cfg->general.interval_ms = 10000; /* the simulations' rounds */
 	return cfg;
 }
 

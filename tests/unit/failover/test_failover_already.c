@@ -183,20 +183,79 @@ static void
 test_own_update_with_quorum_reports(void **state)
 {
 	struct fx *f = *state;
+
+	f->cfg->quorum.enabled = true;
+	start_on_mx1(f);
+	/* This monitor moved every zone: the switch is its event. */
+	assert_int_equal(round_at(f, T0 + 2000, "mx1.example.com.", "mx1.example.com.", NULL), 2);
+	assert_int_equal(count(f, FAILOVER_EV_SWITCHED), 1);
+	assert_int_equal(f->ev.n, 1);
+	f->cfg->quorum.enabled = false;
+}
+
+/* Two monitors race in one round and split the zones: the one that moved
+ * the first zone (a.test, here this one) reports the switch, naming its
+ * zone; the other (test_race_lost_lead_is_silent) says nothing: one
+ * "switched" for the deployment. */
+static void
+test_race_won_lead_reports(void **state)
+{
+	struct fx *f = *state;
 	const int zs[] = {0, FAILOVER_ZONE_ALREADY};
 
 	f->cfg->quorum.enabled = true;
 	start_on_mx1(f);
 	assert_int_equal(round_at(f, T0 + 2000, "mx1.example.com.", "mx1.example.com.", zs), 2);
 	assert_int_equal(count(f, FAILOVER_EV_SWITCHED), 1);
-	assert_int_equal(count(f, FAILOVER_EV_SWITCH_FAILED), 0);
-	/* The event names the zone this monitor moved, not the other one's. */
-	for (size_t i = 0; i < f->ev.n; i++)
-		if (f->ev.v[i].type == FAILOVER_EV_SWITCHED) {
-			assert_int_equal(f->ev.v[i].nzones, 1);
-			assert_int_equal(f->ev.v[i].zones[0], 0);
-		}
+	assert_int_equal(f->ev.n, 1);
+	assert_int_equal(f->ev.v[0].nzones, 1);
+	assert_int_equal(f->ev.v[0].zones[0], 0);
+	assert_int_equal(failover_active(f->st->failover, f->cfg, 0, NULL), 1);
 	f->cfg->quorum.enabled = false;
+}
+
+static void
+test_race_lost_lead_is_silent(void **state)
+{
+	struct fx *f = *state;
+	const int zs[] = {FAILOVER_ZONE_ALREADY, 0};
+
+	f->cfg->quorum.enabled = true;
+	start_on_mx1(f);
+	assert_int_equal(round_at(f, T0 + 2000, "mx1.example.com.", "mx1.example.com.", zs), 2);
+	assert_int_equal(f->ev.n, 0);
+	assert_int_equal(failover_active(f->st->failover, f->cfg, 0, NULL), 1);
+	/* Converged: nothing more to say next round either. */
+	assert_int_equal(round_at(f, T0 + 3000, "mx2.example.com.", "mx2.example.com.", NULL), 0);
+	assert_int_equal(f->ev.n, 0);
+	f->cfg->quorum.enabled = false;
+}
+
+/* The other monitor switched a.test, failed b.test; this one, a round
+ * later, finds a.test moved and moves b.test: no second "switched". */
+static void
+test_found_one_zone_moved_with_quorum_completes(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg->quorum.enabled = true;
+	start_on_mx1(f);
+	assert_int_equal(round_at(f, T0 + 2000, "mx2.example.com.", "mx1.example.com.", NULL), 1);
+	assert_int_equal(count(f, FAILOVER_EV_SWITCHED), 0);
+	assert_int_equal(count(f, FAILOVER_EV_SWITCH_COMPLETED), 1);
+	assert_int_equal(failover_active(f->st->failover, f->cfg, 0, NULL), 1);
+	f->cfg->quorum.enabled = false;
+}
+
+/* The same without [quorum]: the switch, as before. */
+static void
+test_found_one_zone_moved_alone_switches(void **state)
+{
+	struct fx *f = *state;
+
+	start_on_mx1(f);
+	assert_int_equal(round_at(f, T0 + 2000, "mx2.example.com.", "mx1.example.com.", NULL), 1);
+	assert_int_equal(count(f, FAILOVER_EV_SWITCHED), 1);
 }
 
 static void
@@ -227,6 +286,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_own_update_with_quorum_reports, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_conflict_elsewhere_still_fails, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_race_won_lead_reports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_race_lost_lead_is_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_found_one_zone_moved_with_quorum_completes,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_found_one_zone_moved_alone_switches, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

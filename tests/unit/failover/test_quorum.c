@@ -254,9 +254,27 @@ test_restart_and_old_copies(void **state)
 	s->p[1].seq = 6;
 	round_(s, 0);
 	assert_false(fresh(s, 1)); /* the same as seen: still no */
-	/* It restarts: a new boot, seq back to 1 -- an advance. */
+	/* It restarts: a new boot, seq back to 1 -- a first sighting again
+	 * (an old run's record brought back looks the same) ... */
 	memcpy(s->p[1].boot, "00000000deadbeef", sizeof(s->p[1].boot));
 	s->p[1].seq = 1;
+	round_(s, 0);
+	assert_false(fresh(s, 1));
+	/* ... until that boot's seq rises. */
+	s->p[1].seq = 2;
+	round_(s, 0);
+	assert_true(fresh(s, 1));
+	/* An earlier boot's record brought back (a primary restored from a
+	 * backup) does not count with its old states. */
+	memcpy(s->p[1].boot, "00000000000000b1", sizeof(s->p[1].boot));
+	s->p[1].seq = 900;
+	round_(s, 0);
+	assert_false(fresh(s, 1));
+	memcpy(s->p[1].boot, "00000000deadbeef", sizeof(s->p[1].boot));
+	s->p[1].seq = 3;
+	round_(s, 0);
+	assert_false(fresh(s, 1)); /* back to the live boot: a sighting again */
+	s->p[1].seq = 4;
 	round_(s, 0);
 	assert_true(fresh(s, 1));
 	/* The new boot's own older seq is no advance either. */
@@ -621,14 +639,15 @@ test_heartbeat(void **state)
 	seq = v.seq;
 	quorum_published(s->q, true, s->now);
 	uint64_t pub = s->now;
-	/* Unchanged within heartbeat_ms: not due, the view untouched. */
+	/* Unchanged within heartbeat_ms (less half a round, so a round that
+	 * comes a little early does not miss it): not due, the view untouched. */
 	v.seq = 999;
-	for (s->now = pub + 1; s->now < pub + HB; s->now += 7000)
+	for (s->now = pub + 1; s->now < pub + HB - ROUND / 2; s->now += 7000)
 		assert_int_equal(quorum_own(s->q, s->own, s->now, 100, &v), 0);
 	assert_int_equal(v.seq, 999);
-	s->now = pub + HB - 1;
+	s->now = pub + HB - ROUND / 2 - 1;
 	assert_int_equal(quorum_own(s->q, s->own, s->now, 100, &v), 0);
-	s->now = pub + HB;
+	s->now = pub + HB - ROUND / 2;
 	assert_int_equal(quorum_own(s->q, s->own, s->now, 100, &v), 1);
 	assert_true(v.seq > seq);
 	seq = v.seq;

@@ -187,6 +187,40 @@ test_lost_quorum_moves_nothing(void **state)
 	failover_plan_free(p);
 }
 
+/* A reload: an equal [quorum] goes on (quorum_config_same); a new tracker
+ * told what the old one had said does not alert a lost quorum again, one
+ * not told does. */
+static void
+test_reload_carry(void **state)
+{
+	(void)state;
+	struct config *a = quorum_fixture_config(3, 0, 2, HB, STALE);
+	struct config *b = quorum_fixture_config(3, 0, 2, HB, STALE);
+	struct config *c = quorum_fixture_config(3, 0, 3, HB, STALE);
+	struct config *d = quorum_fixture_config(3, 1, 2, HB, STALE);
+	struct quorum *old = NULL, *told = NULL, *untold = NULL;
+
+	assert_true(quorum_config_same(a, b));
+	assert_false(quorum_config_same(a, c)); /* another need */
+	assert_false(quorum_config_same(a, d)); /* another monitor's config */
+	assert_int_equal(quorum_new(a, "00000000000000aa", 0, &old), 0);
+	/* Nobody fresh for stale_ms after the start: lost, said once. */
+	assert_int_equal(quorum_check(old, STALE), QUORUM_LOST);
+	assert_int_equal(quorum_check(old, STALE + 1), 0);
+	assert_int_equal(quorum_new(b, "00000000000000ab", STALE, &told), 0);
+	assert_int_equal(quorum_new(b, "00000000000000ac", STALE, &untold), 0);
+	quorum_carry(told, old);
+	assert_int_equal(quorum_check(told, 2 * STALE), 0);
+	assert_int_equal(quorum_check(untold, 2 * STALE), QUORUM_LOST);
+	quorum_free(old);
+	quorum_free(told);
+	quorum_free(untold);
+	quorum_fixture_free(a);
+	quorum_fixture_free(b);
+	quorum_fixture_free(c);
+	quorum_fixture_free(d);
+}
+
 int
 main(void)
 {
@@ -195,6 +229,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_failback_needs_two_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_quorum_moves_nothing, setup, teardown),
+		cmocka_unit_test(test_reload_carry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
