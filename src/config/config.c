@@ -59,6 +59,18 @@ config_grow(void *v, size_t n, size_t size)
 }
 
 int
+config_set_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+void
+config_set_keep(void *s)
+{
+	(void)s; /* the strings belong to their list */
+}
+
+int
 config_strlist_add(char ***v, size_t *n, char *s)
 {
 	char **nv;

@@ -31,6 +31,9 @@ struct config_group_lines {
 	int servers, zones, records, type;
 	char **server_names;   /* as written; resolved after the whole file */
 	size_t nserver_names;
+	void *zone_set;        /* tsearch(3) tree of the group's zones (strings
+				* owned by the group), for duplicates in O(log n):
+				* a hosting group lists thousands */
 };
 
 /* [quorum]: where each key was set (0: not set), for the checks made once
@@ -196,6 +199,11 @@ char *config_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * @return the (moved) array, or NULL when out of memory (@v is untouched).
  */
 void *config_grow(void *v, size_t n, size_t size);
+
+/* tsearch(3) comparison of two strings, and tdestroy(3)'s free function for
+ * a tree whose strings are owned elsewhere (it frees nothing). */
+int config_set_cmp(const void *a, const void *b);
+void config_set_keep(void *s);
 
 /*
  * config_strlist_add -- append @s, which the list then owns, to *@v (*@n

@@ -15,6 +15,7 @@
  */
 #include <ctype.h>
 #include <ini.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,8 +389,10 @@ config_parse_free(struct config_parse *p)
 		free(p->seen[i].key);
 	}
 	free(p->seen);
-	for (size_t i = 0; p->cfg != NULL && p->glines != NULL && i < p->cfg->ngroups; i++)
+	for (size_t i = 0; p->cfg != NULL && p->glines != NULL && i < p->cfg->ngroups; i++) {
 		config_strlist_free(p->glines[i].server_names, p->glines[i].nserver_names);
+		tdestroy(p->glines[i].zone_set, config_set_keep);
+	}
 	free(p->glines);
 	free(p->server_checks_line);
 	free(p->server_address_given);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <search.h>
 #include <string.h>
 
 #include "argv.h"
@@ -440,16 +441,14 @@ config_key_group(struct config_parse *p, int line, const char *key, const char *
 				config_err(p, line, "zones: '%s' is not a domain name", v[i]);
 				continue;
 			}
-			for (size_t j = 0; j < g->nzones; j++) {
-				if (strcmp(g->zones[j], z) == 0) {
-					config_err(p, line, "zones: '%s' is listed twice", v[i]);
-					free(z);
-					z = NULL;
-					break;
-				}
+			if (tfind(z, &gl->zone_set, config_set_cmp) != NULL) {
+				config_err(p, line, "zones: '%s' is listed twice", v[i]);
+				free(z);
+				continue;
 			}
-			if (z != NULL)
-				e = config_strlist_add(&g->zones, &g->nzones, z);
+			e = config_strlist_add(&g->zones, &g->nzones, z);
+			if (e == 0 && tsearch(z, &gl->zone_set, config_set_cmp) == NULL)
+				e = MXF_ENOMEM;
 		}
 		config_strlist_free(v, n);
 	} else if (strcmp(key, "records") == 0) {
