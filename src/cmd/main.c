@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +387,16 @@ main(int argc, char **argv)
 	struct mxf_ctx ctx = {.verbosity = 1};
 	const struct command *cmd;
 	int ch;
+
+	/*
+	 * Keep up to 1 MiB free at the top of the heap instead of glibc's
+	 * 128 KiB: ldns allocates 64 KiB scratch buffers for each record it
+	 * parses, and with the default each of those grew the heap and
+	 * trimmed it again (brk and fresh-page faults were 40% of reading a
+	 * 10,000-zone change file).  At most 1 MiB more held, never touched
+	 * twice.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 1 << 20);
 
 	/* "+": stop at the command word; its options are the command's. */
 	while ((ch = getopt_long(argc, argv, "+c:vqhV", longopts, NULL)) != -1) {

@@ -49,6 +49,9 @@ struct ops_apply {
 	size_t pending;    /* zone lookups, then zones */
 	struct ops_zone *zones;
 	size_t nzones;
+	size_t next_zone;  /* the first zone not started yet */
+	size_t active;     /* zones started and not done */
+	bool starting;     /* apply_start_more is on the stack */
 	struct ops_ref *refs;   /* one per item */
 	size_t *slots;          /* backing store for zone index lists */
 	dns_apply_cb cb;
@@ -85,9 +88,37 @@ apply_free(struct dns_ops_owned *o)
 	free(ap);
 }
 
+static void zone_start(struct ops_zone *z);
+
+/*
+ * Zones run APPLY_ZONES_ACTIVE at a time, each started as another is done:
+ * a zone's messages are built when it can send them.  Starting all of
+ * 10,000 at once built and queued every UPDATE before the event loop ran,
+ * and the server sat idle for that while after answering the first few.
+ * Enough run to keep the window of dns_ops full (reads of some zones while
+ * others update).
+ */
+#define APPLY_ZONES_ACTIVE (2 * DNS_OPS_MAX_INFLIGHT)
+
+static void
+apply_start_more(struct ops_apply *ap)
+{
+	if (ap->starting)
+		return; /* a zone done while starting: the loop below goes on */
+	ap->starting = true;
+	while (ap->next_zone < ap->nzones && ap->active < APPLY_ZONES_ACTIVE) {
+		ap->active++;
+		zone_start(&ap->zones[ap->next_zone++]);
+	}
+	ap->starting = false;
+}
+
 static void
 apply_zone_done(struct ops_apply *ap)
 {
+	if (ap->active > 0)
+		ap->active--;
+	apply_start_more(ap);
 	if (--ap->pending > 0)
 		return;
 	ap->cb(ap->arg);
@@ -533,15 +564,24 @@ apply_start_zones(struct ops_apply *ap)
 		return;
 	}
 	ap->pending = ap->nzones + 1;
-	for (size_t j = 0; j < ap->nzones; j++) {
-		if (ap->zones[j].zone == NULL) {
-			zone_fail(&ap->zones[j], MXF_ENOMEM, "out of memory");
-			apply_zone_done(ap);
-			continue;
-		}
-		zone_read_all(&ap->zones[j]);
+	apply_start_more(ap);
+	/* The hold on pending taken above (not apply_zone_done: no zone is
+	 * done here); 0 when every zone finished while starting. */
+	if (--ap->pending == 0) {
+		ap->cb(ap->arg);
+		apply_free(&ap->own);
 	}
-	apply_zone_done(ap);
+}
+
+static void
+zone_start(struct ops_zone *z)
+{
+	if (z->zone == NULL) {
+		zone_fail(z, MXF_ENOMEM, "out of memory");
+		apply_zone_done(z->ap);
+		return;
+	}
+	zone_read_all(z);
 }
 
 static void
@@ -613,8 +653,12 @@ dns_apply_start(struct dns_ops *ops, const struct config *cfg, struct dns_apply_
 	for (size_t i = 0; i < n; i++) {
 		ap->refs[i].ap = ap;
 		ap->refs[i].k = i;
+		if (items[i].zone == NULL && set != NULL)
+			items[i].zone = dns_zone_set_match(set, items[i].owner);
 		if (items[i].zone != NULL) {
-			/* The caller knows the zone: no lookup. */
+			/* The caller knows the zone, or it is a configured one: no
+			 * lookup (and no round through the loop for each of
+			 * thousands). */
 			ap->pending--;
 			continue;
 		}

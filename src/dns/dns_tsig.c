@@ -220,21 +220,11 @@ tsig_compute(const struct dns_tsig_key *key, const uint8_t *prior, size_t prior_
 	     uint8_t *mac, size_t *maclen)
 {
 	const struct tsig_alg_info *a = &tsig_algs[key->alg];
-	EVP_MAC *hm = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
+	EVP_MAC_CTX *ctx = key->mac != NULL ? EVP_MAC_CTX_dup(key->mac) : NULL;
 	uint8_t buf[16];
 	int err = MXF_EIO;
 
-	hm = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (hm == NULL)
-		goto fail;
-	ctx = EVP_MAC_CTX_new(hm);
 	if (ctx == NULL)
-		goto fail;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)a->digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(ctx, key->secret, key->secret_len, params))
 		goto fail;
 	if (prior != NULL) {
 		put16(buf, (uint16_t)prior_len);
@@ -264,7 +254,6 @@ tsig_compute(const struct dns_tsig_key *key, const uint8_t *prior, size_t prior_
 	err = 0;
 fail:
 	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(hm);
 	return err;
 }
 
@@ -539,6 +528,27 @@ dns_tsig_explain_reply(const struct dns_tsig_key *key, const struct dns_tsig_ver
 
 /* ---- keys ---- */
 
+/* The HMAC of the key's algorithm, keyed with its secret: each message
+ * starts from a copy of it. */
+static int
+tsig_mac_new(struct dns_tsig_key *k)
+{
+	EVP_MAC *hm = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	OSSL_PARAM params[2];
+	int ok = 0;
+
+	if (hm == NULL)
+		return MXF_EIO;
+	k->mac = EVP_MAC_CTX_new(hm);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)tsig_algs[k->alg].digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (k->mac != NULL)
+		ok = EVP_MAC_init(k->mac, k->secret, k->secret_len, params);
+	EVP_MAC_free(hm);
+	return ok ? 0 : MXF_EIO;
+}
+
 int
 dns_tsig_key_new(const char *name, enum dns_tsig_alg alg, const uint8_t *secret,
 		 size_t secret_len, struct dns_tsig_key **out)
@@ -570,6 +580,10 @@ dns_tsig_key_new(const char *name, enum dns_tsig_alg alg, const uint8_t *secret,
 		strcpy(k->name + n, ".");
 	memcpy(k->secret, secret, secret_len);
 	k->secret_len = secret_len;
+	if (tsig_mac_new(k) != 0) {
+		dns_tsig_key_free(k);
+		return MXF_EIO;
+	}
 	*out = k;
 	return 0;
 }
@@ -579,6 +593,7 @@ dns_tsig_key_free(struct dns_tsig_key *key)
 {
 	if (key == NULL)
 		return;
+	EVP_MAC_CTX_free(key->mac);
 	if (key->secret != NULL)
 		OPENSSL_cleanse(key->secret, key->secret_len);
 	free(key->secret);

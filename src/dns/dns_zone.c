@@ -219,8 +219,8 @@ dns_zone_set_free(struct dns_zone_set *s)
 
 /* The longest zone of @s holding @name (a new rdf), NULL when none or out
  * of memory: each of the name's ancestors looked up, the name first. */
-static ldns_rdf *
-zs_match(const struct dns_zone_set *s, const ldns_rdf *name)
+ldns_rdf *
+dns_zone_set_match(const struct dns_zone_set *s, const ldns_rdf *name)
 {
 	ldns_rdf *cur = s != NULL && s->n > 0 ? ldns_rdf_clone(name) : NULL;
 
@@ -267,7 +267,7 @@ dns_zone_find_in(struct dns_ops *ops, const struct dns_zone_set *set, const ldns
 	fz->cur = ldns_rdf_clone(name);
 	if (fz->name == NULL || fz->cur == NULL)
 		goto nomem;
-	fz->zone = zs_match(set, name);
+	fz->zone = dns_zone_set_match(set, name);
 	if (fz->zone != NULL) {
 		if (dns_ops_defer(ops, &fz->own, fz_config_done, fz) != 0)
 			goto nomem;

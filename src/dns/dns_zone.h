@@ -51,6 +51,10 @@ struct dns_zone_set;
 int dns_zone_set_new(const struct config *cfg, struct dns_zone_set **out);
 void dns_zone_set_free(struct dns_zone_set *s);
 
+/* The longest zone of @s that holds @name, as a new rdf (the caller frees
+ * it); NULL when none does (or out of memory). */
+ldns_rdf *dns_zone_set_match(const struct dns_zone_set *s, const ldns_rdf *name);
+
 /* dns_zone_find_cname() with the configured zones of @set (NULL: none);
  * @set may be freed as soon as it returns. */
 int dns_zone_find_in(struct dns_ops *ops, const struct dns_zone_set *set, const ldns_rdf *name,

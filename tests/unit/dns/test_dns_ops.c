@@ -3,7 +3,8 @@
  * zone lookups and applies are still running: nothing may fire later, and
  * nothing may leak (LeakSanitizer checks the latter); the in-flight windows
  * (updates capped below BIND's update-quota, reads fill the rest); an apply
- * of a CNAME takes its current value from the zone lookup, no read before.
+ * of a CNAME takes its current value from the zone lookup, no read before;
+ * an apply of thousands of zones runs them a window at a time.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -365,6 +366,121 @@ apply_raced(const char *other)
 	event_base_free(base);
 }
 
+/*
+ * A primary answering NOERROR to every UPDATE of any zone; it notes the
+ * order: when the check of the first zone came, in UPDATEs seen so far.
+ */
+struct many {
+	int fd;
+	int updates, checks;
+	int updates_before_first_check; /* -1 until the first zone's check */
+};
+
+static void
+many_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct many *m = arg;
+	uint8_t buf[2048], *out = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	ssize_t len;
+	size_t olen = 0;
+	ldns_pkt *req = NULL, *rep;
+
+	(void)what;
+	len = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl);
+	if (len <= 0 || ldns_wire2pkt(&req, buf, (size_t)len) != LDNS_STATUS_OK)
+		return;
+	assert_int_equal(ldns_pkt_get_opcode(req), LDNS_PACKET_UPDATE);
+	if (ldns_update_upcount(req) > 0) {
+		m->updates++;
+	} else {
+		char *zone =
+			ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(req), 0)));
+		if (strcmp(zone, "z0000.test.") == 0)
+			m->updates_before_first_check = m->updates;
+		m->checks++;
+		free(zone);
+	}
+	rep = ldns_pkt_new();
+	ldns_pkt_set_id(rep, ldns_pkt_id(req));
+	ldns_pkt_set_opcode(rep, LDNS_PACKET_UPDATE);
+	ldns_pkt_set_qr(rep, true);
+	ldns_pkt_push_rr(rep, LDNS_SECTION_QUESTION,
+			 ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(req), 0)));
+	assert_int_equal(ldns_pkt2wire(&out, rep, &olen), LDNS_STATUS_OK);
+	(void)sendto(fd, out, olen, 0, (struct sockaddr *)&ss, sl);
+	free(out);
+	ldns_pkt_free(req);
+	ldns_pkt_free(rep);
+}
+
+/*
+ * Thousands of zones, each told its zone, expected value and TTL (as the
+ * daemon does): one UPDATE and one check each, all verified -- and the
+ * zones run a window at a time, so the first zone's check goes out before
+ * the last zone's UPDATE is even built (all UPDATEs queued first kept the
+ * checks behind every one of them, and the server idle meanwhile).
+ */
+static void
+test_many_zones_windowed(void **state)
+{
+	enum { N = 2000 };
+	struct event_base *base = event_base_new();
+	struct dns_ops *ops = NULL;
+	struct dns_apply_item *items = calloc(N, sizeof(*items));
+	struct many m = {.updates_before_first_check = -1};
+	struct event *ev;
+	uint16_t port;
+	char text[128];
+
+	(void)state;
+	callbacks = 0;
+	assert_non_null(items);
+	m.fd = silent_udp(&port);
+	ev = event_new(base, m.fd, EV_READ | EV_PERSIST, many_cb, &m);
+	event_add(ev, NULL);
+	assert_int_equal(dns_ops_new(base, "127.0.0.1", port, NULL, 5000, &ops), 0);
+	for (int i = 0; i < N; i++) {
+		ldns_rr *rr = NULL;
+
+		snprintf(text, sizeof(text), "z%04d.test.", i);
+		items[i].zone = ldns_dname_new_frm_str(text);
+		snprintf(text, sizeof(text), "mx.z%04d.test.", i);
+		items[i].owner = ldns_dname_new_frm_str(text);
+		items[i].type = LDNS_RR_TYPE_CNAME;
+		items[i].ttl = 300;
+		items[i].expect = DNS_APPLY_EXPECT_GIVEN;
+		snprintf(text, sizeof(text), "mx.z%04d.test. 300 IN CNAME mx1.example.test.", i);
+		assert_int_equal(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL), LDNS_STATUS_OK);
+		items[i].expected = ldns_rr_list_new();
+		ldns_rr_list_push_rr(items[i].expected, rr);
+		snprintf(text, sizeof(text), "mx.z%04d.test. 300 IN CNAME mx2.example.test.", i);
+		assert_int_equal(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL), LDNS_STATUS_OK);
+		items[i].new_rrs = ldns_rr_list_new();
+		ldns_rr_list_push_rr(items[i].new_rrs, rr);
+	}
+	assert_int_equal(dns_apply_start(ops, NULL, items, N, 300, apply_cb, NULL), 0);
+	for (int i = 0; i < 200 && callbacks == 0; i++)
+		run_loop_ms(base, 50);
+	assert_int_equal(callbacks, 1);
+	assert_int_equal(m.updates, N);
+	assert_int_equal(m.checks, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(items[i].status, 0);
+		assert_true(items[i].verified);
+	}
+	assert_true(m.updates_before_first_check >= 1);
+	assert_true(m.updates_before_first_check < N / 2);
+	for (int i = 0; i < N; i++)
+		dns_apply_item_clear(&items[i]);
+	free(items);
+	dns_ops_free(ops);
+	event_free(ev);
+	close(m.fd);
+	event_base_free(base);
+}
+
 static void
 test_raced_to_the_same_value(void **state)
 {
@@ -403,6 +519,7 @@ main(void)
 		cmocka_unit_test(test_check_refused_reads_back),
 		cmocka_unit_test(test_raced_to_the_same_value),
 		cmocka_unit_test(test_raced_to_another_value),
+		cmocka_unit_test(test_many_zones_windowed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
