@@ -535,7 +535,14 @@ static int fo_commit_zone(struct failover_group_mem *m, const struct config_grou
 		 * says it was written: a run stopped between its update and
 		 * its state save.  Reported now, even if it moves on again. */
 		bool lost = zm->intent >= 0 && rp->points_to == zm->intent && *w != zm->intent;
-		found = found || lost;
+		/* Written there by us, yet the group is remembered on another
+		 * server: the zones' file (saved first) holds the update, the
+		 * state file with the switch and its event was never written.
+		 * Named by the switch reported now, as the lost one named it. */
+		bool unsaved = m->zones_newer && p->wanted >= 0 && m->active >= 0 &&
+			       m->active != p->wanted && rp->verdict == FAILOVER_R_KEEP &&
+			       rp->points_to == p->wanted && *w == p->wanted;
+		found = found || lost || unsaved;
 		if (rp->verdict == FAILOVER_R_KEEP || lost)
 			*w = rp->points_to;
 		if (rp->verdict == FAILOVER_R_CHANGE && (updated || already))
@@ -753,6 +760,9 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 		if (e)
 			goto out;
 	}
+	/* A decision judged on every zone: what the lost save held is told. */
+	if (p->wanted >= 0 && !any_read_failed)
+		m->zones_newer = false;
 	e = (int)(ev->n - n0);
 out:
 	free(cov.zones);

@@ -289,6 +289,12 @@ struct failover_group_mem {
 				     last wrote or adopted for the record, -1
 				     when nothing is known (any group server
 				     is then adopted) */
+	bool zones_newer;         /* loaded from a zones file saved after the
+				     state file (a run stopped between the
+				     two): until the next commit, records
+				     written for the wanted server while the
+				     group is remembered elsewhere are a
+				     switch whose save was lost */
 };
 
 struct failover {

@@ -656,10 +656,10 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
 			 jerr.line, jerr.column, jerr.text);
 		return MXF_EINVAL;
 	}
-	bool have_hash = false;
+	bool have_hash = false, newer = false;
 	uint64_t hash = 0;
 	char warn[600] = "";
-	e = state_zones_merge(path, root, &have_hash, &hash, warn, sizeof(warn));
+	e = state_zones_merge(path, root, &have_hash, &hash, &newer, warn, sizeof(warn));
 	if (e) {
 		json_decref(root);
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -671,6 +671,10 @@ int state_load(const char *path, const struct config *cfg, struct state **out, c
 		snprintf(err, errlen, "%s: %s", path, msg);
 		return e;
 	}
+	/* Zones saved after the rest: what they say was written may be a
+	 * switch the state file never recorded (failover_commit reports it). */
+	for (size_t g = 0; newer && (*out)->failover && g < (*out)->failover->ngroups; g++)
+		(*out)->failover->groups[g].zones_newer = true;
 	/* The companion holds exactly what this state would write: an
 	 * unchanged save need not rewrite it. */
 	if (have_hash && state_zones_hash(*out, cfg) == hash) {

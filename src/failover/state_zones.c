@@ -281,13 +281,14 @@ zones_read(const char *zpath, char *warn, size_t warnlen)
 }
 
 int
-state_zones_merge(const char *path, json_t *root, bool *have_hash, uint64_t *hash, char *warn,
-		  size_t warnlen)
+state_zones_merge(const char *path, json_t *root, bool *have_hash, uint64_t *hash, bool *newer_out,
+		  char *warn, size_t warnlen)
 {
 	json_t *groups = json_object_get(root, "groups");
 	const char *id;
 	json_t *go;
 	*have_hash = false;
+	*newer_out = false;
 	/* Another version is the state file's own error (state_from_json). */
 	if (!json_is_object(groups) ||
 	    json_integer_value(json_object_get(root, "version")) != STATE_VERSION)
@@ -308,6 +309,7 @@ state_zones_merge(const char *path, json_t *root, bool *have_hash, uint64_t *has
 	bool newer = json_is_integer(saved) && json_is_integer(zsaved) &&
 		     json_integer_value(zsaved) > json_integer_value(saved);
 	int e = 0;
+	*newer_out = newer;
 	json_object_foreach(groups, id, go)
 	{
 		if (!json_is_object(go) || (json_object_get(go, "zones") && !newer))

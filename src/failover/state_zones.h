@@ -86,13 +86,17 @@ int state_zones_save(const char *path, const struct config *cfg, struct state *s
  * upgrade, then a crash).
  * @have_hash, @hash  the hash the companion was written with, when it has
  *          one: state_load compares it with the state it loaded.
+ * @newer   set when the companion was saved after the state file: a run
+ *          stopped between the two saves (its switch may be in the zones
+ *          and not in the state: failover_group_mem.zones_newer).
  * @warn    set when a companion exists but cannot be used (unreadable,
  *          not JSON, another version): it is then ignored, the zones
  *          start unknown and are read again from DNS, and the rest of the
  *          state stands.
  * @return 0, or MXF_ENOMEM.
  */
-int state_zones_merge(const char *path, json_t *root, bool *have_hash, uint64_t *hash, char *warn,
+int state_zones_merge(const char *path, json_t *root, bool *have_hash, uint64_t *hash, bool *newer_out,
+		      char *warn,
 		      size_t warnlen);
 
 #endif

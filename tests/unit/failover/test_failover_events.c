@@ -6,7 +6,8 @@
  * remembered active server with DNS elsewhere moves nothing silently; a
  * switch interrupted between its UPDATE and its state save (the state file
  * as saved with the intent, through state_to_json/state_from_json) is
- * resumed and reported; a random run of failures, retries, unreadable
+ * resumed and reported, and so is one killed between its zones file and
+ * its state file (through state_save/state_load); a random run of failures, retries, unreadable
  * zones and restarts has every successful zone update covered by exactly
  * one event of its group and round; SWITCH_FAILED is re-armed when a zone
  * no longer needs a change (fail, recover, fail -> two alerts).
@@ -20,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "failover.h"
 #include "health.h"
 #include "mxf.h"
 #include "state.h"
+#include "state_zones.h"
 
 #define T0  1700000000000ULL
 #define IVL 10000ULL
@@ -453,6 +456,92 @@ test_intent_resumed_after_crash(void **state)
 	sim_free(s);
 }
 
+/* Save the state to files at @path the way the daemon does (zones file
+ * first); @zones_only: the zones file alone, as a kill -9 between the two
+ * leaves it. */
+static void
+sim_save_files(struct sim *s, const char *path, bool zones_only)
+{
+	struct state *st;
+	char err[512];
+	assert_int_equal(state_new(s->cfg, &st), 0);
+	health_free(st->health);
+	failover_free(st->failover);
+	st->health = s->h;
+	st->failover = s->fo;
+	if (zones_only)
+		assert_int_equal(state_zones_save(path, s->cfg, st, s->now, err, sizeof(err)), 0);
+	else
+		assert_int_equal(state_save(path, s->cfg, st, s->now, err, sizeof(err)), 0);
+	st->health = NULL;
+	st->failover = NULL;
+	state_free(st);
+}
+
+static void
+sim_load_files(struct sim *s, const char *path)
+{
+	struct state *st;
+	char err[512];
+	assert_int_equal(state_load(path, s->cfg, &st, err, sizeof(err)), 0);
+	health_free(s->h);
+	failover_free(s->fo);
+	s->h = st->health;
+	s->fo = st->failover;
+	st->health = NULL;
+	st->failover = NULL;
+	state_free(st);
+}
+
+/*
+ * A switch killed after its zones file was saved and before the state file
+ * was: the zones say every record was written for mx2, the state still has
+ * the group on mx1 and no event.  The restarted run's SWITCHED names every
+ * zone, as the lost one did (it named none).  With both files saved, a
+ * restart reports nothing again.
+ */
+static void
+test_switch_lost_between_the_two_files(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/mxf-events-XXXXXX", path[64], zpath[80];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(zpath, sizeof(zpath), "%s.zones", path);
+	for (int saved_both = 0; saved_both < 2; saved_both++) {
+		struct sim *s = sim_new("0");
+		sim_round(s, 1, 1, 1);
+		sim_save_files(s, path, false);
+		sim_round(s, 0, 1, 1);
+		assert_int_equal(sim_count(s, FAILOVER_EV_SWITCHED), 1);
+		assert_all(s, MXV[1]);
+		sim_save_files(s, path, !saved_both);
+		sim_load_files(s, path);
+		assert_int_equal(s->fo->groups[0].active, saved_both ? 1 : 0);
+		assert_int_equal(s->fo->groups[0].zones_newer, !saved_both);
+		sim_round(s, 0, 1, 1);
+		assert_int_equal(s->updates[0] + s->updates[1], 2); /* none now */
+		if (saved_both) {
+			assert_int_equal(s->ev.n, 0);
+		} else {
+			assert_int_equal(sim_count(s, FAILOVER_EV_SWITCHED), 1);
+			const struct failover_event *e = &s->ev.v[s->ev.n - 1];
+			assert_int_equal(e->type, FAILOVER_EV_SWITCHED);
+			assert_int_equal(e->nzones, NZ);
+			assert_int_equal(e->to, 1);
+		}
+		assert_false(s->fo->groups[0].zones_newer);
+		assert_int_equal(s->fo->groups[0].active, 1);
+		/* Reported once: the next round is quiet. */
+		sim_round(s, 0, 1, 1);
+		assert_int_equal(s->ev.n, 0);
+		sim_free(s);
+		unlink(zpath);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 /* A zone that converges later -- after failed updates, or unreadable in
  * the switch round -- is named by one SWITCH_COMPLETED (the recovery
  * notice of its SWITCH_FAILED), not by a second SWITCHED. */
@@ -589,6 +678,7 @@ main(void)
 		cmocka_unit_test(test_hand_change_during_hold_down),
 		cmocka_unit_test(test_stale_active_dns_elsewhere),
 		cmocka_unit_test(test_intent_resumed_after_crash),
+		cmocka_unit_test(test_switch_lost_between_the_two_files),
 		cmocka_unit_test(test_late_zone_completed),
 		cmocka_unit_test(test_switch_failed_rearmed),
 		cmocka_unit_test(test_every_update_covered),
