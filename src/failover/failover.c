@@ -463,7 +463,26 @@ struct fo_cover {
 	long to;                  /* where they point now */
 	bool retried;             /* some had failed before */
 	bool resumed;             /* some were found moved under a saved intent */
+	bool *unsaved;            /* [plan nzones] or NULL: zones found written
+				     for the wanted server after a state save
+				     was lost (zones_newer), named only by a
+				     switch reported now */
+	size_t nunsaved;
 };
+
+/* A switch is reported now: it names the unsaved zones too, in zone order. */
+static void fo_cover_add_unsaved(struct fo_cover *cov, size_t nzones)
+{
+	if (!cov->nunsaved)
+		return;
+	for (size_t i = 0; i < cov->n; i++)
+		cov->unsaved[cov->zones[i]] = true;
+	cov->n = 0;
+	for (size_t z = 0; z < nzones; z++)
+		if (cov->unsaved[z])
+			cov->zones[cov->n++] = z;
+	cov->nunsaved = 0;
+}
 
 /* Hand the collected zones over to event @e (which then owns them). */
 static void fo_cover_give(struct fo_cover *cov, struct failover_event *e)
@@ -525,7 +544,7 @@ static int fo_commit_zone(struct failover_group_mem *m, const struct config_grou
 	bool already = zp->nchanges && st == FAILOVER_ZONE_ALREADY;
 	if (already && !cfg_quorum)
 		st = 0, already = false;
-	bool found = false, updated = zp->nchanges && st == 0;
+	bool found = false, unsaved = false, updated = zp->nchanges && st == 0;
 	for (size_t r = 0; r < zp->nrecs; r++) {
 		const struct failover_record_plan *rp = &zp->recs[r];
 		long *w = &m->written[z * m->nrecords + r];
@@ -536,17 +555,21 @@ static int fo_commit_zone(struct failover_group_mem *m, const struct config_grou
 		 * its state save.  Reported now, even if it moves on again. */
 		bool lost = zm->intent >= 0 && rp->points_to == zm->intent && *w != zm->intent;
 		/* Written there by us, yet the group is remembered on another
-		 * server: the zones' file (saved first) holds the update, the
-		 * state file with the switch and its event was never written.
-		 * Named by the switch reported now, as the lost one named it. */
-		bool unsaved = m->zones_newer && p->wanted >= 0 && m->active >= 0 &&
-			       m->active != p->wanted && rp->verdict == FAILOVER_R_KEEP &&
-			       rp->points_to == p->wanted && *w == p->wanted;
-		found = found || lost || unsaved;
+		 * server, right after loading a zones file newer than the state
+		 * file: the update is in the zones, the switch and its event
+		 * were never saved.  Named by the switch this run reports. */
+		unsaved = unsaved || (cov->unsaved && p->wanted >= 0 && m->active >= 0 &&
+				      m->active != p->wanted && rp->verdict == FAILOVER_R_KEEP &&
+				      rp->points_to == p->wanted && *w == p->wanted);
+		found = found || lost;
 		if (rp->verdict == FAILOVER_R_KEEP || lost)
 			*w = rp->points_to;
 		if (rp->verdict == FAILOVER_R_CHANGE && (updated || already))
 			*w = p->wanted;
+	}
+	if (unsaved && !updated && !found) {
+		cov->unsaved[z] = true;
+		cov->nunsaved++;
 	}
 	if (updated || found) {
 		cov->zones[cov->n++] = z;
@@ -672,8 +695,13 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 	/* Zone updates, and what is ours now. */
 	struct fo_cover cov = { .to = p->wanted };
 	cov.zones = mxf_calloc(p->nzones, sizeof(*cov.zones));
-	if (!cov.zones)
+	if (m->zones_newer)
+		cov.unsaved = mxf_calloc(p->nzones, sizeof(*cov.unsaved));
+	if (!cov.zones || (m->zones_newer && !cov.unsaved)) {
+		free(cov.zones);
+		free(cov.unsaved);
 		return MXF_ENOMEM;
+	}
 	/*
 	 * [quorum]: which monitor reports the switch.  One UPDATE per zone gets
 	 * through, so the one that moved the plan's first zone with changes
@@ -741,6 +769,7 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 					goto out;
 				fo_last(ev)->from = from;
 				fo_last(ev)->to = p->wanted;
+				fo_cover_add_unsaved(&cov, p->nzones);
 				fo_cover_give(&cov, fo_last(ev));
 				covered = true;
 				m->last_switch_ms = now_ms;
@@ -760,11 +789,18 @@ int failover_commit(struct failover *fo, const struct config *cfg, const struct 
 		if (e)
 			goto out;
 	}
-	/* A decision judged on every zone: what the lost save held is told. */
-	if (p->wanted >= 0 && !any_read_failed)
+	/*
+	 * What a lost state save held is told once: by the switch reported
+	 * now, or left to another monitor's (the group is remembered on the
+	 * wanted server either way); or there was nothing of it to tell.
+	 * Else (an unreadable zone, updates that failed: no switch yet) it
+	 * waits for the round that reports the switch.
+	 */
+	if (p->wanted >= 0 && (m->active == p->wanted || (!cov.nunsaved && !any_read_failed)))
 		m->zones_newer = false;
 	e = (int)(ev->n - n0);
 out:
 	free(cov.zones);
+	free(cov.unsaved);
 	return e;
 }

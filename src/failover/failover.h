@@ -291,10 +291,11 @@ struct failover_group_mem {
 				     is then adopted) */
 	bool zones_newer;         /* loaded from a zones file saved after the
 				     state file (a run stopped between the
-				     two): until the next commit, records
-				     written for the wanted server while the
-				     group is remembered elsewhere are a
-				     switch whose save was lost */
+				     two): until the group is remembered on
+				     the wanted server, records written for
+				     it while the group is remembered
+				     elsewhere are a switch whose save was
+				     lost, named by the switch reported */
 };
 
 struct failover {

@@ -723,7 +723,17 @@ int state_rebind(const struct state *st, const struct config *oldcfg,
 	e = state_from_json(root, newcfg, out, err, sizeof(err));
 	json_decref(root);
 	/* What we wrote ourselves parses; only memory can fail here. */
-	return e ? MXF_ENOMEM : 0;
+	if (e)
+		return MXF_ENOMEM;
+	/* Not in the file: a switch whose save was lost is still to tell. */
+	for (size_t g = 0; st->failover && (*out)->failover && g < newcfg->ngroups &&
+			   g < (*out)->failover->ngroups;
+	     g++)
+		for (size_t o = 0; o < oldcfg->ngroups && o < st->failover->ngroups; o++)
+			if (strcmp(newcfg->groups[g].id, oldcfg->groups[o].id) == 0)
+				(*out)->failover->groups[g].zones_newer =
+					st->failover->groups[o].zones_newer;
+	return 0;
 }
 
 uint64_t state_stale_after_ms(const struct config *cfg)

@@ -207,22 +207,34 @@ struct tiny {
 			       first and answers NXRRSET */
 };
 
+/* The next request waiting at @fd, parsed (NULL: none, or not DNS);
+ * *@ss gets its sender. */
+static ldns_pkt *
+recv_request(int fd, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	uint8_t buf[2048];
+	ldns_pkt *req = NULL;
+	ssize_t len = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)ss, sl);
+
+	if (len <= 0 || ldns_wire2pkt(&req, buf, (size_t)len) != LDNS_STATUS_OK)
+		return NULL;
+	return req;
+}
+
 static void
 tiny_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tiny *t = arg;
-	uint8_t buf[2048], *out = NULL;
+	uint8_t *out = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	ssize_t len;
 	size_t olen = 0;
-	ldns_pkt *req = NULL, *rep;
+	ldns_pkt *req = recv_request(fd, &ss, &sl), *rep;
 	ldns_rr *q, *rr = NULL;
 	char *qn, text[256];
 
 	(void)what;
-	len = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl);
-	if (len <= 0 || ldns_wire2pkt(&req, buf, (size_t)len) != LDNS_STATUS_OK)
+	if (req == NULL)
 		return;
 	rep = ldns_pkt_clone(req);
 	ldns_rr_list_deep_free(ldns_pkt_answer(rep));
@@ -380,16 +392,14 @@ static void
 many_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct many *m = arg;
-	uint8_t buf[2048], *out = NULL;
+	uint8_t *out = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	ssize_t len;
 	size_t olen = 0;
-	ldns_pkt *req = NULL, *rep;
+	ldns_pkt *req = recv_request(fd, &ss, &sl), *rep;
 
 	(void)what;
-	len = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl);
-	if (len <= 0 || ldns_wire2pkt(&req, buf, (size_t)len) != LDNS_STATUS_OK)
+	if (req == NULL)
 		return;
 	assert_int_equal(ldns_pkt_get_opcode(req), LDNS_PACKET_UPDATE);
 	if (ldns_update_upcount(req) > 0) {
