@@ -5,7 +5,9 @@
  * SWITCHED event; with [quorum] another monitor made it, so the group
  * adopts the new server silently (no SWITCHED, no SWITCH_FAILED, hold_down
  * from now), and records found already there on a later round say nothing
- * either.  A monitor whose own update moved a zone still reports.
+ * either.  A monitor whose own update moved a zone still reports.  A switch
+ * whose state save was lost is named by the switch reported after the
+ * restart, alone; with [quorum] it may have been another's: silent.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -247,6 +249,49 @@ test_found_one_zone_moved_with_quorum_completes(void **state)
 	f->cfg->quorum.enabled = false;
 }
 
+/*
+ * A restart after a kill between the zones file and the state file: the
+ * zones say both records were written for mx2, the group is remembered on
+ * mx1 (zones_newer).  Alone, that switch was this monitor's and is
+ * reported naming both zones; with [quorum] the records written there may
+ * be another monitor's switch adopted silently: still nothing to say.
+ */
+static void
+lost_save(struct fx *f, bool quorum)
+{
+	struct failover_group_mem *m = &f->st->failover->groups[0];
+
+	f->cfg->quorum.enabled = quorum;
+	start_on_mx1(f);
+	m->written[0] = m->written[1] = 1;
+	m->zones_newer = true;
+	assert_int_equal(round_at(f, T0 + 2000, "mx2.example.com.", "mx2.example.com.", NULL), 0);
+	if (quorum) {
+		assert_int_equal(f->ev.n, 0);
+	} else {
+		assert_int_equal(f->ev.n, 1);
+		assert_int_equal(f->ev.v[0].type, FAILOVER_EV_SWITCHED);
+		assert_int_equal(f->ev.v[0].nzones, 2);
+	}
+	assert_int_equal(failover_active(f->st->failover, f->cfg, 0, NULL), 1);
+	assert_false(m->zones_newer);
+	assert_int_equal(round_at(f, T0 + 3000, "mx2.example.com.", "mx2.example.com.", NULL), 0);
+	assert_int_equal(f->ev.n, 0);
+	f->cfg->quorum.enabled = false;
+}
+
+static void
+test_lost_save_alone_names_the_zones(void **state)
+{
+	lost_save(*state, false);
+}
+
+static void
+test_lost_save_with_quorum_is_silent(void **state)
+{
+	lost_save(*state, true);
+}
+
 /* The same without [quorum]: the switch, as before. */
 static void
 test_found_one_zone_moved_alone_switches(void **state)
@@ -291,6 +336,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_race_lost_lead_is_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_found_one_zone_moved_with_quorum_completes,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_save_alone_names_the_zones, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_save_with_quorum_is_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_found_one_zone_moved_alone_switches, setup,
 						teardown),
 	};
