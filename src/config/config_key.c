@@ -4,11 +4,11 @@
  * INI syntax around it is config_ini.c's.
  */
 #include <ctype.h>
+#include <search.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <search.h>
 #include <string.h>
 
 #include "argv.h"

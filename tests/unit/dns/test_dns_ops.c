@@ -221,14 +221,24 @@ recv_request(int fd, struct sockaddr_storage *ss, socklen_t *sl)
 	return req;
 }
 
+/* Send @rep to the sender of a request. */
+static void
+send_reply(int fd, const ldns_pkt *rep, const struct sockaddr_storage *ss, socklen_t sl)
+{
+	uint8_t *out = NULL;
+	size_t olen = 0;
+
+	assert_int_equal(ldns_pkt2wire(&out, rep, &olen), LDNS_STATUS_OK);
+	(void)sendto(fd, out, olen, 0, (const struct sockaddr *)ss, sl);
+	free(out);
+}
+
 static void
 tiny_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tiny *t = arg;
-	uint8_t *out = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	size_t olen = 0;
 	ldns_pkt *req = recv_request(fd, &ss, &sl), *rep;
 	ldns_rr *q, *rr = NULL;
 	char *qn, text[256];
@@ -273,9 +283,7 @@ tiny_cb(evutil_socket_t fd, short what, void *arg)
 		assert_int_equal(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL), LDNS_STATUS_OK);
 		ldns_pkt_push_rr(rep, LDNS_SECTION_ANSWER, rr);
 	}
-	assert_int_equal(ldns_pkt2wire(&out, rep, &olen), LDNS_STATUS_OK);
-	(void)sendto(fd, out, olen, 0, (struct sockaddr *)&ss, sl);
-	free(out);
+	send_reply(fd, rep, &ss, sl);
 	free(qn);
 	ldns_pkt_free(req);
 	ldns_pkt_free(rep);
@@ -392,10 +400,8 @@ static void
 many_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct many *m = arg;
-	uint8_t *out = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	size_t olen = 0;
 	ldns_pkt *req = recv_request(fd, &ss, &sl), *rep;
 
 	(void)what;
@@ -418,9 +424,7 @@ many_cb(evutil_socket_t fd, short what, void *arg)
 	ldns_pkt_set_qr(rep, true);
 	ldns_pkt_push_rr(rep, LDNS_SECTION_QUESTION,
 			 ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(req), 0)));
-	assert_int_equal(ldns_pkt2wire(&out, rep, &olen), LDNS_STATUS_OK);
-	(void)sendto(fd, out, olen, 0, (struct sockaddr *)&ss, sl);
-	free(out);
+	send_reply(fd, rep, &ss, sl);
 	ldns_pkt_free(req);
 	ldns_pkt_free(rep);
 }
